@@ -1,0 +1,3 @@
+from ixserver.cli import main
+
+main()

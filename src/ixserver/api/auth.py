@@ -1,0 +1,101 @@
+"""Who is calling: the `api_key` query parameter on every API endpoint (api-v2 §1.2).
+
+A missing or wrong key is a 401 with an empty body. When the Host is `{name}.{domain}` for one
+of the configured account domains (default `localhost`), `{name}` must be the key's account.
+A verified key is remembered for a short while so that reads do not pay for a lookup each time.
+The rate limit (per account) is applied here too, since it needs the account.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import unquote_plus
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ixserver.api.context import AppContext
+from ixserver.api.errors import too_many_requests, unauthorized
+from ixserver.services.accounts import AccountRef, authenticate
+
+UNAUTHENTICATED_PREFIX = "/_ixserver/"
+HEADER_KEY = b"x-invoicexpress-api-key"
+CACHE_MAX = 10_000
+
+
+def api_key_of(scope: Scope) -> str | None:
+    query: bytes = scope.get("query_string", b"")
+    start = query.find(b"api_key=")
+    while start != -1:
+        if start == 0 or query[start - 1] == 0x26:  # "&": a whole parameter, not e.g. "x_api_key="
+            end = query.find(b"&", start)
+            raw = query[start + 8 : end if end != -1 else len(query)]
+            return unquote_plus(raw.decode("latin-1")) if b"%" in raw or b"+" in raw else raw.decode("latin-1")
+        start = query.find(b"api_key=", start + 1)
+    for name, value in scope.get("headers", ()):
+        if name == HEADER_KEY:
+            return value.decode("latin-1")
+    return None
+
+
+def host_account_name(scope: Scope, domains: list[str]) -> str | None:
+    """`acme` for Host `acme.localhost:8000` when `localhost` is an account domain."""
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            host = value.decode("latin-1").lower().rsplit(":", 1)[0] if b"]" not in value else ""
+            for domain in domains:
+                if host.endswith("." + domain):
+                    return host[: -len(domain) - 1]
+            return None
+    return None
+
+
+class KeyCache:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.ttl = ctx.settings.auth_cache_seconds
+        self._entries: dict[str, tuple[AccountRef, float]] = {}
+
+    def resolve(self, key: str) -> AccountRef | None:
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self.ctx.db.read() as conn:
+            ref = authenticate(conn, key)
+        if ref is not None and self.ttl > 0:
+            if len(self._entries) >= CACHE_MAX:
+                self._entries.clear()
+            self._entries[key] = (ref, now + self.ttl)
+        return ref
+
+    def forget_account(self, account_id: int) -> None:
+        for key in [k for k, (ref, _) in self._entries.items() if ref.id == account_id]:
+            del self._entries[key]
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, ctx: AppContext, keys: KeyCache) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNAUTHENTICATED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        key = api_key_of(scope)
+        account = self.keys.resolve(key) if key else None
+        if account is not None:
+            host_name = host_account_name(scope, self.ctx.settings.account_domains)
+            if host_name is not None and host_name != account.name:
+                account = None
+        if account is None:
+            await unauthorized()(scope, receive, send)
+            return
+        if self.ctx.limiter is not None:
+            wait = self.ctx.limiter.check(account.id)
+            if wait:
+                await too_many_requests(wait)(scope, receive, send)
+                return
+        scope.setdefault("state", {})["account"] = account
+        await self.app(scope, receive, send)

@@ -1,0 +1,59 @@
+"""What one app instance owns: settings, database, writer thread, AT adapter, caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from ixserver.api.cache import ReadCache
+from ixserver.api.ratelimit import RateLimiter
+from ixserver.at import ATAdapter, make_adapter
+from ixserver.config import Settings
+from ixserver.services.accounts import AccountRef
+from ixserver.store.db import Database
+from ixserver.store.migrate import require_current
+from ixserver.store.writer import Writer
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    writer: Writer
+    at: ATAdapter
+    limiter: RateLimiter | None
+    cache: ReadCache
+    ready: bool = field(default=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppContext:
+        db = Database(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            db=db,
+            writer=Writer(db, batch_max=settings.writer_batch_max),
+            at=make_adapter(settings.at_adapter, delay=settings.at_simulator_delay),
+            limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+            cache=ReadCache(db, enabled=settings.read_cache),
+        )
+
+    def start(self) -> None:
+        require_current(self.db)
+        self.writer.start()
+        self.ready = True
+
+    def stop(self) -> None:
+        self.ready = False
+        self.writer.stop()
+        self.db.dispose()
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def account(request: Request) -> AccountRef:
+    ref: AccountRef = request.state.account
+    return ref

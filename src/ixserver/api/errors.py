@@ -1,0 +1,115 @@
+"""THE table: every error the API can answer, with its status and body.
+
+Body shape: `{"errors": [{"error": "…"}]}` with `application/json` (api-v2 §1.10 shape A,
+which every real client parses; clients.md §4.19). Errors that the spec numbers (sequences)
+carry their code as well: `{"errors": [{"error": "Sequence already exists.", "code": "002"}]}`.
+The one exception is 401, whose body is empty (the seed page).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+
+from ixserver.api.wire import JSONResponse
+from ixserver.domain.errors import Conflict, DomainError, MalformedRequest, NotFound, ValidationFailed
+
+log = logging.getLogger("ixserver.api")
+
+STATUS: dict[type[DomainError], int] = {
+    MalformedRequest: 400,
+    NotFound: 404,
+    Conflict: 409,
+    ValidationFailed: 422,
+    DomainError: 422,
+}
+
+HTTP_MESSAGES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request entity too large",
+    429: "Too many requests",
+}
+
+
+def status_for(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 422
+
+
+def error_response(
+    status: int, messages: list[str], *, code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    entries: list[dict[str, Any]] = []
+    for message in messages:
+        entry: dict[str, Any] = {"error": message}
+        if code is not None:
+            entry["code"] = code
+        entries.append(entry)
+    return JSONResponse({"errors": entries}, status_code=status, headers=headers)
+
+
+def unauthorized() -> Response:
+    """401: "The API Key parameter is missing or is incorrectly entered" — empty body."""
+    return Response(b"", status_code=401)
+
+
+def too_many_requests(retry_after: int) -> Response:
+    return error_response(429, [HTTP_MESSAGES[429]], headers={"Retry-After": str(retry_after)})
+
+
+async def _domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(status_for(exc), exc.messages, code=exc.code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 401:
+        return unauthorized()
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, [message], headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods: set[str] = getattr(route, "methods", None) or set()
+        for method in route_methods:
+            if route.matches({**request.scope, "method": method})[0] == Match.FULL:
+                methods |= route_methods
+                break
+    return sorted(methods)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    # Handlers read their input themselves; this only catches a stray typed parameter.
+    assert isinstance(exc, RequestValidationError)
+    messages = [f"{'.'.join(str(p) for p in e['loc'][1:])} is not valid" for e in exc.errors()]
+    return error_response(422, messages or ["Validation failed"])
+
+
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, ["Internal server error"])
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,123 @@
+"""The wire format: exact JSON out, lenient JSON in (api-v2 §1.5–1.6, clients.md §4).
+
+Out: `orjson`, with every Decimal written as a JSON number with exactly its digits (never via
+float). In: the stdlib parser with `parse_float=Decimal`, so amounts never pass through float,
+and small coercions that accept what real clients send (numbers as strings, "1"/1/true flags).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ixserver.domain.errors import MalformedRequest, ValidationFailed
+
+JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, default=_default)
+
+
+class JSONResponse(Response):
+    media_type = JSON_MEDIA_TYPE
+
+    def __init__(self, payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        super().__init__(dumps(payload), status_code=status_code, headers=headers)
+
+
+class RawJSONResponse(Response):
+    """A body that is JSON already (e.g. from the read cache)."""
+
+    media_type = JSON_MEDIA_TYPE
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The JSON object in the body; {} when there is no body (GET-style PUTs, n8n, Odoo)."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        # Bodies are read as JSON whatever Content-Type says (`curl -d` sends a form type);
+        # when they are not JSON, say which of the two is wrong.
+        content_type = request.headers.get("content-type", "")
+        if content_type and "json" not in content_type.lower():
+            raise ValidationFailed("No content type or wrongly specified") from None
+        raise MalformedRequest(f"Malformed JSON in request body: {exc}") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("The request body must be a JSON object")
+    return body
+
+
+def root_object(body: dict[str, Any], *keys: str) -> dict[str, Any] | None:
+    """The first of `keys` whose value is a JSON object; null keys are skipped (clients.md §4.5)."""
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def as_flag(value: Any, field: str) -> bool | None:
+    """0/1, "0"/"1", true/false; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal):
+        return value != 0
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise ValidationFailed(f"{field} is not valid")
+
+
+def as_text(value: Any, field: str) -> str | None:
+    """Strings as they are; numbers as their digits (`"serie": 2017`); None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise ValidationFailed(f"{field} is not valid")
+    if isinstance(value, int | Decimal):
+        return format(value, "f") if isinstance(value, Decimal) else str(value)
+    raise ValidationFailed(f"{field} is not valid")
+
+
+def as_decimal(value: Any, field: str) -> Decimal | None:
+    """Numbers as JSON numbers or numeric strings ("23.0"); never through float."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValidationFailed(f"{field} is not a number")
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValidationFailed(f"{field} is not a number") from None
+        if number.is_finite():
+            return number
+    raise ValidationFailed(f"{field} is not a number")

@@ -1,0 +1,58 @@
+"""An offline stand-in for AT's series web service.
+
+What it decides, and how (so that tests and users can reach each answer on purpose):
+- the account's tax country must be Portugal, else "Account is not portuguese";
+- a fiscal ID, when the account has one, must be a valid Portuguese NIF, else "Account fiscal
+  ID doesn't have open activity in Tax Authority";
+- stored AT credentials, when present, must be a sub-user of that NIF ("NIF/N") with a
+  non-empty password, else "Invalid Tax Authority credentials";
+- the series identifier must satisfy AT's limits (at most 35 characters, no space, "/" or "^").
+The validation code is derived from (NIF, series, class, type, first number), so registering
+the same series again gives the same code, and different series get different codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import time
+
+from stdnum.pt import nif
+
+from ixserver.at import SeriesRegistration, Taxpayer
+from ixserver.domain.errors import (
+    AccountNotPortuguese,
+    InvalidATCredentials,
+    NoOpenActivity,
+    SequenceNameNotAllowed,
+)
+
+AT_SERIE = re.compile(r"[^ /^]{1,35}")
+
+
+class SimulatedAT:
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.delay = delay
+
+    def register_series(self, taxpayer: Taxpayer, requests: list[SeriesRegistration]) -> list[str]:
+        if self.delay:
+            time.sleep(self.delay)
+        if taxpayer.tax_country.upper() != "PT":
+            raise AccountNotPortuguese()
+        fiscal_id = nif.compact(taxpayer.fiscal_id) if taxpayer.fiscal_id else ""
+        if fiscal_id and not nif.is_valid(fiscal_id):
+            raise NoOpenActivity()
+        if taxpayer.credentials is not None:
+            owner, _, number = taxpayer.credentials.subuser.partition("/")
+            if owner != fiscal_id or not number.isdigit() or not taxpayer.credentials.password:
+                raise InvalidATCredentials()
+        for request in requests:
+            if not AT_SERIE.fullmatch(request.serie):
+                raise SequenceNameNotAllowed()
+        return [self._code(fiscal_id, r) for r in requests]
+
+    @staticmethod
+    def _code(fiscal_id: str, request: SeriesRegistration) -> str:
+        seed = f"{fiscal_id}|{request.serie}|{request.doc_class}|{request.doc_code}|{request.first_number}"
+        return base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode()[:8]

@@ -1,0 +1,175 @@
+"""The `ixserver` command. Scripts rely on: `serve --host H --port P`, `migrate`,
+`accounts create NAME` (prints only the key), `verify`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from ixserver.config import Settings
+from ixserver.domain.errors import DomainError
+from ixserver.store.db import Database
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="InvoiceXpress API v2 server.")
+accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their API keys.")
+app.add_typer(accounts_app, name="accounts")
+
+DEMO_ACCOUNT = "demo"
+
+
+def _database(settings: Settings) -> Database:
+    """The database, migrated to the current schema (idempotent, safe with several processes)."""
+    from ixserver.store.migrate import upgrade
+
+    upgrade(settings.resolved_database_url)
+    return Database(settings.resolved_database_url)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Server processes (use PostgreSQL for more than one in production)."),
+    demo: bool = typer.Option(False, help="Create the `demo` account if missing and print its key and a curl line."),
+) -> None:
+    """Apply pending migrations and serve the API."""
+    import uvicorn
+
+    from ixserver.logs import uvicorn_log_config
+
+    if "IXSERVER_PUBLIC_URL" not in os.environ:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["IXSERVER_PUBLIC_URL"] = f"http://{shown}:{port}"
+    settings = Settings()
+    db = _database(settings)
+    try:
+        if demo:
+            key = _demo_key(settings, db)
+            typer.echo(f"Account: {DEMO_ACCOUNT}\nAPI key: {key}")
+            typer.echo(f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'")
+    finally:
+        db.dispose()
+    uvicorn.run(
+        "ixserver.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=settings.access_log,
+        log_config=uvicorn_log_config(settings.log_level),
+        log_level=settings.log_level,
+        server_header=False,
+    )
+
+
+def _demo_key(settings: Settings, db: Database) -> str:
+    """The demo account's key, kept in the data directory so that every `make run` prints the
+    same one (the database itself only stores a hash)."""
+    from ixserver.services import accounts as service
+
+    key_file = settings.data_dir / "demo-api-key"
+    with db.read() as conn:
+        exists = service.find_account(conn, DEMO_ACCOUNT) is not None
+        known = key_file.read_text().strip() if key_file.exists() else ""
+        if exists and known and service.authenticate(conn, known) is not None:
+            return known
+    if exists:
+        account = db.run_sync(service.get_account, DEMO_ACCOUNT)
+        key = db.run_sync(service.issue_key, account.id)
+    else:
+        _account, key = db.run_sync(service.create_account, DEMO_ACCOUNT)
+    _write_secret(key_file, key)
+    return key
+
+
+def _write_secret(path: Path, value: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from ixserver.store.migrate import current_revision
+
+    db = _database(Settings())
+    typer.echo(f"database at revision {current_revision(db)}")
+    db.dispose()
+
+
+@accounts_app.command("create")
+def accounts_create(name: str) -> None:
+    """Create an account; prints only its API key."""
+    from ixserver.services.accounts import create_account
+
+    db = _database(Settings())
+    try:
+        _account, key = db.run_sync(create_account, name)
+    except DomainError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    typer.echo(key)
+
+
+@accounts_app.command("key")
+def accounts_key(name: str) -> None:
+    """Issue another API key for an account; prints only the key."""
+    from ixserver.services.accounts import get_account, issue_key
+
+    db = _database(Settings())
+    try:
+        account = db.run_sync(get_account, name)
+        key = db.run_sync(issue_key, account.id)
+    except DomainError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    typer.echo(key)
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List accounts."""
+    from ixserver.services.accounts import list_accounts
+
+    db = _database(Settings())
+    with db.read() as conn:
+        rows = list_accounts(conn)
+    db.dispose()
+    for row in rows:
+        typer.echo(f"{row.id}\t{row.name}\t{row.state}\t{row.created_at:%Y-%m-%d %H:%M:%S}Z")
+
+
+@app.command()
+def verify(account: str = typer.Option(None, help="Only this account.")) -> None:
+    """Audit the database; exit 0 when clean, 1 with a report otherwise."""
+    from ixserver.services.verify import verify as run_verify
+
+    db = _database(Settings())
+    with db.read() as conn:
+        problems = run_verify(conn, account)
+    db.dispose()
+    if problems:
+        for line in problems:
+            typer.echo(line)
+        raise typer.Exit(1)
+    typer.echo("ok: no problems found")
+
+
+def main() -> None:
+    app(prog_name="ixserver")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Settings, read from IXSERVER_* environment variables (or passed in by tests).
+
+Nothing here is read at import time: `Settings()` is built by the CLI or a test and handed to
+`create_app(settings)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IXSERVER_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var"), description="Where the SQLite file and generated files live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/ixserver.db. postgresql://… works too."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Absolute base URL for links the server hands out."
+    )
+    sandbox: bool = Field(default=False, description="Enables the /_ixserver control API (reset, …).")
+    rate_limit: int = Field(default=780, ge=0, description="Requests per minute per account; 0 turns it off.")
+    account_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost"],
+        description="Host suffixes whose first label names the account (acme.localhost → acme).",
+    )
+    access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
+    log_level: str = Field(default="info")
+    at_adapter: str = Field(default="simulator", description="How series are registered with AT.")
+    at_simulator_delay: float = Field(default=0.0, ge=0, description="Seconds the AT simulator takes per call.")
+    auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified API key is remembered.")
+    read_cache: bool = Field(default=True, description="Reuse rendered reads while the (SQLite) database is unchanged.")
+    writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
+
+    @field_validator("account_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [d.strip().lower().lstrip(".") for d in value.split(",") if d.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ixserver.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/")

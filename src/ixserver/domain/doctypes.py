@@ -1,0 +1,68 @@
+"""The document types of InvoiceXpress and what Portuguese law says about each (api-v2 §2,
+pt-compliance §1, ../shared/data/doc-types.csv)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DocType:
+    key: str  # singular, as in response root keys and `current_<key>_number`
+    path: str  # URL segment, e.g. "invoice_receipts"
+    type_name: str  # the `type` value, e.g. "InvoiceReceipt"
+    family: str  # invoices | receipts | estimates | guides | purchase_orders
+    saft_code: str | None  # SAF-T InvoiceType/MovementType/WorkType/PaymentType
+    saft_class: str | None  # series class AT expects: SI, MG, WD, PY
+    atcud: bool  # relevant for ATCUD (validation code "N/D" until registered, else "N/A")
+
+
+# Order of the seed's sequence object (GET /sequences.json); every sequence has one
+# sub-sequence per type.
+DOC_TYPES: tuple[DocType, ...] = (
+    DocType("invoice", "invoices", "Invoice", "invoices", "FT", "SI", True),
+    DocType("invoice_receipt", "invoice_receipts", "InvoiceReceipt", "invoices", "FR", "SI", True),
+    DocType("simplified_invoice", "simplified_invoices", "SimplifiedInvoice", "invoices", "FS", "SI", True),
+    DocType("credit_note", "credit_notes", "CreditNote", "invoices", "NC", "SI", True),
+    DocType("debit_note", "debit_notes", "DebitNote", "invoices", "ND", "SI", True),
+    DocType("receipt", "receipts", "Receipt", "receipts", "RG", "PY", True),
+    DocType("shipping", "shippings", "Shipping", "guides", "GR", "MG", True),
+    DocType("transport", "transports", "Transport", "guides", "GT", "MG", True),
+    DocType("devolution", "devolutions", "Devolution", "guides", "GD", "MG", True),
+    DocType("proforma", "proformas", "Proforma", "estimates", "PF", "WD", True),
+    DocType("quote", "quotes", "Quote", "estimates", "OR", "WD", True),
+    # Not relevant for ATCUD per the OpenAPI ("N/A"); api-v2 §8.1 treats purchase orders alike.
+    DocType("fees_note", "fees_notes", "FeesNote", "estimates", None, None, False),
+    DocType("purchase_order", "purchase_orders", "PurchaseOrder", "purchase_orders", None, None, False),
+    DocType("vat_moss_invoice", "vat_moss_invoices", "VatMossInvoice", "invoices", "FT", "SI", False),
+    DocType("vat_moss_credit_note", "vat_moss_credit_notes", "VatMossCreditNote", "invoices", "NC", "SI", False),
+    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", "receipts", "RG", "PY", False),
+)
+
+BY_KEY: dict[str, DocType] = {t.key: t for t in DOC_TYPES}
+BY_PATH: dict[str, DocType] = {t.path: t for t in DOC_TYPES}
+BY_TYPE_NAME: dict[str, DocType] = {t.type_name: t for t in DOC_TYPES}
+
+# The order in which InvoiceXpress hands out sub-sequence ids inside a new series (the seed:
+# invoice 146090, simplified 146091, invoice_receipt 146092, receipt 146093, ...). The
+# invoice sub-sequence id is also the series id.
+ID_ALLOCATION_ORDER: tuple[str, ...] = (
+    "invoice",
+    "simplified_invoice",
+    "invoice_receipt",
+    "receipt",
+    "debit_note",
+    "credit_note",
+    "vat_moss_invoice",
+    "vat_moss_credit_note",
+    "vat_moss_receipt",
+    "purchase_order",
+    "quote",
+    "proforma",
+    "fees_note",
+    "shipping",
+    "devolution",
+    "transport",
+)
+
+assert sorted(ID_ALLOCATION_ORDER) == sorted(BY_KEY), "every type gets exactly one sub-sequence"

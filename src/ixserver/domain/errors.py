@@ -1,0 +1,109 @@
+"""Errors the rules raise, named as the API names them. `api/errors.py` is the one place that
+turns them into an HTTP status and body; nothing below the API layer knows about HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    message = "Unknown error."
+    code: str | None = None  # the spec's numbered error codes (sequences)
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        if code is not None:
+            self.code = code
+        super().__init__(self.message)
+
+    @property
+    def messages(self) -> list[str]:
+        return [self.message]
+
+
+class MalformedRequest(DomainError):
+    """The request cannot be read at all (e.g. its body is not JSON)."""
+
+
+class NotFound(DomainError):
+    message = "Not found"
+
+
+class ValidationFailed(DomainError):
+    """The request is readable but not acceptable; may carry several messages."""
+
+    message = "Validation failed"
+
+    def __init__(self, *messages: str, code: str | None = None) -> None:
+        self._messages = list(messages) or [self.message]
+        super().__init__(self._messages[0], code=code)
+
+    @property
+    def messages(self) -> list[str]:
+        return self._messages
+
+
+class Conflict(DomainError):
+    message = "Conflict"
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+class AccountNotFound(NotFound):
+    message = "The account doesn't exist."
+
+
+class AccountNameInvalid(ValidationFailed):
+    message = "Account name must be 1-63 lowercase letters, digits or hyphens, starting with a letter or digit"
+
+
+class AccountNameTaken(ValidationFailed):
+    message = "Account name has already been taken"
+
+
+# -- sequences (codes and messages from api-v2 §8.5 and §8.6) -----------------------------
+
+
+class SequenceNotFound(NotFound):
+    message = "The sequence doesn't exist."
+    code = "006"
+
+
+class SequenceNameNotAllowed(ValidationFailed):
+    message = "Sequence name not allowed."
+    code = "001"
+
+
+class SequenceAlreadyExists(ValidationFailed):
+    message = "Sequence already exists."
+    code = "002"
+
+
+class InvalidSequence(ValidationFailed):
+    message = "Invalid sequence."
+    code = "003"
+
+
+class SequenceBeingRegistered(Conflict):
+    message = "The sequence is already being registered."
+    code = "008"
+
+
+class InvalidATCredentials(ValidationFailed):
+    message = "Invalid Tax Authority credentials."
+    code = "002"
+
+
+class NoOpenActivity(ValidationFailed):
+    message = "Account fiscal ID doesn't have open activity in Tax Authority."
+    code = "003"
+
+
+class AccountNotPortuguese(ValidationFailed):
+    message = "Account is not portuguese."
+    code = "004"
+
+
+class ATUnknownError(ValidationFailed):
+    message = "Unknown error."
+    code = "000"

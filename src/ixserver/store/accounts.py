@@ -1,0 +1,77 @@
+"""Queries on accounts and their API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from ixserver.store.tables import accounts, api_keys
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    name: str
+    organization_name: str | None
+    email: str | None
+    fiscal_id: str | None
+    tax_country: str
+    language: str
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    account_id: int
+    account_name: str
+    key_hash: str
+
+
+def insert_account(conn: Connection, *, name: str, created_at: datetime, **attrs: Any) -> int:
+    return int(
+        conn.execute(
+            insert(accounts).values(name=name, created_at=created_at, **attrs).returning(accounts.c.id)
+        ).scalar_one()
+    )
+
+
+def account_by_name(conn: Connection, name: str) -> AccountRow | None:
+    row = conn.execute(select(accounts).where(accounts.c.name == name)).mappings().first()
+    return AccountRow(**row) if row else None
+
+
+def account_by_id(conn: Connection, account_id: int) -> AccountRow | None:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
+    return AccountRow(**row) if row else None
+
+
+def list_accounts(conn: Connection) -> list[AccountRow]:
+    return [AccountRow(**r) for r in conn.execute(select(accounts).order_by(accounts.c.id)).mappings()]
+
+
+def update_account(conn: Connection, account_id: int, **attrs: Any) -> None:
+    conn.execute(accounts.update().where(accounts.c.id == account_id).values(**attrs))
+
+
+def insert_key(conn: Connection, *, account_id: int, lookup: str, key_hash: str, created_at: datetime) -> None:
+    conn.execute(
+        insert(api_keys).values(account_id=account_id, lookup=lookup, key_hash=key_hash, created_at=created_at)
+    )
+
+
+def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
+    row = conn.execute(
+        select(api_keys.c.account_id, accounts.c.name, api_keys.c.key_hash)
+        .join(accounts, accounts.c.id == api_keys.c.account_id)
+        .where(api_keys.c.lookup == lookup, accounts.c.state == "active")
+    ).first()
+    return KeyRow(row[0], row[1], row[2]) if row else None
+
+
+def delete_keys(conn: Connection, account_id: int) -> None:
+    conn.execute(delete(api_keys).where(api_keys.c.account_id == account_id))

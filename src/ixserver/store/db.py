@@ -1,0 +1,149 @@
+"""Engines and transactions for SQLite and PostgreSQL.
+
+Reads use `Database.read()` (one statement at a time, no transaction) or
+`Database.snapshot()` (several statements seeing one state); neither takes a write lock. Writes use
+`Database.transaction()`: on SQLite it opens with BEGIN IMMEDIATE so that the write lock is
+taken up front (no lock upgrade that can fail half way); on PostgreSQL an ordinary transaction
+in which the counters are locked row by row. Inside the server all writes go through the one
+`Writer` thread (store/writer.py); the CLI uses `transaction()` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+import threading
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://…` means psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_setup(engine: Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN, not pysqlite's implicit one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql(begin)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            self.read_engine = create_engine(self.url, connect_args=args, pool_size=8, max_overflow=16)
+            self.write_engine = create_engine(self.url, connect_args=args, pool_size=2, max_overflow=2)
+            _sqlite_setup(self.read_engine, begin="BEGIN")
+            _sqlite_setup(self.write_engine, begin="BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            self.read_engine = create_engine(self.url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+            self.write_engine = self.read_engine
+        else:
+            raise ValueError(f"unsupported database: {self.dialect} (use sqlite:/// or postgresql://)")
+        # Each thread that reads keeps one connection in driver-level autocommit: a read costs
+        # no pool checkout and no BEGIN/ROLLBACK round trips, and every statement sees the
+        # latest committed data (a single SELECT is atomic on both backends).
+        self._local = threading.local()
+        self._held: list[Connection] = []
+        self._held_lock = threading.Lock()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads made of single statements (the hot path)."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.read_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._local.conn = conn
+            with self._held_lock:
+                self._held.append(conn)
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():
+                try:
+                    conn.rollback()
+                except Exception:  # a broken connection: the next read opens a new one
+                    conn.invalidate()
+
+    def change_token(self) -> tuple[int, int] | None:
+        """A value that changes whenever anything is committed to the database, by any
+        connection of any process: SQLite's `PRAGMA data_version`, read on this thread's read
+        connection (it is per connection, hence the connection's identity beside it).
+        None on PostgreSQL, which has no equivalent that is this cheap."""
+        if not self.is_sqlite:
+            return None
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            with self.read() as conn:
+                pass
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        return id(raw), raw.execute("PRAGMA data_version").fetchone()[0]
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction: several statements that must see one consistent state."""
+        with self.read_engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, committed on success, rolled back on any exception."""
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` in one write transaction (the CLI's transactor)."""
+        with self.transaction() as conn:
+            return fn(conn, *args)
+
+    def dispose(self) -> None:
+        with self._held_lock:
+            held, self._held = self._held, []
+        for conn in held:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing what may already be broken
+                pass
+        self._local = threading.local()
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()
+
+
+def admin_engine(url: str) -> Engine:
+    """A throwaway engine without pooling (migrations, database creation in tests)."""
+    return create_engine(normalize_url(url), poolclass=NullPool)

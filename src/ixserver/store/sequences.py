@@ -1,0 +1,95 @@
+"""Queries on series (sequences) and their per-type sub-sequences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ixserver.domain.doctypes import ID_ALLOCATION_ORDER
+from ixserver.domain.sequences import Sequence, SubSequence
+from ixserver.store.tables import sequences, sub_sequences
+
+_s = sequences.c
+_ss = sub_sequences.c
+
+
+def insert_sequence(conn: Connection, *, account_id: int, serie: str, is_default: bool, now: datetime) -> int:
+    """Create a series with one sub-sequence per document type. Ids are handed out in
+    InvoiceXpress's order; the invoice sub-sequence id doubles as the series id."""
+    first, *others = ID_ALLOCATION_ORDER
+    invoice_sub_id = int(
+        conn.execute(
+            insert(sub_sequences).values(account_id=account_id, doc_type=first).returning(_ss.id)
+        ).scalar_one()
+    )
+    conn.execute(
+        insert(sequences).values(
+            id=invoice_sub_id, account_id=account_id, serie=serie, is_default=is_default, created_at=now
+        )
+    )
+    conn.execute(update(sub_sequences).where(_ss.id == invoice_sub_id).values(sequence_id=invoice_sub_id))
+    for doc_type in others:  # one by one, so that ids follow the allocation order on every backend
+        conn.execute(
+            insert(sub_sequences).values(account_id=account_id, sequence_id=invoice_sub_id, doc_type=doc_type)
+        )
+    return invoice_sub_id
+
+
+_SEQUENCE_ROWS = (
+    select(_s.id, _s.serie, _s.is_default, _ss.id, _ss.doc_type, _ss.current_number, _ss.validation_code)
+    .join(sub_sequences, _ss.sequence_id == _s.id)
+    .where(_s.account_id == bindparam("account_id"))
+    .order_by(_s.id, _ss.id)
+)
+_ONE_SEQUENCE_ROWS = _SEQUENCE_ROWS.where(_s.id == bindparam("sequence_id"))
+
+
+def fetch_sequences(conn: Connection, account_id: int, sequence_id: int | None = None) -> list[Sequence]:
+    if sequence_id is None:
+        rows = conn.execute(_SEQUENCE_ROWS, {"account_id": account_id}).all()
+    else:
+        rows = conn.execute(_ONE_SEQUENCE_ROWS, {"account_id": account_id, "sequence_id": sequence_id}).all()
+    result: list[Sequence] = []
+    current: Sequence | None = None
+    for seq_id, serie, is_default, sub_id, doc_type, number, code in rows:
+        if current is None or current.id != seq_id:
+            current = Sequence(id=seq_id, serie=serie, is_default=bool(is_default), subs={})
+            result.append(current)
+        current.subs[doc_type] = SubSequence(sub_id, doc_type, int(number), code)
+    return result
+
+
+def serie_exists(conn: Connection, account_id: int, serie: str) -> bool:
+    return conn.execute(select(_s.id).where(_s.account_id == account_id, _s.serie == serie)).first() is not None
+
+
+def make_default(conn: Connection, account_id: int, sequence_id: int) -> None:
+    """Exactly one default per account: clear the old one, then set the new one."""
+    conn.execute(
+        update(sequences).where(_s.account_id == account_id, _s.is_default, _s.id != sequence_id).values(is_default=False)
+    )
+    conn.execute(update(sequences).where(_s.id == sequence_id).values(is_default=True))
+
+
+def registering_since(conn: Connection, sequence_id: int) -> datetime | None:
+    return conn.execute(select(_s.registering_since).where(_s.id == sequence_id)).scalar_one()
+
+
+def set_registering(conn: Connection, sequence_id: int, since: datetime | None) -> None:
+    conn.execute(update(sequences).where(_s.id == sequence_id).values(registering_since=since))
+
+
+def store_validation_codes(conn: Connection, codes: dict[int, str], now: datetime) -> None:
+    for sub_id, code in codes.items():
+        conn.execute(
+            update(sub_sequences)
+            .where(_ss.id == sub_id, _ss.validation_code.is_(None))
+            .values(validation_code=code, registered_at=now)
+        )
+
+
+def delete_account_sequences(conn: Connection, account_id: int) -> None:
+    conn.execute(delete(sub_sequences).where(_ss.account_id == account_id))
+    conn.execute(delete(sequences).where(_s.account_id == account_id))

@@ -1,0 +1,92 @@
+"""Table definitions (SQLAlchemy Core). Migrations in `store/migrations` create exactly these;
+a test checks that autogenerate finds no difference."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+
+from ixserver.store.types import Id, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("organization_name", String(255)),
+    Column("email", String(255)),
+    Column("fiscal_id", String(32)),
+    Column("tax_country", String(8), nullable=False, server_default="PT"),
+    Column("language", String(2), nullable=False, server_default="pt"),
+    Column("state", String(16), nullable=False, server_default="active"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    # The first characters of the key, to find the row; the rest is only ever compared hashed.
+    Column("lookup", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# A series ("série"). Its id is the id of its invoice sub-sequence, as in the seed.
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("serie", String(35), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    # Set while a registration with AT is under way (a lease: stale after a while).
+    Column("registering_since", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "serie"),
+    # At most one default per account; the services keep it at exactly one.
+    Index(
+        "uq_sequences_default_per_account",
+        "account_id",
+        unique=True,
+        sqlite_where=text("is_default"),
+        postgresql_where=text("is_default"),
+    ),
+)
+
+# One counter per (series, document type): the gapless counter lives here.
+sub_sequences = Table(
+    "sub_sequences",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sequence_id", Id, ForeignKey("sequences.id", ondelete="CASCADE")),
+    Column("doc_type", String(32), nullable=False),
+    Column("current_number", BigInteger, nullable=False, server_default=text("0")),
+    Column("validation_code", String(16)),
+    Column("registered_at", UtcDateTime()),
+    UniqueConstraint("sequence_id", "doc_type"),
+    sqlite_autoincrement=True,  # ids are never reused, not even after a sandbox reset
+)

@@ -1,0 +1,130 @@
+"""Authentication (api-v2 §1.2), the error table (§1.10) and the rate limit (§1.11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Api, LiveServer, live_server
+
+
+def assert_401(response: httpx.Response) -> None:
+    assert response.status_code == 401
+    assert response.content == b""
+
+
+def test_missing_key_is_401_with_an_empty_body(server: LiveServer) -> None:
+    assert_401(httpx.get(f"{server.url}/sequences.json"))
+    assert_401(httpx.post(f"{server.url}/sequences.json", json={"sequence": {"serie": "X"}}))
+
+
+@pytest.mark.parametrize("key", ["", "nope", "0" * 40, "A" * 40])
+def test_wrong_key_is_401(server: LiveServer, key: str) -> None:
+    assert_401(httpx.get(f"{server.url}/sequences.json", params={"api_key": key}))
+
+
+def test_a_near_miss_key_is_401(server: LiveServer, api: Api) -> None:
+    # same lookup prefix, different secret part
+    near = api.key[:-1] + ("0" if api.key[-1] != "0" else "1")
+    assert_401(httpx.get(f"{server.url}/sequences.json", params={"api_key": near}))
+
+
+def test_key_in_header_is_accepted_as_fallback(server: LiveServer, api: Api) -> None:
+    response = httpx.get(f"{server.url}/sequences.json", headers={"X-InvoiceXpress-API-Key": api.key})
+    assert response.status_code == 200
+
+
+def test_host_naming_another_account_is_401(server: LiveServer, api: Api) -> None:
+    other = server.account()
+    headers = {"Host": f"{other.name}.localhost:{server.port}"}
+    assert_401(api.get("/sequences.json", headers=headers))
+
+
+def test_host_naming_the_keys_account_is_accepted(server: LiveServer, api: Api) -> None:
+    for host in (f"{api.name}.localhost:{server.port}", f"{api.name.upper()}.LOCALHOST", "127.0.0.1", "localhost"):
+        assert api.get("/sequences.json", headers={"Host": host}).status_code == 200, host
+
+
+def test_unknown_route_is_404_in_the_api_shape(api: Api) -> None:
+    response = api.get("/nothing-here.json")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"errors": [{"error": "Not found"}]}
+
+
+@pytest.mark.parametrize("path", ["/sequences/abc.json", "/sequences/-1.json", "/sequences/1234567890123456789012.json"])
+def test_malformed_ids_are_404(api: Api, path: str) -> None:
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"error": "Not found"}]}
+
+
+def test_wrong_method_is_405_with_allow(api: Api) -> None:
+    response = api.delete("/sequences.json")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.json() == {"errors": [{"error": "Method not allowed"}]}
+    seq_id = api.get("/sequences.json").json()["sequences"][0]["id"]
+    response = api.get(f"/sequences/{seq_id}/set_current.json")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "PUT"
+
+
+@pytest.mark.parametrize("raw", [b'{"sequence":', b"not json", b'{"sequence": {"serie": "A",}}'])
+def test_malformed_json_is_400(api: Api, raw: bytes) -> None:
+    before = api.get("/sequences.json").json()
+    response = api.post("/sequences.json", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert len(errors) == 1 and errors[0]["error"].startswith("Malformed JSON")
+    assert api.get("/sequences.json").json() == before
+
+
+def test_non_object_body_is_400(api: Api) -> None:
+    response = api.post("/sequences.json", json=["sequence"])
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"error": "The request body must be a JSON object"}]}
+
+
+def test_json_body_without_json_content_type_is_read(api: Api) -> None:
+    # `curl -d '{...}'` sends application/x-www-form-urlencoded
+    response = api.post(
+        "/sequences.json",
+        content=b'{"sequence":{"serie":"CURL"}}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 201
+
+
+def test_form_body_is_422_wrong_content_type(api: Api) -> None:
+    response = api.post("/sequences.json", content=b"serie=A", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422
+    assert response.json() == {"errors": [{"error": "No content type or wrongly specified"}]}
+
+
+def test_empty_body_with_json_content_type_on_get(api: Api) -> None:
+    # Odoo and tim-online send Content-Type: application/json on GETs with no body.
+    response = api.get("/sequences.json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+
+
+def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) -> None:
+    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+        first, second = limited.account(), limited.account()
+        codes = [first.get("/sequences.json").status_code for _ in range(5)]
+        assert codes == [200] * 5
+        response = first.get("/sequences.json")
+        assert response.status_code == 429
+        assert response.json() == {"errors": [{"error": "Too many requests"}]}
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        # per account: the other account is not affected
+        assert second.get("/sequences.json").status_code == 200
+        # health is outside the API and never limited
+        assert httpx.get(f"{limited.url}/_ixserver/health").status_code == 200
+
+
+def test_rate_limit_zero_is_off(server: LiveServer, api: Api) -> None:
+    assert server.settings.rate_limit == 0
+    assert all(api.get("/sequences.json").status_code == 200 for _ in range(50))

@@ -1,0 +1,145 @@
+"""Test support: real servers, real databases, a small HTTP client."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import text
+
+from ixserver.app import create_app
+from ixserver.config import Settings
+from ixserver.services.accounts import create_account
+from ixserver.store.db import Database, admin_engine
+from ixserver.store.migrate import upgrade
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PG_ENV = "IXSERVER_TEST_DATABASE_URL"
+
+
+def shared_data(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        raise AssertionError(
+            f"test data {name} is missing: expected it at {path} (the shared/ folder beside the repository)"
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of IXSERVER_TEST_DATABASE_URL."""
+    base = os.environ[PG_ENV]
+    name = f"ixserver_test_{secrets.token_hex(4)}"
+    admin = admin_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'ixserver.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
+class Api:
+    """Calls the API as one account: adds `api_key` to every request."""
+
+    def __init__(self, base_url: str, key: str, name: str) -> None:
+        self.base_url = base_url
+        self.key = key
+        self.name = name
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
+        return self.http.request(method, path, params={**(params or {}), "api_key": self.key}, **kw)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kw)
+
+
+class LiveServer:
+    """The real app, served by uvicorn over TCP on 127.0.0.1, in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.db = Database(settings.resolved_database_url)
+
+    @property
+    def ctx(self) -> Any:
+        return self.app.state.ctx
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/_ixserver/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("test server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.db.dispose()
+
+    def account(self, name: str | None = None, **attrs: Any) -> Api:
+        """A new account (fresh tenant per test), created through the service layer."""
+        name = name or f"t{secrets.token_hex(5)}"
+        _account, key = self.db.run_sync(lambda conn: create_account(conn, name, **attrs))
+        return Api(self.url, key, name)
+
+
+@contextmanager
+def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
+    upgrade(url)
+    options: dict[str, Any] = {"public_url": "http://127.0.0.1", "rate_limit": 0, "access_log": False, **overrides}
+    settings = Settings(database_url=url, data_dir=data_dir, **options)
+    server = LiveServer(settings).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,110 @@
+"""The commands scripts rely on: migrate, accounts create (only the key on stdout), accounts
+list, verify, serve."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support import free_port
+
+
+def ixserver(*args: str, data_dir: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+    env["IXSERVER_DATA_DIR"] = str(data_dir)
+    if url:
+        env["IXSERVER_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "ixserver", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_accounts_create_prints_only_the_key(tmp_path: Path) -> None:
+    result = ixserver("accounts", "create", "acme", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"[0-9a-f]{40}\n", result.stdout)
+    assert (tmp_path / "ixserver.db").exists(), "default database is a SQLite file in the data directory"
+
+
+def test_accounts_create_refuses_a_taken_or_invalid_name(tmp_path: Path) -> None:
+    assert ixserver("accounts", "create", "acme", data_dir=tmp_path).returncode == 0
+    taken = ixserver("accounts", "create", "acme", data_dir=tmp_path)
+    assert taken.returncode == 1 and taken.stdout == ""
+    assert "already been taken" in taken.stderr
+    invalid = ixserver("accounts", "create", "not a subdomain", data_dir=tmp_path)
+    assert invalid.returncode == 1 and invalid.stdout == ""
+
+
+def test_accounts_list_and_new_key(tmp_path: Path) -> None:
+    ixserver("accounts", "create", "alpha", data_dir=tmp_path)
+    ixserver("accounts", "create", "beta", data_dir=tmp_path)
+    listed = ixserver("accounts", "list", data_dir=tmp_path)
+    assert [line.split("\t")[1] for line in listed.stdout.splitlines()] == ["alpha", "beta"]
+    key = ixserver("accounts", "key", "beta", data_dir=tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{40}\n", key.stdout)
+    assert ixserver("accounts", "key", "nobody", data_dir=tmp_path).returncode == 1
+
+
+def test_migrate_and_verify(tmp_path: Path, database_url: str) -> None:
+    migrated = ixserver("migrate", data_dir=tmp_path, url=database_url)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "database at revision" in migrated.stdout
+    verified = ixserver("verify", data_dir=tmp_path, url=database_url)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_verify_reports_a_broken_invariant(tmp_path: Path) -> None:
+    ixserver("accounts", "create", "acme", data_dir=tmp_path)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "ixserver.db") as conn:
+        conn.execute("UPDATE sequences SET is_default = 0")
+    result = ixserver("verify", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "acme: 0 default sequences" in result.stdout
+
+
+def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ixserver", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        key = lines[1].split()[-1]
+        assert re.fullmatch(r"[0-9a-f]{40}", key)
+        curl = lines[2]
+        assert f"http://127.0.0.1:{port}/sequences.json?api_key={key}" in curl
+        url = curl[curl.index("'") + 1 : curl.rindex("'")]
+        for _ in range(100):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_ixserver/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        response = httpx.get(url)
+        assert response.status_code == 200
+        assert response.json()["sequences"][0]["default_sequence"] == 1
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+    assert key not in output, "the access log never shows an API key"
+    assert "api_key=[REDACTED]" in output
+    # a second start prints the same key (idempotent demo account)
+    again = ixserver("accounts", "list", data_dir=tmp_path)
+    assert [line.split("\t")[1] for line in again.stdout.splitlines()] == ["demo"]
+    assert (tmp_path / "demo-api-key").read_text().strip() == key
+    assert oct((tmp_path / "demo-api-key").stat().st_mode & 0o777) == "0o600"

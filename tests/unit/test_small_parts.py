@@ -1,0 +1,96 @@
+"""Small pure parts: rate limiter, log redaction, settings, wire coercions, series rules."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pytest
+
+from ixserver.api.ratelimit import RateLimiter
+from ixserver.api.wire import as_decimal, as_flag, as_text, dumps
+from ixserver.config import Settings
+from ixserver.domain.doctypes import DOC_TYPES, ID_ALLOCATION_ORDER
+from ixserver.domain.errors import SequenceNameNotAllowed, ValidationFailed
+from ixserver.domain.sequences import validate_serie
+from ixserver.logs import RedactApiKeys, redact
+
+
+def test_rate_limiter_slides_over_one_minute() -> None:
+    now = [1000.0]
+    limiter = RateLimiter(3, clock=lambda: now[0])
+    assert [limiter.check(1) for _ in range(3)] == [0, 0, 0]
+    assert limiter.check(1) == 60
+    assert limiter.check(2) == 0, "per account"
+    now[0] += 30
+    assert limiter.check(1) == 30
+    now[0] += 30.001
+    assert limiter.check(1) == 0
+
+
+def test_api_keys_are_redacted_from_log_lines() -> None:
+    assert redact("GET /x.json?api_key=abc123&page=2") == "GET /x.json?api_key=[REDACTED]&page=2"
+    record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET", "/a?api_key=s3cret"), None)
+    RedactApiKeys().filter(record)
+    assert "s3cret" not in record.getMessage()
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IXSERVER_ACCOUNT_DOMAINS", "localhost, .example.test")
+    monkeypatch.setenv("IXSERVER_RATE_LIMIT", "0")
+    monkeypatch.setenv("IXSERVER_DATA_DIR", "/tmp/ixdata")
+    settings = Settings()
+    assert settings.account_domains == ["localhost", "example.test"]
+    assert settings.rate_limit == 0
+    assert settings.resolved_database_url == "sqlite:////tmp/ixdata/ixserver.db"
+
+
+def test_decimals_are_rendered_as_exact_json_numbers() -> None:
+    assert dumps({"total": Decimal("30.00"), "x": Decimal("2.0244"), "big": Decimal("123456789012.123456")}) == (
+        b'{"total":30.00,"x":2.0244,"big":123456789012.123456}'
+    )
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), (1, True), (True, True), ("0", False), (0, False), (None, None)])
+def test_flags(value: object, expected: bool | None) -> None:
+    assert as_flag(value, "f") is expected
+
+
+def test_coercions() -> None:
+    assert as_text(2017, "serie") == "2017"
+    assert as_decimal("23.0", "value") == Decimal("23.0")
+    assert as_decimal(Decimal("1.005"), "value") == Decimal("1.005")
+    for bad in ("1,5", "abc", True, "NaN", [1]):
+        with pytest.raises(ValidationFailed):
+            as_decimal(bad, "value")
+    with pytest.raises(ValidationFailed):
+        as_flag("maybe", "f")
+
+
+def test_series_identifiers() -> None:
+    assert validate_serie("2025A") == "2025A"
+    for bad in ("", "A B", "A/B", "A^B", "x" * 36):
+        with pytest.raises(SequenceNameNotAllowed):
+            validate_serie(bad)
+
+
+def test_every_type_has_one_id_slot() -> None:
+    assert sorted(ID_ALLOCATION_ORDER) == sorted(t.key for t in DOC_TYPES)
+    assert ID_ALLOCATION_ORDER[0] == "invoice"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (b"api_key=abc", "abc"),
+        (b"page=2&api_key=abc&per_page=3", "abc"),
+        (b"x_api_key=no&api_key=yes", "yes"),
+        (b"api_key=a%20b", "a b"),
+        (b"api_key=", ""),
+        (b"page=1", None),
+    ],
+)
+def test_api_key_from_the_query_string(query: bytes, expected: str | None) -> None:
+    from ixserver.api.auth import api_key_of
+
+    assert api_key_of({"query_string": query, "headers": []}) == expected
