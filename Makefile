@@ -19,6 +19,7 @@ run: install
 	IXSERVER_SANDBOX=$${IXSERVER_SANDBOX:-1} $(BIN)/ixserver serve --host $(HOST) --port $(PORT) --demo
 
 test: install
+	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
 
 bench: install

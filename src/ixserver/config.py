@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info")
     at_adapter: str = Field(default="simulator", description="How series are registered with AT.")
     at_simulator_delay: float = Field(default=0.0, ge=0, description="Seconds the AT simulator takes per call.")
+    secret_key: str | None = Field(
+        default=None, description="Fernet key for secrets at rest; default: <data dir>/secret.key, made on first use."
+    )
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified API key is remembered.")
     read_cache: bool = Field(default=True, description="Reuse rendered reads while the (SQLite) database is unchanged.")
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")

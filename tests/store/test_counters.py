@@ -14,6 +14,7 @@ from ixserver.store.db import Database
 from tests.store.conftest import invoice_counter
 from tests.store.scratch import allocations
 
+
 class Rollback(Exception):
     pass
 

@@ -31,3 +31,21 @@ def test_upgrade_from_empty_matches_the_declared_tables(backend: str, tmp_path: 
             assert compare_metadata(context, metadata) == []
         engine.dispose()
         db.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_accounts_made_before_master_data_get_their_taxes(backend: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    with fresh_database(backend, tmp_path) as url:
+        upgrade(url, "0001")
+        engine = admin_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO accounts (name, created_at) VALUES ('old', '2026-01-01 00:00:00')"))
+        upgrade(url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, code, is_default FROM taxes ORDER BY id")).all()
+        engine.dispose()
+    assert [(r[0], r[1], bool(r[2])) for r in rows] == [
+        ("IVA23", "NOR", True), ("IVA13", "INT", False), ("IVA6", "RED", False), ("IVA0", "ISE", False),
+    ]  # fmt: skip

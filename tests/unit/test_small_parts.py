@@ -94,3 +94,31 @@ def test_api_key_from_the_query_string(query: bytes, expected: str | None) -> No
     from ixserver.api.auth import api_key_of
 
     assert api_key_of({"query_string": query, "headers": []}) == expected
+
+
+def test_seeded_rates_are_the_reference_rates() -> None:
+    import json
+
+    from ixserver.domain.taxes import RATES
+    from tests.support import shared_data
+
+    reference = json.loads(shared_data("vat-rates.json").read_text())["regions"]
+    for region, rates in RATES.items():
+        assert {code: Decimal(rate) for code, rate in reference[region].items() if code in rates} == rates
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("23", "23.0"), ("23.00", "23.0"), ("16.26020", "16.2602"), ("0", "0.0"), ("0.10", "0.1"), ("1E+2", "100.0")],
+)
+def test_numbers_are_written_as_invoicexpress_does(value: str, text: str) -> None:
+    from ixserver.api.wire import number
+
+    assert dumps(number(Decimal(value))) == text.encode()
+
+
+def test_exemption_texts_fit_saft() -> None:
+    from ixserver.domain.exemptions import EXEMPTIONS, saft_reason
+
+    assert all(6 <= len(saft_reason(code)) <= 60 for code in EXEMPTIONS)
+    assert saft_reason("M07") == EXEMPTIONS["M07"]

@@ -14,6 +14,7 @@ from ixserver.services.accounts import AccountRef
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.store.writer import Writer
+from ixserver.vault import Vault
 
 
 @dataclass
@@ -24,6 +25,7 @@ class AppContext:
     at: ATAdapter
     limiter: RateLimiter | None
     cache: ReadCache
+    vault: Vault
     ready: bool = field(default=False)
 
     @classmethod
@@ -36,6 +38,7 @@ class AppContext:
             at=make_adapter(settings.at_adapter, delay=settings.at_simulator_delay),
             limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
+            vault=Vault.from_settings(settings),
         )
 
     def start(self) -> None:

@@ -87,7 +87,7 @@ async def register(request: Request) -> JSONResponse:
     sequence_id = request.path_params["sequence_id"]
     ctx = context(request)
     account_id = account(request).id
-    await run_in_threadpool(service.register, ctx.writer, ctx.at, account_id, sequence_id)
+    await run_in_threadpool(service.register, ctx.writer, ctx.at, ctx.vault, account_id, sequence_id)
     with ctx.db.read() as conn:
         found = service.list_sequences(conn, account_id)
     return JSONResponse({"sequences": [render(s) for s in found]})

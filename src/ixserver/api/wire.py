@@ -71,6 +71,14 @@ def root_object(body: dict[str, Any], *keys: str) -> dict[str, Any] | None:
     return None
 
 
+def require_root(body: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The object under the first of `keys`, or the 422 InvoiceXpress answers without it."""
+    found = root_object(body, *keys)
+    if found is None:
+        raise ValidationFailed(f"Elemento {keys[0]} não fornecido")
+    return found
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -105,19 +113,45 @@ def as_text(value: Any, field: str) -> str | None:
     raise ValidationFailed(f"{field} is not valid")
 
 
-def as_decimal(value: Any, field: str) -> Decimal | None:
+def as_decimal(value: Any, field: str, message: str | None = None) -> Decimal | None:
     """Numbers as JSON numbers or numeric strings ("23.0"); never through float."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    problem = message or f"{field} is not a number"
     if isinstance(value, bool):
-        raise ValidationFailed(f"{field} is not a number")
+        raise ValidationFailed(problem)
     if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, str):
+        number = Decimal(value)
+    elif isinstance(value, str):
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise ValidationFailed(f"{field} is not a number") from None
-        if number.is_finite():
-            return number
-    raise ValidationFailed(f"{field} is not a number")
+            raise ValidationFailed(problem) from None
+    else:
+        raise ValidationFailed(problem)
+    if not number.is_finite():
+        raise ValidationFailed(problem)
+    return number
+
+
+def as_int(value: Any, field: str) -> int | None:
+    """Whole numbers as JSON numbers or strings ("1"); None when absent."""
+    number = as_decimal(value, field)
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        raise ValidationFailed(f"{field} must be a whole number")
+    return int(number)
+
+
+def number(value: Decimal) -> Decimal:
+    """A decimal as InvoiceXpress writes numbers: no trailing zeros, but at least one decimal
+    (23.00 -> 23.0, 16.26020 -> 16.2602), as a float's repr would show it."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text += "0"
+    else:
+        text += ".0"
+    return Decimal(text)

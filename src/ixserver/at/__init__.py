@@ -46,6 +46,10 @@ class ATAdapter(Protocol):
         domain errors of api-v2 §8.6 (InvalidATCredentials, NoOpenActivity, ...)."""
         ...
 
+    def check_credentials(self, taxpayer: Taxpayer) -> None:
+        """Accept the taxpayer's credentials or raise InvalidATCredentials."""
+        ...
+
 
 def make_adapter(name: str, *, delay: float = 0.0) -> ATAdapter:
     if name == "simulator":

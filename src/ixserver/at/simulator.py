@@ -4,8 +4,8 @@ What it decides, and how (so that tests and users can reach each answer on purpo
 - the account's tax country must be Portugal, else "Account is not portuguese";
 - a fiscal ID, when the account has one, must be a valid Portuguese NIF, else "Account fiscal
   ID doesn't have open activity in Tax Authority";
-- stored AT credentials, when present, must be a sub-user of that NIF ("NIF/N") with a
-  non-empty password, else "Invalid Tax Authority credentials";
+- AT credentials, when the account has them, must be a sub-user of its NIF ("NIF/N") with
+  a non-empty password, else "Invalid Tax Authority credentials";
 - the series identifier must satisfy AT's limits (at most 35 characters, no space, "/" or "^").
 The validation code is derived from (NIF, series, class, type, first number), so registering
 the same series again gives the same code, and different series get different codes.
@@ -44,13 +44,24 @@ class SimulatedAT:
         if fiscal_id and not nif.is_valid(fiscal_id):
             raise NoOpenActivity()
         if taxpayer.credentials is not None:
-            owner, _, number = taxpayer.credentials.subuser.partition("/")
-            if owner != fiscal_id or not number.isdigit() or not taxpayer.credentials.password:
-                raise InvalidATCredentials()
+            self.check_credentials(taxpayer)
         for request in requests:
             if not AT_SERIE.fullmatch(request.serie):
                 raise SequenceNameNotAllowed()
         return [self._code(fiscal_id, r) for r in requests]
+
+    def check_credentials(self, taxpayer: Taxpayer) -> None:
+        """A sub-user "NIF/N" of the account's own NIF (any valid NIF when the account has
+        none yet), with a password."""
+        credentials = taxpayer.credentials
+        if credentials is None:
+            raise InvalidATCredentials()
+        owner, _, number = credentials.subuser.partition("/")
+        fiscal_id = nif.compact(taxpayer.fiscal_id) if taxpayer.fiscal_id else ""
+        if not nif.is_valid(owner) or (fiscal_id and owner != fiscal_id):
+            raise InvalidATCredentials()
+        if not number.isdigit() or not credentials.password:
+            raise InvalidATCredentials()
 
     @staticmethod
     def _code(fiscal_id: str, request: SeriesRegistration) -> str:

@@ -46,6 +46,12 @@ class Conflict(DomainError):
     message = "Conflict"
 
 
+def raise_if(messages: list[str]) -> None:
+    """Validation collects every problem first, then answers them all at once."""
+    if messages:
+        raise ValidationFailed(*messages)
+
+
 # -- accounts ------------------------------------------------------------------------------
 
 
@@ -107,3 +113,18 @@ class AccountNotPortuguese(ValidationFailed):
 class ATUnknownError(ValidationFailed):
     message = "Unknown error."
     code = "000"
+
+
+# -- master data ---------------------------------------------------------------------------
+
+
+class TaxNotFound(NotFound):
+    message = "Tax not found"
+
+
+class ClientNotFound(NotFound):
+    message = "Client not found"
+
+
+class ItemNotFound(NotFound):
+    message = "Item not found"

@@ -1,20 +1,31 @@
-"""Accounts and their API keys."""
+"""Accounts, their owners and API keys; the accounts API (api-v2 §13)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.domain.errors import AccountNameInvalid, AccountNameTaken, AccountNotFound
+from ixserver.at import ATAdapter, ATCredentials, Taxpayer
+from ixserver.domain.clients import LANGUAGES, is_valid_email, is_valid_portuguese_nif
+from ixserver.domain.errors import AccountNameInvalid, AccountNameTaken, AccountNotFound, ValidationFailed, raise_if
 from ixserver.services import sequences as sequence_service
+from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as store
+from ixserver.store import clients as client_store
+from ixserver.store import items as item_store
+from ixserver.store import taxes as tax_store
+from ixserver.store import users as user_store
+from ixserver.vault import Vault
 
 # Account names are subdomains ({name}.app.invoicexpress.com).
 ACCOUNT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -22,6 +33,11 @@ ACCOUNT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # row; the whole key is only ever compared as a SHA-256 digest, in constant time.
 KEY_PATTERN = re.compile(r"[0-9a-f]{40}")
 LOOKUP_CHARS = 12
+# `tax_country` of the accounts API: "1" Portugal, "2" Ireland, "3" United Kingdom.
+TAX_COUNTRIES = {"1": "PT", "2": "IE", "3": "GB"}
+AT_SUBUSER = re.compile(r"\d{9}/\d{1,4}")
+AT_COMMUNICATION_TYPES = ("auto", "manual", "guides", "portal_at")
+POSTAL_CODE_PT = re.compile(r"\d{4}-\d{3}")
 
 
 @dataclass(frozen=True)
@@ -45,19 +61,19 @@ def issue_key(conn: Connection, account_id: int) -> str:
 
 
 def create_account(conn: Connection, name: str, **attrs: Any) -> tuple[store.AccountRow, str]:
-    """A new account with its default series (named after the current year) and one API key."""
+    """A new account with its default series (named after the current year), the taxes of its
+    region, and one API key."""
     name = name.strip().lower()
     if not ACCOUNT_NAME.fullmatch(name):
         raise AccountNameInvalid()
     if store.account_by_name(conn, name) is not None:
         raise AccountNameTaken()
-    now = clock.now()
-    account_id = store.insert_account(conn, name=name, created_at=now, **attrs)
-    sequence_service.create_default_sequence(conn, account_id)
-    key = issue_key(conn, account_id)
+    account_id = store.insert_account(conn, name=name, created_at=clock.now(), **attrs)
     account = store.account_by_id(conn, account_id)
     assert account is not None
-    return account, key
+    sequence_service.create_default_sequence(conn, account_id)
+    tax_service.seed(conn, account_id, account.tax_region)
+    return account, issue_key(conn, account_id)
 
 
 def authenticate(conn: Connection, key: str) -> AccountRef | None:
@@ -87,5 +103,253 @@ def list_accounts(conn: Connection) -> list[store.AccountRow]:
 def reset_account(conn: Connection, account_id: int) -> None:
     """Sandbox: wipe everything the account owns except the account and its keys, and give it
     back the state of a new account."""
+    account = store.account_by_id(conn, account_id)
+    if account is None:
+        raise AccountNotFound()
+    item_store.delete_account_items(conn, account_id)
+    client_store.delete_account_clients(conn, account_id)
+    tax_store.delete_account_taxes(conn, account_id)
     sequence_service.delete_all(conn, account_id)
     sequence_service.create_default_sequence(conn, account_id)
+    tax_service.seed(conn, account_id, account.tax_region)
+
+
+# -- the accounts API ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    """The `account` object of create / create_already_user / update; None = not given."""
+
+    organization_name: str | None = None
+    email: str | None = None
+    password: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    fiscal_id: str | None = None
+    tax_country: str | None = None
+    language: str | None = None
+    terms: bool | None = None
+    marketing: bool | None = None
+    address: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    website: str | None = None
+    fax: str | None = None
+    at_subuser: str | None = None
+    at_password_base64: str | None = None
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    _scheme, salt, digest = stored.split("$")
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def _slug(organization_name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", organization_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", ascii_name.lower())[:55] or "account"
+
+
+def _free_name(conn: Connection, wanted: str) -> str:
+    candidate, n = wanted, 1
+    while store.account_by_name(conn, candidate) is not None:
+        n += 1
+        candidate = f"{wanted}{n}"
+    return candidate
+
+
+def _tax_country(value: str | None) -> str:
+    if value is None:
+        return "PT"
+    code = TAX_COUNTRIES.get(value) or {"PT": "PT", "IE": "IE", "GB": "GB", "UK": "GB"}.get(value.upper())
+    if code is None:
+        raise ValidationFailed("Tax country is not valid (1 Portugal, 2 Ireland, 3 United Kingdom)")
+    return code
+
+
+def _account_problems(data: AccountInput, *, tax_country: str, creating: bool) -> list[str]:
+    problems: list[str] = []
+    if creating and not (data.organization_name or "").strip():
+        problems.append("Organization name can't be blank")
+    if creating and not data.email:
+        problems.append("Email can't be blank")
+    if data.email is not None and data.email and not is_valid_email(data.email):
+        problems.append("Email is invalid")
+    if creating and not data.password:
+        problems.append("Password can't be blank")
+    if data.password is not None and data.password and len(data.password) < 6:
+        problems.append("Password is too short (minimum is 6 characters)")
+    if data.language is not None and data.language not in LANGUAGES:
+        problems.append("Language is not included in the list (pt, en, es)")
+    if data.fiscal_id and tax_country == "PT" and not is_valid_portuguese_nif(data.fiscal_id):
+        problems.append("Fiscal ID is invalid")
+    if data.postal_code and tax_country == "PT" and not POSTAL_CODE_PT.fullmatch(data.postal_code):
+        problems.append("Postal Code must have the following format DDDD-DDD")
+    return problems
+
+
+def _details(data: AccountInput) -> dict[str, Any]:
+    fields = ("organization_name", "email", "phone", "address", "city", "postal_code", "website", "fax")
+    values: dict[str, Any] = {f: getattr(data, f) for f in fields if getattr(data, f) is not None}
+    if data.marketing is not None:
+        values["marketing"] = data.marketing
+    return values
+
+
+def open_account(conn: Connection, data: AccountInput, owner_account_id: int | None = None) -> tuple[
+    store.AccountRow, str
+]:
+    """POST /api/accounts/create.json (a new user and account) or, with the caller's account,
+    create_already_user.json (another account for the user behind the calling key)."""
+    tax_country = _tax_country(data.tax_country)
+    problems = _account_problems(data, tax_country=tax_country, creating=owner_account_id is None)
+    if owner_account_id is not None and not (data.organization_name or "").strip():
+        problems.insert(0, "Organization name can't be blank")
+    if data.terms is not True:
+        problems.append(
+            "Terms and Conditions must be accepted"
+            if owner_account_id is None
+            else "Terms and Conditions should be accepted"
+        )
+    raise_if(problems)
+    assert data.organization_name is not None
+    now = clock.now()
+    if owner_account_id is None:
+        assert data.email is not None and data.password is not None
+        if user_store.user_by_email(conn, data.email.strip().lower()) is not None:
+            raise ValidationFailed("Email has already been taken")
+        user_id = user_store.insert_user(
+            conn,
+            created_at=now,
+            email=data.email.strip().lower(),
+            password_hash=hash_password(data.password),
+            first_name=data.first_name,
+            last_name=data.last_name,
+        )
+    else:
+        user_id = _owner_of(conn, owner_account_id, data)
+    account, key = create_account(
+        conn,
+        _free_name(conn, _slug(data.organization_name)),
+        user_id=user_id,
+        fiscal_id=data.fiscal_id,
+        tax_country=tax_country,
+        language=data.language or "pt",
+        **_details(data),
+    )
+    return account, key
+
+
+def _owner_of(conn: Connection, account_id: int, data: AccountInput) -> int:
+    """The user behind an account; an account made by `ixserver accounts create` has none
+    yet, so the user is made from the request's email and password."""
+    account = store.account_by_id(conn, account_id)
+    if account is None:
+        raise AccountNotFound()
+    if account.user_id is not None:
+        return account.user_id
+    if not data.email or not data.password:
+        raise ValidationFailed("Owner is invalid: this account has no user yet; send its email and password")
+    existing = user_store.user_by_email(conn, data.email.strip().lower())
+    if existing is not None:
+        if not check_password(data.password, existing.password_hash):
+            raise ValidationFailed("Owner is invalid")
+        user_id = existing.id
+    else:
+        user_id = user_store.insert_user(
+            conn,
+            created_at=clock.now(),
+            email=data.email.strip().lower(),
+            password_hash=hash_password(data.password),
+            first_name=data.first_name,
+            last_name=data.last_name,
+        )
+    store.update_account(conn, account_id, user_id=user_id)
+    return user_id
+
+
+def visible_account(conn: Connection, caller_id: int, account_id: int) -> store.AccountRow:
+    """An account the caller may see: its own, or another account of the same user."""
+    caller = store.account_by_id(conn, caller_id)
+    target = store.account_by_id(conn, account_id)
+    if caller is None or target is None:
+        raise AccountNotFound()
+    if target.id != caller.id and (caller.user_id is None or caller.user_id != target.user_id):
+        raise AccountNotFound()
+    return target
+
+
+def update_account(
+    conn: Connection, caller_id: int, account_id: int, data: AccountInput, vault: Vault, adapter: ATAdapter
+) -> store.AccountRow:
+    account = visible_account(conn, caller_id, account_id)
+    problems = _account_problems(data, tax_country=account.tax_country, creating=False)
+    if data.fiscal_id and account.fiscal_id and data.fiscal_id != account.fiscal_id:
+        problems.append("Vat Number can't be changed")
+    if data.terms is False:
+        problems.append("Terms and Conditions must be accepted")
+    raise_if(problems)
+    changes = _details(data)
+    if data.fiscal_id and not account.fiscal_id:
+        changes["fiscal_id"] = data.fiscal_id
+    if data.language:
+        changes["language"] = data.language
+    store.update_account(conn, account.id, **changes)
+    if account.user_id is not None:
+        user_changes = {k: getattr(data, k) for k in ("first_name", "last_name") if getattr(data, k) is not None}
+        if data.password:
+            user_changes["password_hash"] = hash_password(data.password)
+        user_store.update_user(conn, account.user_id, **user_changes)
+    if data.at_subuser is not None or data.at_password_base64 is not None:
+        set_at_credentials(conn, account.id, data.at_subuser, data.at_password_base64, None, vault, adapter)
+    updated = store.account_by_id(conn, account.id)
+    assert updated is not None
+    return updated
+
+
+def set_at_credentials(
+    conn: Connection,
+    account_id: int,
+    subuser: str | None,
+    password_base64: str | None,
+    communication_type: str | None,
+    vault: Vault,
+    adapter: ATAdapter,
+) -> None:
+    """POST /api/v3/accounts/at_communication.json: check the credentials with AT (through the
+    adapter) and keep them encrypted."""
+    problems: list[str] = []
+    if not subuser or not AT_SUBUSER.fullmatch(subuser):
+        problems.append("The field at_subuser has an incorrect size")
+    password = ""
+    try:
+        password = base64.b64decode(password_base64 or "", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        problems.append("The field at_password must be encoded in Base64")
+    if not password and not problems:
+        problems.append("The field at_password can't be blank")
+    if communication_type is not None and communication_type not in AT_COMMUNICATION_TYPES:
+        problems.append(f"The field communication_type must be one of: {', '.join(AT_COMMUNICATION_TYPES)}")
+    raise_if(problems)
+    assert subuser is not None
+    account = store.account_by_id(conn, account_id)
+    if account is None:
+        raise AccountNotFound()
+    adapter.check_credentials(
+        Taxpayer(account.fiscal_id, account.tax_country, ATCredentials(subuser=subuser, password=password))
+    )
+    store.update_account(
+        conn,
+        account_id,
+        at_subuser=subuser,
+        at_password_encrypted=vault.encrypt(password),
+        at_communication_type=communication_type or account.at_communication_type or "auto",
+    )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.at import ATAdapter, SeriesRegistration, Taxpayer
+from ixserver.at import ATAdapter, ATCredentials, SeriesRegistration, Taxpayer
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.errors import (
     AccountNotFound,
@@ -19,6 +19,8 @@ from ixserver.domain.sequences import Sequence, SubSequence, validate_serie
 from ixserver.services import Transactor
 from ixserver.store import accounts as account_store
 from ixserver.store import sequences as store
+from ixserver.store.accounts import AccountRow
+from ixserver.vault import Vault
 
 # A registration that has not finished after this long is considered abandoned (a crash
 # between asking AT and storing its answer) and may be started again.
@@ -65,9 +67,17 @@ def delete_all(conn: Connection, account_id: int) -> None:
 # -- registration with AT: three steps, so that AT is never called inside a transaction --
 
 
+def taxpayer_of(account: AccountRow, vault: Vault) -> Taxpayer:
+    """What AT knows the account as, with its stored credentials when it has them."""
+    credentials = None
+    if account.at_subuser and account.at_password_encrypted:
+        credentials = ATCredentials(account.at_subuser, vault.decrypt(account.at_password_encrypted))
+    return Taxpayer(account.fiscal_id, account.tax_country, credentials)
+
+
 def begin_registration(
     conn: Connection, account_id: int, sequence_id: int, now: datetime
-) -> tuple[Sequence, list[SubSequence], Taxpayer] | None:
+) -> tuple[Sequence, list[SubSequence], AccountRow] | None:
     """Take the registration lease. None when every relevant type is registered already."""
     sequence = get_sequence(conn, account_id, sequence_id)
     since = store.registering_since(conn, sequence_id)
@@ -80,7 +90,7 @@ def begin_registration(
     if account is None:
         raise AccountNotFound()
     store.set_registering(conn, sequence_id, now)
-    return sequence, pending, Taxpayer(fiscal_id=account.fiscal_id, tax_country=account.tax_country)
+    return sequence, pending, account
 
 
 def finish_registration(conn: Connection, sequence_id: int, codes: dict[int, str]) -> None:
@@ -92,13 +102,13 @@ def abandon_registration(conn: Connection, sequence_id: int) -> None:
     store.set_registering(conn, sequence_id, None)
 
 
-def register(tx: Transactor, adapter: ATAdapter, account_id: int, sequence_id: int) -> None:
+def register(tx: Transactor, adapter: ATAdapter, vault: Vault, account_id: int, sequence_id: int) -> None:
     """Register every ATCUD-relevant type of the series that is not registered yet.
     Idempotent: a fully registered series is left as it is."""
     started = tx.run_sync(begin_registration, account_id, sequence_id, clock.now())
     if started is None:
         return
-    sequence, pending, taxpayer = started
+    sequence, pending, account = started
     requests = [
         SeriesRegistration(
             serie=sequence.serie,
@@ -110,7 +120,7 @@ def register(tx: Transactor, adapter: ATAdapter, account_id: int, sequence_id: i
         for sub in pending
     ]
     try:
-        codes = adapter.register_series(taxpayer, requests)
+        codes = adapter.register_series(taxpayer_of(account, vault), requests)
     except BaseException:
         tx.run_sync(abandon_registration, sequence_id)
         raise

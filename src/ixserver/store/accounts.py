@@ -16,12 +16,24 @@ from ixserver.store.tables import accounts, api_keys
 class AccountRow:
     id: int
     name: str
+    user_id: int | None
     organization_name: str | None
     email: str | None
     fiscal_id: str | None
     tax_country: str
+    tax_region: str
     language: str
     state: str
+    phone: str | None
+    address: str | None
+    city: str | None
+    postal_code: str | None
+    website: str | None
+    fax: str | None
+    marketing: bool
+    at_subuser: str | None
+    at_password_encrypted: str | None
+    at_communication_type: str | None
     created_at: datetime
 
 

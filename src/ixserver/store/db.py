@@ -10,9 +10,9 @@ in which the counters are locked row by row. Inside the server all writes go thr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-import threading
 from pathlib import Path
 from typing import Any, TypeVar
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver.domain.doctypes import ID_ALLOCATION_ORDER
 from ixserver.domain.sequences import Sequence, SubSequence
+from ixserver.store.common import make_default as _make_default
 from ixserver.store.tables import sequences, sub_sequences
 
 _s = sequences.c
@@ -66,11 +67,7 @@ def serie_exists(conn: Connection, account_id: int, serie: str) -> bool:
 
 
 def make_default(conn: Connection, account_id: int, sequence_id: int) -> None:
-    """Exactly one default per account: clear the old one, then set the new one."""
-    conn.execute(
-        update(sequences).where(_s.account_id == account_id, _s.is_default, _s.id != sequence_id).values(is_default=False)
-    )
-    conn.execute(update(sequences).where(_s.id == sequence_id).values(is_default=True))
+    _make_default(conn, sequences, account_id, sequence_id)
 
 
 def registering_since(conn: Connection, sequence_id: int) -> datetime | None:

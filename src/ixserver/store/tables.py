@@ -9,14 +9,16 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
 
-from ixserver.store.types import Id, UtcDateTime
+from ixserver.store.types import Id, Money, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -27,17 +29,43 @@ metadata = MetaData(
     }
 )
 
+# The people who own accounts (api-v2 §13: "adds an account to an existing user").
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
 accounts = Table(
     "accounts",
     metadata,
     Column("id", Id, primary_key=True),
     Column("name", String(63), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id"), index=True),
     Column("organization_name", String(255)),
     Column("email", String(255)),
     Column("fiscal_id", String(32)),
     Column("tax_country", String(8), nullable=False, server_default="PT"),
+    Column("tax_region", String(8), nullable=False, server_default="PT"),
     Column("language", String(2), nullable=False, server_default="pt"),
     Column("state", String(16), nullable=False, server_default="active"),
+    Column("phone", String(64)),
+    Column("address", String(255)),
+    Column("city", String(255)),
+    Column("postal_code", String(16)),
+    Column("website", String(255)),
+    Column("fax", String(64)),
+    Column("marketing", Boolean, nullable=False, server_default=text("false")),
+    # AT web-service credentials (Sequences / transport communication), encrypted at rest.
+    Column("at_subuser", String(32)),
+    Column("at_password_encrypted", Text),
+    Column("at_communication_type", String(16)),
     Column("created_at", UtcDateTime(), nullable=False),
     sqlite_autoincrement=True,
 )
@@ -89,4 +117,72 @@ sub_sequences = Table(
     Column("registered_at", UtcDateTime()),
     UniqueConstraint("sequence_id", "doc_type"),
     sqlite_autoincrement=True,  # ids are never reused, not even after a sandbox reset
+)
+
+taxes = Table(
+    "taxes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("value", Money(), nullable=False),
+    Column("region", String(16), nullable=False),
+    Column("code", String(8), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "name"),
+    Index(
+        "uq_taxes_default_per_account",
+        "account_id",
+        unique=True,
+        sqlite_where=text("is_default"),
+        postgresql_where=text("is_default"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("email", String(255)),
+    Column("language", String(2), nullable=False),
+    Column("address", Text),
+    Column("city", String(255)),
+    Column("postal_code", String(32)),
+    Column("country", String(64), nullable=False),
+    Column("fiscal_id", String(64)),
+    Column("website", String(255)),
+    Column("phone", String(64)),
+    Column("fax", String(64)),
+    Column("contact_name", String(255)),
+    Column("contact_email", String(255)),
+    Column("contact_phone", String(64)),
+    Column("contact_mobile", String(64)),
+    Column("observations", Text),
+    Column("send_options", Integer, nullable=False, server_default=text("1")),
+    Column("payment_days", Integer, nullable=False, server_default=text("0")),
+    Column("tax_exemption_code", String(8)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "code"),
+    UniqueConstraint("account_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("unit_price", Money(), nullable=False),
+    Column("unit", String(16)),
+    Column("tax_id", Id, ForeignKey("taxes.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("account_id", "name"),
+    sqlite_autoincrement=True,
 )

@@ -1,7 +1,7 @@
 """foundation: accounts, api keys, sequences
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 00:40:18.457946
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import ixserver.store.types
-
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,122 @@
+"""The accounts API (api-v2 §13): create accounts, read and update them, AT credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ixserver.api.context import account, context
+from ixserver.api.routing import Router
+from ixserver.api.wire import JSONResponse, as_flag, as_text, read_body, require_root
+from ixserver.config import Settings
+from ixserver.services import accounts as service
+from ixserver.services.accounts import TAX_COUNTRIES, AccountInput
+from ixserver.store.accounts import AccountRow
+
+router = Router()
+_TAX_COUNTRY_NUMBER = {code: number for number, code in TAX_COUNTRIES.items()}
+TEXT = (
+    "organization_name", "email", "password", "first_name", "last_name", "phone", "fiscal_id", "tax_country",
+    "language", "address", "city", "postal_code", "website", "fax",
+)  # fmt: skip
+
+
+def account_url(settings: Settings, name: str) -> str:
+    """Where the account answers: `{name}.{account domain}` on the server's scheme and port."""
+    base = urlsplit(settings.public_url)
+    port = f":{base.port}" if base.port else ""
+    domain = settings.account_domains[0] if settings.account_domains else base.hostname
+    return f"{base.scheme}://{name}.{domain}{port}"
+
+
+def render_details(row: AccountRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "organization_name": row.organization_name,
+        "fiscal_id": row.fiscal_id,
+        "email": row.email,
+        "state": row.state,
+        "at_configured": bool(row.at_subuser and row.at_password_encrypted),
+        "trial": False,
+        "address": row.address,
+        "postal_code": row.postal_code,
+        "city": row.city,
+        "tax_country": _TAX_COUNTRY_NUMBER.get(row.tax_country, row.tax_country),
+    }
+
+
+async def _input(request: Request) -> AccountInput:
+    data = require_root(await read_body(request), "account")
+    values: dict[str, Any] = {f: as_text(data.get(f), f.replace("_", " ").capitalize()) for f in TEXT}
+    credentials = data.get("credentials")
+    if isinstance(credentials, dict):
+        values["at_subuser"] = as_text(credentials.get("username"), "Credentials username")
+        values["at_password_base64"] = as_text(credentials.get("password"), "Credentials password")
+    return AccountInput(
+        **values,
+        terms=as_flag(data.get("terms"), "Terms"),
+        marketing=as_flag(data.get("marketing"), "Marketing"),
+    )
+
+
+def _created(request: Request, row: AccountRow, key: str) -> dict[str, Any]:
+    return {
+        "account": {
+            "id": str(row.id),
+            "name": row.organization_name,
+            "url": account_url(context(request).settings, row.name),
+            "api_key": key,
+            "state": row.state,
+        }
+    }
+
+
+@router.post("/api/accounts/create.json")
+async def create(request: Request) -> Response:
+    data = await _input(request)
+    row, key = await context(request).writer.run(service.open_account, data, None)
+    return JSONResponse(_created(request, row, key), status_code=201)
+
+
+@router.post("/api/accounts/create_already_user.json")
+async def create_already_user(request: Request) -> Response:
+    data = await _input(request)
+    row, key = await context(request).writer.run(service.open_account, data, account(request).id)
+    return JSONResponse(_created(request, row, key))
+
+
+@router.get("/api/accounts/{account_id:id}/get.json")
+async def get(request: Request) -> Response:
+    with context(request).db.read() as conn:
+        row = service.visible_account(conn, account(request).id, request.path_params["account_id"])
+    return JSONResponse({"account": render_details(row)})
+
+
+@router.put("/api/accounts/{account_id:id}/update.json")
+async def update(request: Request) -> Response:
+    ctx = context(request)
+    data = await _input(request)
+    row = await ctx.writer.run(
+        service.update_account, account(request).id, request.path_params["account_id"], data, ctx.vault, ctx.at
+    )
+    return JSONResponse({"account": render_details(row)})
+
+
+@router.post("/api/v3/accounts/at_communication.json")
+async def at_communication(request: Request) -> Response:
+    ctx = context(request)
+    data = require_root(await read_body(request), "at_communication")
+    await ctx.writer.run(
+        service.set_at_credentials,
+        account(request).id,
+        as_text(data.get("at_subuser"), "at_subuser"),
+        as_text(data.get("at_password"), "at_password"),
+        as_text(data.get("communication_type"), "communication_type"),
+        ctx.vault,
+        ctx.at,
+    )
+    return JSONResponse({"success": "true"})

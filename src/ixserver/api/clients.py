@@ -1,0 +1,169 @@
+"""Clients: api-v2 §10."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ixserver.api.context import account, context
+from ixserver.api.reads import cached_json, pagination, pagination_block
+from ixserver.api.routing import Router
+from ixserver.api.wire import JSONResponse, as_int, as_text, read_body, require_root
+from ixserver.domain.errors import ValidationFailed
+from ixserver.services import clients as service
+from ixserver.store.clients import ClientRow
+
+router = Router()
+
+# Text fields a request may send, as (wire name, column); empty values clear optional ones.
+TEXT_FIELDS = (
+    "name", "code", "email", "language", "address", "city", "postal_code", "country", "fiscal_id",
+    "website", "phone", "fax", "observations", "tax_exemption_code",
+)  # fmt: skip
+REQUIRED_TEXT = ("name", "code")
+CONTACT_FIELDS = (("name", "contact_name"), ("email", "contact_email"), ("phone", "contact_phone"), ("mobile", "contact_mobile"))
+
+
+def _mobile(value: str | None) -> int | str | None:
+    """`preferred_contact.mobile` is a number in InvoiceXpress's answers (the .NET client
+    decodes it as one); a value that is not a plain number stays text rather than be mangled."""
+    if value and value.isdigit() and not value.startswith("0"):
+        return int(value)
+    return value
+
+
+def render(client: ClientRow) -> dict[str, Any]:
+    return {
+        "id": client.id,
+        "name": client.name,
+        "code": client.code,
+        "language": client.language,
+        "email": client.email,
+        "address": client.address,
+        "city": client.city,
+        "postal_code": client.postal_code,
+        "fiscal_id": client.fiscal_id,
+        "website": client.website,
+        "country": client.country,
+        "phone": client.phone,
+        "fax": client.fax,
+        "preferred_contact": {
+            "name": client.contact_name,
+            "email": client.contact_email,
+            "phone": client.contact_phone,
+            "mobile": _mobile(client.contact_mobile),
+        },
+        "observations": client.observations,
+        "open_account_link": None,
+        "send_options": str(client.send_options),
+        "payment_days": str(client.payment_days),
+        "tax_exemption_code": client.tax_exemption_code,
+    }
+
+
+def parse_client(data: dict[str, Any]) -> dict[str, Any]:
+    """The client fields a request sets (null keys, read-only and unknown keys are ignored)."""
+    fields: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        if data.get(name) is None:
+            continue
+        text = as_text(data[name], name.replace("_", " ").capitalize())
+        assert text is not None
+        if name in REQUIRED_TEXT:
+            fields[name] = text
+        elif text.strip():
+            fields[name] = text.strip() if name in ("language", "country", "tax_exemption_code") else text
+        elif name != "country":
+            fields[name] = None
+    if fields.get("language"):
+        fields["language"] = fields["language"].lower()
+    for name, label in (("send_options", "Send options"), ("payment_days", "Payment days")):
+        value = as_int(data.get(name), label)
+        if value is not None:
+            fields[name] = value
+    contact = data.get("preferred_contact")
+    if isinstance(contact, dict):
+        for wire, column in CONTACT_FIELDS:
+            if contact.get(wire) is not None:
+                fields[column] = as_text(contact[wire], f"Preferred contact {wire}") or None
+    return fields
+
+
+async def _fields(request: Request) -> dict[str, Any]:
+    data = require_root(await read_body(request), "client")
+    return parse_client(data)
+
+
+@router.get("/clients.json")
+async def list_clients(request: Request) -> Response:
+    ctx, account_id = context(request), account(request).id
+    page, per_page = pagination(request)
+    fiscal_id = request.query_params.get("fiscal_id") or None
+
+    def build() -> Any:
+        with ctx.db.snapshot() as conn:
+            rows, total = service.list_clients(conn, account_id, page, per_page, fiscal_id)
+        return {"clients": [render(c) for c in rows], "pagination": pagination_block(page, per_page, total)}
+
+    return cached_json(request, build)
+
+
+@router.post("/clients.json")
+async def create_client(request: Request) -> Response:
+    fields = await _fields(request)
+    client = await context(request).writer.run(service.create_client, account(request).id, fields)
+    return JSONResponse({"client": render(client)}, status_code=201)
+
+
+@router.get("/clients/{client_id:id}.json")
+async def get_client(request: Request) -> Response:
+    ctx, account_id, client_id = context(request), account(request).id, request.path_params["client_id"]
+
+    def build() -> Any:
+        with ctx.db.read() as conn:
+            return {"client": render(service.get_client(conn, account_id, client_id))}
+
+    return cached_json(request, build)
+
+
+@router.put("/clients/{client_id:id}.json")
+async def update_client(request: Request) -> Response:
+    fields = await _fields(request)
+    client = await context(request).writer.run(
+        service.update_client, account(request).id, request.path_params["client_id"], fields
+    )
+    return JSONResponse({"client": render(client)})
+
+
+def _find(request: Request, parameter: str, find: Callable[[Connection, int, str], ClientRow]) -> Response:
+    value = request.query_params.get(parameter)
+    if not value:
+        raise ValidationFailed(f"{parameter} is required")
+    with context(request).db.read() as conn:
+        client = find(conn, account(request).id, value)
+    return JSONResponse({"client": render(client)})
+
+
+@router.get("/clients/find-by-name.json")
+async def find_by_name(request: Request) -> Response:
+    return _find(request, "client_name", service.find_by_name)
+
+
+@router.get("/clients/find-by-code.json")
+async def find_by_code(request: Request) -> Response:
+    return _find(request, "client_code", service.find_by_code)
+
+
+@router.route("/clients/{client_id:id}/invoices.json", "POST", "GET")
+async def client_invoices(request: Request) -> Response:
+    """The client's documents, with the invoice list's filters. No documents exist yet in this
+    version of ixserver, so the list is empty (with its pagination)."""
+    page, per_page = pagination(request)
+    await read_body(request)  # a malformed body is still a 400
+    with context(request).db.read() as conn:
+        service.get_client(conn, account(request).id, request.path_params["client_id"])
+    return JSONResponse({"invoices": [], "pagination": pagination_block(page, per_page, 0)})

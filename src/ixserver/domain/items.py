@@ -1,0 +1,24 @@
+"""Catalogue items (api-v2 §11, §4.3.2)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+UNITS = ("service", "unit", "hour", "day", "month", "other")
+
+
+def validate_item(
+    *, name: str | None, description: str | None, unit_price: Decimal | None, unit: str | None, creating: bool
+) -> list[str]:
+    problems: list[str] = []
+    if (creating and name is None) or (name is not None and not name.strip()):
+        problems.append("Name is a required field")
+    if (creating and description is None) or (description is not None and not description.strip()):
+        problems.append("Description is a required field")
+    if creating and unit_price is None:
+        problems.append("Price is a required field")
+    if unit_price is not None and unit_price < 0:
+        problems.append("Price must be greater than or equal to 0")
+    if unit is not None and unit not in UNITS:
+        problems.append(f"Unit {unit} is not included in the list of accepted units")
+    return problems

@@ -1,0 +1,105 @@
+"""Clients: list, get, create, update, find by name or code (api-v2 §10)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.domain.clients import PORTUGAL, canonical_country, validate_client
+from ixserver.domain.errors import ClientNotFound, ValidationFailed, raise_if
+from ixserver.store import accounts as account_store
+from ixserver.store import clients as store
+from ixserver.store.clients import ClientRow
+
+# Fields a request may set; anything else it sends is ignored.
+WRITABLE = tuple(f for f in store.FIELDS if f != "id")
+
+
+def get_client(conn: Connection, account_id: int, client_id: int) -> ClientRow:
+    client = store.get_client(conn, account_id, client_id)
+    if client is None:
+        raise ClientNotFound()
+    return client
+
+
+def find_by_name(conn: Connection, account_id: int, name: str) -> ClientRow:
+    client = store.client_by_name(conn, account_id, name)
+    if client is None:
+        raise ClientNotFound()
+    return client
+
+
+def find_by_code(conn: Connection, account_id: int, code: str) -> ClientRow:
+    client = store.client_by_code(conn, account_id, code)
+    if client is None:
+        raise ClientNotFound()
+    return client
+
+
+def list_clients(
+    conn: Connection, account_id: int, page: int, per_page: int, fiscal_id: str | None = None
+) -> tuple[list[ClientRow], int]:
+    return store.list_clients(conn, account_id, page, per_page, fiscal_id=fiscal_id)
+
+
+def _checked(fields: dict[str, Any]) -> dict[str, Any]:
+    raise_if(validate_client(fields))
+    if fields.get("country"):
+        fields["country"] = canonical_country(fields["country"])
+    if fields.get("name"):
+        fields["name"] = fields["name"].strip()
+    if fields.get("code"):
+        fields["code"] = fields["code"].strip()
+    return fields
+
+
+def _unique(conn: Connection, account_id: int, fields: dict[str, Any], client_id: int | None) -> None:
+    problems = []
+    same_name = store.client_by_name(conn, account_id, fields["name"]) if fields.get("name") else None
+    if same_name is not None and same_name.id != client_id:
+        problems.append("Name has already been taken")
+    same_code = store.client_by_code(conn, account_id, fields["code"]) if fields.get("code") else None
+    if same_code is not None and same_code.id != client_id:
+        problems.append("Code has already been taken")
+    raise_if(problems)
+
+
+def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow:
+    account = account_store.account_by_id(conn, account_id)
+    fields = {
+        "language": account.language if account else "pt",
+        "country": PORTUGAL,
+        **{k: v for k, v in sent.items() if k in WRITABLE},
+    }
+    fields = _checked(fields)
+    _unique(conn, account_id, fields, None)
+    code = fields.pop("code", None)
+    client_id = store.insert_client(
+        conn, account_id=account_id, created_at=clock.now(), code=code or f"pending-{uuid.uuid4().hex}", **fields
+    )
+    if not code:
+        store.update_client(conn, client_id, code=_free_code(conn, account_id, str(client_id)))
+    return get_client(conn, account_id, client_id)
+
+
+def _free_code(conn: Connection, account_id: int, wanted: str) -> str:
+    """A code for a client created without one: its id, or the id with a suffix if taken."""
+    candidate, n = wanted, 1
+    while store.client_by_code(conn, account_id, candidate) is not None:
+        n += 1
+        candidate = f"{wanted}-{n}"
+    return candidate
+
+
+def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[str, Any]) -> ClientRow:
+    current = get_client(conn, account_id, client_id)
+    if "name" not in sent:
+        raise ValidationFailed("Name can't be blank")
+    changes = {k: v for k, v in sent.items() if k in WRITABLE}
+    merged = _checked({**current.__dict__, **changes})
+    _unique(conn, account_id, merged, client_id)
+    store.update_client(conn, client_id, **{k: merged[k] for k in changes})
+    return get_client(conn, account_id, client_id)

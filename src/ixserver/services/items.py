@@ -1,0 +1,96 @@
+"""Catalogue items: list, get, create, update, delete (api-v2 §11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.domain.errors import ItemNotFound, ValidationFailed, raise_if
+from ixserver.domain.items import validate_item
+from ixserver.services import taxes as tax_service
+from ixserver.store import items as store
+from ixserver.store.items import ItemRow
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    """What a request says about an item; None = not given."""
+
+    name: str | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+    unit: str | None = None
+    tax_name: str | None = None
+    tax_value: Decimal | None = None
+    tax_given: bool = False
+
+
+def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow:
+    item = store.get_item(conn, account_id, item_id)
+    if item is None:
+        raise ItemNotFound()
+    return item
+
+
+def list_items(conn: Connection, account_id: int, page: int, per_page: int) -> tuple[list[ItemRow], int]:
+    return store.list_items(conn, account_id, page, per_page)
+
+
+def _name_is_free(conn: Connection, account_id: int, name: str, item_id: int | None) -> None:
+    other = store.item_by_name(conn, account_id, name)
+    if other is not None and other.id != item_id:
+        raise ValidationFailed("Name is not available.")
+
+
+def create_item(conn: Connection, account_id: int, data: ItemInput) -> ItemRow:
+    raise_if(
+        validate_item(
+            name=data.name, description=data.description, unit_price=data.unit_price, unit=data.unit, creating=True
+        )
+    )
+    assert data.name is not None and data.description is not None and data.unit_price is not None
+    name = data.name.strip()
+    _name_is_free(conn, account_id, name, None)
+    tax = tax_service.resolve(conn, account_id, data.tax_name, data.tax_value)
+    item_id = store.insert_item(
+        conn,
+        account_id=account_id,
+        created_at=clock.now(),
+        name=name,
+        description=data.description,
+        unit_price=data.unit_price,
+        unit=data.unit,
+        tax_id=tax.id,
+    )
+    return get_item(conn, account_id, item_id)
+
+
+def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput) -> ItemRow:
+    current = get_item(conn, account_id, item_id)
+    raise_if(
+        validate_item(
+            name=data.name, description=data.description, unit_price=data.unit_price, unit=data.unit, creating=False
+        )
+    )
+    changes: dict[str, object] = {}
+    if data.name is not None and data.name.strip() != current.name:
+        _name_is_free(conn, account_id, data.name.strip(), item_id)
+        changes["name"] = data.name.strip()
+    if data.description is not None:
+        changes["description"] = data.description
+    if data.unit_price is not None:
+        changes["unit_price"] = data.unit_price
+    if data.unit is not None:
+        changes["unit"] = data.unit
+    if data.tax_given:
+        changes["tax_id"] = tax_service.resolve(conn, account_id, data.tax_name, data.tax_value).id
+    store.update_item(conn, item_id, **changes)
+    return get_item(conn, account_id, item_id)
+
+
+def delete_item(conn: Connection, account_id: int, item_id: int) -> None:
+    get_item(conn, account_id, item_id)
+    store.delete_item(conn, item_id)

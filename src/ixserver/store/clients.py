@@ -1,0 +1,92 @@
+"""Queries on clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from ixserver.store.common import delete_account_rows, insert_row, page, update_row
+from ixserver.store.tables import clients
+
+_c = clients.c
+
+# Every column a client object is rendered from, in the table's order.
+FIELDS = (
+    "id", "name", "code", "email", "language", "address", "city", "postal_code", "country", "fiscal_id",
+    "website", "phone", "fax", "contact_name", "contact_email", "contact_phone", "contact_mobile",
+    "observations", "send_options", "payment_days", "tax_exemption_code",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    id: int
+    name: str
+    code: str
+    email: str | None
+    language: str
+    address: str | None
+    city: str | None
+    postal_code: str | None
+    country: str
+    fiscal_id: str | None
+    website: str | None
+    phone: str | None
+    fax: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    contact_mobile: str | None
+    observations: str | None
+    send_options: int
+    payment_days: int
+    tax_exemption_code: str | None
+
+
+_LIST = select(*(getattr(_c, f) for f in FIELDS)).where(_c.account_id == bindparam("account_id")).order_by(_c.id)
+_ONE = _LIST.where(_c.id == bindparam("client_id"))
+_BY_NAME = _LIST.where(_c.name == bindparam("name"))
+_BY_CODE = _LIST.where(_c.code == bindparam("code"))
+
+
+def _first(conn: Connection, query: Any, params: dict[str, Any]) -> ClientRow | None:
+    r = conn.execute(query, params).first()
+    return ClientRow(*r) if r else None
+
+
+def get_client(conn: Connection, account_id: int, client_id: int) -> ClientRow | None:
+    return _first(conn, _ONE, {"account_id": account_id, "client_id": client_id})
+
+
+def client_by_name(conn: Connection, account_id: int, name: str) -> ClientRow | None:
+    return _first(conn, _BY_NAME, {"account_id": account_id, "name": name})
+
+
+def client_by_code(conn: Connection, account_id: int, code: str) -> ClientRow | None:
+    return _first(conn, _BY_CODE, {"account_id": account_id, "code": code})
+
+
+def list_clients(
+    conn: Connection, account_id: int, page_number: int, per_page: int, *, fiscal_id: str | None = None
+) -> tuple[list[ClientRow], int]:
+    query = _LIST.params(account_id=account_id)
+    if fiscal_id is not None:
+        query = query.where(_c.fiscal_id == fiscal_id)
+    rows, total = page(conn, query, page_number, per_page)
+    return [ClientRow(*r) for r in rows], total
+
+
+def insert_client(conn: Connection, *, account_id: int, created_at: datetime, **values: Any) -> int:
+    return insert_row(conn, clients, account_id=account_id, created_at=created_at, **values)
+
+
+def update_client(conn: Connection, client_id: int, **values: Any) -> None:
+    update_row(conn, clients, client_id, **values)
+
+
+def delete_account_clients(conn: Connection, account_id: int) -> None:
+    delete_account_rows(conn, clients, account_id)

@@ -1,0 +1,44 @@
+"""Query shapes several resources share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, Table, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+
+def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -> None:
+    """Exactly one default per account (series, taxes): clear the old one, set the new one."""
+    c = table.c
+    conn.execute(
+        update(table).where(c.account_id == account_id, c.is_default, c.id != row_id).values(is_default=False)
+    )
+    conn.execute(update(table).where(c.id == row_id).values(is_default=True))
+
+
+def page(conn: Connection, query: Select[Any], page_number: int, per_page: int) -> tuple[list[Row[Any]], int]:
+    """One page of `query` (already ordered) and the total number of rows it has."""
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = conn.execute(query.limit(per_page).offset((page_number - 1) * per_page)).all()
+    return list(rows), int(total)
+
+
+def insert_row(conn: Connection, table: Table, *, account_id: int, created_at: datetime, **values: Any) -> int:
+    """Insert an account's row; its new id."""
+    statement = insert(table).values(account_id=account_id, created_at=created_at, **values).returning(table.c.id)
+    return int(conn.execute(statement).scalar_one())
+
+
+def update_row(conn: Connection, table: Table, row_id: int, **values: Any) -> None:
+    if values:
+        conn.execute(update(table).where(table.c.id == row_id).values(**values))
+
+
+def delete_row(conn: Connection, table: Table, row_id: int) -> None:
+    conn.execute(delete(table).where(table.c.id == row_id))
+
+
+def delete_account_rows(conn: Connection, table: Table, account_id: int) -> None:
+    conn.execute(delete(table).where(table.c.account_id == account_id))

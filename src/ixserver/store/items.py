@@ -1,0 +1,70 @@
+"""Queries on catalogue items (with their tax)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from ixserver.store.common import delete_account_rows, delete_row, insert_row, page, update_row
+from ixserver.store.tables import items, taxes
+
+_i = items.c
+_t = taxes.c
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    name: str
+    description: str
+    unit_price: Decimal
+    unit: str | None
+    tax_id: int | None
+    tax_name: str | None
+    tax_value: Decimal | None
+
+
+_LIST = (
+    select(_i.id, _i.name, _i.description, _i.unit_price, _i.unit, _i.tax_id, _t.name, _t.value)
+    .select_from(items.outerjoin(taxes, _t.id == _i.tax_id))
+    .where(_i.account_id == bindparam("account_id"))
+    .order_by(_i.id)
+)
+_ONE = _LIST.where(_i.id == bindparam("item_id"))
+_BY_NAME = _LIST.where(_i.name == bindparam("name"))
+
+
+def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow | None:
+    r = conn.execute(_ONE, {"account_id": account_id, "item_id": item_id}).first()
+    return ItemRow(*r) if r else None
+
+
+def item_by_name(conn: Connection, account_id: int, name: str) -> ItemRow | None:
+    r = conn.execute(_BY_NAME, {"account_id": account_id, "name": name}).first()
+    return ItemRow(*r) if r else None
+
+
+def list_items(conn: Connection, account_id: int, page_number: int, per_page: int) -> tuple[list[ItemRow], int]:
+    rows, total = page(conn, _LIST.params(account_id=account_id), page_number, per_page)
+    return [ItemRow(*r) for r in rows], total
+
+
+def insert_item(conn: Connection, *, account_id: int, created_at: datetime, **values: Any) -> int:
+    return insert_row(conn, items, account_id=account_id, created_at=created_at, **values)
+
+
+def update_item(conn: Connection, item_id: int, **values: Any) -> None:
+    update_row(conn, items, item_id, **values)
+
+
+def delete_item(conn: Connection, item_id: int) -> None:
+    delete_row(conn, items, item_id)
+
+
+def delete_account_items(conn: Connection, account_id: int) -> None:
+    delete_account_rows(conn, items, account_id)

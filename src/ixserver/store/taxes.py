@@ -1,0 +1,77 @@
+"""Queries on taxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from ixserver.store.common import delete_account_rows, delete_row, insert_row, update_row
+from ixserver.store.common import make_default as _make_default
+from ixserver.store.tables import taxes
+
+_t = taxes.c
+_COLUMNS = (_t.id, _t.name, _t.value, _t.region, _t.code, _t.is_default)
+
+
+@dataclass(frozen=True)
+class TaxRow:
+    id: int
+    name: str
+    value: Decimal
+    region: str
+    code: str
+    is_default: bool
+
+
+def _row(r: Any) -> TaxRow:
+    return TaxRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]))
+
+
+_LIST = select(*_COLUMNS).where(_t.account_id == bindparam("account_id")).order_by(_t.id)
+_ONE = _LIST.where(_t.id == bindparam("tax_id"))
+_BY_NAME = _LIST.where(_t.name == bindparam("name"))
+_DEFAULT = _LIST.where(_t.is_default)
+
+
+def list_taxes(conn: Connection, account_id: int) -> list[TaxRow]:
+    return [_row(r) for r in conn.execute(_LIST, {"account_id": account_id}).all()]
+
+
+def get_tax(conn: Connection, account_id: int, tax_id: int) -> TaxRow | None:
+    r = conn.execute(_ONE, {"account_id": account_id, "tax_id": tax_id}).first()
+    return _row(r) if r else None
+
+
+def tax_by_name(conn: Connection, account_id: int, name: str) -> TaxRow | None:
+    r = conn.execute(_BY_NAME, {"account_id": account_id, "name": name}).first()
+    return _row(r) if r else None
+
+
+def default_tax(conn: Connection, account_id: int) -> TaxRow | None:
+    r = conn.execute(_DEFAULT, {"account_id": account_id}).first()
+    return _row(r) if r else None
+
+
+def insert_tax(conn: Connection, *, account_id: int, created_at: datetime, **values: Any) -> int:
+    return insert_row(conn, taxes, account_id=account_id, created_at=created_at, **values)
+
+
+def update_tax(conn: Connection, tax_id: int, **values: Any) -> None:
+    update_row(conn, taxes, tax_id, **values)
+
+
+def delete_tax(conn: Connection, tax_id: int) -> None:
+    delete_row(conn, taxes, tax_id)
+
+
+def make_default(conn: Connection, account_id: int, tax_id: int) -> None:
+    _make_default(conn, taxes, account_id, tax_id)
+
+
+def delete_account_taxes(conn: Connection, account_id: int) -> None:
+    delete_account_rows(conn, taxes, account_id)
