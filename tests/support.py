@@ -24,6 +24,9 @@ from ixserver.store.migrate import upgrade
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PG_ENV = "IXSERVER_TEST_DATABASE_URL"
+# Servers that share a database share their keys, as production instances must: the signing
+# key is AT's published sample key (test only), the secret key a fixed test Fernet key.
+TEST_SECRET_KEY = "aXhzZXJ2ZXItdGVzdC1zZWNyZXQta2V5LTAxMjM0NTY="
 
 
 def shared_data(name: str) -> Path:
@@ -100,7 +103,9 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.db = Database(settings.resolved_database_url)
@@ -118,8 +123,10 @@ class LiveServer:
                     return self
             except httpx.HTTPError:
                 pass
+            if not self.thread.is_alive():
+                break
             time.sleep(0.02)
-        raise RuntimeError("test server did not start")
+        raise RuntimeError("test server did not start (its startup error is in the captured log)")
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -136,7 +143,14 @@ class LiveServer:
 @contextmanager
 def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
     upgrade(url)
-    options: dict[str, Any] = {"public_url": "http://127.0.0.1", "rate_limit": 0, "access_log": False, **overrides}
+    options: dict[str, Any] = {
+        "public_url": "http://127.0.0.1",
+        "rate_limit": 0,
+        "access_log": False,
+        "signing_key_file": shared_data("at-sample-keys/at-sample-private-key.pem"),
+        "secret_key": TEST_SECRET_KEY,
+        **overrides,
+    }
     settings = Settings(database_url=url, data_dir=data_dir, **options)
     server = LiveServer(settings).start()
     try:

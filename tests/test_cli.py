@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port
+from tests.support import free_port, fresh_database
 
 
 def ixserver(*args: str, data_dir: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -51,12 +51,15 @@ def test_accounts_list_and_new_key(tmp_path: Path) -> None:
     assert ixserver("accounts", "key", "nobody", data_dir=tmp_path).returncode == 1
 
 
-def test_migrate_and_verify(tmp_path: Path, database_url: str) -> None:
-    migrated = ixserver("migrate", data_dir=tmp_path, url=database_url)
-    assert migrated.returncode == 0, migrated.stderr
-    assert "database at revision" in migrated.stdout
-    verified = ixserver("verify", data_dir=tmp_path, url=database_url)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+def test_migrate_and_verify(tmp_path: Path, backend: str) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        migrated = ixserver("migrate", data_dir=tmp_path, url=url)
+        assert migrated.returncode == 0, migrated.stderr
+        assert "database at revision" in migrated.stdout
+        assert ixserver("accounts", "create", "acme", data_dir=tmp_path, url=url).returncode == 0
+        verified = ixserver("verify", data_dir=tmp_path, url=url)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert verified.stdout == "ok: no problems found\n"
 
 
 def test_verify_reports_a_broken_invariant(tmp_path: Path) -> None:

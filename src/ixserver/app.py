@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import ixserver.api  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
-from ixserver.api import accounts, clients, errors, items, sandbox, sequences, taxes
+from ixserver.api import accounts, clients, errors, invoices, items, permalink, sandbox, sequences, taxes
 from ixserver.api.auth import AuthMiddleware, KeyCache
 from ixserver.api.context import AppContext
 from ixserver.config import Settings
@@ -37,7 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (sandbox, sequences, taxes, clients, items, accounts):
+    for module in (sandbox, sequences, taxes, clients, items, accounts, invoices, permalink):
         # Flat on the app router: no nested-router hop per request, and one route table.
         app.router.routes.extend(module.router.routes)
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))

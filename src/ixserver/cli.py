@@ -67,6 +67,7 @@ def serve(
         log_config=uvicorn_log_config(settings.log_level),
         log_level=settings.log_level,
         server_header=False,
+        lifespan="on",  # a failed startup must stop the server, not serve without its writer
     )
 
 

@@ -15,3 +15,8 @@ def now() -> datetime:
 def today() -> date:
     """The business date in Portugal (documents are dated in Lisbon time)."""
     return datetime.now(LISBON).date()
+
+
+def local_now() -> datetime:
+    """Now in Portugal, to the second (SAF-T SystemEntryDate is local time)."""
+    return datetime.now(LISBON).replace(microsecond=0, tzinfo=None)

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Fernet key for secrets at rest; default: <data dir>/secret.key, made on first use."
     )
+    signing_key_file: Path | None = Field(
+        default=None, description="PEM RSA private key that signs documents; default: <data dir>/signing-key.pem."
+    )
+    signing_key_version: int = Field(default=1, ge=1, description="Version of that key (SAF-T HashControl).")
+    software_certificate: int = Field(
+        default=0, ge=0, le=9999, description="AT certificate number of the program; 0: not certified."
+    )
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified API key is remembered.")
     read_cache: bool = Field(default=True, description="Reuse rendered reads while the (SQLite) database is unchanged.")
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")

@@ -17,7 +17,8 @@ from ixserver.api.context import AppContext
 from ixserver.api.errors import too_many_requests, unauthorized
 from ixserver.services.accounts import AccountRef, authenticate
 
-UNAUTHENTICATED_PREFIX = "/_ixserver/"
+# Not behind the API key: the control API (it checks for itself) and public document pages.
+UNAUTHENTICATED = ("/_ixserver/", "/documents/")
 HEADER_KEY = b"x-invoicexpress-api-key"
 CACHE_MAX = 10_000
 
@@ -80,7 +81,9 @@ class AuthMiddleware:
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNAUTHENTICATED_PREFIX):
+        if scope["type"] != "http" or (
+            scope["path"].startswith(UNAUTHENTICATED) and not scope["path"].endswith(".json")
+        ):
             await self.app(scope, receive, send)
             return
         key = api_key_of(scope)

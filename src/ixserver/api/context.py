@@ -10,7 +10,9 @@ from ixserver.api.cache import ReadCache
 from ixserver.api.ratelimit import RateLimiter
 from ixserver.at import ATAdapter, make_adapter
 from ixserver.config import Settings
+from ixserver.keys import Signer, load_signer
 from ixserver.services.accounts import AccountRef
+from ixserver.services.keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.store.writer import Writer
@@ -26,6 +28,9 @@ class AppContext:
     limiter: RateLimiter | None
     cache: ReadCache
     vault: Vault
+    signer: Signer
+    # (account id, proprietary_uid) of document creations under way in this process
+    in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
 
     @classmethod
@@ -39,10 +44,12 @@ class AppContext:
             limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
             vault=Vault.from_settings(settings),
+            signer=load_signer(settings),
         )
 
     def start(self) -> None:
         require_current(self.db)
+        self.db.run_sync(register_signing_key, self.signer.version, self.signer.public_pem)
         self.writer.start()
         self.ready = True
 

@@ -19,7 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from ixserver.api.wire import JSONResponse
-from ixserver.domain.errors import Conflict, DomainError, MalformedRequest, NotFound, ValidationFailed
+from ixserver.domain.errors import (
+    Conflict,
+    DocumentCreationInProgress,
+    DomainError,
+    MalformedRequest,
+    NotFound,
+    ValidationFailed,
+)
 
 log = logging.getLogger("ixserver.api")
 
@@ -29,6 +36,12 @@ STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     ValidationFailed: 422,
     DomainError: 422,
+}
+
+# Errors whose body the spec pins beyond the common shape: the proprietary_uid conflict is
+# documented as {"reason": "…"} (api-v2 §1.10 shape J); both keys are sent.
+EXTRA_BODY = {
+    DocumentCreationInProgress: lambda exc: {"reason": exc.message},
 }
 
 HTTP_MESSAGES = {
@@ -48,7 +61,12 @@ def status_for(exc: DomainError) -> int:
 
 
 def error_response(
-    status: int, messages: list[str], *, code: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    messages: list[str],
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     entries: list[dict[str, Any]] = []
     for message in messages:
@@ -56,7 +74,7 @@ def error_response(
         if code is not None:
             entry["code"] = code
         entries.append(entry)
-    return JSONResponse({"errors": entries}, status_code=status, headers=headers)
+    return JSONResponse({"errors": entries, **(extra or {})}, status_code=status, headers=headers)
 
 
 def unauthorized() -> Response:
@@ -70,7 +88,8 @@ def too_many_requests(retry_after: int) -> Response:
 
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(status_for(exc), exc.messages, code=exc.code)
+    extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
+    return error_response(status_for(exc), exc.messages, code=exc.code, extra=extra)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,8 @@ and small coercions that accept what real clients send (numbers as strings, "1"/
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -142,6 +144,40 @@ def as_int(value: Any, field: str) -> int | None:
     if number != number.to_integral_value():
         raise ValidationFailed(f"{field} must be a whole number")
     return int(number)
+
+
+def fixed(value: Decimal, places: int = 2) -> str:
+    """Text with at least `places` decimals and every significant one (item `unit_price` and
+    `quantity`: "24.39", "1.00", "2.0244")."""
+    exponent = value.normalize().as_tuple().exponent
+    decimals = max(places, -exponent if isinstance(exponent, int) else places)
+    return format(value.quantize(Decimal(1).scaleb(-decimals)), "f")
+
+
+DATE_FORMAT = "%d/%m/%Y"
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def as_date(value: Any, field: str) -> date | None:
+    """`dd/mm/yyyy`, with or without zero padding, or ISO `yyyy-mm-dd` (api-v2 §1.4)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        dmy, iso = _DMY.fullmatch(text), _ISO.fullmatch(text)
+        try:
+            if dmy:
+                return date(int(dmy.group(3)), int(dmy.group(2)), int(dmy.group(1)))
+            if iso:
+                return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        except ValueError:
+            pass
+    raise ValidationFailed(f"{field} is not valid")
+
+
+def format_date(value: date) -> str:
+    return value.strftime(DATE_FORMAT)
 
 
 def number(value: Decimal) -> Decimal:

@@ -15,28 +15,32 @@ class DocType:
     saft_code: str | None  # SAF-T InvoiceType/MovementType/WorkType/PaymentType
     saft_class: str | None  # series class AT expects: SI, MG, WD, PY
     atcud: bool  # relevant for ATCUD (validation code "N/D" until registered, else "N/A")
+    # The program's own code for the type, first token of the document number ("FT 2026/1").
+    # One code per type across all tables (pt-compliance §1.2), so VAT MOSS gets its own.
+    internal_code: str | None = None
+    label: str = ""  # in messages: "invoice-receipt"
 
 
 # Order of the seed's sequence object (GET /sequences.json); every sequence has one
 # sub-sequence per type.
 DOC_TYPES: tuple[DocType, ...] = (
-    DocType("invoice", "invoices", "Invoice", "invoices", "FT", "SI", True),
-    DocType("invoice_receipt", "invoice_receipts", "InvoiceReceipt", "invoices", "FR", "SI", True),
-    DocType("simplified_invoice", "simplified_invoices", "SimplifiedInvoice", "invoices", "FS", "SI", True),
-    DocType("credit_note", "credit_notes", "CreditNote", "invoices", "NC", "SI", True),
-    DocType("debit_note", "debit_notes", "DebitNote", "invoices", "ND", "SI", True),
-    DocType("receipt", "receipts", "Receipt", "receipts", "RG", "PY", True),
-    DocType("shipping", "shippings", "Shipping", "guides", "GR", "MG", True),
-    DocType("transport", "transports", "Transport", "guides", "GT", "MG", True),
-    DocType("devolution", "devolutions", "Devolution", "guides", "GD", "MG", True),
-    DocType("proforma", "proformas", "Proforma", "estimates", "PF", "WD", True),
-    DocType("quote", "quotes", "Quote", "estimates", "OR", "WD", True),
+    DocType("invoice", "invoices", "Invoice", "invoices", "FT", "SI", True, "FT", "invoice"),
+    DocType("invoice_receipt", "invoice_receipts", "InvoiceReceipt", "invoices", "FR", "SI", True, "FR", "invoice-receipt"),
+    DocType("simplified_invoice", "simplified_invoices", "SimplifiedInvoice", "invoices", "FS", "SI", True, "FS", "simplified invoice"),
+    DocType("credit_note", "credit_notes", "CreditNote", "invoices", "NC", "SI", True, "NC", "credit note"),
+    DocType("debit_note", "debit_notes", "DebitNote", "invoices", "ND", "SI", True, "ND", "debit note"),
+    DocType("receipt", "receipts", "Receipt", "receipts", "RG", "PY", True, "RG", "receipt"),
+    DocType("shipping", "shippings", "Shipping", "guides", "GR", "MG", True, "GR", "shipping guide"),
+    DocType("transport", "transports", "Transport", "guides", "GT", "MG", True, "GT", "transport guide"),
+    DocType("devolution", "devolutions", "Devolution", "guides", "GD", "MG", True, "GD", "devolution guide"),
+    DocType("proforma", "proformas", "Proforma", "estimates", "PF", "WD", True, "PF", "proforma"),
+    DocType("quote", "quotes", "Quote", "estimates", "OR", "WD", True, "OR", "quote"),
     # Not relevant for ATCUD per the OpenAPI ("N/A"); api-v2 §8.1 treats purchase orders alike.
-    DocType("fees_note", "fees_notes", "FeesNote", "estimates", None, None, False),
-    DocType("purchase_order", "purchase_orders", "PurchaseOrder", "purchase_orders", None, None, False),
-    DocType("vat_moss_invoice", "vat_moss_invoices", "VatMossInvoice", "invoices", "FT", "SI", False),
-    DocType("vat_moss_credit_note", "vat_moss_credit_notes", "VatMossCreditNote", "invoices", "NC", "SI", False),
-    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", "receipts", "RG", "PY", False),
+    DocType("fees_note", "fees_notes", "FeesNote", "estimates", None, None, False, "NH", "fees note"),
+    DocType("purchase_order", "purchase_orders", "PurchaseOrder", "purchase_orders", None, None, False, "NE", "purchase order"),
+    DocType("vat_moss_invoice", "vat_moss_invoices", "VatMossInvoice", "invoices", "FT", "SI", False, "FVM", "VAT MOSS invoice"),
+    DocType("vat_moss_credit_note", "vat_moss_credit_notes", "VatMossCreditNote", "invoices", "NC", "SI", False, "NCVM", "VAT MOSS credit note"),
+    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", "receipts", "RG", "PY", False, "RGVM", "VAT MOSS receipt"),
 )
 
 BY_KEY: dict[str, DocType] = {t.key: t for t in DOC_TYPES}

@@ -128,3 +128,25 @@ class ClientNotFound(NotFound):
 
 class ItemNotFound(NotFound):
     message = "Item not found"
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+class DocumentNotFound(NotFound):
+    message = "Document not found"
+
+
+class InvalidTransition(ValidationFailed):
+    """A change-state event the document's type and status do not allow (api-v2 §4.6)."""
+
+
+class InvalidState(ValidationFailed):
+    message = "Invalid state"
+
+
+class DocumentCreationInProgress(Conflict):
+    """Another request with the same `proprietary_uid` is being processed (api-v2 §4.3)."""
+
+    def __init__(self, uid: str) -> None:
+        super().__init__(f"There's an ongoing document creation with the provided UID {uid}")

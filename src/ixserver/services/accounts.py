@@ -22,6 +22,7 @@ from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as store
 from ixserver.store import clients as client_store
+from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
 from ixserver.store import taxes as tax_store
 from ixserver.store import users as user_store
@@ -106,6 +107,7 @@ def reset_account(conn: Connection, account_id: int) -> None:
     account = store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
+    document_store.delete_account_documents(conn, account_id)
     item_store.delete_account_items(conn, account_id)
     client_store.delete_account_clients(conn, account_id)
     tax_store.delete_account_taxes(conn, account_id)

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.domain.clients import PORTUGAL, canonical_country, validate_client
+from ixserver.domain.clients import FINAL_CONSUMER_NIF, PORTUGAL, canonical_country, validate_client
 from ixserver.domain.errors import ClientNotFound, ValidationFailed, raise_if
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as store
+from ixserver.store import documents as document_store
 from ixserver.store.clients import ClientRow
 
 # Fields a request may set; anything else it sends is ignored.
@@ -99,7 +100,47 @@ def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[
     if "name" not in sent:
         raise ValidationFailed("Name can't be blank")
     changes = {k: v for k, v in sent.items() if k in WRITABLE}
+    _nif_lock(conn, current, changes)
     merged = _checked({**current.__dict__, **changes})
     _unique(conn, account_id, merged, client_id)
     store.update_client(conn, client_id, **{k: merged[k] for k in changes})
     return get_client(conn, account_id, client_id)
+
+
+def _nif_lock(conn: Connection, current: ClientRow, changes: dict[str, Any]) -> None:
+    """Once a client has issued documents its NIF is fixed; only a missing NIF or the
+    final-consumer NIF may be replaced (pt-compliance §7)."""
+    new = changes.get("fiscal_id", current.fiscal_id)
+    if new == current.fiscal_id or (current.fiscal_id or "").strip() in ("", FINAL_CONSUMER_NIF):
+        return
+    if document_store.client_has_issued_documents(conn, current.id):
+        raise ValidationFailed("Fiscal ID can't be changed: the client has issued documents")
+
+
+def resolve_for_document(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow:
+    """The client a document names (api-v2 §4.3.1): found by code, else by exact name, else
+    created. A client found is updated with the non-empty attributes the document carries."""
+    try:
+        found = None
+        if sent.get("code"):
+            found = store.client_by_code(conn, account_id, str(sent["code"]).strip())
+        if found is None and sent.get("name"):
+            found = store.client_by_name(conn, account_id, str(sent["name"]).strip())
+        if found is None:
+            return create_client(conn, account_id, sent)
+        changes = {
+            k: v
+            for k, v in sent.items()
+            if k in WRITABLE and k not in ("name", "code") and v not in (None, "") and v != getattr(found, k)
+        }
+        if "country" in changes and canonical_country(changes["country"]) == found.country:
+            del changes["country"]
+        if not changes:
+            return found
+        return update_client(conn, account_id, found.id, {"name": found.name, **changes})
+    except ValidationFailed as problem:
+        raise ValidationFailed(*(f"Client: {message}" for message in problem.messages)) from None
+
+
+def client_of_document(conn: Connection, account_id: int, document: Any) -> ClientRow | None:
+    return store.get_client(conn, account_id, document.client_id) if document.client_id else None

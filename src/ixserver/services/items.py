@@ -11,6 +11,7 @@ from ixserver import clock
 from ixserver.domain.errors import ItemNotFound, ValidationFailed, raise_if
 from ixserver.domain.items import validate_item
 from ixserver.services import taxes as tax_service
+from ixserver.store import documents as document_store
 from ixserver.store import items as store
 from ixserver.store.items import ItemRow
 
@@ -78,6 +79,8 @@ def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput
     changes: dict[str, object] = {}
     if data.name is not None and data.name.strip() != current.name:
         _name_is_free(conn, account_id, data.name.strip(), item_id)
+        if document_store.item_is_on_documents(conn, item_id):
+            raise ValidationFailed("Name can't be changed because it is already associated with invoices")
         changes["name"] = data.name.strip()
     if data.description is not None:
         changes["description"] = data.description
@@ -94,3 +97,44 @@ def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput
 def delete_item(conn: Connection, account_id: int, item_id: int) -> None:
     get_item(conn, account_id, item_id)
     store.delete_item(conn, item_id)
+
+
+def upsert_for_line(
+    conn: Connection,
+    account_id: int,
+    name: str,
+    description: str | None,
+    unit_price: Decimal | None,
+    unit: str | None,
+    tax_id: int,
+) -> ItemRow:
+    """The catalogue item a document line names (api-v2 §4.3): created when no item has that
+    name, else updated with the values the line carries."""
+    item = store.item_by_name(conn, account_id, name)
+    if item is None:
+        if unit_price is None:
+            raise ValidationFailed(f"Item {name}: Unit price must be a number")
+        item_id = store.insert_item(
+            conn,
+            account_id=account_id,
+            created_at=clock.now(),
+            name=name,
+            description=description or name,
+            unit_price=unit_price,
+            unit=unit,
+            tax_id=tax_id,
+        )
+        return get_item(conn, account_id, item_id)
+    changes: dict[str, object] = {}
+    if description and description != item.description:
+        changes["description"] = description
+    if unit_price is not None and unit_price != item.unit_price:
+        changes["unit_price"] = unit_price
+    if unit and unit != item.unit:
+        changes["unit"] = unit
+    if tax_id != item.tax_id:
+        changes["tax_id"] = tax_id
+    if not changes:
+        return item
+    store.update_item(conn, item.id, **changes)
+    return get_item(conn, account_id, item.id)

@@ -1,29 +1,121 @@
-"""`ixserver verify`: audit what the database holds against the rules it must keep."""
+"""`ixserver verify`: audit what the database holds against the rules it must keep.
+
+For every account, series and document type: numbers run 1..n with no gap or duplicate; each
+signature verifies with the public key of its version and chains to the previous document's;
+the totals recompute from the lines; dates and SystemEntryDates never go backwards; the
+counter and the chain head agree with the last document.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from ixserver.domain import numbering, signing
 from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import Document
+from ixserver.domain.sequences import NOT_APPLICABLE, NOT_REGISTERED
+from ixserver.domain.totals import Line, compute, in_euros
+from ixserver.keys import public_key_from_pem
 from ixserver.store import accounts as account_store
+from ixserver.store import counters as counter_store
+from ixserver.store import documents as document_store
+from ixserver.store import keys as key_store
 from ixserver.store import sequences as sequence_store
 
 
 def verify(conn: Connection, account_name: str | None = None) -> list[str]:
-    """Every problem found, as one line each; an empty list means clean."""
+    """Every problem found, one line each; an empty list means clean."""
     problems: list[str] = []
+    keys = {version: public_key_from_pem(pem) for version, pem in key_store.all_public_keys(conn).items()}
     for account in account_store.list_accounts(conn):
         if account_name is not None and account.name != account_name:
             continue
-        found = sequence_store.fetch_sequences(conn, account.id)
-        defaults = [s.serie for s in found if s.is_default]
-        if len(defaults) != 1:
-            problems.append(f"{account.name}: {len(defaults)} default sequences (must be exactly 1): {defaults}")
-        for sequence in found:
-            missing = sorted(set(BY_KEY) - set(sequence.subs))
-            if missing:
-                problems.append(f"{account.name}: sequence {sequence.serie} has no counter for {', '.join(missing)}")
-            for sub in sequence.subs.values():
-                if sub.current_number < 0:
-                    problems.append(f"{account.name}: {sequence.serie}/{sub.doc_type} counter is negative")
+        problems += _series_problems(conn, account.id, account.name)
+        for counter in counter_store.account_counters(conn, account.id):
+            chain = document_store.chain(conn, counter.id)
+            if chain or counter.current_number:
+                problems += _chain_problems(account.name, counter, chain, keys)
     return problems
+
+
+def _series_problems(conn: Connection, account_id: int, name: str) -> list[str]:
+    problems = []
+    found = sequence_store.fetch_sequences(conn, account_id)
+    defaults = [s.serie for s in found if s.is_default]
+    if len(defaults) != 1:
+        problems.append(f"{name}: {len(defaults)} default sequences (must be exactly 1): {defaults}")
+    for sequence in found:
+        missing = sorted(set(BY_KEY) - set(sequence.subs))
+        if missing:
+            problems.append(f"{name}: sequence {sequence.serie} has no counter for {', '.join(missing)}")
+    return problems
+
+
+def _chain_problems(
+    account: str, counter: counter_store.Counter, chain: list[Document], keys: dict[int, object]
+) -> list[str]:
+    kind = BY_KEY[counter.doc_type]
+    label = f"{account}: {kind.internal_code} {counter.serie}"
+    problems: list[str] = []
+    numbers = [d.number for d in chain]
+    if numbers != list(range(1, len(chain) + 1)):
+        problems.append(f"{label}: numbers are {_ranges(numbers)}, not 1..{len(chain)} without gaps or duplicates")
+    if counter.current_number != len(chain):
+        problems.append(f"{label}: the counter is at {counter.current_number} but {len(chain)} documents are numbered")
+    previous_hash, previous = "", None
+    for document in chain:
+        where = f"{label}/{document.number}"
+        number = numbering.document_number(kind, counter.serie, document.number or 0)
+        problems += _totals_problems(where, document)
+        key = keys.get(document.key_version or -1)
+        if not document.signature or document.system_entry_date is None or document.gross_total_eur is None:
+            problems.append(f"{where}: numbered but not signed")
+        elif key is None:
+            problems.append(f"{where}: no public key for key version {document.key_version}")
+        else:
+            text = signing.message(
+                document.date, document.system_entry_date, number, document.gross_total_eur, previous_hash
+            )
+            if not signing.verify(key, text, document.signature):  # type: ignore[arg-type]
+                problems.append(f"{where}: the signature does not verify over {text[:80]!r}")
+        if previous is not None:
+            if document.date < previous.date:
+                problems.append(f"{where}: dated {document.date} before the previous document ({previous.date})")
+            if (document.system_entry_date or "") < (previous.system_entry_date or ""):
+                problems.append(f"{where}: entered at {document.system_entry_date}, before the previous document")
+        if not _atcud_ok(kind.atcud, document.atcud or "", document.number or 0):
+            problems.append(f"{where}: ATCUD {document.atcud!r} is not CODE-{document.number} (or N/D, N/A)")
+        previous_hash, previous = document.signature or "", document
+    if chain and counter.last_hash != chain[-1].signature:
+        problems.append(f"{label}: the chain head is not the last document's signature")
+    return problems
+
+
+def _atcud_ok(relevant: bool, atcud: str, number: int) -> bool:
+    if not relevant:
+        return atcud == NOT_APPLICABLE
+    suffix = f"-{number}"
+    return atcud == NOT_REGISTERED or (atcud.endswith(suffix) and len(atcud) > len(suffix))
+
+
+def _totals_problems(where: str, document: Document) -> list[str]:
+    lines = [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines]
+    totals = compute(lines, document.global_discount, document.retention)
+    stored = (document.sum, document.discount, document.before_taxes, document.taxes, document.total)
+    recomputed = (totals.sum, totals.discount, totals.before_taxes, totals.taxes, totals.total)
+    problems = []
+    if stored != recomputed:
+        problems.append(f"{where}: totals {stored} do not recompute from the lines ({recomputed})")
+    for n, (line, amounts) in enumerate(zip(document.lines, totals.lines, strict=True), start=1):
+        if (line.subtotal, line.tax_amount, line.total) != (amounts.subtotal, amounts.tax_amount, amounts.total):
+            problems.append(f"{where}: line {n} amounts do not recompute")
+    if document.gross_total_eur is not None and document.gross_total_eur != in_euros(
+        document.total, document.exchange_rate
+    ):
+        problems.append(f"{where}: the signed gross total {document.gross_total_eur} is not the document's")
+    return problems
+
+
+def _ranges(numbers: list[int | None]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:12])
+    return shown + (", …" if len(numbers) > 12 else "")

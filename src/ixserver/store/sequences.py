@@ -90,3 +90,24 @@ def store_validation_codes(conn: Connection, codes: dict[int, str], now: datetim
 def delete_account_sequences(conn: Connection, account_id: int) -> None:
     conn.execute(delete(sub_sequences).where(_ss.account_id == account_id))
     conn.execute(delete(sequences).where(_s.account_id == account_id))
+
+
+def sub_sequence_of(conn: Connection, account_id: int, any_id: int, doc_type: str) -> int | None:
+    """The counter for `doc_type` in the series that `any_id` belongs to: `any_id` may be the
+    series id or any of its sub-sequence ids (clients send either, api-v2 §4.3)."""
+    series_id = conn.execute(
+        select(_ss.sequence_id).where(_ss.id == any_id, _ss.account_id == account_id)
+    ).scalar()
+    if series_id is None:
+        return None
+    return conn.execute(select(_ss.id).where(_ss.sequence_id == series_id, _ss.doc_type == doc_type)).scalar()
+
+
+def default_sub_sequence(conn: Connection, account_id: int, doc_type: str) -> int:
+    return int(
+        conn.execute(
+            select(_ss.id)
+            .join(sequences, _s.id == _ss.sequence_id)
+            .where(_s.account_id == account_id, _s.is_default, _ss.doc_type == doc_type)
+        ).scalar_one()
+    )

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -115,6 +116,11 @@ sub_sequences = Table(
     Column("current_number", BigInteger, nullable=False, server_default=text("0")),
     Column("validation_code", String(16)),
     Column("registered_at", UtcDateTime()),
+    # The head of this counter's signature chain: date, SystemEntryDate and signature of the
+    # last document numbered (the next one chains to it and may not be dated earlier).
+    Column("last_date", Date),
+    Column("last_entry", String(19)),
+    Column("last_hash", Text),
     UniqueConstraint("sequence_id", "doc_type"),
     sqlite_autoincrement=True,  # ids are never reused, not even after a sandbox reset
 )
@@ -185,4 +191,97 @@ items = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("account_id", "name"),
     sqlite_autoincrement=True,
+)
+
+# Every document of every type: one id space per server (api-v2 §1.13).
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("doc_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    # The counter the document is numbered from; chosen at creation when the request names a
+    # sequence, else the default series' at finalization.
+    Column("sub_sequence_id", Id, ForeignKey("sub_sequences.id")),
+    Column("number", BigInteger),
+    Column("date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("reference", Text),
+    Column("observations", Text),
+    Column("retention", Money()),
+    Column("tax_exemption", String(8)),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="SET NULL")),
+    Column("client", Text, nullable=False),  # JSON: the client as it was on the document
+    Column("client_name", String(255), nullable=False),  # for text search
+    Column("currency_code", String(3), nullable=False, server_default="EUR"),
+    Column("exchange_rate", Money()),
+    Column("global_discount_type", String(16)),
+    Column("global_discount_value", Money()),
+    Column("sum", Money(), nullable=False),
+    Column("discount", Money(), nullable=False),
+    Column("before_taxes", Money(), nullable=False),
+    # The same in cents, for range filters (SQLite keeps Money as text, which compares as text).
+    Column("before_taxes_cents", BigInteger, nullable=False),
+    Column("taxes", Money(), nullable=False),
+    Column("total", Money(), nullable=False),
+    Column("retention_amount", Money(), nullable=False),
+    Column("owner_document_id", Id, ForeignKey("documents.id")),
+    Column("owner_reference", String(64)),  # raw_owner_invoice: a document issued elsewhere
+    Column("proprietary_uid", String(255)),
+    Column("plugin_id", String(255)),
+    Column("permalink_token", String(64), nullable=False, unique=True),
+    # Set once, at finalization, and never changed after.
+    Column("atcud", String(100)),
+    Column("gross_total_eur", Money()),
+    Column("system_entry_date", String(19)),
+    Column("signature", Text),
+    Column("key_version", Integer),
+    Column("status_reason", Text),
+    Column("status_changed_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # The backstop of gapless numbering: a number is used once per counter.
+    UniqueConstraint("sub_sequence_id", "number"),
+    UniqueConstraint("account_id", "proprietary_uid"),
+    Index("ix_documents_account_date", "account_id", "date", "id"),
+    Index("ix_documents_owner", "owner_document_id"),
+    Index("ix_documents_client", "client_id"),
+    sqlite_autoincrement=True,
+)
+
+document_lines = Table(
+    "document_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("document_id", Id, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("item_id", Id, ForeignKey("items.id", ondelete="SET NULL"), index=True),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("unit_price", Money(), nullable=False),
+    Column("quantity", Money(), nullable=False),
+    Column("unit", String(16)),
+    Column("discount", Money(), nullable=False),
+    # The tax as it was on the document: its rate never follows later changes of the tax.
+    Column("tax_id", Id, ForeignKey("taxes.id", ondelete="SET NULL"), index=True),
+    Column("tax_name", String(64), nullable=False),
+    Column("tax_value", Money(), nullable=False),
+    Column("tax_region", String(16), nullable=False),
+    Column("tax_code", String(8), nullable=False),
+    Column("subtotal", Money(), nullable=False),
+    Column("discount_amount", Money(), nullable=False),
+    Column("tax_amount", Money(), nullable=False),
+    Column("total", Money(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The public half of every signing key that ever signed a document, by version (HashControl).
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("public_key", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )

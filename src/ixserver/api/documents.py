@@ -1,0 +1,177 @@
+"""The document object on the wire (api-v2 §3), for every document family: rendering, and
+reading a document from a request body leniently (clients.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ixserver.api.clients import parse_client
+from ixserver.api.wire import (
+    as_date,
+    as_decimal,
+    as_flag,
+    as_int,
+    as_text,
+    fixed,
+    format_date,
+    number,
+    require_root,
+)
+from ixserver.domain import numbering
+from ixserver.domain.doctypes import BY_KEY, DocType
+from ixserver.domain.documents import Document, DocumentLine
+from ixserver.domain.errors import ValidationFailed
+from ixserver.domain.reference import CURRENCIES
+from ixserver.domain.signing import printed_characters
+from ixserver.domain.totals import GlobalDiscount
+from ixserver.services.documents import DocumentInput, LineInput
+
+# Root keys a document may come under, after its own singular type (api-v2 §1.8).
+FAMILY_KEYS = {"invoices": ("invoice",), "estimates": ("quote", "estimate"), "guides": ("shipping", "guide")}
+
+
+def permalink(base_url: str, document: Document) -> str:
+    return f"{base_url}/documents/{document.permalink_token}"
+
+
+def render_line(line: DocumentLine) -> dict[str, Any]:
+    return {
+        "name": line.name,
+        "description": line.description,
+        "unit_price": fixed(line.unit_price),
+        "unit": line.unit,
+        "quantity": fixed(line.quantity),
+        "tax": {"id": line.tax_id, "name": line.tax_name, "value": number(line.tax_value)},
+        "discount": number(line.discount),
+        "subtotal": number(line.subtotal),
+        "tax_amount": number(line.tax_amount),
+        "discount_amount": number(line.discount_amount),
+        "total": number(line.total),
+    }
+
+
+def render(document: Document, base_url: str) -> dict[str, Any]:
+    """The document under api-v2 §3's field order; a draft has no number, ATCUD, series id or
+    hash (live behaviour, §1.7)."""
+    kind = BY_KEY[document.doc_type]
+    numbered = document.number is not None and document.serie is not None
+    out: dict[str, Any] = {
+        "id": document.id,
+        "status": document.status,
+        "archived": document.archived,
+        "type": kind.type_name,
+        "sequence_number": (
+            numbering.sequence_number(document.number, document.serie)  # type: ignore[arg-type]
+            if numbered
+            else numbering.DRAFT_NUMBER
+        ),
+    }
+    if numbered:
+        out["inverted_sequence_number"] = numbering.inverted_sequence_number(document.number, document.serie)  # type: ignore[arg-type]
+        out["atcud"] = document.atcud
+        out["sequence_id"] = document.sub_sequence_id
+    out["tax_exemption"] = document.tax_exemption
+    out["date"] = format_date(document.date)
+    out["due_date"] = format_date(document.due_date)
+    out["reference"] = document.reference
+    out["observations"] = document.observations
+    out["retention"] = format(number(document.retention), "f") if document.retention is not None else None
+    out["permalink"] = permalink(base_url, document)
+    if numbered and document.signature:
+        out["saft_hash"] = printed_characters(document.signature)
+    out["sum"] = number(document.sum)
+    out["discount"] = number(document.discount)
+    out["before_taxes"] = number(document.before_taxes)
+    out["taxes"] = number(document.taxes)
+    out["total"] = number(document.total)
+    out["currency"] = CURRENCIES[document.currency_code][0]
+    client = document.client
+    out["client"] = {k: client.get(k) for k in ("id", "name", "code", "email", "country")}
+    out["items"] = [render_line(line) for line in document.lines]
+    if document.global_discount is not None:
+        out["global_discount"] = {
+            "value_type": document.global_discount.kind,
+            "value": number(document.global_discount.value),
+        }
+    if document.exchange_rate is not None:
+        out["multicurrency"] = {
+            "rate": number(document.exchange_rate),
+            "currency": document.currency_code,
+            "total": number(document.total),
+        }
+    if document.owner_document_id is not None:
+        out["owner_invoice_id"] = document.owner_document_id
+    return out
+
+
+def document_object(body: dict[str, Any], kind: DocType) -> dict[str, Any]:
+    """The document inside a request: under its singular type, else its family's keys; `null`
+    keys are skipped (the Go client sends every type key, unused ones null)."""
+    return require_root(body, kind.key, *FAMILY_KEYS.get(kind.family, ()))
+
+
+def _lines(value: Any) -> list[LineInput] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValidationFailed("Items element should be of type array")
+    lines = []
+    for raw in value:
+        if not isinstance(raw, dict):
+            raise ValidationFailed("Items element should be of type array")
+        tax = raw.get("tax") if isinstance(raw.get("tax"), dict) else {}
+        unit = as_text(raw.get("unit"), "Unit")
+        lines.append(
+            LineInput(
+                name=as_text(raw.get("name"), "Item name"),
+                description=as_text(raw.get("description"), "Item description"),
+                unit_price=as_decimal(raw.get("unit_price"), "Unit price", "Unit price must be a number"),
+                quantity=as_decimal(raw.get("quantity"), "Quantity", "Quantity must be a number greater than 0"),
+                unit=unit.strip().lower() if unit and unit.strip() else None,
+                discount=as_decimal(raw.get("discount"), "Discount", "Discount is not a number"),
+                tax_name=as_text(tax.get("name"), "Tax name"),
+                tax_value=as_decimal(tax.get("value"), "Tax value"),
+            )
+        )
+    return lines
+
+
+def _global_discount(value: Any) -> GlobalDiscount | None:
+    if not isinstance(value, dict):
+        return None
+    kind = (as_text(value.get("value_type"), "Global discount value_type") or "percentage").strip().lower()
+    amount = as_decimal(value.get("value"), "Global discount value")
+    if amount is None:
+        return None
+    return GlobalDiscount("absolute" if kind == "amount" else kind, amount)
+
+
+def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
+    data = document_object(body, kind)
+    given = {key for key, value in data.items() if value is not None}
+    exemption = as_text(data.get("tax_exemption") or data.get("tax_exemption_reason"), "Tax exemption")
+    if "tax_exemption_reason" in given:
+        given.add("tax_exemption")
+    client = data.get("client")
+    currency = as_text(data.get("currency_code"), "Currency code")
+    return DocumentInput(
+        date=as_date(data.get("date"), "Date"),
+        due_date=as_date(data.get("due_date"), "Due date"),
+        reference=as_text(data.get("reference"), "Reference"),
+        observations=as_text(data.get("observations"), "Observations"),
+        retention=as_decimal(data.get("retention"), "Retention", "Retention must be a number between 0 and 99.99"),
+        tax_exemption=exemption.strip().upper() if exemption and exemption.strip() else None,
+        sequence_id=as_int(data.get("sequence_id"), "Sequence id"),
+        manual_sequence_number=as_text(data.get("manual_sequence_number"), "Manual sequence number"),
+        client=parse_client(client) if isinstance(client, dict) else None,
+        lines=_lines(data.get("items")),
+        mb_reference=as_flag(data.get("mb_reference"), "MB reference"),
+        owner_invoice_id=as_int(data.get("owner_invoice_id"), "Owner invoice id"),
+        owner_reference=as_text(body.get("raw_owner_invoice"), "Raw owner invoice"),
+        currency_code=currency.strip().upper() if currency else None,
+        rate=as_decimal(data.get("rate"), "Rate"),
+        plugin_id=as_text(data.get("plugin_id"), "Plugin id"),
+        global_discount=_global_discount(data.get("global_discount")),
+        proprietary_uid=as_text(body.get("proprietary_uid") or data.get("proprietary_uid"), "proprietary_uid"),
+        given=frozenset(given | ({"owner_reference"} if body.get("raw_owner_invoice") else set())),
+    )

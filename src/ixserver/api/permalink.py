@@ -1,0 +1,78 @@
+"""The public page behind a document's `permalink` (no API key: it is shared with clients)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ixserver.api.context import context
+from ixserver.api.errors import error_response
+from ixserver.api.routing import Router
+from ixserver.api.wire import fixed, format_date
+from ixserver.domain import numbering
+from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import Document
+from ixserver.domain.signing import printed_characters
+from ixserver.store.accounts import account_by_id
+from ixserver.store.documents import document_by_token
+
+router = Router()
+TITLES = {
+    "invoice": "Fatura",
+    "invoice_receipt": "Fatura-Recibo",
+    "simplified_invoice": "Fatura Simplificada",
+    "credit_note": "Nota de Crédito",
+    "debit_note": "Nota de Débito",
+    "vat_moss_invoice": "Fatura (VAT MOSS)",
+    "vat_moss_credit_note": "Nota de Crédito (VAT MOSS)",
+}
+
+
+def page(document: Document, issuer: str, certificate: int) -> str:
+    kind = BY_KEY[document.doc_type]
+    title = TITLES.get(document.doc_type, kind.type_name)
+    if document.number is not None and document.serie is not None:
+        heading = f"{title} {numbering.document_number(kind, document.serie, document.number)}"
+    else:
+        heading = f"{title} — RASCUNHO (sem valor fiscal)"
+    client = document.client
+    rows = "".join(
+        f"<tr><td>{escape(line.name)}</td><td>{escape(line.description)}</td><td>{fixed(line.quantity)}</td>"
+        f"<td>{fixed(line.unit_price)}</td><td>{fixed(line.discount)}%</td><td>{fixed(line.tax_value)}%</td>"
+        f"<td>{line.total:.2f}</td></tr>"
+        for line in document.lines
+    )
+    mention = ""
+    if document.signature:
+        chars = printed_characters(document.signature)
+        mention = (
+            f"{chars}-Processado por programa certificado n.º {certificate}/AT"
+            if certificate
+            else f"{chars}-Processado por ixserver (programa não certificado pela AT)"
+        )
+    status = "" if document.status in ("draft", "final", "settled") else f"<p><strong>{escape(document.status.upper())}</strong></p>"
+    return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
+<body><h1>{escape(heading)}</h1>{status}
+<p>{escape(issuer)}</p>
+<p>Cliente: {escape(str(client.get("name") or ""))} — NIF {escape(str(client.get("fiscal_id") or "999999990"))}</p>
+<p>Data: {format_date(document.date)} · Vencimento: {format_date(document.due_date)}</p>
+<table><tr><th>Artigo</th><th>Descrição</th><th>Qtd.</th><th>Preço</th><th>Desc.</th><th>IVA</th><th>Total</th></tr>{rows}</table>
+<p>Total sem IVA: {document.before_taxes:.2f} · IVA: {document.taxes:.2f} · Total: {document.total:.2f} {escape(document.currency_code)}</p>
+<p>{"ATCUD:" + escape(document.atcud) if document.atcud else ""}</p><p>{escape(mention)}</p></body></html>"""
+
+
+@router.get("/documents/{token:str}")
+async def show(request: Request) -> Response:
+    token = request.path_params["token"]
+    ctx = context(request)
+    with ctx.db.read() as conn:
+        document = document_by_token(conn, token) if len(token) == 40 else None
+        account = account_by_id(conn, document.account_id) if document else None
+    if document is None or account is None or document.status == "deleted":
+        return error_response(404, ["Not found"])
+    issuer = account.organization_name or account.name
+    if account.fiscal_id:
+        issuer += f" — NIF {account.fiscal_id}"
+    return HTMLResponse(page(document, issuer, ctx.settings.software_certificate))

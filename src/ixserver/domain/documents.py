@@ -1,0 +1,184 @@
+"""Documents as the rules see them, and what must hold before one is issued (pt-compliance
+§6–7, api-v2 §4.6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ixserver.domain import exemptions
+from ixserver.domain.clients import FINAL_CONSUMER_NIF
+from ixserver.domain.doctypes import DocType
+from ixserver.domain.totals import GlobalDiscount
+
+INVOICE_FAMILY = (
+    "invoice",
+    "invoice_receipt",
+    "simplified_invoice",
+    "credit_note",
+    "debit_note",
+    "vat_moss_invoice",
+    "vat_moss_credit_note",
+)
+# Corrective notes and the types of document they may correct.
+CORRECTS: dict[str, tuple[str, ...]] = {
+    "credit_note": ("invoice", "invoice_receipt", "simplified_invoice", "debit_note"),
+    "debit_note": ("invoice", "invoice_receipt", "simplified_invoice"),
+    "vat_moss_credit_note": ("vat_moss_invoice",),
+}
+CREDIT_NOTES = ("credit_note", "vat_moss_credit_note")
+# CIVA art. 40: simplified invoices up to 100 € (1 000 € for sales to consumers without a NIF).
+SIMPLIFIED_LIMIT = Decimal("100")
+SIMPLIFIED_LIMIT_CONSUMER = Decimal("1000")
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    name: str
+    description: str
+    unit_price: Decimal
+    quantity: Decimal
+    unit: str | None
+    discount: Decimal
+    tax_id: int | None
+    tax_name: str
+    tax_value: Decimal
+    tax_region: str
+    tax_code: str
+    subtotal: Decimal
+    discount_amount: Decimal
+    tax_amount: Decimal
+    total: Decimal
+    item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    account_id: int
+    doc_type: str
+    status: str
+    archived: bool
+    date: date
+    due_date: date
+    reference: str | None
+    observations: str | None
+    retention: Decimal | None
+    tax_exemption: str | None
+    client_id: int | None
+    client: dict[str, Any]
+    currency_code: str
+    exchange_rate: Decimal | None
+    global_discount: GlobalDiscount | None
+    sum: Decimal
+    discount: Decimal
+    before_taxes: Decimal
+    taxes: Decimal
+    total: Decimal
+    retention_amount: Decimal
+    owner_document_id: int | None
+    owner_reference: str | None
+    permalink_token: str
+    sub_sequence_id: int | None
+    number: int | None
+    serie: str | None
+    atcud: str | None
+    gross_total_eur: Decimal | None
+    system_entry_date: str | None
+    signature: str | None
+    key_version: int | None
+    status_reason: str | None
+    lines: list[DocumentLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    """The filters of GET /invoices.json (api-v2 §4.1); None = not filtered."""
+
+    types: tuple[str, ...] = INVOICE_FAMILY
+    statuses: tuple[str, ...] | None = None  # None: every status but deleted
+    archived: bool | None = False  # False: non-archived only; True: archived only; None: both
+    text: str | None = None
+    reference: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    due_date_from: date | None = None
+    due_date_to: date | None = None
+    before_taxes_from: Decimal | None = None
+    before_taxes_to: Decimal | None = None
+    client_id: int | None = None
+    newest_first: bool = True
+
+
+def finalization_problems(
+    *,
+    doc_type: DocType,
+    doc_date: date,
+    due_date: date,
+    today: date,
+    last_date: date | None,
+    tax_rates: list[Decimal],
+    tax_exemption: str | None,
+    total_eur: Decimal,
+    client_fiscal_id: str | None,
+) -> list[str]:
+    """What prevents a draft from being issued now; empty when it may be."""
+    problems: list[str] = []
+    if not tax_rates:
+        problems.append("Document should have at least one item")
+    if doc_date > today:
+        problems.append("Date can't be in the future")
+    if last_date is not None and doc_date < last_date:
+        problems.append(f"Date cannot be earlier than the last {doc_type.label} of this sequence[{last_date:%d %b %y}]")
+    if due_date < doc_date:
+        problems.append("Due date must be equal to or later than the document date")
+    if any(rate == 0 for rate in tax_rates) and (
+        not tax_exemption or tax_exemption == exemptions.NONE or tax_exemption not in exemptions.EXEMPTIONS
+    ):
+        problems.append(f"Tax exemption should be one of: {', '.join(exemptions.EXEMPTIONS)}")
+    if doc_type.key == "simplified_invoice":
+        consumer = not client_fiscal_id or client_fiscal_id.strip() in ("", FINAL_CONSUMER_NIF)
+        limit = SIMPLIFIED_LIMIT_CONSUMER if consumer else SIMPLIFIED_LIMIT
+        if total_eur > limit:
+            problems.append(
+                f"Simplified invoices can't exceed {limit:.2f} € "
+                f"({SIMPLIFIED_LIMIT:.2f} € when the client has a NIF); issue an invoice instead"
+            )
+    return problems
+
+
+def correction_problems(
+    *,
+    doc_type: DocType,
+    owner: Document | None,
+    owner_given: bool,
+    external_reference: str | None,
+    client_id: int | None,
+    total: Decimal,
+    already_credited: Decimal,
+) -> list[str]:
+    """What a credit or debit note needs of the document it corrects (pt-compliance §7)."""
+    if doc_type.key not in CORRECTS:
+        return []
+    if owner is None:
+        if owner_given:
+            return ["Owner invoice not found"]
+        if external_reference:
+            return []  # corrects a document issued elsewhere ("raw_owner_invoice")
+        return [f"A {doc_type.label} needs owner_invoice_id: the document it corrects"]
+    problems: list[str] = []
+    if owner.doc_type not in CORRECTS[doc_type.key]:
+        problems.append(f"A {doc_type.label} can't correct a {owner.doc_type.replace('_', ' ')}")
+    if owner.status == "canceled":
+        problems.append("A canceled document can't be corrected")
+    elif owner.status not in ("final", "settled"):
+        problems.append("The owner invoice must be finalized first")
+    if owner.client_id != client_id:
+        problems.append("The owner invoice belongs to another client")
+    if doc_type.key in CREDIT_NOTES and not problems:
+        left = owner.total - already_credited
+        if total > left:
+            problems.append(f"Credit notes can't exceed what is left to credit on the owner invoice ({left:.2f})")
+    return problems

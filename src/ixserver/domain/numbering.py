@@ -1,0 +1,31 @@
+"""How a numbered document is named (api-v2 §8.2, pt-compliance §1.3 and §2)."""
+
+from __future__ import annotations
+
+from ixserver.domain.doctypes import DocType
+from ixserver.domain.sequences import NOT_APPLICABLE, NOT_REGISTERED
+
+DRAFT_NUMBER = "rascunho"  # what InvoiceXpress shows as the number of a draft
+
+
+def sequence_number(number: int, serie: str) -> str:
+    return f"{number}/{serie}"
+
+
+def inverted_sequence_number(number: int, serie: str) -> str:
+    return f"{serie}/{number}"
+
+
+def document_number(doc_type: DocType, serie: str, number: int) -> str:
+    """The legal number, as signed and exported: "FT 2026/1"."""
+    return f"{doc_type.internal_code} {serie}/{number}"
+
+
+def atcud(doc_type: DocType, validation_code: str | None, number: int) -> str:
+    """"CODE-n"; "N/D" when the series is not registered with AT; "N/A" when the type does
+    not take an ATCUD."""
+    if not doc_type.atcud:
+        return NOT_APPLICABLE
+    if not validation_code:
+        return NOT_REGISTERED
+    return f"{validation_code}-{number}"

@@ -1,0 +1,51 @@
+"""The document signature (Portaria 363/2010, Despacho 8632/2014; pt-compliance §3).
+
+The message is `InvoiceDate;SystemEntryDate;DocumentNumber;GrossTotal;PreviousHash`, UTF-8,
+no trailing newline; RSA PKCS#1 v1.5 over SHA-1, base64 without line breaks (172 characters
+for a 1024-bit key). The chain is per document type and series: the previous hash is that of
+the previous document of the same chain, empty for the first. Printed documents show
+characters 1, 11, 21 and 31 of the signature.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from decimal import Decimal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ixserver.domain.money import to_cents
+
+ENTRY_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def message(
+    doc_date: date, system_entry_date: str, document_number: str, gross_total: Decimal, previous_hash: str
+) -> str:
+    """`system_entry_date` is already `YYYY-MM-DDThh:mm:ss` (local time, to the second)."""
+    return f"{doc_date:%Y-%m-%d};{system_entry_date};{document_number};{to_cents(gross_total):f};{previous_hash}"
+
+
+def entry_date(moment: datetime) -> str:
+    return moment.strftime(ENTRY_FORMAT)
+
+
+def sign(private_key: rsa.RSAPrivateKey, text: str) -> str:
+    signature = private_key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - AT's rule
+    return base64.b64encode(signature).decode("ascii")
+
+
+def verify(public_key: rsa.RSAPublicKey, text: str, signature: str) -> bool:
+    try:
+        public_key.verify(base64.b64decode(signature), text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def printed_characters(signature: str) -> str:
+    """The four characters printed before "-Processado por programa certificado" (`saft_hash`)."""
+    return signature[0] + signature[10] + signature[20] + signature[30]

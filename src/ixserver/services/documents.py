@@ -1,0 +1,378 @@
+"""Invoice documents: create, update (drafts), change state, read, list (api-v2 §4).
+
+A document is created as a draft without a number. Finalizing it, in one transaction: lock
+the document, take the next number of its counter (store/counters.py), check what Portuguese
+rules require against the head of the counter's signature chain, sign, and move the chain
+forward. Any refusal rolls the whole use case back, number included.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.domain import exemptions, numbering, signing, states
+from ixserver.domain.doctypes import BY_KEY, DocType
+from ixserver.domain.documents import (
+    CREDIT_NOTES,
+    Document,
+    DocumentFilters,
+    correction_problems,
+    finalization_problems,
+)
+from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
+from ixserver.domain.items import UNITS
+from ixserver.domain.money import HUNDRED
+from ixserver.domain.reference import CURRENCIES
+from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
+from ixserver.keys import Signer
+from ixserver.services import clients as client_service
+from ixserver.services import items as item_service
+from ixserver.services import taxes as tax_service
+from ixserver.store import counters
+from ixserver.store import documents as store
+from ixserver.store import sequences as sequence_store
+from ixserver.store.clients import ClientRow
+
+_STATUS_WORDS = {"final": "finalized", "settled": "settled", "canceled": "canceled", "deleted": "deleted"}
+# What a document shows of its client (api-v2 §3.2).
+CLIENT_SNAPSHOT = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    name: str | None
+    description: str | None
+    unit_price: Decimal | None
+    quantity: Decimal | None
+    unit: str | None
+    discount: Decimal | None
+    tax_name: str | None
+    tax_value: Decimal | None
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """A document as a request describes it; `given` names the fields the request carried."""
+
+    date: date | None = None
+    due_date: date | None = None
+    reference: str | None = None
+    observations: str | None = None
+    retention: Decimal | None = None
+    tax_exemption: str | None = None
+    sequence_id: int | None = None
+    manual_sequence_number: str | None = None
+    client: dict[str, Any] | None = None
+    lines: list[LineInput] | None = None
+    mb_reference: bool | None = None
+    owner_invoice_id: int | None = None
+    owner_reference: str | None = None
+    currency_code: str | None = None
+    rate: Decimal | None = None
+    plugin_id: str | None = None
+    global_discount: GlobalDiscount | None = None
+    proprietary_uid: str | None = None
+    given: frozenset[str] = field(default_factory=frozenset)
+
+
+def _type(doc_type: str) -> DocType:
+    return BY_KEY[doc_type]
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+def get_document(conn: Connection, account_id: int, document_id: int, doc_type: str | None = None) -> Document:
+    """A document of the account; with `doc_type`, only of that type (another type's id is 404)."""
+    document = store.get_document(conn, account_id, document_id)
+    if document is None or (doc_type is not None and document.doc_type != doc_type):
+        raise DocumentNotFound()
+    return document
+
+
+def list_documents(
+    conn: Connection, account_id: int, filters: DocumentFilters, page: int, per_page: int
+) -> tuple[list[Document], int]:
+    ids, total = store.list_document_ids(conn, account_id, filters, page, per_page)
+    return store.fetch_documents(conn, account_id, ids), total
+
+
+def related_documents(conn: Connection, account_id: int, document_id: int) -> list[Document]:
+    document = get_document(conn, account_id, document_id)
+    ids = store.related_ids(conn, account_id, document_id, document.owner_document_id)
+    return store.fetch_documents(conn, account_id, [i for i in ids if i != document_id])
+
+
+# -- create and update drafts --------------------------------------------------------------
+
+
+def create_document(conn: Connection, account_id: int, doc_type: str, data: DocumentInput) -> Document:
+    """A new draft. With a `proprietary_uid` already used, the document made then (api-v2 §4.3)."""
+    if data.proprietary_uid:
+        existing = store.document_id_by_uid(conn, account_id, data.proprietary_uid)
+        if existing is not None:
+            return get_document(conn, account_id, existing)
+    values, lines = _prepare(conn, account_id, _type(doc_type), data, None)
+    now = clock.now()
+    document_id = store.insert_document(
+        conn,
+        lines,
+        account_id=account_id,
+        doc_type=doc_type,
+        status=states.DRAFT,
+        permalink_token=secrets.token_hex(20),
+        proprietary_uid=data.proprietary_uid,
+        plugin_id=data.plugin_id,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    return get_document(conn, account_id, document_id)
+
+
+def update_document(conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput) -> Document:
+    """Replace a draft (a client PUTs back the whole document it read)."""
+    if not store.lock_document(conn, account_id, document_id):
+        raise DocumentNotFound()
+    current = get_document(conn, account_id, document_id, doc_type)
+    if current.status != states.DRAFT:
+        raise ValidationFailed(
+            f"{_type(doc_type).type_name} has been {_STATUS_WORDS[current.status]} so can't be changed anymore"
+        )
+    if data.client is None:
+        raise ValidationFailed("Elemento client não fornecido")
+    values, lines = _prepare(conn, account_id, _type(doc_type), data, current)
+    store.update_document(conn, document_id, updated_at=clock.now(), **values)
+    store.replace_lines(conn, document_id, lines)
+    return get_document(conn, account_id, document_id)
+
+
+def _keep(data: DocumentInput, name: str, current: Document | None, current_value: Any) -> Any:
+    """The request's value for a field, or, on update, the draft's when the request left it out."""
+    if name in data.given or current is None:
+        return getattr(data, name)
+    return current_value
+
+
+def _prepare(
+    conn: Connection, account_id: int, doc_type: DocType, data: DocumentInput, current: Document | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validate a draft's content and resolve its client, items and taxes."""
+    problems: list[str] = []
+    doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
+    due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date
+    retention = _keep(data, "retention", current, current.retention if current else None)
+    if retention is not None and not Decimal(0) <= retention <= Decimal("99.99"):
+        problems.append("Retention must be a number between 0 and 99.99")
+    exemption = _keep(data, "tax_exemption", current, current.tax_exemption if current else None)
+    if exemption is not None and not exemptions.is_known(exemption):
+        problems.append(f"Tax exemption should be one of: {', '.join(exemptions.EXEMPTIONS)}")
+    if data.manual_sequence_number:
+        problems.append("Manual numbering is not enabled for this sequence")
+    if data.mb_reference:
+        problems.append("Option to generate MB reference is set but no payment provider is configurated")
+    currency = (_keep(data, "currency_code", current, current.currency_code if current else None) or "EUR").upper()
+    rate = _keep(data, "rate", current, current.exchange_rate if current else None)
+    if currency not in CURRENCIES:
+        problems.append(f"Currency {currency} is not valid")
+    elif currency != "EUR" and (rate is None or rate <= 0):
+        problems.append("Rate must be a number greater than 0 for a document in another currency")
+    discount = _keep(data, "global_discount", current, current.global_discount if current else None)
+    if discount is not None:
+        if discount.kind not in ("percentage", "absolute"):
+            problems.append("Global discount value_type must be percentage or absolute")
+        elif discount.value < 0 or (discount.kind == "percentage" and discount.value > HUNDRED):
+            problems.append("Global discount value is not valid")
+    lines_in = data.lines
+    if not lines_in:
+        problems.append("Document should have at least one item")
+    else:
+        for number, line in enumerate(lines_in, start=1):
+            problems.extend(f"Item {number}: {p}" for p in _line_problems(line))
+    if data.client is None:
+        problems.append("Elemento client não fornecido")
+    sub_sequence_id = current.sub_sequence_id if current else None
+    if "sequence_id" in data.given and data.sequence_id is not None:
+        sub_sequence_id = sequence_store.sub_sequence_of(conn, account_id, data.sequence_id, doc_type.key)
+        if sub_sequence_id is None:
+            problems.append("Sequence not found")
+    owner_id = _keep(data, "owner_invoice_id", current, current.owner_document_id if current else None)
+    if owner_id is not None and store.get_document(conn, account_id, owner_id) is None:
+        problems.append("Owner invoice not found")
+    raise_if(problems)
+    assert data.client is not None and lines_in
+
+    client = client_service.resolve_for_document(conn, account_id, data.client)
+    lines, computed = [], []
+    for line in lines_in:
+        tax = tax_service.resolve(conn, account_id, line.tax_name, line.tax_value)
+        assert line.name is not None and line.quantity is not None
+        item = item_service.upsert_for_line(
+            conn, account_id, line.name.strip(), line.description, line.unit_price, line.unit, tax.id
+        )
+        computed.append(Line(item.unit_price, line.quantity, line.discount or Decimal(0), tax.value))
+        lines.append(
+            {
+                "item_id": item.id,
+                "name": item.name,
+                "description": line.description or item.description,
+                "unit_price": item.unit_price,
+                "quantity": line.quantity,
+                "unit": line.unit or item.unit,
+                "discount": line.discount or Decimal(0),
+                "tax_id": tax.id,
+                "tax_name": tax.name,
+                "tax_value": tax.value,
+                "tax_region": tax.region,
+                "tax_code": tax.code,
+            }
+        )
+    totals = compute(computed, discount, retention)
+    for line_values, amounts in zip(lines, totals.lines, strict=True):
+        line_values.update(
+            subtotal=amounts.subtotal,
+            discount_amount=amounts.discount_amount,
+            tax_amount=amounts.tax_amount,
+            total=amounts.total,
+        )
+    values = {
+        "date": doc_date,
+        "due_date": due_date,
+        "reference": _keep(data, "reference", current, current.reference if current else None),
+        "observations": _keep(data, "observations", current, current.observations if current else None),
+        "retention": retention,
+        "tax_exemption": exemption,
+        "sub_sequence_id": sub_sequence_id,
+        "currency_code": currency,
+        "exchange_rate": rate if currency != "EUR" else None,
+        "global_discount_type": discount.kind if discount else None,
+        "global_discount_value": discount.value if discount else None,
+        "owner_document_id": owner_id,
+        "owner_reference": _keep(data, "owner_reference", current, current.owner_reference if current else None),
+        "sum": totals.sum,
+        "discount": totals.discount,
+        "before_taxes": totals.before_taxes,
+        "before_taxes_cents": int(totals.before_taxes * 100),
+        "taxes": totals.taxes,
+        "total": totals.total,
+        "retention_amount": totals.retention,
+        **_client_values(client),
+    }
+    return values, lines
+
+
+def _line_problems(line: LineInput) -> list[str]:
+    problems = []
+    if not line.name or not line.name.strip():
+        problems.append("Name can't be blank")
+    if line.unit_price is not None and line.unit_price < 0:
+        problems.append("Unit price can't be negative")
+    if line.quantity is None or line.quantity <= 0:
+        problems.append("Quantity must be a number greater than 0")
+    if line.discount is not None and not 0 <= line.discount <= HUNDRED:
+        problems.append("Discount must be a number between 0 and 100")
+    if line.unit is not None and line.unit not in UNITS:
+        problems.append(f"Unit {line.unit} is not included in the list of accepted units")
+    return problems
+
+
+def _client_values(client: ClientRow) -> dict[str, Any]:
+    snapshot = {name: getattr(client, name) for name in CLIENT_SNAPSHOT}
+    return {"client_id": client.id, "client": orjson.dumps(snapshot).decode(), "client_name": client.name}
+
+
+# -- change state --------------------------------------------------------------------------
+
+
+def change_state(
+    conn: Connection,
+    account_id: int,
+    doc_type: str,
+    document_id: int,
+    event: str,
+    message: str | None,
+    signer: Signer,
+) -> Document:
+    """PUT /{type}/{id}/change-state.json (api-v2 §4.6)."""
+    if not store.lock_document(conn, account_id, document_id):
+        raise DocumentNotFound()
+    document = get_document(conn, account_id, document_id, doc_type)
+    kind = _type(doc_type)
+    target = states.next_status(doc_type, kind.type_name, document.status, event)
+    if event == "canceled":
+        if not message or not message.strip():
+            raise ValidationFailed("Cancel message can't be blank")
+        if store.has_live_corrections(conn, document_id):
+            raise ValidationFailed("The document has credit or debit notes: cancel them first")
+    if event == "finalized":
+        _finalize(conn, account_id, kind, document, signer)
+    store.update_document(
+        conn,
+        document_id,
+        status=target,
+        status_reason=message.strip() if message and message.strip() else None,
+        status_changed_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    return get_document(conn, account_id, document_id)
+
+
+def _finalize(conn: Connection, account_id: int, kind: DocType, document: Document, signer: Signer) -> None:
+    client = client_service.client_of_document(conn, account_id, document)
+    total_eur = in_euros(document.total, document.exchange_rate)
+    rules = {
+        "doc_type": kind,
+        "doc_date": document.date,
+        "due_date": document.due_date,
+        "today": clock.today(),
+        "tax_rates": [line.tax_value for line in document.lines],
+        "tax_exemption": document.tax_exemption,
+        "total_eur": total_eur,
+        "client_fiscal_id": client.fiscal_id if client else document.client.get("fiscal_id"),
+    }
+    problems = finalization_problems(last_date=None, **rules)
+    owner = store.get_document(conn, account_id, document.owner_document_id) if document.owner_document_id else None
+    already = (
+        store.credited_total(conn, owner.id, CREDIT_NOTES) if owner is not None and kind.key in CREDIT_NOTES else Decimal(0)
+    )
+    problems += correction_problems(
+        doc_type=kind,
+        owner=owner,
+        owner_given=document.owner_document_id is not None,
+        external_reference=document.owner_reference,
+        client_id=document.client_id,
+        total=document.total,
+        already_credited=already,
+    )
+    raise_if(problems)
+
+    sub_id = document.sub_sequence_id or sequence_store.default_sub_sequence(conn, account_id, kind.key)
+    number = counters.next_number(conn, sub_id)
+    head = counters.chain_head(conn, sub_id)
+    raise_if(finalization_problems(last_date=head.last_date, **rules))  # rolls the number back too
+    entry = signing.entry_date(clock.local_now())
+    if head.last_entry and entry < head.last_entry:
+        entry = head.last_entry  # the clock went back: SystemEntryDate never does
+    document_number = numbering.document_number(kind, head.serie, number)
+    signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))
+    values = {
+        "sub_sequence_id": sub_id,
+        "number": number,
+        "atcud": numbering.atcud(kind, head.validation_code, number),
+        "gross_total_eur": total_eur,
+        "system_entry_date": entry,
+        "signature": signature,
+        "key_version": signer.version,
+    }
+    if client is not None:
+        values.update(_client_values(client))
+    store.update_document(conn, document.id, **values)
+    counters.advance_chain(conn, sub_id, document.date, entry, signature)

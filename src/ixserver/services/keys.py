@@ -1,0 +1,24 @@
+"""The signing key's public half, registered by version."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.store import keys as store
+
+
+class KeyVersionConflict(RuntimeError):
+    pass
+
+
+def register_signing_key(conn: Connection, version: int, public_pem: str) -> None:
+    """Record the public key of `version`; refuse a different key under a version in use."""
+    known = store.public_key(conn, version)
+    if known is None:
+        store.insert_public_key(conn, version, public_pem, clock.now())
+    elif known.strip() != public_pem.strip():
+        raise KeyVersionConflict(
+            f"signing key version {version} is registered with another key: a new key needs a new "
+            "IXSERVER_SIGNING_KEY_VERSION (documents already signed keep verifying with the old one)"
+        )

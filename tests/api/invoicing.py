@@ -1,0 +1,64 @@
+"""Helpers for document tests: a valid body, create, finalize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ixserver import clock
+from tests.support import Api
+
+TYPES = [
+    "invoice", "invoice_receipt", "simplified_invoice", "credit_note", "debit_note",
+    "vat_moss_invoice", "vat_moss_credit_note",
+]  # fmt: skip
+TYPE_NAMES = {
+    "invoice": "Invoice", "invoice_receipt": "InvoiceReceipt", "simplified_invoice": "SimplifiedInvoice",
+    "credit_note": "CreditNote", "debit_note": "DebitNote", "vat_moss_invoice": "VatMossInvoice",
+    "vat_moss_credit_note": "VatMossCreditNote",
+}  # fmt: skip
+
+
+def today() -> str:
+    return clock.today().strftime("%d/%m/%Y")
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    document = {
+        "date": today(),
+        "due_date": today(),
+        "client": {"name": "Cliente Exemplo", "code": "C1"},
+        "items": [{"name": "Pencil", "description": "The best pencil", "unit_price": "2.0244", "quantity": "1", "tax": {"name": "IVA23"}}],
+        **fields,
+    }
+    return document
+
+
+def create(api: Api, doc_type: str = "invoice", root: str | None = None, **fields: Any) -> dict[str, Any]:
+    response = api.post(f"/{doc_type}s.json", json={root or doc_type: body(**fields)})
+    assert response.status_code == 201, response.text
+    return response.json()[doc_type]
+
+
+def change(api: Api, doc_type: str, document_id: int, state: str, message: str | None = None) -> httpx.Response:
+    payload: dict[str, Any] = {"state": state}
+    if message is not None:
+        payload["message"] = message
+    return api.put(f"/{doc_type}s/{document_id}/change-state.json", json={doc_type: payload})
+
+
+def finalize(api: Api, doc_type: str, document_id: int) -> dict[str, Any]:
+    response = change(api, doc_type, document_id, "finalized")
+    assert response.status_code == 200, response.text
+    return response.json()[doc_type]
+
+
+def issue(api: Api, doc_type: str = "invoice", **fields: Any) -> dict[str, Any]:
+    return finalize(api, doc_type, create(api, doc_type, **fields)["id"])
+
+
+def credit_note_for(api: Api, invoice: dict[str, Any], amount: str, **fields: Any) -> dict[str, Any]:
+    items = [{"name": "Refund", "description": "Refund", "unit_price": amount, "quantity": 1, "tax": {"name": "IVA0"}}]
+    fields = {"owner_invoice_id": invoice["id"], "items": items, "tax_exemption": "M99", **fields}
+    return create(api, "credit_note", client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]}, **fields)

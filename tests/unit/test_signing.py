@@ -1,0 +1,65 @@
+"""The document signature against AT's published vectors (pt-compliance §3.3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+from ixserver.domain import signing
+from tests.support import shared_data
+
+PRIVATE = load_pem_private_key(shared_data("at-sample-keys/at-sample-private-key.pem").read_bytes(), None)
+PUBLIC = load_pem_public_key(shared_data("at-sample-keys/at-sample-public-key.pem").read_bytes())
+CHAIN = json.loads(shared_data("hash-chain-vectors.json").read_text())["vectors"]
+WORKED = json.loads(shared_data("hash-worked-example.json").read_text())["vectors"]
+
+
+def test_there_are_all_the_vectors() -> None:
+    assert len(CHAIN) == 35 and len(WORKED) == 3
+
+
+@pytest.mark.parametrize("vector", CHAIN + WORKED, ids=lambda v: v.get("doc_no") or v["message"][:34])
+def test_signing_reproduces_each_vector_byte_for_byte(vector: dict) -> None:
+    signature = signing.sign(PRIVATE, vector["message"])  # type: ignore[arg-type]
+    assert signature == vector["hash"]
+    assert len(signature) == 172
+    assert signing.verify(PUBLIC, vector["message"], signature)  # type: ignore[arg-type]
+    assert signing.printed_characters(signature) == vector.get("printed_4_chars", vector.get("printed"))
+
+
+@pytest.mark.parametrize("vector", CHAIN, ids=lambda v: v["doc_no"])
+def test_the_message_is_built_from_the_fields(vector: dict) -> None:
+    built = signing.message(
+        date.fromisoformat(vector["doc_date"]),
+        vector["system_entry_date"],
+        vector["doc_no"],
+        Decimal(vector["gross_total"]),
+        vector["previous_hash"],
+    )
+    assert built == vector["message"]
+
+
+def test_chains_link_each_document_to_the_previous_one() -> None:
+    by_chain: dict[str, list[dict]] = {}
+    for vector in CHAIN:
+        by_chain.setdefault(vector["chain"], []).append(vector)
+    for vectors in by_chain.values():
+        assert vectors[0]["previous_hash"] == ""
+        for previous, current in zip(vectors, vectors[1:], strict=False):
+            assert current["previous_hash"] == previous["hash"]
+
+
+def test_a_changed_message_does_not_verify() -> None:
+    vector = WORKED[0]
+    assert not signing.verify(PUBLIC, vector["message"].replace("56.73", "56.74"), vector["hash"])  # type: ignore[arg-type]
+    assert not signing.verify(PUBLIC, vector["message"], "not base64!")  # type: ignore[arg-type]
+
+
+def test_gross_total_has_exactly_two_decimals() -> None:
+    assert signing.message(date(2025, 3, 14), "2025-03-14T10:15:30", "FT 2025A/1", Decimal("56.7"), "") == (
+        "2025-03-14;2025-03-14T10:15:30;FT 2025A/1;56.70;"
+    )
