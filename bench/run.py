@@ -1,36 +1,55 @@
 """`make bench`: start a server on loopback with a fresh database, load it, print the figures.
 
-Scenarios (32 connections each, same run, same server):
-  trivial    GET /_ixserver/health           (no auth, no database)
-  sequences  GET /sequences.json?api_key=…   (auth, rate-limit check, database read, render)
-Target: sequences ≥ 60% of trivial rps. Each is measured twice: with the read cache (the
-default; api/cache.py) and without it, so both figures are on record.
+Scenarios, 32 connections each, one server at a time (the read scenarios twice: read cache on,
+the default, and off, so both figures are on record):
+  trivial      GET /_ixserver/health                      (no auth, no database)
+  sequences    GET /sequences.json                        target: >= 60% of trivial
+  documents    POST /invoices.json then PUT change-state  target: >= 1,000 documents/s, p99 < 50 ms,
+               (SQLite synchronous=FULL)                  >= 0.2 x the raw gapless SQLite rate
+  list         GET /invoices.json?per_page=25             target: >= 1,000 rps, p99 < 50 ms
+  get          GET /invoices/{id}.json                    target: >= 60% of trivial
+The raw gapless rate is measured in the same run: one thread doing BEGIN IMMEDIATE; UPDATE the
+counter RETURNING; INSERT the row; COMMIT on an SQLite file with WAL and synchronous=FULL.
 
 Load: wrk when it is installed (Debian package `wrk`), else bench/loadgen.py (Python; it
 shares the two cores with the server, so its absolute figures are lower).
-Options (environment): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32),
-BENCH_DATABASE_URL (default: a new SQLite file), BENCH_LOAD=wrk|python.
+Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32), BENCH_LOAD=wrk|python,
+BENCH_DATABASE_URL=postgresql://… to run the documents and read scenarios on PostgreSQL too.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from loadgen import run_load  # noqa: E402
+from loadgen import run_documents, run_load  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+LUA = Path(__file__).parent / "documents.lua"
+DOCUMENT = {
+    "invoice": {
+        "client": {"name": "Bench Client", "code": "B1"},
+        "items": [
+            {"name": "Widget", "description": "Widget", "unit_price": "12.50", "quantity": "3", "tax": {"name": "IVA23"}},
+            {"name": "Book", "description": "Book", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA6"}},
+        ],
+    }
+}
 
 
 @dataclass
@@ -40,105 +59,178 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int
+    documents_per_s: float | None = None
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wrk_ms(text: str) -> float:
+def _ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def load(name: str, url: str, tool: str) -> Figures:
+def _wrk(url: str, script: Path | None = None, env: dict[str, str] | None = None) -> tuple[str, float, float, float, int]:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return out, rps, p50, p99, int(bad.group(1)) if bad else 0
+
+
+def load_get(tool: str, name: str, url: str) -> Figures:
     if tool == "wrk":
-        out = subprocess.run(
-            ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p50 = _wrk_ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-        p99 = _wrk_ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-        bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-        return Figures(name, rps, p50, p99, int(bad.group(1)) if bad else 0)
+        _out, rps, p50, p99, errors = _wrk(url)
+        return Figures(name, rps, p50, p99, errors)
     result = run_load(url, connections=CONNECTIONS, seconds=SECONDS)
     return Figures(name, result.rps, result.percentile(50) * 1000, result.percentile(99) * 1000, result.errors)
 
 
-def start_server(
-    data_dir: Path, database_url: str | None, extra_env: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATA_DIR=str(data_dir), IXSERVER_RATE_LIMIT="0", IXSERVER_ACCESS_LOG="0", **extra_env)
-    if database_url:
-        env["IXSERVER_DATABASE_URL"] = database_url
-    key = subprocess.run(
-        [sys.executable, "-m", "ixserver", "accounts", "create", f"bench{port}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ixserver", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**env, "IXSERVER_LOG_LEVEL": "warning"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(base + "/_ixserver/health").status_code == 200:
-                return proc, base, key
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("server did not start")
+def load_documents(tool: str, base: str, key: str) -> Figures:
+    body = json.dumps(DOCUMENT)
+    if tool == "wrk":
+        out, rps, p50, p99, errors = _wrk(base, LUA, {"BENCH_KEY": key, "BENCH_BODY": body})
+        finalized = int(re.search(r"finalized=(\d+)", out).group(1))  # type: ignore[union-attr]
+        return Figures("documents", rps, p50, p99, errors, finalized / SECONDS)
+    result = run_documents(base, key, body.encode(), connections=CONNECTIONS, seconds=SECONDS)
+    return Figures(
+        "documents", result.rps, result.percentile(50) * 1000, result.percentile(99) * 1000, result.errors,
+        result.documents / result.seconds,
+    )  # fmt: skip
 
 
-CONFIGS = {
-    "read cache on (default)": {},
-    "read cache off": {"IXSERVER_READ_CACHE": "0"},
-}
+def raw_gapless_rate(directory: Path, seconds: float = 3.0) -> float:
+    """Transactions/s of the bare numbering transaction on SQLite, WAL, synchronous=FULL."""
+    conn = sqlite3.connect(directory / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+    conn.execute("CREATE TABLE doc (counter INTEGER, n INTEGER, PRIMARY KEY (counter, n))")
+    conn.execute("INSERT INTO counter VALUES (1, 0)")
+    done, deadline = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        conn.execute("BEGIN IMMEDIATE")
+        (number,) = conn.execute("UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n").fetchone()
+        conn.execute("INSERT INTO doc VALUES (1, ?)", (number,))
+        conn.execute("COMMIT")
+        done += 1
+    rate = done / (time.perf_counter() - started)
+    conn.close()
+    return rate
 
 
-def measure(tool: str, database_url: str | None, extra_env: dict[str, str]) -> dict[str, Figures]:
-    with tempfile.TemporaryDirectory(prefix="ixbench-") as tmp:
-        proc, base, key = start_server(Path(tmp), database_url, extra_env)
-        try:
-            scenarios = {
-                "trivial": f"{base}/_ixserver/health",
-                "sequences": f"{base}/sequences.json?api_key={key}",
-            }
-            for url in scenarios.values():  # warm-up
-                for _ in range(200):
-                    httpx.get(url)
-            return {name: load(name, url, tool) for name, url in scenarios.items()}
-        finally:
-            proc.terminate()
-            proc.wait(10)
+class Server:
+    def __init__(self, data_dir: Path, database_url: str | None, **env: str) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+        self.env.update(IXSERVER_DATA_DIR=str(data_dir), IXSERVER_RATE_LIMIT="0", IXSERVER_ACCESS_LOG="0",
+                        IXSERVER_LOG_LEVEL="warning", **env)  # fmt: skip
+        if database_url:
+            self.env["IXSERVER_DATABASE_URL"] = database_url
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "ixserver", *args], env=self.env, capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+
+    def __enter__(self) -> Server:
+        self.proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env)
+        for _ in range(300):
+            try:
+                if httpx.get(self.base + "/_ixserver/health").status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise SystemExit("server did not start")
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def warm(*urls: str) -> None:
+    for url in urls:
+        for _ in range(200):
+            httpx.get(url)
+
+
+def read_scenarios(tool: str, server: Server, key: str, document_id: int) -> dict[str, Figures]:
+    urls = {
+        "trivial": f"{server.base}/_ixserver/health",
+        "sequences": f"{server.base}/sequences.json?api_key={key}",
+        "list": f"{server.base}/invoices.json?per_page=25&api_key={key}",
+        "get": f"{server.base}/invoices/{document_id}.json?api_key={key}",
+    }
+    warm(*urls.values())
+    return {name: load_get(tool, name, url) for name, url in urls.items()}
+
+
+def a_document_id(server: Server, key: str) -> int:
+    listed = httpx.get(f"{server.base}/invoices.json", params={"api_key": key, "per_page": 1}).json()
+    return int(listed["invoices"][0]["id"])
+
+
+def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None) -> dict[str, dict[str, Figures]]:
+    results: dict[str, dict[str, Figures]] = {}
+    with Server(data_dir, database_url) as server:
+        key = server.cli("accounts", "create", f"bench{server.port}")
+        DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
+        documents = load_documents(tool, server.base, key)
+        results[f"{label}, read cache on"] = {"documents": documents, **read_scenarios(tool, server, key, a_document_id(server, key))}
+    if database_url is None or database_url.startswith("sqlite"):
+        with Server(data_dir, database_url, IXSERVER_READ_CACHE="0") as server:
+            results[f"{label}, read cache off"] = read_scenarios(tool, server, key, a_document_id(server, key))
+    return results
+
+
+def report(results: dict[str, dict[str, Figures]], raw: float, tool: str) -> None:
+    print(f"\nixserver bench — load: {tool}, {CONNECTIONS} connections, {SECONDS:.0f}s per scenario")
+    for label, by in results.items():
+        print(f"\n[{label}]")
+        print(f"{'scenario':<12}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'docs/s':>10}")
+        for f in by.values():
+            docs = f"{f.documents_per_s:>10.0f}" if f.documents_per_s is not None else ""
+            print(f"{f.name:<12}{f.rps:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.errors:>10}{docs}")
+        trivial = by["trivial"].rps
+
+        def verdict(ok: bool) -> str:
+            return "meets" if ok else "misses"
+
+        print(f"sequences / trivial = {by['sequences'].rps / trivial:.2f} ({verdict(by['sequences'].rps >= 0.6 * trivial)} >= 0.60)")
+        print(f"get / trivial = {by['get'].rps / trivial:.2f} ({verdict(by['get'].rps >= 0.6 * trivial)} >= 0.60)")
+        lst = by["list"]
+        print(f"list of 25: {lst.rps:.0f} rps, p99 {lst.p99_ms:.1f} ms ({verdict(lst.rps >= 1000 and lst.p99_ms < 50)} >= 1000 rps, p99 < 50 ms)")
+        if "documents" in by:
+            d = by["documents"]
+            assert d.documents_per_s is not None
+            print(f"documents: {d.documents_per_s:.0f}/s, p99 {d.p99_ms:.1f} ms per request "
+                  f"({verdict(d.documents_per_s >= 1000 and d.p99_ms < 50)} >= 1000/s, p99 < 50 ms)")  # fmt: skip
+            if "sqlite" in label:
+                ratio = d.documents_per_s / raw
+                print(f"raw gapless SQLite transactions: {raw:.0f}/s; documents / raw = {ratio:.2f} ({verdict(ratio >= 0.2)} >= 0.20)")
 
 
 def main() -> None:
     tool = os.environ.get("BENCH_LOAD") or ("wrk" if shutil.which("wrk") else "python")
-    database_url = os.environ.get("BENCH_DATABASE_URL")
-    results = {label: measure(tool, database_url, env) for label, env in CONFIGS.items()}
-    backend = "postgresql" if database_url and database_url.startswith("postgres") else "sqlite"
-    print(f"\nixserver bench — load: {tool}, {CONNECTIONS} connections, {SECONDS:.0f}s each, database: {backend}")
-    for label, by in results.items():
-        print(f"\n[{label}]")
-        print(f"{'scenario':<12}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-        for f in by.values():
-            print(f"{f.name:<12}{f.rps:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.errors:>10}")
-        ratio = by["sequences"].rps / by["trivial"].rps
-        verdict = "meets" if ratio >= 0.6 else "misses"
-        print(f"sequences / trivial = {ratio:.2f}  ({verdict} the target >= 0.60)")
+    results: dict[str, dict[str, Figures]] = {}
+    with tempfile.TemporaryDirectory(prefix="ixbench-") as tmp:
+        directory = Path(tmp)
+        results.update(run_backend(tool, "sqlite", directory / "sqlite", None))
+        raw = raw_gapless_rate(directory)
+        pg_url = os.environ.get("BENCH_DATABASE_URL")
+        if pg_url:
+            results.update(run_backend(tool, "postgresql", directory / "pg", pg_url))
+    report(results, raw, tool)
 
 
 if __name__ == "__main__":

@@ -3,16 +3,19 @@ own database, writer thread and caches, so tests can run many side by side."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 import ixserver.api  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
 from ixserver.api import accounts, clients, errors, invoices, items, permalink, sandbox, sequences, taxes
 from ixserver.api.auth import AuthMiddleware, KeyCache
 from ixserver.api.context import AppContext
+from ixserver.api.routing import IndexedRouter
 from ixserver.config import Settings
 
 
@@ -22,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.start()
+        tune_garbage_collector()
         try:
             yield
         finally:
@@ -37,11 +41,21 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (sandbox, sequences, taxes, clients, items, accounts, invoices, permalink):
-        # Flat on the app router: no nested-router hop per request, and one route table.
-        app.router.routes.extend(module.router.routes)
+    modules = (sandbox, invoices, sequences, clients, items, taxes, accounts, permalink)
+    router = IndexedRouter([route for module in modules for route in module.router.routes])
+    app.state.router = router
+    app.router.routes.append(Mount("", app=router))
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
     return app
+
+
+def tune_garbage_collector() -> None:
+    """A server allocates many short-lived objects per request; with the default thresholds the
+    cyclic collector runs every few hundred allocations and, over a large heap, its pauses make
+    the slowest requests several times slower (measured: p99 of create+finalize 57-74 ms -> 19-25
+    ms). Objects alive after startup are frozen out of collection; young collections are rarer."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def app_from_environment() -> FastAPI:

@@ -197,11 +197,28 @@ def test_list_filtered_by_fiscal_id(api: Api) -> None:
 
 
 def test_a_clients_invoices(api: Api) -> None:
-    created = create(api)
-    for method in ("POST", "GET"):
-        response = api.request(method, f"/clients/{created['id']}/invoices.json", json={"filter": {"status": ["final"]}})
-        assert response.status_code == 200
-        assert response.json() == {"invoices": [], "pagination": {"total_entries": 0, "current_page": 1, "total_pages": 0, "per_page": 10}}
+    from tests.api.invoicing import create as create_document
+    from tests.api.invoicing import issue
+
+    created = create(api, name="Mine", code="M")
+    assert api.post(f"/clients/{created['id']}/invoices.json").json() == {
+        "invoices": [], "pagination": {"total_entries": 0, "current_page": 1, "total_pages": 0, "per_page": 10},
+    }  # fmt: skip
+    draft = create_document(api, client={"name": "Mine", "code": "M"})
+    final = issue(api, client={"name": "Mine", "code": "M"})
+    receipt = issue(api, "invoice_receipt", client={"name": "Mine", "code": "M"})
+    issue(api, client={"name": "Someone else", "code": "S"})
+
+    def ids(method: str = "POST", **kw: object) -> list[int]:
+        response = api.request(method, f"/clients/{created['id']}/invoices.json", **kw)  # type: ignore[arg-type]
+        assert response.status_code == 200, response.text
+        return [d["id"] for d in response.json()["invoices"]]
+
+    assert ids() == [receipt["id"], final["id"], draft["id"]]
+    assert ids(json={"filter": {"status": ["final"]}}) == [final["id"]]
+    assert ids(json={"filter": {"by_type": ["InvoiceReceipt"]}}) == [receipt["id"]]
+    assert ids(json={"filter": {"archived": ["archived"]}}) == []
+    assert ids("GET", params={"status[]": "draft"}) == [draft["id"]]
     assert api.post("/clients/99999999/invoices.json").status_code == 404
 
 

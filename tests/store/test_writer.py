@@ -23,17 +23,32 @@ def allocate(conn, sub_id: int, fail: bool) -> int:  # type: ignore[no-untyped-d
     return number
 
 
-def test_concurrent_use_cases_are_committed_together_and_failures_alone(db: Database) -> None:
+def _burst(writer: Writer, sub_id: int, failing: set[int], size: int = 300) -> list[object]:
+    async def burst() -> list[object]:
+        jobs = [writer.run(allocate, sub_id, i in failing) for i in range(size)]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    return asyncio.run(burst())
+
+
+def test_concurrent_use_cases_are_committed_together(db: Database) -> None:
     sub_id = invoice_counter(db)
     writer = Writer(db, batch_max=64)
     writer.start()
-
-    async def burst() -> list[object]:
-        jobs = [writer.run(allocate, sub_id, i % 10 == 3) for i in range(300)]
-        return await asyncio.gather(*jobs, return_exceptions=True)
-
     try:
-        results = asyncio.run(burst())
+        results = _burst(writer, sub_id, set())
+    finally:
+        writer.stop()
+    assert sorted(results) == list(range(1, 301))  # type: ignore[type-var]
+    assert writer.batches < writer.jobs / 4, "use cases queued together were committed together"
+
+
+def test_a_failing_use_case_fails_alone(db: Database) -> None:
+    sub_id = invoice_counter(db)
+    writer = Writer(db, batch_max=64)
+    writer.start()
+    try:
+        results = _burst(writer, sub_id, {i for i in range(300) if i % 10 == 3})
     finally:
         writer.stop()
     numbers = [r for r in results if isinstance(r, int)]
@@ -43,7 +58,6 @@ def test_concurrent_use_cases_are_committed_together_and_failures_alone(db: Data
     with db.read() as conn:
         stored = sorted(conn.scalars(select(allocations.c.number).where(allocations.c.sub_sequence_id == sub_id)))
     assert stored == sorted(numbers), "what was acknowledged is stored, and nothing else"
-    assert writer.batches < writer.jobs, "use cases queued together were committed together"
 
 
 def test_run_sync_from_a_plain_thread(db: Database) -> None:

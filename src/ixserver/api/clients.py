@@ -156,14 +156,3 @@ async def find_by_name(request: Request) -> Response:
 @router.get("/clients/find-by-code.json")
 async def find_by_code(request: Request) -> Response:
     return _find(request, "client_code", service.find_by_code)
-
-
-@router.route("/clients/{client_id:id}/invoices.json", "POST", "GET")
-async def client_invoices(request: Request) -> Response:
-    """The client's documents, with the invoice list's filters. No documents exist yet in this
-    version of ixserver, so the list is empty (with its pagination)."""
-    page, per_page = pagination(request)
-    await read_body(request)  # a malformed body is still a 400
-    with context(request).db.read() as conn:
-        service.get_client(conn, account(request).id, request.path_params["client_id"])
-    return JSONResponse({"invoices": [], "pagination": pagination_block(page, per_page, 0)})

@@ -15,6 +15,7 @@ from ixserver.api.wire import (
     fixed,
     format_date,
     number,
+    number_text,
     require_root,
 )
 from ixserver.domain import numbering
@@ -75,7 +76,7 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
     out["due_date"] = format_date(document.due_date)
     out["reference"] = document.reference
     out["observations"] = document.observations
-    out["retention"] = format(number(document.retention), "f") if document.retention is not None else None
+    out["retention"] = number_text(document.retention) if document.retention is not None else None
     out["permalink"] = permalink(base_url, document)
     if numbered and document.signature:
         out["saft_hash"] = printed_characters(document.signature)

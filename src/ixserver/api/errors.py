@@ -106,7 +106,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in request.app.state.router.candidates(request.scope["path"]):
         route_methods: set[str] = getattr(route, "methods", None) or set()
         for method in route_methods:
             if route.matches({**request.scope, "method": method})[0] == Match.FULL:

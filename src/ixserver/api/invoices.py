@@ -4,6 +4,7 @@ debit notes, VAT MOSS invoices and credit notes."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from ixserver.api.wire import JSONResponse, as_date, as_decimal, read_body, root
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
 from ixserver.domain.documents import INVOICE_FAMILY, DocumentFilters
 from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
+from ixserver.services import clients as client_service
 from ixserver.services import documents as service
 
 router = Router()
@@ -162,3 +164,35 @@ async def related_documents(request: Request) -> Response:
         return {"documents": [render(d, ctx.settings.base_url) for d in documents]}
 
     return cached_json(request, build)
+
+
+@router.route("/clients/{client_id:id}/invoices.json", "POST", "GET")
+async def client_invoices(request: Request) -> Response:
+    """The client's documents (api-v2 §10.6): the body's `filter` {status, by_type, archived}
+    or the invoice list's query filters; GET too (the n8n node)."""
+    ctx, account_id, client_id = context(request), account(request).id, request.path_params["client_id"]
+    body = await read_body(request)
+    page, per_page = pagination(request)
+    filters = replace(list_filters(request, INVOICE_FAMILY), client_id=client_id)
+    wanted = body.get("filter") if isinstance(body.get("filter"), dict) else {}
+    if wanted.get("status"):
+        filters = replace(filters, statuses=tuple(STATUS_FILTERS.get(s, s) for s in _words(wanted["status"])))
+    if wanted.get("by_type"):
+        filters = replace(filters, types=tuple(k for k in (_type_key(t) for t in _words(wanted["by_type"])) if k))
+    if wanted.get("archived"):
+        words = set(_words(wanted["archived"]))
+        filters = replace(filters, archived=None if words >= {"archived", "non_archived"} else "archived" in words)
+    with ctx.db.snapshot() as conn:
+        client_service.get_client(conn, account_id, client_id)
+        documents, total = service.list_documents(conn, account_id, filters, page, per_page)
+    base = ctx.settings.base_url
+    return JSONResponse({"invoices": [render(d, base) for d in documents], "pagination": pagination_block(page, per_page, total)})
+
+
+def _words(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _type_key(type_name: str) -> str | None:
+    kind = BY_TYPE_NAME.get(type_name)
+    return kind.key if kind is not None and kind.key in INVOICE_FAMILY else None

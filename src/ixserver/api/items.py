@@ -10,7 +10,7 @@ from starlette.responses import Response
 from ixserver.api.context import account, context
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_decimal, as_text, number, read_body, require_root
+from ixserver.api.wire import JSONResponse, as_decimal, as_text, number, number_text, read_body, require_root
 from ixserver.services import items as service
 from ixserver.services.items import ItemInput
 from ixserver.store.items import ItemRow
@@ -22,8 +22,11 @@ PRICE_NOT_VALID = "Price is not valid. Check the decimal mark and if you are ins
 def render(item: ItemRow) -> dict[str, Any]:
     tax = None
     if item.tax_name is not None and item.tax_value is not None:
-        value = number(item.tax_value)
-        tax = {"name": item.tax_name, "value": value, "comment": f"tax value:{value}%"}
+        tax = {
+            "name": item.tax_name,
+            "value": number(item.tax_value),
+            "comment": f"tax value:{number_text(item.tax_value)}%",
+        }
     return {
         "id": item.id,
         "name": item.name,

@@ -180,9 +180,9 @@ def format_date(value: date) -> str:
     return value.strftime(DATE_FORMAT)
 
 
-def number(value: Decimal) -> Decimal:
+def number_text(value: Decimal) -> str:
     """A decimal as InvoiceXpress writes numbers: no trailing zeros, but at least one decimal
-    (23.00 -> 23.0, 16.26020 -> 16.2602), as a float's repr would show it."""
+    (23.00 -> 23.0, 16.26020 -> 16.2602), as a float's repr would show it; exact digits."""
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0")
@@ -190,4 +190,9 @@ def number(value: Decimal) -> Decimal:
             text += "0"
     else:
         text += ".0"
-    return Decimal(text)
+    return text
+
+
+def number(value: Decimal) -> orjson.Fragment:
+    """The same, as a JSON number."""
+    return orjson.Fragment(number_text(value))

@@ -140,7 +140,3 @@ def resolve_for_document(conn: Connection, account_id: int, sent: dict[str, Any]
         return update_client(conn, account_id, found.id, {"name": found.name, **changes})
     except ValidationFailed as problem:
         raise ValidationFailed(*(f"Client: {message}" for message in problem.messages)) from None
-
-
-def client_of_document(conn: Connection, account_id: int, document: Any) -> ClientRow | None:
-    return store.get_client(conn, account_id, document.client_id) if document.client_id else None

@@ -9,7 +9,7 @@ forward. Any refusal rolls the whole use case back, number included.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -39,11 +39,10 @@ from ixserver.services import taxes as tax_service
 from ixserver.store import counters
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
+from ixserver.store import taxes as tax_store
 from ixserver.store.clients import ClientRow
 
 _STATUS_WORDS = {"final": "finalized", "settled": "settled", "canceled": "canceled", "deleted": "deleted"}
-# What a document shows of its client (api-v2 §3.2).
-CLIENT_SNAPSHOT = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
             return get_document(conn, account_id, existing)
     values, lines = _prepare(conn, account_id, _type(doc_type), data, None)
     now = clock.now()
-    document_id = store.insert_document(
+    return store.insert_document(
         conn,
         lines,
         account_id=account_id,
@@ -135,13 +134,11 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
         updated_at=now,
         **values,
     )
-    return get_document(conn, account_id, document_id)
 
 
 def update_document(conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput) -> Document:
     """Replace a draft (a client PUTs back the whole document it read)."""
-    if not store.lock_document(conn, account_id, document_id):
-        raise DocumentNotFound()
+    store.lock_document(conn, account_id, document_id)
     current = get_document(conn, account_id, document_id, doc_type)
     if current.status != states.DRAFT:
         raise ValidationFailed(
@@ -201,7 +198,7 @@ def _prepare(
         problems.append("Elemento client não fornecido")
     sub_sequence_id = current.sub_sequence_id if current else None
     if "sequence_id" in data.given and data.sequence_id is not None:
-        sub_sequence_id = sequence_store.sub_sequence_of(conn, account_id, data.sequence_id, doc_type.key)
+        sub_sequence_id = sequence_store.counter_of(conn, account_id, data.sequence_id, doc_type.key)
         if sub_sequence_id is None:
             problems.append("Sequence not found")
     owner_id = _keep(data, "owner_invoice_id", current, current.owner_document_id if current else None)
@@ -211,13 +208,19 @@ def _prepare(
     assert data.client is not None and lines_in
 
     client = client_service.resolve_for_document(conn, account_id, data.client)
+    taxes = tax_store.list_taxes(conn, account_id)
+    line_taxes = [tax_service.pick(taxes, line.tax_name, line.tax_value) for line in lines_in]
+    items = item_service.upsert_for_lines(
+        conn,
+        account_id,
+        [
+            item_service.LineItem((line.name or "").strip(), line.description, line.unit_price, line.unit, tax.id)
+            for line, tax in zip(lines_in, line_taxes, strict=True)
+        ],
+    )
     lines, computed = [], []
-    for line in lines_in:
-        tax = tax_service.resolve(conn, account_id, line.tax_name, line.tax_value)
-        assert line.name is not None and line.quantity is not None
-        item = item_service.upsert_for_line(
-            conn, account_id, line.name.strip(), line.description, line.unit_price, line.unit, tax.id
-        )
+    for line, tax, item in zip(lines_in, line_taxes, items, strict=True):
+        assert line.quantity is not None
         computed.append(Line(item.unit_price, line.quantity, line.discount or Decimal(0), tax.value))
         lines.append(
             {
@@ -285,7 +288,7 @@ def _line_problems(line: LineInput) -> list[str]:
 
 
 def _client_values(client: ClientRow) -> dict[str, Any]:
-    snapshot = {name: getattr(client, name) for name in CLIENT_SNAPSHOT}
+    snapshot = {name: getattr(client, name) for name in store.CLIENT_FIELDS}
     return {"client_id": client.id, "client": orjson.dumps(snapshot).decode(), "client_name": client.name}
 
 
@@ -302,9 +305,11 @@ def change_state(
     signer: Signer,
 ) -> Document:
     """PUT /{type}/{id}/change-state.json (api-v2 §4.6)."""
-    if not store.lock_document(conn, account_id, document_id):
+    store.lock_document(conn, account_id, document_id)
+    found = store.get_document_and_client(conn, account_id, document_id)
+    if found is None or found[0].doc_type != doc_type:
         raise DocumentNotFound()
-    document = get_document(conn, account_id, document_id, doc_type)
+    document, client = found
     kind = _type(doc_type)
     target = states.next_status(doc_type, kind.type_name, document.status, event)
     if event == "canceled":
@@ -312,21 +317,33 @@ def change_state(
             raise ValidationFailed("Cancel message can't be blank")
         if store.has_live_corrections(conn, document_id):
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
+    now = clock.now()
+    values: dict[str, Any] = {
+        "status": target,
+        "status_reason": message.strip() if message and message.strip() else None,
+        "status_changed_at": now,
+        "updated_at": now,
+    }
+    serie = document.serie
     if event == "finalized":
-        _finalize(conn, account_id, kind, document, signer)
-    store.update_document(
-        conn,
-        document_id,
-        status=target,
-        status_reason=message.strip() if message and message.strip() else None,
-        status_changed_at=clock.now(),
-        updated_at=clock.now(),
-    )
-    return get_document(conn, account_id, document_id)
+        numbered, serie = _finalize(conn, account_id, kind, document, client, signer)
+        values.update(numbered)
+    store.update_document(conn, document_id, **values)
+    shown = {k: v for k, v in values.items() if k in Document.__dataclass_fields__}
+    if "client" in shown:
+        shown["client"] = orjson.loads(shown["client"])
+    return replace(document, serie=serie, **shown)
 
 
-def _finalize(conn: Connection, account_id: int, kind: DocType, document: Document, signer: Signer) -> None:
-    client = client_service.client_of_document(conn, account_id, document)
+def _finalize(
+    conn: Connection,
+    account_id: int,
+    kind: DocType,
+    document: Document,
+    client: dict[str, Any] | None,
+    signer: Signer,
+) -> tuple[dict[str, Any], str]:
+    """Number and sign a draft; the values to store, and its series' name."""
     total_eur = in_euros(document.total, document.exchange_rate)
     rules = {
         "doc_type": kind,
@@ -336,7 +353,7 @@ def _finalize(conn: Connection, account_id: int, kind: DocType, document: Docume
         "tax_rates": [line.tax_value for line in document.lines],
         "tax_exemption": document.tax_exemption,
         "total_eur": total_eur,
-        "client_fiscal_id": client.fiscal_id if client else document.client.get("fiscal_id"),
+        "client_fiscal_id": (client or document.client).get("fiscal_id"),
     }
     problems = finalization_problems(last_date=None, **rules)
     owner = store.get_document(conn, account_id, document.owner_document_id) if document.owner_document_id else None
@@ -354,16 +371,15 @@ def _finalize(conn: Connection, account_id: int, kind: DocType, document: Docume
     )
     raise_if(problems)
 
-    sub_id = document.sub_sequence_id or sequence_store.default_sub_sequence(conn, account_id, kind.key)
-    number = counters.next_number(conn, sub_id)
-    head = counters.chain_head(conn, sub_id)
+    taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
+    sub_id, serie, number, head = taken.sub_sequence_id, taken.serie, taken.number, taken.head
     raise_if(finalization_problems(last_date=head.last_date, **rules))  # rolls the number back too
     entry = signing.entry_date(clock.local_now())
     if head.last_entry and entry < head.last_entry:
         entry = head.last_entry  # the clock went back: SystemEntryDate never does
-    document_number = numbering.document_number(kind, head.serie, number)
+    document_number = numbering.document_number(kind, serie, number)
     signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))
-    values = {
+    values: dict[str, Any] = {
         "sub_sequence_id": sub_id,
         "number": number,
         "atcud": numbering.atcud(kind, head.validation_code, number),
@@ -373,6 +389,6 @@ def _finalize(conn: Connection, account_id: int, kind: DocType, document: Docume
         "key_version": signer.version,
     }
     if client is not None:
-        values.update(_client_values(client))
-    store.update_document(conn, document.id, **values)
+        values.update(client=orjson.dumps(client).decode(), client_name=client["name"])
     counters.advance_chain(conn, sub_id, document.date, entry, signature)
+    return values, serie

@@ -99,42 +99,51 @@ def delete_item(conn: Connection, account_id: int, item_id: int) -> None:
     store.delete_item(conn, item_id)
 
 
-def upsert_for_line(
-    conn: Connection,
-    account_id: int,
-    name: str,
-    description: str | None,
-    unit_price: Decimal | None,
-    unit: str | None,
-    tax_id: int,
-) -> ItemRow:
-    """The catalogue item a document line names (api-v2 §4.3): created when no item has that
-    name, else updated with the values the line carries."""
-    item = store.item_by_name(conn, account_id, name)
-    if item is None:
-        if unit_price is None:
-            raise ValidationFailed(f"Item {name}: Unit price must be a number")
-        item_id = store.insert_item(
-            conn,
-            account_id=account_id,
-            created_at=clock.now(),
-            name=name,
-            description=description or name,
-            unit_price=unit_price,
-            unit=unit,
-            tax_id=tax_id,
-        )
-        return get_item(conn, account_id, item_id)
-    changes: dict[str, object] = {}
-    if description and description != item.description:
-        changes["description"] = description
-    if unit_price is not None and unit_price != item.unit_price:
-        changes["unit_price"] = unit_price
-    if unit and unit != item.unit:
-        changes["unit"] = unit
-    if tax_id != item.tax_id:
-        changes["tax_id"] = tax_id
-    if not changes:
-        return item
-    store.update_item(conn, item.id, **changes)
-    return get_item(conn, account_id, item.id)
+@dataclass(frozen=True)
+class LineItem:
+    """What a document line says of its catalogue item."""
+
+    name: str
+    description: str | None
+    unit_price: Decimal | None
+    unit: str | None
+    tax_id: int
+
+
+def upsert_for_lines(conn: Connection, account_id: int, lines: list[LineItem]) -> list[ItemRow]:
+    """The catalogue items document lines name (api-v2 §4.3): created when no item has that
+    name, else updated with the values the line carries. One query finds them all."""
+    known = store.items_by_names(conn, account_id, sorted({line.name for line in lines}))
+    result = []
+    for line in lines:
+        item = known.get(line.name)
+        if item is None:
+            if line.unit_price is None:
+                raise ValidationFailed(f"Item {line.name}: Unit price must be a number")
+            item_id = store.insert_item(
+                conn,
+                account_id=account_id,
+                created_at=clock.now(),
+                name=line.name,
+                description=line.description or line.name,
+                unit_price=line.unit_price,
+                unit=line.unit,
+                tax_id=line.tax_id,
+            )
+            item = get_item(conn, account_id, item_id)
+        else:
+            changes: dict[str, object] = {}
+            if line.description and line.description != item.description:
+                changes["description"] = line.description
+            if line.unit_price is not None and line.unit_price != item.unit_price:
+                changes["unit_price"] = line.unit_price
+            if line.unit and line.unit != item.unit:
+                changes["unit"] = line.unit
+            if line.tax_id != item.tax_id:
+                changes["tax_id"] = line.tax_id
+            if changes:
+                store.update_item(conn, item.id, **changes)
+                item = get_item(conn, account_id, item.id)
+        known[line.name] = item
+        result.append(item)
+    return result

@@ -119,18 +119,22 @@ def delete_tax(conn: Connection, account_id: int, tax_id: int) -> None:
     store.delete_tax(conn, tax_id)
 
 
-def resolve(conn: Connection, account_id: int, name: str | None, value: Decimal | None) -> TaxRow:
+def pick(taxes: list[TaxRow], name: str | None, value: Decimal | None) -> TaxRow:
     """The tax a line or item gets (api-v2 §4.3): the named tax when its rate is the one sent
     (or none is sent); else a tax with the rate sent; else the account's default tax."""
-    if name:
-        tax = store.tax_by_name(conn, account_id, name.strip())
-        if tax is not None and (value is None or tax.value == value):
+    wanted = name.strip() if name else None
+    for tax in taxes:
+        if wanted and tax.name == wanted and (value is None or tax.value == value):
             return tax
     if value is not None:
-        for tax in store.list_taxes(conn, account_id):
+        for tax in taxes:
             if tax.value == value:
                 return tax
-    default = store.default_tax(conn, account_id)
-    if default is None:
-        raise ValidationFailed("The account has no default tax")
-    return default
+    for tax in taxes:
+        if tax.is_default:
+            return tax
+    raise ValidationFailed("The account has no default tax")
+
+
+def resolve(conn: Connection, account_id: int, name: str | None, value: Decimal | None) -> TaxRow:
+    return pick(store.list_taxes(conn, account_id), name, value)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.store.tables import sequences, sub_sequences
@@ -25,51 +26,77 @@ from ixserver.store.tables import sequences, sub_sequences
 _c = sub_sequences.c
 
 
-def next_number(conn: Connection, sub_sequence_id: int) -> int:
-    if not conn.in_transaction():
-        raise RuntimeError("next_number must run inside the caller's write transaction")
-    if conn.dialect.name == "postgresql":
-        current = conn.execute(
-            select(_c.current_number).where(_c.id == sub_sequence_id).with_for_update()
-        ).scalar_one()
-        conn.execute(update(sub_sequences).where(_c.id == sub_sequence_id).values(current_number=current + 1))
-        return int(current) + 1
-    return int(
-        conn.execute(
-            update(sub_sequences)
-            .where(_c.id == sub_sequence_id)
-            .values(current_number=_c.current_number + 1)
-            .returning(_c.current_number)
-        ).scalar_one()
-    )
-
-
 @dataclass(frozen=True)
 class ChainHead:
-    """Where a counter's signature chain stands, read under the counter's lock."""
+    """Where a counter's signature chain stands."""
 
-    serie: str
     validation_code: str | None
     last_date: date | None
     last_entry: str | None
     last_hash: str | None
 
 
-def chain_head(conn: Connection, sub_sequence_id: int) -> ChainHead:
-    row = conn.execute(
-        select(sequences.c.serie, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash)
-        .join(sequences, sequences.c.id == _c.sequence_id)
-        .where(_c.id == sub_sequence_id)
-    ).one()
-    return ChainHead(*row)
+@dataclass(frozen=True)
+class Numbered:
+    sub_sequence_id: int
+    serie: str
+    number: int
+    head: ChainHead
+
+
+# The default series' counter for a type, when a document does not name one.
+_DEFAULT_ID = (
+    select(_c.id)
+    .join(sequences, sequences.c.id == _c.sequence_id)
+    .where(sequences.c.account_id == bindparam("b_account_id"), sequences.c.is_default, _c.doc_type == bindparam("b_doc_type"))
+    .scalar_subquery()
+)
+_HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash)
+
+
+def _next_sqlite(where: Any) -> Any:
+    return update(sub_sequences).where(where).values(current_number=_c.current_number + 1).returning(*_HEAD)
+
+
+_NEXT_SQLITE = _next_sqlite(_c.id == bindparam("sub_id"))
+_NEXT_DEFAULT_SQLITE = _next_sqlite(_c.id == _DEFAULT_ID)
+_LOCK_PG = select(*_HEAD).where(_c.id == bindparam("sub_id")).with_for_update()
+_LOCK_DEFAULT_PG = select(*_HEAD).where(_c.id == _DEFAULT_ID).with_for_update()
+_SET_PG = update(sub_sequences).where(_c.id == bindparam("sub_id")).values(current_number=bindparam("number"))
+
+
+def next_number(conn: Connection, sub_sequence_id: int) -> int:
+    return take_number(conn, sub_sequence_id).number
+
+
+def take_number(
+    conn: Connection, sub_sequence_id: int | None, *, account_id: int | None = None, doc_type: str | None = None
+) -> Numbered:
+    """The next number of a counter — given, or the default series' counter for `doc_type` —
+    with where its signature chain stands, all read under the counter's lock in one statement
+    (SQLite: UPDATE … RETURNING in the IMMEDIATE transaction; PostgreSQL: SELECT … FOR UPDATE)."""
+    if not conn.in_transaction():
+        raise RuntimeError("next_number must run inside the caller's write transaction")
+    params = {"sub_id": sub_sequence_id, "b_account_id": account_id, "b_doc_type": doc_type}
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_LOCK_PG if sub_sequence_id is not None else _LOCK_DEFAULT_PG, params).one()
+        number = int(row[2]) + 1
+        conn.execute(_SET_PG, {"sub_id": row[0], "number": number})
+    else:
+        row = conn.execute(_NEXT_SQLITE if sub_sequence_id is not None else _NEXT_DEFAULT_SQLITE, params).one()
+        number = int(row[2])
+    return Numbered(int(row[0]), row[1], number, ChainHead(row[3], row[4], row[5], row[6]))
+
+
+_ADVANCE = (
+    update(sub_sequences)
+    .where(_c.id == bindparam("sub_id"))
+    .values(last_date=bindparam("last_date"), last_entry=bindparam("last_entry"), last_hash=bindparam("last_hash"))
+)
 
 
 def advance_chain(conn: Connection, sub_sequence_id: int, doc_date: date, entry: str, signature: str) -> None:
-    conn.execute(
-        update(sub_sequences)
-        .where(_c.id == sub_sequence_id)
-        .values(last_date=doc_date, last_entry=entry, last_hash=signature)
-    )
+    conn.execute(_ADVANCE, {"sub_id": sub_sequence_id, "last_date": doc_date, "last_entry": entry, "last_hash": signature})
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import Document, DocumentFilters, DocumentLine
 from ixserver.domain.totals import GlobalDiscount
-from ixserver.store.tables import document_lines, documents, sequences, sub_sequences
+from ixserver.store.tables import clients, document_lines, documents, sequences, sub_sequences
 
 _d = documents.c
 _l = document_lines.c
@@ -31,23 +31,41 @@ _DOC_COLUMNS = [
     for c in documents.c
     if c.name not in ("created_at", "updated_at", "proprietary_uid", "plugin_id", "before_taxes_cents", "client_name")
 ]
-_DOCS = (
-    select(*_DOC_COLUMNS, _s.serie)
-    .select_from(documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id).outerjoin(sequences, _s.id == _ss.sequence_id))
-    .where(_d.account_id == bindparam("account_id"), _d.id.in_(bindparam("ids", expanding=True)))
+_DOCS_BASE = select(*_DOC_COLUMNS, _s.serie).select_from(
+    documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id).outerjoin(sequences, _s.id == _ss.sequence_id)
 )
-_LINES = (
-    select(_l.document_id, *(getattr(_l, f) for f in _LINE_FIELDS))
-    .where(_l.document_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_l.document_id, _l.position)
+# By primary key only; the account is checked on the rows (an `account_id = ? AND id IN (…)`
+# lets a planner without statistics walk the account's whole date index instead).
+_DOCS = _DOCS_BASE.where(_d.id.in_(bindparam("ids", expanding=True)))
+_DOC = _DOCS_BASE.where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id"))
+# The document with its client as the client is now (finalization freezes that on the document).
+CLIENT_FIELDS = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
+_DOC_AND_CLIENT = (
+    select(*_DOC_COLUMNS, _s.serie, *(getattr(clients.c, f).label(f"client__{f}") for f in CLIENT_FIELDS))
+    .select_from(
+        documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id)
+        .outerjoin(sequences, _s.id == _ss.sequence_id)
+        .outerjoin(clients, clients.c.id == _d.client_id)
+    )
+    .where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id"))
 )
+_LINES_BASE = select(_l.document_id, *(getattr(_l, f) for f in _LINE_FIELDS)).order_by(_l.document_id, _l.position)
+_LINES = _LINES_BASE.where(_l.document_id.in_(bindparam("ids", expanding=True)))
+_LINES_OF_ONE = _LINES_BASE.where(_l.document_id == bindparam("id"))
 _NUMBER_SEARCH = re.compile(
     r"(?:(?P<code>[A-Z]{2,4}) )?(?:(?P<serie>[^\s/]+)/(?P<number>\d+)|(?P<number2>\d+)/(?P<serie2>[^\s/]+))"
 )
 
 
+# Column values a document has before anything sets them (for documents built in memory).
+_DEFAULTS = {c.name: None for c in _DOC_COLUMNS} | {"archived": False, "serie": None}
+_INSERT_DOCUMENT = insert(documents).returning(_d.id)
+_INSERT_LINES = insert(document_lines)
+_UPDATE_DOCUMENT = update(documents).where(_d.id == bindparam("document_id"))
+
+
 def _document(row: Any, lines: list[DocumentLine]) -> Document:
-    m = row._mapping
+    m = row._mapping if hasattr(row, "_mapping") else row
     discount = None
     if m["global_discount_type"]:
         discount = GlobalDiscount(m["global_discount_type"], m["global_discount_value"])
@@ -97,44 +115,72 @@ def fetch_documents(conn: Connection, account_id: int, ids: Sequence[int]) -> li
     lines: dict[int, list[DocumentLine]] = {}
     for row in conn.execute(_LINES, {"ids": list(ids)}).all():
         lines.setdefault(row[0], []).append(DocumentLine(*row[1:]))
-    found = {row.id: row for row in conn.execute(_DOCS, {"account_id": account_id, "ids": list(ids)}).all()}
+    found = {row.id: row for row in conn.execute(_DOCS, {"ids": list(ids)}).all() if row.account_id == account_id}
     return [_document(found[i], lines.get(i, [])) for i in ids if i in found]
 
 
+def get_document_and_client(
+    conn: Connection, account_id: int, document_id: int
+) -> tuple[Document, dict[str, Any] | None] | None:
+    """A document, and its client's current fields (None if the client is gone)."""
+    row = conn.execute(_DOC_AND_CLIENT, {"account_id": account_id, "id": document_id}).first()
+    if row is None:
+        return None
+    lines = [DocumentLine(*line[1:]) for line in conn.execute(_LINES_OF_ONE, {"id": document_id}).all()]
+    m = row._mapping
+    client = {f: m[f"client__{f}"] for f in CLIENT_FIELDS} if m["client__id"] is not None else None
+    return _document(row, lines), client
+
+
 def get_document(conn: Connection, account_id: int, document_id: int) -> Document | None:
-    found = fetch_documents(conn, account_id, [document_id])
-    return found[0] if found else None
+    """One document (plain `=` lookups: cheaper than the expanding IN of `fetch_documents`)."""
+    row = conn.execute(_DOC, {"account_id": account_id, "id": document_id}).first()
+    if row is None:
+        return None
+    lines = [DocumentLine(*line[1:]) for line in conn.execute(_LINES_OF_ONE, {"id": document_id}).all()]
+    return _document(row, lines)
 
 
-def lock_document(conn: Connection, account_id: int, document_id: int) -> bool:
+_LOCK = select(_d.id).where(_d.account_id == bindparam("account_id"), _d.id == bindparam("document_id")).with_for_update()
+
+
+def lock_document(conn: Connection, account_id: int, document_id: int) -> None:
     """Lock the document's row until the transaction ends (PostgreSQL; SQLite's write
-    transaction is exclusive already). False when the account has no such document."""
-    query = select(_d.id).where(_d.account_id == account_id, _d.id == document_id)
+    transaction is exclusive already, so there is nothing to do)."""
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return conn.execute(query).first() is not None
+        conn.execute(_LOCK, {"account_id": account_id, "document_id": document_id})
 
 
 def document_id_by_uid(conn: Connection, account_id: int, uid: str) -> int | None:
     return conn.execute(select(_d.id).where(_d.account_id == account_id, _d.proprietary_uid == uid)).scalar()
 
 
-def insert_document(conn: Connection, lines: list[dict[str, Any]], **values: Any) -> int:
-    document_id = int(conn.execute(insert(documents).values(**values).returning(_d.id)).scalar_one())
+def insert_document(conn: Connection, lines: list[dict[str, Any]], **values: Any) -> Document:
+    """Store a new document with its lines; the document as stored."""
+    document_id = int(conn.execute(_INSERT_DOCUMENT, values).scalar_one())
     _insert_lines(conn, document_id, lines)
-    return document_id
+    return document_from(document_id, values, lines)
+
+
+def document_from(document_id: int, values: dict[str, Any], lines: list[dict[str, Any]]) -> Document:
+    """A document from the values just written (no need to read it back)."""
+    return _document({**_DEFAULTS, **values, "id": document_id}, [_line(line) for line in lines])
+
+
+def _line(values: dict[str, Any]) -> DocumentLine:
+    return DocumentLine(**{name: values.get(name) for name in _LINE_FIELDS})
 
 
 def _insert_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]]) -> None:
     if lines:
         conn.execute(
-            insert(document_lines),
+            _INSERT_LINES,
             [{"document_id": document_id, "position": n, **line} for n, line in enumerate(lines, start=1)],
         )
 
 
 def update_document(conn: Connection, document_id: int, **values: Any) -> None:
-    conn.execute(update(documents).where(_d.id == document_id).values(**values))
+    conn.execute(_UPDATE_DOCUMENT, {"document_id": document_id, **values})
 
 
 def replace_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]]) -> None:
@@ -142,69 +188,138 @@ def replace_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]
     _insert_lines(conn, document_id, lines)
 
 
-def _filtered(account_id: int, filters: DocumentFilters) -> Select[Any]:
-    conditions = [_d.account_id == account_id, _d.doc_type.in_(filters.types)]
-    if filters.statuses is None:
+# List statements are built once per *shape* of filters (which filters are present), with the
+# values as bound parameters: building and cache-keying a statement per request costs more than
+# running it.
+_LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _shape(filters: DocumentFilters) -> tuple[Any, ...]:
+    return (
+        len(filters.types),
+        None if filters.statuses is None else len(filters.statuses),
+        filters.archived,
+        filters.client_id is not None,
+        filters.date_from is not None,
+        filters.date_to is not None,
+        filters.due_date_from is not None,
+        filters.due_date_to is not None,
+        filters.before_taxes_from is not None,
+        filters.before_taxes_to is not None,
+        filters.reference is not None,
+        _text_shape(filters.text),
+        filters.newest_first,
+    )
+
+
+def _text_shape(text: str | None) -> Any:
+    if not text:
+        return None
+    match = _NUMBER_SEARCH.fullmatch(text.strip())
+    return ("number", match.group("code")) if match else "text"
+
+
+def _statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
+    found = _LIST_STATEMENTS.get(shape)
+    if found is None:
+        found = _LIST_STATEMENTS[shape] = _build(*shape)
+    return found
+
+
+def _build(
+    types: int, statuses: int | None, archived: bool | None, client: bool, date_from: bool, date_to: bool,
+    due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, reference: bool, text: Any, newest_first: bool,
+) -> tuple[Any, Any]:  # fmt: skip
+    conditions = [_d.account_id == bindparam("account_id"), _d.doc_type.in_([bindparam(f"t{k}") for k in range(types)])]
+    if statuses is None:
         conditions.append(_d.status != "deleted")
     else:
-        conditions.append(_d.status.in_(filters.statuses))
-    if filters.archived is not None:
-        conditions.append(_d.archived == filters.archived)
-    if filters.client_id is not None:
-        conditions.append(_d.client_id == filters.client_id)
-    for column, low, high in (
-        (_d.date, filters.date_from, filters.date_to),
-        (_d.due_date, filters.due_date_from, filters.due_date_to),
+        conditions.append(_d.status.in_([bindparam(f"s{k}") for k in range(statuses)]))
+    if archived is not None:
+        conditions.append(_d.archived == archived)
+    if client:
+        conditions.append(_d.client_id == bindparam("client_id"))
+    for present, condition in (
+        (date_from, _d.date >= bindparam("date_from")),
+        (date_to, _d.date <= bindparam("date_to")),
+        (due_from, _d.due_date >= bindparam("due_from")),
+        (due_to, _d.due_date <= bindparam("due_to")),
+        (taxes_from, _d.before_taxes_cents >= bindparam("cents_from")),
+        (taxes_to, _d.before_taxes_cents <= bindparam("cents_to")),
+        (reference, _d.reference.contains(bindparam("reference"), escape="/")),
     ):
-        if low is not None:
-            conditions.append(column >= low)
-        if high is not None:
-            conditions.append(column <= high)
-    if filters.before_taxes_from is not None:
-        conditions.append(_d.before_taxes_cents >= math.ceil(filters.before_taxes_from * 100))
-    if filters.before_taxes_to is not None:
-        conditions.append(_d.before_taxes_cents <= math.floor(filters.before_taxes_to * 100))
-    if filters.reference:
-        conditions.append(_d.reference.contains(filters.reference, autoescape=True))
-    if filters.text:
-        conditions.append(_text_condition(filters.text.strip()))
+        if present:
+            conditions.append(condition)
+    if text is not None:
+        conditions.append(_text_condition(text))
     query = select(_d.id).where(and_(*conditions))
-    order = (_d.date.desc(), _d.id.desc()) if filters.newest_first else (_d.date, _d.id)
-    return query.order_by(*order)
+    order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
+    page = query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
+    count = select(func.count()).select_from(query.subquery())
+    return page, count
 
 
-def _text_condition(text: str) -> Any:
+def _text_condition(text: Any) -> Any:
     """Free text over the client's name, the reference, the observations, the lines, and the
     number ("A/12", "12/A" or "FT A/12")."""
+    needle = bindparam("text")
     like = [
-        _d.client_name.contains(text, autoescape=True),
-        _d.reference.contains(text, autoescape=True),
-        _d.observations.contains(text, autoescape=True),
+        _d.client_name.contains(needle, escape="/"),
+        _d.reference.contains(needle, escape="/"),
+        _d.observations.contains(needle, escape="/"),
         exists().where(
             _l.document_id == _d.id,
-            or_(_l.name.contains(text, autoescape=True), _l.description.contains(text, autoescape=True)),
+            or_(_l.name.contains(needle, escape="/"), _l.description.contains(needle, escape="/")),
         ),
     ]
-    match = _NUMBER_SEARCH.fullmatch(text)
-    if match:
-        serie = match.group("serie") or match.group("serie2")
-        number = int(match.group("number") or match.group("number2"))
+    if isinstance(text, tuple):
         same_number = [
-            _d.number == number,
-            exists().where(_ss.id == _d.sub_sequence_id, _s.id == _ss.sequence_id, _s.serie == serie),
+            _d.number == bindparam("number"),
+            exists().where(_ss.id == _d.sub_sequence_id, _s.id == _ss.sequence_id, _s.serie == bindparam("serie")),
         ]
-        if match.group("code"):
-            same_number.append(_d.doc_type.in_([t.key for t in DOC_TYPES if t.internal_code == match.group("code")]))
+        code = text[1]
+        if code:
+            same_number.append(_d.doc_type.in_([t.key for t in DOC_TYPES if t.internal_code == code]))
         like.append(and_(*same_number))
     return or_(*like)
+
+
+def _params(account_id: int, filters: DocumentFilters) -> dict[str, Any]:
+    params: dict[str, Any] = {"account_id": account_id}
+    params.update({f"t{k}": t for k, t in enumerate(filters.types)})
+    params.update({f"s{k}": s for k, s in enumerate(filters.statuses or ())})
+    params.update(
+        client_id=filters.client_id,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        due_from=filters.due_date_from,
+        due_to=filters.due_date_to,
+        cents_from=math.ceil(filters.before_taxes_from * 100) if filters.before_taxes_from is not None else None,
+        cents_to=math.floor(filters.before_taxes_to * 100) if filters.before_taxes_to is not None else None,
+        reference=_escaped(filters.reference) if filters.reference else None,
+    )
+    if filters.text:
+        text = filters.text.strip()
+        params["text"] = _escaped(text)
+        match = _NUMBER_SEARCH.fullmatch(text)
+        if match:
+            params["serie"] = match.group("serie") or match.group("serie2")
+            params["number"] = int(match.group("number") or match.group("number2"))
+    return params
+
+
+def _escaped(text: str) -> str:
+    """A LIKE operand that matches itself literally (escape character "/")."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def list_document_ids(
     conn: Connection, account_id: int, filters: DocumentFilters, page: int, per_page: int
 ) -> tuple[list[int], int]:
-    query = _filtered(account_id, filters)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    ids = conn.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    page_statement, count_statement = _statements(_shape(filters))
+    params = _params(account_id, filters)
+    total = conn.execute(count_statement, params).scalar_one()
+    ids = conn.scalars(page_statement, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
     return list(ids), int(total)
 
 

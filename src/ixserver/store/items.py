@@ -37,6 +37,13 @@ _LIST = (
 )
 _ONE = _LIST.where(_i.id == bindparam("item_id"))
 _BY_NAME = _LIST.where(_i.name == bindparam("name"))
+_BY_NAMES: dict[int, Any] = {}  # statements with n name parameters (cheaper than an expanding IN)
+
+
+def _by_names(count: int) -> Any:
+    if count not in _BY_NAMES:
+        _BY_NAMES[count] = _LIST.where(_i.name.in_([bindparam(f"n{k}") for k in range(count)]))
+    return _BY_NAMES[count]
 
 
 def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow | None:
@@ -47,6 +54,12 @@ def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow | None:
 def item_by_name(conn: Connection, account_id: int, name: str) -> ItemRow | None:
     r = conn.execute(_BY_NAME, {"account_id": account_id, "name": name}).first()
     return ItemRow(*r) if r else None
+
+
+def items_by_names(conn: Connection, account_id: int, names: list[str]) -> dict[str, ItemRow]:
+    params: dict[str, Any] = {"account_id": account_id, **{f"n{k}": name for k, name in enumerate(names)}}
+    rows = conn.execute(_by_names(len(names)), params).all()
+    return {row[1]: ItemRow(*row) for row in rows}
 
 
 def list_items(conn: Connection, account_id: int, page_number: int, per_page: int) -> tuple[list[ItemRow], int]:

@@ -22,7 +22,7 @@ def insert_sequence(conn: Connection, *, account_id: int, serie: str, is_default
     first, *others = ID_ALLOCATION_ORDER
     invoice_sub_id = int(
         conn.execute(
-            insert(sub_sequences).values(account_id=account_id, doc_type=first).returning(_ss.id)
+            insert(sub_sequences).values(account_id=account_id, doc_type=first, serie=serie).returning(_ss.id)
         ).scalar_one()
     )
     conn.execute(
@@ -33,7 +33,9 @@ def insert_sequence(conn: Connection, *, account_id: int, serie: str, is_default
     conn.execute(update(sub_sequences).where(_ss.id == invoice_sub_id).values(sequence_id=invoice_sub_id))
     for doc_type in others:  # one by one, so that ids follow the allocation order on every backend
         conn.execute(
-            insert(sub_sequences).values(account_id=account_id, sequence_id=invoice_sub_id, doc_type=doc_type)
+            insert(sub_sequences).values(
+                account_id=account_id, sequence_id=invoice_sub_id, doc_type=doc_type, serie=serie
+            )
         )
     return invoice_sub_id
 
@@ -92,22 +94,17 @@ def delete_account_sequences(conn: Connection, account_id: int) -> None:
     conn.execute(delete(sequences).where(_s.account_id == account_id))
 
 
-def sub_sequence_of(conn: Connection, account_id: int, any_id: int, doc_type: str) -> int | None:
+_COUNTER_OF = select(_ss.id).where(
+    _ss.sequence_id
+    == select(_ss.sequence_id)
+    .where(_ss.id == bindparam("any_id"), _ss.account_id == bindparam("account_id"))
+    .scalar_subquery(),
+    _ss.doc_type == bindparam("doc_type"),
+)
+
+
+def counter_of(conn: Connection, account_id: int, any_id: int, doc_type: str) -> int | None:
     """The counter for `doc_type` in the series that `any_id` belongs to: `any_id` may be the
-    series id or any of its sub-sequence ids (clients send either, api-v2 §4.3)."""
-    series_id = conn.execute(
-        select(_ss.sequence_id).where(_ss.id == any_id, _ss.account_id == account_id)
-    ).scalar()
-    if series_id is None:
-        return None
-    return conn.execute(select(_ss.id).where(_ss.sequence_id == series_id, _ss.doc_type == doc_type)).scalar()
-
-
-def default_sub_sequence(conn: Connection, account_id: int, doc_type: str) -> int:
-    return int(
-        conn.execute(
-            select(_ss.id)
-            .join(sequences, _s.id == _ss.sequence_id)
-            .where(_s.account_id == account_id, _s.is_default, _ss.doc_type == doc_type)
-        ).scalar_one()
-    )
+    series id or any of its sub-sequence ids (api-v2 §4.3)."""
+    found = conn.execute(_COUNTER_OF, {"any_id": any_id, "account_id": account_id, "doc_type": doc_type}).scalar()
+    return int(found) if found is not None else None

@@ -113,6 +113,9 @@ sub_sequences = Table(
     Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("sequence_id", Id, ForeignKey("sequences.id", ondelete="CASCADE")),
     Column("doc_type", String(32), nullable=False),
+    # The series' name, kept on the counter too (series are never renamed) so that numbering
+    # reads everything it needs in the statement that takes the number.
+    Column("serie", String(35), nullable=False, server_default=""),
     Column("current_number", BigInteger, nullable=False, server_default=text("0")),
     Column("validation_code", String(16)),
     Column("registered_at", UtcDateTime()),
@@ -246,6 +249,8 @@ documents = Table(
     UniqueConstraint("sub_sequence_id", "number"),
     UniqueConstraint("account_id", "proprietary_uid"),
     Index("ix_documents_account_date", "account_id", "date", "id"),
+    # Covers the list filters, so that counting a list's total reads the index only.
+    Index("ix_documents_account_listing", "account_id", "archived", "status", "doc_type"),
     Index("ix_documents_owner", "owner_document_id"),
     Index("ix_documents_client", "client_id"),
     sqlite_autoincrement=True,

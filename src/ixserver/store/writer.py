@@ -1,14 +1,18 @@
 """The one write path of a server process.
 
 Every write use case is handed to a single thread that owns the write connection. The thread
-takes whatever is queued (up to `batch_max` use cases), runs each inside its own SAVEPOINT of
-one transaction and commits them together: one fsync for many finalizations (group commit),
-and no request thread ever spins on SQLite's write lock. A use case that raises is rolled back
-to its savepoint alone and its caller gets the exception; the others still commit. Nobody is
-answered before the commit has succeeded, so nothing acknowledged is lost.
+takes whatever is queued (up to `batch_max` use cases), runs them in one transaction and
+commits them together: one fsync for many finalizations (group commit), and no request thread
+ever spins on SQLite's write lock. Batches are optimistic: if one use case raises, the batch is
+rolled back and its use cases are run again one by one, each in its own transaction, so that
+only the failing one fails. Nobody is answered before the commit of its own work has
+succeeded, so nothing acknowledged is lost.
 
-On PostgreSQL a deadlock or serialization failure with another server process is retried in a
-later batch.
+With several server processes on PostgreSQL, a use case that loses a race to another process
+is run again in a later batch: a deadlock or serialization failure, or a unique violation from
+a find-or-create that both processes attempted (the loser's insert waits for the winner's
+commit, then fails; run again, it finds the winner's row). A use case that keeps failing is
+answered with its error after a few tries.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from ixserver.store.db import Database
@@ -29,7 +32,7 @@ from ixserver.store.db import Database
 log = logging.getLogger("ixserver.writer")
 
 T = TypeVar("T")
-RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 MAX_RETRIES = 5
 
 
@@ -109,50 +112,52 @@ class Writer:
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[_Job]) -> None:
+        if len(batch) > 1:
+            values = self._run_together(batch)
+            if values is not None:
+                self._finish([(job, True, value) for job, value in zip(batch, values, strict=True)], [])
+                return
+        for job in batch:
+            self._run_alone(job)
+
+    def _run_together(self, batch: list[_Job]) -> list[Any] | None:
+        """Every use case of the batch in one transaction; None (all rolled back) if any
+        fails, or if the commit does."""
+        try:
+            with self.db.write_engine.connect() as conn:
+                with conn.begin():
+                    return [job.fn(conn, *job.args) for job in batch]
+        except Exception:  # noqa: BLE001 - each use case is run again on its own
+            return None
+
+    def _run_alone(self, job: _Job) -> None:
         outcomes: list[tuple[_Job, bool, Any]] = []
         retry: list[_Job] = []
         try:
             with self.db.write_engine.connect() as conn:
-                trans = conn.begin()
-                try:
-                    if len(batch) == 1:
-                        job = batch[0]
-                        try:
-                            outcomes.append((job, True, job.fn(conn, *job.args)))
-                        except Exception as exc:  # noqa: BLE001 - handed to the caller
-                            trans.rollback()
-                            self._settle_failed(job, exc, retry, outcomes)
-                    else:
-                        for job in batch:
-                            self._run_in_savepoint(conn, job, outcomes, retry)
-                    if trans.is_active:
-                        trans.commit()
-                except BaseException:
-                    if trans.is_active:
-                        trans.rollback()
-                    raise
-        except Exception as exc:  # the commit itself (or the connection) failed: nothing is kept
-            log.exception("write batch failed")
-            outcomes = [(job, False, exc) for job, _ok, _v in outcomes]
+                with conn.begin():
+                    value = job.fn(conn, *job.args)
+            outcomes.append((job, True, value))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
+            self._settle_failed(job, exc, retry, outcomes)
+        self._finish(outcomes, retry)
+
+    def _finish(self, outcomes: list[tuple[_Job, bool, Any]], retry: list[_Job]) -> None:
         self.batches += 1
         self.jobs += len(outcomes)
+        # One wake-up of each event loop for the whole batch, not one per use case.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for job, ok, value in outcomes:
-            self._resolve(job, ok, value)
+            if job.future is not None and job.loop is not None:
+                by_loop.setdefault(job.loop, []).append((job.future, ok, value))
+            else:
+                job.outcome = (ok, value)
+                assert job.done is not None
+                job.done.set()
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_set_futures, settled)
         for job in retry:
             self._queue.put(job)
-
-    def _run_in_savepoint(
-        self, conn: Connection, job: _Job, outcomes: list[tuple[_Job, bool, Any]], retry: list[_Job]
-    ) -> None:
-        savepoint = conn.begin_nested()
-        try:
-            value = job.fn(conn, *job.args)
-        except Exception as exc:  # noqa: BLE001 - handed to the caller
-            savepoint.rollback()
-            self._settle_failed(job, exc, retry, outcomes)
-            return
-        savepoint.commit()
-        outcomes.append((job, True, value))
 
     @staticmethod
     def _settle_failed(
@@ -164,20 +169,11 @@ class Writer:
         else:
             outcomes.append((job, False, exc))
 
-    @staticmethod
-    def _resolve(job: _Job, ok: bool, value: Any) -> None:
-        if job.future is not None and job.loop is not None:
-            job.loop.call_soon_threadsafe(_set_future, job.future, ok, value)
+def _set_futures(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
         else:
-            job.outcome = (ok, value)
-            assert job.done is not None
-            job.done.set()
-
-
-def _set_future(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+            future.set_exception(value)
