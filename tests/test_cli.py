@@ -111,3 +111,33 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     assert [line.split("\t")[1] for line in again.stdout.splitlines()] == ["demo"]
     assert (tmp_path / "demo-api-key").read_text().strip() == key
     assert oct((tmp_path / "demo-api-key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
+    from tests.api.invoicing import issue
+    from tests.support import live_server
+
+    url = f"sqlite:///{tmp_path / 'ixserver.db'}"
+    with live_server(url, tmp_path) as server:
+        api = server.account("tampered")
+        for _ in range(4):
+            issue(api)
+    env_url = url
+    clean = ixserver("verify", data_dir=tmp_path, url=env_url)
+    assert clean.returncode == 0, clean.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "ixserver.db") as conn:
+        conn.execute("UPDATE documents SET total = '999.00' WHERE number = 2")
+        conn.execute("UPDATE documents SET signature = 'x' || substr(signature, 2) WHERE number = 3")
+        conn.execute("DELETE FROM document_lines WHERE document_id = (SELECT id FROM documents WHERE number = 4)")
+        conn.execute("DELETE FROM documents WHERE number = 4")
+    result = ixserver("verify", "--account", "tampered", data_dir=tmp_path, url=env_url)
+    assert result.returncode == 1
+    from ixserver import clock
+
+    year = clock.today().year  # the default series is named after it
+    assert f"tampered: FT {year}/2: totals" in result.stdout
+    assert f"tampered: FT {year}: the counter is at 4 but 3 documents are numbered" in result.stdout
+    assert f"tampered: FT {year}/3: the signature does not verify" in result.stdout
+    assert f"tampered: FT {year}: the chain head is not the last document's signature" in result.stdout
