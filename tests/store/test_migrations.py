@@ -49,3 +49,38 @@ def test_accounts_made_before_master_data_get_their_taxes(backend: str, tmp_path
     assert [(r[0], r[1], bool(r[2])) for r in rows] == [
         ("IVA23", "NOR", True), ("IVA13", "INT", False), ("IVA6", "RED", False), ("IVA0", "ISE", False),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_instances_starting_together_register_the_signing_key_once(backend: str, tmp_path: Path) -> None:
+    import threading
+
+    from ixserver.keys import load_signer
+    from ixserver.services.keys import KeyVersionConflict, register_signing_key
+    from tests.support import Settings, shared_data
+
+    with fresh_database(backend, tmp_path) as url:
+        upgrade(url)
+        signer = load_signer(Settings(signing_key_file=shared_data("at-sample-keys/at-sample-private-key.pem")))
+        databases = [Database(url) for _ in range(4)]
+        errors: list[BaseException] = []
+        gate = threading.Barrier(4)
+
+        def start(db: Database) -> None:
+            gate.wait()
+            try:
+                db.run_sync(register_signing_key, signer.version, signer.public_pem)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start, args=(db,)) for db in databases]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        other = load_signer(Settings(data_dir=tmp_path / "other"))  # a different, generated key
+        with pytest.raises(KeyVersionConflict):
+            databases[0].run_sync(register_signing_key, 1, other.public_pem)
+        for db in databases:
+            db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ixserver import clock
 from ixserver.store import keys as store
@@ -13,11 +14,18 @@ class KeyVersionConflict(RuntimeError):
 
 
 def register_signing_key(conn: Connection, version: int, public_pem: str) -> None:
-    """Record the public key of `version`; refuse a different key under a version in use."""
+    """Record the public key of `version`; refuse a different key under a version in use.
+    Several instances may start at once: when another one registered it first, what it
+    registered is compared instead."""
     known = store.public_key(conn, version)
     if known is None:
-        store.insert_public_key(conn, version, public_pem, clock.now())
-    elif known.strip() != public_pem.strip():
+        try:
+            with conn.begin_nested():
+                store.insert_public_key(conn, version, public_pem, clock.now())
+            return
+        except IntegrityError:
+            known = store.public_key(conn, version)
+    if known is not None and known.strip() != public_pem.strip():
         raise KeyVersionConflict(
             f"signing key version {version} is registered with another key: a new key needs a new "
             "IXSERVER_SIGNING_KEY_VERSION (documents already signed keep verifying with the old one)"
