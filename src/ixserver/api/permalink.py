@@ -15,8 +15,7 @@ from ixserver.domain import numbering
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.signing import printed_characters
-from ixserver.store.accounts import account_by_id
-from ixserver.store.documents import document_by_token
+from ixserver.services.documents import public_document
 
 router = Router()
 TITLES = {
@@ -68,11 +67,8 @@ async def show(request: Request) -> Response:
     token = request.path_params["token"]
     ctx = context(request)
     with ctx.db.read() as conn:
-        document = document_by_token(conn, token) if len(token) == 40 else None
-        account = account_by_id(conn, document.account_id) if document else None
-    if document is None or account is None or document.status == "deleted":
+        found = public_document(conn, token) if len(token) == 40 else None
+    if found is None:
         return error_response(404, ["Not found"])
-    issuer = account.organization_name or account.name
-    if account.fiscal_id:
-        issuer += f" — NIF {account.fiscal_id}"
+    document, issuer = found
     return HTMLResponse(page(document, issuer, ctx.settings.software_certificate))

@@ -36,6 +36,7 @@ from ixserver.keys import Signer
 from ixserver.services import clients as client_service
 from ixserver.services import items as item_service
 from ixserver.services import taxes as tax_service
+from ixserver.store import accounts as account_store
 from ixserver.store import counters
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
@@ -102,6 +103,21 @@ def list_documents(
 ) -> tuple[list[Document], int]:
     ids, total = store.list_document_ids(conn, account_id, filters, page, per_page)
     return store.fetch_documents(conn, account_id, ids), total
+
+
+def public_document(conn: Connection, token: str) -> tuple[Document, str] | None:
+    """The document behind a permalink, with its issuer's name and NIF as printed; drafts
+    show too (marked so), deleted ones do not."""
+    document = store.document_by_token(conn, token)
+    if document is None or document.status == states.DELETED:
+        return None
+    account = account_store.account_by_id(conn, document.account_id)
+    if account is None:
+        return None
+    issuer = account.organization_name or account.name
+    if account.fiscal_id:
+        issuer += f" — NIF {account.fiscal_id}"
+    return document, issuer
 
 
 def related_documents(conn: Connection, account_id: int, document_id: int) -> list[Document]:
