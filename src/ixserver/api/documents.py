@@ -20,12 +20,12 @@ from ixserver.api.wire import (
 )
 from ixserver.domain import numbering
 from ixserver.domain.doctypes import BY_KEY, DocType
-from ixserver.domain.documents import Document, DocumentLine
+from ixserver.domain.documents import Document, DocumentLine, LineInput
 from ixserver.domain.errors import ValidationFailed
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.signing import printed_characters
 from ixserver.domain.totals import GlobalDiscount
-from ixserver.services.documents import DocumentInput, LineInput
+from ixserver.services.documents import DocumentInput
 
 # Root keys a document may come under, after its own singular type (api-v2 §1.8).
 FAMILY_KEYS = {"invoices": ("invoice",), "estimates": ("quote", "estimate"), "guides": ("shipping", "guide")}

@@ -17,7 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.domain.errors import MalformedRequest, ValidationFailed
+from ixserver.domain.errors import MalformedRequest, MissingElement, ValidationFailed
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 
@@ -77,7 +77,7 @@ def require_root(body: dict[str, Any], *keys: str) -> dict[str, Any]:
     """The object under the first of `keys`, or the 422 InvoiceXpress answers without it."""
     found = root_object(body, *keys)
     if found is None:
-        raise ValidationFailed(f"Elemento {keys[0]} não fornecido")
+        raise MissingElement(keys[0])
     return found
 
 

@@ -30,6 +30,13 @@ def is_valid_portuguese_nif(value: str) -> bool:
     return bool(nif.is_valid(value))
 
 
+def fiscal_id_is_locked(current: str | None, new: str | None) -> bool:
+    """Whether changing a client's NIF needs checking against its issued documents: a NIF is
+    fixed once the client has any (pt-compliance §7), except a missing one or the final
+    consumer's, which may be filled in."""
+    return new != current and (current or "").strip() not in ("", FINAL_CONSUMER_NIF)
+
+
 def validate_client(fields: dict[str, object]) -> list[str]:
     """Problems with a client's fields as they will be stored (country already canonical or
     the raw value the caller sent). Empty optional fields are None by now."""
@@ -64,5 +71,5 @@ def validate_client(fields: dict[str, object]) -> list[str]:
         problems.append("Payment days must be greater than or equal to 0")
     exemption = fields.get("tax_exemption_code")
     if isinstance(exemption, str) and not exemptions.is_known(exemption):
-        problems.append(f"Tax exemption code should be one of: {', '.join(exemptions.EXEMPTIONS)}")
+        problems.append(exemptions.should_be_one_of("Tax exemption code"))
     return problems

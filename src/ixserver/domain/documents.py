@@ -11,6 +11,10 @@ from typing import Any
 from ixserver.domain import exemptions
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import DocType
+from ixserver.domain.errors import MissingElement
+from ixserver.domain.items import UNITS
+from ixserver.domain.money import HUNDRED
+from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.totals import GlobalDiscount
 
 INVOICE_FAMILY = (
@@ -112,6 +116,79 @@ class DocumentFilters:
     newest_first: bool = True
 
 
+@dataclass(frozen=True)
+class LineInput:
+    """A document line as a request describes it; None = not given."""
+
+    name: str | None
+    description: str | None
+    unit_price: Decimal | None
+    quantity: Decimal | None
+    unit: str | None
+    discount: Decimal | None
+    tax_name: str | None
+    tax_value: Decimal | None
+
+
+MAX_RETENTION = Decimal("99.99")
+
+
+def draft_problems(
+    *,
+    retention: Decimal | None,
+    tax_exemption: str | None,
+    currency: str,
+    rate: Decimal | None,
+    global_discount: GlobalDiscount | None,
+    lines: list[LineInput] | None,
+    has_client: bool,
+    manual_number: bool,
+    mb_reference: bool,
+) -> list[str]:
+    """What is wrong with a draft's content, whatever the database holds (api-v2 §4.3)."""
+    problems: list[str] = []
+    if retention is not None and not Decimal(0) <= retention <= MAX_RETENTION:
+        problems.append("Retention must be a number between 0 and 99.99")
+    if tax_exemption is not None and not exemptions.is_known(tax_exemption):
+        problems.append(exemptions.should_be_one_of())
+    if manual_number:
+        problems.append("Manual numbering is not enabled for this sequence")
+    if mb_reference:
+        problems.append("Option to generate MB reference is set but no payment provider is configurated")
+    if currency not in CURRENCIES:
+        problems.append(f"Currency {currency} is not valid")
+    elif currency != "EUR" and (rate is None or rate <= 0):
+        problems.append("Rate must be a number greater than 0 for a document in another currency")
+    if global_discount is not None:
+        if global_discount.kind not in ("percentage", "absolute"):
+            problems.append("Global discount value_type must be percentage or absolute")
+        elif global_discount.value < 0 or (global_discount.kind == "percentage" and global_discount.value > HUNDRED):
+            problems.append("Global discount value is not valid")
+    if not lines:
+        problems.append("Document should have at least one item")
+    else:
+        for number, line in enumerate(lines, start=1):
+            problems.extend(f"Item {number}: {p}" for p in line_problems(line))
+    if not has_client:
+        problems.append(str(MissingElement("client")))
+    return problems
+
+
+def line_problems(line: LineInput) -> list[str]:
+    problems = []
+    if not line.name or not line.name.strip():
+        problems.append("Name can't be blank")
+    if line.unit_price is not None and line.unit_price < 0:
+        problems.append("Unit price can't be negative")
+    if line.quantity is None or line.quantity <= 0:
+        problems.append("Quantity must be a number greater than 0")
+    if line.discount is not None and not 0 <= line.discount <= HUNDRED:
+        problems.append("Discount must be a number between 0 and 100")
+    if line.unit is not None and line.unit not in UNITS:
+        problems.append(f"Unit {line.unit} is not included in the list of accepted units")
+    return problems
+
+
 def finalization_problems(
     *,
     doc_type: DocType,
@@ -137,7 +214,7 @@ def finalization_problems(
     if any(rate == 0 for rate in tax_rates) and (
         not tax_exemption or tax_exemption == exemptions.NONE or tax_exemption not in exemptions.EXEMPTIONS
     ):
-        problems.append(f"Tax exemption should be one of: {', '.join(exemptions.EXEMPTIONS)}")
+        problems.append(exemptions.should_be_one_of())
     if doc_type.key == "simplified_invoice":
         consumer = not client_fiscal_id or client_fiscal_id.strip() in ("", FINAL_CONSUMER_NIF)
         limit = SIMPLIFIED_LIMIT_CONSUMER if consumer else SIMPLIFIED_LIMIT

@@ -52,6 +52,14 @@ def raise_if(messages: list[str]) -> None:
         raise ValidationFailed(*messages)
 
 
+class MissingElement(ValidationFailed):
+    """The request has no object under the key it must have (api-v2 §4.5: "Elemento client não
+    fornecido")."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Elemento {key} não fornecido")
+
+
 # -- accounts ------------------------------------------------------------------------------
 
 

@@ -45,6 +45,11 @@ def is_known(code: str) -> bool:
     return code == NONE or code in EXEMPTIONS
 
 
+def should_be_one_of(field: str = "Tax exemption") -> str:
+    """The refusal InvoiceXpress answers (live: "Tax exemption should be one of: M09, M08, …")."""
+    return f"{field} should be one of: {', '.join(EXEMPTIONS)}"
+
+
 def saft_reason(code: str) -> str:
     """The wording for SAF-T's TaxExemptionReason (6-60 characters). InvoiceXpress's M15 text
     is 61 characters; AT's own table writes it without spaces around the dash."""

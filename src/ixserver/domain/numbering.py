@@ -29,3 +29,12 @@ def atcud(doc_type: DocType, validation_code: str | None, number: int) -> str:
     if not validation_code:
         return NOT_REGISTERED
     return f"{validation_code}-{number}"
+
+
+def atcud_is_valid(doc_type: DocType, value: str, number: int) -> bool:
+    """What an issued document's ATCUD may be: "CODE-n" for its own number, "N/D" (series not
+    registered when it was issued) for relevant types, "N/A" for the others."""
+    if not doc_type.atcud:
+        return value == NOT_APPLICABLE
+    suffix = f"-{number}"
+    return value == NOT_REGISTERED or (value.endswith(suffix) and len(value) > len(suffix))

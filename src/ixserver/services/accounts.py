@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -16,8 +14,9 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.at import ATAdapter, ATCredentials, Taxpayer
-from ixserver.domain.clients import LANGUAGES, is_valid_email, is_valid_portuguese_nif
+from ixserver.domain.accounts import account_problems, at_credentials
 from ixserver.domain.errors import AccountNameInvalid, AccountNameTaken, AccountNotFound, ValidationFailed, raise_if
+from ixserver.services import first_free
 from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as store
@@ -36,9 +35,6 @@ KEY_PATTERN = re.compile(r"[0-9a-f]{40}")
 LOOKUP_CHARS = 12
 # `tax_country` of the accounts API: "1" Portugal, "2" Ireland, "3" United Kingdom.
 TAX_COUNTRIES = {"1": "PT", "2": "IE", "3": "GB"}
-AT_SUBUSER = re.compile(r"\d{9}/\d{1,4}")
-AT_COMMUNICATION_TYPES = ("auto", "manual", "guides", "portal_at")
-POSTAL_CODE_PT = re.compile(r"\d{4}-\d{3}")
 
 
 @dataclass(frozen=True)
@@ -160,14 +156,6 @@ def _slug(organization_name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", ascii_name.lower())[:55] or "account"
 
 
-def _free_name(conn: Connection, wanted: str) -> str:
-    candidate, n = wanted, 1
-    while store.account_by_name(conn, candidate) is not None:
-        n += 1
-        candidate = f"{wanted}{n}"
-    return candidate
-
-
 def _tax_country(value: str | None) -> str:
     if value is None:
         return "PT"
@@ -178,24 +166,16 @@ def _tax_country(value: str | None) -> str:
 
 
 def _account_problems(data: AccountInput, *, tax_country: str, creating: bool) -> list[str]:
-    problems: list[str] = []
-    if creating and not (data.organization_name or "").strip():
-        problems.append("Organization name can't be blank")
-    if creating and not data.email:
-        problems.append("Email can't be blank")
-    if data.email is not None and data.email and not is_valid_email(data.email):
-        problems.append("Email is invalid")
-    if creating and not data.password:
-        problems.append("Password can't be blank")
-    if data.password is not None and data.password and len(data.password) < 6:
-        problems.append("Password is too short (minimum is 6 characters)")
-    if data.language is not None and data.language not in LANGUAGES:
-        problems.append("Language is not included in the list (pt, en, es)")
-    if data.fiscal_id and tax_country == "PT" and not is_valid_portuguese_nif(data.fiscal_id):
-        problems.append("Fiscal ID is invalid")
-    if data.postal_code and tax_country == "PT" and not POSTAL_CODE_PT.fullmatch(data.postal_code):
-        problems.append("Postal Code must have the following format DDDD-DDD")
-    return problems
+    return account_problems(
+        organization_name=data.organization_name,
+        email=data.email,
+        password=data.password,
+        language=data.language,
+        fiscal_id=data.fiscal_id,
+        postal_code=data.postal_code,
+        tax_country=tax_country,
+        creating=creating,
+    )
 
 
 def _details(data: AccountInput) -> dict[str, Any]:
@@ -240,7 +220,7 @@ def open_account(conn: Connection, data: AccountInput, owner_account_id: int | N
         user_id = _owner_of(conn, owner_account_id, data)
     account, key = create_account(
         conn,
-        _free_name(conn, _slug(data.organization_name)),
+        first_free(_slug(data.organization_name), lambda name: store.account_by_name(conn, name) is not None),
         user_id=user_id,
         fiscal_id=data.fiscal_id,
         tax_country=tax_country,
@@ -328,18 +308,7 @@ def set_at_credentials(
 ) -> None:
     """POST /api/v3/accounts/at_communication.json: check the credentials with AT (through the
     adapter) and keep them encrypted."""
-    problems: list[str] = []
-    if not subuser or not AT_SUBUSER.fullmatch(subuser):
-        problems.append("The field at_subuser has an incorrect size")
-    password = ""
-    try:
-        password = base64.b64decode(password_base64 or "", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        problems.append("The field at_password must be encoded in Base64")
-    if not password and not problems:
-        problems.append("The field at_password can't be blank")
-    if communication_type is not None and communication_type not in AT_COMMUNICATION_TYPES:
-        problems.append(f"The field communication_type must be one of: {', '.join(AT_COMMUNICATION_TYPES)}")
+    password, problems = at_credentials(subuser, password_base64, communication_type)
     raise_if(problems)
     assert subuser is not None
     account = store.account_by_id(conn, account_id)

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.domain.clients import FINAL_CONSUMER_NIF, PORTUGAL, canonical_country, validate_client
+from ixserver.domain.clients import PORTUGAL, canonical_country, fiscal_id_is_locked, validate_client
 from ixserver.domain.errors import ClientNotFound, ValidationFailed, raise_if
+from ixserver.services import first_free
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as store
 from ixserver.store import documents as document_store
@@ -82,17 +83,10 @@ def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> Cl
         conn, account_id=account_id, created_at=clock.now(), code=code or f"pending-{uuid.uuid4().hex}", **fields
     )
     if not code:
-        store.update_client(conn, client_id, code=_free_code(conn, account_id, str(client_id)))
+        # created without a code: its id is its code (with a suffix if a client already uses it)
+        code = first_free(str(client_id), lambda c: store.client_by_code(conn, account_id, c) is not None, "-")
+        store.update_client(conn, client_id, code=code)
     return get_client(conn, account_id, client_id)
-
-
-def _free_code(conn: Connection, account_id: int, wanted: str) -> str:
-    """A code for a client created without one: its id, or the id with a suffix if taken."""
-    candidate, n = wanted, 1
-    while store.client_by_code(conn, account_id, candidate) is not None:
-        n += 1
-        candidate = f"{wanted}-{n}"
-    return candidate
 
 
 def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[str, Any]) -> ClientRow:
@@ -108,10 +102,7 @@ def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[
 
 
 def _nif_lock(conn: Connection, current: ClientRow, changes: dict[str, Any]) -> None:
-    """Once a client has issued documents its NIF is fixed; only a missing NIF or the
-    final-consumer NIF may be replaced (pt-compliance §7)."""
-    new = changes.get("fiscal_id", current.fiscal_id)
-    if new == current.fiscal_id or (current.fiscal_id or "").strip() in ("", FINAL_CONSUMER_NIF):
+    if not fiscal_id_is_locked(current.fiscal_id, changes.get("fiscal_id", current.fiscal_id)):
         return
     if document_store.client_has_issued_documents(conn, current.id):
         raise ValidationFailed("Fiscal ID can't be changed: the client has issued documents")

@@ -18,19 +18,18 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.domain import exemptions, numbering, signing, states
+from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import (
     CREDIT_NOTES,
     Document,
     DocumentFilters,
+    LineInput,
     correction_problems,
+    draft_problems,
     finalization_problems,
 )
-from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
-from ixserver.domain.items import UNITS
-from ixserver.domain.money import HUNDRED
-from ixserver.domain.reference import CURRENCIES
+from ixserver.domain.errors import DocumentNotFound, MissingElement, ValidationFailed, raise_if
 from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
 from ixserver.keys import Signer
 from ixserver.services import clients as client_service
@@ -44,18 +43,6 @@ from ixserver.store import taxes as tax_store
 from ixserver.store.clients import ClientRow
 
 _STATUS_WORDS = {"final": "finalized", "settled": "settled", "canceled": "canceled", "deleted": "deleted"}
-
-
-@dataclass(frozen=True)
-class LineInput:
-    name: str | None
-    description: str | None
-    unit_price: Decimal | None
-    quantity: Decimal | None
-    unit: str | None
-    discount: Decimal | None
-    tax_name: str | None
-    tax_value: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -161,7 +148,7 @@ def update_document(conn: Connection, account_id: int, doc_type: str, document_i
             f"{_type(doc_type).type_name} has been {_STATUS_WORDS[current.status]} so can't be changed anymore"
         )
     if data.client is None:
-        raise ValidationFailed("Elemento client não fornecido")
+        raise MissingElement("client")
     values, lines = _prepare(conn, account_id, _type(doc_type), data, current)
     store.update_document(conn, document_id, updated_at=clock.now(), **values)
     store.replace_lines(conn, document_id, lines)
@@ -179,39 +166,25 @@ def _prepare(
     conn: Connection, account_id: int, doc_type: DocType, data: DocumentInput, current: Document | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Validate a draft's content and resolve its client, items and taxes."""
-    problems: list[str] = []
     doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
     due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date
     retention = _keep(data, "retention", current, current.retention if current else None)
-    if retention is not None and not Decimal(0) <= retention <= Decimal("99.99"):
-        problems.append("Retention must be a number between 0 and 99.99")
     exemption = _keep(data, "tax_exemption", current, current.tax_exemption if current else None)
-    if exemption is not None and not exemptions.is_known(exemption):
-        problems.append(f"Tax exemption should be one of: {', '.join(exemptions.EXEMPTIONS)}")
-    if data.manual_sequence_number:
-        problems.append("Manual numbering is not enabled for this sequence")
-    if data.mb_reference:
-        problems.append("Option to generate MB reference is set but no payment provider is configurated")
     currency = (_keep(data, "currency_code", current, current.currency_code if current else None) or "EUR").upper()
     rate = _keep(data, "rate", current, current.exchange_rate if current else None)
-    if currency not in CURRENCIES:
-        problems.append(f"Currency {currency} is not valid")
-    elif currency != "EUR" and (rate is None or rate <= 0):
-        problems.append("Rate must be a number greater than 0 for a document in another currency")
     discount = _keep(data, "global_discount", current, current.global_discount if current else None)
-    if discount is not None:
-        if discount.kind not in ("percentage", "absolute"):
-            problems.append("Global discount value_type must be percentage or absolute")
-        elif discount.value < 0 or (discount.kind == "percentage" and discount.value > HUNDRED):
-            problems.append("Global discount value is not valid")
     lines_in = data.lines
-    if not lines_in:
-        problems.append("Document should have at least one item")
-    else:
-        for number, line in enumerate(lines_in, start=1):
-            problems.extend(f"Item {number}: {p}" for p in _line_problems(line))
-    if data.client is None:
-        problems.append("Elemento client não fornecido")
+    problems = draft_problems(
+        retention=retention,
+        tax_exemption=exemption,
+        currency=currency,
+        rate=rate,
+        global_discount=discount,
+        lines=lines_in,
+        has_client=data.client is not None,
+        manual_number=bool(data.manual_sequence_number),
+        mb_reference=bool(data.mb_reference),
+    )
     sub_sequence_id = current.sub_sequence_id if current else None
     if "sequence_id" in data.given and data.sequence_id is not None:
         sub_sequence_id = sequence_store.counter_of(conn, account_id, data.sequence_id, doc_type.key)
@@ -286,21 +259,6 @@ def _prepare(
         **_client_values(client),
     }
     return values, lines
-
-
-def _line_problems(line: LineInput) -> list[str]:
-    problems = []
-    if not line.name or not line.name.strip():
-        problems.append("Name can't be blank")
-    if line.unit_price is not None and line.unit_price < 0:
-        problems.append("Unit price can't be negative")
-    if line.quantity is None or line.quantity <= 0:
-        problems.append("Quantity must be a number greater than 0")
-    if line.discount is not None and not 0 <= line.discount <= HUNDRED:
-        problems.append("Discount must be a number between 0 and 100")
-    if line.unit is not None and line.unit not in UNITS:
-        problems.append(f"Unit {line.unit} is not included in the list of accepted units")
-    return problems
 
 
 def _client_values(client: ClientRow) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from sqlalchemy.engine import Connection
 from ixserver.domain import numbering, signing
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
-from ixserver.domain.sequences import NOT_APPLICABLE, NOT_REGISTERED
 from ixserver.domain.totals import Line, compute, in_euros
 from ixserver.keys import public_key_from_pem
 from ixserver.store import accounts as account_store
@@ -83,19 +82,12 @@ def _chain_problems(
                 problems.append(f"{where}: dated {document.date} before the previous document ({previous.date})")
             if (document.system_entry_date or "") < (previous.system_entry_date or ""):
                 problems.append(f"{where}: entered at {document.system_entry_date}, before the previous document")
-        if not _atcud_ok(kind.atcud, document.atcud or "", document.number or 0):
+        if not numbering.atcud_is_valid(kind, document.atcud or "", document.number or 0):
             problems.append(f"{where}: ATCUD {document.atcud!r} is not CODE-{document.number} (or N/D, N/A)")
         previous_hash, previous = document.signature or "", document
     if chain and counter.last_hash != chain[-1].signature:
         problems.append(f"{label}: the chain head is not the last document's signature")
     return problems
-
-
-def _atcud_ok(relevant: bool, atcud: str, number: int) -> bool:
-    if not relevant:
-        return atcud == NOT_APPLICABLE
-    suffix = f"-{number}"
-    return atcud == NOT_REGISTERED or (atcud.endswith(suffix) and len(atcud) > len(suffix))
 
 
 def _totals_problems(where: str, document: Document) -> list[str]:
