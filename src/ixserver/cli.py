@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import typer
 
 from ixserver.config import Settings
 from ixserver.domain.errors import DomainError
+from ixserver.files import write_private
 from ixserver.store.db import Database
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="InvoiceXpress API v2 server.")
@@ -87,15 +87,8 @@ def _demo_key(settings: Settings, db: Database) -> str:
         key = db.run_sync(service.issue_key, account.id)
     else:
         _account, key = db.run_sync(service.create_account, DEMO_ACCOUNT)
-    _write_secret(key_file, key)
+    write_private(key_file, (key + "\n").encode())
     return key
-
-
-def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
 
 
 @app.command()

@@ -9,15 +9,14 @@ each version is kept in the database so that `ixserver verify` checks old docume
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ixserver.config import Settings
 from ixserver.domain import signing
+from ixserver.files import create_once
 
 
 @dataclass(frozen=True)
@@ -38,32 +37,23 @@ class Signer:
 
 
 def load_signer(settings: Settings) -> Signer:
-    path = settings.signing_key_file or settings.data_dir / "signing-key.pem"
-    if settings.signing_key_file is None and not path.exists():
-        _generate(path)
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    if settings.signing_key_file is not None:
+        path, pem = settings.signing_key_file, settings.signing_key_file.read_bytes()
+    else:
+        path = settings.data_dir / "signing-key.pem"
+        pem = create_once(path, _generate)
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"{path} is not an RSA private key")
     return Signer(settings.signing_key_version, key)
 
 
-def _generate(path: Path) -> None:
-    """Written aside and linked into place, so that processes starting together agree."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _generate() -> bytes:
+    """A new RSA-1024 key (the size AT requires), PEM."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    pem = key.private_bytes(
+    return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
 
 
 def public_key_from_pem(pem: str) -> rsa.RSAPublicKey:

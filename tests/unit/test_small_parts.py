@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,17 @@ def test_exemption_texts_fit_saft() -> None:
 
     assert all(6 <= len(saft_reason(code)) <= 60 for code in EXEMPTIONS)
     assert saft_reason("M07") == EXEMPTIONS["M07"]
+
+
+def test_private_files_are_created_once_even_by_racing_processes(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from tests.unit.racers import create_key
+
+    path = tmp_path / "key"
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        seen = pool.map(create_key, [str(path)] * 8)
+    assert len(set(seen)) == 1, "every process reads the one key that was linked into place"
+    assert seen[0].startswith("key-") and len(seen[0]) == 36
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in path.parent.iterdir()] == ["key"], "no temporary file left behind"
