@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from ixserver.api.context import context
-from ixserver.api.errors import error_response
 from ixserver.api.routing import Router
 from ixserver.api.wire import fixed, format_date
 from ixserver.domain import numbering
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
+from ixserver.domain.errors import NotFound
 from ixserver.domain.signing import printed_characters
 from ixserver.services.documents import public_document
 
@@ -69,6 +69,6 @@ async def show(request: Request) -> Response:
     with ctx.db.read() as conn:
         found = public_document(conn, token) if len(token) == 40 else None
     if found is None:
-        return error_response(404, ["Not found"])
+        raise NotFound()
     document, issuer = found
     return HTMLResponse(page(document, issuer, ctx.settings.software_certificate))

@@ -8,9 +8,10 @@ from starlette.responses import Response
 
 from ixserver.api.auth import api_key_of
 from ixserver.api.context import context
-from ixserver.api.errors import error_response, unauthorized
+from ixserver.api.errors import unauthorized
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse
+from ixserver.domain.errors import NotFound
 from ixserver.services import accounts as account_service
 from ixserver.store.db import Database
 
@@ -28,7 +29,7 @@ async def reset(request: Request) -> Response:
     """Wipe one account's data (the account of `api_key`) back to a new account's state."""
     ctx = context(request)
     if not ctx.settings.sandbox:
-        return error_response(404, ["Not found"])
+        raise NotFound()
     key = api_key_of(request.scope)
     ref = _authenticate(ctx.db, key) if key else None
     if ref is None:
@@ -42,7 +43,7 @@ async def stats(request: Request) -> Response:
     """What this server process has done: write batches and use cases, read-cache hits."""
     ctx = context(request)
     if not ctx.settings.sandbox:
-        return error_response(404, ["Not found"])
+        raise NotFound()
     return JSONResponse(
         {
             "writer": {"batches": ctx.writer.batches, "use_cases": ctx.writer.jobs},
