@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from ixserver.store.prepared import Prepared
 from ixserver.store.common import delete_account_rows, insert_row, page, update_row
 from ixserver.store.tables import clients
 
@@ -48,13 +49,13 @@ class ClientRow:
 
 
 _LIST = select(*(getattr(_c, f) for f in FIELDS)).where(_c.account_id == bindparam("account_id")).order_by(_c.id)
-_ONE = _LIST.where(_c.id == bindparam("client_id"))
-_BY_NAME = _LIST.where(_c.name == bindparam("name"))
-_BY_CODE = _LIST.where(_c.code == bindparam("code"))
+_ONE = Prepared(_LIST.where(_c.id == bindparam("client_id")))
+_BY_NAME = Prepared(_LIST.where(_c.name == bindparam("name")))
+_BY_CODE = Prepared(_LIST.where(_c.code == bindparam("code")))
 
 
-def _first(conn: Connection, query: Any, params: dict[str, Any]) -> ClientRow | None:
-    r = conn.execute(query, params).first()
+def _first(conn: Connection, query: Prepared, params: dict[str, Any]) -> ClientRow | None:
+    r = query.first(conn, params)
     return ClientRow(*r) if r else None
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from ixserver.store.prepared import Prepared
 from ixserver.store.tables import sequences, sub_sequences
 
 _c = sub_sequences.c
@@ -54,15 +55,15 @@ _DEFAULT_ID = (
 _HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash)
 
 
-def _next_sqlite(where: Any) -> Any:
-    return update(sub_sequences).where(where).values(current_number=_c.current_number + 1).returning(*_HEAD)
+def _next_sqlite(where: Any) -> Prepared:
+    return Prepared(update(sub_sequences).where(where).values(current_number=_c.current_number + 1).returning(*_HEAD))
 
 
 _NEXT_SQLITE = _next_sqlite(_c.id == bindparam("sub_id"))
 _NEXT_DEFAULT_SQLITE = _next_sqlite(_c.id == _DEFAULT_ID)
-_LOCK_PG = select(*_HEAD).where(_c.id == bindparam("sub_id")).with_for_update()
-_LOCK_DEFAULT_PG = select(*_HEAD).where(_c.id == _DEFAULT_ID).with_for_update()
-_SET_PG = update(sub_sequences).where(_c.id == bindparam("sub_id")).values(current_number=bindparam("number"))
+_LOCK_PG = Prepared(select(*_HEAD).where(_c.id == bindparam("sub_id")).with_for_update())
+_LOCK_DEFAULT_PG = Prepared(select(*_HEAD).where(_c.id == _DEFAULT_ID).with_for_update())
+_SET_PG = Prepared(update(sub_sequences).where(_c.id == bindparam("sub_id")).values(current_number=bindparam("number")))
 
 
 def next_number(conn: Connection, sub_sequence_id: int) -> int:
@@ -79,16 +80,20 @@ def take_number(
         raise RuntimeError("next_number must run inside the caller's write transaction")
     params = {"sub_id": sub_sequence_id, "b_account_id": account_id, "b_doc_type": doc_type}
     if conn.dialect.name == "postgresql":
-        row = conn.execute(_LOCK_PG if sub_sequence_id is not None else _LOCK_DEFAULT_PG, params).one()
+        row = (_LOCK_PG if sub_sequence_id is not None else _LOCK_DEFAULT_PG).first(conn, params)
+        if row is None:
+            raise LookupError(f"no counter {sub_sequence_id or doc_type}")
         number = int(row[2]) + 1
-        conn.execute(_SET_PG, {"sub_id": row[0], "number": number})
+        _SET_PG.run(conn, {"sub_id": row[0], "number": number})
     else:
-        row = conn.execute(_NEXT_SQLITE if sub_sequence_id is not None else _NEXT_DEFAULT_SQLITE, params).one()
+        row = (_NEXT_SQLITE if sub_sequence_id is not None else _NEXT_DEFAULT_SQLITE).first(conn, params)
+        if row is None:
+            raise LookupError(f"no counter {sub_sequence_id or doc_type}")
         number = int(row[2])
     return Numbered(int(row[0]), row[1], number, ChainHead(row[3], row[4], row[5], row[6]))
 
 
-_ADVANCE = (
+_ADVANCE = Prepared(
     update(sub_sequences)
     .where(_c.id == bindparam("sub_id"))
     .values(last_date=bindparam("last_date"), last_entry=bindparam("last_entry"), last_hash=bindparam("last_hash"))
@@ -96,7 +101,7 @@ _ADVANCE = (
 
 
 def advance_chain(conn: Connection, sub_sequence_id: int, doc_date: date, entry: str, signature: str) -> None:
-    conn.execute(_ADVANCE, {"sub_id": sub_sequence_id, "last_date": doc_date, "last_entry": entry, "last_hash": signature})
+    _ADVANCE.run(conn, {"sub_id": sub_sequence_id, "last_date": doc_date, "last_entry": entry, "last_hash": signature})
 
 
 @dataclass(frozen=True)

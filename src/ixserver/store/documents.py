@@ -9,12 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import Document, DocumentFilters, DocumentLine
 from ixserver.domain.totals import GlobalDiscount
+from ixserver.store.prepared import PerLength, Prepared
 from ixserver.store.tables import clients, document_lines, documents, sequences, sub_sequences
 
 _d = documents.c
@@ -36,11 +37,11 @@ _DOCS_BASE = select(*_DOC_COLUMNS, _s.serie).select_from(
 )
 # By primary key only; the account is checked on the rows (an `account_id = ? AND id IN (…)`
 # lets a planner without statistics walk the account's whole date index instead).
-_DOCS = _DOCS_BASE.where(_d.id.in_(bindparam("ids", expanding=True)))
-_DOC = _DOCS_BASE.where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id"))
+_DOCS = PerLength(lambda n: _DOCS_BASE.where(_d.id.in_([bindparam(f"i{k}") for k in range(n)])))
+_DOC = Prepared(_DOCS_BASE.where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id")))
 # The document with its client as the client is now (finalization freezes that on the document).
 CLIENT_FIELDS = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
-_DOC_AND_CLIENT = (
+_DOC_AND_CLIENT = Prepared(
     select(*_DOC_COLUMNS, _s.serie, *(getattr(clients.c, f).label(f"client__{f}") for f in CLIENT_FIELDS))
     .select_from(
         documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id)
@@ -50,8 +51,8 @@ _DOC_AND_CLIENT = (
     .where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id"))
 )
 _LINES_BASE = select(_l.document_id, *(getattr(_l, f) for f in _LINE_FIELDS)).order_by(_l.document_id, _l.position)
-_LINES = _LINES_BASE.where(_l.document_id.in_(bindparam("ids", expanding=True)))
-_LINES_OF_ONE = _LINES_BASE.where(_l.document_id == bindparam("id"))
+_LINES = PerLength(lambda n: _LINES_BASE.where(_l.document_id.in_([bindparam(f"i{k}") for k in range(n)])))
+_LINES_OF_ONE = Prepared(_LINES_BASE.where(_l.document_id == bindparam("id")))
 _NUMBER_SEARCH = re.compile(
     r"(?:(?P<code>[A-Z]{2,4}) )?(?:(?P<serie>[^\s/]+)/(?P<number>\d+)|(?P<number2>\d+)/(?P<serie2>[^\s/]+))"
 )
@@ -59,13 +60,17 @@ _NUMBER_SEARCH = re.compile(
 
 # Column values a document has before anything sets them (for documents built in memory).
 _DEFAULTS = {c.name: None for c in _DOC_COLUMNS} | {"archived": False, "serie": None}
-_INSERT_DOCUMENT = insert(documents).returning(_d.id)
-_INSERT_LINES = insert(document_lines)
-_UPDATE_DOCUMENT = update(documents).where(_d.id == bindparam("document_id"))
+_INSERT_DOCUMENT = Prepared(insert(documents).returning(_d.id))
+_INSERT_LINES = Prepared(insert(document_lines))
+_UPDATE_DOCUMENT = Prepared(update(documents).where(_d.id == bindparam("document_id")))
+_DELETE_LINES = Prepared(delete(document_lines).where(_l.document_id == bindparam("document_id")))
 
 
-def _document(row: Any, lines: list[DocumentLine]) -> Document:
-    m = row._mapping if hasattr(row, "_mapping") else row
+def _ids(ids: Sequence[int]) -> dict[str, int]:
+    return {f"i{k}": i for k, i in enumerate(ids)}
+
+
+def _document(m: dict[str, Any], lines: list[DocumentLine]) -> Document:
     discount = None
     if m["global_discount_type"]:
         discount = GlobalDiscount(m["global_discount_type"], m["global_discount_value"])
@@ -113,9 +118,10 @@ def fetch_documents(conn: Connection, account_id: int, ids: Sequence[int]) -> li
     if not ids:
         return []
     lines: dict[int, list[DocumentLine]] = {}
-    for row in conn.execute(_LINES, {"ids": list(ids)}).all():
+    params = _ids(ids)
+    for row in _LINES(len(ids)).rows(conn, params):
         lines.setdefault(row[0], []).append(DocumentLine(*row[1:]))
-    found = {row.id: row for row in conn.execute(_DOCS, {"ids": list(ids)}).all() if row.account_id == account_id}
+    found = {m["id"]: m for m in _DOCS(len(ids)).mappings(conn, params) if m["account_id"] == account_id}
     return [_document(found[i], lines.get(i, [])) for i in ids if i in found]
 
 
@@ -123,41 +129,43 @@ def get_document_and_client(
     conn: Connection, account_id: int, document_id: int
 ) -> tuple[Document, dict[str, Any] | None] | None:
     """A document, and its client's current fields (None if the client is gone)."""
-    row = conn.execute(_DOC_AND_CLIENT, {"account_id": account_id, "id": document_id}).first()
-    if row is None:
+    m = _DOC_AND_CLIENT.mapping(conn, {"account_id": account_id, "id": document_id})
+    if m is None:
         return None
-    lines = [DocumentLine(*line[1:]) for line in conn.execute(_LINES_OF_ONE, {"id": document_id}).all()]
-    m = row._mapping
+    lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
     client = {f: m[f"client__{f}"] for f in CLIENT_FIELDS} if m["client__id"] is not None else None
-    return _document(row, lines), client
+    return _document(m, lines), client
 
 
 def get_document(conn: Connection, account_id: int, document_id: int) -> Document | None:
     """One document (plain `=` lookups: cheaper than the expanding IN of `fetch_documents`)."""
-    row = conn.execute(_DOC, {"account_id": account_id, "id": document_id}).first()
-    if row is None:
+    m = _DOC.mapping(conn, {"account_id": account_id, "id": document_id})
+    if m is None:
         return None
-    lines = [DocumentLine(*line[1:]) for line in conn.execute(_LINES_OF_ONE, {"id": document_id}).all()]
-    return _document(row, lines)
+    lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
+    return _document(m, lines)
 
 
-_LOCK = select(_d.id).where(_d.account_id == bindparam("account_id"), _d.id == bindparam("document_id")).with_for_update()
+_LOCK = Prepared(
+    select(_d.id).where(_d.account_id == bindparam("account_id"), _d.id == bindparam("document_id")).with_for_update()
+)
+_BY_UID = Prepared(select(_d.id).where(_d.account_id == bindparam("account_id"), _d.proprietary_uid == bindparam("uid")))
 
 
 def lock_document(conn: Connection, account_id: int, document_id: int) -> None:
     """Lock the document's row until the transaction ends (PostgreSQL; SQLite's write
     transaction is exclusive already, so there is nothing to do)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"account_id": account_id, "document_id": document_id})
+        _LOCK.run(conn, {"account_id": account_id, "document_id": document_id})
 
 
 def document_id_by_uid(conn: Connection, account_id: int, uid: str) -> int | None:
-    return conn.execute(select(_d.id).where(_d.account_id == account_id, _d.proprietary_uid == uid)).scalar()
+    return _BY_UID.scalar(conn, {"account_id": account_id, "uid": uid})
 
 
 def insert_document(conn: Connection, lines: list[dict[str, Any]], **values: Any) -> Document:
     """Store a new document with its lines; the document as stored."""
-    document_id = int(conn.execute(_INSERT_DOCUMENT, values).scalar_one())
+    document_id = int(_INSERT_DOCUMENT.scalar(conn, values))
     _insert_lines(conn, document_id, lines)
     return document_from(document_id, values, lines)
 
@@ -173,25 +181,24 @@ def _line(values: dict[str, Any]) -> DocumentLine:
 
 def _insert_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]]) -> None:
     if lines:
-        conn.execute(
-            _INSERT_LINES,
-            [{"document_id": document_id, "position": n, **line} for n, line in enumerate(lines, start=1)],
+        _INSERT_LINES.run_many(
+            conn, [{"document_id": document_id, "position": n, **line} for n, line in enumerate(lines, start=1)]
         )
 
 
 def update_document(conn: Connection, document_id: int, **values: Any) -> None:
-    conn.execute(_UPDATE_DOCUMENT, {"document_id": document_id, **values})
+    _UPDATE_DOCUMENT.run(conn, {"document_id": document_id, **values})
 
 
 def replace_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]]) -> None:
-    conn.execute(delete(document_lines).where(_l.document_id == document_id))
+    _DELETE_LINES.run(conn, {"document_id": document_id})
     _insert_lines(conn, document_id, lines)
 
 
 # List statements are built once per *shape* of filters (which filters are present), with the
 # values as bound parameters: building and cache-keying a statement per request costs more than
 # running it.
-_LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Prepared, Prepared]] = {}
 
 
 def _shape(filters: DocumentFilters) -> tuple[Any, ...]:
@@ -219,7 +226,7 @@ def _text_shape(text: str | None) -> Any:
     return ("number", match.group("code")) if match else "text"
 
 
-def _statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
+def _statements(shape: tuple[Any, ...]) -> tuple[Prepared, Prepared]:
     found = _LIST_STATEMENTS.get(shape)
     if found is None:
         found = _LIST_STATEMENTS[shape] = _build(*shape)
@@ -229,7 +236,7 @@ def _statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
 def _build(
     types: int, statuses: int | None, archived: bool | None, client: bool, date_from: bool, date_to: bool,
     due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, reference: bool, text: Any, newest_first: bool,
-) -> tuple[Any, Any]:  # fmt: skip
+) -> tuple[Prepared, Prepared]:  # fmt: skip
     conditions = [_d.account_id == bindparam("account_id"), _d.doc_type.in_([bindparam(f"t{k}") for k in range(types)])]
     if statuses is None:
         conditions.append(_d.status != "deleted")
@@ -256,7 +263,7 @@ def _build(
     order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
     page = query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
     count = select(func.count()).select_from(query.subquery())
-    return page, count
+    return Prepared(page), Prepared(count)
 
 
 def _text_condition(text: Any) -> Any:
@@ -279,7 +286,7 @@ def _text_condition(text: Any) -> Any:
         ]
         code = text[1]
         if code:
-            same_number.append(_d.doc_type.in_([t.key for t in DOC_TYPES if t.internal_code == code]))
+            same_number.append(_d.doc_type.in_([literal(t.key) for t in DOC_TYPES if t.internal_code == code]))
         like.append(and_(*same_number))
     return or_(*like)
 
@@ -318,9 +325,9 @@ def list_document_ids(
 ) -> tuple[list[int], int]:
     page_statement, count_statement = _statements(_shape(filters))
     params = _params(account_id, filters)
-    total = conn.execute(count_statement, params).scalar_one()
-    ids = conn.scalars(page_statement, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
-    return list(ids), int(total)
+    total = count_statement.scalar(conn, params)
+    ids = [row[0] for row in page_statement.rows(conn, {**params, "limit": per_page, "offset": (page - 1) * per_page})]
+    return ids, int(total)
 
 
 def credited_total(conn: Connection, owner_id: int, credit_types: Sequence[str]) -> Decimal:

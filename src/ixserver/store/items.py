@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from ixserver.store.prepared import PerLength
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, page, update_row
 from ixserver.store.tables import items, taxes
 
@@ -37,13 +38,8 @@ _LIST = (
 )
 _ONE = _LIST.where(_i.id == bindparam("item_id"))
 _BY_NAME = _LIST.where(_i.name == bindparam("name"))
-_BY_NAMES: dict[int, Any] = {}  # statements with n name parameters (cheaper than an expanding IN)
-
-
-def _by_names(count: int) -> Any:
-    if count not in _BY_NAMES:
-        _BY_NAMES[count] = _LIST.where(_i.name.in_([bindparam(f"n{k}") for k in range(count)]))
-    return _BY_NAMES[count]
+# A statement per number of names (cheaper than an expanding IN).
+_BY_NAMES = PerLength(lambda count: _LIST.where(_i.name.in_([bindparam(f"n{k}") for k in range(count)])))
 
 
 def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow | None:
@@ -58,7 +54,7 @@ def item_by_name(conn: Connection, account_id: int, name: str) -> ItemRow | None
 
 def items_by_names(conn: Connection, account_id: int, names: list[str]) -> dict[str, ItemRow]:
     params: dict[str, Any] = {"account_id": account_id, **{f"n{k}": name for k, name in enumerate(names)}}
-    rows = conn.execute(_by_names(len(names)), params).all()
+    rows = _BY_NAMES(len(names)).rows(conn, params)
     return {row[1]: ItemRow(*row) for row in rows}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from ixserver.store.prepared import Prepared
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, update_row
 from ixserver.store.common import make_default as _make_default
 from ixserver.store.tables import taxes
@@ -33,13 +34,14 @@ def _row(r: Any) -> TaxRow:
 
 
 _LIST = select(*_COLUMNS).where(_t.account_id == bindparam("account_id")).order_by(_t.id)
+_ALL = Prepared(_LIST)
 _ONE = _LIST.where(_t.id == bindparam("tax_id"))
 _BY_NAME = _LIST.where(_t.name == bindparam("name"))
 _DEFAULT = _LIST.where(_t.is_default)
 
 
 def list_taxes(conn: Connection, account_id: int) -> list[TaxRow]:
-    return [_row(r) for r in conn.execute(_LIST, {"account_id": account_id}).all()]
+    return [_row(r) for r in _ALL.rows(conn, {"account_id": account_id})]
 
 
 def get_tax(conn: Connection, account_id: int, tax_id: int) -> TaxRow | None:
