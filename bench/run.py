@@ -45,7 +45,13 @@ DOCUMENT = {
     "invoice": {
         "client": {"name": "Bench Client", "code": "B1"},
         "items": [
-            {"name": "Widget", "description": "Widget", "unit_price": "12.50", "quantity": "3", "tax": {"name": "IVA23"}},
+            {
+                "name": "Widget",
+                "description": "Widget",
+                "unit_price": "12.50",
+                "quantity": "3",
+                "tax": {"name": "IVA23"},
+            },
             {"name": "Book", "description": "Book", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA6"}},
         ],
     }
@@ -73,7 +79,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def _wrk(url: str, script: Path | None = None, env: dict[str, str] | None = None) -> tuple[str, float, float, float, int]:
+def _wrk(
+    url: str, script: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[str, float, float, float, int]:
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
@@ -143,7 +151,9 @@ class Server:
                               text=True, check=True).stdout.strip()  # fmt: skip
 
     def __enter__(self) -> Server:
-        self.proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env
+        )
         for _ in range(300):
             try:
                 if httpx.get(self.base + "/_ixserver/health").status_code == 200:
@@ -186,7 +196,10 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
         key = server.cli("accounts", "create", f"bench{server.port}")
         DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
         documents = load_documents(tool, server.base, key)
-        results[f"{label}, read cache on"] = {"documents": documents, **read_scenarios(tool, server, key, a_document_id(server, key))}
+        results[f"{label}, read cache on"] = {
+            "documents": documents,
+            **read_scenarios(tool, server, key, a_document_id(server, key)),
+        }
     if database_url is None or database_url.startswith("sqlite"):
         with Server(data_dir, database_url, IXSERVER_READ_CACHE="0") as server:
             results[f"{label}, read cache off"] = read_scenarios(tool, server, key, a_document_id(server, key))
@@ -206,10 +219,14 @@ def report(results: dict[str, dict[str, Figures]], raw: float, tool: str) -> Non
         def verdict(ok: bool) -> str:
             return "meets" if ok else "misses"
 
-        print(f"sequences / trivial = {by['sequences'].rps / trivial:.2f} ({verdict(by['sequences'].rps >= 0.6 * trivial)} >= 0.60)")
+        print(
+            f"sequences / trivial = {by['sequences'].rps / trivial:.2f} ({verdict(by['sequences'].rps >= 0.6 * trivial)} >= 0.60)"
+        )
         print(f"get / trivial = {by['get'].rps / trivial:.2f} ({verdict(by['get'].rps >= 0.6 * trivial)} >= 0.60)")
         lst = by["list"]
-        print(f"list of 25: {lst.rps:.0f} rps, p99 {lst.p99_ms:.1f} ms ({verdict(lst.rps >= 1000 and lst.p99_ms < 50)} >= 1000 rps, p99 < 50 ms)")
+        print(
+            f"list of 25: {lst.rps:.0f} rps, p99 {lst.p99_ms:.1f} ms ({verdict(lst.rps >= 1000 and lst.p99_ms < 50)} >= 1000 rps, p99 < 50 ms)"
+        )
         if "documents" in by:
             d = by["documents"]
             assert d.documents_per_s is not None
@@ -217,7 +234,9 @@ def report(results: dict[str, dict[str, Figures]], raw: float, tool: str) -> Non
                   f"({verdict(d.documents_per_s >= 1000 and d.p99_ms < 50)} >= 1000/s, p99 < 50 ms)")  # fmt: skip
             if "sqlite" in label:
                 ratio = d.documents_per_s / raw
-                print(f"raw gapless SQLite transactions: {raw:.0f}/s; documents / raw = {ratio:.2f} ({verdict(ratio >= 0.2)} >= 0.20)")
+                print(
+                    f"raw gapless SQLite transactions: {raw:.0f}/s; documents / raw = {ratio:.2f} ({verdict(ratio >= 0.2)} >= 0.20)"
+                )
 
 
 def main() -> None:

@@ -117,5 +117,3 @@ def test_life_cycle_state_machine(server: LiveServer) -> None:
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
-
-

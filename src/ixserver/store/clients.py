@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from ixserver.store.prepared import Prepared
 from ixserver.store.common import delete_account_rows, insert_row, page, update_row
+from ixserver.store.prepared import Prepared
 from ixserver.store.tables import clients
 
 _c = clients.c

@@ -49,7 +49,11 @@ class Numbered:
 _DEFAULT_ID = (
     select(_c.id)
     .join(sequences, sequences.c.id == _c.sequence_id)
-    .where(sequences.c.account_id == bindparam("b_account_id"), sequences.c.is_default, _c.doc_type == bindparam("b_doc_type"))
+    .where(
+        sequences.c.account_id == bindparam("b_account_id"),
+        sequences.c.is_default,
+        _c.doc_type == bindparam("b_doc_type"),
+    )
     .scalar_subquery()
 )
 _HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash)

@@ -149,7 +149,9 @@ def get_document(conn: Connection, account_id: int, document_id: int) -> Documen
 _LOCK = Prepared(
     select(_d.id).where(_d.account_id == bindparam("account_id"), _d.id == bindparam("document_id")).with_for_update()
 )
-_BY_UID = Prepared(select(_d.id).where(_d.account_id == bindparam("account_id"), _d.proprietary_uid == bindparam("uid")))
+_BY_UID = Prepared(
+    select(_d.id).where(_d.account_id == bindparam("account_id"), _d.proprietary_uid == bindparam("uid"))
+)
 
 
 def lock_document(conn: Connection, account_id: int, document_id: int) -> None:
@@ -375,7 +377,9 @@ def client_has_issued_documents(conn: Connection, client_id: int) -> bool:
 def chain(conn: Connection, sub_sequence_id: int) -> list[Document]:
     """Every numbered document of one counter, in number order (for `ixserver verify`)."""
     rows = conn.execute(
-        select(_d.id, _d.account_id).where(_d.sub_sequence_id == sub_sequence_id, _d.number.is_not(None)).order_by(_d.number)
+        select(_d.id, _d.account_id)
+        .where(_d.sub_sequence_id == sub_sequence_id, _d.number.is_not(None))
+        .order_by(_d.number)
     ).all()
     if not rows:
         return []

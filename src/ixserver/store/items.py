@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from ixserver.store.prepared import PerLength
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, page, update_row
+from ixserver.store.prepared import PerLength
 from ixserver.store.tables import items, taxes
 
 _i = items.c

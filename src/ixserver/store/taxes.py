@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from ixserver.store.prepared import Prepared
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, update_row
 from ixserver.store.common import make_default as _make_default
+from ixserver.store.prepared import Prepared
 from ixserver.store.tables import taxes
 
 _t = taxes.c

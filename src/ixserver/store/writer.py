@@ -160,14 +160,13 @@ class Writer:
             self._queue.put(job)
 
     @staticmethod
-    def _settle_failed(
-        job: _Job, exc: Exception, retry: list[_Job], outcomes: list[tuple[_Job, bool, Any]]
-    ) -> None:
+    def _settle_failed(job: _Job, exc: Exception, retry: list[_Job], outcomes: list[tuple[_Job, bool, Any]]) -> None:
         if _retryable(exc) and job.retries < MAX_RETRIES:
             job.retries += 1
             retry.append(job)
         else:
             outcomes.append((job, False, exc))
+
 
 def _set_futures(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     for future, ok, value in settled:
