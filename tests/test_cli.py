@@ -141,3 +141,25 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
     assert f"tampered: FT {year}: the counter is at 4 but 3 documents are numbered" in result.stdout
     assert f"tampered: FT {year}/3: the signature does not verify" in result.stdout
     assert f"tampered: FT {year}: the chain head is not the last document's signature" in result.stdout
+
+
+def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Path) -> None:
+    from tests.api.invoicing import issue
+    from tests.support import live_server
+
+    url = f"sqlite:///{tmp_path / 'ixserver.db'}"
+    with live_server(url, tmp_path) as server:
+        api = server.account("counted")
+        for _ in range(3):
+            issue(api)
+        listed = api.get("/invoices.json").json()["pagination"]
+        assert listed["total_entries"] == 3
+        assert api.get("/invoices.json", params={"status[]": "draft"}).json()["pagination"]["total_entries"] == 0
+    assert ixserver("verify", data_dir=tmp_path, url=url).returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "ixserver.db") as conn:
+        conn.execute("UPDATE document_counts SET n = n + 2 WHERE status = 'final'")
+    result = ixserver("verify", data_dir=tmp_path, url=url)
+    assert result.returncode == 1
+    assert "counted: 5 final invoice documents counted (not archived), but 3 stored" in result.stdout

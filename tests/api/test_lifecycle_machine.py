@@ -1,6 +1,6 @@
 """A Hypothesis state machine over the document life cycle: create, update, finalize, delete,
 cancel, settle, credit. After every step: numbers are gapless per series and type, every chain
-verifies, and what was issued has not changed."""
+verifies, what was issued has not changed, and the list's total counts what is there."""
 
 from __future__ import annotations
 
@@ -100,6 +100,8 @@ class LifeCycle(RuleBasedStateMachine):
             now = self.api.get(f"/{doc_type}s/{document_id}.json").json()[doc_type]
             assert {k: now.get(k) for k in FROZEN} == {k: issued.get(k) for k in FROZEN}
             assert now["status"] == self.status[document_id]
+        listed = self.api.get("/invoices.json").json()["pagination"]["total_entries"]
+        assert listed == len(self.drafts) + len(self.issued), "the list's total counts every document not deleted"
 
 
 def _key(type_name: str) -> str:

@@ -11,6 +11,7 @@ import json
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -146,6 +147,9 @@ def as_int(value: Any, field: str) -> int | None:
     return int(number)
 
 
+# Rendering functions are pure functions of a value (equal decimals render alike whatever
+# their exponent), and list pages render the same few values over and over: memoized.
+@lru_cache(maxsize=8192)
 def fixed(value: Decimal, places: int = 2) -> str:
     """Text with at least `places` decimals and every significant one (item `unit_price` and
     `quantity`: "24.39", "1.00", "2.0244")."""
@@ -176,10 +180,12 @@ def as_date(value: Any, field: str) -> date | None:
     raise ValidationFailed(f"{field} is not valid")
 
 
+@lru_cache(maxsize=4096)
 def format_date(value: date) -> str:
     return value.strftime(DATE_FORMAT)
 
 
+@lru_cache(maxsize=8192)
 def number_text(value: Decimal) -> str:
     """A decimal as InvoiceXpress writes numbers: no trailing zeros, but at least one decimal
     (23.00 -> 23.0, 16.26020 -> 16.2602), as a float's repr would show it; exact digits."""
@@ -193,6 +199,7 @@ def number_text(value: Decimal) -> str:
     return text
 
 
+@lru_cache(maxsize=8192)
 def number(value: Decimal) -> orjson.Fragment:
     """The same, as a JSON number."""
     return orjson.Fragment(number_text(value))

@@ -3,7 +3,8 @@
 For every account, series and document type: numbers run 1..n with no gap or duplicate; each
 signature verifies with the public key of its version and chains to the previous document's;
 the totals recompute from the lines; dates and SystemEntryDates never go backwards; the
-counter and the chain head agree with the last document.
+counter and the chain head agree with the last document; the kept document counts (which
+lists report as their totals) agree with the documents.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def verify(conn: Connection, account_name: str | None = None) -> list[str]:
         if account_name is not None and account.name != account_name:
             continue
         problems += _series_problems(conn, account.id, account.name)
+        for doc_type, status, archived, kept, actual in document_store.count_disagreements(conn, account.id):
+            problems.append(
+                f"{account.name}: {kept} {status} {doc_type} documents counted ({'' if archived else 'not '}archived),"
+                f" but {actual} stored"
+            )
         for counter in counter_store.account_counters(conn, account.id):
             chain = document_store.chain(conn, counter.id)
             if chain or counter.current_number:

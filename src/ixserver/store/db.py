@@ -114,10 +114,35 @@ class Database:
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
-        """A read transaction: several statements that must see one consistent state."""
-        with self.read_engine.connect() as conn:
-            with conn.begin():
+        """A read transaction: several statements that must see one consistent state.
+
+        It runs on this thread's read connection, begun and ended on the driver (SQLAlchemy's
+        pooled connect-begin-commit cost more than the statements of a small read): SQLite's
+        deferred BEGIN holds one snapshot from the first read on; PostgreSQL's REPEATABLE READ
+        does the same. Nested in another snapshot of the thread, it is that one."""
+        with self.read() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            if self.is_sqlite:
+                if raw.in_transaction:
+                    yield conn
+                    return
+                begin = "BEGIN"
+            else:
+                if raw.info.transaction_status != 0:  # psycopg: not idle
+                    yield conn
+                    return
+                begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            raw.execute(begin)
+            try:
                 yield conn
+            except BaseException:
+                try:
+                    raw.execute("ROLLBACK")
+                except Exception:  # a broken connection: the next read opens a new one
+                    conn.invalidate()
+                raise
+            raw.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

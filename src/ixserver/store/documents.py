@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import fields
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -16,7 +18,7 @@ from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import Document, DocumentFilters, DocumentLine
 from ixserver.domain.totals import GlobalDiscount
 from ixserver.store.prepared import PerLength, Prepared
-from ixserver.store.tables import clients, document_lines, documents, sequences, sub_sequences
+from ixserver.store.tables import clients, document_counts, document_lines, documents, sequences, sub_sequences
 
 _d = documents.c
 _l = document_lines.c
@@ -32,8 +34,9 @@ _DOC_COLUMNS = [
     for c in documents.c
     if c.name not in ("created_at", "updated_at", "proprietary_uid", "plugin_id", "before_taxes_cents", "client_name")
 ]
-_DOCS_BASE = select(*_DOC_COLUMNS, _s.serie).select_from(
-    documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id).outerjoin(sequences, _s.id == _ss.sequence_id)
+# The series' name is on each counter (sub_sequences.serie), set with the series and never changed.
+_DOCS_BASE = select(*_DOC_COLUMNS, _ss.serie).select_from(
+    documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id)
 )
 # By primary key only; the account is checked on the rows (an `account_id = ? AND id IN (…)`
 # lets a planner without statistics walk the account's whole date index instead).
@@ -42,11 +45,11 @@ _DOC = Prepared(_DOCS_BASE.where(_d.account_id == bindparam("account_id"), _d.id
 # The document with its client as the client is now (finalization freezes that on the document).
 CLIENT_FIELDS = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
 _DOC_AND_CLIENT = Prepared(
-    select(*_DOC_COLUMNS, _s.serie, *(getattr(clients.c, f).label(f"client__{f}") for f in CLIENT_FIELDS))
+    select(*_DOC_COLUMNS, _ss.serie, *(getattr(clients.c, f).label(f"client__{f}") for f in CLIENT_FIELDS))
     .select_from(
-        documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id)
-        .outerjoin(sequences, _s.id == _ss.sequence_id)
-        .outerjoin(clients, clients.c.id == _d.client_id)
+        documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id).outerjoin(
+            clients, clients.c.id == _d.client_id
+        )
     )
     .where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id"))
 )
@@ -70,47 +73,21 @@ def _ids(ids: Sequence[int]) -> dict[str, int]:
     return {f"i{k}": i for k, i in enumerate(ids)}
 
 
-def _document(m: dict[str, Any], lines: list[DocumentLine]) -> Document:
-    discount = None
-    if m["global_discount_type"]:
-        discount = GlobalDiscount(m["global_discount_type"], m["global_discount_value"])
-    return Document(
-        id=m["id"],
-        account_id=m["account_id"],
-        doc_type=m["doc_type"],
-        status=m["status"],
-        archived=bool(m["archived"]),
-        date=m["date"],
-        due_date=m["due_date"],
-        reference=m["reference"],
-        observations=m["observations"],
-        retention=m["retention"],
-        tax_exemption=m["tax_exemption"],
-        client_id=m["client_id"],
-        client=orjson.loads(m["client"]),
-        currency_code=m["currency_code"],
-        exchange_rate=m["exchange_rate"],
-        global_discount=discount,
-        sum=m["sum"],
-        discount=m["discount"],
-        before_taxes=m["before_taxes"],
-        taxes=m["taxes"],
-        total=m["total"],
-        retention_amount=m["retention_amount"],
-        owner_document_id=m["owner_document_id"],
-        owner_reference=m["owner_reference"],
-        permalink_token=m["permalink_token"],
-        sub_sequence_id=m["sub_sequence_id"],
-        number=m["number"],
-        serie=m["serie"],
-        atcud=m["atcud"],
-        gross_total_eur=m["gross_total_eur"],
-        system_entry_date=m["system_entry_date"],
-        signature=m["signature"],
-        key_version=m["key_version"],
-        status_reason=m["status_reason"],
-        lines=lines,
-    )
+# The columns of `_DOCS_BASE` (and the start of `_DOC_AND_CLIENT`), and where each field of a
+# Document is among them: rows become documents by position, without a dict per row.
+_DOC_KEYS = (*(c.name for c in _DOC_COLUMNS), "serie")
+_SOURCE = {"global_discount": "global_discount_type"}  # made of two columns, see below
+_PICK = itemgetter(*(_DOC_KEYS.index(_SOURCE.get(f.name, f.name)) for f in fields(Document) if f.name != "lines"))
+_ID, _ACCOUNT, _DISCOUNT_VALUE = (_DOC_KEYS.index(k) for k in ("id", "account_id", "global_discount_value"))
+
+
+def _document(row: Sequence[Any], lines: list[DocumentLine]) -> Document:
+    document = Document(*_PICK(row), lines=lines)
+    document.archived = bool(document.archived)
+    document.client = orjson.loads(document.client)  # type: ignore[arg-type]
+    if document.global_discount is not None:
+        document.global_discount = GlobalDiscount(document.global_discount, row[_DISCOUNT_VALUE])  # type: ignore[arg-type]
+    return document
 
 
 def fetch_documents(conn: Connection, account_id: int, ids: Sequence[int]) -> list[Document]:
@@ -121,7 +98,7 @@ def fetch_documents(conn: Connection, account_id: int, ids: Sequence[int]) -> li
     params = _ids(ids)
     for row in _LINES(len(ids)).rows(conn, params):
         lines.setdefault(row[0], []).append(DocumentLine(*row[1:]))
-    found = {m["id"]: m for m in _DOCS(len(ids)).mappings(conn, params) if m["account_id"] == account_id}
+    found = {row[_ID]: row for row in _DOCS(len(ids)).rows(conn, params) if row[_ACCOUNT] == account_id}
     return [_document(found[i], lines.get(i, [])) for i in ids if i in found]
 
 
@@ -129,21 +106,22 @@ def get_document_and_client(
     conn: Connection, account_id: int, document_id: int
 ) -> tuple[Document, dict[str, Any] | None] | None:
     """A document, and its client's current fields (None if the client is gone)."""
-    m = _DOC_AND_CLIENT.mapping(conn, {"account_id": account_id, "id": document_id})
-    if m is None:
+    row = _DOC_AND_CLIENT.first(conn, {"account_id": account_id, "id": document_id})
+    if row is None:
         return None
     lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
-    client = {f: m[f"client__{f}"] for f in CLIENT_FIELDS} if m["client__id"] is not None else None
-    return _document(m, lines), client
+    client_values = row[len(_DOC_KEYS) :]
+    client = dict(zip(CLIENT_FIELDS, client_values, strict=True)) if client_values[0] is not None else None
+    return _document(row, lines), client
 
 
 def get_document(conn: Connection, account_id: int, document_id: int) -> Document | None:
     """One document (plain `=` lookups: cheaper than the expanding IN of `fetch_documents`)."""
-    m = _DOC.mapping(conn, {"account_id": account_id, "id": document_id})
-    if m is None:
+    row = _DOC.first(conn, {"account_id": account_id, "id": document_id})
+    if row is None:
         return None
     lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
-    return _document(m, lines)
+    return _document(row, lines)
 
 
 _LOCK = Prepared(
@@ -174,7 +152,8 @@ def insert_document(conn: Connection, lines: list[dict[str, Any]], **values: Any
 
 def document_from(document_id: int, values: dict[str, Any], lines: list[dict[str, Any]]) -> Document:
     """A document from the values just written (no need to read it back)."""
-    return _document({**_DEFAULTS, **values, "id": document_id}, [_line(line) for line in lines])
+    stored = {**_DEFAULTS, **values, "id": document_id}
+    return _document(tuple(stored[k] for k in _DOC_KEYS), [_line(line) for line in lines])
 
 
 def _line(values: dict[str, Any]) -> DocumentLine:
@@ -239,13 +218,20 @@ def _build(
     types: int, statuses: int | None, archived: bool | None, client: bool, date_from: bool, date_to: bool,
     due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, reference: bool, text: Any, newest_first: bool,
 ) -> tuple[Prepared, Prepared]:  # fmt: skip
-    conditions = [_d.account_id == bindparam("account_id"), _d.doc_type.in_([bindparam(f"t{k}") for k in range(types)])]
-    if statuses is None:
-        conditions.append(_d.status != "deleted")
-    else:
-        conditions.append(_d.status.in_([bindparam(f"s{k}") for k in range(statuses)]))
-    if archived is not None:
-        conditions.append(_d.archived == archived)
+    def kept(table: Any) -> list[Any]:
+        """The conditions on what `document_counts` keeps apart: account, type, status, archived."""
+        c = table.c
+        found = [c.account_id == bindparam("account_id"), c.doc_type.in_([bindparam(f"t{k}") for k in range(types)])]
+        if statuses is None:
+            found.append(c.status != "deleted")
+        else:
+            found.append(c.status.in_([bindparam(f"s{k}") for k in range(statuses)]))
+        if archived is not None:
+            found.append(c.archived == archived)
+        return found
+
+    conditions = kept(documents)
+    others = len(conditions)
     if client:
         conditions.append(_d.client_id == bindparam("client_id"))
     for present, condition in (
@@ -264,7 +250,10 @@ def _build(
     query = select(_d.id).where(and_(*conditions))
     order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
     page = query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
-    count = select(func.count()).select_from(query.subquery())
+    if len(conditions) == others:  # nothing the counts do not keep apart: add them up
+        count = select(func.coalesce(func.sum(document_counts.c.n), 0)).where(and_(*kept(document_counts)))
+    else:
+        count = select(func.count()).select_from(query.subquery())
     return Prepared(page), Prepared(count)
 
 
@@ -396,3 +385,22 @@ def delete_account_documents(conn: Connection, account_id: int) -> None:
 def document_by_token(conn: Connection, token: str) -> Document | None:
     row = conn.execute(select(_d.id, _d.account_id).where(_d.permalink_token == token)).first()
     return get_document(conn, row[1], row[0]) if row else None
+
+
+def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, str, bool, int, int]]:
+    """(type, status, archived, kept count, actual count) wherever `document_counts` is wrong."""
+    actual = {
+        (r[0], r[1], bool(r[2])): int(r[3])
+        for r in conn.execute(
+            select(_d.doc_type, _d.status, _d.archived, func.count())
+            .where(_d.account_id == account_id)
+            .group_by(_d.doc_type, _d.status, _d.archived)
+        )
+    }
+    c = document_counts.c
+    kept = {
+        (r[0], r[1], bool(r[2])): int(r[3])
+        for r in conn.execute(select(c.doc_type, c.status, c.archived, c.n).where(c.account_id == account_id))
+    }
+    return [(*key, kept.get(key, 0), actual.get(key, 0)) for key in sorted(actual.keys() | kept.keys())
+            if kept.get(key, 0) != actual.get(key, 0)]  # fmt: skip

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -256,11 +257,25 @@ documents = Table(
     sqlite_autoincrement=True,
 )
 
+# How many documents each account has per type, status and archived flag, kept by triggers on
+# `documents` (migration 0005) in the same transaction as the change: a list's total without
+# counting its rows.
+document_counts = Table(
+    "document_counts",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("doc_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "doc_type", "status", "archived"),
+)
+
 document_lines = Table(
     "document_lines",
     metadata,
     Column("id", Id, primary_key=True),
-    Column("document_id", Id, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("document_id", Id, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
     Column("item_id", Id, ForeignKey("items.id", ondelete="SET NULL"), index=True),
     Column("name", String(255), nullable=False),
@@ -279,6 +294,8 @@ document_lines = Table(
     Column("discount_amount", Money(), nullable=False),
     Column("tax_amount", Money(), nullable=False),
     Column("total", Money(), nullable=False),
+    # A document's lines in their order, read without sorting.
+    Index("ix_document_lines_document_position", "document_id", "position"),
     sqlite_autoincrement=True,
 )
 

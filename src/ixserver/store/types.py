@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String
@@ -55,6 +56,24 @@ class Money(TypeDecorator[Decimal]):
         return value if dialect.name == "postgresql" else format(value, "f")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return value if isinstance(value, Decimal) else Decimal(value)
+        return _decimal(value)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # The same conversion without TypeDecorator's wrapper: list pages convert hundreds.
+        if dialect.name == "sqlite":
+            return _decimal
+        return super().result_processor(dialect, coltype)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value.__class__ is Decimal:
+        return value
+    return _decimal_of_text(value)
+
+
+# Amounts recur (prices, quantities, rates, the totals of similar documents): one shared,
+# immutable Decimal per text, whose hash is then computed once, which the memoized renderers
+# of api/wire.py look up by.
+@lru_cache(maxsize=16384)
+def _decimal_of_text(text: str) -> Decimal:
+    return Decimal(text)

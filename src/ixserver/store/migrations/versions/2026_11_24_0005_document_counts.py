@@ -1,0 +1,99 @@
+"""document counts per account, type, status and archived flag, kept by triggers; lines
+indexed in their order
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24 12:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+_KEY = "account_id = {row}.account_id AND doc_type = {row}.doc_type AND status = {row}.status AND archived = {row}.archived"
+_ADD = (
+    "INSERT INTO document_counts (account_id, doc_type, status, archived, n)"
+    " VALUES (NEW.account_id, NEW.doc_type, NEW.status, NEW.archived, 1)"
+    " ON CONFLICT (account_id, doc_type, status, archived) DO UPDATE SET n = document_counts.n + 1"
+)
+_REMOVE = "UPDATE document_counts SET n = n - 1 WHERE " + _KEY.format(row="OLD")
+_CHANGED = (
+    "OLD.status IS DISTINCT FROM NEW.status OR OLD.archived IS DISTINCT FROM NEW.archived"
+    " OR OLD.doc_type IS DISTINCT FROM NEW.doc_type OR OLD.account_id IS DISTINCT FROM NEW.account_id"
+)
+
+
+def _sqlite() -> None:
+    changed = _CHANGED.replace("IS DISTINCT FROM", "IS NOT")
+    op.execute(f"CREATE TRIGGER document_counts_insert AFTER INSERT ON documents BEGIN {_ADD}; END")
+    op.execute(f"CREATE TRIGGER document_counts_delete AFTER DELETE ON documents BEGIN {_REMOVE}; END")
+    op.execute(
+        "CREATE TRIGGER document_counts_update AFTER UPDATE OF status, archived, doc_type, account_id ON documents"
+        f" WHEN {changed} BEGIN {_REMOVE}; {_ADD}; END"
+    )
+
+
+def _postgresql() -> None:
+    op.execute(
+        "CREATE FUNCTION document_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN {_REMOVE}; END IF;\n"
+        f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN {_ADD}; END IF;\n"
+        "  RETURN NULL;\n"
+        "END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER document_counts_insert_delete AFTER INSERT OR DELETE ON documents"
+        " FOR EACH ROW EXECUTE FUNCTION document_counts_track()"
+    )
+    op.execute(
+        "CREATE TRIGGER document_counts_update AFTER UPDATE OF status, archived, doc_type, account_id ON documents"
+        f" FOR EACH ROW WHEN ({_CHANGED}) EXECUTE FUNCTION document_counts_track()"
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "document_counts",
+        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("doc_type", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_document_counts_account_id_accounts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("account_id", "doc_type", "status", "archived", name=op.f("pk_document_counts")),
+    )
+    with op.batch_alter_table("document_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_document_lines_document_position", ["document_id", "position"], unique=False)
+        batch_op.drop_index(batch_op.f("ix_document_lines_document_id"))
+    op.execute(
+        "INSERT INTO document_counts (account_id, doc_type, status, archived, n)"
+        " SELECT account_id, doc_type, status, archived, COUNT(*) FROM documents"
+        " GROUP BY account_id, doc_type, status, archived"
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        _postgresql()
+    else:
+        _sqlite()
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER document_counts_update ON documents")
+        op.execute("DROP TRIGGER document_counts_insert_delete ON documents")
+        op.execute("DROP FUNCTION document_counts_track()")
+    else:
+        for name in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER document_counts_{name}")
+    op.drop_table("document_counts")
+    with op.batch_alter_table("document_lines", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_document_lines_document_id"), ["document_id"], unique=False)
+        batch_op.drop_index("ix_document_lines_document_position")
