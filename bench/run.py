@@ -13,8 +13,11 @@ counter RETURNING; INSERT the row; COMMIT on an SQLite file with WAL and synchro
 
 Load: wrk when it is installed (Debian package `wrk`), else bench/loadgen.py (Python; it
 shares the two cores with the server, so its absolute figures are lower).
-Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32), BENCH_LOAD=wrk|python,
-BENCH_DATABASE_URL=postgresql://… to run the documents and read scenarios on PostgreSQL too.
+The server runs `serve --workers N` with one process per core (N = os.cpu_count()), the
+deployment the README advises: reads scale with the processes, writes queue on one lock.
+Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (32), BENCH_WORKERS (cores),
+BENCH_LOAD=wrk|python, BENCH_DATABASE_URL=postgresql://… to run the documents and read
+scenarios on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from loadgen import run_documents, run_load  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+# Server processes: one per core, as the README advises (`serve --workers N`).
+WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 LUA = Path(__file__).parent / "documents.lua"
 DOCUMENT = {
     "invoice": {
@@ -152,7 +157,8 @@ class Server:
 
     def __enter__(self) -> Server:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env
+            [sys.executable, "-m", "ixserver", "serve", "--port", str(self.port), "--workers", str(WORKERS)],
+            env=self.env,
         )
         for _ in range(300):
             try:
@@ -207,7 +213,8 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
 
 
 def report(results: dict[str, dict[str, Figures]], raw: float, tool: str) -> None:
-    print(f"\nixserver bench — load: {tool}, {CONNECTIONS} connections, {SECONDS:.0f}s per scenario")
+    print(f"\nixserver bench — load: {tool}, {CONNECTIONS} connections, {SECONDS:.0f}s per scenario,"
+          f" server: {WORKERS} worker process(es) on {os.cpu_count()} cores")  # fmt: skip
     for label, by in results.items():
         print(f"\n[{label}]")
         print(f"{'scenario':<12}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'docs/s':>10}")

@@ -6,10 +6,17 @@ Reads use `Database.read()` (one statement at a time, no transaction) or
 taken up front (no lock upgrade that can fail half way); on PostgreSQL an ordinary transaction
 in which the counters are locked row by row. Inside the server all writes go through the one
 `Writer` thread (store/writer.py); the CLI uses `transaction()` directly.
+
+Several processes on one SQLite file (`serve --workers N`, the CLI beside a server) queue for
+writing on an advisory lock file beside the database before they BEGIN: the kernel hands it
+to the next waiter the moment it is released, where SQLite's own busy handler would have
+each waiter poll with sleeps of 1 to 100 ms (which made the slowest writes take a second).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +81,12 @@ class Database:
         self._local = threading.local()
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
+        # The writers' queue: a mutex between this process's threads, a file lock between processes.
+        self._write_mutex = threading.Lock()
+        self._lock_path: str | None = None
+        if self.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
+            self._lock_path = f"{parsed.database}-writelock"
+        self._lock_fd: int | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -147,8 +160,24 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One write transaction, committed on success, rolled back on any exception."""
-        with self.write_engine.begin() as conn:
+        with self._writing(), self.write_engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This process's and then this database's turn to write (SQLite files; elsewhere the
+        database's own locks do)."""
+        if self._lock_path is None:
+            yield
+            return
+        with self._write_mutex:
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` in one write transaction (the CLI's transactor)."""
@@ -164,6 +193,10 @@ class Database:
             except Exception:  # noqa: BLE001 - closing what may already be broken
                 pass
         self._local = threading.local()
+        with self._write_mutex:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()

@@ -24,7 +24,7 @@ _MISSING = object()
 
 
 class _Plan:
-    __slots__ = ("sql", "params", "results", "keys", "positional", "_types", "_dialect")
+    __slots__ = ("sql", "params", "convert", "keys", "positional", "_types", "_dialect")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys))
@@ -46,17 +46,28 @@ class _Plan:
         self._types = [c[3] for c in columns]
         self._dialect = dialect
         # Result processors may depend on the driver's column types: made at the first fetch.
-        self.results: list[tuple[int, Callable[[Any], Any]]] | None = None
+        self.convert: Callable[[Sequence[Sequence[Any]]], list[tuple[Any, ...]]] | None = None
 
-    def processors(self, description: Sequence[Any]) -> list[tuple[int, Callable[[Any], Any]]]:
-        if self.results is None:
-            results = []
+    def converter(self, description: Sequence[Any]) -> Callable[[Sequence[Sequence[Any]]], list[tuple[Any, ...]]]:
+        """A function from driver rows to converted tuples, generated for this statement's
+        columns: one tuple display per row (`(r[0], p1(r[1]), …)`), no per-value loop."""
+        if self.convert is None:
+            processors: dict[str, Callable[[Any], Any]] = {}
+            items = []
             for index, (type_, column) in enumerate(zip(self._types, description, strict=True)):
                 processor = type_.dialect_impl(self._dialect).result_processor(self._dialect, column[1])
-                if processor is not None:
-                    results.append((index, processor))
-            self.results = results
-        return self.results
+                if processor is None:
+                    items.append(f"r[{index}]")
+                else:
+                    processors[f"p{index}"] = processor
+                    items.append(f"p{index}(r[{index}])")
+            if processors:
+                namespace: dict[str, Any] = dict(processors)
+                exec(f"def convert(rows):\n    return [({', '.join(items)},) for r in rows]", namespace)  # noqa: S102
+                self.convert = namespace["convert"]
+            else:
+                self.convert = _as_tuples
+        return self.convert
 
     def bind(self, values: Mapping[str, Any]) -> Any:
         out = []
@@ -70,16 +81,11 @@ class _Plan:
         return {name: value for (name, *_), value in zip(self.params, out, strict=True)}
 
     def rows(self, cursor: Any, raws: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        processors = self.processors(cursor.description) if raws else ()
-        if not processors:
-            return [tuple(raw) for raw in raws]
-        out = []
-        for raw in raws:
-            row = list(raw)
-            for index, processor in processors:
-                row[index] = processor(row[index])
-            out.append(tuple(row))
-        return out
+        return self.converter(cursor.description)(raws) if raws else []
+
+
+def _as_tuples(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in rows]
 
 
 class Prepared:

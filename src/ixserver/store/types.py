@@ -36,6 +36,16 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]": parsed directly (no wrapper).
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+        return process
+
 
 class Money(TypeDecorator[Decimal]):
     """Exact decimals: canonical TEXT on SQLite (whose NUMERIC is a float), NUMERIC on PostgreSQL."""
@@ -56,7 +66,7 @@ class Money(TypeDecorator[Decimal]):
         return value if dialect.name == "postgresql" else format(value, "f")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return _decimal(value)
+        return value if value is None or isinstance(value, Decimal) else _decimal(value)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         # The same conversion without TypeDecorator's wrapper: list pages convert hundreds.
@@ -65,15 +75,9 @@ class Money(TypeDecorator[Decimal]):
         return super().result_processor(dialect, coltype)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value.__class__ is Decimal:
-        return value
-    return _decimal_of_text(value)
-
-
-# Amounts recur (prices, quantities, rates, the totals of similar documents): one shared,
-# immutable Decimal per text, whose hash is then computed once, which the memoized renderers
-# of api/wire.py look up by.
+# SQLite hands amounts back as the text they were stored as. Amounts recur (prices,
+# quantities, rates, the totals of similar documents): one shared, immutable Decimal per text,
+# whose hash is then computed once, which the memoized renderers of api/wire.py look up by.
 @lru_cache(maxsize=16384)
-def _decimal_of_text(text: str) -> Decimal:
-    return Decimal(text)
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -124,9 +124,8 @@ class Writer:
         """Every use case of the batch in one transaction; None (all rolled back) if any
         fails, or if the commit does."""
         try:
-            with self.db.write_engine.connect() as conn:
-                with conn.begin():
-                    return [job.fn(conn, *job.args) for job in batch]
+            with self.db.transaction() as conn:
+                return [job.fn(conn, *job.args) for job in batch]
         except Exception:  # noqa: BLE001 - each use case is run again on its own
             return None
 
@@ -134,9 +133,8 @@ class Writer:
         outcomes: list[tuple[_Job, bool, Any]] = []
         retry: list[_Job] = []
         try:
-            with self.db.write_engine.connect() as conn:
-                with conn.begin():
-                    value = job.fn(conn, *job.args)
+            with self.db.transaction() as conn:
+                value = job.fn(conn, *job.args)
             outcomes.append((job, True, value))
         except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
             self._settle_failed(job, exc, retry, outcomes)
