@@ -14,6 +14,7 @@ from ixserver.keys import Signer, load_signer
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
 from ixserver.store.db import Database
+from ixserver.store.documents import fold_count_changes
 from ixserver.store.migrate import require_current
 from ixserver.store.writer import Writer
 from ixserver.vault import Vault
@@ -39,7 +40,7 @@ class AppContext:
         return cls(
             settings=settings,
             db=db,
-            writer=Writer(db, batch_max=settings.writer_batch_max),
+            writer=Writer(db, batch_max=settings.writer_batch_max, housekeeping=fold_count_changes),
             at=make_adapter(settings.at_adapter, delay=settings.at_simulator_delay),
             limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),

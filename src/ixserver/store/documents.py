@@ -11,14 +11,24 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import Document, DocumentFilters, DocumentLine
 from ixserver.domain.totals import GlobalDiscount
 from ixserver.store.prepared import PerLength, Prepared
-from ixserver.store.tables import clients, document_counts, document_lines, documents, sequences, sub_sequences
+from ixserver.store.tables import (
+    clients,
+    document_count_changes,
+    document_counts,
+    document_lines,
+    documents,
+    sequences,
+    sub_sequences,
+)
 
 _d = documents.c
 _l = document_lines.c
@@ -219,7 +229,7 @@ def _build(
     due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, reference: bool, text: Any, newest_first: bool,
 ) -> tuple[Prepared, Prepared]:  # fmt: skip
     def kept(table: Any) -> list[Any]:
-        """The conditions on what `document_counts` keeps apart: account, type, status, archived."""
+        """The conditions on what the document counts keep apart: account, type, status, archived."""
         c = table.c
         found = [c.account_id == bindparam("account_id"), c.doc_type.in_([bindparam(f"t{k}") for k in range(types)])]
         if statuses is None:
@@ -251,7 +261,10 @@ def _build(
     order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
     page = query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
     if len(conditions) == others:  # nothing the counts do not keep apart: add them up
-        count = select(func.coalesce(func.sum(document_counts.c.n), 0)).where(and_(*kept(document_counts)))
+        counted = select(document_counts.c.n.label("n")).where(and_(*kept(document_counts)))
+        changed = select(document_count_changes.c.delta.label("n")).where(and_(*kept(document_count_changes)))
+        both = union_all(counted, changed).subquery()
+        count = select(func.coalesce(func.sum(both.c.n), 0))
     else:
         count = select(func.count()).select_from(query.subquery())
     return Prepared(page), Prepared(count)
@@ -387,8 +400,38 @@ def document_by_token(conn: Connection, token: str) -> Document | None:
     return get_document(conn, row[1], row[0]) if row else None
 
 
+_COUNT_KEY = ("account_id", "doc_type", "status", "archived")
+
+
+def fold_count_changes(conn: Connection) -> int:
+    """Fold the recorded count changes into `document_counts`; how many were folded. Safe to
+    run in several processes at once: each change row is deleted, so added, once."""
+    c = document_count_changes.c
+    rows = conn.execute(
+        delete(document_count_changes).returning(c.account_id, c.doc_type, c.status, c.archived, c.delta)
+    )
+    totals: dict[tuple[int, str, str, bool], int] = {}
+    folded = 0
+    for account_id, doc_type, status, archived, delta in rows:
+        key = (account_id, doc_type, status, bool(archived))
+        totals[key] = totals.get(key, 0) + delta
+        folded += 1
+    upsert = _dialect_insert(conn)(document_counts)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=list(_COUNT_KEY), set_={"n": document_counts.c.n + upsert.excluded.n}
+    )
+    for key in sorted(totals):  # one order in every process: no deadlock between two folds
+        if totals[key]:
+            conn.execute(upsert, {**dict(zip(_COUNT_KEY, key, strict=True)), "n": totals[key]})
+    return folded
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
 def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, str, bool, int, int]]:
-    """(type, status, archived, kept count, actual count) wherever `document_counts` is wrong."""
+    """(type, status, archived, kept count, actual count) wherever the kept counts are wrong."""
     actual = {
         (r[0], r[1], bool(r[2])): int(r[3])
         for r in conn.execute(
@@ -397,10 +440,14 @@ def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, st
             .group_by(_d.doc_type, _d.status, _d.archived)
         )
     }
-    c = document_counts.c
-    kept = {
-        (r[0], r[1], bool(r[2])): int(r[3])
-        for r in conn.execute(select(c.doc_type, c.status, c.archived, c.n).where(c.account_id == account_id))
-    }
+    kept: dict[tuple[str, str, bool], int] = {}
+    c, ch = document_counts.c, document_count_changes.c
+    for table_rows in (
+        conn.execute(select(c.doc_type, c.status, c.archived, c.n).where(c.account_id == account_id)),
+        conn.execute(select(ch.doc_type, ch.status, ch.archived, ch.delta).where(ch.account_id == account_id)),
+    ):
+        for r in table_rows:
+            key = (r[0], r[1], bool(r[2]))
+            kept[key] = kept.get(key, 0) + int(r[3])
     return [(*key, kept.get(key, 0), actual.get(key, 0)) for key in sorted(actual.keys() | kept.keys())
             if kept.get(key, 0) != actual.get(key, 0)]  # fmt: skip

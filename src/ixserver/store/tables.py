@@ -257,18 +257,31 @@ documents = Table(
     sqlite_autoincrement=True,
 )
 
-# How many documents each account has per type, status and archived flag, kept by triggers on
-# `documents` (migration 0005) in the same transaction as the change: a list's total without
-# counting its rows.
+# How many documents each account has per type, status and archived flag: a list's total
+# without counting its rows. Triggers on `documents` (migration 0005) record every change as a
+# row of `document_count_changes`, in the same transaction; writers fold those rows into
+# `document_counts` now and then. The count is the sum of both. (No foreign keys: an account's
+# changes may still be folded after the account is gone.)
 document_counts = Table(
     "document_counts",
     metadata,
-    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, nullable=False),
     Column("doc_type", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("archived", Boolean, nullable=False),
     Column("n", BigInteger, nullable=False),
     PrimaryKeyConstraint("account_id", "doc_type", "status", "archived"),
+)
+document_count_changes = Table(
+    "document_count_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, nullable=False),
+    Column("doc_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("delta", Integer, nullable=False),
+    Index("ix_document_count_changes_account", "account_id"),
 )
 
 document_lines = Table(

@@ -13,6 +13,10 @@ is run again in a later batch: a deadlock or serialization failure, or a unique 
 a find-or-create that both processes attempted (the loser's insert waits for the winner's
 commit, then fails; run again, it finds the winner's row). A use case that keeps failing is
 answered with its error after a few tries.
+
+Between batches, at most every `housekeeping_every` seconds and only after writes, the thread
+runs `housekeeping(conn)` in a transaction of its own (folding the document count changes
+that triggers record; see store/documents.py). Its failure is logged and tried again later.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -53,9 +58,20 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class Writer:
-    def __init__(self, db: Database, *, batch_max: int = 64) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        batch_max: int = 64,
+        housekeeping: Callable[[Any], Any] | None = None,
+        housekeeping_every: float = 2.0,
+    ) -> None:
         self.db = db
         self.batch_max = batch_max
+        self.housekeeping = housekeeping
+        self.housekeeping_every = housekeeping_every
+        self._written_since_housekeeping = False
+        self._last_housekeeping = time.monotonic()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -96,7 +112,11 @@ class Writer:
     def _loop(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self.housekeeping_every if self.housekeeping else None)
+            except queue.Empty:
+                self._housekeep(due_only=False)
+                continue
             if first is None:
                 break
             batch = [first]
@@ -110,6 +130,22 @@ class Writer:
                     break
                 batch.append(nxt)
             self._run_batch(batch)
+            self._written_since_housekeeping = True
+            self._housekeep(due_only=True)
+        self._housekeep(due_only=False)
+
+    def _housekeep(self, *, due_only: bool) -> None:
+        if self.housekeeping is None or not self._written_since_housekeeping:
+            return
+        if due_only and time.monotonic() - self._last_housekeeping < self.housekeeping_every:
+            return
+        self._last_housekeeping = time.monotonic()
+        try:
+            with self.db.transaction() as conn:
+                self.housekeeping(conn)
+            self._written_since_housekeeping = False
+        except Exception:  # noqa: BLE001 - tried again after the next batch
+            log.exception("writer housekeeping failed")
 
     def _run_batch(self, batch: list[_Job]) -> None:
         if len(batch) > 1:

@@ -16,13 +16,13 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-_KEY = "account_id = {row}.account_id AND doc_type = {row}.doc_type AND status = {row}.status AND archived = {row}.archived"
-_ADD = (
-    "INSERT INTO document_counts (account_id, doc_type, status, archived, n)"
-    " VALUES (NEW.account_id, NEW.doc_type, NEW.status, NEW.archived, 1)"
-    " ON CONFLICT (account_id, doc_type, status, archived) DO UPDATE SET n = document_counts.n + 1"
-)
-_REMOVE = "UPDATE document_counts SET n = n - 1 WHERE " + _KEY.format(row="OLD")
+# Triggers only ever INSERT into document_count_changes: concurrent transactions never wait on
+# each other there (a counter row updated by every transaction would order all writers of an
+# account, and deadlock those that already hold other locks). Writers fold the changes into
+# document_counts now and then (store/documents.py: fold_count_changes).
+_COLUMNS = "INSERT INTO document_count_changes (account_id, doc_type, status, archived, delta)"
+_ADD = f"{_COLUMNS} VALUES (NEW.account_id, NEW.doc_type, NEW.status, NEW.archived, 1)"
+_REMOVE = f"{_COLUMNS} VALUES (OLD.account_id, OLD.doc_type, OLD.status, OLD.archived, -1)"
 _CHANGED = (
     "OLD.status IS DISTINCT FROM NEW.status OR OLD.archived IS DISTINCT FROM NEW.archived"
     " OR OLD.doc_type IS DISTINCT FROM NEW.doc_type OR OLD.account_id IS DISTINCT FROM NEW.account_id"
@@ -66,11 +66,20 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_document_counts_account_id_accounts"), ondelete="CASCADE"
-        ),
         sa.PrimaryKeyConstraint("account_id", "doc_type", "status", "archived", name=op.f("pk_document_counts")),
     )
+    op.create_table(
+        "document_count_changes",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("doc_type", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_document_count_changes")),
+    )
+    with op.batch_alter_table("document_count_changes", schema=None) as batch_op:
+        batch_op.create_index("ix_document_count_changes_account", ["account_id"], unique=False)
     with op.batch_alter_table("document_lines", schema=None) as batch_op:
         batch_op.create_index("ix_document_lines_document_position", ["document_id", "position"], unique=False)
         batch_op.drop_index(batch_op.f("ix_document_lines_document_id"))
@@ -93,6 +102,7 @@ def downgrade() -> None:
     else:
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER document_counts_{name}")
+    op.drop_table("document_count_changes")
     op.drop_table("document_counts")
     with op.batch_alter_table("document_lines", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_document_lines_document_id"), ["document_id"], unique=False)
