@@ -74,6 +74,19 @@ class Money(TypeDecorator[Decimal]):
             return _decimal
         return super().result_processor(dialect, coltype)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _money_text
+        return super().bind_processor(dialect)
+
+
+def _money_text(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        raise TypeError(f"Money column takes Decimal, not {type(value).__name__}")
+    return format(value, "f")
+
 
 # SQLite hands amounts back as the text they were stored as. Amounts recur (prices,
 # quantities, rates, the totals of similar documents): one shared, immutable Decimal per text,
