@@ -84,3 +84,37 @@ def test_instances_starting_together_register_the_signing_key_once(backend: str,
             databases[0].run_sync(register_signing_key, 1, other.public_pem)
         for db in databases:
             db.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, tmp_path: Path) -> None:
+    """0005 counts the documents already there; its downgrade leaves 0004's schema, triggers
+    included, so that the upgrade can run again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from ixserver.services.verify import verify
+    from ixserver.store.migrate import _config
+    from tests.api.invoicing import issue
+    from tests.support import live_server
+
+    with fresh_database(backend, tmp_path) as url:
+        with live_server(url, tmp_path) as server:
+            api = server.account("counted")
+            for _ in range(3):
+                issue(api)
+        engine = admin_engine(url)
+        with engine.begin() as conn:
+            command.downgrade(_config(conn), "0004")
+        with engine.begin() as conn:  # no trigger left behind: this would insert into a dropped table
+            conn.execute(text("UPDATE documents SET archived = NOT archived"))
+            conn.execute(text("UPDATE documents SET archived = NOT archived"))
+        upgrade(url)
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT status, n FROM document_counts WHERE n > 0")).all()
+        engine.dispose()
+        db = Database(url)
+        with db.read() as conn:
+            assert verify(conn) == []
+        db.dispose()
+    assert [tuple(r) for r in kept] == [("final", 3)]

@@ -249,9 +249,9 @@ documents = Table(
     # The backstop of gapless numbering: a number is used once per counter.
     UniqueConstraint("sub_sequence_id", "number"),
     UniqueConstraint("account_id", "proprietary_uid"),
+    # Lists walk it newest first; their totals come from document_counts (or, with other
+    # filters, from the rows this index finds).
     Index("ix_documents_account_date", "account_id", "date", "id"),
-    # Covers the list filters, so that counting a list's total reads the index only.
-    Index("ix_documents_account_listing", "account_id", "archived", "status", "doc_type"),
     Index("ix_documents_owner", "owner_document_id"),
     Index("ix_documents_client", "client_id"),
     sqlite_autoincrement=True,
