@@ -41,15 +41,12 @@ def _env(url: str, data_dir: Path) -> dict[str, str]:
 def servers(url: str, data_dir: Path) -> Iterator[tuple[list[str], str]]:
     env = _env(url, data_dir)
     key = subprocess.run(
-        [sys.executable, "-m", "ixserver", "accounts", "create", "race"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-m", "ixserver", "accounts", "create", "race"], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
     ports = [free_port() for _ in range(SERVERS)]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env) for port in ports
+        subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env)
+        for port in ports
     ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
@@ -79,9 +76,7 @@ async def _run(bases: list[str], key: str) -> list[httpx.Response]:
             async with gate:
                 return await http.request(method, bases[n % SERVERS] + path, params={"api_key": key}, json=payload)
 
-        drafts = await asyncio.gather(
-            *(call(n, "POST", "/invoices.json", {"invoice": body()}) for n in range(DOCUMENTS))
-        )
+        drafts = await asyncio.gather(*(call(n, "POST", "/invoices.json", {"invoice": body()}) for n in range(DOCUMENTS)))
         assert all(d.status_code == 201 for d in drafts), {d.status_code for d in drafts}
         ids = [d.json()["invoice"]["id"] for d in drafts]
         # finalize each on a different server than the one that created it
@@ -99,9 +94,7 @@ def test_four_servers_finalize_two_thousand_documents(backend: str, tmp_path: Pa
         started = time.monotonic()
         finalized = asyncio.run(_run(bases, key))
         elapsed = time.monotonic() - started
-        assert all(r.status_code == 200 for r in finalized), {
-            r.status_code: r.text for r in finalized if r.status_code != 200
-        }
+        assert all(r.status_code == 200 for r in finalized), {r.status_code: r.text for r in finalized if r.status_code != 200}
         numbers = sorted(int(r.json()["invoice"]["sequence_number"].split("/")[0]) for r in finalized)
         assert numbers == list(range(1, DOCUMENTS + 1))
         verified = subprocess.run(

@@ -29,15 +29,7 @@ def body(**fields: Any) -> dict[str, Any]:
         "date": today(),
         "due_date": today(),
         "client": {"name": "Cliente Exemplo", "code": "C1"},
-        "items": [
-            {
-                "name": "Pencil",
-                "description": "The best pencil",
-                "unit_price": "2.0244",
-                "quantity": "1",
-                "tax": {"name": "IVA23"},
-            }
-        ],
+        "items": [{"name": "Pencil", "description": "The best pencil", "unit_price": "2.0244", "quantity": "1", "tax": {"name": "IVA23"}}],
         **fields,
     }
     return document
@@ -69,6 +61,4 @@ def issue(api: Api, doc_type: str = "invoice", **fields: Any) -> dict[str, Any]:
 def credit_note_for(api: Api, invoice: dict[str, Any], amount: str, **fields: Any) -> dict[str, Any]:
     items = [{"name": "Refund", "description": "Refund", "unit_price": amount, "quantity": 1, "tax": {"name": "IVA0"}}]
     fields = {"owner_invoice_id": invoice["id"], "items": items, "tax_exemption": "M99", **fields}
-    return create(
-        api, "credit_note", client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]}, **fields
-    )
+    return create(api, "credit_note", client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]}, **fields)

@@ -130,9 +130,7 @@ def test_serie_outside_at_rules_is_422_code_001(api: Api, serie: str) -> None:
     assert api.get("/sequences.json").json() == before
 
 
-@pytest.mark.parametrize(
-    "body", [{}, {"sequence": None}, {"sequence": {}}, {"sequence": {"serie": ""}}, {"serie": "A"}]
-)
+@pytest.mark.parametrize("body", [{}, {"sequence": None}, {"sequence": {}}, {"sequence": {"serie": ""}}, {"serie": "A"}])
 def test_missing_serie_is_422_code_003(api: Api, body: dict) -> None:
     response = api.post("/sequences.json", json=body)
     assert response.status_code == 422

@@ -31,9 +31,7 @@ def test_rate_limiter_slides_over_one_minute() -> None:
 
 def test_api_keys_are_redacted_from_log_lines() -> None:
     assert redact("GET /x.json?api_key=abc123&page=2") == "GET /x.json?api_key=[REDACTED]&page=2"
-    record = logging.LogRecord(
-        "uvicorn.access", 20, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET", "/a?api_key=s3cret"), None
-    )
+    record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET", "/a?api_key=s3cret"), None)
     RedactApiKeys().filter(record)
     assert "s3cret" not in record.getMessage()
 
@@ -54,9 +52,7 @@ def test_decimals_are_rendered_as_exact_json_numbers() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [("1", True), (1, True), (True, True), ("0", False), (0, False), (None, None)]
-)
+@pytest.mark.parametrize(("value", "expected"), [("1", True), (1, True), (True, True), ("0", False), (0, False), (None, None)])
 def test_flags(value: object, expected: bool | None) -> None:
     assert as_flag(value, "f") is expected
 

@@ -25,12 +25,7 @@ TEXT_FIELDS = (
     "website", "phone", "fax", "observations", "tax_exemption_code",
 )  # fmt: skip
 REQUIRED_TEXT = ("name", "code")
-CONTACT_FIELDS = (
-    ("name", "contact_name"),
-    ("email", "contact_email"),
-    ("phone", "contact_phone"),
-    ("mobile", "contact_mobile"),
-)
+CONTACT_FIELDS = (("name", "contact_name"), ("email", "contact_email"), ("phone", "contact_phone"), ("mobile", "contact_mobile"))
 
 
 def _mobile(value: str | None) -> int | str | None:

@@ -51,11 +51,7 @@ def page(document: Document, issuer: str, certificate: int) -> str:
             if certificate
             else f"{chars}-Processado por ixserver (programa não certificado pela AT)"
         )
-    status = (
-        ""
-        if document.status in ("draft", "final", "settled")
-        else f"<p><strong>{escape(document.status.upper())}</strong></p>"
-    )
+    status = "" if document.status in ("draft", "final", "settled") else f"<p><strong>{escape(document.status.upper())}</strong></p>"
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
 <body><h1>{escape(heading)}</h1>{status}
 <p>{escape(issuer)}</p>

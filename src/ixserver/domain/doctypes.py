@@ -25,20 +25,8 @@ class DocType:
 # sub-sequence per type.
 DOC_TYPES: tuple[DocType, ...] = (
     DocType("invoice", "invoices", "Invoice", "invoices", "FT", "SI", True, "FT", "invoice"),
-    DocType(
-        "invoice_receipt", "invoice_receipts", "InvoiceReceipt", "invoices", "FR", "SI", True, "FR", "invoice-receipt"
-    ),
-    DocType(
-        "simplified_invoice",
-        "simplified_invoices",
-        "SimplifiedInvoice",
-        "invoices",
-        "FS",
-        "SI",
-        True,
-        "FS",
-        "simplified invoice",
-    ),
+    DocType("invoice_receipt", "invoice_receipts", "InvoiceReceipt", "invoices", "FR", "SI", True, "FR", "invoice-receipt"),
+    DocType("simplified_invoice", "simplified_invoices", "SimplifiedInvoice", "invoices", "FS", "SI", True, "FS", "simplified invoice"),
     DocType("credit_note", "credit_notes", "CreditNote", "invoices", "NC", "SI", True, "NC", "credit note"),
     DocType("debit_note", "debit_notes", "DebitNote", "invoices", "ND", "SI", True, "ND", "debit note"),
     DocType("receipt", "receipts", "Receipt", "receipts", "RG", "PY", True, "RG", "receipt"),
@@ -49,50 +37,10 @@ DOC_TYPES: tuple[DocType, ...] = (
     DocType("quote", "quotes", "Quote", "estimates", "OR", "WD", True, "OR", "quote"),
     # Not relevant for ATCUD per the OpenAPI ("N/A"); api-v2 §8.1 treats purchase orders alike.
     DocType("fees_note", "fees_notes", "FeesNote", "estimates", None, None, False, "NH", "fees note"),
-    DocType(
-        "purchase_order",
-        "purchase_orders",
-        "PurchaseOrder",
-        "purchase_orders",
-        None,
-        None,
-        False,
-        "NE",
-        "purchase order",
-    ),
-    DocType(
-        "vat_moss_invoice",
-        "vat_moss_invoices",
-        "VatMossInvoice",
-        "invoices",
-        "FT",
-        "SI",
-        False,
-        "FVM",
-        "VAT MOSS invoice",
-    ),
-    DocType(
-        "vat_moss_credit_note",
-        "vat_moss_credit_notes",
-        "VatMossCreditNote",
-        "invoices",
-        "NC",
-        "SI",
-        False,
-        "NCVM",
-        "VAT MOSS credit note",
-    ),
-    DocType(
-        "vat_moss_receipt",
-        "vat_moss_receipts",
-        "VatMossReceipt",
-        "receipts",
-        "RG",
-        "PY",
-        False,
-        "RGVM",
-        "VAT MOSS receipt",
-    ),
+    DocType("purchase_order", "purchase_orders", "PurchaseOrder", "purchase_orders", None, None, False, "NE", "purchase order"),
+    DocType("vat_moss_invoice", "vat_moss_invoices", "VatMossInvoice", "invoices", "FT", "SI", False, "FVM", "VAT MOSS invoice"),
+    DocType("vat_moss_credit_note", "vat_moss_credit_notes", "VatMossCreditNote", "invoices", "NC", "SI", False, "NCVM", "VAT MOSS credit note"),
+    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", "receipts", "RG", "PY", False, "RGVM", "VAT MOSS receipt"),
 )
 
 BY_KEY: dict[str, DocType] = {t.key: t for t in DOC_TYPES}

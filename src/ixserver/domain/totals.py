@@ -82,9 +82,7 @@ def _global_shares(nets: list[Decimal], discount: GlobalDiscount | None) -> list
     return shares
 
 
-def compute(
-    lines: list[Line], global_discount: GlobalDiscount | None = None, retention: Decimal | None = None
-) -> Totals:
+def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, retention: Decimal | None = None) -> Totals:
     grosses = [to_line(line.quantity * line.unit_price) for line in lines]
     line_discounts = [to_line(percent_of(gross, line.discount)) for gross, line in zip(grosses, lines, strict=True)]
     after_line = [gross - disc for gross, disc in zip(grosses, line_discounts, strict=True)]
@@ -99,8 +97,7 @@ def compute(
         base_by_rate[line.tax_rate] = base_by_rate.get(line.tax_rate, ZERO) + net
 
     rates = [
-        RateTotals(rate, to_cents(base), to_cents(percent_of(base, rate)))
-        for rate, base in sorted(base_by_rate.items())
+        RateTotals(rate, to_cents(base), to_cents(percent_of(base, rate))) for rate, base in sorted(base_by_rate.items())
     ]
     total_sum = to_cents(sum(grosses, ZERO))
     before_taxes = to_cents(sum((a.net for a in amounts), ZERO))
@@ -122,3 +119,5 @@ def in_euros(amount: Decimal, rate: Decimal | None) -> Decimal:
     """The EUR counter-value of an amount in a document's currency (`rate` = units of that
     currency per euro); signatures and SAF-T are in euros (pt-compliance §6.6)."""
     return to_cents(amount / rate) if rate else amount
+
+

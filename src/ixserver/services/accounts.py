@@ -186,9 +186,9 @@ def _details(data: AccountInput) -> dict[str, Any]:
     return values
 
 
-def open_account(
-    conn: Connection, data: AccountInput, owner_account_id: int | None = None
-) -> tuple[store.AccountRow, str]:
+def open_account(conn: Connection, data: AccountInput, owner_account_id: int | None = None) -> tuple[
+    store.AccountRow, str
+]:
     """POST /api/accounts/create.json (a new user and account) or, with the caller's account,
     create_already_user.json (another account for the user behind the calling key)."""
     tax_country = _tax_country(data.tax_country)

@@ -139,9 +139,7 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
     )
 
 
-def update_document(
-    conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput
-) -> Document:
+def update_document(conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput) -> Document:
     """Replace a draft (a client PUTs back the whole document it read)."""
     store.lock_document(conn, account_id, document_id)
     current = get_document(conn, account_id, document_id, doc_type)
@@ -334,9 +332,7 @@ def _finalize(
     problems = finalization_problems(last_date=None, **rules)
     owner = store.get_document(conn, account_id, document.owner_document_id) if document.owner_document_id else None
     already = (
-        store.credited_total(conn, owner.id, CREDIT_NOTES)
-        if owner is not None and kind.key in CREDIT_NOTES
-        else Decimal(0)
+        store.credited_total(conn, owner.id, CREDIT_NOTES) if owner is not None and kind.key in CREDIT_NOTES else Decimal(0)
     )
     problems += correction_problems(
         doc_type=kind,

@@ -12,7 +12,9 @@ from sqlalchemy.engine import Connection, Row
 def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -> None:
     """Exactly one default per account (series, taxes): clear the old one, set the new one."""
     c = table.c
-    conn.execute(update(table).where(c.account_id == account_id, c.is_default, c.id != row_id).values(is_default=False))
+    conn.execute(
+        update(table).where(c.account_id == account_id, c.is_default, c.id != row_id).values(is_default=False)
+    )
     conn.execute(update(table).where(c.id == row_id).values(is_default=True))
 
 
