@@ -113,16 +113,25 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     assert oct((tmp_path / "demo-api-key").stat().st_mode & 0o777) == "0o600"
 
 
-def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
+def issued(tmp_path: Path, account: str, count: int) -> str:
+    """An SQLite database in `tmp_path` where `account` has issued `count` invoices; its URL.
+    The server has stopped when this returns."""
     from tests.api.invoicing import issue
     from tests.support import live_server
 
     url = f"sqlite:///{tmp_path / 'ixserver.db'}"
     with live_server(url, tmp_path) as server:
-        api = server.account("tampered")
-        for _ in range(4):
+        api = server.account(account)
+        for _ in range(count):
             issue(api)
-    env_url = url
+        listed = api.get("/invoices.json").json()["pagination"]
+        assert listed["total_entries"] == count
+        assert api.get("/invoices.json", params={"status[]": "draft"}).json()["pagination"]["total_entries"] == 0
+    return url
+
+
+def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
+    env_url = issued(tmp_path, "tampered", 4)
     clean = ixserver("verify", data_dir=tmp_path, url=env_url)
     assert clean.returncode == 0, clean.stdout
     import sqlite3
@@ -144,17 +153,7 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
 
 
 def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Path) -> None:
-    from tests.api.invoicing import issue
-    from tests.support import live_server
-
-    url = f"sqlite:///{tmp_path / 'ixserver.db'}"
-    with live_server(url, tmp_path) as server:
-        api = server.account("counted")
-        for _ in range(3):
-            issue(api)
-        listed = api.get("/invoices.json").json()["pagination"]
-        assert listed["total_entries"] == 3
-        assert api.get("/invoices.json", params={"status[]": "draft"}).json()["pagination"]["total_entries"] == 0
+    url = issued(tmp_path, "counted", 3)
     assert ixserver("verify", data_dir=tmp_path, url=url).returncode == 0
     import sqlite3
 
