@@ -24,6 +24,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/writer_alone.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache build src/*.egg-info
