@@ -431,23 +431,22 @@ def _dialect_insert(conn: Connection) -> Any:
 
 
 def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, str, bool, int, int]]:
-    """(type, status, archived, kept count, actual count) wherever the kept counts are wrong."""
-    actual = {
-        (r[0], r[1], bool(r[2])): int(r[3])
-        for r in conn.execute(
-            select(_d.doc_type, _d.status, _d.archived, func.count())
-            .where(_d.account_id == account_id)
-            .group_by(_d.doc_type, _d.status, _d.archived)
-        )
-    }
-    kept: dict[tuple[str, str, bool], int] = {}
+    """(type, status, archived, kept count, actual count) wherever the kept counts are wrong.
+    One statement, so one state of the database: a fold or a write committed meanwhile cannot
+    make counts that agree look as if they did not."""
     c, ch = document_counts.c, document_count_changes.c
-    for table_rows in (
-        conn.execute(select(c.doc_type, c.status, c.archived, c.n).where(c.account_id == account_id)),
-        conn.execute(select(ch.doc_type, ch.status, ch.archived, ch.delta).where(ch.account_id == account_id)),
-    ):
-        for r in table_rows:
-            key = (r[0], r[1], bool(r[2]))
-            kept[key] = kept.get(key, 0) + int(r[3])
-    return [(*key, kept.get(key, 0), actual.get(key, 0)) for key in sorted(actual.keys() | kept.keys())
-            if kept.get(key, 0) != actual.get(key, 0)]  # fmt: skip
+    key = ("doc_type", "status", "archived")
+    zero, one = literal(0), literal(1)
+    rows = union_all(
+        select(c.doc_type, c.status, c.archived, c.n.label("kept"), zero.label("actual")).where(c.account_id == account_id),
+        select(ch.doc_type, ch.status, ch.archived, ch.delta, zero).where(ch.account_id == account_id),
+        select(_d.doc_type, _d.status, _d.archived, zero, one).where(_d.account_id == account_id),
+    ).subquery()
+    kept, actual = func.sum(rows.c.kept), func.sum(rows.c.actual)
+    query = (
+        select(*(rows.c[k] for k in key), kept, actual)
+        .group_by(*(rows.c[k] for k in key))
+        .having(kept != actual)
+        .order_by(*(rows.c[k] for k in key))
+    )
+    return [(r[0], r[1], bool(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query)]
