@@ -72,3 +72,15 @@ def test_stats_and_the_read_cache_never_serves_stale_data(server: LiveServer, ap
     # and so is a write through the API
     api.post("/sequences.json", json={"sequence": {"serie": "FRESH"}})
     assert [s["serie"] for s in api.get("/sequences.json").json()["sequences"]][-1] == "FRESH"
+
+
+def test_stats_count_the_writers_work(server: LiveServer, api: Api) -> None:
+    def writer() -> dict:
+        return httpx.get(f"{server.url}/_ixserver/stats").json()["writer"]
+
+    before = writer()
+    assert api.post("/sequences.json", json={"sequence": {"serie": "STATS"}}).status_code == 201
+    after = writer()
+    assert after["use_cases"] == before["use_cases"] + 1
+    assert after["batches"] == before["batches"] + 1
+    assert after["seconds"] > before["seconds"]

@@ -37,7 +37,7 @@ def test_values_go_in_and_come_out_as_through_core(conn) -> None:  # type: ignor
     stored = {r.label: tuple(r)[1:] for r in conn.execute(select(_v.label, _v.amount, _v.at, _v.day, _v.flag))}
     assert stored["a"] == stored["b"] == (ROW["amount"], ROW["at"], ROW["day"], True)
     assert BY_LABEL.first(conn, {"label": "b"}) == ("b", *stored["b"])
-    assert BY_LABEL.mapping(conn, {"label": "a"}) == ROW
+    assert BY_LABEL.first(conn, {"label": "a"}) == tuple(ROW.values())
     assert BY_LABEL.first(conn, {"label": "none"}) is None
     amount = BY_LABEL.first(conn, {"label": "a"})[1]  # type: ignore[index]
     assert isinstance(amount, Decimal) and str(amount) == "1234.5678901234"

@@ -24,7 +24,7 @@ _MISSING = object()
 
 
 class _Plan:
-    __slots__ = ("sql", "params", "convert", "keys", "positional", "_types", "_dialect")
+    __slots__ = ("sql", "params", "convert", "positional", "_types", "_dialect")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys))
@@ -42,7 +42,6 @@ class _Plan:
             fixed = bind.effective_value if not bind.required and bind.key not in column_keys else _MISSING
             self.params.append((name, bind.key, fixed, bind.type.dialect_impl(dialect).bind_processor(dialect)))
         columns = getattr(compiled, "_result_columns", None) or []
-        self.keys: tuple[str, ...] = tuple(c[0] for c in columns)
         self._types = [c[3] for c in columns]
         self._dialect = dialect
         # Result processors may depend on the driver's column types: made at the first fetch.
@@ -143,18 +142,6 @@ class Prepared:
             return None if raw is None else plan.rows(cursor, [raw])[0]
         finally:
             cursor.close()
-
-    def mapping(self, conn: Connection, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        """The first row as {column label: value}."""
-        params = params or {}
-        plan = self._plan(conn, params)
-        row = self.first(conn, params)
-        return None if row is None else dict(zip(plan.keys, row, strict=True))
-
-    def mappings(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        params = params or {}
-        keys = self._plan(conn, params).keys
-        return [dict(zip(keys, row, strict=True)) for row in self.rows(conn, params)]
 
     def scalar(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(conn, params)

@@ -30,11 +30,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else _utc(value)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         if dialect.name != "sqlite":
@@ -42,9 +38,14 @@ class UtcDateTime(TypeDecorator[datetime]):
 
         # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]": parsed directly (no wrapper).
         def process(value: str | None) -> datetime | None:
-            return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+            return None if value is None else _utc(datetime.fromisoformat(value))
 
         return process
+
+
+def _utc(value: datetime) -> datetime:
+    """A stored datetime as aware UTC (SQLite keeps them naive, in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Money(TypeDecorator[Decimal]):
@@ -59,11 +60,9 @@ class Money(TypeDecorator[Decimal]):
         return dialect.type_descriptor(String(40))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            raise TypeError(f"Money column takes Decimal, not {type(value).__name__}")
-        return value if dialect.name == "postgresql" else format(value, "f")
+        if dialect.name == "sqlite":
+            return _money_text(value)
+        return None if value is None else _checked(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return value if value is None or isinstance(value, Decimal) else _decimal(value)
@@ -80,12 +79,15 @@ class Money(TypeDecorator[Decimal]):
         return super().bind_processor(dialect)
 
 
-def _money_text(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
+def _checked(value: Any) -> Decimal:
     if not isinstance(value, Decimal):
         raise TypeError(f"Money column takes Decimal, not {type(value).__name__}")
-    return format(value, "f")
+    return value
+
+
+def _money_text(value: Decimal | None) -> str | None:
+    """An amount as SQLite keeps it: the Decimal's exact digits as text."""
+    return None if value is None else format(_checked(value), "f")
 
 
 # SQLite hands amounts back as the text they were stored as. Amounts recur (prices,

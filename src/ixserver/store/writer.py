@@ -76,6 +76,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self.batches = 0
         self.jobs = 0
+        self.seconds = 0.0  # spent running batches: the serial part of every write
 
     def start(self) -> None:
         if self._thread is None:
@@ -148,6 +149,13 @@ class Writer:
             log.exception("writer housekeeping failed")
 
     def _run_batch(self, batch: list[_Job]) -> None:
+        started = time.perf_counter()
+        try:
+            self._run_batch_once(batch)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _run_batch_once(self, batch: list[_Job]) -> None:
         if len(batch) > 1:
             values = self._run_together(batch)
             if values is not None:
