@@ -21,6 +21,7 @@ from ixserver.config import Settings
 from ixserver.services.accounts import create_account
 from ixserver.store.db import Database, admin_engine
 from ixserver.store.migrate import upgrade
+from ixserver.writer_process import running_writer
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PG_ENV = "IXSERVER_TEST_DATABASE_URL"
@@ -152,8 +153,10 @@ def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServ
         **overrides,
     }
     settings = Settings(database_url=url, data_dir=data_dir, **options)
-    server = LiveServer(settings).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    # As `ixserver serve` does: on SQLite, writes go to a writer process.
+    with running_writer(settings) as writer_socket:
+        server = LiveServer(settings.model_copy(update={"writer_socket": writer_socket})).start()
+        try:
+            yield server
+        finally:
+            server.stop()

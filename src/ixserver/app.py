@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.start()
+        await ctx.writer.open()
         tune_garbage_collector()
         try:
             yield

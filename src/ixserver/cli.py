@@ -37,13 +37,14 @@ def _fail(message: str) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Server processes (use PostgreSQL for more than one in production)."),
+    workers: int = typer.Option(1, min=1, help="Server processes: one per core."),
     demo: bool = typer.Option(False, help="Create the `demo` account if missing and print its key and a curl line."),
 ) -> None:
     """Apply pending migrations and serve the API."""
     import uvicorn
 
     from ixserver.logs import uvicorn_log_config
+    from ixserver.writer_process import running_writer
 
     if "IXSERVER_PUBLIC_URL" not in os.environ:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -57,18 +58,21 @@ def serve(
             typer.echo(f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'")
     finally:
         db.dispose()
-    uvicorn.run(
-        "ixserver.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=settings.access_log,
-        log_config=uvicorn_log_config(settings.log_level),
-        log_level=settings.log_level,
-        server_header=False,
-        lifespan="on",  # a failed startup must stop the server, not serve without its writer
-    )
+    with running_writer(settings) as writer_socket:
+        if writer_socket is not None:
+            os.environ["IXSERVER_WRITER_SOCKET"] = writer_socket  # read by each server process
+        uvicorn.run(
+            "ixserver.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=settings.access_log,
+            log_config=uvicorn_log_config(settings.log_level),
+            log_level=settings.log_level,
+            server_header=False,
+            lifespan="on",  # a failed startup must stop the server, not serve without its writer
+        )
 
 
 def _demo_key(settings: Settings, db: Database) -> str:

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified API key is remembered.")
     read_cache: bool = Field(default=True, description="Reuse rendered reads while the (SQLite) database is unchanged.")
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
+    writer_process: bool = Field(
+        default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."
+    )
+    writer_socket: str | None = Field(
+        default=None, description="Set by `serve` for its server processes: the writer process's socket."
+    )
 
     @field_validator("account_domains", mode="before")
     @classmethod

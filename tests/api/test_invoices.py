@@ -462,10 +462,21 @@ def test_a_repeated_proprietary_uid_returns_the_same_document(api: Api) -> None:
     assert len(api.get("/invoices.json", params={"status[]": "draft"}).json()["invoices"]) == 1
 
 
+def _hold_writes(server: LiveServer, held: threading.Event, release: threading.Event) -> None:
+    """Keep the database's writer waiting until `release`: hold its write lock (SQLite), or a
+    lock on the documents table that every document creation needs (PostgreSQL)."""
+    with server.db.transaction() as conn:
+        if not server.db.is_sqlite:
+            conn.exec_driver_sql("LOCK TABLE documents IN EXCLUSIVE MODE")
+        held.set()
+        release.wait(10)
+
+
 def test_a_concurrent_duplicate_is_409(server: LiveServer, api: Api) -> None:
-    release = threading.Event()
-    blocker = threading.Thread(target=lambda: server.ctx.writer.run_sync(lambda _conn: release.wait(10)))
-    blocker.start()  # the writer is busy: the first request waits in its queue with its UID claimed
+    held, release = threading.Event(), threading.Event()
+    blocker = threading.Thread(target=_hold_writes, args=(server, held, release))
+    blocker.start()  # the writer waits: the first request stays in flight with its UID claimed
+    assert held.wait(10)
     results = []
     first = threading.Thread(target=lambda: results.append(api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "UID-X"})))
     first.start()

@@ -1,4 +1,5 @@
-"""What one app instance owns: settings, database, writer thread, AT adapter, caches."""
+"""What one app instance owns: settings, database, writer (thread, or the connection to the writer
+process), AT adapter, caches."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from starlette.requests import Request
 
 from ixserver.api.cache import ReadCache
 from ixserver.api.ratelimit import RateLimiter
-from ixserver.at import ATAdapter, make_adapter
+from ixserver.at import ATAdapter
 from ixserver.config import Settings
-from ixserver.keys import Signer, load_signer
+from ixserver.keys import Signer
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
 from ixserver.store.db import Database
@@ -18,13 +19,14 @@ from ixserver.store.documents import fold_count_changes
 from ixserver.store.migrate import require_current
 from ixserver.store.writer import Writer
 from ixserver.vault import Vault
+from ixserver.writer_process import RemoteWriter, services
 
 
 @dataclass
 class AppContext:
     settings: Settings
     db: Database
-    writer: Writer
+    writer: Writer | RemoteWriter
     at: ATAdapter
     limiter: RateLimiter | None
     cache: ReadCache
@@ -37,15 +39,21 @@ class AppContext:
     @classmethod
     def build(cls, settings: Settings) -> AppContext:
         db = Database(settings.resolved_database_url)
+        shared = services(settings)
+        writer: Writer | RemoteWriter
+        if settings.writer_socket:
+            writer = RemoteWriter(settings.writer_socket, shared)
+        else:
+            writer = Writer(db, batch_max=settings.writer_batch_max, housekeeping=fold_count_changes)
         return cls(
             settings=settings,
             db=db,
-            writer=Writer(db, batch_max=settings.writer_batch_max, housekeeping=fold_count_changes),
-            at=make_adapter(settings.at_adapter, delay=settings.at_simulator_delay),
+            writer=writer,
+            at=shared["at"],
             limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
-            vault=Vault.from_settings(settings),
-            signer=load_signer(settings),
+            vault=shared["vault"],
+            signer=shared["signer"],
         )
 
     def start(self) -> None:

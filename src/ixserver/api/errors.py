@@ -25,6 +25,7 @@ from ixserver.domain.errors import (
     DomainError,
     MalformedRequest,
     NotFound,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -35,6 +36,7 @@ STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     ValidationFailed: 422,
+    Unavailable: 503,
     DomainError: 422,
 }
 
@@ -89,7 +91,9 @@ def too_many_requests(retry_after: int) -> Response:
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
-    return error_response(status_for(exc), exc.messages, code=exc.code, extra=extra)
+    status = status_for(exc)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return error_response(status, exc.messages, code=exc.code, extra=extra, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

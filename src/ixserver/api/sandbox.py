@@ -46,11 +46,7 @@ async def stats(request: Request) -> Response:
         raise NotFound()
     return JSONResponse(
         {
-            "writer": {
-                "batches": ctx.writer.batches,
-                "use_cases": ctx.writer.jobs,
-                "seconds": round(ctx.writer.seconds, 6),
-            },
+            "writer": await ctx.writer.stats(),
             "read_cache": {"enabled": ctx.cache.enabled, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
         }
     )

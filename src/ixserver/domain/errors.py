@@ -3,6 +3,8 @@ turns them into an HTTP status and body; nothing below the API layer knows about
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     message = "Unknown error."
@@ -18,6 +20,18 @@ class DomainError(Exception):
     @property
     def messages(self) -> list[str]:
         return [self.message]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross to the server processes from the writer process (writer_process.py);
+        # rebuilt from their state, whatever their constructor's arguments.
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[DomainError], args: tuple[Any, ...], state: dict[str, Any]) -> DomainError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class MalformedRequest(DomainError):
@@ -44,6 +58,19 @@ class ValidationFailed(DomainError):
 
 class Conflict(DomainError):
     message = "Conflict"
+
+
+class Unavailable(DomainError):
+    """The server cannot carry the request out now; it may be repeated."""
+
+    message = "Service unavailable"
+
+
+class WriterUnavailable(Unavailable):
+    message = (
+        "The server lost its connection to its writer; this request may or may not have been carried out."
+        " Repeat it (a document creation with the same proprietary_uid is safe to repeat)."
+    )
 
 
 def raise_if(messages: list[str]) -> None:
