@@ -123,3 +123,15 @@ def test_running_writer_is_for_sqlite_only(settings: Settings) -> None:
     with running_writer(settings) as path:
         assert path is not None and Path(path).is_socket()
     assert not Path(path).exists(), "its socket is removed with it"
+
+
+def test_documents_cross_by_position(server: LiveServer, api: Any) -> None:
+    """Documents and their lines travel as their fields in order (domain/documents.py)."""
+    from ixserver.services.accounts import get_account
+    from ixserver.services.documents import get_document
+
+    issued = api.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
+    with server.db.read() as conn:
+        document = get_document(conn, get_account(conn, api.name).id, issued["id"])
+    copy = pickle.loads(pickle.dumps(document))
+    assert copy == document and copy.lines == document.lines and len(copy.lines) == len(body()["items"])

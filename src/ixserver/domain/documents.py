@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -98,6 +99,18 @@ class Document:
     key_version: int | None
     status_reason: str | None
     lines: list[DocumentLine] = field(default_factory=list)
+
+
+def _pickled_by_position(cls: type) -> None:
+    """Documents cross from the writer process to the server processes (writer_process.py) as
+    the constructor's arguments in order: half the time of a slotted dataclass's own pickling,
+    which sets each field by name from Python."""
+    values = operator.attrgetter(*(f.name for f in fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[attr-defined]
+
+
+_pickled_by_position(DocumentLine)
+_pickled_by_position(Document)
 
 
 @dataclass(frozen=True)
