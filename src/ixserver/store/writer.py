@@ -1,9 +1,11 @@
-"""The one write path of a server process.
+"""The one write path: a writer that runs use cases in batches.
 
-Every write use case is handed to a single thread that owns the write connection. The thread
-takes whatever is queued (up to `batch_max` use cases), runs them in one transaction and
-commits them together: one fsync for many finalizations (group commit), and no request thread
-ever spins on SQLite's write lock. Batches are optimistic: if one use case raises, the batch is
+`Batches` holds the rules; the writer thread below (`Writer`, one per server process: the
+path on PostgreSQL) and the writer process (writer_process.py, the one writer of the server
+processes of an SQLite database) feed it. Every write use case is handed to a single writer
+that owns the write connection. It takes whatever is queued (up to `batch_max` use cases), runs
+them in one transaction and commits them together: one fsync for many finalizations (group
+commit), and no request thread ever spins on SQLite's write lock. Batches are optimistic: if one use case raises, the batch is
 rolled back and its use cases are run again one by one, each in its own transaction, so that
 only the failing one fails. Nobody is answered before the commit of its own work has
 succeeded, so nothing acknowledged is lost.
@@ -14,7 +16,7 @@ a find-or-create that both processes attempted (the loser's insert waits for the
 commit, then fails; run again, it finds the winner's row). A use case that keeps failing is
 answered with its error after a few tries.
 
-Between batches, at most every `housekeeping_every` seconds and only after writes, the thread
+Between batches, at most every `housekeeping_every` seconds and only after writes, the writer
 runs `housekeeping(conn)` in a transaction of its own (folding the document count changes
 that triggers record; see store/documents.py). Its failure is logged and tried again later.
 """
