@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -76,7 +77,9 @@ def test_verify_reports_a_broken_invariant(tmp_path: Path) -> None:
 def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1")
+    scratch = tmp_path / "tmp"  # where the writer process's socket lives while it runs
+    scratch.mkdir()
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", TMPDIR=str(scratch))
     proc = subprocess.Popen(
         [sys.executable, "-m", "ixserver", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo"],
         env=env,
@@ -101,9 +104,12 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
         response = httpx.get(url)
         assert response.status_code == 200
         assert response.json()["sequences"][0]["default_sequence"] == 1
+        assert [p.name for p in scratch.glob("ixserver-*/*")] == ["writer.sock"]
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert list(scratch.iterdir()) == [], "on SIGTERM, serve stops its writer process and removes its socket"
     assert key not in output, "the access log never shows an API key"
     assert "api_key=[REDACTED]" in output
     # a second start prints the same key (idempotent demo account)

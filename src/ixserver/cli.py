@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -58,6 +59,9 @@ def serve(
             typer.echo(f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'")
     finally:
         db.dispose()
+    # uvicorn answers SIGTERM by shutting down, then raises it again for the handler it found:
+    # make that handler an exception, so that the writer process is stopped as on Ctrl-C.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with running_writer(settings) as writer_socket:
         if writer_socket is not None:
             os.environ["IXSERVER_WRITER_SOCKET"] = writer_socket  # read by each server process
@@ -73,6 +77,10 @@ def serve(
             server_header=False,
             lifespan="on",  # a failed startup must stop the server, not serve without its writer
         )
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _demo_key(settings: Settings, db: Database) -> str:
