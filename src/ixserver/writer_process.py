@@ -261,6 +261,8 @@ class WriterProcess:
         except EOFError:
             process.join()
             raise RuntimeError(f"the writer process failed to start (exit code {process.exitcode})") from None
+        if self._control is not None:
+            self._control.close()  # the pipe of a writer that died
         self._process, self._control = process, ours
 
     def _watch(self) -> None:
@@ -306,8 +308,7 @@ class RemoteWriter:
         self.path = path
         self._services = {id(obj): _Service(name) for name, obj in services.items()}
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._transport: asyncio.Transport | None = None
+        self._link: _Link | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Lock | None = None
 
@@ -315,8 +316,8 @@ class RemoteWriter:
         """Nothing to start here: the connection is opened on the server's loop (`open`)."""
 
     def stop(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        if self._link is not None:
+            self._link.transport.close()
 
     async def open(self) -> None:
         await self._connected()
@@ -338,32 +339,46 @@ class RemoteWriter:
     async def _call(self, fn: Any, args: tuple[Any, ...]) -> Any:
         job_id = next(self._ids)
         frame = _frame(pickle.dumps((job_id, fn, args), protocol=PROTOCOL))
-        transport = await self._connected()
-        assert self._loop is not None
-        future = self._loop.create_future()
-        self._pending[job_id] = future
-        transport.write(frame)
+        link = await self._connected()
+        future = link.loop.create_future()
+        link.pending[job_id] = future
+        link.transport.write(frame)
         return await future
 
-    async def _connected(self) -> asyncio.Transport:
-        transport = self._transport
-        if transport is not None and not transport.is_closing():
-            return transport
+    async def _connected(self) -> _Link:
+        link = self._link
+        if link is not None and not link.lost:
+            return link
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
-            if self._transport is None or self._transport.is_closing():
+            if self._link is None or self._link.lost:
                 loop = asyncio.get_running_loop()
                 try:
-                    self._transport, _ = await loop.create_unix_connection(lambda: _Answers(self), self.path)
+                    _transport, self._link = await loop.create_unix_connection(lambda: _Link(loop), self.path)
                 except OSError as exc:
                     raise WriterUnavailable() from exc
                 self._loop = loop
-        return self._transport
+            return self._link
 
-    def _settle(self, payloads: list[bytes]) -> None:
-        pending = self._pending
-        for payload in payloads:
+
+class _Link(asyncio.Protocol):
+    """One connection to the writer process, and the use cases sent over it not yet answered."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.buffer = bytearray()
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment] # a uvloop transport is no asyncio.Transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        pending = self.pending
+        for payload in _frames(self.buffer):
             job_id, ok, value = pickle.loads(payload)
             future = pending.pop(job_id, None)
             if future is None or future.done():
@@ -373,24 +388,9 @@ class RemoteWriter:
             else:
                 future.set_exception(value)
 
-    def _lost(self) -> None:
-        self._transport = None
-        pending, self._pending = self._pending, {}
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        pending, self.pending = self.pending, {}
         for future in pending.values():
             if not future.done():
                 future.set_exception(WriterUnavailable())
-
-
-class _Answers(asyncio.Protocol):
-    def __init__(self, writer: RemoteWriter) -> None:
-        self.writer = writer
-        self.buffer = bytearray()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        frames = _frames(self.buffer)
-        if frames:
-            self.writer._settle(frames)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.writer._lost()
