@@ -19,7 +19,7 @@ from ixserver.config import Settings
 from ixserver.domain.errors import MissingElement, ValidationFailed, WriterUnavailable
 from ixserver.store.counters import next_number
 from ixserver.store.migrate import upgrade
-from ixserver.writer_process import RemoteWriter, WriterProcess, running_writer, services
+from ixserver.writer_process import WRITER_NICE, RemoteWriter, WriterProcess, running_writer, services
 from tests.api.invoicing import body, finalize
 from tests.store.conftest import invoice_counter
 from tests.support import LiveServer
@@ -135,3 +135,9 @@ def test_documents_cross_by_position(server: LiveServer, api: Any) -> None:
         document = get_document(conn, get_account(conn, api.name).id, issued["id"])
     copy = pickle.loads(pickle.dumps(document))
     assert copy == document and copy.lines == document.lines and len(copy.lines) == len(body()["items"])
+
+
+def test_the_writer_asks_for_a_larger_share_of_the_cpu(writer: WriterProcess) -> None:
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = max(ours + WRITER_NICE, -20) if os.geteuid() == 0 else ours  # only root may raise it
+    assert os.getpriority(os.PRIO_PROCESS, writer.pid) == expected
