@@ -122,6 +122,7 @@ def test_running_writer_is_for_sqlite_only(settings: Settings) -> None:
         assert path is None
     with running_writer(settings) as path:
         assert path is not None and Path(path).is_socket()
+        assert Path(path).parent.stat().st_mode & 0o777 == 0o700, "only its user may send it pickles"
     assert not Path(path).exists(), "its socket is removed with it"
 
 

@@ -71,8 +71,9 @@ def running_writer(settings: Settings) -> Iterator[str | None]:
     if not settings.writer_process or make_url(settings.resolved_database_url).get_backend_name() != "sqlite":
         yield None
         return
-    process = WriterProcess(settings).start()
+    process = WriterProcess(settings)
     try:
+        process.start()
         yield process.path
     finally:
         process.stop()
@@ -237,7 +238,9 @@ class WriterProcess:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._dir = tempfile.mkdtemp(prefix="ixserver-")  # short: Unix socket paths are limited
+        # Short (Unix socket paths are limited), and private: mkdtemp makes it 0700, so only this
+        # user can connect, and what arrives there is trusted enough to unpickle.
+        self._dir = tempfile.mkdtemp(prefix="ixserver-")
         self.path = os.path.join(self._dir, "writer.sock")
         self._spawn = multiprocessing.get_context("spawn")
         self._process: Any = None
