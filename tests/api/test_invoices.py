@@ -518,6 +518,9 @@ def test_lists_and_filters(api: Api) -> None:
     assert ids(**{"date[from]": today(), "date[to]": today()}) == [draft["id"], receipt["id"]]
     assert ids(**{"date[to]": f"{yesterday.day}/{yesterday.month}/{yesterday.year}"}) == [old["id"]]
     assert ids(**{"total_before_taxes[from]": "100"}) == [receipt["id"]]
+    big = {"items": [{"name": "Bench", "description": "Bench", "unit_price": 500, "quantity": 2}]}
+    assert api.put(f"/invoices/{draft['id']}.json", json={"invoice": body(**big)}).status_code == 200
+    assert ids(**{"total_before_taxes[from]": "1000", "total_before_taxes[to]": "1000"}) == [draft["id"]], "updates keep it"
     assert ids(reference="PO-7") == [old["id"]]
     assert ids(text="Zeta") == [old["id"]]
     assert ids(text="Chair") == [receipt["id"]]

@@ -252,7 +252,6 @@ def _prepare(
         "sum": totals.sum,
         "discount": totals.discount,
         "before_taxes": totals.before_taxes,
-        "before_taxes_cents": int(totals.before_taxes * 100),
         "taxes": totals.taxes,
         "total": totals.total,
         "retention_amount": totals.retention,

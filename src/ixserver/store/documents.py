@@ -153,9 +153,21 @@ def document_id_by_uid(conn: Connection, account_id: int, uid: str) -> int | Non
     return _BY_UID.scalar(conn, {"account_id": account_id, "uid": uid})
 
 
+def _with_cents(values: dict[str, Any]) -> dict[str, Any]:
+    """The values with what is kept beside `before_taxes` for range filters: its cents as an
+    integer (SQLite keeps Money as text, which does not compare as numbers)."""
+    if "before_taxes" not in values:
+        return values
+    return {**values, "before_taxes_cents": _cents(values["before_taxes"])}
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount * 100)  # totals are to the cent already: exact
+
+
 def insert_document(conn: Connection, lines: list[dict[str, Any]], **values: Any) -> Document:
     """Store a new document with its lines; the document as stored."""
-    document_id = int(_INSERT_DOCUMENT.scalar(conn, values))
+    document_id = int(_INSERT_DOCUMENT.scalar(conn, _with_cents(values)))
     _insert_lines(conn, document_id, lines)
     return document_from(document_id, values, lines)
 
@@ -178,7 +190,7 @@ def _insert_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]
 
 
 def update_document(conn: Connection, document_id: int, **values: Any) -> None:
-    _UPDATE_DOCUMENT.run(conn, {"document_id": document_id, **values})
+    _UPDATE_DOCUMENT.run(conn, {"document_id": document_id, **_with_cents(values)})
 
 
 def replace_lines(conn: Connection, document_id: int, lines: list[dict[str, Any]]) -> None:
