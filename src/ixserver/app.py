@@ -1,5 +1,5 @@
 """`create_app(settings)`: the ASGI application. No module-level state: every app builds its
-own database, writer thread and caches, so tests can run many side by side."""
+own database, writer (or connection to the writer process) and caches, so tests can run many side by side."""
 
 from __future__ import annotations
 

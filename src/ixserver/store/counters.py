@@ -1,6 +1,6 @@
 """The gapless counter that numbers every fiscal document.
 
-`next_number` runs inside the caller's write transaction, so the number and the document that
+`take_number` runs inside the caller's write transaction, so the number and the document that
 carries it are committed (or rolled back) together: a rolled-back finalization consumes
 nothing, and no database SEQUENCE (which is not transactional) is ever involved.
 
@@ -71,6 +71,7 @@ _SET_PG = Prepared(update(sub_sequences).where(_c.id == bindparam("sub_id")).val
 
 
 def next_number(conn: Connection, sub_sequence_id: int) -> int:
+    """The number alone (what the counter proofs and the writer tests allocate)."""
     return take_number(conn, sub_sequence_id).number
 
 
@@ -81,7 +82,7 @@ def take_number(
     with where its signature chain stands, all read under the counter's lock in one statement
     (SQLite: UPDATE … RETURNING in the IMMEDIATE transaction; PostgreSQL: SELECT … FOR UPDATE)."""
     if not conn.in_transaction():
-        raise RuntimeError("next_number must run inside the caller's write transaction")
+        raise RuntimeError("take_number must run inside the caller's write transaction")
     params = {"sub_id": sub_sequence_id, "b_account_id": account_id, "b_doc_type": doc_type}
     if conn.dialect.name == "postgresql":
         row = (_LOCK_PG if sub_sequence_id is not None else _LOCK_DEFAULT_PG).first(conn, params)

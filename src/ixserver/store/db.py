@@ -5,7 +5,8 @@ Reads use `Database.read()` (one statement at a time, no transaction) or
 `Database.transaction()`: on SQLite it opens with BEGIN IMMEDIATE so that the write lock is
 taken up front (no lock upgrade that can fail half way); on PostgreSQL an ordinary transaction
 in which the counters are locked row by row. Inside the server all writes go through the one
-`Writer` thread (store/writer.py); the CLI uses `transaction()` directly.
+writer (store/writer.py: a thread per server process, or on SQLite the writer process of
+writer_process.py); the CLI uses `transaction()` directly.
 
 Several processes on one SQLite file (`serve --workers N`, the CLI beside a server) queue for
 writing on an advisory lock file beside the database before they BEGIN: the kernel hands it

@@ -37,7 +37,6 @@ _LIST = select(*_COLUMNS).where(_t.account_id == bindparam("account_id")).order_
 _ALL = Prepared(_LIST)
 _ONE = _LIST.where(_t.id == bindparam("tax_id"))
 _BY_NAME = _LIST.where(_t.name == bindparam("name"))
-_DEFAULT = _LIST.where(_t.is_default)
 
 
 def list_taxes(conn: Connection, account_id: int) -> list[TaxRow]:
@@ -51,11 +50,6 @@ def get_tax(conn: Connection, account_id: int, tax_id: int) -> TaxRow | None:
 
 def tax_by_name(conn: Connection, account_id: int, name: str) -> TaxRow | None:
     r = conn.execute(_BY_NAME, {"account_id": account_id, "name": name}).first()
-    return _row(r) if r else None
-
-
-def default_tax(conn: Connection, account_id: int) -> TaxRow | None:
-    r = conn.execute(_DEFAULT, {"account_id": account_id}).first()
     return _row(r) if r else None
 
 
