@@ -1,6 +1,6 @@
 """The writer's own cost per use case, without HTTP (`.venv/bin/python bench/writer_alone.py`).
 
-Creates and finalizes documents through `Writer` and the services directly, in batches of 32
+Creates and finalizes documents through a writer thread (ixserver/writes/) and the services directly, in batches of 32
 (as the HTTP bench's connections produce them), on a fresh SQLite file, and prints the time the
 writer spends per use case. Compared with the same figure under HTTP load, it shows how much the
 event loop's share of the interpreter lock slows the one serial part of writing.
@@ -33,28 +33,32 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'ix.db'}"
         upgrade(url)
         ctx = AppContext.build(Settings(database_url=url, data_dir=Path(tmp), public_url="http://x", rate_limit=0))
-        ctx.start()
-        try:
-            account, _key = ctx.db.run_sync(create_account, "bench")
-            body: dict[str, Any] = {"invoice": {**DOCUMENT["invoice"], "date": date.today().strftime("%d/%m/%Y")}}
-            kind, writer = BY_KEY["invoice"], ctx.writer
+        writes = ctx.writes  # a writer thread: no writer process without `serve`
+        body: dict[str, Any] = {"invoice": {**DOCUMENT["invoice"], "date": date.today().strftime("%d/%m/%Y")}}
+        kind = BY_KEY["invoice"]
 
-            async def rounds() -> None:
+        async def rounds() -> dict[str, Any]:
+            await ctx.start()
+            try:
+                account, _key = await writes.run(create_account, "bench")
+                before = await writes.stats()
                 for _ in range(ROUNDS):
                     drafts = await asyncio.gather(
-                        *(writer.run(service.create_document, account.id, kind.key, parse_document(body, kind))
+                        *(writes.run(service.create_document, account.id, kind.key, parse_document(body, kind))
                           for _ in range(BATCH))
                     )  # fmt: skip
                     await asyncio.gather(
-                        *(writer.run(service.change_state, account.id, kind.key, d.id, "finalized", None, ctx.signer)
+                        *(writes.run_with_resources(service.change_state, account.id, kind.key, d.id, "finalized", None)
                           for d in drafts)
                     )  # fmt: skip
+                after = await writes.stats()
+            finally:
+                ctx.stop()
+            return {k: after[k] - before[k] for k in ("seconds", "use_cases")}
 
-            asyncio.run(rounds())
-        finally:
-            ctx.stop()
-    per_job = writer.seconds / writer.jobs * 1e6
-    print(f"writer alone: {per_job:.0f} us per use case ({writer.jobs} jobs in batches of up to {BATCH});"
+        done = asyncio.run(rounds())
+    per_job = done["seconds"] / done["use_cases"] * 1e6
+    print(f"writer alone: {per_job:.0f} us per use case ({done['use_cases']} jobs in batches of up to {BATCH});"
           f" {1e6 / (2 * per_job):.0f} documents/s if writing were all there is")  # fmt: skip
 
 

@@ -19,24 +19,35 @@ from sqlalchemy import text
 from ixserver.app import create_app
 from ixserver.config import Settings
 from ixserver.services.accounts import create_account
+from ixserver.store.counters import take_number
 from ixserver.store.db import Database, admin_engine
 from ixserver.store.migrate import upgrade
-from ixserver.writer_process import running_writer
+from ixserver.writes.direct import DirectWrites
+from ixserver.writes.process import running_writer
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 PG_ENV = "IXSERVER_TEST_DATABASE_URL"
 # Servers that share a database share their keys, as production instances must: the signing
 # key is AT's published sample key (test only), the secret key a fixed test Fernet key.
 TEST_SECRET_KEY = "aXhzZXJ2ZXItdGVzdC1zZWNyZXQta2V5LTAxMjM0NTY="
 
 
-def shared_data(name: str) -> Path:
-    path = SHARED_DATA / name
+def data_file(name: str) -> Path:
+    """A reference file of tests/data (provenance in its README)."""
+    path = TEST_DATA / name
     if not path.exists():
-        raise AssertionError(
-            f"test data {name} is missing: expected it at {path} (the shared/ folder beside the repository)"
-        )
+        raise AssertionError(f"test data {name} is missing: expected it at {path}")
     return path
+
+
+def next_number(conn: Any, sub_sequence_id: int) -> int:
+    """The next number of a counter alone (the counter proofs and the writer tests allocate)."""
+    return take_number(conn, sub_sequence_id).number
+
+
+def write(db: Database, fn: Any, *args: Any) -> Any:
+    """`fn(conn, *args)` in a write transaction of its own, committed (the CLI's path)."""
+    return DirectWrites(db).run_sync(fn, *args)
 
 
 def free_port() -> int:
@@ -99,11 +110,11 @@ class Api:
 class LiveServer:
     """The real app, served by uvicorn over TCP on 127.0.0.1, in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, writer_socket: str | None = None) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
+        self.app = create_app(settings, writer_socket)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, lifespan="on"
         )
@@ -137,7 +148,7 @@ class LiveServer:
     def account(self, name: str | None = None, **attrs: Any) -> Api:
         """A new account (fresh tenant per test), created through the service layer."""
         name = name or f"t{secrets.token_hex(5)}"
-        _account, key = self.db.run_sync(lambda conn: create_account(conn, name, **attrs))
+        _account, key = write(self.db, lambda conn: create_account(conn, name, **attrs))
         return Api(self.url, key, name)
 
 
@@ -148,14 +159,14 @@ def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServ
         "public_url": "http://127.0.0.1",
         "rate_limit": 0,
         "access_log": False,
-        "signing_key_file": shared_data("at-sample-keys/at-sample-private-key.pem"),
+        "signing_key_file": data_file("at-sample-keys/at-sample-private-key.pem"),
         "secret_key": TEST_SECRET_KEY,
         **overrides,
     }
     settings = Settings(database_url=url, data_dir=data_dir, **options)
     # As `ixserver serve` does: on SQLite, writes go to a writer process.
     with running_writer(settings) as writer_socket:
-        server = LiveServer(settings.model_copy(update={"writer_socket": writer_socket})).start()
+        server = LiveServer(settings, writer_socket).start()
         try:
             yield server
         finally:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api.invoicing import body
-from tests.support import TEST_SECRET_KEY, free_port, fresh_database, shared_data
+from tests.support import TEST_SECRET_KEY, data_file, free_port, fresh_database
 
 SERVERS = 4
 DOCUMENTS = 2000
@@ -31,7 +31,7 @@ def _env(url: str, data_dir: Path) -> dict[str, str]:
         IXSERVER_RATE_LIMIT="0",
         IXSERVER_ACCESS_LOG="0",
         IXSERVER_LOG_LEVEL="warning",
-        IXSERVER_SIGNING_KEY_FILE=str(shared_data("at-sample-keys/at-sample-private-key.pem")),
+        IXSERVER_SIGNING_KEY_FILE=str(data_file("at-sample-keys/at-sample-private-key.pem")),
         IXSERVER_SECRET_KEY=TEST_SECRET_KEY,
     )
     return env

@@ -1,4 +1,4 @@
-"""The writer process (writer_process.py): use cases and their outcomes cross it whole, a
+"""The writer process (ixserver/writes/): use cases and their outcomes cross it whole, a
 failure stays with its use case, and a writer that dies is started again without a gap."""
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 
 from ixserver.config import Settings
-from ixserver.domain.errors import MissingElement, ValidationFailed, WriterUnavailable
-from ixserver.store.counters import next_number
+from ixserver.domain.errors import DocumentCreationInProgress, MissingElement, ValidationFailed
+from ixserver.resources import Resources
 from ixserver.store.migrate import upgrade
-from ixserver.writer_process import WRITER_NICE, RemoteWriter, WriterProcess, running_writer, services
+from ixserver.writes import crossing
+from ixserver.writes.process import WRITER_NICE, WriterProcess, running_writer
+from ixserver.writes.remote import RemoteWriter, WriterUnavailable
 from tests.api.invoicing import body, finalize
 from tests.store.conftest import invoice_counter
-from tests.support import LiveServer
+from tests.support import LiveServer, next_number
 
 
 def refuse(_conn: Any, *messages: str) -> None:
@@ -33,15 +35,25 @@ def a_lock(_conn: Any) -> threading.Lock:
     return threading.Lock()  # cannot be pickled
 
 
-def signer_version(_conn: Any, signer: Any) -> int:
-    return int(signer.version)
+def signer_version(_conn: Any, resources: Resources) -> int:
+    return resources.signer.version
+
+
+class Odd(Exception):
+    """An error whose constructor's arguments are not its `args`."""
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(f"odd: {reason}")
+        self.reason = reason
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     url = f"sqlite:///{tmp_path / 'ix.db'}"
     upgrade(url)
-    return Settings(database_url=url, data_dir=tmp_path, public_url="http://127.0.0.1", rate_limit=0)
+    return Settings(
+        database_url=url, data_dir=tmp_path, public_url="http://127.0.0.1", rate_limit=0, signing_key_version=3
+    )
 
 
 @pytest.fixture
@@ -53,11 +65,19 @@ def writer(settings: Settings) -> Iterator[WriterProcess]:
         process.stop()
 
 
-def test_domain_errors_cross_processes_whole() -> None:
-    for error in (MissingElement("client"), ValidationFailed("one", "two", code="007"), WriterUnavailable()):
-        copy = pickle.loads(pickle.dumps(error))
-        assert type(copy) is type(error)
+def test_errors_cross_processes_whole() -> None:
+    errors = (
+        MissingElement("client"),
+        ValidationFailed("one", "two", code="007"),
+        DocumentCreationInProgress("UID-1"),
+        WriterUnavailable(),
+    )
+    for error in errors:
+        _job, ok, copy = crossing.read_outcome(crossing.frames(bytearray(crossing.outcome(1, False, error)))[0])
+        assert not ok and type(copy) is type(error)
         assert (copy.messages, copy.code, str(copy)) == (error.messages, error.code, str(error))
+    _job, _ok, odd = crossing.read_outcome(crossing.frames(bytearray(crossing.outcome(2, False, Odd(reason="x"))))[0])
+    assert type(odd) is Odd and odd.reason == "x" and str(odd) == "odd: x"
 
 
 def test_outcomes_errors_and_services_cross_the_socket(settings: Settings, writer: WriterProcess) -> None:
@@ -66,8 +86,7 @@ def test_outcomes_errors_and_services_cross_the_socket(settings: Settings, write
     db = Database(settings.resolved_database_url)
     sub_id = invoice_counter(db)
     db.dispose()
-    ours = services(settings)
-    remote = RemoteWriter(writer.path, ours)
+    remote = RemoteWriter(writer.path)
 
     async def session() -> list[Any]:
         await remote.open()
@@ -75,23 +94,23 @@ def test_outcomes_errors_and_services_cross_the_socket(settings: Settings, write
             *(remote.run(next_number, sub_id) for _ in range(50)),
             remote.run(refuse, "no", "never"),
             remote.run(a_lock),
-            remote.run(signer_version, ours["signer"]),
+            remote.run_with_resources(signer_version),
             return_exceptions=True,
         )
         results.append(await remote.stats())
-        remote.stop()
+        remote.close()
         return results
 
     *numbers, refused, unsendable, version, stats = asyncio.run(session())
     assert sorted(numbers) == list(range(1, 51)), "use cases of one batch are numbered without gaps"
     assert isinstance(refused, ValidationFailed) and refused.messages == ["no", "never"] and refused.code == "007"
     assert isinstance(unsendable, RuntimeError) and "could not send back lock" in str(unsendable)
-    assert version == ours["signer"].version, "the signer travels by name; the writer uses its own"
+    assert version == 3, "use cases that need resources get the writer's own"
     assert stats["use_cases"] == 53 and stats["batches"] >= 1
 
 
 def test_a_writer_that_dies_is_started_again_and_numbering_goes_on(settings: Settings, writer: WriterProcess) -> None:
-    server = LiveServer(settings.model_copy(update={"writer_socket": writer.path})).start()
+    server = LiveServer(settings, writer.path).start()
     try:
         api = server.account()
         first = api.post("/invoices.json", json={"invoice": body()})
@@ -127,14 +146,15 @@ def test_running_writer_is_for_sqlite_only(settings: Settings) -> None:
 
 
 def test_documents_cross_by_position(server: LiveServer, api: Any) -> None:
-    """Documents and their lines travel as their fields in order (domain/documents.py)."""
+    """Documents and their lines travel as their fields in order (writes/crossing.py)."""
     from ixserver.services.accounts import get_account
     from ixserver.services.documents import get_document
 
     issued = api.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
     with server.db.read() as conn:
         document = get_document(conn, get_account(conn, api.name).id, issued["id"])
-    copy = pickle.loads(pickle.dumps(document))
+    copy = pickle.loads(crossing.dumps(document))
+    assert crossing.dumps(document) != pickle.dumps(document, crossing.PROTOCOL), "by position, not by name"
     assert copy == document and copy.lines == document.lines and len(copy.lines) == len(body()["items"])
 
 

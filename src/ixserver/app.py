@@ -1,5 +1,6 @@
 """`create_app(settings)`: the ASGI application. No module-level state: every app builds its
-own database, writer (or connection to the writer process) and caches, so tests can run many side by side."""
+own database, writes (a writer thread, or the connection to the writer process) and caches, so
+tests can run many side by side."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from ixserver.api.routing import IndexedRouter
 from ixserver.config import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
-    ctx = AppContext.build(settings)
+def create_app(settings: Settings, writer_socket: str | None = None) -> FastAPI:
+    """The app of one server process; `writer_socket`: the writer process's socket, if any."""
+    ctx = AppContext.build(settings, writer_socket)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        ctx.start()
-        await ctx.writer.open()
+        await ctx.start()
         tune_garbage_collector()
         try:
             yield
@@ -57,8 +58,3 @@ def tune_garbage_collector() -> None:
     ms). Objects alive after startup are frozen out of collection; young collections are rarer."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-
-
-def app_from_environment() -> FastAPI:
-    """Factory for `uvicorn --factory` (several worker processes): settings from IXSERVER_*."""
-    return create_app(Settings())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from ixserver.config import Settings
 from ixserver.domain.errors import DomainError
 from ixserver.files import write_private
 from ixserver.store.db import Database
+from ixserver.writes.direct import DirectWrites
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="InvoiceXpress API v2 server.")
 accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their API keys.")
@@ -42,15 +44,12 @@ def serve(
     demo: bool = typer.Option(False, help="Create the `demo` account if missing and print its key and a curl line."),
 ) -> None:
     """Apply pending migrations and serve the API."""
-    import uvicorn
+    from ixserver.writes.process import running_writer
 
-    from ixserver.logs import uvicorn_log_config
-    from ixserver.writer_process import running_writer
-
+    settings = Settings()
     if "IXSERVER_PUBLIC_URL" not in os.environ:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        os.environ["IXSERVER_PUBLIC_URL"] = f"http://{shown}:{port}"
-    settings = Settings()
+        settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     db = _database(settings)
     try:
         if demo:
@@ -63,20 +62,38 @@ def serve(
     # make that handler an exception, so that the writer process is stopped as on Ctrl-C.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     with running_writer(settings) as writer_socket:
-        if writer_socket is not None:
-            os.environ["IXSERVER_WRITER_SOCKET"] = writer_socket  # read by each server process
-        uvicorn.run(
-            "ixserver.app:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=settings.access_log,
-            log_config=uvicorn_log_config(settings.log_level),
-            log_level=settings.log_level,
-            server_header=False,
-            lifespan="on",  # a failed startup must stop the server, not serve without its writer
-        )
+        _run_servers(settings, writer_socket, host, port, workers)
+
+
+def _run_servers(settings: Settings, writer_socket: str | None, host: str, port: int, workers: int) -> None:
+    """uvicorn's own way of running (`uvicorn.run`), with the app given as a factory of its
+    settings and writer socket: each server process builds its app from what it is handed,
+    nothing from the environment."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from ixserver.app import create_app
+    from ixserver.logs import uvicorn_log_config
+
+    config = uvicorn.Config(
+        functools.partial(create_app, settings, writer_socket),
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=settings.access_log,
+        log_config=uvicorn_log_config(settings.log_level),
+        log_level=settings.log_level,
+        server_header=False,
+        lifespan="on",  # a failed startup must stop the server, not serve without its writer
+    )
+    if workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)  # as uvicorn.run: the startup failed
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -95,10 +112,10 @@ def _demo_key(settings: Settings, db: Database) -> str:
         if exists and known and service.authenticate(conn, known) is not None:
             return known
     if exists:
-        account = db.run_sync(service.get_account, DEMO_ACCOUNT)
-        key = db.run_sync(service.issue_key, account.id)
+        account = DirectWrites(db).run_sync(service.get_account, DEMO_ACCOUNT)
+        key = DirectWrites(db).run_sync(service.issue_key, account.id)
     else:
-        _account, key = db.run_sync(service.create_account, DEMO_ACCOUNT)
+        _account, key = DirectWrites(db).run_sync(service.create_account, DEMO_ACCOUNT)
     write_private(key_file, (key + "\n").encode())
     return key
 
@@ -120,7 +137,7 @@ def accounts_create(name: str) -> None:
 
     db = _database(Settings())
     try:
-        _account, key = db.run_sync(create_account, name)
+        _account, key = DirectWrites(db).run_sync(create_account, name)
     except DomainError as exc:
         _fail(exc.message)
     finally:
@@ -135,8 +152,8 @@ def accounts_key(name: str) -> None:
 
     db = _database(Settings())
     try:
-        account = db.run_sync(get_account, name)
-        key = db.run_sync(issue_key, account.id)
+        account = DirectWrites(db).run_sync(get_account, name)
+        key = DirectWrites(db).run_sync(issue_key, account.id)
     except DomainError as exc:
         _fail(exc.message)
     finally:

@@ -49,9 +49,6 @@ class Settings(BaseSettings):
     writer_process: bool = Field(
         default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."
     )
-    writer_socket: str | None = Field(
-        default=None, description="Set by `serve` for its server processes: the writer process's socket."
-    )
 
     @field_validator("account_domains", mode="before")
     @classmethod

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import Api, LiveServer
+from tests.support import Api, LiveServer, live_server
 
 ACCOUNT = {
     "first_name": "John",
@@ -174,3 +177,44 @@ def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveSe
     response = api.put(f"/sequences/{seq_id}/register.json")
     assert response.status_code == 422
     assert response.json() == {"errors": [{"error": "Invalid Tax Authority credentials.", "code": "002"}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v3/accounts/at_communication.json",
+         {"at_communication": {"at_subuser": "508025338/1", "at_password": b64("pw"), "communication_type": "auto"}}),
+        ("/api/accounts/{id}/update.json", {"account": {"credentials": {"username": "508025338/2", "password": b64("pw")}}}),
+    ],
+    ids=["at_communication", "update"],
+)  # fmt: skip
+def test_at_answers_while_no_transaction_is_open(server: LiveServer, tmp_path: Path, path: str, body: dict) -> None:
+    """AT takes 1.5 s to check the credentials: the server's other writes go on meanwhile."""
+    with live_server(server.settings.resolved_database_url, tmp_path, at_simulator_delay=1.5) as slow:
+        api, other = slow.account(fiscal_id="508025338"), slow.account()
+        account_id = _account_id(slow, api)
+        results: list[httpx.Response] = []
+        method = api.post if "at_communication" in path else api.put
+        checking = threading.Thread(target=lambda: results.append(method(path.format(id=account_id), json=body)))
+        started = time.monotonic()
+        checking.start()
+        durations: list[float] = []
+        while checking.is_alive() and len(durations) < 200:
+            before = time.monotonic()
+            created = other.post("/clients.json", json={"client": {"name": f"C{len(durations)}", "code": f"C{len(durations)}"}})
+            durations.append(time.monotonic() - before)
+            assert created.status_code == 201, created.text
+        checking.join()
+        assert results[0].status_code == 200, results[0].text
+        assert time.monotonic() - started >= 1.5, "AT answered as slowly as it was told to"
+        assert len(durations) >= 3 and max(durations) < 1.0, f"a write waited for AT: {max(durations):.2f} s"
+        with slow.db.read() as conn:
+            stored = conn.execute(text("SELECT at_subuser FROM accounts WHERE name = :n"), {"n": api.name}).scalar()
+        assert stored == ("508025338/1" if "at_communication" in body else "508025338/2")
+
+
+def _account_id(server: LiveServer, api: Api) -> int:
+    from ixserver.services.accounts import get_account
+
+    with server.db.read() as conn:
+        return get_account(conn, api.name).id

@@ -15,7 +15,7 @@ from ixserver.domain import signing
 from ixserver.services.verify import verify
 from ixserver.store.documents import document_by_token
 from tests.api.invoicing import TYPE_NAMES, TYPES, body, change, create, credit_note_for, finalize, issue, today
-from tests.support import Api, LiveServer, shared_data
+from tests.support import Api, LiveServer, data_file
 
 DRAFT_KEYS = [
     "id", "status", "archived", "type", "sequence_number", "tax_exemption", "date", "due_date", "reference",
@@ -173,7 +173,7 @@ def test_finalize_numbers_and_signs(server: LiveServer, api: Api, doc_type: str)
 
 
 def test_the_signature_verifies_and_chains(server: LiveServer, api: Api) -> None:
-    public = load_pem_public_key(shared_data("at-sample-keys/at-sample-public-key.pem").read_bytes())
+    public = load_pem_public_key(data_file("at-sample-keys/at-sample-public-key.pem").read_bytes())
     first, second = issue(api), issue(api, items=[{"name": "X", "description": "X", "unit_price": "100", "quantity": "1"}])
     serie = series(api)["serie"]
     previous = ""
@@ -473,22 +473,40 @@ def _hold_writes(server: LiveServer, held: threading.Event, release: threading.E
 
 
 def test_a_concurrent_duplicate_is_409(server: LiveServer, api: Api) -> None:
+    from ixserver.services.accounts import get_account
+
+    with server.db.read() as conn:
+        claim = (get_account(conn, api.name).id, "UID-X")  # what `create` puts in ctx.in_flight
     held, release = threading.Event(), threading.Event()
     blocker = threading.Thread(target=_hold_writes, args=(server, held, release))
     blocker.start()  # the writer waits: the first request stays in flight with its UID claimed
-    assert held.wait(10)
     results = []
-    first = threading.Thread(target=lambda: results.append(api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "UID-X"})))
-    first.start()
-    threading.Event().wait(0.3)
-    duplicate = api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "UID-X"})
-    release.set()
-    first.join()
-    blocker.join()
+    first = threading.Thread(
+        target=lambda: results.append(api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "UID-X"}))
+    )
+    try:
+        assert held.wait(10), "the test could not take the database's write lock"
+        first.start()
+        for _ in range(2000):  # until the server has claimed the UID (at most 10 s)
+            if claim in server.ctx.in_flight:
+                break
+            assert first.is_alive(), f"the first request ended before the duplicate was sent: {results}"
+            threading.Event().wait(0.005)
+        else:
+            raise AssertionError("the first request never claimed UID-X (server.ctx.in_flight) within 10 s")
+        duplicate = api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "UID-X"})
+    finally:
+        release.set()
+        if first.ident is not None:
+            first.join()
+        blocker.join()
     message = "There's an ongoing document creation with the provided UID UID-X"
     assert duplicate.status_code == 409
     assert duplicate.json() == {"errors": [{"error": message}], "reason": message}
-    assert results[0].status_code == 201
+    assert len(results) == 1 and results[0].status_code == 201, results
+    assert claim not in server.ctx.in_flight, "the claim is released when the first request ends"
+    repeat = api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "UID-X"})
+    assert (repeat.status_code, repeat.json()) == (201, results[0].json()), "then a repeat returns the first document"
 
 
 # -- lists -----------------------------------------------------------------------------------

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from ixserver.store.counters import next_number
-from tests.support import Api, LiveServer, live_server
+from tests.support import Api, LiveServer, live_server, next_number
 
 
 def test_health(server: LiveServer) -> None:

@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import func, insert, select
 
-from ixserver.store.counters import next_number
 from ixserver.store.db import Database
 from tests.store.conftest import invoice_counter
 from tests.store.scratch import allocations
+from tests.support import next_number, write
 
 
 class Rollback(Exception):
@@ -44,7 +44,7 @@ def allocate(url: str, sub_id: int, count: int, rollback_every: int) -> list[int
 
 def test_numbers_start_at_one_and_rise_by_one(db: Database) -> None:
     sub_id = invoice_counter(db)
-    assert [db.run_sync(next_number, sub_id) for _ in range(3)] == [1, 2, 3]
+    assert [write(db, next_number, sub_id) for _ in range(3)] == [1, 2, 3]
 
 
 def test_a_rolled_back_transaction_consumes_nothing(db: Database) -> None:
@@ -53,7 +53,7 @@ def test_a_rolled_back_transaction_consumes_nothing(db: Database) -> None:
         with db.transaction() as conn:
             assert next_number(conn, sub_id) == 1
             raise Rollback
-    assert db.run_sync(next_number, sub_id) == 1
+    assert write(db, next_number, sub_id) == 1
 
 
 def test_next_number_refuses_to_run_outside_a_transaction(db: Database) -> None:
@@ -88,5 +88,5 @@ def test_four_processes_allocate_exactly_one_to_ten_thousand(db: Database) -> No
     assert tuple(stored) == (10_000, 1, 10_000)
     assert pids == 4
     # the counter itself: the rolled-back allocations left no trace
-    assert db.run_sync(next_number, sub_id) == 10_001
+    assert write(db, next_number, sub_id) == 10_001
     print(f"\n4 processes x 2,500 allocations on {db.dialect}: {elapsed:.1f}s")

@@ -10,7 +10,7 @@ import threading
 from sqlalchemy import insert, select
 
 from ixserver.store.db import Database
-from ixserver.store.documents import fold_count_changes
+from ixserver.store.document_counts import fold_count_changes
 from ixserver.store.tables import document_count_changes, document_counts
 
 

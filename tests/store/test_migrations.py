@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -55,13 +56,16 @@ def test_accounts_made_before_master_data_get_their_taxes(backend: str, tmp_path
 def test_instances_starting_together_register_the_signing_key_once(backend: str, tmp_path: Path) -> None:
     import threading
 
-    from ixserver.keys import load_signer
+    from ixserver.resources import Resources
     from ixserver.services.keys import KeyVersionConflict, register_signing_key
-    from tests.support import Settings, shared_data
+    from tests.support import TEST_SECRET_KEY, Settings, data_file, write
+
+    def resources(**settings: Any) -> Resources:
+        return Resources.from_settings(Settings(**{"data_dir": tmp_path, "secret_key": TEST_SECRET_KEY, **settings}))
 
     with fresh_database(backend, tmp_path) as url:
         upgrade(url)
-        signer = load_signer(Settings(signing_key_file=shared_data("at-sample-keys/at-sample-private-key.pem")))
+        ours = resources(signing_key_file=data_file("at-sample-keys/at-sample-private-key.pem"))
         databases = [Database(url) for _ in range(4)]
         errors: list[BaseException] = []
         gate = threading.Barrier(4)
@@ -69,7 +73,7 @@ def test_instances_starting_together_register_the_signing_key_once(backend: str,
         def start(db: Database) -> None:
             gate.wait()
             try:
-                db.run_sync(register_signing_key, signer.version, signer.public_pem)
+                write(db, register_signing_key, ours)
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
 
@@ -79,9 +83,9 @@ def test_instances_starting_together_register_the_signing_key_once(backend: str,
         for thread in threads:
             thread.join()
         assert errors == []
-        other = load_signer(Settings(data_dir=tmp_path / "other"))  # a different, generated key
+        other = resources(data_dir=tmp_path / "other")  # a different, generated key, also version 1
         with pytest.raises(KeyVersionConflict):
-            databases[0].run_sync(register_signing_key, 1, other.public_pem)
+            write(databases[0], register_signing_key, other)
         for db in databases:
             db.dispose()
 

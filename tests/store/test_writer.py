@@ -1,4 +1,4 @@
-"""The single write path (store/writer.py): group commit, failures isolated, nothing lost."""
+"""The writer thread (ixserver/writes/): group commit, failures isolated, nothing lost."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from ixserver.domain.errors import ValidationFailed
-from ixserver.store.counters import next_number
+from ixserver.resources import Resources
 from ixserver.store.db import Database
-from ixserver.store.writer import Writer
+from ixserver.writes.thread import WriterThread
 from tests.store.conftest import invoice_counter
 from tests.store.scratch import allocations
+from tests.support import TEST_SECRET_KEY, Settings, data_file, next_number
 
 
 def allocate(conn, sub_id: int, fail: bool) -> int:  # type: ignore[no-untyped-def]
@@ -23,34 +24,47 @@ def allocate(conn, sub_id: int, fail: bool) -> int:  # type: ignore[no-untyped-d
     return number
 
 
-def _burst(writer: Writer, sub_id: int, failing: set[int], size: int = 300) -> list[object]:
+def signer_version(_conn, resources: Resources) -> int:  # type: ignore[no-untyped-def]
+    return resources.signer.version
+
+
+@pytest.fixture
+def resources(tmp_path) -> Resources:  # type: ignore[no-untyped-def]
+    signing_key = data_file("at-sample-keys/at-sample-private-key.pem")
+    return Resources.from_settings(
+        Settings(data_dir=tmp_path, secret_key=TEST_SECRET_KEY, signing_key_file=signing_key, signing_key_version=7)
+    )
+
+
+def _burst(writer: WriterThread, sub_id: int, failing: set[int], size: int = 300) -> list[object]:
     async def burst() -> list[object]:
+        await writer.open()
         jobs = [writer.run(allocate, sub_id, i in failing) for i in range(size)]
         return await asyncio.gather(*jobs, return_exceptions=True)
 
     return asyncio.run(burst())
 
 
-def test_concurrent_use_cases_are_committed_together(db: Database) -> None:
+def test_concurrent_use_cases_are_committed_together(db: Database, resources: Resources) -> None:
     sub_id = invoice_counter(db)
-    writer = Writer(db, batch_max=64)
-    writer.start()
+    writer = WriterThread(db, resources, batch_max=64)
     try:
         results = _burst(writer, sub_id, set())
     finally:
-        writer.stop()
+        writer.close()
     assert sorted(results) == list(range(1, 301))  # type: ignore[type-var]
-    assert writer.batches < writer.jobs / 4, "use cases queued together were committed together"
+    stats = asyncio.run(writer.stats())
+    assert stats["use_cases"] == 300
+    assert stats["batches"] < 300 / 4, "use cases queued together were committed together"
 
 
-def test_a_failing_use_case_fails_alone(db: Database) -> None:
+def test_a_failing_use_case_fails_alone(db: Database, resources: Resources) -> None:
     sub_id = invoice_counter(db)
-    writer = Writer(db, batch_max=64)
-    writer.start()
+    writer = WriterThread(db, resources, batch_max=64)
     try:
         results = _burst(writer, sub_id, {i for i in range(300) if i % 10 == 3})
     finally:
-        writer.stop()
+        writer.close()
     numbers = [r for r in results if isinstance(r, int)]
     failures = [r for r in results if isinstance(r, ValidationFailed)]
     assert len(failures) == 30 and len(numbers) == 270
@@ -60,14 +74,14 @@ def test_a_failing_use_case_fails_alone(db: Database) -> None:
     assert stored == sorted(numbers), "what was acknowledged is stored, and nothing else"
 
 
-def test_run_sync_from_a_plain_thread(db: Database) -> None:
-    sub_id = invoice_counter(db)
-    writer = Writer(db)
-    writer.start()
+def test_use_cases_get_the_writers_resources(db: Database, resources: Resources) -> None:
+    writer = WriterThread(db, resources)
+
+    async def run() -> int:
+        await writer.open()
+        return await writer.run_with_resources(signer_version)
+
     try:
-        assert writer.run_sync(next_number, sub_id) == 1
-        with pytest.raises(ValidationFailed):
-            writer.run_sync(allocate, sub_id, True)
-        assert writer.run_sync(next_number, sub_id) == 2
+        assert asyncio.run(run()) == 7
     finally:
-        writer.stop()
+        writer.close()

@@ -10,12 +10,12 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from ixserver.domain import signing
-from tests.support import shared_data
+from tests.support import data_file
 
-PRIVATE = load_pem_private_key(shared_data("at-sample-keys/at-sample-private-key.pem").read_bytes(), None)
-PUBLIC = load_pem_public_key(shared_data("at-sample-keys/at-sample-public-key.pem").read_bytes())
-CHAIN = json.loads(shared_data("hash-chain-vectors.json").read_text())["vectors"]
-WORKED = json.loads(shared_data("hash-worked-example.json").read_text())["vectors"]
+PRIVATE = load_pem_private_key(data_file("at-sample-keys/at-sample-private-key.pem").read_bytes(), None)
+PUBLIC = load_pem_public_key(data_file("at-sample-keys/at-sample-public-key.pem").read_bytes())
+CHAIN = json.loads(data_file("hash-chain-vectors.json").read_text())["vectors"]
+WORKED = json.loads(data_file("hash-worked-example.json").read_text())["vectors"]
 
 
 def test_there_are_all_the_vectors() -> None:

@@ -101,9 +101,9 @@ def test_seeded_rates_are_the_reference_rates() -> None:
     import json
 
     from ixserver.domain.taxes import RATES
-    from tests.support import shared_data
+    from tests.support import data_file
 
-    reference = json.loads(shared_data("vat-rates.json").read_text())["regions"]
+    reference = json.loads(data_file("vat-rates.json").read_text())["regions"]
     for region, rates in RATES.items():
         assert {code: Decimal(rate) for code, rate in reference[region].items() if code in rates} == rates
 

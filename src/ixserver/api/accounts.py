@@ -78,14 +78,14 @@ def _created(request: Request, row: AccountRow, key: str) -> dict[str, Any]:
 @router.post("/api/accounts/create.json")
 async def create(request: Request) -> Response:
     data = await _input(request)
-    row, key = await context(request).writer.run(service.open_account, data, None)
+    row, key = await context(request).writes.run(service.open_account, data, None)
     return JSONResponse(_created(request, row, key), status_code=201)
 
 
 @router.post("/api/accounts/create_already_user.json")
 async def create_already_user(request: Request) -> Response:
     data = await _input(request)
-    row, key = await context(request).writer.run(service.open_account, data, account(request).id)
+    row, key = await context(request).writes.run(service.open_account, data, account(request).id)
     return JSONResponse(_created(request, row, key))
 
 
@@ -100,8 +100,8 @@ async def get(request: Request) -> Response:
 async def update(request: Request) -> Response:
     ctx = context(request)
     data = await _input(request)
-    row = await ctx.writer.run(
-        service.update_account, account(request).id, request.path_params["account_id"], data, ctx.vault, ctx.at
+    row = await service.update_account(
+        ctx.writes, ctx.resources, account(request).id, request.path_params["account_id"], data
     )
     return JSONResponse({"account": render_details(row)})
 
@@ -110,13 +110,12 @@ async def update(request: Request) -> Response:
 async def at_communication(request: Request) -> Response:
     ctx = context(request)
     data = require_root(await read_body(request), "at_communication")
-    await ctx.writer.run(
-        service.set_at_credentials,
+    await service.set_at_credentials(
+        ctx.writes,
+        ctx.resources,
         account(request).id,
         as_text(data.get("at_subuser"), "at_subuser"),
         as_text(data.get("at_password"), "at_password"),
         as_text(data.get("communication_type"), "communication_type"),
-        ctx.vault,
-        ctx.at,
     )
     return JSONResponse({"success": "true"})

@@ -69,10 +69,6 @@ class KeyCache:
             self._entries[key] = (ref, now + self.ttl)
         return ref
 
-    def forget_account(self, account_id: int) -> None:
-        for key in [k for k, (ref, _) in self._entries.items() if ref.id == account_id]:
-            del self._entries[key]
-
 
 class AuthMiddleware:
     def __init__(self, app: ASGIApp, ctx: AppContext, keys: KeyCache) -> None:

@@ -115,7 +115,7 @@ async def list_clients(request: Request) -> Response:
 @router.post("/clients.json")
 async def create_client(request: Request) -> Response:
     fields = await _fields(request)
-    client = await context(request).writer.run(service.create_client, account(request).id, fields)
+    client = await context(request).writes.run(service.create_client, account(request).id, fields)
     return JSONResponse({"client": render(client)}, status_code=201)
 
 
@@ -133,7 +133,7 @@ async def get_client(request: Request) -> Response:
 @router.put("/clients/{client_id:id}.json")
 async def update_client(request: Request) -> Response:
     fields = await _fields(request)
-    client = await context(request).writer.run(
+    client = await context(request).writes.run(
         service.update_client, account(request).id, request.path_params["client_id"], fields
     )
     return JSONResponse({"client": render(client)})

@@ -1,5 +1,5 @@
-"""What one app instance owns: settings, database, writer (thread, or the connection to the writer
-process), AT adapter, caches."""
+"""What one app instance owns: settings, database, writes (a writer thread, or the connection to
+the writer process), the process's resources (signer, vault, AT adapter), caches."""
 
 from __future__ import annotations
 
@@ -9,62 +9,51 @@ from starlette.requests import Request
 
 from ixserver.api.cache import ReadCache
 from ixserver.api.ratelimit import RateLimiter
-from ixserver.at import ATAdapter
 from ixserver.config import Settings
-from ixserver.keys import Signer
+from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
 from ixserver.store.db import Database
-from ixserver.store.documents import fold_count_changes
 from ixserver.store.migrate import require_current
-from ixserver.store.writer import Writer
-from ixserver.vault import Vault
-from ixserver.writer_process import RemoteWriter, services
+from ixserver.writes import Writes, writes_for
 
 
 @dataclass
 class AppContext:
     settings: Settings
     db: Database
-    writer: Writer | RemoteWriter
-    at: ATAdapter
+    writes: Writes
+    resources: Resources
     limiter: RateLimiter | None
     cache: ReadCache
-    vault: Vault
-    signer: Signer
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> AppContext:
+    def build(cls, settings: Settings, writer_socket: str | None = None) -> AppContext:
+        """`writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
+        process writes in a thread of its own."""
         db = Database(settings.resolved_database_url)
-        shared = services(settings)
-        writer: Writer | RemoteWriter
-        if settings.writer_socket:
-            writer = RemoteWriter(settings.writer_socket, shared)
-        else:
-            writer = Writer(db, batch_max=settings.writer_batch_max, housekeeping=fold_count_changes)
+        resources = Resources.from_settings(settings)
         return cls(
             settings=settings,
             db=db,
-            writer=writer,
-            at=shared["at"],
+            writes=writes_for(settings, db, resources, writer_socket),
+            resources=resources,
             limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
-            vault=shared["vault"],
-            signer=shared["signer"],
         )
 
-    def start(self) -> None:
+    async def start(self) -> None:
         require_current(self.db)
-        self.db.run_sync(register_signing_key, self.signer.version, self.signer.public_pem)
-        self.writer.start()
+        await self.writes.open()
+        await self.writes.run_with_resources(register_signing_key)
         self.ready = True
 
     def stop(self) -> None:
         self.ready = False
-        self.writer.stop()
+        self.writes.close()
         self.db.dispose()
 
 

@@ -15,6 +15,7 @@ from ixserver.api.documents import parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_date, as_decimal, read_body, root_object
+from ixserver.domain import states
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
 from ixserver.domain.documents import INVOICE_FAMILY, DocumentFilters
 from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
@@ -24,8 +25,8 @@ from ixserver.services import documents as service
 router = Router()
 
 # `status[]` words of the list filters; "sent" is what they call `final` (api-v2 §4.1).
-STATUS_FILTERS = {"draft": "draft", "sent": "final", "final": "final", "settled": "settled",
-                  "canceled": "canceled", "deleted": "deleted", "second_copy": "second_copy"}  # fmt: skip
+STATUS_FILTERS = {"draft": states.DRAFT, "sent": states.FINAL, "final": states.FINAL, "settled": states.SETTLED,
+                  "canceled": states.CANCELED, "deleted": states.DELETED, "second_copy": "second_copy"}  # fmt: skip
 # Types the list accepts but that have no documents in this family (yet): they match nothing.
 OTHER_LISTED_TYPES = ("Receipt", "CashInvoice", "VatMossReceipt")
 
@@ -92,7 +93,7 @@ def _handlers(kind: DocType) -> dict[str, Callable[[Request], Awaitable[Response
                 raise DocumentCreationInProgress(data.proprietary_uid or "")
             ctx.in_flight.add(claim)
         try:
-            document = await ctx.writer.run(service.create_document, account_id, kind.key, data)
+            document = await ctx.writes.run(service.create_document, account_id, kind.key, data)
         finally:
             if claim is not None:
                 ctx.in_flight.discard(claim)
@@ -111,7 +112,7 @@ def _handlers(kind: DocType) -> dict[str, Callable[[Request], Awaitable[Response
     async def update(request: Request) -> Response:
         ctx = context(request)
         data = parse_document(await read_body(request), kind)
-        document = await ctx.writer.run(
+        document = await ctx.writes.run(
             service.update_document, account(request).id, kind.key, request.path_params["document_id"], data
         )
         return JSONResponse({kind.key: render(document, ctx.settings.base_url)})
@@ -124,14 +125,13 @@ def _handlers(kind: DocType) -> dict[str, Callable[[Request], Awaitable[Response
         if not isinstance(state, str) or not state.strip():
             raise ValidationFailed("Invalid state")
         message = data.get("message") if data.get("message") is not None else body.get("message")
-        document = await ctx.writer.run(
+        document = await ctx.writes.run_with_resources(
             service.change_state,
             account(request).id,
             kind.key,
             request.path_params["document_id"],
             state.strip().lower(),
             str(message) if message is not None else None,
-            ctx.signer,
         )
         return JSONResponse({kind.key: render(document, ctx.settings.base_url)})
 

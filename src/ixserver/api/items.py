@@ -68,7 +68,7 @@ async def list_items(request: Request) -> Response:
 @router.post("/items.json")
 async def create_item(request: Request) -> Response:
     data = await _input(request)
-    item = await context(request).writer.run(service.create_item, account(request).id, data)
+    item = await context(request).writes.run(service.create_item, account(request).id, data)
     return JSONResponse({"item": render(item)}, status_code=201)
 
 
@@ -86,7 +86,7 @@ async def get_item(request: Request) -> Response:
 @router.put("/items/{item_id:id}.json")
 async def update_item(request: Request) -> Response:
     data = await _input(request)
-    item = await context(request).writer.run(
+    item = await context(request).writes.run(
         service.update_item, account(request).id, request.path_params["item_id"], data
     )
     return JSONResponse({"item": render(item)})
@@ -94,5 +94,5 @@ async def update_item(request: Request) -> Response:
 
 @router.delete("/items/{item_id:id}.json")
 async def delete_item(request: Request) -> Response:
-    await context(request).writer.run(service.delete_item, account(request).id, request.path_params["item_id"])
+    await context(request).writes.run(service.delete_item, account(request).id, request.path_params["item_id"])
     return JSONResponse({})

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, Response
 from ixserver.api.context import context
 from ixserver.api.routing import Router
 from ixserver.api.wire import fixed, format_date
-from ixserver.domain import numbering
+from ixserver.domain import numbering, states
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
@@ -51,7 +51,7 @@ def page(document: Document, issuer: str, certificate: int) -> str:
             if certificate
             else f"{chars}-Processado por ixserver (programa não certificado pela AT)"
         )
-    status = "" if document.status in ("draft", "final", "settled") else f"<p><strong>{escape(document.status.upper())}</strong></p>"
+    status = "" if document.status in (states.DRAFT, *states.LIVE) else f"<p><strong>{escape(document.status.upper())}</strong></p>"
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
 <body><h1>{escape(heading)}</h1>{status}
 <p>{escape(issuer)}</p>

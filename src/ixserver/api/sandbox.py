@@ -34,7 +34,7 @@ async def reset(request: Request) -> Response:
     ref = _authenticate(ctx.db, key) if key else None
     if ref is None:
         return unauthorized()
-    await ctx.writer.run(account_service.reset_account, ref.id)
+    await ctx.writes.run(account_service.reset_account, ref.id)
     return JSONResponse({"reset": ref.name})
 
 
@@ -46,7 +46,7 @@ async def stats(request: Request) -> Response:
         raise NotFound()
     return JSONResponse(
         {
-            "writer": await ctx.writer.stats(),
+            "writer": await ctx.writes.stats(),
             "read_cache": {"enabled": ctx.cache.enabled, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
         }
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -61,7 +60,7 @@ async def create_sequence(request: Request) -> JSONResponse:
     if not serie:
         raise InvalidSequence()
     make_default = as_flag(data.get("default_sequence"), "default_sequence") if data else None
-    created = await context(request).writer.run(
+    created = await context(request).writes.run(
         service.create_sequence, account(request).id, serie.strip(), bool(make_default)
     )
     return JSONResponse({"sequence": render(created)}, status_code=201)
@@ -78,7 +77,7 @@ async def get_sequence(request: Request) -> JSONResponse:
 @router.put("/sequences/{sequence_id:id}/set_current.json")
 async def set_current(request: Request) -> JSONResponse:
     sequence_id = request.path_params["sequence_id"]
-    updated = await context(request).writer.run(service.set_current, account(request).id, sequence_id)
+    updated = await context(request).writes.run(service.set_current, account(request).id, sequence_id)
     return JSONResponse({"sequence": render(updated)})
 
 
@@ -87,7 +86,7 @@ async def register(request: Request) -> JSONResponse:
     sequence_id = request.path_params["sequence_id"]
     ctx = context(request)
     account_id = account(request).id
-    await run_in_threadpool(service.register, ctx.writer, ctx.at, ctx.vault, account_id, sequence_id)
+    await service.register(ctx.writes, ctx.resources, account_id, sequence_id)
     with ctx.db.read() as conn:
         found = service.list_sequences(conn, account_id)
     return JSONResponse({"sequences": [render(s) for s in found]})

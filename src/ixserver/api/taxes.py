@@ -55,7 +55,7 @@ async def list_taxes(request: Request) -> Response:
 @router.post("/taxes.json")
 async def create_tax(request: Request) -> Response:
     data = await _input(request)
-    tax = await context(request).writer.run(service.create_tax, account(request).id, data)
+    tax = await context(request).writes.run(service.create_tax, account(request).id, data)
     return JSONResponse({"tax": render(tax)}, status_code=201)
 
 
@@ -73,7 +73,7 @@ async def get_tax(request: Request) -> Response:
 @router.put("/taxes/{tax_id:id}.json")
 async def update_tax(request: Request) -> Response:
     data = await _input(request)
-    tax = await context(request).writer.run(
+    tax = await context(request).writes.run(
         service.update_tax, account(request).id, request.path_params["tax_id"], data
     )
     return JSONResponse({"tax": render(tax)})
@@ -81,5 +81,5 @@ async def update_tax(request: Request) -> Response:
 
 @router.delete("/taxes/{tax_id:id}.json")
 async def delete_tax(request: Request) -> Response:
-    await context(request).writer.run(service.delete_tax, account(request).id, request.path_params["tax_id"])
+    await context(request).writes.run(service.delete_tax, account(request).id, request.path_params["tax_id"])
     return JSONResponse({})

@@ -137,11 +137,16 @@ def as_decimal(value: Any, field: str, message: str | None = None) -> Decimal | 
     return number
 
 
+INT_LIMIT = Decimal(2**63)  # what the databases' BIGINT holds
+
+
 def as_int(value: Any, field: str) -> int | None:
     """Whole numbers as JSON numbers or strings ("1"); None when absent."""
     number = as_decimal(value, field)
     if number is None:
         return None
+    if not -INT_LIMIT < number < INT_LIMIT:  # compared before any conversion: 1e999999999 costs nothing
+        raise ValidationFailed(f"{field} is too large")
     if number != number.to_integral_value():
         raise ValidationFailed(f"{field} must be a whole number")
     return int(number)

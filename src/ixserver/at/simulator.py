@@ -53,6 +53,8 @@ class SimulatedAT:
     def check_credentials(self, taxpayer: Taxpayer) -> None:
         """A sub-user "NIF/N" of the account's own NIF (any valid NIF when the account has
         none yet), with a password."""
+        if self.delay:
+            time.sleep(self.delay)
         credentials = taxpayer.credentials
         if credentials is None:
             raise InvalidATCredentials()

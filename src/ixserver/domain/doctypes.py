@@ -44,7 +44,6 @@ DOC_TYPES: tuple[DocType, ...] = (
 )
 
 BY_KEY: dict[str, DocType] = {t.key: t for t in DOC_TYPES}
-BY_PATH: dict[str, DocType] = {t.path: t for t in DOC_TYPES}
 BY_TYPE_NAME: dict[str, DocType] = {t.type_name: t for t in DOC_TYPES}
 
 # The order in which InvoiceXpress hands out sub-sequence ids inside a new series (the seed:
@@ -70,3 +69,8 @@ ID_ALLOCATION_ORDER: tuple[str, ...] = (
 )
 
 assert sorted(ID_ALLOCATION_ORDER) == sorted(BY_KEY), "every type gets exactly one sub-sequence"
+
+
+def with_article(label: str) -> str:
+    """"an invoice", "a credit note", "a VAT MOSS invoice"."""
+    return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ixserver.domain import exemptions
+from ixserver.domain import exemptions, states
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
-from ixserver.domain.doctypes import DocType
+from ixserver.domain.doctypes import BY_KEY, DocType, with_article
 from ixserver.domain.errors import MissingElement
 from ixserver.domain.items import UNITS
 from ixserver.domain.money import HUNDRED
@@ -63,12 +62,10 @@ class DocumentLine:
 
 
 @dataclass(slots=True)
-class Document:
-    id: int
-    account_id: int
-    doc_type: str
-    status: str
-    archived: bool
+class DocumentContent:
+    """What a draft says, as its last create or update set it: dates, client, lines' totals,
+    currency, the series it asks for, the document it corrects. Finalization freezes it."""
+
     date: date
     due_date: date
     reference: str | None
@@ -76,7 +73,7 @@ class Document:
     retention: Decimal | None
     tax_exemption: str | None
     client_id: int | None
-    client: dict[str, Any]
+    client: dict[str, Any]  # the client's fields as the document keeps them (frozen when issued)
     currency_code: str
     exchange_rate: Decimal | None
     global_discount: GlobalDiscount | None
@@ -88,8 +85,19 @@ class Document:
     retention_amount: Decimal
     owner_document_id: int | None
     owner_reference: str | None
-    permalink_token: str
     sub_sequence_id: int | None
+
+
+@dataclass(slots=True)
+class Document(DocumentContent):
+    """A stored document: its content, and who it is, where it stands, how it was issued."""
+
+    id: int
+    account_id: int
+    doc_type: str
+    status: str
+    archived: bool
+    permalink_token: str
     number: int | None
     serie: str | None
     atcud: str | None
@@ -99,18 +107,6 @@ class Document:
     key_version: int | None
     status_reason: str | None
     lines: list[DocumentLine] = field(default_factory=list)
-
-
-def _pickled_by_position(cls: type) -> None:
-    """Documents cross from the writer process to the server processes (writer_process.py) as
-    the constructor's arguments in order: half the time of a slotted dataclass's own pickling,
-    which sets each field by name from Python."""
-    values = operator.attrgetter(*(f.name for f in fields(cls)))
-    cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[attr-defined]
-
-
-_pickled_by_position(DocumentLine)
-_pickled_by_position(Document)
 
 
 @dataclass(frozen=True)
@@ -235,10 +231,8 @@ def finalization_problems(
         consumer = not client_fiscal_id or client_fiscal_id.strip() in ("", FINAL_CONSUMER_NIF)
         limit = SIMPLIFIED_LIMIT_CONSUMER if consumer else SIMPLIFIED_LIMIT
         if total_eur > limit:
-            problems.append(
-                f"Simplified invoices can't exceed {limit:.2f} € "
-                f"({SIMPLIFIED_LIMIT:.2f} € when the client has a NIF); issue an invoice instead"
-            )
+            when = "when the client has a NIF" if limit == SIMPLIFIED_LIMIT else "for a client without a NIF"
+            problems.append(f"Simplified invoices can't exceed {limit:.2f} € {when}; issue an invoice instead")
     return problems
 
 
@@ -263,10 +257,10 @@ def correction_problems(
         return [f"A {doc_type.label} needs owner_invoice_id: the document it corrects"]
     problems: list[str] = []
     if owner.doc_type not in CORRECTS[doc_type.key]:
-        problems.append(f"A {doc_type.label} can't correct a {owner.doc_type.replace('_', ' ')}")
-    if owner.status == "canceled":
+        problems.append(f"A {doc_type.label} can't correct {with_article(BY_KEY[owner.doc_type].label)}")
+    if owner.status == states.CANCELED:
         problems.append("A canceled document can't be corrected")
-    elif owner.status not in ("final", "settled"):
+    elif owner.status not in states.LIVE:
         problems.append("The owner invoice must be finalized first")
     if owner.client_id != client_id:
         problems.append("The owner invoice belongs to another client")

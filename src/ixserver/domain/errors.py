@@ -3,8 +3,6 @@ turns them into an HTTP status and body; nothing below the API layer knows about
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class DomainError(Exception):
     message = "Unknown error."
@@ -20,18 +18,6 @@ class DomainError(Exception):
     @property
     def messages(self) -> list[str]:
         return [self.message]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Errors cross to the server processes from the writer process (writer_process.py);
-        # rebuilt from their state, whatever their constructor's arguments.
-        return (_rebuilt, (type(self), self.args, self.__dict__))
-
-
-def _rebuilt(cls: type[DomainError], args: tuple[Any, ...], state: dict[str, Any]) -> DomainError:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
 
 
 class MalformedRequest(DomainError):
@@ -66,13 +52,6 @@ class Unavailable(DomainError):
     message = "Service unavailable"
 
 
-class WriterUnavailable(Unavailable):
-    message = (
-        "The server lost its connection to its writer; this request may or may not have been carried out."
-        " Repeat it (a document creation with the same proprietary_uid is safe to repeat)."
-    )
-
-
 def raise_if(messages: list[str]) -> None:
     """Validation collects every problem first, then answers them all at once."""
     if messages:
@@ -100,6 +79,12 @@ class AccountNameInvalid(ValidationFailed):
 
 class AccountNameTaken(ValidationFailed):
     message = "Account name has already been taken"
+
+
+class AccountChangedMeanwhile(Conflict):
+    """The account's fiscal id changed while AT was checking credentials for the old one."""
+
+    message = "The account's fiscal ID changed while its AT credentials were being checked; send them again"
 
 
 # -- sequences (codes and messages from api-v2 §8.5 and §8.6) -----------------------------
@@ -143,11 +128,6 @@ class NoOpenActivity(ValidationFailed):
 class AccountNotPortuguese(ValidationFailed):
     message = "Account is not portuguese."
     code = "004"
-
-
-class ATUnknownError(ValidationFailed):
-    message = "Unknown error."
-    code = "000"
 
 
 # -- master data ---------------------------------------------------------------------------

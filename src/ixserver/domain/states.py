@@ -6,6 +6,7 @@ from ixserver.domain.errors import InvalidState, InvalidTransition
 
 DRAFT, FINAL, SETTLED, CANCELED, DELETED = "draft", "final", "settled", "canceled", "deleted"
 ISSUED = (FINAL, SETTLED, CANCELED)  # states of a numbered document
+LIVE = (FINAL, SETTLED)  # issued and not canceled: what corrections count and block on
 
 # event -> {current status -> new status}, for every invoice-family type
 _COMMON: dict[str, dict[str, str]] = {
@@ -32,6 +33,3 @@ def next_status(doc_type: str, type_name: str, status: str, event: str) -> str:
         raise InvalidTransition(f"CantHandle: {status} for {type_name}")
     return target
 
-
-def is_issued(status: str) -> bool:
-    return status in ISSUED

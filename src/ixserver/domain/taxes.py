@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from ixserver.domain.reference import TAX_COUNTRIES
 
-PT_REGIONS = ("PT", "PT-AC", "PT-MA")
 UNKNOWN_REGION = "Desconhecido"
 REGIONS = frozenset((*TAX_COUNTRIES.values(), UNKNOWN_REGION))
 CODES = ("NOR", "INT", "RED", "OUT", "ISE")

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.at import ATAdapter, ATCredentials, Taxpayer
+from ixserver.at import ATCredentials, Taxpayer
 from ixserver.domain.accounts import account_problems, at_credentials
-from ixserver.domain.errors import AccountNameInvalid, AccountNameTaken, AccountNotFound, ValidationFailed, raise_if
+from ixserver.domain.errors import (
+    AccountChangedMeanwhile,
+    AccountNameInvalid,
+    AccountNameTaken,
+    AccountNotFound,
+    ValidationFailed,
+    raise_if,
+)
+from ixserver.resources import Resources
 from ixserver.services import first_free
 from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
@@ -25,7 +34,7 @@ from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
 from ixserver.store import taxes as tax_store
 from ixserver.store import users as user_store
-from ixserver.vault import Vault
+from ixserver.writes import Writes
 
 # Account names are subdomains ({name}.app.invoicexpress.com).
 ACCOUNT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -269,9 +278,33 @@ def visible_account(conn: Connection, caller_id: int, account_id: int) -> store.
     return target
 
 
-def update_account(
-    conn: Connection, caller_id: int, account_id: int, data: AccountInput, vault: Vault, adapter: ATAdapter
+@dataclass(frozen=True)
+class CheckedCredentials:
+    """AT credentials that AT accepted for the taxpayer with `fiscal_id`, ready to store."""
+
+    fiscal_id: str | None
+    subuser: str
+    password_encrypted: str
+    communication_type: str | None
+
+
+async def update_account(
+    writes: Writes, resources: Resources, caller_id: int, account_id: int, data: AccountInput
 ) -> store.AccountRow:
+    """PUT /api/accounts/{id}/update.json. New AT credentials are checked with AT first, while
+    no transaction is open, then stored with the rest in one write."""
+    checked = None
+    if data.at_subuser is not None or data.at_password_base64 is not None:
+        password, problems = at_credentials(data.at_subuser, data.at_password_base64, None)
+        raise_if(problems)
+        assert data.at_subuser is not None
+        taxpayer = await writes.run(_taxpayer_after_update, caller_id, account_id, data)
+        checked = await _check_with_at(resources, taxpayer, data.at_subuser, password, None)
+    return await writes.run(_update_account, caller_id, account_id, data, checked)
+
+
+def _update_problems(conn: Connection, caller_id: int, account_id: int, data: AccountInput) -> store.AccountRow:
+    """The account an update may change; raises what is wrong with the update."""
     account = visible_account(conn, caller_id, account_id)
     problems = _account_problems(data, tax_country=account.tax_country, creating=False)
     if data.fiscal_id and account.fiscal_id and data.fiscal_id != account.fiscal_id:
@@ -279,6 +312,19 @@ def update_account(
     if data.terms is False:
         problems.append("Terms and Conditions must be accepted")
     raise_if(problems)
+    return account
+
+
+def _taxpayer_after_update(conn: Connection, caller_id: int, account_id: int, data: AccountInput) -> Taxpayer:
+    """Who AT will know the account as once updated (a fiscal id is set only when missing)."""
+    account = _update_problems(conn, caller_id, account_id, data)
+    return Taxpayer(account.fiscal_id or data.fiscal_id or None, account.tax_country)
+
+
+def _update_account(
+    conn: Connection, caller_id: int, account_id: int, data: AccountInput, checked: CheckedCredentials | None
+) -> store.AccountRow:
+    account = _update_problems(conn, caller_id, account_id, data)
     changes = _details(data)
     if data.fiscal_id and not account.fiscal_id:
         changes["fiscal_id"] = data.fiscal_id
@@ -290,37 +336,56 @@ def update_account(
         if data.password:
             user_changes["password_hash"] = hash_password(data.password)
         user_store.update_user(conn, account.user_id, **user_changes)
-    if data.at_subuser is not None or data.at_password_base64 is not None:
-        set_at_credentials(conn, account.id, data.at_subuser, data.at_password_base64, None, vault, adapter)
+    if checked is not None:
+        _store_credentials(conn, account.id, checked)
     updated = store.account_by_id(conn, account.id)
     assert updated is not None
     return updated
 
 
-def set_at_credentials(
-    conn: Connection,
+async def set_at_credentials(
+    writes: Writes,
+    resources: Resources,
     account_id: int,
     subuser: str | None,
     password_base64: str | None,
     communication_type: str | None,
-    vault: Vault,
-    adapter: ATAdapter,
 ) -> None:
     """POST /api/v3/accounts/at_communication.json: check the credentials with AT (through the
-    adapter) and keep them encrypted."""
+    adapter, while no transaction is open) and keep them encrypted."""
     password, problems = at_credentials(subuser, password_base64, communication_type)
     raise_if(problems)
     assert subuser is not None
+    taxpayer = await writes.run(_taxpayer, account_id)
+    checked = await _check_with_at(resources, taxpayer, subuser, password, communication_type)
+    await writes.run(_store_credentials, account_id, checked)
+
+
+def _taxpayer(conn: Connection, account_id: int) -> Taxpayer:
     account = store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
-    adapter.check_credentials(
-        Taxpayer(account.fiscal_id, account.tax_country, ATCredentials(subuser=subuser, password=password))
-    )
+    return Taxpayer(account.fiscal_id, account.tax_country)
+
+
+async def _check_with_at(
+    resources: Resources, taxpayer: Taxpayer, subuser: str, password: str, communication_type: str | None
+) -> CheckedCredentials:
+    credentials = ATCredentials(subuser=subuser, password=password)
+    await asyncio.to_thread(resources.at.check_credentials, replace(taxpayer, credentials=credentials))
+    return CheckedCredentials(taxpayer.fiscal_id, subuser, resources.vault.encrypt(password), communication_type)
+
+
+def _store_credentials(conn: Connection, account_id: int, checked: CheckedCredentials) -> None:
+    account = store.account_by_id(conn, account_id)
+    if account is None:
+        raise AccountNotFound()
+    if account.fiscal_id != checked.fiscal_id:
+        raise AccountChangedMeanwhile()
     store.update_account(
         conn,
         account_id,
-        at_subuser=subuser,
-        at_password_encrypted=vault.encrypt(password),
-        at_communication_type=communication_type or account.at_communication_type or "auto",
+        at_subuser=checked.subuser,
+        at_password_encrypted=checked.password_encrypted,
+        at_communication_type=checked.communication_type or account.at_communication_type or "auto",
     )

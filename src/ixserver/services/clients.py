@@ -13,7 +13,6 @@ from ixserver.domain.errors import ClientNotFound, ValidationFailed, raise_if
 from ixserver.services import first_free
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as store
-from ixserver.store import documents as document_store
 from ixserver.store.clients import ClientRow
 
 # Fields a request may set; anything else it sends is ignored.
@@ -104,7 +103,7 @@ def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[
 def _nif_lock(conn: Connection, current: ClientRow, changes: dict[str, Any]) -> None:
     if not fiscal_id_is_locked(current.fiscal_id, changes.get("fiscal_id", current.fiscal_id)):
         return
-    if document_store.client_has_issued_documents(conn, current.id):
+    if store.has_issued_documents(conn, current.id):
         raise ValidationFailed("Fiscal ID can't be changed: the client has issued documents")
 
 

@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
@@ -23,7 +22,9 @@ from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import (
     CREDIT_NOTES,
     Document,
+    DocumentContent,
     DocumentFilters,
+    DocumentLine,
     LineInput,
     correction_problems,
     draft_problems,
@@ -31,18 +32,19 @@ from ixserver.domain.documents import (
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ValidationFailed, raise_if
 from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
-from ixserver.keys import Signer
+from ixserver.resources import Resources
 from ixserver.services import clients as client_service
 from ixserver.services import items as item_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as account_store
-from ixserver.store import counters
+from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
 from ixserver.store.clients import ClientRow
+from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
-_STATUS_WORDS = {"final": "finalized", "settled": "settled", "canceled": "canceled", "deleted": "deleted"}
+_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def get_document(conn: Connection, account_id: int, document_id: int, doc_type: 
 def list_documents(
     conn: Connection, account_id: int, filters: DocumentFilters, page: int, per_page: int
 ) -> tuple[list[Document], int]:
-    ids, total = store.list_document_ids(conn, account_id, filters, page, per_page)
+    ids, total = document_lists.list_document_ids(conn, account_id, filters, page, per_page)
     return store.fetch_documents(conn, account_id, ids), total
 
 
@@ -122,20 +124,17 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
         existing = store.document_id_by_uid(conn, account_id, data.proprietary_uid)
         if existing is not None:
             return get_document(conn, account_id, existing)
-    values, lines = _prepare(conn, account_id, _type(doc_type), data, None)
-    now = clock.now()
+    content, lines = _prepare(conn, account_id, _type(doc_type), data, None)
     return store.insert_document(
         conn,
-        lines,
         account_id=account_id,
         doc_type=doc_type,
-        status=states.DRAFT,
         permalink_token=secrets.token_hex(20),
         proprietary_uid=data.proprietary_uid,
         plugin_id=data.plugin_id,
-        created_at=now,
-        updated_at=now,
-        **values,
+        now=clock.now(),
+        content=content,
+        lines=lines,
     )
 
 
@@ -149,9 +148,8 @@ def update_document(conn: Connection, account_id: int, doc_type: str, document_i
         )
     if data.client is None:
         raise MissingElement("client")
-    values, lines = _prepare(conn, account_id, _type(doc_type), data, current)
-    store.update_document(conn, document_id, updated_at=clock.now(), **values)
-    store.replace_lines(conn, document_id, lines)
+    content, lines = _prepare(conn, account_id, _type(doc_type), data, current)
+    store.update_draft(conn, document_id, content, lines, clock.now())
     return get_document(conn, account_id, document_id)
 
 
@@ -164,7 +162,7 @@ def _keep(data: DocumentInput, name: str, current: Document | None, current_valu
 
 def _prepare(
     conn: Connection, account_id: int, doc_type: DocType, data: DocumentInput, current: Document | None
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[DocumentContent, list[DocumentLine]]:
     """Validate a draft's content and resolve its client, items and taxes."""
     doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
     due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date
@@ -207,62 +205,68 @@ def _prepare(
             for line, tax in zip(lines_in, line_taxes, strict=True)
         ],
     )
-    lines, computed = [], []
-    for line, tax, item in zip(lines_in, line_taxes, items, strict=True):
-        assert line.quantity is not None
-        computed.append(Line(item.unit_price, line.quantity, line.discount or Decimal(0), tax.value))
-        lines.append(
-            {
-                "item_id": item.id,
-                "name": item.name,
-                "description": line.description or item.description,
-                "unit_price": item.unit_price,
-                "quantity": line.quantity,
-                "unit": line.unit or item.unit,
-                "discount": line.discount or Decimal(0),
-                "tax_id": tax.id,
-                "tax_name": tax.name,
-                "tax_value": tax.value,
-                "tax_region": tax.region,
-                "tax_code": tax.code,
-            }
-        )
-    totals = compute(computed, discount, retention)
-    for line_values, amounts in zip(lines, totals.lines, strict=True):
-        line_values.update(
+    totals = compute(
+        [
+            Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)
+            for line, tax, item in zip(lines_in, line_taxes, items, strict=True)
+        ],
+        discount,
+        retention,
+    )
+    lines = [
+        DocumentLine(
+            name=item.name,
+            description=line.description or item.description,
+            unit_price=item.unit_price,
+            quantity=_quantity(line),
+            unit=line.unit or item.unit,
+            discount=line.discount or Decimal(0),
+            tax_id=tax.id,
+            tax_name=tax.name,
+            tax_value=tax.value,
+            tax_region=tax.region,
+            tax_code=tax.code,
             subtotal=amounts.subtotal,
             discount_amount=amounts.discount_amount,
             tax_amount=amounts.tax_amount,
             total=amounts.total,
+            item_id=item.id,
         )
-    values = {
-        "date": doc_date,
-        "due_date": due_date,
-        "reference": _keep(data, "reference", current, current.reference if current else None),
-        "observations": _keep(data, "observations", current, current.observations if current else None),
-        "retention": retention,
-        "tax_exemption": exemption,
-        "sub_sequence_id": sub_sequence_id,
-        "currency_code": currency,
-        "exchange_rate": rate if currency != "EUR" else None,
-        "global_discount_type": discount.kind if discount else None,
-        "global_discount_value": discount.value if discount else None,
-        "owner_document_id": owner_id,
-        "owner_reference": _keep(data, "owner_reference", current, current.owner_reference if current else None),
-        "sum": totals.sum,
-        "discount": totals.discount,
-        "before_taxes": totals.before_taxes,
-        "taxes": totals.taxes,
-        "total": totals.total,
-        "retention_amount": totals.retention,
-        **_client_values(client),
-    }
-    return values, lines
+        for line, tax, item, amounts in zip(lines_in, line_taxes, items, totals.lines, strict=True)
+    ]
+    content = DocumentContent(
+        date=doc_date,
+        due_date=due_date,
+        reference=_keep(data, "reference", current, current.reference if current else None),
+        observations=_keep(data, "observations", current, current.observations if current else None),
+        retention=retention,
+        tax_exemption=exemption,
+        sub_sequence_id=sub_sequence_id,
+        currency_code=currency,
+        exchange_rate=rate if currency != "EUR" else None,
+        global_discount=discount,
+        owner_document_id=owner_id,
+        owner_reference=_keep(data, "owner_reference", current, current.owner_reference if current else None),
+        sum=totals.sum,
+        discount=totals.discount,
+        before_taxes=totals.before_taxes,
+        taxes=totals.taxes,
+        total=totals.total,
+        retention_amount=totals.retention,
+        client_id=client.id,
+        client=_snapshot(client),
+    )
+    return content, lines
 
 
-def _client_values(client: ClientRow) -> dict[str, Any]:
-    snapshot = {name: getattr(client, name) for name in store.CLIENT_FIELDS}
-    return {"client_id": client.id, "client": orjson.dumps(snapshot).decode(), "client_name": client.name}
+def _quantity(line: LineInput) -> Decimal:
+    assert line.quantity is not None  # draft_problems refuses a line without one
+    return line.quantity
+
+
+def _snapshot(client: ClientRow) -> dict[str, Any]:
+    """The client's fields a document keeps (frozen at finalization)."""
+    return {name: getattr(client, name) for name in CLIENT_FIELDS}
 
 
 # -- change state --------------------------------------------------------------------------
@@ -270,14 +274,15 @@ def _client_values(client: ClientRow) -> dict[str, Any]:
 
 def change_state(
     conn: Connection,
+    resources: Resources,
     account_id: int,
     doc_type: str,
     document_id: int,
     event: str,
     message: str | None,
-    signer: Signer,
 ) -> Document:
-    """PUT /{type}/{id}/change-state.json (api-v2 §4.6)."""
+    """PUT /{type}/{id}/change-state.json (api-v2 §4.6). Run with the writer's resources: a
+    finalization signs with its key."""
     store.lock_document(conn, account_id, document_id)
     found = store.get_document_and_client(conn, account_id, document_id)
     if found is None or found[0].doc_type != doc_type:
@@ -285,50 +290,58 @@ def change_state(
     document, client = found
     kind = _type(doc_type)
     target = states.next_status(doc_type, kind.type_name, document.status, event)
+    reason = message.strip() if message and message.strip() else None
     if event == "canceled":
-        if not message or not message.strip():
+        if reason is None:
             raise ValidationFailed("Cancel message can't be blank")
         if store.has_live_corrections(conn, document_id):
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
-    now = clock.now()
-    values: dict[str, Any] = {
-        "status": target,
-        "status_reason": message.strip() if message and message.strip() else None,
-        "status_changed_at": now,
-        "updated_at": now,
-    }
-    serie = document.serie
-    if event == "finalized":
-        numbered, serie = _finalize(conn, account_id, kind, document, client, signer)
-        values.update(numbered)
-    store.update_document(conn, document_id, **values)
-    shown = {k: v for k, v in values.items() if k in Document.__dataclass_fields__}
-    if "client" in shown:
-        shown["client"] = orjson.loads(shown["client"])
-    return replace(document, serie=serie, **shown)
+    issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
+    store.set_status(conn, document_id, target, reason, clock.now(), issued[0] if issued else None)
+    if issued is None:
+        return replace(document, status=target, status_reason=reason)
+    numbered, serie = issued
+    return replace(
+        document,
+        status=target,
+        status_reason=reason,
+        serie=serie,
+        sub_sequence_id=numbered.sub_sequence_id,
+        number=numbered.number,
+        atcud=numbered.atcud,
+        gross_total_eur=numbered.gross_total_eur,
+        system_entry_date=numbered.system_entry_date,
+        signature=numbered.signature,
+        key_version=numbered.key_version,
+        client=numbered.client if numbered.client is not None else document.client,
+    )
 
 
 def _finalize(
     conn: Connection,
+    resources: Resources,
     account_id: int,
     kind: DocType,
     document: Document,
     client: dict[str, Any] | None,
-    signer: Signer,
-) -> tuple[dict[str, Any], str]:
-    """Number and sign a draft; the values to store, and its series' name."""
+) -> tuple[Numbering, str]:
+    """Number and sign a draft: what to store, and its series' name. The number is taken first,
+    so that every rule, the series' chronology included, is checked once; a refusal rolls the
+    whole use case back, number included."""
+    taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
+    head = taken.head
     total_eur = in_euros(document.total, document.exchange_rate)
-    rules = {
-        "doc_type": kind,
-        "doc_date": document.date,
-        "due_date": document.due_date,
-        "today": clock.today(),
-        "tax_rates": [line.tax_value for line in document.lines],
-        "tax_exemption": document.tax_exemption,
-        "total_eur": total_eur,
-        "client_fiscal_id": (client or document.client).get("fiscal_id"),
-    }
-    problems = finalization_problems(last_date=None, **rules)
+    problems = finalization_problems(
+        doc_type=kind,
+        doc_date=document.date,
+        due_date=document.due_date,
+        today=clock.today(),
+        last_date=head.last_date,
+        tax_rates=[line.tax_value for line in document.lines],
+        tax_exemption=document.tax_exemption,
+        total_eur=total_eur,
+        client_fiscal_id=(client or document.client).get("fiscal_id"),
+    )
     owner = store.get_document(conn, account_id, document.owner_document_id) if document.owner_document_id else None
     already = (
         store.credited_total(conn, owner.id, CREDIT_NOTES) if owner is not None and kind.key in CREDIT_NOTES else Decimal(0)
@@ -344,24 +357,21 @@ def _finalize(
     )
     raise_if(problems)
 
-    taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
-    sub_id, serie, number, head = taken.sub_sequence_id, taken.serie, taken.number, taken.head
-    raise_if(finalization_problems(last_date=head.last_date, **rules))  # rolls the number back too
     entry = signing.entry_date(clock.local_now())
     if head.last_entry and entry < head.last_entry:
         entry = head.last_entry  # the clock went back: SystemEntryDate never does
-    document_number = numbering.document_number(kind, serie, number)
+    document_number = numbering.document_number(kind, taken.serie, taken.number)
+    signer = resources.signer
     signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))
-    values: dict[str, Any] = {
-        "sub_sequence_id": sub_id,
-        "number": number,
-        "atcud": numbering.atcud(kind, head.validation_code, number),
-        "gross_total_eur": total_eur,
-        "system_entry_date": entry,
-        "signature": signature,
-        "key_version": signer.version,
-    }
-    if client is not None:
-        values.update(client=orjson.dumps(client).decode(), client_name=client["name"])
-    counters.advance_chain(conn, sub_id, document.date, entry, signature)
-    return values, serie
+    counters.advance_chain(conn, taken.sub_sequence_id, document.date, entry, signature)
+    numbered = Numbering(
+        sub_sequence_id=taken.sub_sequence_id,
+        number=taken.number,
+        atcud=numbering.atcud(kind, head.validation_code, taken.number),
+        gross_total_eur=total_eur,
+        system_entry_date=entry,
+        signature=signature,
+        key_version=signer.version,
+        client=client,
+    )
+    return numbered, taken.serie

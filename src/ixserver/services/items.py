@@ -11,7 +11,6 @@ from ixserver import clock
 from ixserver.domain.errors import ItemNotFound, ValidationFailed, raise_if
 from ixserver.domain.items import validate_item
 from ixserver.services import taxes as tax_service
-from ixserver.store import documents as document_store
 from ixserver.store import items as store
 from ixserver.store.items import ItemRow
 
@@ -79,7 +78,7 @@ def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput
     changes: dict[str, object] = {}
     if data.name is not None and data.name.strip() != current.name:
         _name_is_free(conn, account_id, data.name.strip(), item_id)
-        if document_store.item_is_on_documents(conn, item_id):
+        if store.is_on_documents(conn, item_id):
             raise ValidationFailed("Name can't be changed because it is already associated with invoices")
         changes["name"] = data.name.strip()
     if data.description is not None:

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ixserver import clock
+from ixserver.resources import Resources
 from ixserver.store import keys as store
 
 
@@ -13,10 +14,11 @@ class KeyVersionConflict(RuntimeError):
     pass
 
 
-def register_signing_key(conn: Connection, version: int, public_pem: str) -> None:
-    """Record the public key of `version`; refuse a different key under a version in use.
-    Several instances may start at once: when another one registered it first, what it
+def register_signing_key(conn: Connection, resources: Resources) -> None:
+    """Record the public key of the signer's version; refuse a different key under a version in
+    use. Several instances may start at once: when another one registered it first, what it
     registered is compared instead."""
+    version, public_pem = resources.signer.version, resources.signer.public_pem
     known = store.public_key(conn, version)
     if known is None:
         try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.at import ATAdapter, ATCredentials, SeriesRegistration, Taxpayer
+from ixserver.at import ATCredentials, SeriesRegistration, Taxpayer
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.errors import (
     AccountNotFound,
@@ -16,11 +17,12 @@ from ixserver.domain.errors import (
     SequenceNotFound,
 )
 from ixserver.domain.sequences import Sequence, SubSequence, validate_serie
-from ixserver.services import Transactor
+from ixserver.resources import Resources
 from ixserver.store import accounts as account_store
 from ixserver.store import sequences as store
 from ixserver.store.accounts import AccountRow
 from ixserver.vault import Vault
+from ixserver.writes import Writes
 
 # A registration that has not finished after this long is considered abandoned (a crash
 # between asking AT and storing its answer) and may be started again.
@@ -102,10 +104,11 @@ def abandon_registration(conn: Connection, sequence_id: int) -> None:
     store.set_registering(conn, sequence_id, None)
 
 
-def register(tx: Transactor, adapter: ATAdapter, vault: Vault, account_id: int, sequence_id: int) -> None:
+async def register(writes: Writes, resources: Resources, account_id: int, sequence_id: int) -> None:
     """Register every ATCUD-relevant type of the series that is not registered yet.
-    Idempotent: a fully registered series is left as it is."""
-    started = tx.run_sync(begin_registration, account_id, sequence_id, clock.now())
+    Idempotent: a fully registered series is left as it is. Two short writes around the call
+    to AT, which runs in a thread of its own while no transaction is open."""
+    started = await writes.run(begin_registration, account_id, sequence_id, clock.now())
     if started is None:
         return
     sequence, pending, account = started
@@ -120,8 +123,10 @@ def register(tx: Transactor, adapter: ATAdapter, vault: Vault, account_id: int, 
         for sub in pending
     ]
     try:
-        codes = adapter.register_series(taxpayer_of(account, vault), requests)
+        codes = await asyncio.to_thread(
+            resources.at.register_series, taxpayer_of(account, resources.vault), requests
+        )
     except BaseException:
-        tx.run_sync(abandon_registration, sequence_id)
+        await writes.run(abandon_registration, sequence_id)
         raise
-    tx.run_sync(finish_registration, sequence_id, {sub.id: code for sub, code in zip(pending, codes, strict=True)})
+    await writes.run(finish_registration, sequence_id, {sub.id: code for sub, code in zip(pending, codes, strict=True)})

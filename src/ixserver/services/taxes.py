@@ -10,7 +10,6 @@ from sqlalchemy.engine import Connection
 from ixserver import clock
 from ixserver.domain import taxes as rules
 from ixserver.domain.errors import TaxNotFound, ValidationFailed, raise_if
-from ixserver.store import documents as document_store
 from ixserver.store import taxes as store
 from ixserver.store.accounts import account_by_id
 from ixserver.store.taxes import TaxRow
@@ -97,7 +96,7 @@ def update_tax(conn: Connection, account_id: int, tax_id: int, data: TaxInput) -
             raise ValidationFailed("Name has already been taken")
         changes["name"] = data.name.strip()
     if data.value is not None and rules.normalize_rate(data.value) != current.value:
-        if document_store.tax_is_on_issued_documents(conn, tax_id):
+        if store.is_on_issued_documents(conn, tax_id):
             raise ValidationFailed("The rate of a tax on issued documents can't be changed: create another tax")
         changes["value"] = rules.normalize_rate(data.value)
     if data.region:
@@ -114,7 +113,7 @@ def delete_tax(conn: Connection, account_id: int, tax_id: int) -> None:
     tax = get_tax(conn, account_id, tax_id)
     if tax.is_default:
         raise ValidationFailed("The default tax can't be deleted; make another tax the default first")
-    if document_store.tax_is_on_issued_documents(conn, tax_id):
+    if store.is_on_issued_documents(conn, tax_id):
         raise ValidationFailed("A tax on issued documents can't be deleted")
     store.delete_tax(conn, tax_id)
 

@@ -18,6 +18,7 @@ from ixserver.domain.totals import Line, compute, in_euros
 from ixserver.keys import public_key_from_pem
 from ixserver.store import accounts as account_store
 from ixserver.store import counters as counter_store
+from ixserver.store import document_counts
 from ixserver.store import documents as document_store
 from ixserver.store import keys as key_store
 from ixserver.store import sequences as sequence_store
@@ -31,7 +32,7 @@ def verify(conn: Connection, account_name: str | None = None) -> list[str]:
         if account_name is not None and account.name != account_name:
             continue
         problems += _series_problems(conn, account.id, account.name)
-        for doc_type, status, archived, kept, actual in document_store.count_disagreements(conn, account.id):
+        for doc_type, status, archived, kept, actual in document_counts.count_disagreements(conn, account.id):
             problems.append(
                 f"{account.name}: {kept} {status} {doc_type} documents counted ({'' if archived else 'not '}archived),"
                 f" but {actual} stored"

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from ixserver.store.common import update_row
 from ixserver.store.tables import accounts, api_keys
 
 
@@ -67,7 +68,7 @@ def list_accounts(conn: Connection) -> list[AccountRow]:
 
 
 def update_account(conn: Connection, account_id: int, **attrs: Any) -> None:
-    conn.execute(accounts.update().where(accounts.c.id == account_id).values(**attrs))
+    update_row(conn, accounts, account_id, **attrs)  # nothing to change (an update of only AT credentials) is fine
 
 
 def insert_key(conn: Connection, *, account_id: int, lookup: str, key_hash: str, created_at: datetime) -> None:
@@ -84,6 +85,3 @@ def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
     ).first()
     return KeyRow(row[0], row[1], row[2]) if row else None
 
-
-def delete_keys(conn: Connection, account_id: int) -> None:
-    conn.execute(delete(api_keys).where(api_keys.c.account_id == account_id))

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
+from ixserver.domain import states
 from ixserver.store.common import delete_account_rows, insert_row, page, update_row
 from ixserver.store.prepared import Prepared
-from ixserver.store.tables import clients
+from ixserver.store.tables import clients, documents
 
 _c = clients.c
 
@@ -91,3 +92,8 @@ def update_client(conn: Connection, client_id: int, **values: Any) -> None:
 
 def delete_account_clients(conn: Connection, account_id: int) -> None:
     delete_account_rows(conn, clients, account_id)
+
+
+def has_issued_documents(conn: Connection, client_id: int) -> bool:
+    d = documents.c
+    return bool(conn.execute(select(exists().where(d.client_id == client_id, d.status.in_(states.ISSUED)))).scalar())

@@ -70,11 +70,6 @@ _LOCK_DEFAULT_PG = Prepared(select(*_HEAD).where(_c.id == _DEFAULT_ID).with_for_
 _SET_PG = Prepared(update(sub_sequences).where(_c.id == bindparam("sub_id")).values(current_number=bindparam("number")))
 
 
-def next_number(conn: Connection, sub_sequence_id: int) -> int:
-    """The number alone (what the counter proofs and the writer tests allocate)."""
-    return take_number(conn, sub_sequence_id).number
-
-
 def take_number(
     conn: Connection, sub_sequence_id: int | None, *, account_id: int | None = None, doc_type: str | None = None
 ) -> Numbered:

@@ -4,9 +4,8 @@ Reads use `Database.read()` (one statement at a time, no transaction) or
 `Database.snapshot()` (several statements seeing one state); neither takes a write lock. Writes use
 `Database.transaction()`: on SQLite it opens with BEGIN IMMEDIATE so that the write lock is
 taken up front (no lock upgrade that can fail half way); on PostgreSQL an ordinary transaction
-in which the counters are locked row by row. Inside the server all writes go through the one
-writer (store/writer.py: a thread per server process, or on SQLite the writer process of
-writer_process.py); the CLI uses `transaction()` directly.
+in which the counters are locked row by row. Every write goes through the write path of
+ixserver/writes/ (in a server, its writer; in the CLI, a transaction per use case).
 
 Several processes on one SQLite file (`serve --workers N`, the CLI beside a server) queue for
 writing on an advisory lock file beside the database before they BEGIN: the kernel hands it
@@ -19,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,11 +178,6 @@ class Database:
                 yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
-    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` in one write transaction (the CLI's transactor)."""
-        with self.transaction() as conn:
-            return fn(conn, *args)
 
     def dispose(self) -> None:
         with self._held_lock:

@@ -7,12 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, page, update_row
 from ixserver.store.prepared import PerLength
-from ixserver.store.tables import items, taxes
+from ixserver.store.tables import document_lines, items, taxes
 
 _i = items.c
 _t = taxes.c
@@ -77,3 +77,8 @@ def delete_item(conn: Connection, item_id: int) -> None:
 
 def delete_account_items(conn: Connection, account_id: int) -> None:
     delete_account_rows(conn, items, account_id)
+
+
+def is_on_documents(conn: Connection, item_id: int) -> bool:
+    """Whether a document line, of a draft or not, was made from this item."""
+    return bool(conn.execute(select(exists().where(document_lines.c.item_id == item_id))).scalar())

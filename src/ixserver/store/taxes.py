@@ -7,13 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
+from ixserver.domain import states
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, update_row
 from ixserver.store.common import make_default as _make_default
 from ixserver.store.prepared import Prepared
-from ixserver.store.tables import taxes
+from ixserver.store.tables import document_lines, documents, taxes
 
 _t = taxes.c
 _COLUMNS = (_t.id, _t.name, _t.value, _t.region, _t.code, _t.is_default)
@@ -71,3 +72,10 @@ def make_default(conn: Connection, account_id: int, tax_id: int) -> None:
 
 def delete_account_taxes(conn: Connection, account_id: int) -> None:
     delete_account_rows(conn, taxes, account_id)
+
+
+def is_on_issued_documents(conn: Connection, tax_id: int) -> bool:
+    """Whether a line of a numbered document carries this tax (its rate may not change then)."""
+    d, line = documents.c, document_lines.c
+    used = exists().where(line.tax_id == tax_id, d.id == line.document_id, d.status.in_(states.ISSUED))
+    return bool(conn.execute(select(used)).scalar())

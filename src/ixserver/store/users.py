@@ -32,11 +32,6 @@ def user_by_email(conn: Connection, email: str) -> UserRow | None:
     return UserRow(*r) if r else None
 
 
-def user_by_id(conn: Connection, user_id: int) -> UserRow | None:
-    r = conn.execute(_select().where(_u.id == user_id)).first()
-    return UserRow(*r) if r else None
-
-
 def insert_user(conn: Connection, *, created_at: datetime, **values: Any) -> int:
     return int(conn.execute(insert(users).values(created_at=created_at, **values).returning(_u.id)).scalar_one())
 

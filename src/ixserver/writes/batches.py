@@ -1,0 +1,143 @@
+"""The rules of every writer (see writes/__init__.py): use cases run in batches.
+
+A writer takes whatever is queued (up to `batch_max` use cases), runs it in one transaction and
+commits it together: one fsync for many finalizations (group commit), and no request thread ever
+spins on SQLite's write lock. Batches are optimistic: if one use case raises, the batch is rolled
+back and its use cases are run again one by one, each in its own transaction, so that only the
+failing one fails. Nobody is answered before the commit of its own work has succeeded, so
+nothing acknowledged is lost.
+
+With several server instances on PostgreSQL, a use case that loses a race to another instance
+is run again in a later batch: a deadlock or serialization failure, or a unique violation from
+a find-or-create that both attempted (the loser's insert waits for the winner's commit, then
+fails; run again, it finds the winner's row). A use case that keeps failing is answered with
+its error after a few tries.
+
+Between batches, at most every `housekeeping_every` seconds and only after writes, the writer
+folds the document count changes that triggers record (store/document_counts.py) in a
+transaction of its own. Its failure is logged and tried again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from ixserver.resources import Resources
+from ixserver.store.db import Database
+from ixserver.store.document_counts import fold_count_changes
+
+log = logging.getLogger("ixserver.writer")
+
+RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
+MAX_RETRIES = 5
+HOUSEKEEPING_EVERY = 2.0  # seconds
+
+
+@dataclass(slots=True)
+class Job:
+    """One use case: `fn(conn, *args)`, or `fn(conn, resources, *args)` when `with_resources`.
+    `reply` is whatever its writer needs to answer it."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    with_resources: bool = False
+    reply: Any = None
+    retries: int = 0
+
+
+Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
+
+
+def _retryable(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class Batches:
+    """Runs batches of use cases with the rules above, and the housekeeping between them."""
+
+    def __init__(self, db: Database, resources: Resources) -> None:
+        self.db = db
+        self.resources = resources
+        self._written_since_housekeeping = False
+        self._last_housekeeping = time.monotonic()
+        self.batches = 0
+        self.jobs = 0
+        self.seconds = 0.0  # spent running batches: the serial part of every write
+
+    def stats(self) -> dict[str, Any]:
+        return {"batches": self.batches, "use_cases": self.jobs, "seconds": round(self.seconds, 6)}
+
+    def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
+        """The outcome of each use case that is settled, and the use cases to run again later."""
+        started = time.perf_counter()
+        try:
+            outcomes, retry = self._run(batch)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self._written_since_housekeeping = True
+        self.jobs += len(outcomes)
+        return outcomes, retry
+
+    def _call(self, conn: Any, job: Job) -> Any:
+        if job.with_resources:
+            return job.fn(conn, self.resources, *job.args)
+        return job.fn(conn, *job.args)
+
+    def _run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
+        if len(batch) > 1:
+            values = self._run_together(batch)
+            if values is not None:
+                self.batches += 1
+                return [(job, True, value) for job, value in zip(batch, values, strict=True)], []
+        outcomes: list[Outcome] = []
+        retry: list[Job] = []
+        for job in batch:
+            self._run_alone(job, outcomes, retry)
+        return outcomes, retry
+
+    def _run_together(self, batch: list[Job]) -> list[Any] | None:
+        """Every use case of the batch in one transaction; None (all rolled back) if any
+        fails, or if the commit does."""
+        try:
+            with self.db.transaction() as conn:
+                return [self._call(conn, job) for job in batch]
+        except Exception:  # noqa: BLE001 - each use case is run again on its own
+            return None
+
+    def _run_alone(self, job: Job, outcomes: list[Outcome], retry: list[Job]) -> None:
+        self.batches += 1
+        try:
+            with self.db.transaction() as conn:
+                value = self._call(conn, job)
+            outcomes.append((job, True, value))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
+            if _retryable(exc) and job.retries < MAX_RETRIES:
+                job.retries += 1
+                retry.append(job)
+            else:
+                outcomes.append((job, False, exc))
+
+    def housekeeping_due_in(self) -> float | None:
+        """Seconds until housekeeping is due; None when nothing was written since the last."""
+        if not self._written_since_housekeeping:
+            return None
+        return max(0.0, self._last_housekeeping + HOUSEKEEPING_EVERY - time.monotonic())
+
+    def housekeep(self, *, due_only: bool) -> None:
+        due_in = self.housekeeping_due_in()
+        if due_in is None or (due_only and due_in > 0):
+            return
+        self._last_housekeeping = time.monotonic()
+        try:
+            with self.db.transaction() as conn:
+                fold_count_changes(conn)
+            self._written_since_housekeeping = False
+        except Exception:  # noqa: BLE001 - tried again after the next batch
+            log.exception("writer housekeeping failed")

@@ -1,0 +1,128 @@
+"""A server process's connection to the writer process (process.py): `Writes` answered there.
+
+If the connection is lost before an outcome arrives, the request fails with `WriterUnavailable`
+(503): its use case may or may not have been committed, and a repeat with the same
+`proprietary_uid` is safe. Nothing is answered before its commit, so nothing acknowledged is
+lost. The next use case connects again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ixserver.domain.errors import Unavailable
+from ixserver.writes import crossing
+
+T = TypeVar("T")
+
+
+class WriterUnavailable(Unavailable):
+    message = (
+        "The server lost its connection to its writer; this request may or may not have been carried out."
+        " Repeat it (a document creation with the same proprietary_uid is safe to repeat)."
+    )
+
+
+class RemoteWriter:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._ids = itertools.count(1)
+        self._link: _Link | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    async def open(self) -> None:
+        await self._connected()
+
+    def close(self) -> None:
+        if self._link is not None:
+            self._link.transport.close()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(fn, args, False)  # type: ignore[no-any-return]
+
+    async def run_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(fn, args, True)  # type: ignore[no-any-return]
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """For a plain thread of a server process whose loop is running."""
+        if self._loop is None:
+            raise WriterUnavailable()
+        return asyncio.run_coroutine_threadsafe(self.run(fn, *args), self._loop).result()
+
+    async def stats(self) -> dict[str, Any]:
+        return await self._call(crossing.STATS, (), False)  # type: ignore[no-any-return]
+
+    async def _call(self, fn: Any, args: tuple[Any, ...], with_resources: bool) -> Any:
+        job_id = next(self._ids)
+        frame = crossing.request(job_id, fn, args, with_resources)
+        link = await self._connected()
+        future = link.loop.create_future()
+        link.pending[job_id] = future
+        link.send(frame)
+        return await future
+
+    async def _connected(self) -> _Link:
+        link = self._link
+        if link is not None and not link.lost:
+            return link
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._link is None or self._link.lost:
+                loop = asyncio.get_running_loop()
+                try:
+                    _transport, self._link = await loop.create_unix_connection(lambda: _Link(loop), self.path)
+                except OSError as exc:
+                    raise WriterUnavailable() from exc
+                self._loop = loop
+            return self._link
+
+
+class _Link(asyncio.Protocol):
+    """One connection to the writer process, and the use cases sent over it not yet answered."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.buffer = bytearray()
+        self.outgoing: list[bytes] = []
+        self.lost = False
+
+    def send(self, frame: bytes) -> None:
+        """Queue a use case; those queued in one turn of the event loop leave in one write."""
+        if not self.outgoing:
+            self.loop.call_soon(self._flush)
+        self.outgoing.append(frame)
+
+    def _flush(self) -> None:
+        frames, self.outgoing = self.outgoing, []
+        if not self.lost:
+            self.transport.write(b"".join(frames))
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment] # a uvloop transport is no asyncio.Transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        pending = self.pending
+        for payload in crossing.frames(self.buffer):
+            job_id, ok, value = crossing.read_outcome(payload)
+            future = pending.pop(job_id, None)
+            if future is None or future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        pending, self.pending = self.pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(WriterUnavailable())
