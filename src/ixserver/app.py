@@ -13,9 +13,10 @@ from starlette.routing import Mount
 
 import ixserver.api  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
-from ixserver.api import accounts, clients, errors, invoices, items, permalink, sandbox, sequences, taxes
+from ixserver.api import accounts, clients, errors, invoices, items, meta, permalink, sandbox, sequences, taxes
 from ixserver.api.auth import AuthMiddleware, KeyCache
 from ixserver.api.context import AppContext
+from ixserver.api.requestlog import RequestLogMiddleware
 from ixserver.api.routing import IndexedRouter
 from ixserver.config import Settings
 
@@ -43,11 +44,12 @@ def create_app(settings: Settings, writer_socket: str | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    modules = (sandbox, invoices, sequences, clients, items, taxes, accounts, permalink)
+    modules = (sandbox, meta, invoices, sequences, clients, items, taxes, accounts, permalink)
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
+    app.add_middleware(RequestLogMiddleware, access_log=settings.access_log)  # last added: outermost
     return app
 
 

@@ -81,7 +81,7 @@ def _run_servers(settings: Settings, writer_socket: str | None, host: str, port:
         host=host,
         port=port,
         workers=workers,
-        access_log=settings.access_log,
+        access_log=False,  # ixserver's request log (api/requestlog.py) replaces uvicorn's
         log_config=uvicorn_log_config(settings.log_level),
         log_level=settings.log_level,
         server_header=False,

@@ -1,5 +1,13 @@
 """Logging set-up. API keys travel in the query string, so they are redacted from every log
-line (uvicorn's access log included)."""
+line (uvicorn's access log included).
+
+Structured events (the request log of api/requestlog.py) are written with structlog, rendered
+as one logfmt line (`key=value …`, values quoted when they hold spaces or `=`) and handed to the
+stdlib logger of their name (`ixserver.access`). So they go out through the handler of uvicorn's
+log config (stderr, `INFO:     event=request …`): the `ixserver` logger's level applies, and the
+api_key filter too. logfmt rather than JSON: it reads as easily as uvicorn's own lines and every
+log shipper parses it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ import logging
 import re
 from typing import Any
 
+import structlog
 from uvicorn.config import LOGGING_CONFIG
 
 _API_KEY = re.compile(r"(api_key=)[^&\s\"']*")
@@ -33,3 +42,24 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
         handler["filters"] = ["redact_api_keys"]
     config["loggers"]["ixserver"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     return config
+
+
+_structlog_configured = False
+
+
+def configure_structlog() -> None:
+    """structlog -> stdlib logging, one logfmt line per event. Idempotent: every app of the
+    process calls it (configuration is process-wide)."""
+    global _structlog_configured
+    if _structlog_configured:
+        return
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.processors.LogfmtRenderer(key_order=["event"], bool_as_flag=False),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    _structlog_configured = True

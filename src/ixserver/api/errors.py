@@ -126,9 +126,14 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return error_response(422, messages or ["Validation failed"])
 
 
+def internal_error() -> Response:
+    """The answer to an error nothing expected (its details go to the log, never to the client)."""
+    return error_response(500, ["Internal server error"])
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, ["Internal server error"])
+    return internal_error()
 
 
 def install(app: FastAPI) -> None:

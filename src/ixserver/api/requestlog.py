@@ -1,0 +1,109 @@
+"""One structured log event per request, and a request id on every response.
+
+The id is the caller's `X-Request-Id` when it is a sane token (1-64 characters of
+`[A-Za-z0-9._-]`), else a new random one; it is answered as `X-Request-Id` on every response
+(401, 404 and 500 included, access log on or off) and kept in `scope["state"]["request_id"]`.
+
+With `settings.access_log`, the event (logger `ixserver.access`, rendered by
+ixserver.logs.configure_structlog) carries: request_id, method, path, query (api_key
+redacted; left out when empty), status, duration_ms, account (when the key was valid) and client.
+It replaces uvicorn's access log.
+
+This is the outermost of the app's own middleware (added last in create_app), so it sees the
+status actually sent and, once the inner app has run, the account that AuthMiddleware stored.
+Starlette's ServerErrorMiddleware is still outside it and answers unhandled exceptions with the
+raw `send`; so when one reaches here before a response has started, the 500 is sent from here,
+with the id (the body is errors.py's), and the exception goes on to be reported as before.
+Pure ASGI. Measured per request: about 2 µs with the access log off; with it on, about 25-35 µs
+(rendering and the stdlib handler), the price of uvicorn's own access line (about 23 µs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ixserver.api.errors import internal_error
+from ixserver.logs import configure_structlog, redact
+
+LOGGER_NAME = "ixserver.access"
+HEADER = b"x-request-id"
+_SANE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+
+def incoming_request_id(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == HEADER:
+            return value if _SANE_ID.fullmatch(value) else None
+    return None
+
+
+def new_request_id() -> bytes:
+    return os.urandom(16).hex().encode("ascii")
+
+
+def _printable(text: str) -> str:
+    """Control characters (a %0A in the path) escaped, so that one request stays one line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+class RequestLogMiddleware:
+    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.logger = logging.getLogger(LOGGER_NAME)  # its level, checked before building the event
+        if access_log:
+            configure_structlog()
+            self.log = structlog.get_logger(LOGGER_NAME).bind()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = incoming_request_id(scope) or new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id.decode("ascii")
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (HEADER, request_id)]
+            await send(message)
+
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not status:
+                await internal_error()(scope, receive, send_with_id)
+            raise
+        finally:
+            if self.access_log and self.logger.isEnabledFor(logging.INFO):
+                self._log(scope, request_id, status, start)
+
+    def _log(self, scope: Scope, request_id: bytes, status: int, start: float) -> None:
+        duration_ms = round((time.perf_counter() - start) * 1000, 2)
+        event: dict[str, Any] = {
+            "request_id": request_id.decode("ascii"),
+            "method": scope["method"],
+            "path": _printable(scope["path"]),
+        }
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            event["query"] = _printable(redact(query.decode("latin-1")))
+        event["status"] = status or None  # none: the client went away before an answer
+        event["duration_ms"] = duration_ms
+        account = scope.get("state", {}).get("account")
+        if account is not None:
+            event["account"] = account.name
+        client = scope.get("client")
+        if client:
+            event["client"] = client[0]
+        self.log.info("request", **event)
