@@ -1,9 +1,14 @@
 """A Hypothesis state machine over the document life cycle: create, update, finalize, delete,
 cancel, settle, credit. After every step: numbers are gapless per series and type, every chain
-verifies, what was issued has not changed, and the list's total counts what is there."""
+verifies, what was issued has not changed, and the list's total counts what is there.
+
+The model knows each document's type, status and total and which credit notes correct which
+invoice, so every step knows its answer: a step is refused only with the 422 message the rules
+give for that state (api-v2 §4.6, pt-compliance §7), and any other refusal fails the test."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -18,6 +23,21 @@ FROZEN = ("id", "type", "sequence_number", "atcud", "saft_hash", "date", "sum", 
           "taxes", "total", "client", "items")  # fmt: skip
 quantities = st.integers(min_value=1, max_value=50).map(str)
 prices = st.decimals(min_value="0.01", max_value="500", places=4).map(str)
+# What change-state allows the issued documents of this machine (api-v2 §4.6), written out:
+# (type, status, event) -> new status. Anything else is "CantHandle: <status> for <Type>".
+ALLOWED = {
+    ("Invoice", "final", "canceled"): "canceled",
+    ("Invoice", "final", "settled"): "settled",
+    ("InvoiceReceipt", "final", "canceled"): "canceled",
+    ("InvoiceReceipt", "settled", "canceled"): "canceled",
+    ("InvoiceReceipt", "final", "settled"): "settled",
+    ("CreditNote", "final", "canceled"): "canceled",
+    ("CreditNote", "final", "settled"): "settled",
+}
+FINALIZED = {"invoice": "final", "invoice_receipt": "settled", "credit_note": "final"}
+CENT = Decimal("0.01")
+REFUND = {"name": "Refund", "description": "Refund", "quantity": "1", "tax": {"name": "IVA0"}}
+LIVE = ("final", "settled")  # an issued credit note that still counts (not canceled)
 
 
 class LifeCycle(RuleBasedStateMachine):
@@ -29,6 +49,8 @@ class LifeCycle(RuleBasedStateMachine):
         self.drafts: dict[int, str] = {}  # id -> type
         self.issued: dict[int, dict[str, Any]] = {}  # id -> document as issued
         self.status: dict[int, str] = {}
+        self.totals: dict[int, Decimal] = {}  # id -> total, as last created, updated or issued
+        self.owners: dict[int, int] = {}  # credit note id -> id of the invoice it corrects
 
     def _items(self, price: str, quantity: str) -> list[dict[str, Any]]:
         return [{"name": "Widget", "description": "Widget", "unit_price": price, "quantity": quantity}]
@@ -37,14 +59,21 @@ class LifeCycle(RuleBasedStateMachine):
     def create_draft(self, price: str, quantity: str, doc_type: str) -> None:
         draft = create(self.api, doc_type, items=self._items(price, quantity))
         self.drafts[draft["id"]] = doc_type
+        self.totals[draft["id"]] = _amount(draft["total"])
 
     @precondition(lambda self: any(self._creditable()))
-    @rule(data=st.data())
-    def credit(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), share=st.sampled_from(["cent", "rest", "over"]))
+    def credit(self, data: st.DataObject, share: str) -> None:
+        """A credit note of a cent, of what is left to credit now, or of a cent more (0 % VAT, so
+        its total is its price): the last two make "what is left" a boundary the machine hits."""
         owner = data.draw(st.sampled_from(sorted(self._creditable())))
-        items = [{"name": "Refund", "description": "Refund", "unit_price": "0.01", "quantity": "1"}]
-        note = create(self.api, "credit_note", owner_invoice_id=owner, items=items)
+        left = self._left_to_credit(owner)
+        amount = {"cent": CENT, "rest": left, "over": left + CENT}[share]
+        items = [{**REFUND, "unit_price": str(amount)}]
+        note = create(self.api, "credit_note", owner_invoice_id=owner, items=items, tax_exemption="M99")
         self.drafts[note["id"]] = "credit_note"
+        self.totals[note["id"]] = _amount(note["total"])
+        self.owners[note["id"]] = owner
 
     def _creditable(self) -> list[int]:
         return [i for i, d in self.issued.items() if d["type"] == "Invoice" and self.status[i] == "final"]
@@ -58,18 +87,43 @@ class LifeCycle(RuleBasedStateMachine):
         current["items"][0]["quantity"] = quantity
         response = self.api.put(f"/{doc_type}s/{document_id}.json", json={doc_type: current})
         assert response.status_code == 200, response.text
+        self.totals[document_id] = _amount(response.json()[doc_type]["total"])
+
+    def _live_notes(self, owner: int) -> list[int]:
+        return [note for note, of in self.owners.items() if of == owner and self.status.get(note) in LIVE]
+
+    def _left_to_credit(self, owner: int) -> Decimal:
+        return _amount(self.issued[owner]["total"]) - sum((self.totals[n] for n in self._live_notes(owner)), Decimal(0))
+
+    def _finalize_refusal(self, document_id: int, doc_type: str) -> str | None:
+        """What finalizing this draft must be refused with (correction_problems), or None.
+        The machine's credit notes always have an issued owner of type Invoice and of the same
+        client; only the owner's later cancellation and the amount left can stand in the way."""
+        if doc_type != "credit_note":
+            return None
+        owner = self.owners[document_id]
+        if self.status[owner] == "canceled":
+            return "A canceled document can't be corrected"
+        left = self._left_to_credit(owner)
+        if self.totals[document_id] > left:
+            return f"Credit notes can't exceed what is left to credit on the owner invoice ({left:.2f})"
+        return None
 
     @precondition(lambda self: self.drafts)
     @rule(data=st.data())
     def finalize(self, data: st.DataObject) -> None:
         document_id = data.draw(st.sampled_from(sorted(self.drafts)))
         doc_type = self.drafts.pop(document_id)
+        refusal = self._finalize_refusal(document_id, doc_type)
         response = change(self.api, doc_type, document_id, "finalized")
-        if response.status_code == 422:  # e.g. a credit note above what is left to credit
+        if refusal is not None:
+            assert (response.status_code, response.json()) == (422, {"errors": [{"error": refusal}]})
             self.drafts[document_id] = doc_type
             return
         assert response.status_code == 200, response.text
         document = response.json()[doc_type]
+        assert document["status"] == FINALIZED[doc_type]
+        assert _amount(document["total"]) == self.totals[document_id]
         self.issued[document_id] = document
         self.status[document_id] = document["status"]
 
@@ -84,12 +138,22 @@ class LifeCycle(RuleBasedStateMachine):
     @rule(data=st.data(), event=st.sampled_from(["canceled", "settled"]))
     def move_issued(self, data: st.DataObject, event: str) -> None:
         document_id = data.draw(st.sampled_from(sorted(i for i, s in self.status.items() if s in ("final", "settled"))))
-        doc_type = _key(self.issued[document_id]["type"])
-        response = change(self.api, doc_type, document_id, event, "state machine")
-        if response.status_code == 200:
-            self.status[document_id] = response.json()[doc_type]["status"]
+        type_name, status = self.issued[document_id]["type"], self.status[document_id]
+        doc_type = _key(type_name)
+        target = ALLOWED.get((type_name, status, event))
+        if target is None:
+            refusal: str | None = f"CantHandle: {status} for {type_name}"
+        elif event == "canceled" and self._live_notes(document_id):
+            refusal = "The document has credit or debit notes: cancel them first"
         else:
-            assert response.status_code == 422
+            refusal = None
+        response = change(self.api, doc_type, document_id, event, "state machine")
+        if refusal is not None:
+            assert (response.status_code, response.json()) == (422, {"errors": [{"error": refusal}]})
+            return
+        assert response.status_code == 200, response.text
+        assert response.json()[doc_type]["status"] == target
+        self.status[document_id] = target
 
     @invariant()
     def numbers_gapless_chains_verify_issued_frozen(self) -> None:
@@ -102,6 +166,11 @@ class LifeCycle(RuleBasedStateMachine):
             assert now["status"] == self.status[document_id]
         listed = self.api.get("/invoices.json").json()["pagination"]["total_entries"]
         assert listed == len(self.drafts) + len(self.issued), "the list's total counts every document not deleted"
+
+
+def _amount(value: float) -> Decimal:
+    """An amount as the JSON shows it (exact numbers with at most two decimals)."""
+    return Decimal(str(value))
 
 
 def _key(type_name: str) -> str:
