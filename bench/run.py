@@ -212,8 +212,18 @@ def _psql(url: str, statement: str) -> None:
 
 def empty_postgres(url: str) -> None:
     """A fresh database for each run: the last run's documents, and its signing key (each run
-    generates one in its temporary data directory), would otherwise still be there."""
-    _psql(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    generates one in its temporary data directory), would otherwise still be there. A database
+    that does not exist yet is created (through the server's `postgres` database)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    try:
+        _psql(url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        parsed = make_url(url)
+        _psql(parsed.set(database="postgres").render_as_string(hide_password=False), f'CREATE DATABASE "{parsed.database}"')
 
 
 def analyze(url: str) -> None:
