@@ -44,6 +44,11 @@ def row(id: str, expected: list[str], **changes: Any) -> Any:
     return pytest.param(changes, expected, id=id)
 
 
+def simplified(id: str, expected: list[str], total_eur: str, client_fiscal_id: str | None) -> Any:
+    """A simplified invoice of `total_eur` for a client with that NIF."""
+    return row(id, expected, doc_type=BY_KEY["simplified_invoice"], total_eur=D(total_eur), client_fiscal_id=client_fiscal_id)
+
+
 # -- finalization_problems: what prevents a draft from being issued now -------------------
 
 
@@ -110,55 +115,13 @@ FINALIZATION = [
     row("ok-simplified-100-with-nif", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.00")),
     row("simplified-100.01-with-nif", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.01")),
     row("simplified-999-with-nif", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("999.00")),
-    row(
-        "ok-simplified-1000-without-nif",
-        [],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("1000.00"),
-        client_fiscal_id=None,
-    ),
-    row(
-        "simplified-1000.01-without-nif",
-        [OVER_1000],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("1000.01"),
-        client_fiscal_id=None,
-    ),
-    row(
-        "ok-simplified-1000-empty-nif",
-        [],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("1000.00"),
-        client_fiscal_id="  ",
-    ),
-    row(
-        "simplified-1000.01-empty-nif",
-        [OVER_1000],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("1000.01"),
-        client_fiscal_id="",
-    ),
-    row(
-        "ok-simplified-1000-final-consumer",
-        [],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("1000.00"),
-        client_fiscal_id=FINAL_CONSUMER,
-    ),
-    row(
-        "simplified-1000.01-final-consumer",
-        [OVER_1000],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("1000.01"),
-        client_fiscal_id=FINAL_CONSUMER,
-    ),
-    row(
-        "ok-simplified-final-consumer-spaced",
-        [],
-        doc_type=BY_KEY["simplified_invoice"],
-        total_eur=D("500.00"),
-        client_fiscal_id=f" {FINAL_CONSUMER} ",
-    ),
+    simplified("ok-simplified-1000-without-nif", [], "1000.00", None),
+    simplified("simplified-1000.01-without-nif", [OVER_1000], "1000.01", None),
+    simplified("ok-simplified-1000-empty-nif", [], "1000.00", "  "),
+    simplified("simplified-1000.01-empty-nif", [OVER_1000], "1000.01", ""),
+    simplified("ok-simplified-1000-final-consumer", [], "1000.00", FINAL_CONSUMER),
+    simplified("simplified-1000.01-final-consumer", [OVER_1000], "1000.01", FINAL_CONSUMER),
+    simplified("ok-simplified-final-consumer-spaced", [], "500.00", f" {FINAL_CONSUMER} "),
     row("ok-invoice-has-no-limit", [], total_eur=D("50000.00"), client_fiscal_id=None),
     row("ok-invoice-receipt-has-no-limit", [], doc_type=BY_KEY["invoice_receipt"], total_eur=D("50000.00")),
 ]
