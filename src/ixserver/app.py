@@ -15,6 +15,7 @@ import ixserver.api  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
 from ixserver.api import accounts, clients, errors, invoices, items, meta, permalink, sandbox, sequences, taxes
 from ixserver.api.auth import AuthMiddleware, KeyCache
+from ixserver.api.boundary import InputBoundary
 from ixserver.api.context import AppContext
 from ixserver.api.requestlog import RequestLogMiddleware
 from ixserver.api.routing import IndexedRouter
@@ -49,6 +50,7 @@ def create_app(settings: Settings, writer_socket: str | None = None) -> FastAPI:
     app.state.router = router
     app.router.routes.append(Mount("", app=router))
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
+    app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLogMiddleware, access_log=settings.access_log)  # last added: outermost
     return app
 

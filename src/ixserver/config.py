@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified API key is remembered.")
     read_cache: bool = Field(default=True, description="Reuse rendered reads while the (SQLite) database is unchanged.")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1_000, description="Largest request body accepted (a larger one is a 413)."
+    )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
     writer_process: bool = Field(
         default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."

@@ -72,6 +72,31 @@ def test_a_failing_use_case_fails_alone(db: Database, resources: Resources) -> N
     with db.read() as conn:
         stored = sorted(conn.scalars(select(allocations.c.number).where(allocations.c.sub_sequence_id == sub_id)))
     assert stored == sorted(numbers), "what was acknowledged is stored, and nothing else"
+    stats = asyncio.run(writer.stats())
+    assert stats["batches"] < 300 / 4, "a refusal is undone alone: its batch is not run again one by one"
+
+
+def broken(conn, sub_id: int) -> int:  # type: ignore[no-untyped-def]
+    next_number(conn, sub_id)
+    conn.exec_driver_sql("SELECT * FROM no_such_table")  # not a refusal: a failure of the database
+    return 0
+
+
+def test_a_failure_that_is_no_refusal_still_fails_alone(db: Database, resources: Resources) -> None:
+    sub_id = invoice_counter(db)
+    writer = WriterThread(db, resources, batch_max=64)
+
+    async def burst() -> list[object]:
+        await writer.open()
+        jobs = [writer.run(broken, sub_id) if i == 5 else writer.run(allocate, sub_id, False) for i in range(40)]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        results = asyncio.run(burst())
+    finally:
+        writer.close()
+    assert sum(isinstance(r, Exception) for r in results) == 1 and isinstance(results[5], Exception)
+    assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 40))
 
 
 def test_use_cases_get_the_writers_resources(db: Database, resources: Resources) -> None:

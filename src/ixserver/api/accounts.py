@@ -12,6 +12,7 @@ from ixserver.api.context import account, context
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_flag, as_text, read_body, require_root
 from ixserver.config import Settings
+from ixserver.domain import limits
 from ixserver.services import accounts as service
 from ixserver.services.accounts import TAX_COUNTRIES, AccountInput
 from ixserver.store.accounts import AccountRow
@@ -22,6 +23,10 @@ TEXT = (
     "organization_name", "email", "password", "first_name", "last_name", "phone", "fiscal_id", "tax_country",
     "language", "address", "city", "postal_code", "website", "fax",
 )  # fmt: skip
+
+
+# Longest text of each field (else 255, limits.TEXT); the store's columns hold them (a test checks).
+TEXT_LIMITS = {"phone": 64, "fiscal_id": 32, "tax_country": 8, "language": 2, "postal_code": 16, "fax": 64}
 
 
 def account_url(settings: Settings, name: str) -> str:
@@ -51,7 +56,9 @@ def render_details(row: AccountRow) -> dict[str, Any]:
 
 async def _input(request: Request) -> AccountInput:
     data = require_root(await read_body(request), "account")
-    values: dict[str, Any] = {f: as_text(data.get(f), f.replace("_", " ").capitalize()) for f in TEXT}
+    values: dict[str, Any] = {
+        f: as_text(data.get(f), f.replace("_", " ").capitalize(), TEXT_LIMITS.get(f, limits.TEXT)) for f in TEXT
+    }
     credentials = data.get("credentials")
     if isinstance(credentials, dict):
         values["at_subuser"] = as_text(credentials.get("username"), "Credentials username")

@@ -13,6 +13,7 @@ from ixserver.api.context import account, context
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_int, as_text, read_body, require_root
+from ixserver.domain import limits
 from ixserver.domain.errors import ValidationFailed
 from ixserver.services import clients as service
 from ixserver.store.clients import ClientRow
@@ -25,6 +26,12 @@ TEXT_FIELDS = (
     "website", "phone", "fax", "observations", "tax_exemption_code",
 )  # fmt: skip
 REQUIRED_TEXT = ("name", "code")
+# Longest text of each field (else 255, limits.TEXT); the store's columns hold them (a test checks).
+TEXT_LIMITS = {
+    "code": 64, "language": 2, "postal_code": 32, "country": 64, "fiscal_id": 64, "phone": 64, "fax": 64,
+    "tax_exemption_code": 8, "address": limits.LONG_TEXT, "observations": limits.LONG_TEXT,
+    "contact_phone": 64, "contact_mobile": 64,
+}  # fmt: skip
 CONTACT_FIELDS = (("name", "contact_name"), ("email", "contact_email"), ("phone", "contact_phone"), ("mobile", "contact_mobile"))
 
 
@@ -71,7 +78,7 @@ def parse_client(data: dict[str, Any]) -> dict[str, Any]:
     for name in TEXT_FIELDS:
         if data.get(name) is None:
             continue
-        text = as_text(data[name], name.replace("_", " ").capitalize())
+        text = as_text(data[name], name.replace("_", " ").capitalize(), TEXT_LIMITS.get(name, limits.TEXT))
         assert text is not None
         if name in REQUIRED_TEXT:
             fields[name] = text
@@ -89,7 +96,8 @@ def parse_client(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(contact, dict):
         for wire, column in CONTACT_FIELDS:
             if contact.get(wire) is not None:
-                fields[column] = as_text(contact[wire], f"Preferred contact {wire}") or None
+                limit = TEXT_LIMITS.get(column, limits.TEXT)
+                fields[column] = as_text(contact[wire], f"Preferred contact {wire}", limit) or None
     return fields
 
 

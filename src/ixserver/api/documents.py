@@ -18,7 +18,7 @@ from ixserver.api.wire import (
     number_text,
     require_root,
 )
-from ixserver.domain import numbering
+from ixserver.domain import limits, numbering
 from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import Document, DocumentLine, LineInput
 from ixserver.domain.errors import ValidationFailed
@@ -125,12 +125,12 @@ def _lines(value: Any) -> list[LineInput] | None:
         lines.append(
             LineInput(
                 name=as_text(raw.get("name"), "Item name"),
-                description=as_text(raw.get("description"), "Item description"),
+                description=as_text(raw.get("description"), "Item description", limits.LONG_TEXT),
                 unit_price=as_decimal(raw.get("unit_price"), "Unit price", "Unit price must be a number"),
                 quantity=as_decimal(raw.get("quantity"), "Quantity", "Quantity must be a number greater than 0"),
                 unit=unit.strip().lower() if unit and unit.strip() else None,
                 discount=as_decimal(raw.get("discount"), "Discount", "Discount is not a number"),
-                tax_name=as_text(tax.get("name"), "Tax name"),
+                tax_name=as_text(tax.get("name"), "Tax name", 64),
                 tax_value=as_decimal(tax.get("value"), "Tax value"),
             )
         )
@@ -158,8 +158,8 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
     return DocumentInput(
         date=as_date(data.get("date"), "Date"),
         due_date=as_date(data.get("due_date"), "Due date"),
-        reference=as_text(data.get("reference"), "Reference"),
-        observations=as_text(data.get("observations"), "Observations"),
+        reference=as_text(data.get("reference"), "Reference", limits.LONG_TEXT),
+        observations=as_text(data.get("observations"), "Observations", limits.LONG_TEXT),
         retention=as_decimal(data.get("retention"), "Retention", "Retention must be a number between 0 and 99.99"),
         tax_exemption=exemption.strip().upper() if exemption and exemption.strip() else None,
         sequence_id=as_int(data.get("sequence_id"), "Sequence id"),
@@ -168,7 +168,7 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
         lines=_lines(data.get("items")),
         mb_reference=as_flag(data.get("mb_reference"), "MB reference"),
         owner_invoice_id=as_int(data.get("owner_invoice_id"), "Owner invoice id"),
-        owner_reference=as_text(body.get("raw_owner_invoice"), "Raw owner invoice"),
+        owner_reference=as_text(body.get("raw_owner_invoice"), "Raw owner invoice", 64),
         currency_code=currency.strip().upper() if currency else None,
         rate=as_decimal(data.get("rate"), "Rate"),
         plugin_id=as_text(data.get("plugin_id"), "Plugin id"),

@@ -25,6 +25,7 @@ from ixserver.domain.errors import (
     DomainError,
     MalformedRequest,
     NotFound,
+    RequestTooLarge,
     Unavailable,
     ValidationFailed,
 )
@@ -33,6 +34,7 @@ log = logging.getLogger("ixserver.api")
 
 STATUS: dict[type[DomainError], int] = {
     MalformedRequest: 400,
+    RequestTooLarge: 413,
     NotFound: 404,
     Conflict: 409,
     ValidationFailed: 422,

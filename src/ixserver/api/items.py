@@ -11,6 +11,7 @@ from ixserver.api.context import account, context
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_decimal, as_text, number, number_text, read_body, require_root
+from ixserver.domain import limits
 from ixserver.services import items as service
 from ixserver.services.items import ItemInput
 from ixserver.store.items import ItemRow
@@ -43,10 +44,10 @@ async def _input(request: Request) -> ItemInput:
     unit = as_text(data.get("unit"), "Unit")
     return ItemInput(
         name=as_text(data.get("name"), "Name"),
-        description=as_text(data.get("description"), "Description"),
+        description=as_text(data.get("description"), "Description", limits.LONG_TEXT),
         unit_price=as_decimal(data.get("unit_price"), "Price", PRICE_NOT_VALID),
         unit=unit.strip().lower() if unit and unit.strip() else None,
-        tax_name=as_text(tax.get("name"), "Tax name") if isinstance(tax, dict) else None,
+        tax_name=as_text(tax.get("name"), "Tax name", 64) if isinstance(tax, dict) else None,
         tax_value=as_decimal(tax.get("value"), "Tax value") if isinstance(tax, dict) else None,
         tax_given=isinstance(tax, dict),
     )

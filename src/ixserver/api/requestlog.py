@@ -11,9 +11,10 @@ It replaces uvicorn's access log.
 
 This is the outermost of the app's own middleware (added last in create_app), so it sees the
 status actually sent and, once the inner app has run, the account that AuthMiddleware stored.
-Starlette's ServerErrorMiddleware is still outside it and answers unhandled exceptions with the
-raw `send`; so when one reaches here before a response has started, the 500 is sent from here,
-with the id (the body is errors.py's), and the exception goes on to be reported as before.
+An unhandled exception that reaches here before a response has started is logged with the
+request id and answered here with errors.py's 500 (and the id): it is not raised further, so the
+server keeps the client's connection open (Starlette's ServerErrorMiddleware, outside, would
+answer it too but then re-raise, and uvicorn would close the connection).
 Pure ASGI. Measured per request: about 2 µs with the access log off; with it on, about 25-35 µs
 (rendering and the stdlib handler), the price of uvicorn's own access line (about 23 µs).
 """
@@ -33,6 +34,7 @@ from ixserver.api.errors import internal_error
 from ixserver.logs import configure_structlog, redact
 
 LOGGER_NAME = "ixserver.access"
+errors_log = logging.getLogger("ixserver.api")
 HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
@@ -81,9 +83,11 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            if not status:
-                await internal_error()(scope, receive, send_with_id)
-            raise
+            errors_log.exception("unhandled error; request_id=%s", request_id.decode("ascii"))
+            if status:
+                raise  # the answer had begun: only closing the connection can end it
+            # Answered here, not re-raised: the client's connection stays usable.
+            await internal_error()(scope, receive, send_with_id)
         finally:
             if self.access_log and self.logger.isEnabledFor(logging.INFO):
                 self._log(scope, request_id, status, start)

@@ -33,9 +33,9 @@ async def _input(request: Request) -> TaxInput:
     data = require_root(await read_body(request), "tax")
     code = as_text(data.get("code"), "Code")
     return TaxInput(
-        name=as_text(data.get("name"), "Name"),
+        name=as_text(data.get("name"), "Name", 64),
         value=as_decimal(data.get("value"), "Value", "Value must be a number between 0 and 99.99"),
-        region=(as_text(data.get("region"), "Region") or "").strip() or None,
+        region=(as_text(data.get("region"), "Region", 16) or "").strip() or None,
         code=code.strip().upper() if code else None,
         make_default=as_flag(data.get("default_tax"), "Default tax"),
     )

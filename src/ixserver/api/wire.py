@@ -18,7 +18,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.domain.errors import MalformedRequest, MissingElement, ValidationFailed
+from ixserver.domain import limits
+from ixserver.domain.errors import MalformedRequest, MissingElement, RequestTooLarge, ValidationFailed
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 
@@ -46,13 +47,20 @@ class RawJSONResponse(Response):
     media_type = JSON_MEDIA_TYPE
 
 
+MAX_DEPTH = 32  # levels of JSON nesting a request may have (a document has four)
+
+
 async def read_body(request: Request) -> dict[str, Any]:
-    """The JSON object in the body; {} when there is no body (GET-style PUTs, n8n, Odoo)."""
-    raw = await request.body()
+    """The JSON object in the body; {} when there is no body (GET-style PUTs, n8n, Odoo). At
+    most IXSERVER_MAX_BODY_BYTES (else 413) and MAX_DEPTH levels deep (else 400); every text in
+    it valid Unicode without NUL (else 422)."""
+    raw = await _body(request, request.app.state.ctx.settings.max_body_bytes)
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise MalformedRequest(f"Malformed JSON in request body: nested more than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         # Bodies are read as JSON whatever Content-Type says (`curl -d` sends a form type);
         # when they are not JSON, say which of the two is wrong.
@@ -62,7 +70,47 @@ async def read_body(request: Request) -> dict[str, Any]:
         raise MalformedRequest(f"Malformed JSON in request body: {exc}") from None
     if not isinstance(body, dict):
         raise MalformedRequest("The request body must be a JSON object")
+    _check_values(body, "body", 1)
     return body
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 12 or int(declared) > limit):
+        raise RequestTooLarge(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_values(value: Any, where: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise MalformedRequest(f"Malformed JSON in request body: nested more than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            _check_values(item, key, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_values(item, where, depth + 1)
+    elif isinstance(value, str):
+        check_text(value, where)
+
+
+def check_text(text: str, field: str) -> str:
+    """Text as UTF-8 stores it on both databases: no NUL, no lone UTF-16 surrogate."""
+    if "\x00" in text:
+        raise ValidationFailed(f"{field} contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationFailed(f"{field} is not valid Unicode (a lone surrogate)") from None
+    return text
 
 
 def root_object(body: dict[str, Any], *keys: str) -> dict[str, Any] | None:
@@ -103,11 +151,14 @@ def as_flag(value: Any, field: str) -> bool | None:
     raise ValidationFailed(f"{field} is not valid")
 
 
-def as_text(value: Any, field: str) -> str | None:
-    """Strings as they are; numbers as their digits (`"serie": 2017`); None when absent."""
+def as_text(value: Any, field: str, max_length: int = limits.TEXT) -> str | None:
+    """Strings as they are; numbers as their digits (`"serie": 2017`); None when absent. At
+    most `max_length` characters (else 422)."""
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) > max_length:
+            raise ValidationFailed(f"{field} is too long (at most {max_length} characters)")
         return value
     if isinstance(value, bool):
         raise ValidationFailed(f"{field} is not valid")
@@ -134,7 +185,14 @@ def as_decimal(value: Any, field: str, message: str | None = None) -> Decimal | 
         raise ValidationFailed(problem)
     if not number.is_finite():
         raise ValidationFailed(problem)
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT or len(number.as_tuple().digits) > MAX_DIGITS:
+        raise ValidationFailed(f"{field} is out of range")  # before any arithmetic could expand it
     return number
+
+
+# Numbers a request may carry at all; each field's own range is a rule of domain/ (limits.py).
+MAX_EXPONENT = 30
+MAX_DIGITS = 40
 
 
 INT_LIMIT = Decimal(2**63)  # what the databases' BIGINT holds
@@ -163,7 +221,6 @@ def fixed(value: Decimal, places: int = 2) -> str:
     return format(value.quantize(Decimal(1).scaleb(-decimals)), "f")
 
 
-DATE_FORMAT = "%d/%m/%Y"
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
@@ -187,7 +244,8 @@ def as_date(value: Any, field: str) -> date | None:
 
 @lru_cache(maxsize=4096)
 def format_date(value: date) -> str:
-    return value.strftime(DATE_FORMAT)
+    """dd/mm/yyyy, zero-padded whatever the year."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 @lru_cache(maxsize=8192)

@@ -12,7 +12,18 @@ from ixserver.domain import exemptions, states
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY, DocType, with_article
 from ixserver.domain.errors import MissingElement
-from ixserver.domain.items import UNITS
+from ixserver.domain.items import UNITS, price_problems
+from ixserver.domain.limits import (
+    AMOUNT_PLACES,
+    EXCHANGE_RATE_PLACES,
+    MAX_AMOUNT,
+    MAX_EXCHANGE_RATE,
+    MAX_QUANTITY,
+    MIN_EXCHANGE_RATE,
+    QUANTITY_PLACES,
+    date_problems,
+    number_problems,
+)
 from ixserver.domain.money import HUNDRED
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.totals import GlobalDiscount
@@ -156,9 +167,11 @@ def draft_problems(
     has_client: bool,
     manual_number: bool,
     mb_reference: bool,
+    doc_date: date | None = None,
+    due_date: date | None = None,
 ) -> list[str]:
     """What is wrong with a draft's content, whatever the database holds (api-v2 §4.3)."""
-    problems: list[str] = []
+    problems: list[str] = date_problems(doc_date, "Date") + date_problems(due_date, "Due date")
     if retention is not None and not Decimal(0) <= retention <= MAX_RETENTION:
         problems.append("Retention must be a number between 0 and 99.99")
     if tax_exemption is not None and not exemptions.is_known(tax_exemption):
@@ -171,11 +184,21 @@ def draft_problems(
         problems.append(f"Currency {currency} is not valid")
     elif currency != "EUR" and (rate is None or rate <= 0):
         problems.append("Rate must be a number greater than 0 for a document in another currency")
+    elif currency != "EUR":
+        problems.extend(
+            number_problems(rate, "Rate", low=MIN_EXCHANGE_RATE, high=MAX_EXCHANGE_RATE, places=EXCHANGE_RATE_PLACES)
+        )
     if global_discount is not None:
         if global_discount.kind not in ("percentage", "absolute"):
             problems.append("Global discount value_type must be percentage or absolute")
         elif global_discount.value < 0 or (global_discount.kind == "percentage" and global_discount.value > HUNDRED):
             problems.append("Global discount value is not valid")
+        else:
+            problems.extend(
+                number_problems(
+                    global_discount.value, "Global discount value", low=Decimal(0), high=MAX_AMOUNT, places=AMOUNT_PLACES
+                )
+            )
     if not lines:
         problems.append("Document should have at least one item")
     else:
@@ -192,13 +215,27 @@ def line_problems(line: LineInput) -> list[str]:
         problems.append("Name can't be blank")
     if line.unit_price is not None and line.unit_price < 0:
         problems.append("Unit price can't be negative")
+    else:
+        problems.extend(price_problems(line.unit_price, "Unit price"))
     if line.quantity is None or line.quantity <= 0:
         problems.append("Quantity must be a number greater than 0")
+    else:
+        problems.extend(
+            number_problems(line.quantity, "Quantity", low=Decimal(0), high=MAX_QUANTITY, places=QUANTITY_PLACES)
+        )
     if line.discount is not None and not 0 <= line.discount <= HUNDRED:
         problems.append("Discount must be a number between 0 and 100")
     if line.unit is not None and line.unit not in UNITS:
         problems.append(f"Unit {line.unit} is not included in the list of accepted units")
     return problems
+
+
+def total_problems(gross: Decimal, total: Decimal, total_eur: Decimal) -> list[str]:
+    """A document's amounts stay below 10^12: the sum of its lines before discounts (so every
+    line does), and its total in its currency and in euros."""
+    if max(gross, total, total_eur) > MAX_AMOUNT:
+        return [f"The document's amounts can't exceed {MAX_AMOUNT} (before discounts, and in euros)"]
+    return []
 
 
 def finalization_problems(

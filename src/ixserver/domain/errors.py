@@ -24,6 +24,13 @@ class MalformedRequest(DomainError):
     """The request cannot be read at all (e.g. its body is not JSON)."""
 
 
+class RequestTooLarge(DomainError):
+    """The request's body is larger than the server accepts (IXSERVER_MAX_BODY_BYTES)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body too large: at most {limit} bytes")
+
+
 class NotFound(DomainError):
     message = "Not found"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ixserver.domain.limits import AMOUNT_PLACES, MAX_AMOUNT, number_problems
+
 UNITS = ("service", "unit", "hour", "day", "month", "other")
 
 
@@ -19,6 +21,14 @@ def validate_item(
         problems.append("Price is a required field")
     if unit_price is not None and unit_price < 0:
         problems.append("Price must be greater than or equal to 0")
+    else:
+        problems.extend(price_problems(unit_price, "Price"))
     if unit is not None and unit not in UNITS:
         problems.append(f"Unit {unit} is not included in the list of accepted units")
     return problems
+
+
+def price_problems(price: Decimal | None, field: str) -> list[str]:
+    """A price that is not negative (checked by the caller, with its own message), below 10^12,
+    with at most ten decimals."""
+    return number_problems(price, field, low=Decimal(0), high=MAX_AMOUNT, places=AMOUNT_PLACES)

@@ -29,6 +29,7 @@ from ixserver.domain.documents import (
     correction_problems,
     draft_problems,
     finalization_problems,
+    total_problems,
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ValidationFailed, raise_if
 from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
@@ -182,6 +183,8 @@ def _prepare(
         has_client=data.client is not None,
         manual_number=bool(data.manual_sequence_number),
         mb_reference=bool(data.mb_reference),
+        doc_date=doc_date,
+        due_date=due_date,
     )
     sub_sequence_id = current.sub_sequence_id if current else None
     if "sequence_id" in data.given and data.sequence_id is not None:
@@ -213,6 +216,7 @@ def _prepare(
         discount,
         retention,
     )
+    raise_if(total_problems(totals.sum, totals.total, in_euros(totals.total, rate if currency != "EUR" else None)))
     lines = [
         DocumentLine(
             name=item.name,

@@ -2,9 +2,10 @@
 
 A writer takes whatever is queued (up to `batch_max` use cases), runs it in one transaction and
 commits it together: one fsync for many finalizations (group commit), and no request thread ever
-spins on SQLite's write lock. Batches are optimistic: if one use case raises, the batch is rolled
-back and its use cases are run again one by one, each in its own transaction, so that only the
-failing one fails. Nobody is answered before the commit of its own work has succeeded, so
+spins on SQLite's write lock. Each use case runs inside a savepoint: one that refuses (a domain
+error: a 422, a 404) is undone alone, and the others of its batch are committed. Any other
+failure rolls the batch back and its use cases are run again one by one, each in its own
+transaction, so that only the failing one fails. Nobody is answered before the commit of its own work has succeeded, so
 nothing acknowledged is lost.
 
 With several server instances on PostgreSQL, a use case that loses a race to another instance
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from ixserver.domain.errors import DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.store.document_counts import fold_count_changes
@@ -92,22 +94,37 @@ class Batches:
 
     def _run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
         if len(batch) > 1:
-            values = self._run_together(batch)
-            if values is not None:
+            together = self._run_together(batch)
+            if together is not None:
                 self.batches += 1
-                return [(job, True, value) for job, value in zip(batch, values, strict=True)], []
+                return together, []
         outcomes: list[Outcome] = []
         retry: list[Job] = []
         for job in batch:
             self._run_alone(job, outcomes, retry)
         return outcomes, retry
 
-    def _run_together(self, batch: list[Job]) -> list[Any] | None:
-        """Every use case of the batch in one transaction; None (all rolled back) if any
-        fails, or if the commit does."""
+    def _run_together(self, batch: list[Job]) -> list[Outcome] | None:
+        """Every use case of the batch in one transaction, each inside a savepoint: one that
+        refuses (a domain error, e.g. a 422) is undone alone and the others are committed. Any
+        other failure (a deadlock, a broken connection) or a failed commit rolls the whole batch
+        back: None, and each use case runs again on its own."""
         try:
             with self.db.transaction() as conn:
-                return [self._call(conn, job) for job in batch]
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                outcomes: list[Outcome] = []
+                for job in batch:
+                    cursor.execute("SAVEPOINT use_case")
+                    try:
+                        value = self._call(conn, job)
+                    except DomainError as exc:
+                        cursor.execute("ROLLBACK TO SAVEPOINT use_case")
+                        outcomes.append((job, False, exc))
+                    else:
+                        outcomes.append((job, True, value))
+                    cursor.execute("RELEASE SAVEPOINT use_case")
+                cursor.close()
+                return outcomes
         except Exception:  # noqa: BLE001 - each use case is run again on its own
             return None
 

@@ -1,0 +1,52 @@
+"""The ranges that every number, date and text ixserver accepts stays within.
+
+They keep each total exact to the cent and storable alike on SQLite (amounts as text) and
+PostgreSQL (NUMERIC(24,10), BIGINT, VARCHAR(n)): an amount below 10^12 with at most ten decimals,
+times a quantity below 10^9 with at most six, fits; so does a document total below 10^12 in its
+currency and in euros. Values outside them are refused with a 422 naming the field, before any
+arithmetic (a number such as 1e999999999 is never expanded). The README lists them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+MAX_AMOUNT = Decimal("999999999999.99")  # prices, absolute discounts, document totals
+AMOUNT_PLACES = 10  # a price may carry up to ten decimals ("2.0244"): what NUMERIC(24,10) keeps
+MAX_QUANTITY = Decimal("999999999")
+QUANTITY_PLACES = 6
+MIN_EXCHANGE_RATE = Decimal("0.000001")  # units of the document's currency per euro
+MAX_EXCHANGE_RATE = Decimal("1000000")
+EXCHANGE_RATE_PLACES = 10
+FIRST_DATE = date(2000, 1, 1)  # documents are dated within this century
+LAST_DATE = date(2099, 12, 31)
+TEXT = 255  # characters of a text field, unless the field says otherwise
+LONG_TEXT = 10_000  # observations, descriptions, addresses, references
+
+
+def _places(value: Decimal) -> int:
+    """Decimal places that carry a digit (2.50 has one)."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def number_problems(
+    value: Decimal | None, field: str, *, low: Decimal, high: Decimal, places: int, above_low: bool = False
+) -> list[str]:
+    """What is wrong with a number of `field`: outside low..high (strictly above low when
+    `above_low`), or with more decimals than `places`."""
+    if value is None:
+        return []
+    if value > high or value < low or (above_low and value == low):
+        lowest = f"greater than {low}" if above_low else f"at least {low}"
+        return [f"{field} must be {lowest} and at most {high}"]
+    if _places(value) > places:
+        return [f"{field} can have at most {places} decimal places"]
+    return []
+
+
+def date_problems(value: date | None, field: str) -> list[str]:
+    if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+        return [f"{field} must be between {FIRST_DATE:%d/%m/%Y} and {LAST_DATE:%d/%m/%Y}"]
+    return []
