@@ -144,7 +144,9 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
 
     with sqlite3.connect(tmp_path / "ixserver.db") as conn:
         conn.execute("UPDATE documents SET total = '999.00' WHERE number = 2")
-        conn.execute("UPDATE documents SET signature = 'x' || substr(signature, 2) WHERE number = 3")
+        # another first character (a signature that began with "x" would otherwise stay as it was)
+        first = "CASE substr(signature, 1, 1) WHEN 'x' THEN 'y' ELSE 'x' END"
+        conn.execute(f"UPDATE documents SET signature = {first} || substr(signature, 2) WHERE number = 3")
         conn.execute("DELETE FROM document_lines WHERE document_id = (SELECT id FROM documents WHERE number = 4)")
         conn.execute("DELETE FROM documents WHERE number = 4")
     result = ixserver("verify", "--account", "tampered", data_dir=tmp_path, url=env_url)

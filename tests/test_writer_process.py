@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ixserver.config import Settings
@@ -162,3 +163,17 @@ def test_the_writer_asks_for_a_larger_share_of_the_cpu(writer: WriterProcess) ->
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     expected = max(ours + WRITER_NICE, -20) if os.geteuid() == 0 else ours  # only root may raise it
     assert os.getpriority(os.PRIO_PROCESS, writer.pid) == expected
+
+
+def test_health_is_503_while_writes_cannot_be_served(settings: Settings) -> None:
+    process = WriterProcess(settings).start()
+    server = LiveServer(settings, process.path).start()
+    try:
+        assert httpx.get(f"{server.url}/_ixserver/health").status_code == 200
+        process.stop()  # the writer is gone and nothing starts it again
+        response = httpx.get(f"{server.url}/_ixserver/health")
+        assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+        assert server.account().post("/invoices.json", json={"invoice": body()}).status_code == 503
+    finally:
+        server.stop()
+        process.stop()

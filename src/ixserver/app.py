@@ -22,9 +22,10 @@ from ixserver.api.routing import IndexedRouter
 from ixserver.config import Settings
 
 
-def create_app(settings: Settings, writer_socket: str | None = None) -> FastAPI:
-    """The app of one server process; `writer_socket`: the writer process's socket, if any."""
-    ctx = AppContext.build(settings, writer_socket)
+def create_app(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> FastAPI:
+    """The app of one server process; `writer_socket`: the writer process's socket, if any;
+    `parent_pid`: the `serve` process it stops with, if it is one of several."""
+    ctx = AppContext.build(settings, writer_socket, parent_pid)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

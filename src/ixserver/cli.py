@@ -76,7 +76,7 @@ def _run_servers(settings: Settings, writer_socket: str | None, host: str, port:
     from ixserver.logs import uvicorn_log_config
 
     config = uvicorn.Config(
-        functools.partial(create_app, settings, writer_socket),
+        functools.partial(create_app, settings, writer_socket, os.getpid() if workers > 1 else None),
         factory=True,
         host=host,
         port=port,

@@ -3,6 +3,11 @@ the writer process), the process's resources (signer, vault, AT adapter), caches
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -17,6 +22,9 @@ from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.writes import Writes, writes_for
 
+log = logging.getLogger("ixserver")
+PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
+
 
 @dataclass
 class AppContext:
@@ -29,11 +37,13 @@ class AppContext:
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
+    parent_pid: int | None = None
 
     @classmethod
-    def build(cls, settings: Settings, writer_socket: str | None = None) -> AppContext:
+    def build(cls, settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
         """`writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
-        process writes in a thread of its own."""
+        process writes in a thread of its own. `parent_pid`: the `serve` process of this server
+        process (`serve --workers N`), whose end it follows."""
         db = Database(settings.resolved_database_url)
         resources = Resources.from_settings(settings)
         return cls(
@@ -43,18 +53,34 @@ class AppContext:
             resources=resources,
             limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
+            parent_pid=parent_pid,
         )
 
     async def start(self) -> None:
         require_current(self.db)
         await self.writes.open()
         await self.writes.run_with_resources(register_signing_key)
+        if self.parent_pid is not None:
+            threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
         self.ready = True
+
+    async def can_write(self) -> bool:
+        """Whether a write would be served now (the health check)."""
+        return self.ready and await self.writes.ready()
 
     def stop(self) -> None:
         self.ready = False
         self.writes.close()
         self.db.dispose()
+
+
+def _follow(parent_pid: int) -> None:
+    """When `serve` is gone (killed), stop this server process as SIGTERM would: the port is
+    freed for the next `serve`, instead of an orphan that reads but cannot write."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK)
+    log.error("the serve process %s is gone; this server process stops", parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def context(request: Request) -> AppContext:

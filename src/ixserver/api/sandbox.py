@@ -20,8 +20,12 @@ router = Router(prefix="/_ixserver")
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    ready = context(request).ready
-    return JSONResponse({"status": "ok" if ready else "starting"}, status_code=200 if ready else 503)
+    """200 when reads and writes are served; 503 while starting, or while writes cannot be (the
+    writer process is being started again)."""
+    ctx = context(request)
+    if await ctx.can_write():
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "unavailable" if ctx.ready else "starting"}, status_code=503)
 
 
 @router.post("/reset")

@@ -53,6 +53,10 @@ class Writes(Protocol):
         """Batches, use cases, and seconds spent running them."""
         ...
 
+    async def ready(self) -> bool:
+        """Whether a use case handed over now would be run (the health check)."""
+        ...
+
 
 def writes_for(settings: Settings, db: Database, resources: Resources, writer_socket: str | None) -> Writes:
     """A server process's writer: the writer process at `writer_socket`, else a thread."""

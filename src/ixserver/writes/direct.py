@@ -39,5 +39,8 @@ class DirectWrites:
             raise RuntimeError("these writes were given no resources")
         return self.run_sync(fn, self.resources, *args)
 
+    async def ready(self) -> bool:
+        return True
+
     async def stats(self) -> dict[str, Any]:
         return {"batches": self.use_cases, "use_cases": self.use_cases, "seconds": 0.0}

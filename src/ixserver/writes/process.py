@@ -43,6 +43,7 @@ from ixserver.writes.batches import Batches, Job, Outcome
 log = logging.getLogger("ixserver.writer")
 
 WRITER_NICE = -10
+PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
 @contextlib.contextmanager
@@ -70,10 +71,13 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICE)
     db = Database(settings.resolved_database_url)
+    server = _Server(Batches(db, Resources.from_settings(settings)), settings.writer_batch_max, path)
     try:
-        _Server(Batches(db, Resources.from_settings(settings)), settings.writer_batch_max, path).serve(control)
+        server.serve(control)
     finally:
         db.dispose()
+        if server.orphaned:  # `serve` was killed: nobody else will remove the socket's directory
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 class _Server:
@@ -83,6 +87,8 @@ class _Server:
         self.selector = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytearray] = {}
         self.pending: list[Job] = []
+        self.parent = os.getppid()
+        self.orphaned = False
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -95,7 +101,11 @@ class _Server:
         control.send("ready")
         stopping = False
         while not stopping or self.pending:
-            timeout = 0 if self.pending else self.runner.housekeeping_due_in()
+            due = self.runner.housekeeping_due_in()
+            timeout = 0 if self.pending else min(due if due is not None else PARENT_CHECK, PARENT_CHECK)
+            if os.getppid() != self.parent:
+                log.error("writer: the serve process %s is gone; finishing what was given, then leaving", self.parent)
+                self.orphaned = stopping = True
             for key, _events in self.selector.select(timeout):
                 if key.fileobj is self.listener:
                     conn, _ = self.listener.accept()
@@ -104,6 +114,7 @@ class _Server:
                 elif key.fileobj is control:
                     self.selector.unregister(control)
                     stopping = True
+                    self.orphaned = _orphaned(control)
                 else:
                     self._receive(key.fileobj)  # type: ignore[arg-type]
             if self.pending:
@@ -158,6 +169,15 @@ class _Server:
         if self.buffers.pop(conn, None) is not None:
             self.selector.unregister(conn)
         conn.close()
+
+
+def _orphaned(control: Pipe) -> bool:
+    """Whether the control pipe ended because `serve` died (closed without a word) rather than
+    by `WriterProcess.stop` (which says "stop" first)."""
+    try:
+        return control.recv() != "stop"
+    except (EOFError, OSError):
+        return True
 
 
 class WriterProcess:
@@ -223,7 +243,9 @@ class WriterProcess:
         self._stopping.set()
         if self._watcher is not None:
             self._watcher.join()
-        if self._control is not None:
+        if self._control is not None and not self._control.closed:
+            with contextlib.suppress(OSError):
+                self._control.send("stop")
             self._control.close()
         if self._process is not None:
             self._process.join(timeout)

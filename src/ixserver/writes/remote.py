@@ -53,6 +53,17 @@ class RemoteWriter:
             raise WriterUnavailable()
         return asyncio.run_coroutine_threadsafe(self.run(fn, *args), self._loop).result()
 
+    async def ready(self) -> bool:
+        """Connected, or able to connect now."""
+        link = self._link
+        if link is not None and not link.lost:
+            return True
+        try:
+            await self._connected()
+        except WriterUnavailable:
+            return False
+        return True
+
     async def stats(self) -> dict[str, Any]:
         return await self._call(crossing.STATS, (), False)  # type: ignore[no-any-return]
 

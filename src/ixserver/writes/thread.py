@@ -57,6 +57,9 @@ class WriterThread:
     async def stats(self) -> dict[str, Any]:
         return self.runner.stats()
 
+    async def ready(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._submit(Job(fn, args))
 

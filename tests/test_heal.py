@@ -1,0 +1,186 @@
+"""A crash of any process of `ixserver serve --workers 2` heals without a hand (SQLite: two
+server processes and the writer process). Killed under load: the `serve` parent (its children
+notice and leave, the port and the socket directory are freed, a new `serve` starts), a server
+process (started again), the writer process (started again; tests/test_writer_process.py). After
+each, the numbers are gapless and `ixserver verify` is clean."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.invoicing import body
+from tests.support import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_RATE_LIMIT="0", IXSERVER_LOG_LEVEL="warning",
+               TMPDIR=str(tmp_path / "tmp"))  # fmt: skip
+    return env
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ixserver", *args], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
+
+
+def _healthy(port: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/_ixserver/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+@contextmanager
+def serving(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"],
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert _healthy(port, time.monotonic() + 60), "serve did not become healthy"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(30)
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie has exited; only its parent (now init) may reap it
+
+
+def _listening_socket(port: int) -> str:
+    """The inode of the socket listening on 127.0.0.1:`port` (the server processes inherit it)."""
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+            return fields[9]
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _sockets(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[8:-1])
+    return found
+
+
+class Load:
+    """Documents created and finalized in a loop until stopped; what was acknowledged."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", params={"api_key": key}, timeout=10)
+        self.finalized: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        self.client.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                draft = self.client.post("/invoices.json", json={"invoice": body()})
+                if draft.status_code != 201:
+                    continue
+                state = {"invoice": {"state": "finalized"}}
+                done = self.client.put(f"/invoices/{draft.json()['invoice']['id']}/change-state.json", json=state)
+                if done.status_code == 200:
+                    self.finalized.append(done.json()["invoice"]["sequence_number"])
+            except httpx.HTTPError:
+                time.sleep(0.05)
+
+
+def _numbers_are_gapless(tmp_path: Path, finalized: list[str]) -> None:
+    numbers = sorted(int(n.split("/")[0]) for n in finalized)
+    assert len(set(numbers)) == len(numbers), "no number was given twice"
+    verified = _cli(tmp_path, "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_killing_the_serve_parent_frees_everything_and_serve_starts_again(tmp_path: Path) -> None:
+    port = free_port()
+    key = _cli(tmp_path, "accounts", "create", "acme").stdout.strip()
+    with serving(tmp_path, port) as proc, Load(port, key) as load:
+        children = _children(proc.pid)
+        assert len(children) >= 3, "two server processes and the writer process"
+        time.sleep(1.0)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not all(_gone(pid) for pid in children):
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in children), "the children of a killed serve leave by themselves"
+    assert list((tmp_path / "tmp").iterdir()) == [], "the writer's socket directory is removed"
+    started = time.monotonic()
+    with serving(tmp_path, port), Load(port, key) as load_again:
+        time.sleep(1.0)
+    assert time.monotonic() - started < 30, "a new serve takes the same port within seconds"
+    assert load.finalized and load_again.finalized
+    _numbers_are_gapless(tmp_path, load.finalized + load_again.finalized)
+
+
+def test_a_killed_server_process_is_started_again(tmp_path: Path) -> None:
+    port = free_port()
+    key = _cli(tmp_path, "accounts", "create", "acme").stdout.strip()
+    with serving(tmp_path, port) as proc, Load(port, key) as load:
+        time.sleep(0.5)
+        workers = [pid for pid in _children(proc.pid) if _listening_socket(port) in _sockets(pid)]
+        assert len(workers) == 2, "the two server processes share the listening socket"
+        before = set(_children(proc.pid))
+        victim = workers[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(_children(proc.pid) - before) < 1:
+            time.sleep(0.1)
+        assert _children(proc.pid) - before, "serve starts another process in its place"
+        assert _healthy(port, time.monotonic() + 10)
+        time.sleep(1.0)
+        finalized_then = len(load.finalized)
+        time.sleep(1.0)
+        assert len(load.finalized) > finalized_then, "documents are issued again"
+    _numbers_are_gapless(tmp_path, load.finalized)
