@@ -42,9 +42,29 @@ def test_host_naming_another_account_is_401(server: LiveServer, api: Api) -> Non
     assert_401(api.get("/sequences.json", headers=headers))
 
 
+@pytest.mark.parametrize(
+    "host",
+    ["{other}.localhost.", "{other}.localhost.:{port}", "{other}.localhost:80:81", "{other}.localhost:", "{other}.localhost:x",
+     "{other}.localhost:123456", "{other}.localhost/x", "{other}..localhost"],
+)  # fmt: skip
+def test_a_host_is_read_strictly(server: LiveServer, api: Api, host: str) -> None:
+    """A trailing dot still names the account; a host that is not a plain name and port names none."""
+    other = server.account()
+    assert_401(api.get("/sequences.json", headers={"Host": host.format(other=other.name, port=server.port)}))
+
+
 def test_host_naming_the_keys_account_is_accepted(server: LiveServer, api: Api) -> None:
-    for host in (f"{api.name}.localhost:{server.port}", f"{api.name.upper()}.LOCALHOST", "127.0.0.1", "localhost"):
+    for host in (f"{api.name}.localhost:{server.port}", f"{api.name.upper()}.LOCALHOST", "127.0.0.1", "localhost",
+                 f"{api.name}.localhost.", f"{api.name}.localhost.:{server.port}", "[::1]:80"):  # fmt: skip
         assert api.get("/sequences.json", headers={"Host": host}).status_code == 200, host
+
+
+def test_the_control_api_needs_a_key_and_the_hosts_account(server: LiveServer, api: Api) -> None:
+    assert_401(httpx.get(f"{server.url}/_ixserver/stats"))
+    assert api.get("/_ixserver/stats").status_code == 200
+    other = server.account()
+    assert_401(api.post("/_ixserver/reset", headers={"Host": f"{other.name}.localhost"}))
+    assert httpx.get(f"{server.url}/_ixserver/health").status_code == 200, "health needs no key"
 
 
 def test_unknown_route_is_404_in_the_api_shape(api: Api) -> None:
@@ -123,6 +143,15 @@ def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) 
         assert second.get("/sequences.json").status_code == 200
         # health is outside the API and never limited
         assert httpx.get(f"{limited.url}/_ixserver/health").status_code == 200
+
+
+def test_wrong_keys_are_limited_per_address(server: LiveServer, tmp_path: Path) -> None:
+    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+        api = limited.account()
+        wrong = [httpx.get(f"{limited.url}/sequences.json", params={"api_key": f"{n:040x}"}) for n in range(6)]
+        assert [r.status_code for r in wrong] == [401] * 5 + [429]
+        assert 1 <= int(wrong[-1].headers["retry-after"]) <= 60
+        assert api.get("/sequences.json").status_code == 200, "a right key is counted for its account, not the address"
 
 
 def test_rate_limit_zero_is_off(server: LiveServer, api: Api) -> None:

@@ -118,10 +118,10 @@ def test_401_and_404_carry_the_id_and_are_logged(logged_server: LiveServer, acce
 
 
 def test_control_characters_stay_on_one_line(logged_server: LiveServer, access_log: Capture) -> None:
-    response = httpx.get(f"{logged_server.url}/_ixserver/x%0Aevent=forged", headers={"X-Request-Id": "ctl"})
+    response = httpx.get(f"{logged_server.url}/documents/x%0Aevent=forged", headers={"X-Request-Id": "ctl"})
     assert response.status_code == 404
     (event,) = access_log.events("ctl")
-    assert event["path"] == "/_ixserver/x\\nevent=forged"
+    assert event["path"] == "/documents/x\\nevent=forged"
     assert not any("\n" in line for line in access_log.lines)
 
 

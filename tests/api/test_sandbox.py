@@ -52,7 +52,7 @@ def test_reset_is_not_there_outside_sandbox_mode(server: LiveServer, tmp_path: P
 
 def test_stats_and_the_read_cache_never_serves_stale_data(server: LiveServer, api: Api) -> None:
     def stats() -> dict:
-        return httpx.get(f"{server.url}/_ixserver/stats").json()
+        return api.get("/_ixserver/stats").json()
 
     first = api.get("/sequences.json").json()
     before = stats()["read_cache"]
@@ -75,7 +75,7 @@ def test_stats_and_the_read_cache_never_serves_stale_data(server: LiveServer, ap
 
 def test_stats_count_the_writers_work(server: LiveServer, api: Api) -> None:
     def writer() -> dict:
-        return httpx.get(f"{server.url}/_ixserver/stats").json()["writer"]
+        return api.get("/_ixserver/stats").json()["writer"]
 
     before = writer()
     assert api.post("/sequences.json", json={"sequence": {"serie": "STATS"}}).status_code == 201

@@ -122,3 +122,19 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
             assert verify(conn) == []
         db.dispose()
     assert [tuple(r) for r in kept] == [("final", 3)]
+
+
+def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
+    """0600 for the file and, as SQLite copies its mode, its -wal and -shm files."""
+    from ixserver.store.db import Database
+
+    url = f"sqlite:///{tmp_path / 'private' / 'ix.db'}"
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.transaction() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "private").glob("ix.db*") if "lock" not in p.name}
+        assert modes == {"ix.db": "0o600", "ix.db-wal": "0o600", "ix.db-shm": "0o600"}
+    finally:
+        db.dispose()

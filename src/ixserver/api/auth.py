@@ -8,6 +8,7 @@ The rate limit (per account) is applied here too, since it needs the account.
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import unquote_plus
 
@@ -17,8 +18,11 @@ from ixserver.api.context import AppContext
 from ixserver.api.errors import too_many_requests, unauthorized
 from ixserver.services.accounts import AccountRef, authenticate
 
-# Not behind the API key: the control API (it checks for itself) and public document pages.
-UNAUTHENTICATED = ("/_ixserver/", "/documents/")
+# Not behind the API key: the control API's public part, and the public document pages.
+PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/openapi.yaml", "/_ixserver/docs"))
+PUBLIC_PREFIX = "/documents/"
+CONTROL_PREFIX = "/_ixserver/"  # the rest of the control API: a key, in sandbox mode (else 404)
+_HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)\.?(?::[0-9]{1,5})?")
 HEADER_KEY = b"x-invoicexpress-api-key"
 CACHE_MAX = 10_000
 
@@ -39,10 +43,18 @@ def api_key_of(scope: Scope) -> str | None:
 
 
 def host_account_name(scope: Scope, domains: list[str]) -> str | None:
-    """`acme` for Host `acme.localhost:8000` when `localhost` is an account domain."""
+    """`acme` for Host `acme.localhost:8000` (or `acme.localhost.`, a fully qualified name) when
+    `localhost` is an account domain; None when the host names no account. A Host that is not a
+    plain name with an optional port (`beta.localhost:80:81`) names an account nobody has ("")."""
     for name, value in scope.get("headers", ()):
         if name == b"host":
-            host = value.decode("latin-1").lower().rsplit(":", 1)[0] if b"]" not in value else ""
+            text = value.decode("latin-1").lower()
+            if text.startswith("["):  # an IPv6 address
+                return None
+            match = _HOST.fullmatch(text)
+            if match is None:
+                return ""
+            host = match.group("name")
             for domain in domains:
                 if host.endswith("." + domain):
                     return host[: -len(domain) - 1]
@@ -77,10 +89,15 @@ class AuthMiddleware:
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (
-            scope["path"].startswith(UNAUTHENTICATED) and not scope["path"].endswith(".json")
-        ):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path in PUBLIC or (path.startswith(PUBLIC_PREFIX) and not path.endswith(".json")):
+            await self.app(scope, receive, send)
+            return
+        if path.startswith(CONTROL_PREFIX) and not self.ctx.settings.sandbox:
+            await self.app(scope, receive, send)  # not there outside sandbox mode: its 404
             return
         key = api_key_of(scope)
         account = self.keys.resolve(key) if key else None
@@ -89,7 +106,9 @@ class AuthMiddleware:
             if host_name is not None and host_name != account.name:
                 account = None
         if account is None:
-            await unauthorized()(scope, receive, send)
+            # Wrong keys count against the caller's address, so that guessing them is limited too.
+            wait = self.ctx.limiter.check(("address", _address(scope))) if self.ctx.limiter is not None else 0
+            await (too_many_requests(wait) if wait else unauthorized())(scope, receive, send)
             return
         if self.ctx.limiter is not None:
             wait = self.ctx.limiter.check(account.id)
@@ -98,3 +117,8 @@ class AuthMiddleware:
                 return
         scope.setdefault("state", {})["account"] = account
         await self.app(scope, receive, send)
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else ""

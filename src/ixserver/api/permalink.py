@@ -71,4 +71,13 @@ async def show(request: Request) -> Response:
     if found is None:
         raise NotFound()
     document, issuer = found
-    return HTMLResponse(page(document, issuer, ctx.settings.software_certificate))
+    return HTMLResponse(page(document, issuer, ctx.settings.software_certificate), headers=SECURITY_HEADERS)
+
+
+# A public page with document data: it loads nothing, is never framed nor sniffed,
+# and the unguessable address it was reached by is not sent on to other sites.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}

@@ -1,19 +1,16 @@
-"""The /_ixserver control API: health always; the rest only in sandbox mode
-(IXSERVER_SANDBOX=1), where it answers 404 otherwise."""
+"""The /_ixserver control API: health always (no key); the rest only in sandbox mode
+(IXSERVER_SANDBOX=1), behind an API key like every API call, and 404 otherwise."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.auth import api_key_of
-from ixserver.api.context import context
-from ixserver.api.errors import unauthorized
+from ixserver.api.context import account, context
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse
 from ixserver.domain.errors import NotFound
 from ixserver.services import accounts as account_service
-from ixserver.store.db import Database
 
 router = Router(prefix="/_ixserver")
 
@@ -34,17 +31,15 @@ async def reset(request: Request) -> Response:
     ctx = context(request)
     if not ctx.settings.sandbox:
         raise NotFound()
-    key = api_key_of(request.scope)
-    ref = _authenticate(ctx.db, key) if key else None
-    if ref is None:
-        return unauthorized()
+    ref = account(request)  # authenticated, host checked, rate limited, as every API call
     await ctx.writes.run(account_service.reset_account, ref.id)
     return JSONResponse({"reset": ref.name})
 
 
 @router.get("/stats")
 async def stats(request: Request) -> Response:
-    """What this server process has done: write batches and use cases, read-cache hits."""
+    """What this server process has done: write batches and use cases, read-cache hits. Needs a
+    key of any account: it tells how busy the server is."""
     ctx = context(request)
     if not ctx.settings.sandbox:
         raise NotFound()
@@ -54,8 +49,3 @@ async def stats(request: Request) -> Response:
             "read_cache": {"enabled": ctx.cache.enabled, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
         }
     )
-
-
-def _authenticate(db: Database, key: str) -> account_service.AccountRef | None:
-    with db.read() as conn:
-        return account_service.authenticate(conn, key)

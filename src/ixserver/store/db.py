@@ -63,8 +63,7 @@ class Database:
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(self.url)
             args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             self.read_engine = create_engine(self.url, connect_args=args, pool_size=8, max_overflow=16)
             self.write_engine = create_engine(self.url, connect_args=args, pool_size=2, max_overflow=2)
@@ -199,4 +198,16 @@ class Database:
 
 def admin_engine(url: str) -> Engine:
     """A throwaway engine without pooling (migrations, database creation in tests)."""
+    private_sqlite_file(url)
     return create_engine(normalize_url(url), poolclass=NullPool)
+
+
+def private_sqlite_file(url: str) -> None:
+    """An SQLite file readable by its owner only (0600), created so before SQLite opens it: SQLite
+    gives its -wal and -shm files the database file's mode. Other URLs are left alone."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
