@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         default_factory=lambda: ["localhost"],
         description="Host suffixes whose first label names the account (acme.localhost → acme).",
     )
+    account_creators: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Accounts whose keys may create accounts through the accounts API (sandbox mode: every account).",
+    )
+    account_creations_per_day: int = Field(
+        default=20, ge=0, description="Accounts one account may create through the accounts API in 24 hours."
+    )
     access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
     log_level: str = Field(default="info")
     at_adapter: str = Field(default="simulator", description="How series are registered with AT.")
@@ -53,12 +60,19 @@ class Settings(BaseSettings):
         default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."
     )
 
-    @field_validator("account_domains", mode="before")
+    @field_validator("account_domains", "account_creators", mode="before")
     @classmethod
-    def _split_domains(cls, value: object) -> object:
+    def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
             return [d.strip().lower().lstrip(".") for d in value.split(",") if d.strip()]
         return value
+
+    def may_create_accounts(self, account_name: str) -> bool:
+        """Whether a key of this account may create accounts through the accounts API: in
+        sandbox mode every account may, unless IXSERVER_ACCOUNT_CREATORS names some."""
+        if self.account_creators:
+            return account_name in self.account_creators
+        return self.sandbox
 
     @property
     def resolved_database_url(self) -> str:

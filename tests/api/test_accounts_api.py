@@ -218,3 +218,28 @@ def _account_id(server: LiveServer, api: Api) -> int:
 
     with server.db.read() as conn:
         return get_account(conn, api.name).id
+
+
+def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(server: LiveServer, tmp_path: Path) -> None:
+    url = server.settings.resolved_database_url
+    with live_server(url, tmp_path / "a", sandbox=False) as prod:
+        api = prod.account()
+        response = open_account(api)
+        assert response.status_code == 403
+        assert response.json() == {"errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]}
+    partner = server.account()
+    with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
+        listed = Api(prod.url, partner.key, partner.name)
+        assert open_account(listed).status_code == 201
+        assert open_account(prod.account()).status_code == 403, "only the listed ones"
+
+
+def test_an_account_creates_a_limited_number_of_accounts_a_day(server: LiveServer, tmp_path: Path) -> None:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2) as limited:
+        api, other = limited.account(), limited.account()
+        created = [open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)]
+        assert [response.status_code for response in created] == [201, 201], created[-1].text
+        refused = open_account(api, organization_name="Org 3")
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+        assert refused.json() == {"errors": [{"error": "Too many accounts created: at most 2 a day"}]}
+        assert open_account(other, organization_name="Org 4").status_code == 201, "counted per creating account"

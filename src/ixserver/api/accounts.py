@@ -13,6 +13,7 @@ from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_flag, as_text, read_body, require_root
 from ixserver.config import Settings
 from ixserver.domain import limits
+from ixserver.domain.errors import AccountCreationNotAllowed
 from ixserver.services import accounts as service
 from ixserver.services.accounts import TAX_COUNTRIES, AccountInput
 from ixserver.store.accounts import AccountRow
@@ -85,15 +86,25 @@ def _created(request: Request, row: AccountRow, key: str) -> dict[str, Any]:
 @router.post("/api/accounts/create.json")
 async def create(request: Request) -> Response:
     data = await _input(request)
-    row, key = await context(request).writes.run(service.open_account, data, None)
+    row, key = await _open(request, data, for_the_callers_user=False)
     return JSONResponse(_created(request, row, key), status_code=201)
 
 
 @router.post("/api/accounts/create_already_user.json")
 async def create_already_user(request: Request) -> Response:
     data = await _input(request)
-    row, key = await context(request).writes.run(service.open_account, data, account(request).id)
+    row, key = await _open(request, data, for_the_callers_user=True)
     return JSONResponse(_created(request, row, key))
+
+
+async def _open(request: Request, data: AccountInput, *, for_the_callers_user: bool) -> tuple[AccountRow, str]:
+    """Accounts are created only with a key allowed to (Settings.may_create_accounts), and at
+    most IXSERVER_ACCOUNT_CREATIONS_PER_DAY per creating account."""
+    ctx, caller = context(request), account(request)
+    if not ctx.settings.may_create_accounts(caller.name):
+        raise AccountCreationNotAllowed()
+    per_day = ctx.settings.account_creations_per_day
+    return await ctx.writes.run(service.open_account, data, caller.id, per_day, for_the_callers_user)
 
 
 @router.get("/api/accounts/{account_id:id}/get.json")

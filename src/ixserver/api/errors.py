@@ -23,9 +23,11 @@ from ixserver.domain.errors import (
     Conflict,
     DocumentCreationInProgress,
     DomainError,
+    Forbidden,
     MalformedRequest,
     NotFound,
     RequestTooLarge,
+    Throttled,
     Unavailable,
     ValidationFailed,
 )
@@ -35,8 +37,10 @@ log = logging.getLogger("ixserver.api")
 STATUS: dict[type[DomainError], int] = {
     MalformedRequest: 400,
     RequestTooLarge: 413,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Throttled: 429,
     ValidationFailed: 422,
     Unavailable: 503,
     DomainError: 422,
@@ -95,6 +99,8 @@ async def _domain_error(_request: Request, exc: Exception) -> Response:
     extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
     status = status_for(exc)
     headers = {"Retry-After": "1"} if status == 503 else None
+    if isinstance(exc, Throttled):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, exc.messages, code=exc.code, extra=extra, headers=headers)
 
 

@@ -49,6 +49,17 @@ class ValidationFailed(DomainError):
         return self._messages
 
 
+class Forbidden(DomainError):
+    message = "Forbidden"
+
+
+class Throttled(DomainError):
+    """Too many of something within a period; `retry_after` seconds until one more is allowed."""
+
+    message = "Too many requests"
+    retry_after = 60
+
+
 class Conflict(DomainError):
     message = "Conflict"
 
@@ -86,6 +97,15 @@ class AccountNameInvalid(ValidationFailed):
 
 class AccountNameTaken(ValidationFailed):
     message = "Account name has already been taken"
+
+
+class AccountCreationNotAllowed(Forbidden):
+    message = "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"
+
+
+class AccountCreationLimit(Throttled):
+    def __init__(self, per_day: int) -> None:
+        super().__init__(f"Too many accounts created: at most {per_day} a day")
 
 
 class AccountChangedMeanwhile(Conflict):

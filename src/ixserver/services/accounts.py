@@ -9,6 +9,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -18,6 +19,7 @@ from ixserver.at import ATCredentials, Taxpayer
 from ixserver.domain.accounts import account_problems, at_credentials
 from ixserver.domain.errors import (
     AccountChangedMeanwhile,
+    AccountCreationLimit,
     AccountNameInvalid,
     AccountNameTaken,
     AccountNotFound,
@@ -195,11 +197,15 @@ def _details(data: AccountInput) -> dict[str, Any]:
     return values
 
 
-def open_account(conn: Connection, data: AccountInput, owner_account_id: int | None = None) -> tuple[
-    store.AccountRow, str
-]:
-    """POST /api/accounts/create.json (a new user and account) or, with the caller's account,
-    create_already_user.json (another account for the user behind the calling key)."""
+def open_account(
+    conn: Connection, data: AccountInput, creator_id: int, per_day: int, for_the_callers_user: bool
+) -> tuple[store.AccountRow, str]:
+    """POST /api/accounts/create.json (a new user and account) or create_already_user.json
+    (another account for the user behind the calling key). The calling account (`creator_id`)
+    may create at most `per_day` accounts in 24 hours."""
+    owner_account_id = creator_id if for_the_callers_user else None
+    if store.accounts_created_by(conn, creator_id, clock.now() - timedelta(days=1)) >= per_day:
+        raise AccountCreationLimit(per_day)
     tax_country = _tax_country(data.tax_country)
     problems = _account_problems(data, tax_country=tax_country, creating=owner_account_id is None)
     if owner_account_id is not None and not (data.organization_name or "").strip():
@@ -234,6 +240,7 @@ def open_account(conn: Connection, data: AccountInput, owner_account_id: int | N
         fiscal_id=data.fiscal_id,
         tax_country=tax_country,
         language=data.language or "pt",
+        created_by=creator_id,
         **_details(data),
     )
     return account, key

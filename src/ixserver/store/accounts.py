@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from ixserver.store.common import update_row
@@ -36,6 +36,7 @@ class AccountRow:
     at_password_encrypted: str | None
     at_communication_type: str | None
     created_at: datetime
+    created_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ def insert_account(conn: Connection, *, name: str, created_at: datetime, **attrs
             insert(accounts).values(name=name, created_at=created_at, **attrs).returning(accounts.c.id)
         ).scalar_one()
     )
+
+
+def accounts_created_by(conn: Connection, creator_id: int, since: datetime) -> int:
+    query = select(func.count()).where(accounts.c.created_by == creator_id, accounts.c.created_at >= since)
+    return int(conn.execute(query).scalar_one())
 
 
 def account_by_name(conn: Connection, name: str) -> AccountRow | None:

@@ -69,6 +69,9 @@ accounts = Table(
     Column("at_password_encrypted", Text),
     Column("at_communication_type", String(16)),
     Column("created_at", UtcDateTime(), nullable=False),
+    # The account whose key created this one through the accounts API (the daily limit counts them).
+    Column("created_by", Id),
+    Index("ix_accounts_created_by", "created_by", "created_at"),
     sqlite_autoincrement=True,
 )
 
