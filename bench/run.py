@@ -6,6 +6,9 @@ the default, and off, so both figures are on record):
   sequences    GET /sequences.json                        target: >= 60% of trivial
   documents    POST /invoices.json then PUT change-state  target: >= 1,000 documents/s, p99 < 50 ms,
                (SQLite synchronous=FULL)                  >= 0.2 x the raw gapless SQLite rate
+  refusing     the documents scenario with 1 creation in 5 refused by the writer (a series that
+               does not exist: 11 % of write requests); SQLite, wrk only. What refusals inside a
+               batch cost the other writes.
   list         GET /invoices.json?per_page=25             target: >= 1,000 rps, p99 < 50 ms
   get          GET /invoices/{id}.json                    target: >= 60% of trivial
 The raw gapless rate is measured just before each SQLite documents scenario (this machine's
@@ -110,14 +113,25 @@ def load_get(tool: str, name: str, url: str) -> Figures:
     return Figures(name, result.rps, result.percentile(50) * 1000, result.percentile(99) * 1000, result.errors)
 
 
-def load_documents(tool: str, base: str, key: str, raw_dir: Path | None = None) -> Figures:
-    """The documents scenario; with `raw_dir` (SQLite), the raw gapless rate just before it."""
+REFUSE_EVERY = 5  # one creation in five refused: 1 write request in 9 (11 %)
+
+
+def load_documents(
+    tool: str, base: str, key: str, raw_dir: Path | None = None, refuse_every: int = 0
+) -> Figures:
+    """The documents scenario; with `raw_dir` (SQLite), the raw gapless rate just before it;
+    with `refuse_every` (wrk only), every such creation names a series that does not exist,
+    which the writer refuses inside its batch."""
     raw = raw_gapless_rate(raw_dir) if raw_dir is not None else None
     body = json.dumps(DOCUMENT)
     if tool == "wrk":
-        out, rps, p50, p99, errors = _wrk(base, LUA, {"BENCH_KEY": key, "BENCH_BODY": body})
+        bad = json.dumps({"invoice": {**DOCUMENT["invoice"], "sequence_id": 999_999_999}})  # type: ignore[dict-item]
+        env = {"BENCH_KEY": key, "BENCH_BODY": body, "BENCH_BAD_BODY": bad, "BENCH_REFUSE_EVERY": str(refuse_every)}
+        out, rps, p50, p99, errors = _wrk(base, LUA, env)
         finalized = int(re.search(r"finalized=(\d+)", out).group(1))  # type: ignore[union-attr]
-        return Figures("documents", rps, p50, p99, errors, finalized / SECONDS, raw)
+        refused = int(re.search(r"refused=(\d+)", out).group(1))  # type: ignore[union-attr]
+        name = f"refusing {refused / (rps * SECONDS):.0%}" if refuse_every else "documents"
+        return Figures(name, rps, p50, p99, errors - refused, finalized / SECONDS, raw)
     result = run_documents(base, key, body.encode(), connections=CONNECTIONS, seconds=SECONDS)
     return Figures(
         "documents", result.rps, result.percentile(50) * 1000, result.percentile(99) * 1000, result.errors,
@@ -241,10 +255,14 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
         key = server.cli("accounts", "create", f"bench{server.port}")
         DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
         documents = load_documents(tool, server.base, key, raw_dir)
+        refusing = {}
+        if sqlite and tool == "wrk":  # what refused writes cost the others (issue 10)
+            refusing["refusing"] = load_documents(tool, server.base, key, None, REFUSE_EVERY)
         if database_url and database_url.startswith("postgres"):
             analyze(database_url)
         results[f"{label}, read cache on"] = {
             "documents": documents,
+            **refusing,
             **read_scenarios(tool, server, key, a_document_id(server, key)),
         }
     if sqlite:
@@ -290,6 +308,13 @@ def report(results: dict[str, dict[str, Figures]], tool: str) -> None:
                 ratio = d.documents_per_s / d.raw_per_s
                 print(f"raw gapless SQLite transactions just before: {d.raw_per_s:.0f}/s;"
                       f" documents / raw = {ratio:.2f} ({verdict(ratio >= 0.2)} >= 0.20)")  # fmt: skip
+            if "refusing" in by and by["refusing"].documents_per_s is not None:
+                r = by["refusing"]
+                assert r.documents_per_s is not None
+                print(f"with {r.name.split()[-1]} of write requests refused by the writer: {r.documents_per_s:.0f}"
+                      f" documents/s, {r.documents_per_s / d.documents_per_s:.2f} of the documents scenario"
+                      f" (1 creation in {REFUSE_EVERY} makes no document: at the same requests/s that alone gives"
+                      f" {(REFUSE_EVERY - 1) / (2 * REFUSE_EVERY - 1) * 2:.2f})")  # fmt: skip
 
 
 def main() -> None:
