@@ -25,9 +25,9 @@ from tests.support import free_port
 pytestmark = pytest.mark.slow
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _env(tmp_path: Path, rate_limit: int = 0) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_RATE_LIMIT="0", IXSERVER_LOG_LEVEL="warning",
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_RATE_LIMIT=str(rate_limit), IXSERVER_LOG_LEVEL="warning",
                TMPDIR=str(tmp_path / "tmp"))  # fmt: skip
     return env
 
@@ -50,11 +50,11 @@ def _healthy(port: int, deadline: float) -> bool:
 
 
 @contextmanager
-def serving(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def serving(tmp_path: Path, port: int, rate_limit: int = 0) -> Iterator[subprocess.Popen[bytes]]:
     (tmp_path / "tmp").mkdir(exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"],
-        env=_env(tmp_path),
+        env=_env(tmp_path, rate_limit),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -184,3 +184,20 @@ def test_a_killed_server_process_is_started_again(tmp_path: Path) -> None:
         time.sleep(1.0)
         assert len(load.finalized) > finalized_then, "documents are issued again"
     _numbers_are_gapless(tmp_path, load.finalized)
+
+
+def test_the_rate_limit_holds_across_two_server_processes(tmp_path: Path) -> None:
+    """20 a minute for an account, whichever of the two processes answers (each request on a
+    connection of its own, so that both do)."""
+    if time.time() % 60 > 45:  # counts are per calendar minute: have most of one ahead
+        time.sleep(60 - time.time() % 60 + 0.1)
+    port = free_port()
+    key = _cli(tmp_path, "accounts", "create", "acme").stdout.strip()
+    with serving(tmp_path, port, rate_limit=20):
+        statuses = []
+        for _ in range(40):
+            statuses.append(httpx.get(f"http://127.0.0.1:{port}/sequences.json", params={"api_key": key}).status_code)
+            time.sleep(0.02)
+    assert set(statuses) == {200, 429}
+    # within what the other process let through in its last 0.1 s; per process it would be 40
+    assert 20 <= statuses.count(200) <= 23, statuses

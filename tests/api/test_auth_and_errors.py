@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -130,7 +131,14 @@ def test_empty_body_with_json_content_type_on_get(api: Api) -> None:
     assert response.status_code == 200
 
 
+def a_fresh_minute() -> None:
+    """Counts are per calendar minute: start a test of them with most of one ahead."""
+    if time.time() % 60 > 50:
+        time.sleep(60 - time.time() % 60 + 0.1)
+
+
 def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) -> None:
+    a_fresh_minute()
     with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
         first, second = limited.account(), limited.account()
         codes = [first.get("/sequences.json").status_code for _ in range(5)]
@@ -143,6 +151,21 @@ def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) 
         assert second.get("/sequences.json").status_code == 200
         # health is outside the API and never limited
         assert httpx.get(f"{limited.url}/_ixserver/health").status_code == 200
+
+
+def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: Path) -> None:
+    """Two instances on one database share each account's count (store/rate_counts.py)."""
+    a_fresh_minute()
+    url = server.settings.resolved_database_url
+    with live_server(url, tmp_path / "a", rate_limit=10) as a, live_server(url, tmp_path / "b", rate_limit=10) as b:
+        on_a = a.account()
+        on_b = Api(b.url, on_a.key, on_a.name)
+        assert [on_a.get("/sequences.json").status_code for _ in range(6)] == [200] * 6
+        time.sleep(0.3)  # A has sent its count (every 0.1 s)
+        assert [on_b.get("/sequences.json").status_code for _ in range(5)] == [200] * 4 + [429]
+        time.sleep(0.3)  # and read B's
+        refused = on_a.get("/sequences.json")
+        assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
 
 
 def test_wrong_keys_are_limited_per_address(server: LiveServer, tmp_path: Path) -> None:

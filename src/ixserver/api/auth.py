@@ -107,7 +107,8 @@ class AuthMiddleware:
                 account = None
         if account is None:
             # Wrong keys count against the caller's address, so that guessing them is limited too.
-            wait = self.ctx.limiter.check(("address", _address(scope))) if self.ctx.limiter is not None else 0
+            limiter = self.ctx.address_limiter
+            wait = limiter.check(_address(scope)) if limiter is not None else 0
             await (too_many_requests(wait) if wait else unauthorized())(scope, receive, send)
             return
         if self.ctx.limiter is not None:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ixserver.api.cache import ReadCache
-from ixserver.api.ratelimit import RateLimiter
+from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.config import Settings
 from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
+from ixserver.store.rate_counts import RateCounts
 from ixserver.writes import Writes, writes_for
 
 log = logging.getLogger("ixserver")
@@ -32,7 +33,8 @@ class AppContext:
     db: Database
     writes: Writes
     resources: Resources
-    limiter: RateLimiter | None
+    limiter: SharedRateLimit | None  # per account, shared by the server's processes and instances
+    address_limiter: RateLimiter | None  # per client address, for requests with a wrong key
     cache: ReadCache
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
@@ -51,7 +53,12 @@ class AppContext:
             db=db,
             writes=writes_for(settings, db, resources, writer_socket),
             resources=resources,
-            limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+            limiter=(
+                SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url))
+                if settings.rate_limit > 0
+                else None
+            ),
+            address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
             parent_pid=parent_pid,
         )
@@ -60,6 +67,8 @@ class AppContext:
         require_current(self.db)
         await self.writes.open()
         await self.writes.run_with_resources(register_signing_key)
+        if self.limiter is not None:
+            self.limiter.start()
         if self.parent_pid is not None:
             threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
         self.ready = True
@@ -70,6 +79,8 @@ class AppContext:
 
     def stop(self) -> None:
         self.ready = False
+        if self.limiter is not None:
+            self.limiter.close()
         self.writes.close()
         self.db.dispose()
 

@@ -1,28 +1,35 @@
-"""Requests per minute per account (api-v2 §1.11: 780 by default), as a sliding log.
-
-Per server process: with N processes behind one address each allows the full rate.
+"""Requests per minute (api-v2 §1.11: 780 by default): per account, shared by every process
+and instance of a server (SharedRateLimit); per client address for requests with a wrong key
+(RateLimiter, a sliding log in this process).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from typing import Any
+
+log = logging.getLogger("ixserver")
 
 WINDOW = 60.0
 MAX_TRACKED = 100_000  # callers tracked before the idle ones are forgotten
 
 
 class RateLimiter:
+    """A sliding log per caller, in this process."""
+
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self._clock = clock
         self._log: dict[Hashable, deque[float]] = {}
 
     def check(self, who: Hashable) -> int:
-        """0 when the request of `who` (an account id, or ("address", ip) for a wrong key) may go
-        ahead (and counts it); else the seconds to wait."""
+        """0 when the request of `who` (a client address) may go ahead (and counts it); else the
+        seconds to wait."""
         now = self._clock()
         stamps = self._log.get(who)
         if stamps is None:
@@ -42,3 +49,97 @@ class RateLimiter:
         horizon = now - WINDOW
         for who in [w for w, stamps in self._log.items() if not stamps or stamps[-1] <= horizon]:
             del self._log[who]
+
+
+class SharedRateLimit:
+    """Requests per minute per account, one limit for all the processes and instances of a
+    server: counts per calendar minute in the database (store/rate_counts.py).
+
+    A request is checked against what this process knows in memory: the minute's total as the
+    store last answered, plus what this process let through since. A thread sends what was let
+    through every `flush_every` seconds and reads back the totals of every account this process
+    has seen this minute; the first request of an account in a minute reads its total first. So
+    the limit holds across processes to within what the others let through in the last
+    `flush_every` seconds. If the store cannot be reached, requests are let through (and logged):
+    the limit must not take the API down with it.
+    """
+
+    def __init__(
+        self, per_minute: int, counts: Any, *, flush_every: float = 0.1, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.per_minute = per_minute
+        self.counts = counts
+        self.flush_every = flush_every
+        self._clock = clock
+        self._known: dict[tuple[str, int], int] = {}
+        self._pending: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._flushing, name="ixserver-rate-limit", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._flush()
+        self.counts.dispose()
+
+    def check(self, account_id: int) -> int:
+        """0 when the request may go ahead (and counts it); else the seconds to wait."""
+        now = self._clock()
+        key = (str(account_id), int(now // WINDOW))
+        if key not in self._known:
+            self._read(key)
+        with self._lock:
+            pending = self._pending.get(key, 0)
+            if self._known.get(key, 0) + pending >= self.per_minute:
+                return max(1, math.ceil((key[1] + 1) * WINDOW - now))
+            self._pending[key] = pending + 1
+        return 0
+
+    def _read(self, key: tuple[str, int]) -> None:
+        try:
+            total = self.counts.add({key: 0})[key]
+        except Exception:  # noqa: BLE001 - see the class: let requests through
+            log.exception("rate limit: the shared counts cannot be read")
+            total = 0
+        with self._lock:
+            self._known[key] = max(total, self._known.get(key, 0))
+
+    def _flushing(self) -> None:
+        last_forget = 0.0
+        while not self._stop.wait(self.flush_every):
+            self._flush()
+            now = self._clock()
+            if now - last_forget > WINDOW:
+                last_forget = now
+                try:
+                    self.counts.forget(int(now // WINDOW) - 1)
+                except Exception:  # noqa: BLE001 - old rows are tried again later
+                    log.exception("rate limit: old counts could not be removed")
+
+    def _flush(self) -> None:
+        current = int(self._clock() // WINDOW)
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            for key in [k for k in self._known if k[1] < current]:
+                del self._known[key]
+            wanted = {key: pending.get(key, 0) for key in (self._known.keys() | pending.keys())}
+        if not wanted:
+            return
+        try:
+            totals = self.counts.add(wanted)
+        except Exception:  # noqa: BLE001 - counted again at the next flush
+            log.exception("rate limit: the shared counts cannot be written")
+            with self._lock:
+                for key, delta in pending.items():
+                    self._pending[key] = self._pending.get(key, 0) + delta
+            return
+        with self._lock:
+            for key, total in totals.items():
+                if key[1] >= current:
+                    self._known[key] = total

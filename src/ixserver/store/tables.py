@@ -287,6 +287,18 @@ document_count_changes = Table(
     Index("ix_document_count_changes_account", "account_id"),
 )
 
+# Requests per account and minute, shared by the processes and instances of a server (the rate
+# limit, api/ratelimit.py). On PostgreSQL here; an SQLite server keeps it in a file of its own
+# beside the database (store/rate_counts.py), so that counting never waits on the writer.
+rate_counts = Table(
+    "rate_counts",
+    metadata,
+    Column("who", String(64), nullable=False),
+    Column("window", BigInteger, nullable=False),  # the minute: unix time // 60
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("who", "window"),
+)
+
 document_lines = Table(
     "document_lines",
     metadata,

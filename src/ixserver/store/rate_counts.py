@@ -1,0 +1,66 @@
+"""Request counts per caller and minute, shared by every process of a server and every instance
+on one database: what makes the rate limit one limit (api/ratelimit.py).
+
+PostgreSQL: the `rate_counts` table of the database. SQLite: the same table in a file of its own
+beside the database (`<database>-ratelimit`, WAL, no fsync: a count lost in a crash only lets a
+few more requests through), so that counting never queues on the writer and never changes the
+database's `data_version` (which would empty every read cache).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+
+from ixserver.store.db import normalize_url, private_sqlite_file
+from ixserver.store.tables import rate_counts
+
+Key = tuple[str, int]  # (who, minute)
+
+
+class RateCounts:
+    def __init__(self, database_url: str) -> None:
+        url = make_url(normalize_url(database_url))
+        if url.get_backend_name() == "sqlite":
+            side = url.set(database=f"{url.database}-ratelimit") if url.database not in (None, "", ":memory:") else url
+            private_sqlite_file(side.render_as_string(hide_password=False))
+            self.engine = create_engine(side, connect_args={"check_same_thread": False, "timeout": 10})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            rate_counts.create(self.engine, checkfirst=True)
+            self._insert: Any = sqlite_insert
+        else:
+            self.engine = create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True)
+            self._insert = pg_insert
+
+    def add(self, deltas: dict[Key, int]) -> dict[Key, int]:
+        """Add each delta (0 to only read) to its count; every count as it now stands. Keys in one
+        order in every process: two instances adding together never deadlock."""
+        upsert = self._insert(rate_counts)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["who", "window"], set_={"n": rate_counts.c.n + upsert.excluded.n}
+        ).returning(rate_counts.c.n)
+        totals: dict[Key, int] = {}
+        with self.engine.begin() as conn:
+            for who, window in sorted(deltas):
+                totals[(who, window)] = int(
+                    conn.execute(upsert, {"who": who, "window": window, "n": deltas[(who, window)]}).scalar_one()
+                )
+        return totals
+
+    def forget(self, before_window: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(rate_counts).where(rate_counts.c.window < before_window))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
