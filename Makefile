@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test bench clean
+.PHONY: install run test fuzz bench clean
 
 # The venv is (re)built when missing or when pyproject.toml changed.
 $(BIN)/ixserver: pyproject.toml
@@ -21,6 +21,11 @@ run: install
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
+
+# The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);
+# on PostgreSQL too when IXSERVER_TEST_DATABASE_URL is set.
+fuzz: install
+	IXSERVER_FUZZ_EXAMPLES=$${IXSERVER_FUZZ_EXAMPLES:-300} $(BIN)/python -m pytest tests/api/test_fuzz.py
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 
 from ixserver.domain.clients import LANGUAGES, is_valid_email, is_valid_portuguese_nif
@@ -56,7 +55,7 @@ def at_credentials(
     password = ""
     try:
         password = base64.b64decode(password_base64 or "", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and text that is not ASCII at all
         problems.append("The field at_password must be encoded in Base64")
     if not password and not problems:
         problems.append("The field at_password can't be blank")

@@ -20,9 +20,12 @@ def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -
 
 def page(conn: Connection, query: Select[Any], page_number: int, per_page: int) -> tuple[list[Row[Any]], int]:
     """One page of `query` (already ordered) and the total number of rows it has."""
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = conn.execute(query.limit(per_page).offset((page_number - 1) * per_page)).all()
-    return list(rows), int(total)
+    total = int(conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
+    offset = (page_number - 1) * per_page
+    if offset >= total:
+        return [], total  # past the end (the offset may be more than a BIGINT holds), as document_lists does
+    rows = conn.execute(query.limit(per_page).offset(offset)).all()
+    return list(rows), total
 
 
 def insert_row(conn: Connection, table: Table, *, account_id: int, created_at: datetime, **values: Any) -> int:
