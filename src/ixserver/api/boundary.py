@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ixserver.api.errors import error_response
-from ixserver.domain.errors import RequestTooLarge
+from ixserver.api.errors import domain_error_response
+from ixserver.domain.errors import DomainError, MalformedRequest, RequestTooLarge
 
 
 class InputBoundary:
@@ -25,13 +25,13 @@ class InputBoundary:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
-                await error_response(400, ["The request contains a NUL character"])(scope, receive, send)
+                refused: DomainError = MalformedRequest("The request contains a NUL character")
+                await domain_error_response(refused)(scope, receive, send)
                 return
             for name, value in scope["headers"]:
                 if name == b"content-length":
                     if not value.isdigit() or len(value) > 12 or int(value) > self.max_body_bytes:
-                        too_large = RequestTooLarge(self.max_body_bytes)
-                        await error_response(413, too_large.messages)(scope, receive, send)
+                        await domain_error_response(RequestTooLarge(self.max_body_bytes))(scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)

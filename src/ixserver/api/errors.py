@@ -96,6 +96,12 @@ def too_many_requests(retry_after: int) -> Response:
 
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    """The answer to a domain error, from the table above (also for middleware, which runs
+    outside the exception handlers)."""
     extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
     status = status_for(exc)
     headers = {"Retry-After": "1"} if status == 503 else None

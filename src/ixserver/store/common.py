@@ -21,11 +21,18 @@ def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -
 def page(conn: Connection, query: Select[Any], page_number: int, per_page: int) -> tuple[list[Row[Any]], int]:
     """One page of `query` (already ordered) and the total number of rows it has."""
     total = int(conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
-    offset = (page_number - 1) * per_page
-    if offset >= total:
-        return [], total  # past the end (the offset may be more than a BIGINT holds), as document_lists does
+    offset = page_offset(page_number, per_page, total)
+    if offset is None:
+        return [], total
     rows = conn.execute(query.limit(per_page).offset(offset)).all()
     return list(rows), total
+
+
+def page_offset(page_number: int, per_page: int, total: int) -> int | None:
+    """Where a page starts among `total` rows; None past the end (whose offset may be more than
+    a BIGINT holds: it is never sent to the database)."""
+    offset = (page_number - 1) * per_page
+    return offset if offset < total else None
 
 
 def insert_row(conn: Connection, table: Table, *, account_id: int, created_at: datetime, **values: Any) -> int:

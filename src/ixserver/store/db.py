@@ -211,3 +211,25 @@ def private_sqlite_file(url: str) -> None:
     path = Path(parsed.database)
     path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+class UseCasePoints:
+    """Savepoints on one write connection, one use case at a time (the writer's batches): a use
+    case that refuses is undone alone. On the driver's cursor: a pair costs about 2 µs."""
+
+    def __init__(self, conn: Connection) -> None:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        self._cursor = raw.cursor()
+
+    def begin(self) -> None:
+        self._cursor.execute("SAVEPOINT use_case")
+
+    def undo(self) -> None:
+        self._cursor.execute("ROLLBACK TO SAVEPOINT use_case")
+
+    def end(self) -> None:
+        self._cursor.execute("RELEASE SAVEPOINT use_case")
+
+    def close(self) -> None:
+        self._cursor.close()

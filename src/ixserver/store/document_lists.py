@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from ixserver.domain import states
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import DocumentFilters
+from ixserver.store.common import page_offset
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import (
     document_count_changes,
@@ -206,7 +207,7 @@ def list_document_ids(
     page_statement, count_statement = _statements(_shape(filters))
     params = _params(account_id, filters)
     total = int(count_statement.scalar(conn, params))
-    offset = (page - 1) * per_page
-    if offset >= total:
-        return [], total  # past the end (the offset may be more than a BIGINT holds)
+    offset = page_offset(page, per_page, total)
+    if offset is None:
+        return [], total
     return [row[0] for row in page_statement.rows(conn, {**params, "limit": per_page, "offset": offset})], total

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ixserver.domain.errors import DomainError
 from ixserver.resources import Resources
-from ixserver.store.db import Database
+from ixserver.store.db import Database, UseCasePoints
 from ixserver.store.document_counts import fold_count_changes
 
 log = logging.getLogger("ixserver.writer")
@@ -111,19 +111,19 @@ class Batches:
         back: None, and each use case runs again on its own."""
         try:
             with self.db.transaction() as conn:
-                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                points = UseCasePoints(conn)
                 outcomes: list[Outcome] = []
                 for job in batch:
-                    cursor.execute("SAVEPOINT use_case")
+                    points.begin()
                     try:
                         value = self._call(conn, job)
                     except DomainError as exc:
-                        cursor.execute("ROLLBACK TO SAVEPOINT use_case")
+                        points.undo()
                         outcomes.append((job, False, exc))
                     else:
                         outcomes.append((job, True, value))
-                    cursor.execute("RELEASE SAVEPOINT use_case")
-                cursor.close()
+                    points.end()
+                points.close()
                 return outcomes
         except Exception:  # noqa: BLE001 - each use case is run again on its own
             return None
