@@ -1,7 +1,8 @@
 """A crash of any process of `ixserver serve --workers 2` heals without a hand (SQLite: two
 server processes and the writer process). Killed under load: the `serve` parent (its children
 notice and leave, the port and the socket directory are freed, a new `serve` starts), a server
-process (started again), the writer process (started again; tests/test_writer_process.py). After
+process (started again), the writer process (started again, both server processes write through
+it again; tests/test_writer_process.py has the health check while it is gone). After
 each, the numbers are gapless and `ixserver verify` is clean."""
 
 from __future__ import annotations
@@ -92,8 +93,12 @@ def _listening_socket(port: int) -> str:
 
 
 def _sockets(pid: int) -> set[str]:
-    found = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    found: set[str] = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # it has just exited
+        return found
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
@@ -183,6 +188,38 @@ def test_a_killed_server_process_is_started_again(tmp_path: Path) -> None:
         finalized_then = len(load.finalized)
         time.sleep(1.0)
         assert len(load.finalized) > finalized_then, "documents are issued again"
+    _numbers_are_gapless(tmp_path, load.finalized)
+
+
+def _writer(serve_pid: int, port: int) -> int:
+    """The writer process: the child of `serve` that neither listens on the port nor is
+    multiprocessing's resource tracker."""
+    listening = _listening_socket(port)
+    found = [
+        pid
+        for pid in _children(serve_pid)
+        if not _gone(pid)
+        and listening not in _sockets(pid) and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_a_killed_writer_process_is_started_again_under_two_server_processes(tmp_path: Path) -> None:
+    port = free_port()
+    key = _cli(tmp_path, "accounts", "create", "acme").stdout.strip()
+    with serving(tmp_path, port) as proc, Load(port, key) as load:
+        time.sleep(1.0)
+        victim = _writer(proc.pid, port)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _writer(proc.pid, port) == victim:
+            time.sleep(0.1)
+        assert _writer(proc.pid, port) != victim, "serve starts another writer process"
+        assert _healthy(port, time.monotonic() + 10)
+        finalized_then = len(load.finalized)
+        time.sleep(1.5)
+        assert len(load.finalized) > finalized_then, "both server processes issue documents again"
     _numbers_are_gapless(tmp_path, load.finalized)
 
 

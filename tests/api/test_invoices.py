@@ -462,6 +462,15 @@ def test_a_repeated_proprietary_uid_returns_the_same_document(api: Api) -> None:
     assert len(api.get("/invoices.json", params={"status[]": "draft"}).json()["invoices"]) == 1
 
 
+def test_a_proprietary_uid_of_another_type_is_a_conflict_not_a_repeat(api: Api) -> None:
+    invoice = api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "ODOO-T"})
+    note = api.post("/credit_notes.json", json={"credit_note": body(), "proprietary_uid": "ODOO-T"})
+    assert invoice.status_code == 201 and note.status_code == 409
+    assert note.json()["errors"] == [{"error": "The UID ODOO-T was already used to create a document of type Invoice"}]
+    assert api.get("/credit_notes.json").json()["credit_notes"] == []
+    assert api.post("/invoices.json", json={"invoice": body(), "proprietary_uid": "ODOO-T"}).json() == invoice.json()
+
+
 def _hold_writes(server: LiveServer, held: threading.Event, release: threading.Event) -> None:
     """Keep the database's writer waiting until `release`: hold its write lock (SQLite), or a
     lock on the documents table that every document creation needs (PostgreSQL)."""

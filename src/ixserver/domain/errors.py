@@ -192,3 +192,11 @@ class DocumentCreationInProgress(Conflict):
 
     def __init__(self, uid: str) -> None:
         super().__init__(f"There's an ongoing document creation with the provided UID {uid}")
+
+
+class ProprietaryUidTaken(Conflict):
+    """The `proprietary_uid` already names a document of another type: a repeat is only a repeat
+    when it asks for the same kind of document."""
+
+    def __init__(self, uid: str, doc_type: str) -> None:
+        super().__init__(f"The UID {uid} was already used to create a document of type {doc_type}")

@@ -31,7 +31,7 @@ from ixserver.domain.documents import (
     finalization_problems,
     total_problems,
 )
-from ixserver.domain.errors import DocumentNotFound, MissingElement, ValidationFailed, raise_if
+from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
 from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
 from ixserver.resources import Resources
 from ixserver.services import clients as client_service
@@ -120,11 +120,15 @@ def related_documents(conn: Connection, account_id: int, document_id: int) -> li
 
 
 def create_document(conn: Connection, account_id: int, doc_type: str, data: DocumentInput) -> Document:
-    """A new draft. With a `proprietary_uid` already used, the document made then (api-v2 §4.3)."""
+    """A new draft. With a `proprietary_uid` already used, the document made then (api-v2 §4.3);
+    a UID that names a document of another type is a conflict, not a repeat."""
     if data.proprietary_uid:
         existing = store.document_id_by_uid(conn, account_id, data.proprietary_uid)
         if existing is not None:
-            return get_document(conn, account_id, existing)
+            document = get_document(conn, account_id, existing)
+            if document.doc_type != doc_type:
+                raise ProprietaryUidTaken(data.proprietary_uid, BY_KEY[document.doc_type].type_name)
+            return document
     content, lines = _prepare(conn, account_id, _type(doc_type), data, None)
     return store.insert_document(
         conn,
