@@ -59,6 +59,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], Any, int, str]] = [
     ("item-name-1mb", "POST", "/items.json", {}, {"item": {"name": "n" * 900_000, "description": "d", "unit_price": 1}}, 422, "too long"),
     ("item-price-1e999999999", "POST", "/items.json", {}, {"item": {"name": "n", "description": "d", "unit_price": "1e999999999"}}, 422, "out of range"),
     ("item-price-1e13", "POST", "/items.json", {}, {"item": {"name": "n", "description": "d", "unit_price": "1e13"}}, 422, "Price must be"),
+    ("item-name-number-1e999999999", "POST", "/items.json", {}, '{"item": {"name": 1e999999999, "description": "d", "unit_price": 1}}', 422, "Name is too long"),
+    ("item-name-number-300-digits", "POST", "/items.json", {}, '{"item": {"name": ' + "9" * 300 + ', "description": "d", "unit_price": 1}}', 422, "Name is too long"),
     ("tax-name-65", "POST", "/taxes.json", {}, {"tax": {"name": "T" * 65, "value": 5}}, 422, "too long"),
     ("per-page-1e999999", "GET", "/invoices.json", {"per_page": "1e999999"}, None, 422, "per_page is out of range"),
     ("page-2^63", "GET", "/invoices.json", {"page": str(2**63)}, None, 422, "page is too large"),

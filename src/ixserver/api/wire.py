@@ -156,15 +156,17 @@ def as_text(value: Any, field: str, max_length: int = limits.TEXT) -> str | None
     most `max_length` characters (else 422)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        if len(value) > max_length:
-            raise ValidationFailed(f"{field} is too long (at most {max_length} characters)")
-        return value
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValidationFailed(f"{field} is not valid")
-    if isinstance(value, int | Decimal):
-        return format(value, "f") if isinstance(value, Decimal) else str(value)
-    raise ValidationFailed(f"{field} is not valid")
+    if isinstance(value, Decimal):
+        # Its digits written out: 1e999999999 would be a 1 GB string, so the exponent first.
+        if value.is_finite() and abs(value.adjusted()) > max_length:
+            raise ValidationFailed(f"{field} is too long (at most {max_length} characters)")
+        value = format(value, "f")
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > max_length:
+        raise ValidationFailed(f"{field} is too long (at most {max_length} characters)")
+    return text
 
 
 def as_decimal(value: Any, field: str, message: str | None = None) -> Decimal | None:
