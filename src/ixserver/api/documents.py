@@ -130,7 +130,7 @@ def _lines(value: Any) -> list[LineInput] | None:
                 quantity=as_decimal(raw.get("quantity"), "Quantity", "Quantity must be a number greater than 0"),
                 unit=unit.strip().lower() if unit and unit.strip() else None,
                 discount=as_decimal(raw.get("discount"), "Discount", "Discount is not a number"),
-                tax_name=as_text(tax.get("name"), "Tax name", 64),
+                tax_name=as_text(tax.get("name"), "Tax name", limits.SHORT_TEXT),
                 tax_value=as_decimal(tax.get("value"), "Tax value"),
             )
         )
@@ -168,7 +168,7 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
         lines=_lines(data.get("items")),
         mb_reference=as_flag(data.get("mb_reference"), "MB reference"),
         owner_invoice_id=as_int(data.get("owner_invoice_id"), "Owner invoice id"),
-        owner_reference=as_text(body.get("raw_owner_invoice"), "Raw owner invoice", 64),
+        owner_reference=as_text(body.get("raw_owner_invoice"), "Raw owner invoice", limits.SHORT_TEXT),
         currency_code=currency.strip().upper() if currency else None,
         rate=as_decimal(data.get("rate"), "Rate"),
         plugin_id=as_text(data.get("plugin_id"), "Plugin id"),

@@ -47,7 +47,7 @@ async def _input(request: Request) -> ItemInput:
         description=as_text(data.get("description"), "Description", limits.LONG_TEXT),
         unit_price=as_decimal(data.get("unit_price"), "Price", PRICE_NOT_VALID),
         unit=unit.strip().lower() if unit and unit.strip() else None,
-        tax_name=as_text(tax.get("name"), "Tax name", 64) if isinstance(tax, dict) else None,
+        tax_name=as_text(tax.get("name"), "Tax name", limits.SHORT_TEXT) if isinstance(tax, dict) else None,
         tax_value=as_decimal(tax.get("value"), "Tax value") if isinstance(tax, dict) else None,
         tax_given=isinstance(tax, dict),
     )

@@ -11,6 +11,7 @@ from ixserver.api.context import account, context
 from ixserver.api.reads import cached_json
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_decimal, as_flag, as_text, number, read_body, require_root
+from ixserver.domain import limits
 from ixserver.services import taxes as service
 from ixserver.services.taxes import TaxInput
 from ixserver.store.taxes import TaxRow
@@ -33,7 +34,7 @@ async def _input(request: Request) -> TaxInput:
     data = require_root(await read_body(request), "tax")
     code = as_text(data.get("code"), "Code")
     return TaxInput(
-        name=as_text(data.get("name"), "Name", 64),
+        name=as_text(data.get("name"), "Name", limits.SHORT_TEXT),
         value=as_decimal(data.get("value"), "Value", "Value must be a number between 0 and 99.99"),
         region=(as_text(data.get("region"), "Region", 16) or "").strip() or None,
         code=code.strip().upper() if code else None,

@@ -23,6 +23,7 @@ FIRST_DATE = date(2000, 1, 1)  # documents are dated within this century
 LAST_DATE = date(2099, 12, 31)
 TEXT = 255  # characters of a text field, unless the field says otherwise
 LONG_TEXT = 10_000  # observations, descriptions, addresses, references
+SHORT_TEXT = 64  # codes, phones, tax names, an owner document's reference
 
 
 def _places(value: Decimal) -> int:
