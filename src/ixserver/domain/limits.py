@@ -42,7 +42,8 @@ def number_problems(
     if value > high or value < low or (above_low and value == low):
         lowest = f"greater than {low}" if above_low else f"at least {low}"
         return [f"{field} must be {lowest} and at most {high}"]
-    if _places(value) > places:
+    exponent = value.as_tuple().exponent  # "2.50": -2; only then is normalize() needed
+    if isinstance(exponent, int) and -exponent > places and _places(value) > places:
         return [f"{field} can have at most {places} decimal places"]
     return []
 

