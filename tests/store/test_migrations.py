@@ -138,3 +138,31 @@ def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
         assert modes == {"ix.db": "0o600", "ix.db-wal": "0o600", "ix.db-shm": "0o600"}
     finally:
         db.dispose()
+
+
+def test_opening_a_database_again_keeps_the_locks_of_its_open_connections(tmp_path: Path) -> None:
+    """A second `Database` (or `upgrade`) on a file this process has open must not drop SQLite's
+    locks on it: another process closing its last connection would then delete the -wal and
+    -shm files under the open ones, whose next statement reads a malformed database."""
+    import subprocess
+    import sys
+
+    from ixserver.store.db import Database
+
+    path = tmp_path / "ix.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    first = Database(url)
+    try:
+        with first.read() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM accounts").one()
+        second = Database(url)
+        upgrade(url)
+        other = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM accounts'); c.close()"
+        subprocess.run([sys.executable, "-c", other, str(path)], check=True, timeout=30)
+        assert (tmp_path / "ix.db-shm").exists(), "the other process saw this one's connection"
+        with first.read() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM accounts").one()
+        second.dispose()
+    finally:
+        first.dispose()

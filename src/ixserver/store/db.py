@@ -19,7 +19,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -213,8 +213,15 @@ def private_sqlite_file(url: str) -> None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return
     path = Path(parsed.database)
+    if path.exists():
+        # Never open and close a database file that exists: closing any descriptor of it drops
+        # every POSIX lock this process holds on it, SQLite's included. Another process could
+        # then take this process's connections for gone, checkpoint and delete the -wal and -shm
+        # files under them ("database disk image is malformed"; sqlite.org/howtocorrupt.html 2.2).
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class UseCasePoints:
