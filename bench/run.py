@@ -164,8 +164,9 @@ def raw_gapless_rate(directory: Path, seconds: float = 3.0) -> float:
 class Server:
     def __init__(self, data_dir: Path, database_url: str | None, **env: str) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+        # Sandbox: accounts are created with their first series registered (the simulator).
         self.env.update(IXSERVER_DATA_DIR=str(data_dir), IXSERVER_RATE_LIMIT="0", IXSERVER_ACCESS_LOG="0",
-                        IXSERVER_LOG_LEVEL="warning", **env)  # fmt: skip
+                        IXSERVER_LOG_LEVEL="warning", IXSERVER_SANDBOX="1", **env)  # fmt: skip
         if database_url:
             self.env["IXSERVER_DATABASE_URL"] = database_url
         self.port = _free_port()

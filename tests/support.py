@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from ixserver.app import create_app
 from ixserver.config import Settings
+from ixserver.resources import Resources
 from ixserver.services.accounts import create_account
 from ixserver.store.counters import take_number
 from ixserver.store.db import Database, admin_engine
@@ -121,6 +122,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.db = Database(settings.resolved_database_url)
+        self.resources = Resources.from_settings(settings)  # accounts are made as the server makes them
 
     @property
     def ctx(self) -> Any:
@@ -145,10 +147,13 @@ class LiveServer:
         self.thread.join(10)
         self.db.dispose()
 
-    def account(self, name: str | None = None, **attrs: Any) -> Api:
-        """A new account (fresh tenant per test), created through the service layer."""
+    def account(self, name: str | None = None, *, registered: bool = True, **attrs: Any) -> Api:
+        """A new account (fresh tenant per test), created through the service layer as the
+        server creates them: in sandbox, with a test NIF and its first series registered.
+        `registered=False`: as an account made before that, its first series unregistered."""
         name = name or f"t{secrets.token_hex(5)}"
-        _account, key = write(self.db, lambda conn: create_account(conn, name, **attrs))
+        resources = self.resources if registered else None
+        _account, key = write(self.db, lambda conn: create_account(conn, name, resources, **attrs))
         return Api(self.url, key, name)
 
 

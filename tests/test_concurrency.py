@@ -29,6 +29,7 @@ def _env(url: str, data_dir: Path) -> dict[str, str]:
         IXSERVER_DATABASE_URL=url,
         IXSERVER_DATA_DIR=str(data_dir),
         IXSERVER_RATE_LIMIT="0",
+        IXSERVER_SANDBOX="1",  # the account's first series registered: it may issue at once
         IXSERVER_ACCESS_LOG="0",
         IXSERVER_LOG_LEVEL="warning",
         IXSERVER_SIGNING_KEY_FILE=str(data_file("at-sample-keys/at-sample-private-key.pem")),

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 def _env(tmp_path: Path, rate_limit: int = 0) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_RATE_LIMIT=str(rate_limit), IXSERVER_LOG_LEVEL="warning",
-               TMPDIR=str(tmp_path / "tmp"))  # fmt: skip
+               IXSERVER_SANDBOX="1", TMPDIR=str(tmp_path / "tmp"))  # fmt: skip
     return env
 
 

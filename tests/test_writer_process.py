@@ -53,7 +53,8 @@ def settings(tmp_path: Path) -> Settings:
     url = f"sqlite:///{tmp_path / 'ix.db'}"
     upgrade(url)
     return Settings(
-        database_url=url, data_dir=tmp_path, public_url="http://127.0.0.1", rate_limit=0, signing_key_version=3
+        database_url=url, data_dir=tmp_path, public_url="http://127.0.0.1", rate_limit=0, signing_key_version=3,
+        sandbox=True,  # its accounts issue at once
     )
 
 

@@ -13,12 +13,15 @@ import typer
 from ixserver.config import Settings
 from ixserver.domain.errors import DomainError
 from ixserver.files import write_private
+from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.writes.direct import DirectWrites
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="InvoiceXpress API v2 server.")
 accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their API keys.")
 app.add_typer(accounts_app, name="accounts")
+series_app = typer.Typer(no_args_is_help=True, help="Series (sequences) and their registration with AT.")
+app.add_typer(series_app, name="series")
 
 DEMO_ACCOUNT = "demo"
 
@@ -115,7 +118,7 @@ def _demo_key(settings: Settings, db: Database) -> str:
         account = DirectWrites(db).run_sync(service.get_account, DEMO_ACCOUNT)
         key = DirectWrites(db).run_sync(service.issue_key, account.id)
     else:
-        _account, key = DirectWrites(db).run_sync(service.create_account, DEMO_ACCOUNT)
+        _account, key = DirectWrites(db).run_sync(service.create_account, DEMO_ACCOUNT, Resources.from_settings(settings))
     write_private(key_file, (key + "\n").encode())
     return key
 
@@ -135,9 +138,10 @@ def accounts_create(name: str) -> None:
     """Create an account; prints only its API key."""
     from ixserver.services.accounts import create_account
 
-    db = _database(Settings())
+    settings = Settings()
+    db = _database(settings)
     try:
-        _account, key = DirectWrites(db).run_sync(create_account, name)
+        _account, key = DirectWrites(db).run_sync(create_account, name, Resources.from_settings(settings))
     except DomainError as exc:
         _fail(exc.message)
     finally:
@@ -172,6 +176,39 @@ def accounts_list() -> None:
     db.dispose()
     for row in rows:
         typer.echo(f"{row.id}\t{row.name}\t{row.state}\t{row.created_at:%Y-%m-%d %H:%M:%S}Z")
+
+
+@series_app.command("register")
+def series_register(
+    account: str,
+    serie: str,
+    code: list[str] = typer.Option(..., help="TYPE=CODE, a validation code AT's portal gave: FT=AAAA1111."),
+) -> None:
+    """Enter the validation codes AT gave for a series (created when the account has none of that name)."""
+    from ixserver.domain.doctypes import DOC_TYPES
+    from ixserver.services.accounts import get_account
+    from ixserver.services.sequences import enter_validation_codes
+
+    codes: dict[str, str] = {}
+    for given in code:
+        type_code, sep, value = given.partition("=")
+        if not sep or not type_code.strip() or not value.strip():
+            _fail(f"--code {given}: expected TYPE=CODE, e.g. FT=AAAA1111")
+        codes[type_code.strip().upper()] = value.strip()
+    settings = Settings()
+    db = _database(settings)
+    try:
+        found = DirectWrites(db).run_sync(get_account, account)
+        resources = Resources.from_settings(settings)
+        sequence = DirectWrites(db).run_sync(enter_validation_codes, resources, found.id, serie, codes)
+    except DomainError as exc:
+        _fail("; ".join(exc.messages))
+    finally:
+        db.dispose()
+    for kind in DOC_TYPES:
+        sub = sequence.subs[kind.key]
+        if kind.atcud:
+            typer.echo(f"{kind.saft_code} {serie}\t{sub.validation_code}")
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
     log_level: str = Field(default="info")
-    at_adapter: str = Field(default="simulator", description="How series are registered with AT.")
+    at_adapter: str = Field(
+        default="",
+        description="How series are registered with AT: `simulator` (sandbox only, its default) or `manual`"
+        " (production's default: the operator enters the codes AT's portal gives).",
+    )
     at_simulator_delay: float = Field(default=0.0, ge=0, description="Seconds the AT simulator takes per call.")
     secret_key: str | None = Field(
         default=None, description="Fernet key for secrets at rest; default: <data dir>/secret.key, made on first use."
@@ -59,6 +63,18 @@ class Settings(BaseSettings):
     writer_process: bool = Field(
         default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."
     )
+
+    @model_validator(mode="after")
+    def _nothing_invented_in_production(self) -> Settings:
+        if self.resolved_at_adapter == "simulator" and not self.sandbox:
+            raise ValueError(
+                "IXSERVER_AT_ADAPTER=simulator invents validation codes: only in sandbox mode (IXSERVER_SANDBOX=1)"
+            )
+        return self
+
+    @property
+    def resolved_at_adapter(self) -> str:
+        return self.at_adapter or ("simulator" if self.sandbox else "manual")
 
     @field_validator("account_domains", "account_creators", mode="before")
     @classmethod

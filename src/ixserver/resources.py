@@ -24,5 +24,5 @@ class Resources:
         return cls(
             signer=load_signer(settings),
             vault=Vault.from_settings(settings),
-            at=make_adapter(settings.at_adapter, delay=settings.at_simulator_delay),
+            at=make_adapter(settings.resolved_at_adapter, delay=settings.at_simulator_delay),
         )

@@ -147,8 +147,7 @@ def test_at_communication_stores_credentials_encrypted(server: LiveServer) -> No
     assert stored[0] == "508025338/1"
     assert "s3cr3t-pw" not in stored[1] and b64("s3cr3t-pw") not in stored[1]
     # registration with AT now runs with these credentials
-    seq_id = api.get("/sequences.json").json()["sequences"][0]["id"]
-    assert api.put(f"/sequences/{seq_id}/register.json").status_code == 200
+    assert api.post("/sequences.json", json={"sequence": {"serie": "CRED"}}).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -168,7 +167,7 @@ def test_at_communication_refuses(server: LiveServer, body: dict, message: str) 
 
 
 def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveServer) -> None:
-    api = server.account()
+    api = server.account(registered=False)
     body = {"at_communication": {"at_subuser": "503504564/1", "at_password": b64("pw"), "communication_type": "auto"}}
     assert api.post("/api/v3/accounts/at_communication.json", json=body).status_code == 200  # no NIF yet: any valid one
     with server.db.transaction() as conn:
@@ -190,7 +189,7 @@ def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveSe
 )  # fmt: skip
 def test_at_answers_while_no_transaction_is_open(server: LiveServer, tmp_path: Path, path: str, body: dict) -> None:
     """AT takes 1.5 s to check the credentials: the server's other writes go on meanwhile."""
-    with live_server(server.settings.resolved_database_url, tmp_path, at_simulator_delay=1.5) as slow:
+    with live_server(server.settings.resolved_database_url, tmp_path, at_simulator_delay=1.5, sandbox=True) as slow:
         api, other = slow.account(fiscal_id="508025338"), slow.account()
         account_id = _account_id(slow, api)
         results: list[httpx.Response] = []

@@ -166,7 +166,8 @@ def test_finalize_numbers_and_signs(server: LiveServer, api: Api, doc_type: str)
     assert issued["status"] == ("settled" if doc_type == "invoice_receipt" else "final")
     assert (issued["sequence_number"], issued["inverted_sequence_number"]) == (f"1/{serie}", f"{serie}/1")
     assert issued["sequence_id"] == seq[f"current_{doc_type}_sequence_id"]
-    assert issued["atcud"] == ("N/A" if doc_type == "vat_moss_invoice" else "N/D")
+    code = seq[f"current_{doc_type}_validation_code"]  # sandbox: registered with the account
+    assert issued["atcud"] == ("N/A" if doc_type == "vat_moss_invoice" else f"{code}-1")
     assert len(issued["saft_hash"]) == 4
     assert series(api)[f"current_{doc_type}_number"] == 1
     assert api.get(f"/{doc_type}s/{issued['id']}.json").json()[doc_type] == issued
@@ -191,11 +192,21 @@ def test_the_signature_verifies_and_chains(server: LiveServer, api: Api) -> None
     assert message.split(";")[1] >= message.split(";")[0], "SystemEntryDate is the local time of signing"
 
 
-def test_registered_series_give_an_atcud(api: Api) -> None:
+def test_a_series_not_registered_issues_nothing(server: LiveServer) -> None:
+    """DL 28/2019 art. 35: a series is communicated to AT before use; the refusal takes no
+    number, and once registered the first document is 1 with its ATCUD."""
+    api = server.account(registered=False, fiscal_id="508025338")
     seq = series(api)
+    draft = create(api)
+    refused = change(api, "invoice", draft["id"], "finalized")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["error"].startswith(f"The series {seq['serie']} is not registered with the Tax Authority")
+    assert series(api)["current_invoice_number"] == 0
+    assert issue(api, "vat_moss_invoice")["atcud"] == "N/A", "a type without ATCUD needs no registration"
     registered = api.put(f"/sequences/{seq['id']}/register.json").json()["sequences"][0]
-    issued = issue(api)
+    issued = finalize(api, "invoice", draft["id"])
     assert issued["atcud"] == f"{registered['current_invoice_validation_code']}-1"
+    assert issued["sequence_number"] == f"1/{seq['serie']}"
 
 
 def test_numbers_are_per_type_and_series_and_deleted_drafts_use_none(api: Api) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from ixserver import clock
 from tests.support import Api, LiveServer, data_file, live_server, next_number
@@ -67,8 +68,9 @@ def test_seed_shape_key_for_key_and_type_for_type(server: LiveServer, api: Api) 
     assert seq["default_sequence"] == 1
     sub_ids = [seq[f"current_{t}_sequence_id"] for t in TYPES]
     assert len(set(sub_ids)) == 16
-    for t in TYPES:
-        assert seq[f"current_{t}_validation_code"] == ("N/A" if t in NOT_ATCUD else "N/D")
+    for t in TYPES:  # sandbox: the first series is registered as the account is created
+        code = seq[f"current_{t}_validation_code"]
+        assert code == "N/A" if t in NOT_ATCUD else CODE.fullmatch(code), (t, code)
 
 
 def test_sub_sequence_ids_follow_invoicexpress_allocation_order(api: Api) -> None:
@@ -186,36 +188,53 @@ def test_set_current_takes_no_body_or_any_body(api: Api) -> None:
     assert api.put(f"/sequences/{seq_id}/set_current.json", json={"sequence": {}}).status_code == 200
 
 
-def test_register_gives_codes_to_atcud_types_only(api: Api) -> None:
+def test_create_registers_the_atcud_types(api: Api) -> None:
+    """POST "creates and registers" (api-v2 §8.5): in sandbox, through the simulator."""
     seq = api.post("/sequences.json", json={"sequence": {"serie": "REG"}}).json()["sequence"]
+    for t in TYPES:
+        code = seq[f"current_{t}_validation_code"]
+        assert code == "N/A" if t in NOT_ATCUD else CODE.fullmatch(code), (t, code)
+    codes = [seq[f"current_{t}_validation_code"] for t in TYPES if t not in NOT_ATCUD]
+    assert len(set(codes)) == len(codes), "one code per (series, type)"
+    again = api.put(f"/sequences/{seq['id']}/register.json")
+    assert again.status_code == 409
+    assert again.json() == {"errors": [{"error": "All sequences are registered.", "code": "005"}]}
+
+
+def test_register_gives_codes_to_atcud_types_only(server: LiveServer) -> None:
+    api = server.account(registered=False, fiscal_id="508025338")
+    seq = api.get("/sequences.json").json()["sequences"][0]
+    assert seq["current_invoice_validation_code"] == "N/D"
     response = api.put(f"/sequences/{seq['id']}/register.json")
     assert response.status_code == 200
     body = response.json()
     assert list(body) == ["sequences"]
-    registered = next(s for s in body["sequences"] if s["id"] == seq["id"])
+    registered = body["sequences"][0]
     for t in TYPES:
         code = registered[f"current_{t}_validation_code"]
-        if t in NOT_ATCUD:
-            assert code == "N/A", t
-        else:
-            assert CODE.fullmatch(code), (t, code)
+        assert code == "N/A" if t in NOT_ATCUD else CODE.fullmatch(code), (t, code)
     codes = [registered[f"current_{t}_validation_code"] for t in TYPES if t not in NOT_ATCUD]
     assert len(set(codes)) == len(codes), "one code per (series, type)"
-    # the other series stays unregistered
-    default = next(s for s in body["sequences"] if s["id"] != seq["id"])
-    assert default["current_invoice_validation_code"] == "N/D"
 
 
-def test_register_is_idempotent(api: Api) -> None:
+def test_register_a_registered_series_is_409_code_005(server: LiveServer) -> None:
+    api = server.account(registered=False, fiscal_id="508025338")
     seq_id = api.get("/sequences.json").json()["sequences"][0]["id"]
     first = api.put(f"/sequences/{seq_id}/register.json")
     second = api.put(f"/sequences/{seq_id}/register.json", json={"sequence": {}})
-    assert first.status_code == second.status_code == 200
-    assert first.json() == second.json()
+    assert first.status_code == 200 and second.status_code == 409
+    assert second.json()["errors"][0]["code"] == "005"
+
+
+def test_sandbox_accounts_get_a_test_nif_of_their_own(server: LiveServer) -> None:
+    """Two accounts without a NIF no longer share one (nor their validation codes)."""
+    first, second = server.account(), server.account()
+    codes = [a.get("/sequences.json").json()["sequences"][0]["current_invoice_validation_code"] for a in (first, second)]
+    assert CODE.fullmatch(codes[0]) and codes[0] != codes[1]
 
 
 def test_register_refuses_a_foreign_account(server: LiveServer) -> None:
-    irish = server.account(tax_country="IE")
+    irish = server.account(tax_country="IE")  # its first series could not be registered
     seq_id = irish.get("/sequences.json").json()["sequences"][0]["id"]
     response = irish.put(f"/sequences/{seq_id}/register.json")
     assert response.status_code == 422
@@ -224,7 +243,7 @@ def test_register_refuses_a_foreign_account(server: LiveServer) -> None:
 
 
 def test_register_refuses_a_fiscal_id_without_activity(server: LiveServer) -> None:
-    bad = server.account(fiscal_id="123456788")  # wrong check digit
+    bad = server.account(registered=False, fiscal_id="123456788")  # wrong check digit
     seq_id = bad.get("/sequences.json").json()["sequences"][0]["id"]
     response = bad.put(f"/sequences/{seq_id}/register.json")
     assert response.status_code == 422
@@ -234,29 +253,31 @@ def test_register_refuses_a_fiscal_id_without_activity(server: LiveServer) -> No
 
 
 def test_register_with_a_valid_nif(server: LiveServer) -> None:
-    good = server.account(fiscal_id="508025338")
+    good = server.account(registered=False, fiscal_id="508025338")
     seq_id = good.get("/sequences.json").json()["sequences"][0]["id"]
     assert good.put(f"/sequences/{seq_id}/register.json").status_code == 200
 
 
 def test_concurrent_registration_is_409_code_008(server: LiveServer, tmp_path: Path) -> None:
     # A second server on the same database whose AT answers slowly: while it registers, the
-    # lease in the database makes any other registration of that series a 409.
-    with live_server(server.settings.resolved_database_url, tmp_path, at_simulator_delay=1.5) as slow:
-        api = slow.account()
+    # lease in the database makes any other registration of that series a 409. (A slow
+    # simulator is not instant: an account's first series is left for register.json.)
+    with live_server(server.settings.resolved_database_url, tmp_path, at_simulator_delay=1.5, sandbox=True) as slow:
+        api = slow.account(fiscal_id="508025338")
         seq_id = api.get("/sequences.json").json()["sequences"][0]["id"]
         results: list[httpx.Response] = []
         worker = threading.Thread(target=lambda: results.append(api.put(f"/sequences/{seq_id}/register.json")))
         worker.start()
         conflict = None
-        for _ in range(100):
-            probe = httpx.put(f"{server.url}/sequences/{seq_id}/register.json", params={"api_key": api.key})
-            if probe.status_code == 409:
-                conflict = probe
+        for _ in range(100):  # once the slow registration holds its lease
+            with server.db.read() as conn:
+                leased = conn.execute(text("SELECT registering_since FROM sequences WHERE id = :i"), {"i": seq_id}).scalar()
+            if leased is not None:
+                conflict = httpx.put(f"{server.url}/sequences/{seq_id}/register.json", params={"api_key": api.key})
                 break
             threading.Event().wait(0.02)
         worker.join()
-        assert conflict is not None, "no 409 while the registration was running"
+        assert conflict is not None, f"no 409 while the registration was running: {[r.text for r in results]}"
         assert conflict.json() == {"errors": [{"error": "The sequence is already being registered.", "code": "008"}]}
         assert results[0].status_code == 200
-        assert api.put(f"/sequences/{seq_id}/register.json").status_code == 200  # lease released
+        assert api.put(f"/sequences/{seq_id}/register.json").json()["errors"][0]["code"] == "005"  # lease released

@@ -103,7 +103,7 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
     from tests.support import live_server
 
     with fresh_database(backend, tmp_path) as url:
-        with live_server(url, tmp_path) as server:
+        with live_server(url, tmp_path, sandbox=True) as server:
             api = server.account("counted")
             for _ in range(3):
                 issue(api)

@@ -63,11 +63,19 @@ def finalization(**changes: Any) -> list[str]:
         "tax_exemption": None,
         "total_eur": D("100.00"),
         "client_fiscal_id": NIF,
+        "serie": "2026",
+        "validation_code": "KQ3X7ZAB",
     }
     return finalization_problems(**{**inputs, **changes})
 
 
 FINALIZATION = [
+    # DL 28/2019 art. 35: a series is communicated to AT before use (pt-compliance §2.3)
+    row("unregistered-series", [
+        "The series 2026 is not registered with the Tax Authority (AT) for the invoice type: register it before"
+        " issuing (PUT /sequences/{id}/register.json; on a production server, ixserver series register ACCOUNT 2026"
+        " --code FT=CODE)"], validation_code=None),
+    row("unregistered-series-of-a-type-without-atcud", [], validation_code=None, doc_type=BY_KEY["vat_moss_invoice"]),
     row("ok-baseline", []),
     row("no-lines", [NO_ITEMS], tax_rates=[]),
     # dates (pt-compliance §1.3 chronology; api-v2 §4.6)

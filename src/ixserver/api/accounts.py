@@ -104,7 +104,7 @@ async def _open(request: Request, data: AccountInput, *, for_the_callers_user: b
     if not ctx.settings.may_create_accounts(caller.name):
         raise AccountCreationNotAllowed()
     per_day = ctx.settings.account_creations_per_day
-    return await ctx.writes.run(service.open_account, data, caller.id, per_day, for_the_callers_user)
+    return await ctx.writes.run_with_resources(service.open_account, data, caller.id, per_day, for_the_callers_user)
 
 
 @router.get("/api/accounts/{account_id:id}/get.json")

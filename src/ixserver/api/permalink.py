@@ -14,6 +14,7 @@ from ixserver.domain import numbering, states
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
+from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_characters
 from ixserver.services.documents import public_document
 
@@ -29,7 +30,7 @@ TITLES = {
 }
 
 
-def page(document: Document, issuer: str, certificate: int) -> str:
+def page(document: Document, issuer: str, certificate: int, training: bool = False) -> str:
     kind = BY_KEY[document.doc_type]
     title = TITLES.get(document.doc_type, kind.type_name)
     if document.number is not None and document.serie is not None:
@@ -52,6 +53,8 @@ def page(document: Document, issuer: str, certificate: int) -> str:
             else f"{chars}-Processado por ixserver (programa não certificado pela AT)"
         )
     status = "" if document.status in (states.DRAFT, *states.LIVE) else f"<p><strong>{escape(document.status.upper())}</strong></p>"
+    if training:
+        status = f"<p><strong>{escape(TRAINING_MENTION)}</strong></p>" + status
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
 <body><h1>{escape(heading)}</h1>{status}
 <p>{escape(issuer)}</p>
@@ -70,8 +73,8 @@ async def show(request: Request) -> Response:
         found = public_document(conn, token) if len(token) == 40 else None
     if found is None:
         raise NotFound()
-    document, issuer = found
-    return HTMLResponse(page(document, issuer, ctx.settings.software_certificate), headers=SECURITY_HEADERS)
+    html = page(found.document, found.issuer, ctx.settings.software_certificate, found.training)
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 
 # A public page with document data: it loads nothing, is never framed nor sniffed,

@@ -1,5 +1,6 @@
-"""The /_ixserver control API: health always (no key); the rest only in sandbox mode
-(IXSERVER_SANDBOX=1), behind an API key like every API call, and 404 otherwise."""
+"""The /_ixserver control API: health always (no key); the operator's entry of AT's validation
+codes always, behind the account's key; the rest only in sandbox mode (IXSERVER_SANDBOX=1),
+behind an API key like every API call, and 404 otherwise."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from starlette.responses import Response
 
 from ixserver.api.context import account, context
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse
+from ixserver.api.sequences import render as render_sequence
+from ixserver.api.wire import JSONResponse, as_text, read_body, root_object
+from ixserver.domain import limits
 from ixserver.domain.errors import NotFound
 from ixserver.services import accounts as account_service
+from ixserver.services import sequences as sequence_service
 
 router = Router(prefix="/_ixserver")
 
@@ -32,7 +36,7 @@ async def reset(request: Request) -> Response:
     if not ctx.settings.sandbox:
         raise NotFound()
     ref = account(request)  # authenticated, host checked, rate limited, as every API call
-    await ctx.writes.run(account_service.reset_account, ref.id)
+    await ctx.writes.run_with_resources(account_service.reset_account, ref.id)
     return JSONResponse({"reset": ref.name})
 
 
@@ -49,3 +53,16 @@ async def stats(request: Request) -> Response:
             "read_cache": {"enabled": ctx.cache.enabled, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
         }
     )
+
+
+@router.put("/series/{serie:str}/validation_codes.json")
+async def enter_validation_codes(request: Request) -> Response:
+    """What `ixserver series register` does, for the account of the key: store the validation
+    codes AT's portal gave for a series, `{"validation_codes": {"FT": "AAAA1111", …}}`."""
+    ctx = context(request)
+    data = root_object(await read_body(request), "validation_codes")
+    codes = {str(k).strip().upper(): as_text(v, str(k), limits.SHORT_TEXT) or "" for k, v in (data or {}).items()}
+    sequence = await ctx.writes.run_with_resources(
+        sequence_service.enter_validation_codes, account(request).id, request.path_params["serie"], codes
+    )
+    return JSONResponse({"sequence": render_sequence(sequence)})

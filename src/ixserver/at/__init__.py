@@ -1,9 +1,16 @@
 """Communication with the Tax Authority (AT).
 
-ixserver talks to AT through an adapter. The default adapter is an offline simulator that
-answers like AT's series web service (`registarSerie`, pt-compliance §2.2) without leaving the
-machine: deterministic 8-character validation codes, and AT's refusals for the cases it can
-decide locally.
+ixserver talks to AT through an adapter, one per mode (README, "Sandbox and production"):
+
+- `simulator` (sandbox, the only adapter it allows): an offline stand-in for AT's series web
+  service (`registarSerie`, pt-compliance §2.2) that answers at once with deterministic
+  8-character validation codes. Series it registers are training series (type `F`).
+- `manual` (production, the default): nothing is invented. The operator registers each series
+  on AT's portal and enters the validation codes it gives (`ixserver series register`);
+  `register_series` refuses, saying so.
+- A third adapter, AT's series web service itself, fits the same protocol: it needs the
+  software producer's TLS client certificate signed by AT and a WS-Security username token
+  (`NIF/subuser`, the password encrypted with AT's public key); not built here.
 """
 
 from __future__ import annotations
@@ -41,6 +48,13 @@ class SeriesRegistration:
 
 
 class ATAdapter(Protocol):
+    # Series it registers are training series (tipoSerie F), and the accounts it serves are
+    # given a test NIF when they have none: the sandbox.
+    training: bool
+    # It answers from this machine without waiting, so it may be called inside a write
+    # transaction (an account's first series is registered as the account is created).
+    instant: bool
+
     def register_series(self, taxpayer: Taxpayer, requests: list[SeriesRegistration]) -> list[str]:
         """Register each request; return AT's validation code for each, in order. Raises the
         domain errors of api-v2 §8.6 (InvalidATCredentials, NoOpenActivity, ...)."""
@@ -56,4 +70,8 @@ def make_adapter(name: str, *, delay: float = 0.0) -> ATAdapter:
         from ixserver.at.simulator import SimulatedAT
 
         return SimulatedAT(delay=delay)
-    raise ValueError(f"unknown AT adapter {name!r} (available: simulator)")
+    if name == "manual":
+        from ixserver.at.manual import ManualAT
+
+        return ManualAT()
+    raise ValueError(f"unknown AT adapter {name!r} (available: simulator, manual)")

@@ -1,9 +1,7 @@
 """An offline stand-in for AT's series web service.
 
-What it decides, and how (so that tests and users can reach each answer on purpose):
-- the account's tax country must be Portugal, else "Account is not portuguese";
-- a fiscal ID, when the account has one, must be a valid Portuguese NIF, else "Account fiscal
-  ID doesn't have open activity in Tax Authority";
+What it decides, and how (so that tests and users can reach each answer on purpose; that the
+account is Portuguese with a valid NIF is checked before any adapter, services/sequences.py):
 - AT credentials, when the account has them, must be a sub-user of its NIF ("NIF/N") with
   a non-empty password, else "Invalid Tax Authority credentials";
 - the series identifier must satisfy AT's limits (at most 35 characters, no space, "/" or "^").
@@ -21,28 +19,22 @@ import time
 from stdnum.pt import nif
 
 from ixserver.at import SeriesRegistration, Taxpayer
-from ixserver.domain.errors import (
-    AccountNotPortuguese,
-    InvalidATCredentials,
-    NoOpenActivity,
-    SequenceNameNotAllowed,
-)
+from ixserver.domain.errors import InvalidATCredentials, SequenceNameNotAllowed
 
 AT_SERIE = re.compile(r"[^ /^]{1,35}")
 
 
 class SimulatedAT:
+    training = True
+
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
+        self.instant = delay == 0
 
     def register_series(self, taxpayer: Taxpayer, requests: list[SeriesRegistration]) -> list[str]:
         if self.delay:
             time.sleep(self.delay)
-        if taxpayer.tax_country.upper() != "PT":
-            raise AccountNotPortuguese()
         fiscal_id = nif.compact(taxpayer.fiscal_id) if taxpayer.fiscal_id else ""
-        if fiscal_id and not nif.is_valid(fiscal_id):
-            raise NoOpenActivity()
         if taxpayer.credentials is not None:
             self.check_credentials(taxpayer)
         for request in requests:

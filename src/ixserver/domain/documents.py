@@ -249,9 +249,17 @@ def finalization_problems(
     tax_exemption: str | None,
     total_eur: Decimal,
     client_fiscal_id: str | None,
+    serie: str,
+    validation_code: str | None,
 ) -> list[str]:
     """What prevents a draft from being issued now; empty when it may be."""
     problems: list[str] = []
+    if doc_type.atcud and not validation_code:  # DL 28/2019 art. 35: communicated before use
+        problems.append(
+            f"The series {serie} is not registered with the Tax Authority (AT) for the {doc_type.label} type:"
+            " register it before issuing (PUT /sequences/{id}/register.json; on a production server,"
+            f" ixserver series register ACCOUNT {serie} --code {doc_type.saft_code}=CODE)"
+        )
     if not tax_rates:
         problems.append("Document should have at least one item")
     if doc_date > today:

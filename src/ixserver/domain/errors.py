@@ -157,6 +157,35 @@ class AccountNotPortuguese(ValidationFailed):
     code = "004"
 
 
+class SeriesAlreadyRegistered(Conflict):
+    """Every ATCUD-relevant type of the series has its validation code."""
+
+    message = "All sequences are registered."
+    code = "005"
+
+
+class SeriesRegisteredElsewhere(ValidationFailed):
+    """Production: the taxpayer already holds this series for that type in another account (a
+    series is unique per taxpayer and document type, pt-compliance §1.3)."""
+
+    message = "All Sequences are registered in AT."
+    code = "007"
+
+
+class SeriesRegisteredByOperator(ValidationFailed):
+    """The manual adapter (production): the validation codes come from AT's portal."""
+
+    code = "000"
+
+    def __init__(self, serie: str) -> None:
+        super().__init__(
+            f"This server does not talk to AT: register the series {serie} on AT's portal (Portal das Finanças,"
+            f" Comunicação de Séries) and enter the validation codes it gives with"
+            f" `ixserver series register ACCOUNT {serie} --code FT=… --code NC=…`",
+            code=self.code,
+        )
+
+
 # -- master data ---------------------------------------------------------------------------
 
 

@@ -15,6 +15,12 @@ SERIE_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,35}")
 
 NOT_REGISTERED = "N/D"  # relevant for ATCUD, not (yet) registered with AT
 NOT_APPLICABLE = "N/A"  # not relevant for ATCUD
+NORMAL, TRAINING = "N", "F"  # tipoSerie (pt-compliance §2.2); R, recovery, is not used
+# Despacho 8632/2014 §1.5: what a document of a training series shows wherever it is shown.
+TRAINING_MENTION = "Documento emitido para fins de formação"
+# AT's validation codes: at least 8 characters (Portaria 195/2020 art. 3); the web service
+# types them as exactly 8. Letters and digits.
+VALIDATION_CODE = re.compile(r"[A-Z0-9]{8,16}")
 
 
 def validate_serie(value: str) -> str:
@@ -29,6 +35,7 @@ class SubSequence:
     doc_type: str
     current_number: int
     registered_code: str | None
+    series_type: str | None = None  # set when registered
 
     @property
     def type(self) -> DocType:
@@ -44,6 +51,10 @@ class SubSequence:
     @property
     def needs_registration(self) -> bool:
         return self.type.atcud and not self.registered_code
+
+    @property
+    def training(self) -> bool:
+        return self.series_type == TRAINING
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from stdnum.pt import nif
 
 from ixserver import clock
 from ixserver.at import ATCredentials, Taxpayer
@@ -68,20 +69,31 @@ def issue_key(conn: Connection, account_id: int) -> str:
     return key
 
 
-def create_account(conn: Connection, name: str, **attrs: Any) -> tuple[store.AccountRow, str]:
+def create_account(
+    conn: Connection, name: str, resources: Resources | None = None, **attrs: Any
+) -> tuple[store.AccountRow, str]:
     """A new account with its default series (named after the current year), the taxes of its
-    region, and one API key."""
+    region, and one API key. With the sandbox's AT simulator (`resources`), the account is
+    fiscal-ready: a test NIF unless one is given, and its first series registered."""
     name = name.strip().lower()
     if not ACCOUNT_NAME.fullmatch(name):
         raise AccountNameInvalid()
     if store.account_by_name(conn, name) is not None:
         raise AccountNameTaken()
     account_id = store.insert_account(conn, name=name, created_at=clock.now(), **attrs)
+    if resources is not None and resources.at.training and not attrs.get("fiscal_id"):
+        store.update_account(conn, account_id, fiscal_id=training_nif(account_id))
     account = store.account_by_id(conn, account_id)
     assert account is not None
-    sequence_service.create_default_sequence(conn, account_id)
+    sequence_service.create_default_sequence(conn, account_id, resources)
     tax_service.seed(conn, account_id, account.tax_region)
     return account, issue_key(conn, account_id)
+
+
+def training_nif(account_id: int) -> str:
+    """A valid NIF of its own for a sandbox account: 5, seven digits of the id, check digit."""
+    base = f"5{account_id % 10**7:07d}"
+    return base + nif.calc_check_digit(base)
 
 
 def authenticate(conn: Connection, key: str) -> AccountRef | None:
@@ -108,7 +120,7 @@ def list_accounts(conn: Connection) -> list[store.AccountRow]:
     return store.list_accounts(conn)
 
 
-def reset_account(conn: Connection, account_id: int) -> None:
+def reset_account(conn: Connection, resources: Resources, account_id: int) -> None:
     """Sandbox: wipe everything the account owns except the account and its keys, and give it
     back the state of a new account."""
     account = store.account_by_id(conn, account_id)
@@ -119,7 +131,7 @@ def reset_account(conn: Connection, account_id: int) -> None:
     client_store.delete_account_clients(conn, account_id)
     tax_store.delete_account_taxes(conn, account_id)
     sequence_service.delete_all(conn, account_id)
-    sequence_service.create_default_sequence(conn, account_id)
+    sequence_service.create_default_sequence(conn, account_id, resources)
     tax_service.seed(conn, account_id, account.tax_region)
 
 
@@ -198,7 +210,12 @@ def _details(data: AccountInput) -> dict[str, Any]:
 
 
 def open_account(
-    conn: Connection, data: AccountInput, creator_id: int, per_day: int, for_the_callers_user: bool
+    conn: Connection,
+    resources: Resources,
+    data: AccountInput,
+    creator_id: int,
+    per_day: int,
+    for_the_callers_user: bool,
 ) -> tuple[store.AccountRow, str]:
     """POST /api/accounts/create.json (a new user and account) or create_already_user.json
     (another account for the user behind the calling key). The calling account (`creator_id`)
@@ -236,6 +253,7 @@ def open_account(
     account, key = create_account(
         conn,
         first_free(_slug(data.organization_name), lambda name: store.account_by_name(conn, name) is not None),
+        resources,
         user_id=user_id,
         fiscal_id=data.fiscal_id,
         tax_country=tax_country,

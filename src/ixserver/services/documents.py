@@ -32,6 +32,7 @@ from ixserver.domain.documents import (
     total_problems,
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
+from ixserver.domain.sequences import TRAINING
 from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
 from ixserver.resources import Resources
 from ixserver.services import clients as client_service
@@ -95,9 +96,15 @@ def list_documents(
     return store.fetch_documents(conn, account_id, ids), total
 
 
-def public_document(conn: Connection, token: str) -> tuple[Document, str] | None:
-    """The document behind a permalink, with its issuer's name and NIF as printed; drafts
-    show too (marked so), deleted ones do not."""
+@dataclass(frozen=True)
+class PublicDocument:
+    document: Document
+    issuer: str  # name and NIF as printed
+    training: bool  # of a training series (the sandbox): shown as such (Despacho 8632/2014 §1.5)
+
+
+def public_document(conn: Connection, token: str) -> PublicDocument | None:
+    """The document behind a permalink; drafts show too (marked so), deleted ones do not."""
     document = store.document_by_token(conn, token)
     if document is None or document.status == states.DELETED:
         return None
@@ -107,7 +114,8 @@ def public_document(conn: Connection, token: str) -> tuple[Document, str] | None
     issuer = account.organization_name or account.name
     if account.fiscal_id:
         issuer += f" — NIF {account.fiscal_id}"
-    return document, issuer
+    training = sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING
+    return PublicDocument(document, issuer, training)
 
 
 def related_documents(conn: Connection, account_id: int, document_id: int) -> list[Document]:
@@ -349,6 +357,8 @@ def _finalize(
         tax_exemption=document.tax_exemption,
         total_eur=total_eur,
         client_fiscal_id=(client or document.client).get("fiscal_id"),
+        serie=taken.serie,
+        validation_code=head.validation_code,
     )
     owner = store.get_document(conn, account_id, document.owner_document_id) if document.owner_document_id else None
     already = (

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.domain.doctypes import ID_ALLOCATION_ORDER
-from ixserver.domain.sequences import Sequence, SubSequence
+from ixserver.domain.sequences import NORMAL, TRAINING, Sequence, SubSequence
 from ixserver.store.common import make_default as _make_default
-from ixserver.store.tables import sequences, sub_sequences
+from ixserver.store.tables import accounts, sequences, sub_sequences
 
 _s = sequences.c
 _ss = sub_sequences.c
@@ -41,7 +41,9 @@ def insert_sequence(conn: Connection, *, account_id: int, serie: str, is_default
 
 
 _SEQUENCE_ROWS = (
-    select(_s.id, _s.serie, _s.is_default, _ss.id, _ss.doc_type, _ss.current_number, _ss.validation_code)
+    select(
+        _s.id, _s.serie, _s.is_default, _ss.id, _ss.doc_type, _ss.current_number, _ss.validation_code, _ss.series_type
+    )
     .join(sub_sequences, _ss.sequence_id == _s.id)
     .where(_s.account_id == bindparam("account_id"))
     .order_by(_s.id, _ss.id)
@@ -56,16 +58,21 @@ def fetch_sequences(conn: Connection, account_id: int, sequence_id: int | None =
         rows = conn.execute(_ONE_SEQUENCE_ROWS, {"account_id": account_id, "sequence_id": sequence_id}).all()
     result: list[Sequence] = []
     current: Sequence | None = None
-    for seq_id, serie, is_default, sub_id, doc_type, number, code in rows:
+    for seq_id, serie, is_default, sub_id, doc_type, number, code, series_type in rows:
         if current is None or current.id != seq_id:
             current = Sequence(id=seq_id, serie=serie, is_default=bool(is_default), subs={})
             result.append(current)
-        current.subs[doc_type] = SubSequence(sub_id, doc_type, int(number), code)
+        current.subs[doc_type] = SubSequence(sub_id, doc_type, int(number), code, series_type)
     return result
 
 
 def serie_exists(conn: Connection, account_id: int, serie: str) -> bool:
-    return conn.execute(select(_s.id).where(_s.account_id == account_id, _s.serie == serie)).first() is not None
+    return sequence_id_by_serie(conn, account_id, serie) is not None
+
+
+def sequence_id_by_serie(conn: Connection, account_id: int, serie: str) -> int | None:
+    found = conn.execute(select(_s.id).where(_s.account_id == account_id, _s.serie == serie)).scalar()
+    return int(found) if found is not None else None
 
 
 def make_default(conn: Connection, account_id: int, sequence_id: int) -> None:
@@ -80,13 +87,32 @@ def set_registering(conn: Connection, sequence_id: int, since: datetime | None) 
     conn.execute(update(sequences).where(_s.id == sequence_id).values(registering_since=since))
 
 
-def store_validation_codes(conn: Connection, codes: dict[int, str], now: datetime) -> None:
+def store_validation_codes(conn: Connection, codes: dict[int, str], series_type: str, now: datetime) -> None:
     for sub_id, code in codes.items():
         conn.execute(
             update(sub_sequences)
             .where(_ss.id == sub_id, _ss.validation_code.is_(None))
-            .values(validation_code=code, registered_at=now)
+            .values(validation_code=code, series_type=series_type, registered_at=now)
         )
+
+
+def registered_elsewhere(conn: Connection, account_id: int, fiscal_id: str, serie: str, doc_types: list[str]) -> bool:
+    """Whether another account of the same taxpayer holds `serie`, registered with AT (not as a
+    training series), for one of `doc_types` (a series is unique per taxpayer and type)."""
+    query = (
+        select(_ss.id)
+        .join(accounts, accounts.c.id == _ss.account_id)
+        .where(
+            accounts.c.fiscal_id == fiscal_id,
+            _ss.account_id != account_id,
+            _ss.serie == serie,
+            _ss.doc_type.in_(doc_types),
+            _ss.validation_code.is_not(None),
+            func.coalesce(_ss.series_type, NORMAL) != TRAINING,  # training series are not AT's
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
 
 
 def delete_account_sequences(conn: Connection, account_id: int) -> None:
@@ -108,3 +134,10 @@ def counter_of(conn: Connection, account_id: int, any_id: int, doc_type: str) ->
     series id or any of its sub-sequence ids (api-v2 §4.3)."""
     found = conn.execute(_COUNTER_OF, {"any_id": any_id, "account_id": account_id, "doc_type": doc_type}).scalar()
     return int(found) if found is not None else None
+
+
+def series_type_of(conn: Connection, sub_sequence_id: int | None) -> str | None:
+    """The type AT registered a counter's series with (N, F), None while unregistered."""
+    if sub_sequence_id is None:
+        return None
+    return conn.execute(select(_ss.series_type).where(_ss.id == sub_sequence_id)).scalar()

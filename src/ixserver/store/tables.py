@@ -123,6 +123,8 @@ sub_sequences = Table(
     Column("current_number", BigInteger, nullable=False, server_default=text("0")),
     Column("validation_code", String(16)),
     Column("registered_at", UtcDateTime()),
+    # tipoSerie AT registered it with: N normal, F training (the sandbox's simulator).
+    Column("series_type", String(1)),
     # The head of this counter's signature chain: date, SystemEntryDate and signature of the
     # last document numbered (the next one chains to it and may not be dated earlier).
     Column("last_date", Date),
