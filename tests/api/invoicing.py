@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -59,6 +60,10 @@ def issue(api: Api, doc_type: str = "invoice", **fields: Any) -> dict[str, Any]:
 
 
 def credit_note_for(api: Api, invoice: dict[str, Any], amount: str, **fields: Any) -> dict[str, Any]:
-    items = [{"name": "Refund", "description": "Refund", "unit_price": amount, "quantity": 1, "tax": {"name": "IVA0"}}]
-    fields = {"owner_invoice_id": invoice["id"], "items": items, "tax_exemption": "M99", **fields}
+    """A credit note taking back `amount` (before VAT) of the invoice's first line, at its rate:
+    a hundredth of a unit, so that the quantity never limits how many notes the line takes."""
+    line = invoice["items"][0]
+    items = [{"name": line["name"], "description": "Refund", "unit_price": str(Decimal(amount) * 100),
+              "quantity": "0.01", "tax": {"name": line["tax"]["name"]}}]  # fmt: skip
+    fields = {"owner_invoice_id": invoice["id"], "items": items, "tax_exemption": invoice.get("tax_exemption") or "M99", **fields}
     return create(api, "credit_note", client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]}, **fields)

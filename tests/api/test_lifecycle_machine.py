@@ -36,7 +36,10 @@ ALLOWED = {
 }
 FINALIZED = {"invoice": "final", "invoice_receipt": "settled", "credit_note": "final"}
 CENT = Decimal("0.01")
-REFUND = {"name": "Refund", "description": "Refund", "quantity": "1", "tax": {"name": "IVA0"}}
+# The machine's documents are at 0 % VAT (exempt): a note's total is its value, so what is left
+# to credit by total and by line value is one boundary. A note takes back a hundredth of a
+# Widget at a price that makes its value the amount: the quantity never limits.
+REFUND = {"name": "Widget", "description": "Refund", "quantity": "0.01", "tax": {"name": "IVA0"}}
 LIVE = ("final", "settled")  # an issued credit note that still counts (not canceled)
 
 
@@ -53,11 +56,11 @@ class LifeCycle(RuleBasedStateMachine):
         self.owners: dict[int, int] = {}  # credit note id -> id of the invoice it corrects
 
     def _items(self, price: str, quantity: str) -> list[dict[str, Any]]:
-        return [{"name": "Widget", "description": "Widget", "unit_price": price, "quantity": quantity}]
+        return [{"name": "Widget", "description": "Widget", "unit_price": price, "quantity": quantity, "tax": {"name": "IVA0"}}]
 
     @rule(price=prices, quantity=quantities, doc_type=st.sampled_from(["invoice", "invoice_receipt"]))
     def create_draft(self, price: str, quantity: str, doc_type: str) -> None:
-        draft = create(self.api, doc_type, items=self._items(price, quantity))
+        draft = create(self.api, doc_type, items=self._items(price, quantity), tax_exemption="M99")
         self.drafts[draft["id"]] = doc_type
         self.totals[draft["id"]] = _amount(draft["total"])
 
@@ -69,7 +72,7 @@ class LifeCycle(RuleBasedStateMachine):
         owner = data.draw(st.sampled_from(sorted(self._creditable())))
         left = self._left_to_credit(owner)
         amount = {"cent": CENT, "rest": left, "over": left + CENT}[share]
-        items = [{**REFUND, "unit_price": str(amount)}]
+        items = [{**REFUND, "unit_price": str(amount * 100)}]
         note = create(self.api, "credit_note", owner_invoice_id=owner, items=items, tax_exemption="M99")
         self.drafts[note["id"]] = "credit_note"
         self.totals[note["id"]] = _amount(note["total"])
@@ -84,7 +87,8 @@ class LifeCycle(RuleBasedStateMachine):
         document_id = data.draw(st.sampled_from(sorted(self.drafts)))
         doc_type = self.drafts[document_id]
         current = self.api.get(f"/{doc_type}s/{document_id}.json").json()[doc_type]
-        current["items"][0]["quantity"] = quantity
+        # a note's quantity stays a sliver of its invoice's (at least 1): only its value can limit
+        current["items"][0]["quantity"] = str(Decimal(quantity) / 10_000) if doc_type == "credit_note" else quantity
         response = self.api.put(f"/{doc_type}s/{document_id}.json", json={doc_type: current})
         assert response.status_code == 200, response.text
         self.totals[document_id] = _amount(response.json()[doc_type]["total"])

@@ -18,8 +18,10 @@ import pytest
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import (
     Document,
+    DocumentLine,
     LineInput,
     correction_problems,
+    credit_line_problems,
     draft_problems,
     finalization_problems,
     line_problems,
@@ -331,6 +333,8 @@ def correction(**changes: Any) -> list[str]:
         "client_id": CLIENT_ID,
         "total": D("40.00"),
         "already_credited": D("0"),
+        "currency": "EUR",
+        "doc_date": TODAY,
     }
     return correction_problems(**{**inputs, **changes})
 
@@ -430,7 +434,44 @@ CORRECTIONS = [
         **owned(doc_type="vat_moss_invoice"),
     ),
     row("ok-debit-over-total", [], doc_type=BY_KEY["debit_note"], total=D("500.00"), already_credited=D("100.00")),
+    # one currency, and not before the document it corrects
+    row("credit-in-another-currency", ["A credit note is in the currency of the document it corrects (EUR)"], currency="USD"),
+    row("debit-in-another-currency", ["A debit note is in the currency of the document it corrects (EUR)"],
+        doc_type=BY_KEY["debit_note"], currency="USD"),
+    row("credit-dated-before", [f"A credit note can't be dated before the document it corrects ({TODAY:%d/%m/%Y})"],
+        doc_date=TODAY - timedelta(days=1)),
+    row("ok-credit-dated-after", [], doc_date=TODAY + timedelta(days=3)),
 ]
+
+
+def line(name: str, quantity: str, price: str, rate: str = "23", discount: str = "0") -> DocumentLine:
+    subtotal = D(quantity) * D(price)
+    discount_amount = (subtotal * D(discount) / 100).quantize(D("0.01"))
+    return DocumentLine(name=name, description=name, unit_price=D(price), quantity=D(quantity), unit=None,
+                        discount=D(discount), tax_id=None, tax_name=f"IVA{rate}", tax_value=D(rate), tax_region="PT",
+                        tax_code="NOR", subtotal=subtotal, discount_amount=discount_amount, tax_amount=D(0), total=D(0))  # fmt: skip
+
+
+INVOICED = [line("Widget", "2.5", "10"), line("Book", "1", "20", rate="6"), line("Widget", "1", "10")]
+
+CREDIT_LINES = [
+    row("ok-part-of-a-line", [], note=[line("Widget", "1", "10")]),
+    row("ok-everything", [], note=[line("Widget", "3.5", "10"), line("Book", "1", "20", rate="6")]),
+    row("more-than-invoiced", ["Can't credit 5 of Widget: 3.5 left to credit"], note=[line("Widget", "5", "10")]),
+    row("more-than-left", ["Can't credit 2 of Widget: 1.5 left to credit"],
+        earlier=[line("Widget", "2", "10")], note=[line("Widget", "2", "10")]),
+    row("a-higher-price", ["Can't credit 50.00 of Widget: 35.00 left to credit"], note=[line("Widget", "1", "50")]),
+    row("ok-a-discounted-line", [], note=[line("Widget", "3.5", "20", discount="50")]),
+    row("never-invoiced", ["Pencil at 23% VAT is not on the document it corrects"], note=[line("Pencil", "1", "1")]),
+    row("another-rate", ["Book at 13% VAT is not on the document it corrects"], note=[line("Book", "1", "20", rate="13")]),
+    row("book-already-credited", ["Can't credit 1 of Book: 0 left to credit"],
+        earlier=[line("Book", "1", "20", rate="6")], note=[line("Book", "1", "20", rate="6")]),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), CREDIT_LINES)
+def test_credit_line_problems(changes: dict[str, Any], expected: list[str]) -> None:
+    assert credit_line_problems(INVOICED, changes.get("earlier", []), changes["note"]) == expected
 
 
 @pytest.mark.parametrize(("changes", "expected"), CORRECTIONS)

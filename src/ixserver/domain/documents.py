@@ -290,8 +290,12 @@ def correction_problems(
     client_id: int | None,
     total: Decimal,
     already_credited: Decimal,
+    currency: str,
+    doc_date: date,
 ) -> list[str]:
-    """What a credit or debit note needs of the document it corrects (pt-compliance §7)."""
+    """What a credit or debit note needs of the document it corrects (pt-compliance §7): a
+    live document of a type it may correct, of the same client, in the same currency, dated no
+    earlier than it; a credit note takes back no more than is left."""
     if doc_type.key not in CORRECTS:
         return []
     if owner is None:
@@ -309,8 +313,46 @@ def correction_problems(
         problems.append("The owner invoice must be finalized first")
     if owner.client_id != client_id:
         problems.append("The owner invoice belongs to another client")
+    if currency != owner.currency_code:
+        problems.append(f"A {doc_type.label} is in the currency of the document it corrects ({owner.currency_code})")
+    if doc_date < owner.date:
+        problems.append(f"A {doc_type.label} can't be dated before the document it corrects ({owner.date:%d/%m/%Y})")
     if doc_type.key in CREDIT_NOTES and not problems:
         left = owner.total - already_credited
         if total > left:
             problems.append(f"Credit notes can't exceed what is left to credit on the owner invoice ({left:.2f})")
+    return problems
+
+
+def _net(line: DocumentLine) -> Decimal:
+    return line.subtotal - line.discount_amount
+
+
+def credit_line_problems(
+    owner_lines: list[DocumentLine], credited_lines: list[DocumentLine], note_lines: list[DocumentLine]
+) -> list[str]:
+    """A credit note takes back lines of the document it corrects (pt-compliance §7: quantities
+    and values): per line, by item name and VAT rate, at most the quantity and the value (before
+    VAT, after discounts) invoiced, less what earlier credit notes took back."""
+
+    def totals(lines: list[DocumentLine]) -> dict[tuple[str, Decimal], tuple[Decimal, Decimal]]:
+        found: dict[tuple[str, Decimal], tuple[Decimal, Decimal]] = {}
+        for line in lines:
+            quantity, value = found.get((line.name, line.tax_value), (Decimal(0), Decimal(0)))
+            found[(line.name, line.tax_value)] = (quantity + line.quantity, value + _net(line))
+        return found
+
+    invoiced, taken, asked = totals(owner_lines), totals(credited_lines), totals(note_lines)
+    problems: list[str] = []
+    for (name, rate), (quantity, value) in asked.items():
+        if (name, rate) not in invoiced:
+            problems.append(f"{name} at {rate.normalize():f}% VAT is not on the document it corrects")
+            continue
+        had_quantity, had_value = invoiced[(name, rate)]
+        took_quantity, took_value = taken.get((name, rate), (Decimal(0), Decimal(0)))
+        if quantity > had_quantity - took_quantity:
+            left = (had_quantity - took_quantity).normalize()
+            problems.append(f"Can't credit {quantity.normalize():f} of {name}: {left:f} left to credit")
+        elif value > had_value - took_value:
+            problems.append(f"Can't credit {value:.2f} of {name}: {had_value - took_value:.2f} left to credit")
     return problems

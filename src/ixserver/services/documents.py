@@ -27,6 +27,7 @@ from ixserver.domain.documents import (
     DocumentLine,
     LineInput,
     correction_problems,
+    credit_line_problems,
     draft_problems,
     finalization_problems,
     total_problems,
@@ -360,10 +361,15 @@ def _finalize(
         serie=taken.serie,
         validation_code=head.validation_code,
     )
-    owner = store.get_document(conn, account_id, document.owner_document_id) if document.owner_document_id else None
-    already = (
-        store.credited_total(conn, owner.id, CREDIT_NOTES) if owner is not None and kind.key in CREDIT_NOTES else Decimal(0)
-    )
+    owner, credited = None, []
+    if document.owner_document_id:
+        # The corrected document is locked for the checks and the number: its cancellation, and
+        # another note on it, take the same lock and wait (row lock on PostgreSQL; SQLite's
+        # write transaction is exclusive already).
+        store.lock_document(conn, account_id, document.owner_document_id)
+        owner = store.get_document(conn, account_id, document.owner_document_id)
+        if owner is not None and kind.key in CREDIT_NOTES:
+            credited = store.fetch_documents(conn, account_id, store.live_correction_ids(conn, owner.id, CREDIT_NOTES))
     problems += correction_problems(
         doc_type=kind,
         owner=owner,
@@ -371,8 +377,13 @@ def _finalize(
         external_reference=document.owner_reference,
         client_id=document.client_id,
         total=document.total,
-        already_credited=already,
+        already_credited=sum((note.total for note in credited), Decimal(0)),
+        currency=document.currency_code,
+        doc_date=document.date,
     )
+    if owner is not None and kind.key in CREDIT_NOTES and not problems:
+        earlier = [line for note in credited for line in note.lines]
+        problems += credit_line_problems(owner.lines, earlier, document.lines)
     raise_if(problems)
 
     entry = signing.entry_date(clock.local_now())

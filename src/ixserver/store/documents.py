@@ -249,14 +249,10 @@ def _insert_lines(conn: Connection, document_id: int, lines: list[DocumentLine])
         )
 
 
-def credited_total(conn: Connection, owner_id: int, credit_types: Sequence[str]) -> Decimal:
-    """What issued, not canceled credit notes already take off the owner invoice."""
-    rows = conn.scalars(
-        select(_d.total).where(
-            _d.owner_document_id == owner_id, _d.doc_type.in_(credit_types), _d.status.in_(states.LIVE)
-        )
-    ).all()
-    return sum(rows, Decimal(0))
+def live_correction_ids(conn: Connection, owner_id: int, types: Sequence[str]) -> list[int]:
+    """Issued, not canceled documents of `types` (credit notes) that correct the owner."""
+    query = select(_d.id).where(_d.owner_document_id == owner_id, _d.doc_type.in_(types), _d.status.in_(states.LIVE))
+    return list(conn.scalars(query.order_by(_d.id)))
 
 
 def has_live_corrections(conn: Connection, owner_id: int) -> bool:

@@ -1,0 +1,132 @@
+"""Credit notes under concurrency (issue 11): two server instances on one database race two
+full credits of one invoice, and a cancellation of the invoice against a credit note of it. The
+checks and the number are taken while the corrected document is locked, and a cancellation
+takes the same lock: in every repeat exactly one of the two wins."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.invoicing import change, create, issue
+from tests.support import Api, LiveServer, live_server
+
+pytestmark = pytest.mark.slow
+
+REPEATS = 100
+LINE = {"name": "Chair", "description": "Oak chair", "unit_price": "100", "quantity": "1", "tax": {"name": "IVA23"}}
+
+
+@pytest.fixture
+def second(server: LiveServer, tmp_path: Path) -> Iterator[LiveServer]:
+    """Another instance on the same database (its own writer, its own connections)."""
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True) as other:
+        yield other
+
+
+def _at_once(*calls: tuple[Api, str, dict]) -> list[int]:
+    """Each (api, path, body) PUT at the same moment; their statuses."""
+    barrier = threading.Barrier(len(calls))
+    statuses: list[int] = [0] * len(calls)
+
+    def run(n: int) -> None:
+        api, path, payload = calls[n]
+        barrier.wait()
+        statuses[n] = api.put(path, json=payload).status_code
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return statuses
+
+
+def client_of(invoice: dict) -> dict:
+    return {"name": invoice["client"]["name"], "code": invoice["client"]["code"]}
+
+
+def _full_credit(api: Api, invoice: dict) -> dict:
+    return create(api, "credit_note", owner_invoice_id=invoice["id"], items=[LINE], client=client_of(invoice))
+
+
+def test_two_full_credits_at_once_one_wins(api: Api, second: LiveServer) -> None:
+    other = Api(second.url, api.key, api.name)
+    outcomes = []
+    for _ in range(REPEATS):
+        invoice = issue(api, items=[LINE])
+        first, again = _full_credit(api, invoice), _full_credit(api, invoice)
+        state = {"credit_note": {"state": "finalized"}}
+        outcomes.append(
+            tuple(
+                sorted(
+                    _at_once(
+                        (api, f"/credit_notes/{first['id']}/change-state.json", state),
+                        (other, f"/credit_notes/{again['id']}/change-state.json", state),
+                    )
+                )
+            )
+        )
+    assert outcomes == [(200, 422)] * REPEATS
+
+
+def test_cancel_and_credit_at_once_one_wins(api: Api, second: LiveServer) -> None:
+    other = Api(second.url, api.key, api.name)
+    outcomes = []
+    for _ in range(REPEATS):
+        invoice = issue(api, items=[LINE])
+        note = _full_credit(api, invoice)
+        cancel = {"invoice": {"state": "canceled", "message": "wrong"}}
+        outcomes.append(
+            _at_once(
+                (api, f"/invoices/{invoice['id']}/change-state.json", cancel),
+                (other, f"/credit_notes/{note['id']}/change-state.json", {"credit_note": {"state": "finalized"}}),
+            )
+        )
+    assert all(sorted(o) == [200, 422] for o in outcomes), outcomes
+    # after either order, no canceled invoice has a live credit note
+    for canceled, finalized in outcomes:
+        assert not (canceled == 200 and finalized == 200)
+
+
+def test_a_credit_note_takes_back_lines_of_its_invoice(api: Api) -> None:
+    """pt-compliance §7: quantities and values, per line, in the invoice's currency, not before it."""
+    sold = [{"name": "Widget", "description": "W", "unit_price": "10", "quantity": "2.5", "tax": {"name": "IVA23"}},
+            {"name": "Book", "description": "B", "unit_price": "20", "quantity": "1", "tax": {"name": "IVA13"}}]  # fmt: skip
+    invoice = issue(api, items=sold)
+
+    def refusal(**fields: object) -> str:
+        note = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), **fields)
+        answer = change(api, "credit_note", note["id"], "finalized")
+        assert answer.status_code == 422, answer.text
+        return str(answer.json()["errors"][0]["error"])
+
+    widget = {**sold[0], "quantity": "5", "unit_price": "1"}  # within the value, not the quantity
+    assert refusal(items=[widget]) == "Can't credit 5 of Widget: 2.5 left to credit"
+    assert refusal(items=[{**sold[0], "name": "Pencil"}]) == "Pencil at 23% VAT is not on the document it corrects"
+    assert refusal(items=[{**sold[1], "tax": {"name": "IVA23"}}]) == "Book at 23% VAT is not on the document it corrects"
+    assert refusal(items=[sold[1]], date="01/01/2020", due_date="01/01/2020").startswith(
+        "A credit note can't be dated before the document it corrects"
+    )
+    assert refusal(items=[sold[1]], currency_code="USD", rate="1.1") == (
+        "A credit note is in the currency of the document it corrects (EUR)"
+    )
+    part = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), items=[{**sold[0], "quantity": "1.5"}])
+    assert change(api, "credit_note", part["id"], "finalized").status_code == 200
+    assert refusal(items=[{**sold[0], "quantity": "1.5"}]) == "Can't credit 1.5 of Widget: 1 left to credit"
+    rest = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), items=[sold[1], {**sold[0], "quantity": "1"}])
+    assert change(api, "credit_note", rest["id"], "finalized").status_code == 200
+
+
+def test_a_usd_invoice_is_credited_in_usd(api: Api) -> None:
+    invoice = issue(api, items=[LINE], currency_code="USD", rate="1.1")
+    in_euros = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), items=[LINE])
+    assert change(api, "credit_note", in_euros["id"], "finalized").json()["errors"] == [
+        {"error": "A credit note is in the currency of the document it corrects (USD)"}
+    ]
+    in_dollars = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), items=[LINE],
+                        currency_code="USD", rate="1.1")  # fmt: skip
+    assert change(api, "credit_note", in_dollars["id"], "finalized").status_code == 200
