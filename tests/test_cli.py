@@ -175,3 +175,40 @@ def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Pat
     result = ixserver("verify", data_dir=tmp_path, url=url)
     assert result.returncode == 1
     assert "counted: 5 final invoice documents counted (not archived), but 3 stored" in result.stdout
+
+
+def test_verify_finds_every_edit_of_the_tampering_table(tmp_path: Path) -> None:
+    """Direct database edits that leave AT's signature intact (it covers only date, entry time,
+    number and gross total): each is a finding naming its document."""
+    import sqlite3
+
+    from ixserver import clock
+    from tests.api.invoicing import credit_note_for, finalize, issue
+    from tests.support import live_server
+
+    url = f"sqlite:///{tmp_path / 'ixserver.db'}"
+    with live_server(url, tmp_path, sandbox=True) as server:
+        api = server.account("edited")
+        invoices = [issue(api) for _ in range(5)]
+        for owner in invoices[3:]:
+            finalize(api, "credit_note", credit_note_for(api, owner, "1")["id"])
+    assert ixserver("verify", data_dir=tmp_path, url=url).returncode == 0
+    year = clock.today().year
+    with sqlite3.connect(tmp_path / "ixserver.db") as conn:
+        doc = "(SELECT id FROM documents WHERE doc_type = '{}' AND number = {})"
+        conn.execute(f"UPDATE documents SET atcud = 'ZZZZZZZZ-1' WHERE id = {doc.format('invoice', 1)}")
+        conn.execute(f"UPDATE documents SET status = 'draft' WHERE id = {doc.format('invoice', 2)}")
+        conn.execute(f"UPDATE documents SET status = 'deleted' WHERE id = {doc.format('invoice', 3)}")
+        conn.execute(f"UPDATE documents SET status = 'canceled' WHERE id = {doc.format('invoice', 4)}")
+        conn.execute(f"UPDATE document_lines SET quantity = '5' WHERE document_id = {doc.format('credit_note', 2)}")
+    result = ixserver("verify", "--account", "edited", data_dir=tmp_path, url=url)
+    assert result.returncode == 1
+    found = result.stdout
+    for expected in [
+        f"edited: FT {year}/1: ATCUD 'ZZZZZZZZ-1' is not the series' ",
+        f"edited: FT {year}/2: numbered and signed, but draft",
+        f"edited: FT {year}/3: numbered and signed, but deleted",
+        f"edited: FT {year}/4: canceled, but corrected by NC {year}/1",
+        f"edited: FT {year}/5: its credit notes: Can't credit 5 of Pencil: 1 left to credit",
+    ]:
+        assert expected in found, found

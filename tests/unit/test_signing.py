@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from ixserver.domain import signing
+from ixserver.domain.errors import ValidationFailed
 from tests.support import data_file
 
 PRIVATE = load_pem_private_key(data_file("at-sample-keys/at-sample-private-key.pem").read_bytes(), None)
@@ -63,3 +64,22 @@ def test_gross_total_has_exactly_two_decimals() -> None:
     assert signing.message(date(2025, 3, 14), "2025-03-14T10:15:30", "FT 2025A/1", Decimal("56.7"), "") == (
         "2025-03-14;2025-03-14T10:15:30;FT 2025A/1;56.70;"
     )
+
+
+# SystemEntryDate never goes before the last one of any series (Despacho 8632/2014 §3.4.3).
+NEXT_ENTRY = [
+    pytest.param("2026-03-10T10:00:05", None, "2026-03-10T10:00:05", id="first-document"),
+    pytest.param("2026-03-10T10:00:05", "2026-03-10T10:00:00", "2026-03-10T10:00:05", id="clock-ahead"),
+    pytest.param("2026-03-10T10:00:00", "2026-03-10T10:00:00", "2026-03-10T10:00:00", id="same-second"),
+    pytest.param("2026-03-10T09:59:00", "2026-03-10T10:00:00", "2026-03-10T10:00:00", id="a-minute-behind-takes-the-last"),
+]
+
+
+@pytest.mark.parametrize(("now", "latest", "expected"), NEXT_ENTRY)
+def test_next_entry(now: str, latest: str | None, expected: str) -> None:
+    assert signing.next_entry(datetime.strptime(now, signing.ENTRY_FORMAT), latest) == expected
+
+
+def test_a_clock_far_behind_the_last_document_issues_nothing() -> None:
+    with pytest.raises(ValidationFailed, match=r"behind the last document issued \(2026-03-10T10:00:00\)"):
+        signing.next_entry(datetime(2026, 3, 10, 9, 58, 59), "2026-03-10T10:00:00")

@@ -10,13 +10,14 @@ characters 1, 11, 21 and 31 of the signature.
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ixserver.domain.errors import ValidationFailed
 from ixserver.domain.money import to_cents
 
 ENTRY_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -31,6 +32,27 @@ def message(
 
 def entry_date(moment: datetime) -> str:
     return moment.strftime(ENTRY_FORMAT)
+
+
+# How far behind the last SystemEntryDate the clock may be and still issue (taking that time).
+CLOCK_STEP_BACK = timedelta(seconds=60)
+
+
+def next_entry(now: datetime, latest: str | None) -> str:
+    """The SystemEntryDate of a document signed at `now` (local time): never before the last one
+    of any series of the account (Despacho 8632/2014 §3.4.3). A clock up to a minute behind (a
+    correction, another server a little off) takes the last time; further behind, issuing is
+    refused until the clock is right (the rule asks for the operator's confirmation; an API
+    can only refuse and say why)."""
+    entry = entry_date(now)
+    if latest is None or entry >= latest:
+        return entry
+    if datetime.strptime(latest, ENTRY_FORMAT) - datetime.strptime(entry, ENTRY_FORMAT) <= CLOCK_STEP_BACK:
+        return latest
+    raise ValidationFailed(
+        f"The server's clock ({entry}) is behind the last document issued ({latest}): no document can be"
+        " issued until the clock is right"
+    )
 
 
 def sign(private_key: rsa.RSAPrivateKey, text: str) -> str:

@@ -386,9 +386,7 @@ def _finalize(
         problems += credit_line_problems(owner.lines, earlier, document.lines)
     raise_if(problems)
 
-    entry = signing.entry_date(clock.local_now())
-    if head.last_entry and entry < head.last_entry:
-        entry = head.last_entry  # the clock went back: SystemEntryDate never does
+    entry = signing.next_entry(clock.local_now(), counters.latest_entry(conn, account_id))
     document_number = numbering.document_number(kind, taken.serie, taken.number)
     signer = resources.signer
     signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))

@@ -3,17 +3,22 @@
 For every account, series and document type: numbers run 1..n with no gap or duplicate; each
 signature verifies with the public key of its version and chains to the previous document's;
 the totals recompute from the lines; dates and SystemEntryDates never go backwards; the
-counter and the chain head agree with the last document; the kept document counts (which
-lists report as their totals) agree with the documents.
+counter and the chain head agree with the last document; a numbered document is issued (not a
+draft or deleted) and its ATCUD is its series' code and number; the kept document counts
+(which lists report as their totals) agree with the documents. For every corrected document:
+its live credit notes take back no more than it holds, in total and line by line, and a
+canceled document has no live corrections.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.engine import Connection
 
-from ixserver.domain import numbering, signing
+from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import Document
+from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_problems
 from ixserver.domain.totals import Line, compute, in_euros
 from ixserver.keys import public_key_from_pem
 from ixserver.store import accounts as account_store
@@ -41,7 +46,34 @@ def verify(conn: Connection, account_name: str | None = None) -> list[str]:
             chain = document_store.chain(conn, counter.id)
             if chain or counter.current_number:
                 problems += _chain_problems(account.name, counter, chain, keys)
+        problems += _correction_problems(conn, account.id, account.name)
     return problems
+
+
+def _correction_problems(conn: Connection, account_id: int, name: str) -> list[str]:
+    problems = []
+    for owner_id in document_store.corrected_ids(conn, account_id):
+        owner = document_store.get_document(conn, account_id, owner_id)
+        if owner is None:
+            continue
+        where = f"{name}: {_name(owner)}"
+        notes = document_store.fetch_documents(conn, account_id, document_store.live_correction_ids(conn, owner_id, tuple(BY_KEY)))
+        if notes and owner.status == states.CANCELED:
+            problems.append(f"{where}: canceled, but corrected by {', '.join(_name(n) for n in notes)}")
+        credits = [n for n in notes if n.doc_type in CREDIT_NOTES]
+        credited = sum((n.total for n in credits), Decimal(0))
+        if credited > owner.total:
+            problems.append(f"{where}: credit notes take back {credited:.2f} of {owner.total:.2f}")
+        lines = credit_line_problems(owner.lines, [], [line for n in credits for line in n.lines])
+        problems += [f"{where}: its credit notes: {problem}" for problem in lines]
+    return problems
+
+
+def _name(document: Document) -> str:
+    kind = BY_KEY[document.doc_type]
+    if document.number is None or document.serie is None:
+        return f"{kind.label} {document.id} (draft)"
+    return numbering.document_number(kind, document.serie, document.number)
 
 
 def _series_problems(conn: Connection, account_id: int, name: str) -> list[str]:
@@ -89,8 +121,12 @@ def _chain_problems(
                 problems.append(f"{where}: dated {document.date} before the previous document ({previous.date})")
             if (document.system_entry_date or "") < (previous.system_entry_date or ""):
                 problems.append(f"{where}: entered at {document.system_entry_date}, before the previous document")
+        if document.status not in states.ISSUED:
+            problems.append(f"{where}: numbered and signed, but {document.status}")
         if not numbering.atcud_is_valid(kind, document.atcud or "", document.number or 0):
             problems.append(f"{where}: ATCUD {document.atcud!r} is not CODE-{document.number} (or N/D, N/A)")
+        elif counter.validation_code and document.atcud not in (f"{counter.validation_code}-{document.number}", "N/D"):
+            problems.append(f"{where}: ATCUD {document.atcud!r} is not the series' {counter.validation_code}-{document.number}")
         previous_hash, previous = document.signature or "", document
     if chain and counter.last_hash != chain[-1].signature:
         problems.append(f"{label}: the chain head is not the last document's signature")

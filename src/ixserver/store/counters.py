@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.store.prepared import Prepared
@@ -122,3 +122,11 @@ def account_counters(conn: Connection, account_id: int) -> list[Counter]:
         .order_by(_c.id)
     ).all()
     return [Counter(*row) for row in rows]
+
+
+_LATEST_ENTRY = Prepared(select(func.max(_c.last_entry)).where(_c.account_id == bindparam("account_id")))
+
+
+def latest_entry(conn: Connection, account_id: int) -> str | None:
+    """The last SystemEntryDate of any series of the account."""
+    return _LATEST_ENTRY.scalar(conn, {"account_id": account_id})

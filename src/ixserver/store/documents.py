@@ -249,6 +249,14 @@ def _insert_lines(conn: Connection, document_id: int, lines: list[DocumentLine])
         )
 
 
+def corrected_ids(conn: Connection, account_id: int) -> list[int]:
+    """Documents of the account that issued notes correct (for `ixserver verify`)."""
+    query = select(_d.owner_document_id).where(
+        _d.account_id == account_id, _d.owner_document_id.is_not(None), _d.status.in_(states.ISSUED)
+    )
+    return sorted({int(i) for i in conn.scalars(query.distinct())})
+
+
 def live_correction_ids(conn: Connection, owner_id: int, types: Sequence[str]) -> list[int]:
     """Issued, not canceled documents of `types` (credit notes) that correct the owner."""
     query = select(_d.id).where(_d.owner_document_id == owner_id, _d.doc_type.in_(types), _d.status.in_(states.LIVE))
