@@ -13,12 +13,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port, fresh_database
+from tests.support import TEST_SECRET_KEY, free_port, fresh_database
 
 
 def ixserver(*args: str, data_dir: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env["IXSERVER_DATA_DIR"] = str(data_dir)
+    env["IXSERVER_SECRET_KEY"] = TEST_SECRET_KEY  # the test servers' (the seal's key comes from it)
     if url:
         env["IXSERVER_DATABASE_URL"] = url
     return subprocess.run(
@@ -212,3 +213,42 @@ def test_verify_finds_every_edit_of_the_tampering_table(tmp_path: Path) -> None:
         f"edited: FT {year}/5: its credit notes: Can't credit 5 of Pencil: 1 left to credit",
     ]:
         assert expected in found, found
+
+
+def test_the_seal_finds_what_the_signature_does_not_cover(tmp_path: Path) -> None:
+    """The tampering table: edits AT's signature does not see (it covers date, entry time, number
+    and gross total), each found against ixserver's seal, naming its document."""
+    import sqlite3
+
+    from ixserver import clock
+    from tests.api.invoicing import change, issue
+    from tests.support import live_server
+
+    url = f"sqlite:///{tmp_path / 'ixserver.db'}"
+    with live_server(url, tmp_path, sandbox=True) as server:
+        api = server.account("sealed")
+        invoices = [issue(api) for _ in range(8)]
+        assert change(api, "invoice", invoices[1]["id"], "canceled", "wrong").status_code == 200
+    assert ixserver("verify", data_dir=tmp_path, url=url).returncode == 0
+    year = clock.today().year
+    invoice = "(SELECT id FROM documents WHERE doc_type = 'invoice' AND number = {})"
+    edits = {
+        1: ("UPDATE documents SET archived = 1 WHERE id = {}", "archived"),
+        2: ("UPDATE documents SET status = 'final', status_reason = NULL WHERE id = {}", "status, status_reason"),
+        3: ("UPDATE documents SET client = replace(client, 'Cliente Exemplo', 'Someone Else') WHERE id = {}", "client"),
+        4: ("UPDATE document_lines SET description = 'Something else' WHERE document_id = {}", "lines"),
+        5: ("UPDATE document_lines SET tax_value = '13', tax_name = 'IVA13' WHERE document_id = {}", "lines"),
+        6: ("UPDATE documents SET observations = 'added later' WHERE id = {}", "observations"),
+    }
+    with sqlite3.connect(tmp_path / "ixserver.db") as conn:
+        for number, (statement, _fields) in edits.items():
+            conn.execute(statement.format(invoice.format(number)))
+        conn.execute("UPDATE seal_events SET canonical = replace(canonical, '\"final\"', '\"draft\"') WHERE seq = 7")
+        conn.execute("DELETE FROM seal_events WHERE seq = 8")
+    result = ixserver("verify", "--account", "sealed", data_dir=tmp_path, url=url)
+    assert result.returncode == 1
+    found = result.stdout
+    for number, (_statement, fields) in edits.items():
+        assert f"sealed: FT {year}/{number}: differs from its seal in {fields}" in found, found
+    assert "sealed: seal: event 7 (sealed: FT 2026/7, finalized) does not verify" in found.replace(str(year), "2026")
+    assert "sealed: seal: event 8 is missing (the next is 9)" in found

@@ -15,6 +15,7 @@ from ixserver.domain.errors import DomainError
 from ixserver.files import write_private
 from ixserver.resources import Resources
 from ixserver.store.db import Database
+from ixserver.vault import Vault
 from ixserver.writes.direct import DirectWrites
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="InvoiceXpress API v2 server.")
@@ -216,15 +217,36 @@ def verify(account: str = typer.Option(None, help="Only this account.")) -> None
     """Audit the database; exit 0 when clean, 1 with a report otherwise."""
     from ixserver.services.verify import verify as run_verify
 
-    db = _database(Settings())
+    settings = Settings()
+    db = _database(settings)
     with db.read() as conn:
-        problems = run_verify(conn, account)
+        problems = run_verify(conn, Vault.from_settings(settings).derive("seal"), account)
     db.dispose()
     if problems:
         for line in problems:
             typer.echo(line)
         raise typer.Exit(1)
     typer.echo("ok: no problems found")
+
+
+@app.command()
+def seal(account: str = typer.Option(None, help="Only this account.")) -> None:
+    """Seal, as they now are, issued documents that have no seal yet (issued before ixserver
+    sealed documents). Run `ixserver verify` first: what is sealed is taken as right."""
+    from ixserver.services.accounts import list_accounts
+    from ixserver.services.seal import seal_unsealed
+
+    settings = Settings()
+    db = _database(settings)
+    key = Vault.from_settings(settings).derive("seal")
+    try:
+        with db.read() as conn:
+            accounts = [a for a in list_accounts(conn) if account is None or a.name == account]
+        for row in accounts:
+            count = DirectWrites(db).run_sync(seal_unsealed, key, row.id)
+            typer.echo(f"{row.name}: {count} documents sealed")
+    finally:
+        db.dispose()
 
 
 def main() -> None:

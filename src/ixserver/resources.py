@@ -1,5 +1,5 @@
 """What a process lends to the use cases it runs, beside the database connection: the key that
-signs documents, the vault of secrets at rest, and the AT adapter. One typed registry, built
+signs documents, the vault of secrets at rest, the AT adapter, and the seal's key. One typed registry, built
 from the settings by each process that needs it (a server process, the writer process) and
 passed explicitly: nothing of it travels between processes."""
 
@@ -18,11 +18,15 @@ class Resources:
     signer: Signer
     vault: Vault
     at: ATAdapter
+    seal_key: bytes  # MACs ixserver's seal (domain/seal.py); derived from the secret key
+
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
+        vault = Vault.from_settings(settings)
         return cls(
             signer=load_signer(settings),
-            vault=Vault.from_settings(settings),
+            vault=vault,
             at=make_adapter(settings.resolved_at_adapter, delay=settings.at_simulator_delay),
+            seal_key=vault.derive("seal"),
         )

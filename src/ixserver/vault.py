@@ -6,6 +6,9 @@ use (mode 600). Several server instances on one database must share the same key
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from cryptography.fernet import Fernet, InvalidToken
 
 from ixserver.config import Settings
@@ -15,6 +18,12 @@ from ixserver.files import create_once
 class Vault:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A key of its own for `purpose` (the seal's MAC key), from the secret key: outside the
+        database, as the secret key is."""
+        return hmac.new(self._key, f"ixserver:{purpose}".encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Vault:

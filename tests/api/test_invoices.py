@@ -629,7 +629,7 @@ def test_every_account_with_documents_verifies(server: LiveServer, api: Api) -> 
             "SELECT DISTINCT a.name FROM accounts a JOIN documents d ON d.account_id = a.id"
         ).scalars().all()
         assert api.name in names
-        assert [problem for name in names for problem in verify(conn, name)] == []
+        assert [problem for name in names for problem in verify(conn, server.resources.seal_key, name)] == []
 
 
 def test_system_entry_date_never_goes_before_any_series(server: LiveServer, api: Api) -> None:

@@ -162,7 +162,7 @@ class LifeCycle(RuleBasedStateMachine):
     @invariant()
     def numbers_gapless_chains_verify_issued_frozen(self) -> None:
         with self.server.db.read() as conn:
-            assert verify(conn, self.api.name) == []
+            assert verify(conn, self.server.resources.seal_key, self.api.name) == []
         for document_id, issued in self.issued.items():
             doc_type = _key(issued["type"])
             now = self.api.get(f"/{doc_type}s/{document_id}.json").json()[doc_type]

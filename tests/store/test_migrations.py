@@ -97,10 +97,11 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
     from alembic import command
     from sqlalchemy import text
 
+    from ixserver.services.seal import seal_unsealed
     from ixserver.services.verify import verify
     from ixserver.store.migrate import _config
     from tests.api.invoicing import issue
-    from tests.support import live_server
+    from tests.support import live_server, write
 
     with fresh_database(backend, tmp_path) as url:
         with live_server(url, tmp_path, sandbox=True) as server:
@@ -118,8 +119,13 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
             kept = conn.execute(text("SELECT status, n FROM document_counts WHERE n > 0")).all()
         engine.dispose()
         db = Database(url)
+        key = server.resources.seal_key
+        with db.read() as conn:  # the downgrade dropped the seal: its documents are found unsealed
+            assert sum("issued but not sealed" in p for p in verify(conn, key)) == 3
+            api_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE name = 'counted'").scalar_one()
+        write(db, lambda conn: seal_unsealed(conn, key, api_id))  # `ixserver seal`
         with db.read() as conn:
-            assert verify(conn) == []
+            assert verify(conn, key) == []
         db.dispose()
     assert [tuple(r) for r in kept] == [("final", 3)]
 

@@ -35,6 +35,7 @@ from ixserver.store import accounts as store
 from ixserver.store import clients as client_store
 from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
+from ixserver.store import seal as seal_store
 from ixserver.store import taxes as tax_store
 from ixserver.store import users as user_store
 from ixserver.writes import Writes
@@ -81,6 +82,7 @@ def create_account(
     if store.account_by_name(conn, name) is not None:
         raise AccountNameTaken()
     account_id = store.insert_account(conn, name=name, created_at=clock.now(), **attrs)
+    seal_store.open_chain(conn, account_id)
     if resources is not None and resources.at.training and not attrs.get("fiscal_id"):
         store.update_account(conn, account_id, fiscal_id=training_nif(account_id))
     account = store.account_by_id(conn, account_id)
@@ -127,6 +129,7 @@ def reset_account(conn: Connection, resources: Resources, account_id: int) -> No
     if account is None:
         raise AccountNotFound()
     document_store.delete_account_documents(conn, account_id)
+    seal_store.delete_account_events(conn, account_id)
     item_store.delete_account_items(conn, account_id)
     client_store.delete_account_clients(conn, account_id)
     tax_store.delete_account_taxes(conn, account_id)

@@ -38,6 +38,7 @@ from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
 from ixserver.resources import Resources
 from ixserver.services import clients as client_service
 from ixserver.services import items as item_service
+from ixserver.services import seal as seal_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as account_store
 from ixserver.store import counters, document_lists
@@ -315,6 +316,14 @@ def change_state(
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
     issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
     store.set_status(conn, document_id, target, reason, clock.now(), issued[0] if issued else None)
+    changed = _changed(document, target, reason, issued)
+    if changed.number is not None:  # an issued document: the change is sealed
+        seal_service.record(conn, resources.seal_key, changed, event)
+    return changed
+
+
+def _changed(document: Document, target: str, reason: str | None, issued: tuple[Numbering, str] | None) -> Document:
+    """The document as a change of state leaves it (as it is now stored)."""
     if issued is None:
         return replace(document, status=target, status_reason=reason)
     numbered, serie = issued

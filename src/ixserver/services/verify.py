@@ -21,6 +21,7 @@ from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_problems
 from ixserver.domain.totals import Line, compute, in_euros
 from ixserver.keys import public_key_from_pem
+from ixserver.services import seal as seal_service
 from ixserver.store import accounts as account_store
 from ixserver.store import counters as counter_store
 from ixserver.store import document_counts
@@ -29,8 +30,9 @@ from ixserver.store import keys as key_store
 from ixserver.store import sequences as sequence_store
 
 
-def verify(conn: Connection, account_name: str | None = None) -> list[str]:
-    """Every problem found, one line each; an empty list means clean."""
+def verify(conn: Connection, seal_key: bytes, account_name: str | None = None) -> list[str]:
+    """Every problem found, one line each; an empty list means clean. `seal_key`: the key that
+    MACs the seal (`Resources.seal_key`)."""
     problems: list[str] = []
     keys = {version: public_key_from_pem(pem) for version, pem in key_store.all_public_keys(conn).items()}
     for account in account_store.list_accounts(conn):
@@ -47,6 +49,12 @@ def verify(conn: Connection, account_name: str | None = None) -> list[str]:
             if chain or counter.current_number:
                 problems += _chain_problems(account.name, counter, chain, keys)
         problems += _correction_problems(conn, account.id, account.name)
+        issued = document_store.fetch_documents(conn, account.id, document_store.numbered_ids(conn, account.id))
+        names = {d.id: f"{account.name}: {_name(d)}" for d in issued}
+        problems += [
+            line if line.startswith(f"{account.name}: ") else f"{account.name}: {line}"
+            for line in seal_service.seal_problems(conn, seal_key, account.id, names)
+        ]
     return problems
 
 

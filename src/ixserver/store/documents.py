@@ -249,6 +249,12 @@ def _insert_lines(conn: Connection, document_id: int, lines: list[DocumentLine])
         )
 
 
+def numbered_ids(conn: Connection, account_id: int) -> list[int]:
+    """The account's issued documents (numbered), in id order."""
+    query = select(_d.id).where(_d.account_id == account_id, _d.number.is_not(None)).order_by(_d.id)
+    return [int(i) for i in conn.scalars(query)]
+
+
 def corrected_ids(conn: Connection, account_id: int) -> list[int]:
     """Documents of the account that issued notes correct (for `ixserver verify`)."""
     query = select(_d.owner_document_id).where(

@@ -337,3 +337,27 @@ signing_keys = Table(
     Column("public_key", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+
+# ixserver's seal (domain/seal.py): per account, a chain of every change of state of an issued
+# document, with the document as it then was; the head is where the next event chains on (its
+# row lock orders the account's events on PostgreSQL).
+seal_heads = Table(
+    "seal_heads",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("mac", String(64), nullable=False, server_default=""),
+)
+
+seal_events = Table(
+    "seal_events",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("document_id", Id, nullable=False, index=True),
+    Column("event", String(16), nullable=False),
+    Column("canonical", Text, nullable=False),
+    Column("mac", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

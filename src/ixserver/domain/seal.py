@@ -1,0 +1,78 @@
+"""ixserver's own seal over issued documents (issue 11).
+
+AT's signature covers only a document's date, entry time, number and gross total. The seal
+covers the rest: every change of state of an issued document (its issue, cancellation,
+settlement…) is an event of a hash chain per account, holding the whole document as it then is
+(`canonical`), and MACed (HMAC-SHA256) with a key that is not in the database (derived from the
+secret key, see `Vault.derive`). Whoever edits the database cannot forge the MAC; `ixserver
+verify` replays the chain and compares each document with its last sealed form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from ixserver.domain.documents import Document, DocumentLine
+
+# Links that may change without the document changing (deleting the client, item or tax sets
+# them NULL); the document keeps its own copy of what they said.
+_DOCUMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in ("lines", "client_id"))
+_LINE_FIELDS = tuple(f.name for f in dataclasses.fields(DocumentLine) if f.name not in ("item_id", "tax_id"))
+
+
+@lru_cache(maxsize=16384)
+def _number(value: Decimal) -> str:
+    """One text per amount, however many zeros the database kept (amounts recur: memoized)."""
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        return _number(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is date:
+        return value.isoformat()
+    if kind is dict:
+        return {k: _plain(v) for k, v in value.items() if v is not None and v != ""}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    return value
+
+
+def sealed_fields(document: Document) -> dict[str, Any]:
+    """The document as the seal keeps it: every field, plain JSON values, without the links
+    that may change on their own; absent and empty values alike are left out."""
+    fields = {name: _plain(getattr(document, name)) for name in _DOCUMENT_FIELDS}
+    fields = {k: v for k, v in fields.items() if v is not None and v != ""}
+    fields["lines"] = [
+        {k: v for k, v in ((name, _plain(getattr(line, name))) for name in _LINE_FIELDS) if v is not None and v != ""}
+        for line in document.lines
+    ]
+    return fields
+
+
+def canonical(document: Document) -> str:
+    return json.dumps(sealed_fields(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def mac(key: bytes, previous: str, seq: int, document_id: int, event: str, text: str) -> str:
+    """The MAC of one event, chained to the previous event's MAC ("" for the first)."""
+    message = f"{previous}\n{seq}\n{document_id}\n{event}\n{text}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def differences(sealed: str, current: str) -> list[str]:
+    """The fields where the document differs from its sealed form, by name."""
+    before, now = json.loads(sealed), json.loads(current)
+    return sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))

@@ -1,0 +1,86 @@
+"""The seal's chain (domain/seal.py): its head per account, and its events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ixserver.store.prepared import Prepared
+from ixserver.store.tables import seal_events, seal_heads
+
+_h = seal_heads.c
+_e = seal_events.c
+
+
+@dataclass(frozen=True)
+class SealEvent:
+    seq: int
+    document_id: int
+    event: str
+    canonical: str
+    mac: str
+
+
+def open_chain(conn: Connection, account_id: int) -> None:
+    """A new account's head: no event yet."""
+    conn.execute(insert(seal_heads).values(account_id=account_id, seq=0, mac=""))
+
+
+# Taking the next place locks the head's row until the transaction ends (as the gapless counter
+# does): an account's events are appended one transaction at a time, on every instance.
+_ADVANCE = Prepared(
+    update(seal_heads)
+    .where(_h.account_id == bindparam("of_account"))
+    .values(seq=_h.seq + 1)
+    .returning(_h.seq, _h.mac)
+)
+_SET_MAC = Prepared(update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac")))
+_APPEND = Prepared(insert(seal_events))
+
+
+def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
+    """The next event's number and the MAC it chains to."""
+    row = _ADVANCE.first(conn, {"of_account": account_id})
+    if row is None:
+        raise RuntimeError(f"account {account_id} has no seal head")
+    return int(row[0]), str(row[1])
+
+
+def append(conn: Connection, account_id: int, event: SealEvent, now: datetime) -> None:
+    _APPEND.run(
+        conn,
+        {
+            "account_id": account_id,
+            "seq": event.seq,
+            "document_id": event.document_id,
+            "event": event.event,
+            "canonical": event.canonical,
+            "mac": event.mac,
+            "created_at": now,
+        },
+    )
+    _SET_MAC.run(conn, {"of_account": account_id, "new_mac": event.mac})
+
+
+def head(conn: Connection, account_id: int) -> tuple[int, str] | None:
+    row = conn.execute(select(_h.seq, _h.mac).where(_h.account_id == account_id)).first()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def events(conn: Connection, account_id: int) -> Iterator[SealEvent]:
+    """The account's events in order (for `ixserver verify`)."""
+    rows = conn.execute(
+        select(_e.seq, _e.document_id, _e.event, _e.canonical, _e.mac).where(_e.account_id == account_id).order_by(_e.seq)
+    )
+    for row in rows:
+        yield SealEvent(int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]))
+
+
+def delete_account_events(conn: Connection, account_id: int) -> None:
+    """Sandbox reset: the account starts a new chain."""
+    conn.execute(delete(seal_events).where(_e.account_id == account_id))
+    conn.execute(update(seal_heads).where(_h.account_id == account_id).values(seq=0, mac=""))

@@ -1,0 +1,49 @@
+"""ixserver's seal (domain/seal.py): what it keeps of a document, and its MAC chain."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal as D
+
+from ixserver.domain import seal
+from tests.unit.test_finalization_rules import INVOICED, OWNER
+
+KEY = b"k" * 32
+DOCUMENT = replace(OWNER, lines=[replace(line, item_id=5, tax_id=3) for line in INVOICED])
+
+
+def test_the_canonical_form_does_not_depend_on_how_numbers_are_stored() -> None:
+    """SQLite gives amounts back as stored, PostgreSQL's NUMERIC(24,10) with trailing zeros."""
+    padded = replace(DOCUMENT, total=D("100.0000000000"), lines=[replace(INVOICED[0], quantity=D("2.5000000000"))])
+    plain = replace(DOCUMENT, total=D("100"), lines=[replace(INVOICED[0], quantity=D("2.5"))])
+    assert seal.canonical(padded) == seal.canonical(plain)
+
+
+def test_links_that_change_on_their_own_are_not_sealed() -> None:
+    unlinked = replace(DOCUMENT, client_id=None, lines=[replace(line, item_id=None, tax_id=None) for line in INVOICED])
+    assert seal.canonical(unlinked) == seal.canonical(replace(DOCUMENT, client_id=99))
+
+
+def test_every_other_field_is_sealed() -> None:
+    sealed = seal.canonical(DOCUMENT)
+    assert seal.differences(sealed, seal.canonical(replace(DOCUMENT, status="draft"))) == ["status"]
+    assert seal.differences(sealed, seal.canonical(replace(DOCUMENT, archived=True))) == ["archived"]
+    changed_line = [replace(INVOICED[0], description="other"), *INVOICED[1:]]
+    assert seal.differences(sealed, seal.canonical(replace(DOCUMENT, lines=changed_line))) == ["lines"]
+    assert seal.differences(sealed, seal.canonical(replace(DOCUMENT, client={"name": "X"}))) == ["client"]
+
+
+def test_each_mac_depends_on_the_key_the_place_and_the_previous_one() -> None:
+    text = seal.canonical(DOCUMENT)
+    first = seal.mac(KEY, "", 1, 100, "finalized", text)
+    assert first == seal.mac(KEY, "", 1, 100, "finalized", text)
+    assert len(first) == 64
+    others = {
+        seal.mac(b"j" * 32, "", 1, 100, "finalized", text),
+        seal.mac(KEY, "x", 1, 100, "finalized", text),
+        seal.mac(KEY, "", 2, 100, "finalized", text),
+        seal.mac(KEY, "", 1, 101, "finalized", text),
+        seal.mac(KEY, "", 1, 100, "canceled", text),
+        seal.mac(KEY, "", 1, 100, "finalized", text + " "),
+    }
+    assert first not in others and len(others) == 6
