@@ -258,6 +258,16 @@ def test_zero_rate_lines_need_an_exemption_code(api: Api) -> None:
     assert issue(api, items=exempt, tax_exemption_reason="M99")["tax_exemption"] == "M99"
 
 
+def test_simplified_invoices_of_services_stop_at_100_euros(api: Api) -> None:
+    """CIVA art. 40: the 1 000 € limit is for retail sales of goods; a line whose unit is a
+    service unit (service, hour, day, month) makes it 100 €, even for a consumer."""
+    hours = [{"name": "Repair", "description": "Repair", "unit_price": "90", "quantity": 1, "unit": "hour"}]  # 110.70
+    refused = change(api, "simplified_invoice", create(api, "simplified_invoice", items=hours)["id"], "finalized")
+    assert refused.status_code == 422 and "Simplified invoices can't exceed 100.00 €" in refused.json()["errors"][0]["error"]
+    goods = [{**hours[0], "name": "Lamp", "unit": "unit"}]
+    assert issue(api, "simplified_invoice", items=goods)["sequence_number"].startswith("1/"), "goods: up to 1 000 €"
+
+
 def test_simplified_invoice_limits(api: Api) -> None:
     big = [{"name": "TV", "description": "TV", "unit_price": "900", "quantity": 1}]  # 1107.00 with VAT
     refused = change(api, "simplified_invoice", create(api, "simplified_invoice", items=big)["id"], "finalized")
@@ -459,7 +469,13 @@ def test_a_clients_nif_is_locked_once_documents_are_issued(api: Api) -> None:
     refused = api.put(f"/clients/{client_id}.json", json={"client": {"name": "Locked", "fiscal_id": "503504564"}})
     assert refused.json() == {"errors": [{"error": "Fiscal ID can't be changed: the client has issued documents"}]}
     consumer = issue(api, client={"name": "Anon", "code": "AN", "fiscal_id": "999999990"})
-    assert api.put(f"/clients/{consumer['client']['id']}.json", json={"client": {"name": "Anon", "fiscal_id": "503504564"}}).status_code == 200
+    consumer_id = consumer["client"]["id"]
+    # without a NIF, the name is what identifies the client: fixed once it has documents
+    renamed = api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Someone", "fiscal_id": "999999990"}})
+    assert renamed.json() == {"errors": [{"error": "Name can't be changed: the client has no NIF and has issued documents"}]}
+    # the final consumer's NIF may be replaced by the client's own, and then the name with it
+    assert api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Anon", "fiscal_id": "503504564"}}).status_code == 200
+    assert api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Anon, Lda"}}).status_code == 200
 
 
 # -- idempotency -----------------------------------------------------------------------------

@@ -38,8 +38,11 @@ EXEMPTION = (
     " M20, M21, M25, M30, M31, M32, M33, M40, M41, M42, M43, M44, M45, M46, M99"
 )
 NO_ITEMS = "Document should have at least one item"
-OVER_100 = "Simplified invoices can't exceed 100.00 € when the client has a NIF; issue an invoice instead"
-OVER_1000 = "Simplified invoices can't exceed 1000.00 € for a client without a NIF; issue an invoice instead"
+OVER_100 = (
+    "Simplified invoices can't exceed 100.00 € unless they sell goods only, to a consumer (not to a company, not"
+    " services); issue an invoice instead"
+)
+OVER_1000 = "Simplified invoices can't exceed 1000.00 € for retail sales of goods to consumers; issue an invoice instead"
 
 
 def row(id: str, expected: list[str], **changes: Any) -> Any:
@@ -67,6 +70,7 @@ def finalization(**changes: Any) -> list[str]:
         "client_fiscal_id": NIF,
         "serie": "2026",
         "validation_code": "KQ3X7ZAB",
+        "units": ["unit"],
     }
     return finalization_problems(**{**inputs, **changes})
 
@@ -121,7 +125,7 @@ FINALIZATION = [
     row("ok-zero-rate-M07", [], tax_rates=[D("0")], tax_exemption="M07"),
     row("ok-zero-rate-M99", [], tax_rates=[D("0")], tax_exemption="M99"),
     row("ok-nonzero-rate-without-exemption", [], tax_rates=[D("6"), D("13"), D("23")]),
-    # simplified invoices (CIVA art. 40): 100 € with a NIF, 1 000 € for a consumer without one
+    # simplified invoices (CIVA art. 40): 1 000 € for retail sales of goods to consumers, 100 € else
     row("ok-simplified-100-with-nif", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.00")),
     row("simplified-100.01-with-nif", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.01")),
     row("simplified-999-with-nif", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("999.00")),
@@ -132,6 +136,14 @@ FINALIZATION = [
     simplified("ok-simplified-1000-final-consumer", [], "1000.00", FINAL_CONSUMER),
     simplified("simplified-1000.01-final-consumer", [OVER_1000], "1000.01", FINAL_CONSUMER),
     simplified("ok-simplified-final-consumer-spaced", [], "500.00", f" {FINAL_CONSUMER} "),
+    # ... a consumer with a personal NIF is a consumer; services are 100 € whoever buys them
+    simplified("ok-simplified-1000-personal-nif", [], "1000.00", "234567899"),
+    row("simplified-services-to-a-consumer", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.01"),
+        client_fiscal_id=None, units=["unit", "hour"]),
+    row("ok-simplified-services-100", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.00"),
+        client_fiscal_id=None, units=["service"]),
+    row("ok-simplified-no-unit-is-goods", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("999.00"),
+        client_fiscal_id=FINAL_CONSUMER, units=[None, "other"]),
     row("ok-invoice-has-no-limit", [], total_eur=D("50000.00"), client_fiscal_id=None),
     row("ok-invoice-receipt-has-no-limit", [], doc_type=BY_KEY["invoice_receipt"], total_eur=D("50000.00")),
 ]

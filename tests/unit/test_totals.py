@@ -73,6 +73,7 @@ def test_invariants(items: list[Line], discount: GlobalDiscount | None) -> None:
     assert totals.total == totals.before_taxes + totals.taxes
     assert totals.discount == totals.sum - totals.before_taxes
     assert totals.taxes == sum((r.tax for r in totals.rates), D("0"))
+    assert totals.before_taxes == sum((r.base for r in totals.rates), D("0")), "the QR code's bases add up"
     assert all(v == v.quantize(D("0.01")) for v in (totals.sum, totals.taxes, totals.total))
     assert totals.before_taxes >= 0 and totals.taxes >= 0
     # the per-line totals never drift from the document by more than a cent a line
@@ -85,3 +86,12 @@ def test_an_absolute_discount_is_spread_exactly(items: list[Line], amount: D) ->
     after = compute(items, GlobalDiscount("absolute", amount))
     taken = sum((b.net - a.net for b, a in zip(before.lines, after.lines, strict=True)), D("0"))
     assert taken == min(amount, sum((b.net for b in before.lines), D("0")))
+
+
+def test_per_rate_bases_add_up_to_before_taxes() -> None:
+    """1.115 at 23 % and 1.115 at 6 %: each rounds to 1.12, but before_taxes is 2.23; the cent
+    goes back to one base (largest remainder, ties to the lower rate), the taxes are unchanged."""
+    totals = compute([Line(D("1.115"), D("1"), D("0"), D("23")), Line(D("1.115"), D("1"), D("0"), D("6"))])
+    assert totals.before_taxes == D("2.23")
+    assert [(r.rate, r.base, r.tax) for r in totals.rates] == [(D("6"), D("1.11"), D("0.07")), (D("23"), D("1.12"), D("0.26"))]
+    assert totals.taxes == D("0.33") and totals.total == D("2.56")

@@ -37,6 +37,13 @@ def fiscal_id_is_locked(current: str | None, new: str | None) -> bool:
     return new != current and (current or "").strip() not in ("", FINAL_CONSUMER_NIF)
 
 
+def name_is_locked(current: str, new: str, fiscal_id: str | None) -> bool:
+    """Whether changing a client's name needs checking against its issued documents: the name
+    of a client without a NIF (or with the final consumer's) is all that identifies it, so it is
+    fixed once the client has any (pt-compliance §7)."""
+    return new.strip() != current.strip() and (fiscal_id or "").strip() in ("", FINAL_CONSUMER_NIF)
+
+
 def validate_client(fields: dict[str, object]) -> list[str]:
     """Problems with a client's fields as they will be stored (country already canonical or
     the raw value the caller sent). Empty optional fields are None by now."""

@@ -44,9 +44,22 @@ CORRECTS: dict[str, tuple[str, ...]] = {
     "vat_moss_credit_note": ("vat_moss_invoice",),
 }
 CREDIT_NOTES = ("credit_note", "vat_moss_credit_note")
-# CIVA art. 40: simplified invoices up to 100 € (1 000 € for sales to consumers without a NIF).
+# CIVA art. 40 (pt-compliance §7): simplified invoices up to 1 000 € for retail sales of goods
+# to non-taxable persons, up to 100 € for anything else. In the API, a line is a service when
+# its unit is one of SERVICE_UNITS (else goods: "unit", "other", none), and a client is a
+# non-taxable person without a NIF, with the final consumer's, or with a natural person's NIF
+# (first digits 1, 2, 3 or 45).
 SIMPLIFIED_LIMIT = Decimal("100")
-SIMPLIFIED_LIMIT_CONSUMER = Decimal("1000")
+SIMPLIFIED_LIMIT_RETAIL = Decimal("1000")
+SERVICE_UNITS = ("service", "hour", "day", "month")
+NATURAL_PERSON_NIF = ("1", "2", "3", "45")
+
+
+def retail_sale(client_fiscal_id: str | None, units: list[str | None]) -> bool:
+    """Whether a sale may take a simplified invoice up to 1 000 €: goods only, to a consumer."""
+    nif = (client_fiscal_id or "").strip()
+    consumer = nif in ("", FINAL_CONSUMER_NIF) or nif.startswith(NATURAL_PERSON_NIF)
+    return consumer and all(unit not in SERVICE_UNITS for unit in units)
 
 
 # Documents and lines are read by the page (a list builds 25 documents and their lines per
@@ -251,6 +264,7 @@ def finalization_problems(
     client_fiscal_id: str | None,
     serie: str,
     validation_code: str | None,
+    units: list[str | None],
 ) -> list[str]:
     """What prevents a draft from being issued now; empty when it may be."""
     problems: list[str] = []
@@ -273,11 +287,15 @@ def finalization_problems(
     ):
         problems.append(exemptions.should_be_one_of())
     if doc_type.key == "simplified_invoice":
-        consumer = not client_fiscal_id or client_fiscal_id.strip() in ("", FINAL_CONSUMER_NIF)
-        limit = SIMPLIFIED_LIMIT_CONSUMER if consumer else SIMPLIFIED_LIMIT
+        retail = retail_sale(client_fiscal_id, units)
+        limit = SIMPLIFIED_LIMIT_RETAIL if retail else SIMPLIFIED_LIMIT
         if total_eur > limit:
-            when = "when the client has a NIF" if limit == SIMPLIFIED_LIMIT else "for a client without a NIF"
-            problems.append(f"Simplified invoices can't exceed {limit:.2f} € {when}; issue an invoice instead")
+            what = (
+                "for retail sales of goods to consumers"
+                if retail
+                else "unless they sell goods only, to a consumer (not to a company, not services)"
+            )
+            problems.append(f"Simplified invoices can't exceed {limit:.2f} € {what}; issue an invoice instead")
     return problems
 
 

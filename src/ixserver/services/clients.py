@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.domain.clients import PORTUGAL, canonical_country, fiscal_id_is_locked, validate_client
+from ixserver.domain.clients import PORTUGAL, canonical_country, fiscal_id_is_locked, name_is_locked, validate_client
 from ixserver.domain.errors import ClientNotFound, ValidationFailed, raise_if
 from ixserver.services import first_free
 from ixserver.store import accounts as account_store
@@ -95,6 +95,10 @@ def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[
     changes = {k: v for k, v in sent.items() if k in WRITABLE}
     _nif_lock(conn, current, changes)
     merged = _checked({**current.__dict__, **changes})
+    if name_is_locked(current.name, str(merged["name"]), merged.get("fiscal_id")) and store.has_issued_documents(
+        conn, current.id
+    ):
+        raise ValidationFailed("Name can't be changed: the client has no NIF and has issued documents")
     _unique(conn, account_id, merged, client_id)
     store.update_client(conn, client_id, **{k: merged[k] for k in changes})
     return get_client(conn, account_id, client_id)

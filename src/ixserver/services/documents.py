@@ -369,6 +369,7 @@ def _finalize(
         client_fiscal_id=(client or document.client).get("fiscal_id"),
         serie=taken.serie,
         validation_code=head.validation_code,
+        units=[line.unit for line in document.lines],
     )
     owner, credited = None, []
     if document.owner_document_id:
