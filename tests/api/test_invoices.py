@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -665,3 +666,33 @@ def test_system_entry_date_never_goes_before_any_series(server: LiveServer, api:
     refused = change(api, "invoice", create(api)["id"], "finalized")
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["error"].startswith("The server's clock (")
+
+
+def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveServer, api: Api) -> None:
+    """A chain written by a server whose clock went back between two series (as before the
+    rule): the seal keeps the issue order, so verify sees the second entered before the first."""
+    from ixserver.domain import seal
+    from ixserver.store import seal as seal_store
+
+    other = api.post("/sequences.json", json={"sequence": {"serie": "LATER"}}).json()["sequence"]
+    first = issue(api)
+    second = issue(api, sequence_id=other["id"])
+    key = server.resources.seal_key
+    with server.db.transaction() as conn:
+        account_id = conn.execute(text("SELECT account_id FROM documents WHERE id = :i"), {"i": first["id"]}).scalar_one()
+        events = list(seal_store.events(conn, account_id))
+        previous = ""
+        for event in events:
+            canonical = event.canonical
+            if event.document_id == second["id"]:
+                fields = {**json.loads(canonical), "system_entry_date": "2000-01-01T00:00:00"}
+                canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            mac = seal.mac(key, previous, event.seq, event.document_id, event.event, canonical)
+            conn.execute(text("UPDATE seal_events SET canonical = :c, mac = :m WHERE account_id = :a AND seq = :s"),
+                         {"c": canonical, "m": mac, "a": account_id, "s": event.seq})  # fmt: skip
+            previous = mac
+        conn.execute(text("UPDATE seal_heads SET mac = :m WHERE account_id = :a"), {"m": previous, "a": account_id})
+    with server.db.read() as conn:
+        found = verify(conn, key, api.name)
+    serie = series(api)["serie"]
+    assert any("FT LATER/1: entered at 2000-01-01T00:00:00" in line and f"before {api.name}: FT {serie}/1" in line for line in found), found

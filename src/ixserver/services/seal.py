@@ -3,6 +3,8 @@ sealing of documents issued before the seal existed, and the check that `ixserve
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
@@ -13,6 +15,7 @@ from ixserver.store import seal as store
 
 # The event of a document sealed as it was found (issued before ixserver sealed documents).
 FOUND = "found"
+ISSUE = "finalized"  # the change-state event that issues a document
 
 
 def record(conn: Connection, key: bytes, document: Document, event: str) -> None:
@@ -34,13 +37,21 @@ def seal_unsealed(conn: Connection, key: bytes, account_id: int) -> int:
 
 
 def seal_problems(conn: Connection, key: bytes, account_id: int, name_of: dict[int, str]) -> list[str]:
-    """The chain replayed: numbers 1..n, each MAC from the previous one; then every issued
-    document against its last sealed form. `name_of`: the issued documents, by id."""
+    """The chain replayed: numbers 1..n, each MAC from the previous one, SystemEntryDates in
+    the order documents were issued, across series; then every issued document against its last
+    sealed form. `name_of`: the issued documents, by id."""
     problems: list[str] = []
     last: dict[int, str] = {}
     previous, expected = "", 1
+    entered, entered_by = "", ""  # the latest SystemEntryDate issued so far, in issue order
     for event in store.events(conn, account_id):
         where = name_of.get(event.document_id, f"document {event.document_id}")
+        if event.event == ISSUE:
+            entry = str(json.loads(event.canonical).get("system_entry_date") or "")
+            if entry < entered:  # Despacho 8632/2014 §3.4.3: across every series
+                problems.append(f"{where}: entered at {entry}, before {entered_by} issued earlier ({entered})")
+            else:
+                entered, entered_by = entry, where
         if event.seq != expected:
             problems.append(f"seal: event {expected} is missing (the next is {event.seq})")
         if seal.mac(key, previous, event.seq, event.document_id, event.event, event.canonical) != event.mac:
