@@ -696,3 +696,19 @@ def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveS
         found = verify(conn, key, api.name)
     serie = series(api)["serie"]
     assert any("FT LATER/1: entered at 2000-01-01T00:00:00" in line and f"before {api.name}: FT {serie}/1" in line for line in found), found
+
+
+def test_each_zero_rate_line_may_carry_its_own_exemption(api: Api) -> None:
+    """AT allows an exemption code per line (`items[].tax_exemption`, an ixserver extension); a
+    line without one takes the document's."""
+    export = {"name": "Export", "description": "E", "unit_price": "10", "quantity": 1, "tax": {"name": "IVA0"}}
+    lines = [{**export, "tax_exemption": "M05"}, {**export, "name": "Books", "tax_exemption_reason": "m07"}]
+    issued = issue(api, items=lines)
+    assert [line.get("tax_exemption") for line in issued["items"]] == ["M05", "M07"]
+    assert issued["tax_exemption"] is None
+    one_without = create(api, items=[{**export, "tax_exemption": "M05"}, {**export, "name": "Other"}])
+    refused = change(api, "invoice", one_without["id"], "finalized")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["error"].startswith("Tax exemption should be one of")
+    unknown = api.post("/invoices.json", json={"invoice": body(items=[{**export, "tax_exemption": "M77"}])})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["error"].startswith("Item 1: Tax exemption should be one of")
+    assert "tax_exemption" not in issue(api)["items"][0], "the documented line, when it has none"

@@ -71,6 +71,7 @@ def finalization(**changes: Any) -> list[str]:
         "serie": "2026",
         "validation_code": "KQ3X7ZAB",
         "units": ["unit"],
+        "line_exemptions": [],
     }
     return finalization_problems(**{**inputs, **changes})
 
@@ -125,6 +126,12 @@ FINALIZATION = [
     row("ok-zero-rate-M07", [], tax_rates=[D("0")], tax_exemption="M07"),
     row("ok-zero-rate-M99", [], tax_rates=[D("0")], tax_exemption="M99"),
     row("ok-nonzero-rate-without-exemption", [], tax_rates=[D("6"), D("13"), D("23")]),
+    # ... or on the line itself: each 0 % line needs its own or the document's
+    row("ok-zero-rate-line-exemption", [], tax_rates=[D("0"), D("23")], line_exemptions=["M07", None]),
+    row("ok-zero-rate-lines-own-codes", [], tax_rates=[D("0"), D("0")], line_exemptions=["M07", "M16"]),
+    row("zero-rate-line-without-any", [EXEMPTION], tax_rates=[D("0"), D("0")], line_exemptions=["M07", None]),
+    row("ok-line-code-or-document-code", [], tax_rates=[D("0"), D("0")], line_exemptions=["M07", None],
+        tax_exemption="M01"),
     # simplified invoices (CIVA art. 40): 1 000 € for retail sales of goods to consumers, 100 € else
     row("ok-simplified-100-with-nif", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.00")),
     row("simplified-100.01-with-nif", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.01")),

@@ -35,8 +35,16 @@ def permalink(base_url: str, document: Document) -> str:
     return f"{base_url}/documents/{document.permalink_token}"
 
 
+def _exemption(raw: dict[str, Any]) -> str | None:
+    """A line's own exemption code (`tax_exemption`, or `tax_exemption_reason`): an ixserver
+    extension, as AT allows one per line."""
+    code = as_text(raw.get("tax_exemption") or raw.get("tax_exemption_reason"), "Item tax exemption", 8)
+    return code.strip().upper() if code and code.strip() else None
+
+
 def render_line(line: DocumentLine) -> dict[str, Any]:
-    return {
+    """The documented line; `tax_exemption` only when the line has its own."""
+    out = {
         "name": line.name,
         "description": line.description,
         "unit_price": fixed(line.unit_price),
@@ -49,6 +57,9 @@ def render_line(line: DocumentLine) -> dict[str, Any]:
         "discount_amount": number(line.discount_amount),
         "total": number(line.total),
     }
+    if line.tax_exemption:
+        out["tax_exemption"] = line.tax_exemption
+    return out
 
 
 def render(document: Document, base_url: str) -> dict[str, Any]:
@@ -132,6 +143,7 @@ def _lines(value: Any) -> list[LineInput] | None:
                 discount=as_decimal(raw.get("discount"), "Discount", "Discount is not a number"),
                 tax_name=as_text(tax.get("name"), "Tax name", limits.SHORT_TEXT),
                 tax_value=as_decimal(tax.get("value"), "Tax value"),
+                tax_exemption=_exemption(raw),
             )
         )
     return lines

@@ -83,6 +83,7 @@ class DocumentLine:
     tax_amount: Decimal
     total: Decimal
     item_id: int | None = None
+    tax_exemption: str | None = None  # its own exemption code (M01…), else the document's
 
 
 @dataclass(slots=True)
@@ -164,6 +165,7 @@ class LineInput:
     discount: Decimal | None
     tax_name: str | None
     tax_value: Decimal | None
+    tax_exemption: str | None = None
 
 
 MAX_RETENTION = Decimal("99.99")
@@ -240,6 +242,8 @@ def line_problems(line: LineInput) -> list[str]:
         problems.append("Discount must be a number between 0 and 100")
     if line.unit is not None and line.unit not in UNITS:
         problems.append(f"Unit {line.unit} is not included in the list of accepted units")
+    if line.tax_exemption is not None and not exemptions.is_known(line.tax_exemption):
+        problems.append(exemptions.should_be_one_of())
     return problems
 
 
@@ -265,6 +269,7 @@ def finalization_problems(
     serie: str,
     validation_code: str | None,
     units: list[str | None],
+    line_exemptions: list[str | None],
 ) -> list[str]:
     """What prevents a draft from being issued now; empty when it may be."""
     problems: list[str] = []
@@ -282,9 +287,9 @@ def finalization_problems(
         problems.append(f"Date cannot be earlier than the last {doc_type.label} of this sequence[{last_date:%d %b %y}]")
     if due_date < doc_date:
         problems.append("Due date must be equal to or later than the document date")
-    if any(rate == 0 for rate in tax_rates) and (
-        not tax_exemption or tax_exemption == exemptions.NONE or tax_exemption not in exemptions.EXEMPTIONS
-    ):
+    # every 0 % line needs an exemption code: its own, else the document's (AT allows one per line)
+    codes = [line_exemptions[n] if n < len(line_exemptions) else None for n in range(len(tax_rates))]
+    if any(rate == 0 and not _exempts(code or tax_exemption) for rate, code in zip(tax_rates, codes, strict=True)):
         problems.append(exemptions.should_be_one_of())
     if doc_type.key == "simplified_invoice":
         retail = retail_sale(client_fiscal_id, units)
@@ -297,6 +302,10 @@ def finalization_problems(
             )
             problems.append(f"Simplified invoices can't exceed {limit:.2f} € {what}; issue an invoice instead")
     return problems
+
+
+def _exempts(code: str | None) -> bool:
+    return bool(code) and code != exemptions.NONE and code in exemptions.EXEMPTIONS
 
 
 def correction_problems(

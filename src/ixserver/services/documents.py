@@ -249,6 +249,7 @@ def _prepare(
             tax_amount=amounts.tax_amount,
             total=amounts.total,
             item_id=item.id,
+            tax_exemption=line.tax_exemption,
         )
         for line, tax, item, amounts in zip(lines_in, line_taxes, items, totals.lines, strict=True)
     ]
@@ -370,6 +371,7 @@ def _finalize(
         serie=taken.serie,
         validation_code=head.validation_code,
         units=[line.unit for line in document.lines],
+        line_exemptions=[line.tax_exemption for line in document.lines],
     )
     owner, credited = None, []
     if document.owner_document_id:

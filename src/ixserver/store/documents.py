@@ -32,7 +32,7 @@ _ss = sub_sequences.c
 
 _LINE_FIELDS = (
     "name", "description", "unit_price", "quantity", "unit", "discount", "tax_id", "tax_name", "tax_value",
-    "tax_region", "tax_code", "subtotal", "discount_amount", "tax_amount", "total", "item_id",
+    "tax_region", "tax_code", "subtotal", "discount_amount", "tax_amount", "total", "item_id", "tax_exemption",
 )  # fmt: skip
 _DOC_COLUMNS = [
     c

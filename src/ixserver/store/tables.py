@@ -308,6 +308,7 @@ document_lines = Table(
     Column("document_id", Id, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
     Column("item_id", Id, ForeignKey("items.id", ondelete="SET NULL"), index=True),
+    Column("tax_exemption", String(8)),  # the line's own exemption code (else the document's)
     Column("name", String(255), nullable=False),
     Column("description", Text, nullable=False),
     Column("unit_price", Money(), nullable=False),
