@@ -36,6 +36,14 @@ def body(**fields: Any) -> dict[str, Any]:
     return document
 
 
+def vat_moss(api: Api, **client: Any) -> dict[str, Any]:
+    """What a VAT MOSS document needs: a consumer in another EU country (France) and that
+    country's VAT (a tax FR20 of region FR, created once per account)."""
+    api.post("/taxes.json", json={"tax": {"name": "FR20", "value": "20", "region": "FR"}})  # 422 once it exists
+    line = {"name": "Ebook", "description": "An ebook", "unit_price": "10", "quantity": 1, "tax": {"name": "FR20"}}
+    return {"client": {"name": "Client Paris", "code": "FR1", "country": "France", **client}, "items": [line]}
+
+
 def create(api: Api, doc_type: str = "invoice", root: str | None = None, **fields: Any) -> dict[str, Any]:
     response = api.post(f"/{doc_type}s.json", json={root or doc_type: body(**fields)})
     assert response.status_code == 201, response.text

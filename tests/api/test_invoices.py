@@ -14,9 +14,21 @@ from sqlalchemy import text
 
 from ixserver import clock
 from ixserver.domain import signing
+from ixserver.domain.vat_moss import rates_of
 from ixserver.services.verify import verify
 from ixserver.store.documents import document_by_token
-from tests.api.invoicing import TYPE_NAMES, TYPES, body, change, create, credit_note_for, finalize, issue, today
+from tests.api.invoicing import (
+    TYPE_NAMES,
+    TYPES,
+    body,
+    change,
+    create,
+    credit_note_for,
+    finalize,
+    issue,
+    today,
+    vat_moss,
+)
 from tests.support import Api, LiveServer, data_file
 
 DRAFT_KEYS = [
@@ -158,12 +170,12 @@ def test_sequence_id_takes_the_type_counter_or_the_series_id(api: Api) -> None:
 
 @pytest.mark.parametrize("doc_type", ["invoice", "invoice_receipt", "simplified_invoice", "debit_note", "vat_moss_invoice"])
 def test_finalize_numbers_and_signs(server: LiveServer, api: Api, doc_type: str) -> None:
-    extra = {}
+    extra = vat_moss(api) if doc_type == "vat_moss_invoice" else {}
     if doc_type == "debit_note":
         extra["owner_invoice_id"] = issue(api)["id"]
     seq = series(api)
     issued = issue(api, doc_type, **extra)
-    assert list(issued) == FINAL_KEYS + (["owner_invoice_id"] if extra else [])
+    assert list(issued) == FINAL_KEYS + (["owner_invoice_id"] if doc_type == "debit_note" else [])
     serie = seq["serie"]
     assert issued["status"] == ("settled" if doc_type == "invoice_receipt" else "final")
     assert (issued["sequence_number"], issued["inverted_sequence_number"]) == (f"1/{serie}", f"{serie}/1")
@@ -204,7 +216,7 @@ def test_a_series_not_registered_issues_nothing(server: LiveServer) -> None:
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["error"].startswith(f"The series {seq['serie']} is not registered with the Tax Authority")
     assert series(api)["current_invoice_number"] == 0
-    assert issue(api, "vat_moss_invoice")["atcud"] == "N/A", "a type without ATCUD needs no registration"
+    assert issue(api, "vat_moss_invoice", **vat_moss(api))["atcud"] == "N/A", "a type without ATCUD needs no registration"
     registered = api.put(f"/sequences/{seq['id']}/register.json").json()["sequences"][0]
     issued = finalize(api, "invoice", draft["id"])
     assert issued["atcud"] == f"{registered['current_invoice_validation_code']}-1"
@@ -712,3 +724,19 @@ def test_each_zero_rate_line_may_carry_its_own_exemption(api: Api) -> None:
     unknown = api.post("/invoices.json", json={"invoice": body(items=[{**export, "tax_exemption": "M77"}])})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["error"].startswith("Item 1: Tax exemption should be one of")
     assert "tax_exemption" not in issue(api)["items"][0], "the documented line, when it has none"
+
+
+def test_a_vat_moss_invoice_takes_the_consumers_country_vat(api: Api) -> None:
+    """OSS: a consumer in another EU country, at that country's rates (the European
+    Commission's, through eu-vat-rates-data); not Portugal's 23 %."""
+    moss = vat_moss(api)
+    at_portuguese_vat = create(api, "vat_moss_invoice", client=moss["client"])  # IVA23 lines
+    refused = change(api, "vat_moss_invoice", at_portuguese_vat["id"], "finalized")
+    french = ", ".join(f"{rate.normalize():f}" for rate in rates_of("FR"))  # 0.9, 1.05, 2.1, 5.5, 8.5, 10, 13, 20 in 2026
+    assert refused.json()["errors"] == [{"error": f"VAT at 23% is not a rate of France ({french})"}]
+    in_portugal = create(api, "vat_moss_invoice", items=moss["items"], client={"name": "Lisboa", "code": "LX"})
+    assert change(api, "vat_moss_invoice", in_portugal["id"], "finalized").json()["errors"] == [
+        {"error": "A VAT MOSS document is for a consumer in another EU country, not in Portugal"}
+    ]
+    issued = issue(api, "vat_moss_invoice", **moss)
+    assert (issued["atcud"], issued["total"]) == ("N/A", 12.0)

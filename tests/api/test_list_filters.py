@@ -30,7 +30,7 @@ from sqlalchemy import update
 from ixserver import clock
 from ixserver.domain.doctypes import BY_TYPE_NAME
 from ixserver.store.tables import documents
-from tests.api.invoicing import change, create, credit_note_for, finalize, issue
+from tests.api.invoicing import change, create, credit_note_for, finalize, issue, vat_moss
 from tests.support import Api, LiveServer, write
 
 TODAY = clock.today()
@@ -94,7 +94,8 @@ def world(server: LiveServer) -> World:
     made.append(invoice)
     made.append(issue(api, "invoice_receipt", date=y, due_date=y, client=CLIENT_B, reference="PO_7%",
                       items=_items("Chair", "Oak chair", "500")))  # fmt: skip
-    made.append(moss := issue(api, "vat_moss_invoice", date=y, due_date=y, client=CLIENT_A))
+    moss_fields = vat_moss(api, **CLIENT_A)  # a consumer in France, at French VAT
+    made.append(moss := issue(api, "vat_moss_invoice", date=y, due_date=y, **moss_fields))
     simplified = issue(
         api, "simplified_invoice", date=y, due_date=y, client=CLIENT_B, items=_items("Bench", "Bench", "10")
     )

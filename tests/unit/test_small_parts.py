@@ -137,3 +137,20 @@ def test_private_files_are_created_once_even_by_racing_processes(tmp_path: Path)
     assert seen[0].startswith("key-") and len(seen[0]) == 36
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert [p.name for p in path.parent.iterdir()] == ["key"], "no temporary file left behind"
+
+
+# -- VAT MOSS: the consumer's country's rates (domain/vat_moss.py) ---------------------------
+
+
+def test_vat_moss_documents_take_an_eu_consumer_countrys_rates() -> None:
+    from ixserver.domain.vat_moss import rates_of, vat_moss_problems
+
+    assert Decimal("19") in rates_of("DE") and Decimal("7") in rates_of("DE")
+    assert rates_of("NO") == () and rates_of("US") == ()
+    assert vat_moss_problems("vat_moss_invoice", "Germany", [Decimal("19"), Decimal("7.0")]) == []
+    assert vat_moss_problems("vat_moss_credit_note", "Germany", [Decimal("23")])[0].startswith("VAT at 23% is not a rate of Germany (")
+    assert vat_moss_problems("vat_moss_invoice", "Norway", [Decimal("25")]) == [
+        "A VAT MOSS document is for a consumer in another EU country, not in Norway"
+    ]
+    assert vat_moss_problems("vat_moss_invoice", None, [])[0].endswith("not in no country")
+    assert vat_moss_problems("invoice", "Germany", [Decimal("23")]) == [], "only the VAT MOSS types"

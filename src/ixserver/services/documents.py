@@ -35,6 +35,7 @@ from ixserver.domain.documents import (
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
 from ixserver.domain.sequences import TRAINING
 from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
+from ixserver.domain.vat_moss import vat_moss_problems
 from ixserver.resources import Resources
 from ixserver.services import clients as client_service
 from ixserver.services import items as item_service
@@ -373,6 +374,7 @@ def _finalize(
         units=[line.unit for line in document.lines],
         line_exemptions=[line.tax_exemption for line in document.lines],
     )
+    problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
     owner, credited = None, []
     if document.owner_document_id:
         # The corrected document is locked for the checks and the number: its cancellation, and
