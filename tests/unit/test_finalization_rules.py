@@ -483,6 +483,10 @@ CREDIT_LINES = [
     row("ok-a-discounted-line", [], note=[line("Widget", "3.5", "20", discount="50")]),
     row("never-invoiced", ["Pencil at 23% VAT is not on the document it corrects"], note=[line("Pencil", "1", "1")]),
     row("another-rate", ["Book at 13% VAT is not on the document it corrects"], note=[line("Book", "1", "20", rate="13")]),
+    # values as the documents show them, to the cent: 17 × 0.0103 is 0.1751, shown 0.18
+    row("ok-the-shown-value", [], note=[line("Clip", "1", "0.18")], invoiced=[line("Clip", "17", "0.0103")]),
+    row("over-the-shown-value", ["Can't credit 0.19 of Clip: 0.18 left to credit"], note=[line("Clip", "1", "0.19")],
+        invoiced=[line("Clip", "17", "0.0103")]),
     row("book-already-credited", ["Can't credit 1 of Book: 0 left to credit"],
         earlier=[line("Book", "1", "20", rate="6")], note=[line("Book", "1", "20", rate="6")]),
 ]
@@ -490,7 +494,7 @@ CREDIT_LINES = [
 
 @pytest.mark.parametrize(("changes", "expected"), CREDIT_LINES)
 def test_credit_line_problems(changes: dict[str, Any], expected: list[str]) -> None:
-    assert credit_line_problems(INVOICED, changes.get("earlier", []), changes["note"]) == expected
+    assert credit_line_problems(changes.get("invoiced", INVOICED), changes.get("earlier", []), changes["note"]) == expected
 
 
 @pytest.mark.parametrize(("changes", "expected"), CORRECTIONS)

@@ -24,7 +24,7 @@ from ixserver.domain.limits import (
     date_problems,
     number_problems,
 )
-from ixserver.domain.money import HUNDRED
+from ixserver.domain.money import HUNDRED, to_cents
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.totals import GlobalDiscount
 
@@ -380,6 +380,7 @@ def credit_line_problems(
         if quantity > had_quantity - took_quantity:
             left = (had_quantity - took_quantity).normalize()
             problems.append(f"Can't credit {quantity.normalize():f} of {name}: {left:f} left to credit")
-        elif value > had_value - took_value:
-            problems.append(f"Can't credit {value:.2f} of {name}: {had_value - took_value:.2f} left to credit")
+        elif to_cents(value) > to_cents(had_value) - to_cents(took_value):  # values as the documents show them
+            left_value = to_cents(had_value) - to_cents(took_value)
+            problems.append(f"Can't credit {to_cents(value)} of {name}: {left_value} left to credit")
     return problems
