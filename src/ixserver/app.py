@@ -13,7 +13,19 @@ from starlette.routing import Mount
 
 import ixserver.api  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
-from ixserver.api import accounts, clients, errors, invoices, items, meta, permalink, sandbox, sequences, taxes
+from ixserver.api import (
+    accounts,
+    clients,
+    errors,
+    estimates,
+    invoices,
+    items,
+    meta,
+    permalink,
+    sandbox,
+    sequences,
+    taxes,
+)
 from ixserver.api.auth import AuthMiddleware, KeyCache
 from ixserver.api.boundary import InputBoundary
 from ixserver.api.context import AppContext
@@ -46,7 +58,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     )
     app.state.ctx = ctx
     errors.install(app)
-    modules = (sandbox, meta, invoices, sequences, clients, items, taxes, accounts, permalink)
+    modules = (sandbox, meta, invoices, estimates, sequences, clients, items, taxes, accounts, permalink)
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))

@@ -96,3 +96,39 @@ def test_an_unknown_event_is_an_invalid_state_whatever_the_document(doc_type: st
         next_status(doc_type, TYPES[doc_type], status, event)
     assert type(refused.value) is InvalidState
     assert refused.value.messages == ["Invalid state"]
+
+
+# Estimates (api-v2 §5.4), written out from the spec's table: (event, status) -> new status,
+# the same for quotes, pro-formas and fees notes; anything else is "CantHandle".
+ESTIMATE_TABLE = {
+    ("finalized", "draft"): "final",
+    ("deleted", "draft"): "deleted",
+    ("accepted", "final"): "accepted",
+    ("refused", "final"): "refused",
+    ("canceled", "final"): "canceled",
+    ("refused", "accepted"): "refused",
+    ("accepted", "refused"): "accepted",
+    ("canceled", "accepted"): "canceled",
+    ("canceled", "refused"): "canceled",
+}
+ESTIMATE_TYPES = {"quote": "Quote", "proforma": "Proforma", "fees_note": "FeesNote"}
+ESTIMATE_STATUSES = ("draft", "final", "accepted", "refused", "canceled", "deleted")
+
+
+@pytest.mark.parametrize("doc_type", ESTIMATE_TYPES)
+@pytest.mark.parametrize("status", ESTIMATE_STATUSES)
+@pytest.mark.parametrize("event", ["finalized", "deleted", "accepted", "refused", "canceled", "accept", "refuse"])
+def test_the_estimates_table(doc_type: str, status: str, event: str) -> None:
+    spelled = {"accept": "accepted", "refuse": "refused"}.get(event, event)  # both spellings (§5.4)
+    target = ESTIMATE_TABLE.get((spelled, status))
+    if target is not None:
+        assert next_status(doc_type, ESTIMATE_TYPES[doc_type], status, event) == target
+    else:
+        with pytest.raises(InvalidTransition, match=f"CantHandle: {status} for {ESTIMATE_TYPES[doc_type]}"):
+            next_status(doc_type, ESTIMATE_TYPES[doc_type], status, event)
+
+
+@pytest.mark.parametrize("event", ["settled", "unsettled", "second_copy", ""])
+def test_invoice_events_are_unknown_to_estimates(event: str) -> None:
+    with pytest.raises(InvalidState):
+        next_status("quote", "Quote", "final", event)

@@ -3,7 +3,6 @@ debit notes, VAT MOSS invoices and credit notes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -11,147 +10,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver.api.context import account, context
-from ixserver.api.documents import parse_document, render
+from ixserver.api.documents import render
+from ixserver.api.families import STATUS_FILTERS, list_filters, register
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, read_body, root_object
-from ixserver.domain import states
-from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
-from ixserver.domain.documents import INVOICE_FAMILY, DocumentFilters
-from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
+from ixserver.api.wire import JSONResponse, read_body
+from ixserver.domain.doctypes import BY_TYPE_NAME
+from ixserver.domain.documents import INVOICE_FAMILY
 from ixserver.services import clients as client_service
 from ixserver.services import documents as service
 
 router = Router()
 
-# `status[]` words of the list filters; "sent" is what they call `final` (api-v2 §4.1).
-STATUS_FILTERS = {"draft": states.DRAFT, "sent": states.FINAL, "final": states.FINAL, "settled": states.SETTLED,
-                  "canceled": states.CANCELED, "deleted": states.DELETED, "second_copy": "second_copy"}  # fmt: skip
-# Types the list accepts but that have no documents in this family (yet): they match nothing.
-OTHER_LISTED_TYPES = ("Receipt", "CashInvoice", "VatMossReceipt")
-
-
-def list_filters(request: Request, types: tuple[str, ...]) -> DocumentFilters:
-    """GET /invoices.json's filters (api-v2 §4.1), read leniently."""
-    query = request.query_params
-    wanted = query.getlist("type[]") or query.getlist("type")
-    if wanted:
-        unknown = [t for t in wanted if t not in OTHER_LISTED_TYPES and BY_TYPE_NAME.get(t) is None]
-        if unknown:
-            raise ValidationFailed(f"type {unknown[0]} is not valid")
-        types = tuple(BY_TYPE_NAME[t].key for t in wanted if t in BY_TYPE_NAME and BY_TYPE_NAME[t].key in types)
-    statuses = None
-    if query.getlist("status[]") or query.getlist("status"):
-        words = query.getlist("status[]") or query.getlist("status")
-        unknown = [w for w in words if w not in STATUS_FILTERS]
-        if unknown:
-            raise ValidationFailed(f"status {unknown[0]} is not valid")
-        statuses = tuple(STATUS_FILTERS[w] for w in words)
-    archived_flag = query.get("archived") == "true"
-    non_archived_flag = query.get("non_archived") == "true"
-    archived = None if archived_flag and non_archived_flag else (True if archived_flag else False)
-    order = query.get("order_by", "date_desc")
-    if order not in ("date_desc", "date_asc"):
-        raise ValidationFailed("order_by must be date_desc or date_asc")
-    return DocumentFilters(
-        types=types,
-        statuses=statuses,
-        archived=archived,
-        text=query.get("text") or None,
-        reference=query.get("reference") or None,
-        date_from=as_date(query.get("date[from]"), "date[from]"),
-        date_to=as_date(query.get("date[to]"), "date[to]"),
-        due_date_from=as_date(query.get("due_date[from]"), "due_date[from]"),
-        due_date_to=as_date(query.get("due_date[to]"), "due_date[to]"),
-        before_taxes_from=as_decimal(query.get("total_before_taxes[from]"), "total_before_taxes[from]"),
-        before_taxes_to=as_decimal(query.get("total_before_taxes[to]"), "total_before_taxes[to]"),
-        newest_first=order == "date_desc",
-    )
-
-
-def list_response(request: Request, key: str, types: tuple[str, ...]) -> Response:
-    ctx, account_id = context(request), account(request).id
-    filters = list_filters(request, types)
-    page, per_page = pagination(request)
-    base = ctx.settings.base_url
-
-    def build() -> Any:
-        with ctx.db.snapshot() as conn:
-            documents, total = service.list_documents(conn, account_id, filters, page, per_page)
-        return {key: [render(d, base) for d in documents], "pagination": pagination_block(page, per_page, total)}
-
-    return cached_json(request, build)
-
-
-def _handlers(kind: DocType) -> dict[str, Callable[[Request], Awaitable[Response]]]:
-    async def create(request: Request) -> Response:
-        ctx, account_id = context(request), account(request).id
-        data = parse_document(await read_body(request), kind)
-        claim = (account_id, data.proprietary_uid) if data.proprietary_uid else None
-        if claim is not None:
-            if claim in ctx.in_flight:
-                raise DocumentCreationInProgress(data.proprietary_uid or "")
-            ctx.in_flight.add(claim)
-        try:
-            document = await ctx.writes.run(service.create_document, account_id, kind.key, data)
-        finally:
-            if claim is not None:
-                ctx.in_flight.discard(claim)
-        return JSONResponse({BY_KEY[document.doc_type].key: render(document, ctx.settings.base_url)}, status_code=201)
-
-    async def get(request: Request) -> Response:
-        ctx, account_id, document_id = context(request), account(request).id, request.path_params["document_id"]
-
-        def build() -> Any:
-            with ctx.db.snapshot() as conn:
-                document = service.get_document(conn, account_id, document_id, kind.key)
-            return {kind.key: render(document, ctx.settings.base_url)}
-
-        return cached_json(request, build)
-
-    async def update(request: Request) -> Response:
-        ctx = context(request)
-        data = parse_document(await read_body(request), kind)
-        document = await ctx.writes.run(
-            service.update_document, account(request).id, kind.key, request.path_params["document_id"], data
-        )
-        return JSONResponse({kind.key: render(document, ctx.settings.base_url)})
-
-    async def change_state(request: Request) -> Response:
-        ctx = context(request)
-        body = await read_body(request)
-        data = root_object(body, kind.key, "invoice") or {}
-        state = data.get("state")
-        if not isinstance(state, str) or not state.strip():
-            raise ValidationFailed("Invalid state")
-        message = data.get("message") if data.get("message") is not None else body.get("message")
-        document = await ctx.writes.run_with_resources(
-            service.change_state,
-            account(request).id,
-            kind.key,
-            request.path_params["document_id"],
-            state.strip().lower(),
-            str(message) if message is not None else None,
-        )
-        return JSONResponse({kind.key: render(document, ctx.settings.base_url)})
-
-    async def list_of_type(request: Request) -> Response:
-        if kind.key == "invoice":  # GET /invoices.json lists the whole family (api-v2 §4.1)
-            return list_response(request, "invoices", INVOICE_FAMILY)
-        return list_response(request, kind.path, (kind.key,))
-
-    return {"create": create, "get": get, "update": update, "change_state": change_state, "list": list_of_type}
-
-
-for _key in INVOICE_FAMILY:
-    _kind = BY_KEY[_key]
-    _h = _handlers(_kind)
-    router.route(f"/{_kind.path}.json", "GET")(_h["list"])
-    router.route(f"/{_kind.path}.json", "POST")(_h["create"])
-    router.route(f"/{_kind.path}/{{document_id:id}}.json", "GET")(_h["get"])
-    router.route(f"/{_kind.path}/{{document_id:id}}.json", "PUT")(_h["update"])
-    # POST too: the Go client (tim-online) sends change-state as POST (api-v2 §1.3).
-    router.route(f"/{_kind.path}/{{document_id:id}}/change-state.json", "PUT", "POST")(_h["change_state"])
+register(router, INVOICE_FAMILY, "invoices")
 
 
 @router.get("/document/{document_id:id}/related_documents.json")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ixserver.domain.errors import InvalidState, InvalidTransition
 
 DRAFT, FINAL, SETTLED, CANCELED, DELETED = "draft", "final", "settled", "canceled", "deleted"
-ISSUED = (FINAL, SETTLED, CANCELED)  # states of a numbered document
+ACCEPTED, REFUSED = "accepted", "refused"  # estimates the client answered (api-v2 §5.4)
+ISSUED = (FINAL, SETTLED, CANCELED, ACCEPTED, REFUSED)  # states of a numbered document
 LIVE = (FINAL, SETTLED)  # issued and not canceled: what corrections count and block on
 
 # event -> {current status -> new status}, for every invoice-family type
@@ -21,13 +22,30 @@ _ONLY: dict[str, dict[str, dict[str, str]]] = {
     "credit_note": {"unsettled": {SETTLED: FINAL}},
     "debit_note": {"unsettled": {SETTLED: FINAL}},
 }
-EVENTS = ("finalized", "deleted", "canceled", "settled", "unsettled")
+# Estimates (quotes, pro-formas, fees notes): the client accepts or refuses them, and nothing
+# settles them (api-v2 §5.4).
+_ESTIMATES: dict[str, dict[str, str]] = {
+    "finalized": {DRAFT: FINAL},
+    "deleted": {DRAFT: DELETED},
+    "accepted": {FINAL: ACCEPTED, REFUSED: ACCEPTED},
+    "refused": {FINAL: REFUSED, ACCEPTED: REFUSED},
+    "canceled": {FINAL: CANCELED, ACCEPTED: CANCELED, REFUSED: CANCELED},
+}
+ESTIMATES = ("quote", "proforma", "fees_note")
+# The spec's table says `accept`/`refuse`, its request enum `accepted`/`refused`: both are taken.
+ALIASES = {"accept": "accepted", "refuse": "refused"}
+EVENTS = ("finalized", "deleted", "canceled", "settled", "unsettled")  # the invoice family's
+ESTIMATE_EVENTS = tuple(_ESTIMATES)
 
 
 def next_status(doc_type: str, type_name: str, status: str, event: str) -> str:
-    if event not in EVENTS:
+    """The status `event` takes a document to; an event its family does not know is "Invalid
+    state", one it knows but not from this status "CantHandle: <status> for <Type>"."""
+    estimate = doc_type in ESTIMATES
+    event = ALIASES.get(event, event) if estimate else event
+    if event not in (ESTIMATE_EVENTS if estimate else EVENTS):
         raise InvalidState()
-    table = {**_COMMON, **_ONLY.get(doc_type, {})}
+    table = _ESTIMATES if estimate else {**_COMMON, **_ONLY.get(doc_type, {})}
     target = table.get(event, {}).get(status)
     if target is None:
         raise InvalidTransition(f"CantHandle: {status} for {type_name}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +49,8 @@ from ixserver.store import taxes as tax_store
 from ixserver.store.clients import ClientRow
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
-_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted"}
+_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
+                 states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,9 @@ def _prepare(
 ) -> tuple[DocumentContent, list[DocumentLine]]:
     """Validate a draft's content and resolve its client, items and taxes."""
     doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
-    due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date
+    # an estimate's due date is its validity: 30 days unless given (api-v2 §5.2)
+    validity = timedelta(days=30) if doc_type.family == "estimates" else timedelta(0)
+    due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date + validity
     retention = _keep(data, "retention", current, current.retention if current else None)
     exemption = _keep(data, "tax_exemption", current, current.tax_exemption if current else None)
     currency = (_keep(data, "currency_code", current, current.currency_code if current else None) or "EUR").upper()
@@ -309,6 +312,7 @@ def change_state(
         raise DocumentNotFound()
     document, client = found
     kind = _type(doc_type)
+    event = states.ALIASES.get(event, event) if doc_type in states.ESTIMATES else event
     target = states.next_status(doc_type, kind.type_name, document.status, event)
     reason = message.strip() if message and message.strip() else None
     if event == "canceled":
