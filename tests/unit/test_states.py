@@ -132,3 +132,16 @@ def test_the_estimates_table(doc_type: str, status: str, event: str) -> None:
 def test_invoice_events_are_unknown_to_estimates(event: str) -> None:
     with pytest.raises(InvalidState):
         next_status("quote", "Quote", "final", event)
+
+
+# Purchase orders (api-v2 §7: "as guides"): finalized and deleted from a draft, canceled from final.
+@pytest.mark.parametrize("status", ["draft", "final", "canceled", "deleted"])
+@pytest.mark.parametrize("event", ["finalized", "deleted", "canceled", "settled", "unsettled"])
+def test_the_purchase_order_table(status: str, event: str) -> None:
+    table = {("finalized", "draft"): "final", ("deleted", "draft"): "deleted", ("canceled", "final"): "canceled"}
+    target = table.get((event, status))
+    if target is not None:
+        assert next_status("purchase_order", "PurchaseOrder", status, event) == target
+    else:
+        with pytest.raises(InvalidTransition, match=f"CantHandle: {status} for PurchaseOrder"):
+            next_status("purchase_order", "PurchaseOrder", status, event)

@@ -32,6 +32,13 @@ _ESTIMATES: dict[str, dict[str, str]] = {
     "canceled": {FINAL: CANCELED, ACCEPTED: CANCELED, REFUSED: CANCELED},
 }
 ESTIMATES = ("quote", "proforma", "fees_note")
+# Guides and purchase orders: issued, then only canceled (api-v2 §6.4, §7).
+_ISSUED_THEN_CANCELED: dict[str, dict[str, str]] = {
+    "finalized": {DRAFT: FINAL},
+    "deleted": {DRAFT: DELETED},
+    "canceled": {FINAL: CANCELED},
+}
+PURCHASE_ORDERS = ("purchase_order",)
 # The spec's table says `accept`/`refuse`, its request enum `accepted`/`refused`: both are taken.
 ALIASES = {"accept": "accepted", "refuse": "refused"}
 EVENTS = ("finalized", "deleted", "canceled", "settled", "unsettled")  # the invoice family's
@@ -43,9 +50,14 @@ def next_status(doc_type: str, type_name: str, status: str, event: str) -> str:
     state", one it knows but not from this status "CantHandle: <status> for <Type>"."""
     estimate = doc_type in ESTIMATES
     event = ALIASES.get(event, event) if estimate else event
+    if estimate:
+        table = _ESTIMATES
+    elif doc_type in PURCHASE_ORDERS:
+        table = _ISSUED_THEN_CANCELED
+    else:
+        table = {**_COMMON, **_ONLY.get(doc_type, {})}
     if event not in (ESTIMATE_EVENTS if estimate else EVENTS):
         raise InvalidState()
-    table = _ESTIMATES if estimate else {**_COMMON, **_ONLY.get(doc_type, {})}
     target = table.get(event, {}).get(status)
     if target is None:
         raise InvalidTransition(f"CantHandle: {status} for {type_name}")

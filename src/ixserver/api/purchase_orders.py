@@ -1,0 +1,12 @@
+"""Purchase orders (api-v2 §7, legacy): a document family of one type, with the family routes
+of families.py; `GET /purchase_orders.json` is its list."""
+
+from __future__ import annotations
+
+from ixserver.api.families import register
+from ixserver.api.routing import Router
+from ixserver.domain.states import PURCHASE_ORDERS
+
+router = Router()
+
+register(router, PURCHASE_ORDERS, "purchase_orders")
