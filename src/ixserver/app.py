@@ -18,6 +18,7 @@ from ixserver.api import (
     clients,
     errors,
     estimates,
+    guides,
     invoices,
     items,
     meta,
@@ -59,7 +60,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     )
     app.state.ctx = ctx
     errors.install(app)
-    modules = (sandbox, meta, invoices, estimates, purchase_orders, sequences, clients, items, taxes, accounts, permalink)
+    modules = (sandbox, meta, invoices, estimates, guides, purchase_orders, sequences, clients, items, taxes, accounts, permalink)
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))

@@ -340,6 +340,8 @@ OWNER = Document(
     signature="signature",
     key_version=1,
     status_reason=None,
+    transport=None,
+    at_doc_code=None,
 )
 
 

@@ -3,6 +3,7 @@ reading a document from a request body leniently (clients.md §4)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from ixserver.api.clients import parse_client
@@ -25,7 +26,7 @@ from ixserver.domain.errors import ValidationFailed
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.signing import printed_characters
 from ixserver.domain.totals import GlobalDiscount
-from ixserver.services.documents import DocumentInput
+from ixserver.services.documents import DocumentInput, TransportInput
 
 # Root keys a document may come under, after its own singular type (api-v2 §1.8).
 FAMILY_KEYS = {"invoices": ("invoice",), "estimates": ("quote", "estimate"), "guides": ("shipping", "guide")}
@@ -113,7 +114,25 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
         }
     if document.owner_document_id is not None:
         out["owner_invoice_id"] = document.owner_document_id
+    if kind.family == "guides":
+        out.update(render_transport(document))
     return out
+
+
+def render_transport(document: Document) -> dict[str, Any]:
+    """A guide's transport (api-v2 §6.2), and the code AT gave it (null until then)."""
+    transport = document.transport
+    loaded_at = None
+    if transport is not None and transport.loaded_at:
+        day, time = transport.loaded_at.split("T")
+        loaded_at = f"{format_date(date.fromisoformat(day))} {time}"
+    return {
+        "loaded_at": loaded_at,
+        "license_plate": transport.license_plate if transport else None,
+        "address_from": transport.address_from if transport else None,
+        "address_to": transport.address_to if transport else None,
+        "at_doc_code_id": document.at_doc_code,
+    }
 
 
 def document_object(body: dict[str, Any], kind: DocType) -> dict[str, Any]:
@@ -186,5 +205,46 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
         plugin_id=as_text(data.get("plugin_id"), "Plugin id"),
         global_discount=_global_discount(data.get("global_discount")),
         proprietary_uid=as_text(body.get("proprietary_uid") or data.get("proprietary_uid"), "proprietary_uid"),
-        given=frozenset(given | ({"owner_reference"} if body.get("raw_owner_invoice") else set())),
+        transport=_transport(data) if kind.family == "guides" else None,
+        given=frozenset(
+            given
+            | ({"owner_reference"} if body.get("raw_owner_invoice") else set())
+            | ({"transport"} if kind.family == "guides" and given & set(TRANSPORT_FIELDS) else set())
+        ),
     )
+
+
+TRANSPORT_FIELDS = ("loaded_at", "license_plate", "address_from", "address_to")
+ADDRESS_FIELDS = ("detail", "city", "postal_code", "country")
+
+
+def _transport(data: dict[str, Any]) -> TransportInput:
+    """A guide's transport (api-v2 §6.2): `loaded_at` "dd/mm/yyyy HH:MM:SS" (seconds optional),
+    the plate, and both addresses; what is missing is for the rules to name."""
+    loaded = as_text(data.get("loaded_at"), "Loaded at")
+    loaded_at = None
+    if loaded and loaded.strip():
+        for pattern in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"):
+            try:
+                loaded_at = datetime.strptime(loaded.strip(), pattern)
+                break
+            except ValueError:
+                continue
+        if loaded_at is None:
+            raise ValidationFailed("Loaded at must be a date and time as dd/mm/yyyy HH:MM:SS")
+    plate = as_text(data.get("license_plate"), "License plate", limits.SHORT_TEXT)
+    return TransportInput(
+        loaded_at=loaded_at,
+        license_plate=plate.strip() or None if plate else None,
+        address_from=_address(data.get("address_from"), "Address from"),
+        address_to=_address(data.get("address_to"), "Address to"),
+    )
+
+
+def _address(value: Any, field: str) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"{field} is not valid")
+    found = {key: as_text(value.get(key), f"{field} {key}") for key in ADDRESS_FIELDS}
+    return {key: text.strip() for key, text in found.items() if text and text.strip()}

@@ -64,6 +64,11 @@ class ATAdapter(Protocol):
         """Accept the taxpayer's credentials or raise InvalidATCredentials."""
         ...
 
+    def communicate_transport(self, taxpayer: Taxpayer, document_number: str, loaded_at: str) -> str | None:
+        """Communicate a transport document (a guide) and return the code AT gives it
+        (`ATDocCodeID`); None when the operator enters it (the manual adapter)."""
+        ...
+
 
 def make_adapter(name: str, *, delay: float = 0.0) -> ATAdapter:
     if name == "simulator":

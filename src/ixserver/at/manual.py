@@ -19,3 +19,7 @@ class ManualAT:
 
     def check_credentials(self, taxpayer: Taxpayer) -> None:
         """Nothing to check them against."""
+
+    def communicate_transport(self, taxpayer: Taxpayer, document_number: str, loaded_at: str) -> None:
+        """The operator communicates the transport on AT's portal."""
+        return None

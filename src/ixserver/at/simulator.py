@@ -57,6 +57,12 @@ class SimulatedAT:
         if not number.isdigit() or not credentials.password:
             raise InvalidATCredentials()
 
+    def communicate_transport(self, taxpayer: Taxpayer, document_number: str, loaded_at: str) -> str:
+        """A code derived from the NIF, the guide's number and its start: the same guide, the
+        same code."""
+        seed = f"{taxpayer.fiscal_id or ''}|{document_number}|{loaded_at}"
+        return base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode()[:12]
+
     @staticmethod
     def _code(fiscal_id: str, request: SeriesRegistration) -> str:
         seed = f"{fiscal_id}|{request.serie}|{request.doc_class}|{request.doc_code}|{request.first_number}"

@@ -86,6 +86,16 @@ class DocumentLine:
     tax_exemption: str | None = None  # its own exemption code (M01…), else the document's
 
 
+@dataclass(frozen=True)
+class Transport:
+    """What a guide says of the transport (api-v2 §6.2)."""
+
+    loaded_at: str  # start of transport, local time "YYYY-MM-DDTHH:MM:SS"
+    license_plate: str | None
+    address_from: dict[str, str]  # detail, city, postal_code, country
+    address_to: dict[str, str]
+
+
 @dataclass(slots=True)
 class DocumentContent:
     """What a draft says, as its last create or update set it: dates, client, lines' totals,
@@ -111,6 +121,7 @@ class DocumentContent:
     owner_document_id: int | None
     owner_reference: str | None
     sub_sequence_id: int | None
+    transport: Transport | None  # guides only
 
 
 @dataclass(slots=True)
@@ -131,6 +142,7 @@ class Document(DocumentContent):
     signature: str | None
     key_version: int | None
     status_reason: str | None
+    at_doc_code: str | None  # guides: the code AT gave the transport document
     lines: list[DocumentLine] = field(default_factory=list)
 
 
@@ -383,4 +395,16 @@ def credit_line_problems(
         elif to_cents(value) > to_cents(had_value) - to_cents(took_value):  # values as the documents show them
             left_value = to_cents(had_value) - to_cents(took_value)
             problems.append(f"Can't credit {to_cents(value)} of {name}: {left_value} left to credit")
+    return problems
+
+
+def transport_problems(
+    loaded_at: str | None, address_from: dict[str, str] | None, address_to: dict[str, str] | None
+) -> list[str]:
+    """What a guide must say of its transport (api-v2 §6.2): when it starts, and both addresses
+    whole (detail, city, postal code, country)."""
+    problems = [] if loaded_at else ["Loaded at can't be blank"]
+    for which, address in (("Address from", address_from), ("Address to", address_to)):
+        missing = [key for key in ("detail", "city", "postal_code", "country") if not (address or {}).get(key)]
+        problems += [f"{which}: {key.replace('_', ' ')} can't be blank" for key in missing]
     return problems

@@ -39,6 +39,7 @@ _ISSUED_THEN_CANCELED: dict[str, dict[str, str]] = {
     "canceled": {FINAL: CANCELED},
 }
 PURCHASE_ORDERS = ("purchase_order",)
+GUIDES = ("shipping", "transport", "devolution")
 # The spec's table says `accept`/`refuse`, its request enum `accepted`/`refused`: both are taken.
 ALIASES = {"accept": "accepted", "refuse": "refused"}
 EVENTS = ("finalized", "deleted", "canceled", "settled", "unsettled")  # the invoice family's
@@ -52,7 +53,7 @@ def next_status(doc_type: str, type_name: str, status: str, event: str) -> str:
     event = ALIASES.get(event, event) if estimate else event
     if estimate:
         table = _ESTIMATES
-    elif doc_type in PURCHASE_ORDERS:
+    elif doc_type in PURCHASE_ORDERS or doc_type in GUIDES:
         table = _ISSUED_THEN_CANCELED
     else:
         table = {**_COMMON, **_ONLY.get(doc_type, {})}

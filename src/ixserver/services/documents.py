@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +26,13 @@ from ixserver.domain.documents import (
     DocumentFilters,
     DocumentLine,
     LineInput,
+    Transport,
     correction_problems,
     credit_line_problems,
     draft_problems,
     finalization_problems,
     total_problems,
+    transport_problems,
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
 from ixserver.domain.sequences import TRAINING
@@ -40,6 +42,7 @@ from ixserver.resources import Resources
 from ixserver.services import clients as client_service
 from ixserver.services import items as item_service
 from ixserver.services import seal as seal_service
+from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as account_store
 from ixserver.store import counters, document_lists
@@ -51,6 +54,16 @@ from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
 _STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
                  states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TransportInput:
+    """A guide's transport as a request describes it (api-v2 §6.2)."""
+
+    loaded_at: datetime | None
+    license_plate: str | None
+    address_from: dict[str, str] | None
+    address_to: dict[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class DocumentInput:
     plugin_id: str | None = None
     global_discount: GlobalDiscount | None = None
     proprietary_uid: str | None = None
+    transport: TransportInput | None = None  # guides
     given: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -212,6 +226,16 @@ def _prepare(
     owner_id = _keep(data, "owner_invoice_id", current, current.owner_document_id if current else None)
     if owner_id is not None and store.get_document(conn, account_id, owner_id) is None:
         problems.append("Owner invoice not found")
+    transport = None
+    if doc_type.family == "guides":
+        transport = current.transport if current is not None else None
+        if data.transport is not None and "transport" in data.given:
+            transport = _transport(data.transport, transport)
+        problems += transport_problems(
+            transport.loaded_at if transport else None,
+            transport.address_from if transport else None,
+            transport.address_to if transport else None,
+        )
     raise_if(problems)
     assert data.client is not None and lines_in
 
@@ -278,8 +302,20 @@ def _prepare(
         retention_amount=totals.retention,
         client_id=client.id,
         client=_snapshot(client),
+        transport=transport,
     )
     return content, lines
+
+
+def _transport(given: TransportInput, current: Transport | None) -> Transport:
+    """A guide's transport: what the request gives, over what the draft had."""
+    loaded_at = signing.entry_date(given.loaded_at) if given.loaded_at else (current.loaded_at if current else "")
+    return Transport(
+        loaded_at=loaded_at,
+        license_plate=given.license_plate if given.license_plate is not None else (current.license_plate if current else None),
+        address_from=given.address_from or (current.address_from if current else {}),
+        address_to=given.address_to or (current.address_to if current else {}),
+    )
 
 
 def _quantity(line: LineInput) -> Decimal:
@@ -346,6 +382,7 @@ def _changed(document: Document, target: str, reason: str | None, issued: tuple[
         signature=numbered.signature,
         key_version=numbered.key_version,
         client=numbered.client if numbered.client is not None else document.client,
+        at_doc_code=numbered.at_doc_code,
     )
 
 
@@ -379,6 +416,8 @@ def _finalize(
         line_exemptions=[line.tax_exemption for line in document.lines],
     )
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
+    if document.transport is not None and document.transport.loaded_at <= signing.entry_date(clock.local_now()):
+        problems.append("Loaded at must be later than now: a guide is issued before its transport starts")
     owner, credited = None, []
     if document.owner_document_id:
         # The corrected document is locked for the checks and the number: its cancellation, and
@@ -418,5 +457,19 @@ def _finalize(
         signature=signature,
         key_version=signer.version,
         client=client,
+        at_doc_code=_communicate_transport(conn, resources, account_id, document, document_number),
     )
     return numbered, taken.serie
+
+
+def _communicate_transport(
+    conn: Connection, resources: Resources, account_id: int, document: Document, document_number: str
+) -> str | None:
+    """A guide's transport communicated to AT, its code back: at once with the sandbox's
+    simulator; with the manual adapter (production) None, for the operator to enter."""
+    if document.transport is None or not resources.at.instant:
+        return None
+    account = account_store.account_by_id(conn, account_id)
+    assert account is not None
+    taxpayer = sequence_service.taxpayer_of(account, resources.vault)
+    return resources.at.communicate_transport(taxpayer, document_number, document.transport.loaded_at)

@@ -10,7 +10,7 @@ only. Rows become `Document`s by position, without a dict per row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
-from ixserver.domain.documents import Document, DocumentContent, DocumentLine
+from ixserver.domain.documents import Document, DocumentContent, DocumentLine, Transport
 from ixserver.domain.totals import GlobalDiscount
 from ixserver.store.prepared import PerLength, Prepared
 from ixserver.store.tables import clients, document_lines, documents, sub_sequences
@@ -87,6 +87,8 @@ def _document(row: Sequence[Any], lines: list[DocumentLine]) -> Document:
     document.client = orjson.loads(document.client)  # type: ignore[arg-type]
     if document.global_discount is not None:
         document.global_discount = GlobalDiscount(document.global_discount, row[_DISCOUNT_VALUE])  # type: ignore[arg-type]
+    if document.transport is not None:
+        document.transport = Transport(**orjson.loads(document.transport))  # type: ignore[arg-type]
     return document
 
 
@@ -156,6 +158,7 @@ class Numbering:
     signature: str
     key_version: int
     client: dict[str, Any] | None
+    at_doc_code: str | None = None  # guides: the code AT gave the transport document
 
 
 def _client_columns(client: dict[str, Any]) -> dict[str, Any]:
@@ -170,11 +173,12 @@ def _content_columns(content: DocumentContent) -> dict[str, Any]:
     # SQLite keeps Money as text, which does not compare as numbers: range filters use the cents.
     columns["before_taxes_cents"] = int(content.before_taxes * 100)  # to the cent already: exact
     columns.update(_client_columns(content.client))
+    columns["transport"] = orjson.dumps(asdict(content.transport)).decode() if content.transport else None
     return columns
 
 
 _CONTENT_FIELDS = tuple(f.name for f in fields(DocumentContent))
-_CONTENT_COLUMNS = tuple(name for name in _CONTENT_FIELDS if name not in ("global_discount", "client"))
+_CONTENT_COLUMNS = tuple(name for name in _CONTENT_FIELDS if name not in ("global_discount", "client", "transport"))
 
 
 def insert_document(
@@ -207,7 +211,7 @@ def insert_document(
         **{name: getattr(content, name) for name in _CONTENT_FIELDS},
         id=document_id, account_id=account_id, doc_type=doc_type, status=states.DRAFT, archived=False,
         permalink_token=permalink_token, number=None, serie=None, atcud=None, gross_total_eur=None,
-        system_entry_date=None, signature=None, key_version=None, status_reason=None, lines=lines,
+        system_entry_date=None, signature=None, key_version=None, status_reason=None, at_doc_code=None, lines=lines,
     )  # fmt: skip
 
 

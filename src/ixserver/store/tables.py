@@ -238,6 +238,8 @@ documents = Table(
     Column("retention_amount", Money(), nullable=False),
     Column("owner_document_id", Id, ForeignKey("documents.id")),
     Column("owner_reference", String(64)),  # raw_owner_invoice: a document issued elsewhere
+    Column("transport", Text),  # guides: JSON of loaded_at, license_plate, address_from, address_to
+    Column("at_doc_code", String(64)),  # guides: the code AT gave the transport document
     Column("proprietary_uid", String(255)),
     Column("plugin_id", String(255)),
     Column("permalink_token", String(64), nullable=False, unique=True),
