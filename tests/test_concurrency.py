@@ -78,7 +78,7 @@ async def _run(bases: list[str], key: str) -> list[httpx.Response]:
                 return await http.request(method, bases[n % SERVERS] + path, params={"api_key": key}, json=payload)
 
         drafts = await asyncio.gather(*(call(n, "POST", "/invoices.json", {"invoice": body()}) for n in range(DOCUMENTS)))
-        assert all(d.status_code == 201 for d in drafts), {d.status_code for d in drafts}
+        assert all(d.status_code == 201 for d in drafts), {(d.status_code, d.text[:200]) for d in drafts if d.status_code != 201}
         ids = [d.json()["invoice"]["id"] for d in drafts]
         # finalize each on a different server than the one that created it
         return await asyncio.gather(

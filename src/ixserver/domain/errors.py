@@ -208,6 +208,10 @@ class DocumentNotFound(NotFound):
     message = "Document not found"
 
 
+class ClientTaken(ValidationFailed):
+    """Another client of the account has this name or code."""
+
+
 class InvalidTransition(ValidationFailed):
     """A change-state event the document's type and status do not allow (api-v2 §4.6)."""
 

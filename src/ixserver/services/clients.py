@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain.clients import PORTUGAL, canonical_country, fiscal_id_is_locked, name_is_locked, validate_client
-from ixserver.domain.errors import ClientNotFound, ValidationFailed, raise_if
+from ixserver.domain.errors import ClientNotFound, ClientTaken, ValidationFailed, raise_if
 from ixserver.services import first_free
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as store
@@ -65,7 +65,8 @@ def _unique(conn: Connection, account_id: int, fields: dict[str, Any], client_id
     same_code = store.client_by_code(conn, account_id, fields["code"]) if fields.get("code") else None
     if same_code is not None and same_code.id != client_id:
         problems.append("Code has already been taken")
-    raise_if(problems)
+    if problems:
+        raise ClientTaken(*problems)
 
 
 def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow:
@@ -111,17 +112,29 @@ def _nif_lock(conn: Connection, current: ClientRow, changes: dict[str, Any]) -> 
         raise ValidationFailed("Fiscal ID can't be changed: the client has issued documents")
 
 
+def _named(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow | None:
+    """The client a document names: by code, else by exact name."""
+    found = None
+    if sent.get("code"):
+        found = store.client_by_code(conn, account_id, str(sent["code"]).strip())
+    if found is None and sent.get("name"):
+        found = store.client_by_name(conn, account_id, str(sent["name"]).strip())
+    return found
+
+
 def resolve_for_document(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow:
     """The client a document names (api-v2 §4.3.1): found by code, else by exact name, else
     created. A client found is updated with the non-empty attributes the document carries."""
     try:
-        found = None
-        if sent.get("code"):
-            found = store.client_by_code(conn, account_id, str(sent["code"]).strip())
-        if found is None and sent.get("name"):
-            found = store.client_by_name(conn, account_id, str(sent["name"]).strip())
+        found = _named(conn, account_id, sent)
         if found is None:
-            return create_client(conn, account_id, sent)
+            try:
+                return create_client(conn, account_id, sent)
+            except ClientTaken:
+                # another writer (on PostgreSQL, another instance) committed it since we looked
+                found = _named(conn, account_id, sent)
+                if found is None:
+                    raise
         changes = {
             k: v
             for k, v in sent.items()
