@@ -23,6 +23,8 @@ accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their API ke
 app.add_typer(accounts_app, name="accounts")
 series_app = typer.Typer(no_args_is_help=True, help="Series (sequences) and their registration with AT.")
 app.add_typer(series_app, name="series")
+guides_app = typer.Typer(no_args_is_help=True, help="Guides: the codes AT gives their transports.")
+app.add_typer(guides_app, name="guides")
 
 DEMO_ACCOUNT = "demo"
 
@@ -210,6 +212,24 @@ def series_register(
         sub = sequence.subs[kind.key]
         if kind.atcud:
             typer.echo(f"{kind.saft_code} {serie}\t{sub.validation_code}")
+
+
+@guides_app.command("code")
+def guides_code(account: str, guide_id: int, code: str) -> None:
+    """Enter the code AT's portal gave an issued guide's transport (production)."""
+    from ixserver.services.accounts import get_account
+    from ixserver.services.documents import enter_transport_code
+
+    settings = Settings()
+    db = _database(settings)
+    try:
+        found = DirectWrites(db).run_sync(get_account, account)
+        guide = DirectWrites(db).run_sync(enter_transport_code, Resources.from_settings(settings), found.id, guide_id, code)
+    except DomainError as exc:
+        _fail("; ".join(exc.messages))
+    finally:
+        db.dispose()
+    typer.echo(f"{guide.doc_type} {guide.id}\t{guide.at_doc_code}")
 
 
 @app.command()

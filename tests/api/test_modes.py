@@ -18,7 +18,7 @@ from stdnum.pt import nif
 
 from ixserver.config import Settings
 from tests.api.invoicing import body, change, create, issue
-from tests.support import Api, LiveServer, live_server
+from tests.support import TEST_SECRET_KEY, Api, LiveServer, live_server
 
 
 def a_nif() -> str:
@@ -35,7 +35,8 @@ def production(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
 
 def series_register(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(server.settings.data_dir))
+    env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(server.settings.data_dir),
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # the servers' key: what the command seals, they verify  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "ixserver", "series", "register", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -152,3 +153,41 @@ def test_the_operator_enters_codes_through_the_control_api_too(production: LiveS
     assert bad.status_code == 422
     assert bad.json()["errors"] == [{"error": "NC: x is not a validation code (8 to 16 capital letters or digits)"}]
     assert api.put(path, json={}).status_code == 422
+
+
+def test_the_operator_enters_the_code_at_gave_a_guides_transport(production: LiveServer) -> None:
+    """Production: the manual adapter communicates nothing, so an issued guide's
+    `at_doc_code_id` is null until the operator enters AT's code (CLI or control API)."""
+    from datetime import timedelta
+
+    from ixserver import clock
+    from tests.api.invoicing import finalize
+
+    api = production.account(fiscal_id=a_nif())
+    serie = first_series(api)["serie"]
+    assert series_register(production, api.name, serie, "--code", "GT=KKKK1111").returncode == 0
+    start = (clock.local_now() + timedelta(hours=2)).strftime("%d/%m/%Y %H:%M:%S")
+    address = {"detail": "Rua 1", "city": "Lisboa", "postal_code": "1000-001", "country": "Portugal"}
+    draft = create(api, "transport", loaded_at=start, address_from=address, address_to=address)
+    issued = finalize(api, "transport", draft["id"])
+    assert (issued["atcud"], issued["at_doc_code_id"]) == ("KKKK1111-1", None)
+    path = f"/_ixserver/guides/{issued['id']}/at_doc_code.json"
+    entered = api.put(path, json={"at_doc_code_id": "ABC123456789"})
+    assert entered.status_code == 200, entered.text
+    assert entered.json()["transport"]["at_doc_code_id"] == "ABC123456789"
+    assert api.put(path, json={"at_doc_code_id": "ABC123456789"}).status_code == 200, "the same code again"
+    assert api.put(path, json={"at_doc_code_id": "OTHER1"}).json()["errors"] == [
+        {"error": "The guide has AT's code already: ABC123456789"}
+    ]
+    assert api.put(path, json={"at_doc_code_id": "not a code!"}).status_code == 422
+    assert api.put(f"/_ixserver/guides/{create(api)['id']}/at_doc_code.json", json={"at_doc_code_id": "X1"}).status_code == 404
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+    env.update(IXSERVER_DATABASE_URL=production.settings.resolved_database_url,
+               IXSERVER_DATA_DIR=str(production.settings.data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    same = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(issued["id"]), "ABC123456789"],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert same.returncode == 0 and same.stdout.strip().endswith("ABC123456789"), same.stderr
+    with production.db.read() as conn:
+        from ixserver.services.verify import verify
+
+        assert verify(conn, production.resources.seal_key, api.name) == [], "the code is sealed"

@@ -22,7 +22,7 @@ from ixserver.services.accounts import AccountRef, authenticate
 PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/openapi.yaml", "/_ixserver/docs"))
 PUBLIC_PREFIX = "/documents/"
 CONTROL_PREFIX = "/_ixserver/"  # the rest of the control API: a key, in sandbox mode (else 404)
-OPERATOR_PREFIX = "/_ixserver/series/"  # ... except the entry of AT's codes: a key, in every mode
+OPERATOR_PREFIXES = ("/_ixserver/series/", "/_ixserver/guides/")  # ... but AT's codes: a key, in every mode
 _HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)\.?(?::[0-9]{1,5})?")
 HEADER_KEY = b"x-invoicexpress-api-key"
 CACHE_MAX = 10_000
@@ -97,7 +97,7 @@ class AuthMiddleware:
         if path in PUBLIC or (path.startswith(PUBLIC_PREFIX) and not path.endswith(".json")):
             await self.app(scope, receive, send)
             return
-        if path.startswith(CONTROL_PREFIX) and not path.startswith(OPERATOR_PREFIX) and not self.ctx.settings.sandbox:
+        if path.startswith(CONTROL_PREFIX) and not path.startswith(OPERATOR_PREFIXES) and not self.ctx.settings.sandbox:
             await self.app(scope, receive, send)  # not there outside sandbox mode: its 404
             return
         key = api_key_of(scope)

@@ -8,12 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver.api.context import account, context
+from ixserver.api.documents import render as render_document
 from ixserver.api.routing import Router
 from ixserver.api.sequences import render as render_sequence
 from ixserver.api.wire import JSONResponse, as_text, read_body, root_object
 from ixserver.domain import limits
+from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.errors import NotFound
 from ixserver.services import accounts as account_service
+from ixserver.services import documents as document_service
 from ixserver.services import sequences as sequence_service
 
 router = Router(prefix="/_ixserver")
@@ -66,3 +69,16 @@ async def enter_validation_codes(request: Request) -> Response:
         sequence_service.enter_validation_codes, account(request).id, request.path_params["serie"], codes
     )
     return JSONResponse({"sequence": render_sequence(sequence)})
+
+
+@router.put("/guides/{document_id:id}/at_doc_code.json")
+async def enter_transport_code(request: Request) -> Response:
+    """What `ixserver guides code` does, for the account of the key: the code AT's portal gave
+    an issued guide's transport, `{"at_doc_code_id": "…"}`; answers the guide."""
+    ctx = context(request)
+    body = await read_body(request)
+    code = as_text(body.get("at_doc_code_id"), "at_doc_code_id", limits.SHORT_TEXT) or ""
+    document = await ctx.writes.run_with_resources(
+        document_service.enter_transport_code, account(request).id, request.path_params["document_id"], code
+    )
+    return JSONResponse({BY_KEY[document.doc_type].key: render_document(document, ctx.settings.base_url)})

@@ -8,6 +8,7 @@ forward. Any refusal rolls the whole use case back, number included.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -473,3 +474,28 @@ def _communicate_transport(
     assert account is not None
     taxpayer = sequence_service.taxpayer_of(account, resources.vault)
     return resources.at.communicate_transport(taxpayer, document_number, document.transport.loaded_at)
+
+
+AT_DOC_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
+def enter_transport_code(conn: Connection, resources: Resources, account_id: int, document_id: int, code: str) -> Document:
+    """The code AT's portal gave an issued guide's transport (production, where the manual
+    adapter communicates nothing): kept once, and sealed. The same code again changes nothing."""
+    code = code.strip()
+    if not AT_DOC_CODE.fullmatch(code):
+        raise ValidationFailed("The AT code must be 1 to 64 letters or digits")
+    store.lock_document(conn, account_id, document_id)
+    document = store.get_document(conn, account_id, document_id)
+    if document is None or document.transport is None:
+        raise DocumentNotFound()
+    if document.status != states.FINAL:
+        raise ValidationFailed("Only an issued guide, not canceled, takes the code AT gave its transport")
+    if document.at_doc_code == code:
+        return document
+    if document.at_doc_code:
+        raise ValidationFailed(f"The guide has AT's code already: {document.at_doc_code}")
+    store.set_at_doc_code(conn, document_id, code, clock.now())
+    changed = replace(document, at_doc_code=code)
+    seal_service.record(conn, resources.seal_key, changed, "at_doc_code")
+    return changed

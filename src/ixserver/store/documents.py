@@ -224,6 +224,11 @@ def update_draft(
     _insert_lines(conn, document_id, lines)
 
 
+def set_at_doc_code(conn: Connection, document_id: int, code: str, now: datetime) -> None:
+    """The code AT gave a guide's transport, entered after its issue (production)."""
+    _UPDATE_DOCUMENT.run(conn, {"document_id": document_id, "at_doc_code": code, "updated_at": now})
+
+
 def set_status(
     conn: Connection, document_id: int, status: str, reason: str | None, now: datetime, numbering: Numbering | None
 ) -> None:
