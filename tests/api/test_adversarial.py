@@ -171,6 +171,10 @@ def _sweep(api: Api) -> Sweep:
     sweep.fields("POST", "/credit_notes.json", {"credit_note": body(owner_invoice_id=issued["id"])}, "documents")
     sweep.fields("POST", f"/clients/{client['id']}/invoices.json", {"invoice": body()}, "documents")
     sweep.fields("PUT", f"/invoices/{draft['id']}.json", {"invoice": body()})
+    address = {"detail": "Rua 1", "city": "Lisboa", "postal_code": "1000-001", "country": "Portugal"}
+    shipping = body(loaded_at="01/01/2099 10:00:00", license_plate="11-AA-22", address_from=address, address_to=address)
+    sweep.fields("POST", "/shippings.json", {"shipping": shipping})
+    sweep.fields("POST", "/quotes.json", {"quote": body()})
     sweep.fields("PUT", f"/invoices/{issued['id']}/change-state.json", {"invoice": {"state": "canceled", "message": "m"}})
     client_body = {"client": {"name": "N", "code": "K", "email": "a@b.pt", "fiscal_id": "503504564", "country": "Portugal",
                               "address": "A", "postal_code": "1000-001", "language": "pt", "send_options": "1"}}  # fmt: skip

@@ -281,3 +281,13 @@ def test_concurrent_registration_is_409_code_008(server: LiveServer, tmp_path: P
         assert conflict.json() == {"errors": [{"error": "The sequence is already being registered.", "code": "008"}]}
         assert results[0].status_code == 200
         assert api.put(f"/sequences/{seq_id}/register.json").json()["errors"][0]["code"] == "005"  # lease released
+
+
+def test_create_numbers_its_refusals_as_the_create_operation_does(server: LiveServer) -> None:
+    """api-v2 §8.5 numbers "no open activity" 005, where register (§8.6) says 003."""
+    without_nif = server.account(registered=False)
+    created = without_nif.post("/sequences.json", json={"sequence": {"serie": "X1"}})
+    assert created.json() == {"errors": [{"error": "Account fiscal ID doesn't have open activity in Tax Authority.", "code": "005"}]}
+    seq_id = without_nif.get("/sequences.json").json()["sequences"][0]["id"]
+    assert without_nif.put(f"/sequences/{seq_id}/register.json").json()["errors"][0]["code"] == "003"
+    assert [s["serie"] for s in without_nif.get("/sequences.json").json()["sequences"]] == [str(clock.today().year)]

@@ -22,7 +22,7 @@ from ixserver.api.wire import (
 from ixserver.domain import limits, numbering
 from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import Document, DocumentLine, LineInput
-from ixserver.domain.errors import ValidationFailed
+from ixserver.domain.errors import ValidationFailed, raise_if
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.signing import printed_characters
 from ixserver.domain.totals import GlobalDiscount
@@ -232,6 +232,7 @@ def _transport(data: dict[str, Any]) -> TransportInput:
                 continue
         if loaded_at is None:
             raise ValidationFailed("Loaded at must be a date and time as dd/mm/yyyy HH:MM:SS")
+        raise_if(limits.date_problems(loaded_at.date(), "Loaded at"))  # before it is written out
     plate = as_text(data.get("license_plate"), "License plate", limits.SHORT_TEXT)
     return TransportInput(
         loaded_at=loaded_at,

@@ -20,13 +20,18 @@ from starlette.routing import Match
 
 from ixserver.api.wire import JSONResponse
 from ixserver.domain.errors import (
+    AccountNotPortuguese,
     Conflict,
     DocumentCreationInProgress,
     DomainError,
     Forbidden,
+    InvalidATCredentials,
     MalformedRequest,
+    NoOpenActivity,
     NotFound,
     RequestTooLarge,
+    SequenceBeingRegistered,
+    SeriesRegisteredElsewhere,
     Throttled,
     Unavailable,
     ValidationFailed,
@@ -94,20 +99,34 @@ def too_many_requests(retry_after: int) -> Response:
     return error_response(429, [HTTP_MESSAGES[429]], headers={"Retry-After": str(retry_after)})
 
 
-async def _domain_error(_request: Request, exc: Exception) -> Response:
+# Operations that number some errors otherwise than the error's own code: creating a series
+# (api-v2 §8.5) against registering one (§8.6, the codes of domain/errors.py).
+CODES_BY_OPERATION: dict[tuple[str, str], dict[type[DomainError], str]] = {
+    ("POST", "/sequences.json"): {
+        InvalidATCredentials: "004",
+        NoOpenActivity: "005",
+        SequenceBeingRegistered: "006",
+        AccountNotPortuguese: "000",
+        SeriesRegisteredElsewhere: "000",
+    },
+}
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return domain_error_response(exc)
+    codes = CODES_BY_OPERATION.get((request.method, request.url.path))
+    return domain_error_response(exc, codes.get(type(exc)) if codes else None)
 
 
-def domain_error_response(exc: DomainError) -> Response:
+def domain_error_response(exc: DomainError, code: str | None = None) -> Response:
     """The answer to a domain error, from the table above (also for middleware, which runs
-    outside the exception handlers)."""
+    outside the exception handlers); `code` overrides the error's own."""
     extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
     status = status_for(exc)
     headers = {"Retry-After": "1"} if status == 503 else None
     if isinstance(exc, Throttled):
         headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(status, exc.messages, code=exc.code, extra=extra, headers=headers)
+    return error_response(status, exc.messages, code=code or exc.code, extra=extra, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

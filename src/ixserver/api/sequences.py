@@ -11,15 +11,7 @@ from ixserver.api.context import account, context
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, RawJSONResponse, as_flag, as_text, dumps, read_body, root_object
 from ixserver.domain.doctypes import DOC_TYPES
-from ixserver.domain.errors import (
-    AccountNotPortuguese,
-    DomainError,
-    InvalidATCredentials,
-    InvalidSequence,
-    NoOpenActivity,
-    SequenceBeingRegistered,
-    SeriesRegisteredElsewhere,
-)
+from ixserver.domain.errors import InvalidSequence
 from ixserver.domain.sequences import Sequence
 from ixserver.services import sequences as service
 
@@ -60,16 +52,6 @@ async def list_sequences(request: Request) -> Response:
     return RawJSONResponse(ctx.cache.body(("sequences", account_id), render_list))
 
 
-# The create operation numbers some errors differently from register (api-v2 §8.5 and §8.6).
-_CREATE_CODES: dict[type[DomainError], str] = {
-    InvalidATCredentials: "004",
-    NoOpenActivity: "005",
-    SequenceBeingRegistered: "006",
-    AccountNotPortuguese: "000",
-    SeriesRegisteredElsewhere: "000",
-}
-
-
 @router.post("/sequences.json")
 async def create_sequence(request: Request) -> JSONResponse:
     body = await read_body(request)
@@ -79,13 +61,8 @@ async def create_sequence(request: Request) -> JSONResponse:
         raise InvalidSequence()
     make_default = as_flag(data.get("default_sequence"), "default_sequence") if data else None
     ctx = context(request)
-    try:
-        created = await service.create_sequence(
-            ctx.writes, ctx.resources, account(request).id, serie.strip(), bool(make_default)
-        )
-    except DomainError as exc:
-        exc.code = _CREATE_CODES.get(type(exc), exc.code)
-        raise
+    # its error codes differ from register's: api/errors.py CODES_BY_OPERATION
+    created = await service.create_sequence(ctx.writes, ctx.resources, account(request).id, serie.strip(), bool(make_default))
     return JSONResponse({"sequence": render(created)}, status_code=201)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import re
 
+from stdnum.pt import nif
+
 from ixserver.domain.clients import LANGUAGES, is_valid_email, is_valid_portuguese_nif
 
 POSTAL_CODE_PT = re.compile(r"\d{4}-\d{3}")
@@ -62,3 +64,9 @@ def at_credentials(
     if communication_type is not None and communication_type not in AT_COMMUNICATION_TYPES:
         problems.append(f"The field communication_type must be one of: {', '.join(AT_COMMUNICATION_TYPES)}")
     return password, problems
+
+
+def training_nif(account_id: int) -> str:
+    """A valid NIF of its own for a sandbox account: 5, seven digits of the id, check digit."""
+    base = f"5{account_id % 10**7:07d}"
+    return base + nif.calc_check_digit(base)

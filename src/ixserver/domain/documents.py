@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -396,6 +397,10 @@ def credit_line_problems(
             left_value = to_cents(had_value) - to_cents(took_value)
             problems.append(f"Can't credit {to_cents(value)} of {name}: {left_value} left to credit")
     return problems
+
+
+# The code AT gives a transport document (ATDocCodeID), as an operator may enter it.
+AT_DOC_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 def transport_problems(

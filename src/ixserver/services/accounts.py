@@ -13,11 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from stdnum.pt import nif
 
 from ixserver import clock
 from ixserver.at import ATCredentials, Taxpayer
-from ixserver.domain.accounts import account_problems, at_credentials
+from ixserver.domain.accounts import account_problems, at_credentials, training_nif
 from ixserver.domain.errors import (
     AccountChangedMeanwhile,
     AccountCreationLimit,
@@ -90,12 +89,6 @@ def create_account(
     sequence_service.create_default_sequence(conn, account_id, resources)
     tax_service.seed(conn, account_id, account.tax_region)
     return account, issue_key(conn, account_id)
-
-
-def training_nif(account_id: int) -> str:
-    """A valid NIF of its own for a sandbox account: 5, seven digits of the id, check digit."""
-    base = f"5{account_id % 10**7:07d}"
-    return base + nif.calc_check_digit(base)
 
 
 def authenticate(conn: Connection, key: str) -> AccountRef | None:

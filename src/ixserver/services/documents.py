@@ -8,7 +8,6 @@ forward. Any refusal rolls the whole use case back, number included.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -21,6 +20,7 @@ from ixserver import clock
 from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import (
+    AT_DOC_CODE,
     CREDIT_NOTES,
     Document,
     DocumentContent,
@@ -474,9 +474,6 @@ def _communicate_transport(
     assert account is not None
     taxpayer = sequence_service.taxpayer_of(account, resources.vault)
     return resources.at.communicate_transport(taxpayer, document_number, document.transport.loaded_at)
-
-
-AT_DOC_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 def enter_transport_code(conn: Connection, resources: Resources, account_id: int, document_id: int, code: str) -> Document:
