@@ -22,11 +22,13 @@ from ixserver.api import (
     invoices,
     items,
     meta,
+    payments,
     permalink,
     purchase_orders,
     sandbox,
     sequences,
     taxes,
+    treasury,
 )
 from ixserver.api.auth import AuthMiddleware, KeyCache
 from ixserver.api.boundary import InputBoundary
@@ -60,7 +62,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     )
     app.state.ctx = ctx
     errors.install(app)
-    modules = (sandbox, meta, invoices, estimates, guides, purchase_orders, sequences, clients, items, taxes, accounts, permalink)
+    modules = (sandbox, meta, invoices, payments, estimates, guides, purchase_orders, sequences, clients, treasury, items, taxes, accounts, permalink)
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))

@@ -1,7 +1,9 @@
-"""Credit notes under concurrency (issue 11): two server instances on one database race two
-full credits of one invoice, and a cancellation of the invoice against a credit note of it. The
-checks and the number are taken while the corrected document is locked, and a cancellation
-takes the same lock: in every repeat exactly one of the two wins."""
+"""Credit notes and payments under concurrency (issues 11 and 12): two server instances on one
+database race two full credits of one invoice, a cancellation of the invoice against a credit
+note or a payment of it, two full payments, and a payment against the cancellation of another
+payment. The checks and the number are taken while the corrected or paid document is locked,
+and a cancellation takes the same lock: in every repeat exactly one of two rivals wins, and
+nothing is ever over-paid."""
 
 from __future__ import annotations
 
@@ -27,15 +29,15 @@ def second(server: LiveServer, tmp_path: Path) -> Iterator[LiveServer]:
         yield other
 
 
-def _at_once(*calls: tuple[Api, str, dict]) -> list[int]:
-    """Each (api, path, body) PUT at the same moment; their statuses."""
+def _at_once(*calls: tuple[Api, str, dict] | tuple[Api, str, dict, str]) -> list[int]:
+    """Each (api, path, body[, method]) sent at the same moment (PUT unless said); their statuses."""
     barrier = threading.Barrier(len(calls))
     statuses: list[int] = [0] * len(calls)
 
     def run(n: int) -> None:
-        api, path, payload = calls[n]
+        api, path, payload, *method = calls[n]
         barrier.wait()
-        statuses[n] = api.put(path, json=payload).status_code
+        statuses[n] = api.request(method[0] if method else "PUT", path, json=payload).status_code
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
     for thread in threads:
@@ -90,6 +92,53 @@ def test_cancel_and_credit_at_once_one_wins(api: Api, second: LiveServer) -> Non
     # after either order, no canceled invoice has a live credit note
     for canceled, finalized in outcomes:
         assert not (canceled == 200 and finalized == 200)
+
+
+def _payment(invoice: dict, amount: object) -> tuple[str, dict, str]:
+    return f"/documents/{invoice['id']}/partial_payments.json", {"partial_payment": {"amount": amount, "payment_mechanism": "NU"}}, "POST"
+
+
+def test_two_full_payments_at_once_one_wins(api: Api, second: LiveServer) -> None:
+    other = Api(second.url, api.key, api.name)
+    outcomes = []
+    for _ in range(REPEATS // 2):
+        invoice = issue(api, items=[LINE])
+        outcomes.append(tuple(sorted(_at_once((api, *_payment(invoice, "123.00")), (other, *_payment(invoice, "123.00"))))))
+        assert api.get(f"/invoices/{invoice['id']}.json").json()["invoice"]["status"] == "settled"
+    assert outcomes == [(200, 422)] * (REPEATS // 2)
+    receipts = api.get("/receipts.json", params={"per_page": 100}).json()
+    assert receipts["pagination"]["total_entries"] == REPEATS // 2, "one receipt per invoice, never two"
+    numbers = sorted(int(r["sequence_number"].split("/")[0]) for r in receipts["receipts"])
+    assert numbers == list(range(1, REPEATS // 2 + 1)), "gapless: a refused payment takes no number"
+
+
+def test_cancel_and_pay_at_once_one_wins(api: Api, second: LiveServer) -> None:
+    other = Api(second.url, api.key, api.name)
+    outcomes = []
+    for _ in range(REPEATS // 2):
+        invoice = issue(api, items=[LINE])
+        cancel = {"invoice": {"state": "canceled", "message": "wrong"}}
+        outcomes.append(
+            _at_once((api, f"/invoices/{invoice['id']}/change-state.json", cancel), (other, *_payment(invoice, "10")))
+        )
+    assert all(sorted(o) == [200, 422] for o in outcomes), outcomes
+
+
+def test_a_payment_and_the_cancellation_of_another_at_once(api: Api, second: LiveServer) -> None:
+    """Either order leaves the invoice final with 23.00 of 123.00 paid: the cancellation
+    unsettles what the payment settled, or the payment finds 123.00 open and settles nothing."""
+    other = Api(second.url, api.key, api.name)
+    for _ in range(REPEATS // 4):
+        invoice = issue(api, items=[LINE])
+        path, body, _method = _payment(invoice, "100.00")
+        first = api.post(path, json=body).json()["receipt"]
+        cancel = {"receipt": {"state": "canceled", "message": "wrong amount"}}
+        assert _at_once(
+            (api, f"/receipts/{first['id']}/change-state.json", cancel), (other, *_payment(invoice, "23.00"))
+        ) == [200, 200]
+        assert api.get(f"/invoices/{invoice['id']}.json").json()["invoice"]["status"] == "final"
+        assert api.post(path, json={"partial_payment": {"amount": "100.01"}}).status_code == 422
+        assert api.post(path, json={"partial_payment": {"amount": "100.00"}}).status_code == 200
 
 
 def test_a_credit_note_takes_back_lines_of_its_invoice(api: Api) -> None:

@@ -114,6 +114,8 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
         }
     if document.owner_document_id is not None:
         out["owner_invoice_id"] = document.owner_document_id
+    if document.payment_mechanism is not None:  # receipts
+        out["payment_mechanism"] = document.payment_mechanism
     if kind.family == "guides":
         out.update(render_transport(document))
     return out

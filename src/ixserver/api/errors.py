@@ -26,6 +26,7 @@ from ixserver.domain.errors import (
     DomainError,
     Forbidden,
     InvalidATCredentials,
+    InvalidPaymentMechanism,
     MalformedRequest,
     NoOpenActivity,
     NotFound,
@@ -55,6 +56,12 @@ STATUS: dict[type[DomainError], int] = {
 # documented as {"reason": "…"} (api-v2 §1.10 shape J); both keys are sent.
 EXTRA_BODY = {
     DocumentCreationInProgress: lambda exc: {"reason": exc.message},
+}
+
+# Errors whose whole body the spec pins to another shape: an unknown payment mechanism is a bare
+# array (api-v2 §4.11, shape E).
+WHOLE_BODY = {
+    InvalidPaymentMechanism: ["payment_mechanism", "is invalid"],
 }
 
 HTTP_MESSAGES = {
@@ -121,8 +128,10 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 def domain_error_response(exc: DomainError, code: str | None = None) -> Response:
     """The answer to a domain error, from the table above (also for middleware, which runs
     outside the exception handlers); `code` overrides the error's own."""
-    extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
     status = status_for(exc)
+    if type(exc) in WHOLE_BODY:
+        return JSONResponse(WHOLE_BODY[type(exc)], status_code=status)
+    extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
     headers = {"Retry-After": "1"} if status == 503 else None
     if isinstance(exc, Throttled):
         headers = {"Retry-After": str(exc.retry_after)}

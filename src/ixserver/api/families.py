@@ -15,8 +15,8 @@ from ixserver.api.context import account, context
 from ixserver.api.documents import FAMILY_KEYS, parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, read_body, root_object
-from ixserver.domain import states
+from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, read_body, root_object
+from ixserver.domain import limits, states
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
 from ixserver.domain.documents import DocumentFilters
 from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
@@ -26,19 +26,22 @@ from ixserver.services import documents as service
 STATUS_FILTERS = {"draft": states.DRAFT, "sent": states.FINAL, "final": states.FINAL, "settled": states.SETTLED,
                   "canceled": states.CANCELED, "deleted": states.DELETED, "second_copy": "second_copy",
                   "accepted": states.ACCEPTED, "refused": states.REFUSED}  # fmt: skip
-# Types the list accepts but that have no documents in this family (yet): they match nothing.
-OTHER_LISTED_TYPES = ("Receipt", "CashInvoice", "VatMossReceipt")
+# Types the list accepts that no document has (legacy cash sales): they match nothing.
+OTHER_LISTED_TYPES = ("CashInvoice",)
+OPERATIONS = ("create", "get", "update", "change_state", "list")
 
 
-def list_filters(request: Request, types: tuple[str, ...]) -> DocumentFilters:
-    """GET /invoices.json's filters (api-v2 §4.1), read leniently."""
+def list_filters(request: Request, types: tuple[str, ...], selectable: tuple[str, ...] = ()) -> DocumentFilters:
+    """GET /invoices.json's filters (api-v2 §4.1), read leniently: `types` unless `type[]`
+    names some of them or of `selectable` (receipts, in the invoices' list)."""
     query = request.query_params
     wanted = query.getlist("type[]") or query.getlist("type")
     if wanted:
         unknown = [t for t in wanted if t not in OTHER_LISTED_TYPES and BY_TYPE_NAME.get(t) is None]
         if unknown:
             raise ValidationFailed(f"type {unknown[0]} is not valid")
-        types = tuple(BY_TYPE_NAME[t].key for t in wanted if t in BY_TYPE_NAME and BY_TYPE_NAME[t].key in types)
+        allowed = types + selectable
+        types = tuple(BY_TYPE_NAME[t].key for t in wanted if t in BY_TYPE_NAME and BY_TYPE_NAME[t].key in allowed)
     statuses = None
     if query.getlist("status[]") or query.getlist("status"):
         words = query.getlist("status[]") or query.getlist("status")
@@ -68,9 +71,20 @@ def list_filters(request: Request, types: tuple[str, ...]) -> DocumentFilters:
     )
 
 
-def list_response(request: Request, key: str, types: tuple[str, ...]) -> Response:
+def read_change(body: dict[str, Any], *keys: str) -> tuple[str, str | None]:
+    """A change-state body: `{"<key>": {"state": "…", "message": "…"}}`, the message also at the
+    root (bitmario's client puts it there); the state lower-cased."""
+    data = root_object(body, *keys) or {}
+    state = data.get("state")
+    if not isinstance(state, str) or not state.strip():
+        raise ValidationFailed("Invalid state")
+    message = data.get("message") if data.get("message") is not None else body.get("message")
+    return state.strip().lower(), as_text(message, "Message", limits.LONG_TEXT)
+
+
+def list_response(request: Request, key: str, types: tuple[str, ...], selectable: tuple[str, ...] = ()) -> Response:
     ctx, account_id = context(request), account(request).id
-    filters = list_filters(request, types)
+    filters = list_filters(request, types, selectable)
     page, per_page = pagination(request)
     base = ctx.settings.base_url
 
@@ -82,7 +96,9 @@ def list_response(request: Request, key: str, types: tuple[str, ...]) -> Respons
     return cached_json(request, build)
 
 
-def _handlers(kind: DocType, family: tuple[str, ...], list_key: str) -> dict[str, Callable[[Request], Awaitable[Response]]]:
+def _handlers(
+    kind: DocType, family: tuple[str, ...], list_key: str, selectable: tuple[str, ...]
+) -> dict[str, Callable[[Request], Awaitable[Response]]]:
     async def create(request: Request) -> Response:
         ctx, account_id = context(request), account(request).id
         data = parse_document(await read_body(request), kind)
@@ -118,45 +134,48 @@ def _handlers(kind: DocType, family: tuple[str, ...], list_key: str) -> dict[str
 
     async def change_state(request: Request) -> Response:
         ctx = context(request)
-        body = await read_body(request)
-        data = root_object(body, kind.key, *FAMILY_KEYS.get(kind.family, ())) or {}
-        state = data.get("state")
-        if not isinstance(state, str) or not state.strip():
-            raise ValidationFailed("Invalid state")
-        message = data.get("message") if data.get("message") is not None else body.get("message")
+        state, message = read_change(await read_body(request), kind.key, *FAMILY_KEYS.get(kind.family, ()))
         document = await ctx.writes.run_with_resources(
-            service.change_state,
-            account(request).id,
-            kind.key,
-            request.path_params["document_id"],
-            state.strip().lower(),
-            str(message) if message is not None else None,
+            service.change_state, account(request).id, kind.key, request.path_params["document_id"], state, message
         )
         return JSONResponse({kind.key: render(document, ctx.settings.base_url)})
 
     async def list_of_type(request: Request) -> Response:
         if kind.path == list_key:  # GET /invoices.json lists the whole family (api-v2 §4.1)
-            return list_response(request, list_key, family)
+            return list_response(request, list_key, family, selectable)
         return list_response(request, kind.path, (kind.key,))
 
     return {"create": create, "get": get, "update": update, "change_state": change_state, "list": list_of_type}
 
 
-def register(router: Router, family: tuple[str, ...], list_key: str) -> None:
-    """The routes of each type of `family`, and `GET /{list_key}.json` for all of them (when no
-    type has that path, as `invoices` has, a route of its own)."""
+def register(
+    router: Router,
+    family: tuple[str, ...],
+    list_key: str,
+    *,
+    operations: tuple[str, ...] = OPERATIONS,
+    selectable: tuple[str, ...] = (),
+) -> None:
+    """The routes of each type of `family` (those of `operations`), and `GET /{list_key}.json`
+    for all of them (when no type has that path, as `invoices` has, a route of its own), where
+    `type[]` may also select the types of `selectable`."""
     for key in family:
         kind = BY_KEY[key]
-        handlers = _handlers(kind, family, list_key)
-        router.route(f"/{kind.path}.json", "GET")(handlers["list"])
-        router.route(f"/{kind.path}.json", "POST")(handlers["create"])
-        router.route(f"/{kind.path}/{{document_id:id}}.json", "GET")(handlers["get"])
-        router.route(f"/{kind.path}/{{document_id:id}}.json", "PUT")(handlers["update"])
-        # POST too: the Go client (tim-online) sends change-state as POST (api-v2 §1.3).
-        router.route(f"/{kind.path}/{{document_id:id}}/change-state.json", "PUT", "POST")(handlers["change_state"])
+        handlers = _handlers(kind, family, list_key, selectable)
+        paths = {
+            "list": (f"/{kind.path}.json", ("GET",)),
+            "create": (f"/{kind.path}.json", ("POST",)),
+            "get": (f"/{kind.path}/{{document_id:id}}.json", ("GET",)),
+            "update": (f"/{kind.path}/{{document_id:id}}.json", ("PUT",)),
+            # POST too: the Go client (tim-online) sends change-state as POST (api-v2 §1.3).
+            "change_state": (f"/{kind.path}/{{document_id:id}}/change-state.json", ("PUT", "POST")),
+        }
+        for operation in operations:
+            path, methods = paths[operation]
+            router.route(path, *methods)(handlers[operation])
     if list_key not in (BY_KEY[key].path for key in family):
 
         async def list_all(request: Request) -> Response:
-            return list_response(request, list_key, family)
+            return list_response(request, list_key, family, selectable)
 
         router.route(f"/{list_key}.json", "GET")(list_all)

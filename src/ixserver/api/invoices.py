@@ -17,12 +17,15 @@ from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, read_body
 from ixserver.domain.doctypes import BY_TYPE_NAME
 from ixserver.domain.documents import INVOICE_FAMILY
+from ixserver.domain.states import RECEIPTS
 from ixserver.services import clients as client_service
 from ixserver.services import documents as service
 
 router = Router()
+CLIENT_DOCUMENTS = INVOICE_FAMILY + RECEIPTS  # what a client's list holds (api-v2 §10.6)
 
-register(router, INVOICE_FAMILY, "invoices")
+# `type[]=Receipt` (or VatMossReceipt) lists receipts too; without it, the family only.
+register(router, INVOICE_FAMILY, "invoices", selectable=RECEIPTS)
 
 
 @router.get("/document/{document_id:id}/related_documents.json")
@@ -39,12 +42,12 @@ async def related_documents(request: Request) -> Response:
 
 @router.route("/clients/{client_id:id}/invoices.json", "POST", "GET")
 async def client_invoices(request: Request) -> Response:
-    """The client's documents (api-v2 §10.6): the body's `filter` {status, by_type, archived}
-    or the invoice list's query filters; GET too (the n8n node)."""
+    """The client's documents (api-v2 §10.6), the invoice family and receipts: the body's
+    `filter` {status, by_type, archived} or the invoice list's query filters; GET too (n8n)."""
     ctx, account_id, client_id = context(request), account(request).id, request.path_params["client_id"]
     body = await read_body(request)
     page, per_page = pagination(request)
-    filters = replace(list_filters(request, INVOICE_FAMILY), client_id=client_id)
+    filters = replace(list_filters(request, CLIENT_DOCUMENTS), client_id=client_id)
     wanted = body.get("filter") if isinstance(body.get("filter"), dict) else {}
     if wanted.get("status"):
         filters = replace(filters, statuses=tuple(STATUS_FILTERS.get(s, s) for s in _words(wanted["status"])))
@@ -66,4 +69,4 @@ def _words(value: Any) -> list[str]:
 
 def _type_key(type_name: str) -> str | None:
     kind = BY_TYPE_NAME.get(type_name)
-    return kind.key if kind is not None and kind.key in INVOICE_FAMILY else None
+    return kind.key if kind is not None and kind.key in CLIENT_DOCUMENTS else None

@@ -19,6 +19,8 @@ class DocType:
     # One code per type across all tables (pt-compliance §1.2), so VAT MOSS gets its own.
     internal_code: str | None = None
     label: str = ""  # in messages: "invoice-receipt"
+    # Signed (hash chain, SAF-T Hash): every type but receipts (Despacho 8632/2014 §1.1).
+    signed: bool = True
 
 
 # Order of the seed's sequence object (GET /sequences.json); every sequence has one
@@ -29,7 +31,7 @@ DOC_TYPES: tuple[DocType, ...] = (
     DocType("simplified_invoice", "simplified_invoices", "SimplifiedInvoice", "invoices", "FS", "SI", True, "FS", "simplified invoice"),
     DocType("credit_note", "credit_notes", "CreditNote", "invoices", "NC", "SI", True, "NC", "credit note"),
     DocType("debit_note", "debit_notes", "DebitNote", "invoices", "ND", "SI", True, "ND", "debit note"),
-    DocType("receipt", "receipts", "Receipt", "receipts", "RG", "PY", True, "RG", "receipt"),
+    DocType("receipt", "receipts", "Receipt", "receipts", "RG", "PY", True, "RG", "receipt", signed=False),
     DocType("shipping", "shippings", "Shipping", "guides", "GR", "MG", True, "GR", "shipping guide"),
     DocType("transport", "transports", "Transport", "guides", "GT", "MG", True, "GT", "transport guide"),
     DocType("devolution", "devolutions", "Devolution", "guides", "GD", "MG", True, "GD", "devolution guide"),
@@ -40,7 +42,7 @@ DOC_TYPES: tuple[DocType, ...] = (
     DocType("purchase_order", "purchase_orders", "PurchaseOrder", "purchase_orders", None, None, False, "NE", "purchase order"),
     DocType("vat_moss_invoice", "vat_moss_invoices", "VatMossInvoice", "invoices", "FT", "SI", False, "FVM", "VAT MOSS invoice"),
     DocType("vat_moss_credit_note", "vat_moss_credit_notes", "VatMossCreditNote", "invoices", "NC", "SI", False, "NCVM", "VAT MOSS credit note"),
-    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", "receipts", "RG", "PY", False, "RGVM", "VAT MOSS receipt"),
+    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", "receipts", "RG", "PY", False, "RGVM", "VAT MOSS receipt", signed=False),
 )
 
 BY_KEY: dict[str, DocType] = {t.key: t for t in DOC_TYPES}

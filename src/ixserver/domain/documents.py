@@ -144,6 +144,7 @@ class Document(DocumentContent):
     key_version: int | None
     status_reason: str | None
     at_doc_code: str | None  # guides: the code AT gave the transport document
+    payment_mechanism: str | None = None  # receipts: how the payment was made (TB, MB, NU…)
     lines: list[DocumentLine] = field(default_factory=list)
 
 
@@ -285,19 +286,9 @@ def finalization_problems(
     line_exemptions: list[str | None],
 ) -> list[str]:
     """What prevents a draft from being issued now; empty when it may be."""
-    problems: list[str] = []
-    if doc_type.atcud and not validation_code:  # DL 28/2019 art. 35: communicated before use
-        problems.append(
-            f"The series {serie} is not registered with the Tax Authority (AT) for the {doc_type.label} type:"
-            " register it before issuing (PUT /sequences/{id}/register.json; on a production server,"
-            f" ixserver series register ACCOUNT {serie} --code {doc_type.saft_code}=CODE)"
-        )
+    problems = numbering_problems(doc_type, serie, validation_code, doc_date, today, last_date)
     if not tax_rates:
         problems.append("Document should have at least one item")
-    if doc_date > today:
-        problems.append("Date can't be in the future")
-    if last_date is not None and doc_date < last_date:
-        problems.append(f"Date cannot be earlier than the last {doc_type.label} of this sequence[{last_date:%d %b %y}]")
     if due_date < doc_date:
         problems.append("Due date must be equal to or later than the document date")
     # every 0 % line needs an exemption code: its own, else the document's (AT allows one per line)
@@ -314,6 +305,25 @@ def finalization_problems(
                 else "unless they sell goods only, to a consumer (not to a company, not services)"
             )
             problems.append(f"Simplified invoices can't exceed {limit:.2f} € {what}; issue an invoice instead")
+    return problems
+
+
+def numbering_problems(
+    doc_type: DocType, serie: str, validation_code: str | None, doc_date: date, today: date, last_date: date | None
+) -> list[str]:
+    """What prevents any document, receipts included, from taking the next number of its series:
+    a series not communicated to AT, a date in the future or before the series' last document."""
+    problems: list[str] = []
+    if doc_type.atcud and not validation_code:  # DL 28/2019 art. 35: communicated before use
+        problems.append(
+            f"The series {serie} is not registered with the Tax Authority (AT) for the {doc_type.label} type:"
+            " register it before issuing (PUT /sequences/{id}/register.json; on a production server,"
+            f" ixserver series register ACCOUNT {serie} --code {doc_type.saft_code}=CODE)"
+        )
+    if doc_date > today:
+        problems.append("Date can't be in the future")
+    if last_date is not None and doc_date < last_date:
+        problems.append(f"Date cannot be earlier than the last {doc_type.label} of this sequence[{last_date:%d %b %y}]")
     return problems
 
 

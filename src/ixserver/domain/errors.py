@@ -208,6 +208,13 @@ class DocumentNotFound(NotFound):
     message = "Document not found"
 
 
+class InvalidPaymentMechanism(ValidationFailed):
+    """An unknown payment mechanism: the one refusal of a payment answered with the bare array
+    of api-v2 §4.11 (shape E), `["payment_mechanism", "is invalid"]`."""
+
+    message = "payment_mechanism is invalid"
+
+
 class ClientTaken(ValidationFailed):
     """Another client of the account has this name or code."""
 
@@ -233,3 +240,22 @@ class ProprietaryUidTaken(Conflict):
 
     def __init__(self, uid: str, doc_type: str) -> None:
         super().__init__(f"The UID {uid} was already used to create a document of type {doc_type}")
+
+
+# -- treasury (api-v2 §12, the client's current account) -----------------------------------
+
+
+class RegularizationNotFound(NotFound):
+    message = "Regularization not found"
+
+
+class TreasuryMovementNotFound(NotFound):
+    message = "Treasury movement not found"
+
+
+class TreasuryMovementInvalid(ValidationFailed):
+    """A treasury movement refused: one message, as InvoiceXpress words it (api-v2 §12:
+    "Validation failed: Value is not a number"), the problems joined by commas."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("Validation failed: " + ", ".join(problems or ("Treasury movement is not valid",)))

@@ -39,6 +39,9 @@ _ISSUED_THEN_CANCELED: dict[str, dict[str, str]] = {
     "canceled": {FINAL: CANCELED},
 }
 PURCHASE_ORDERS = ("purchase_order",)
+# Receipts: issued final by a payment (api-v2 §4.11), then only canceled (§4.12).
+RECEIPTS = ("receipt", "vat_moss_receipt")
+_RECEIPTS: dict[str, dict[str, str]] = {"canceled": {FINAL: CANCELED}}
 GUIDES = ("shipping", "transport", "devolution")
 # The spec's table says `accept`/`refuse`, its request enum `accepted`/`refused`: both are taken.
 ALIASES = {"accept": "accepted", "refuse": "refused"}
@@ -55,6 +58,8 @@ def next_status(doc_type: str, type_name: str, status: str, event: str) -> str:
         table = _ESTIMATES
     elif doc_type in PURCHASE_ORDERS or doc_type in GUIDES:
         table = _ISSUED_THEN_CANCELED
+    elif doc_type in RECEIPTS:
+        table = _RECEIPTS
     else:
         table = {**_COMMON, **_ONLY.get(doc_type, {})}
     if event not in (ESTIMATE_EVENTS if estimate else EVENTS):

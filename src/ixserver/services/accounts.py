@@ -36,6 +36,7 @@ from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
 from ixserver.store import seal as seal_store
 from ixserver.store import taxes as tax_store
+from ixserver.store import treasury as treasury_store
 from ixserver.store import users as user_store
 from ixserver.writes import Writes
 
@@ -124,6 +125,7 @@ def reset_account(conn: Connection, resources: Resources, account_id: int) -> No
     document_store.delete_account_documents(conn, account_id)
     seal_store.delete_account_events(conn, account_id)
     item_store.delete_account_items(conn, account_id)
+    treasury_store.delete_account_treasury(conn, account_id)  # the NR counter restarts too
     client_store.delete_account_clients(conn, account_id)
     tax_store.delete_account_taxes(conn, account_id)
     sequence_service.delete_all(conn, account_id)

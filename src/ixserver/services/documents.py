@@ -355,7 +355,10 @@ def change_state(
     if event == "canceled":
         if reason is None:
             raise ValidationFailed("Cancel message can't be blank")
-        if store.has_live_corrections(conn, document_id):
+        dependents = store.live_dependent_types(conn, document_id)
+        if dependents & set(states.RECEIPTS):
+            raise ValidationFailed("The document has receipts: cancel its payments first")
+        if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
     issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
     store.set_status(conn, document_id, target, reason, clock.now(), issued[0] if issued else None)

@@ -1,13 +1,14 @@
 """`ixserver verify`: audit what the database holds against the rules it must keep.
 
 For every account, series and document type: numbers run 1..n with no gap or duplicate; each
-signature verifies with the public key of its version and chains to the previous document's;
+signature verifies with the public key of its version and chains to the previous document's
+(receipts are not signed: their amounts add up instead);
 the totals recompute from the lines; dates and SystemEntryDates never go backwards; the
 counter and the chain head agree with the last document; a numbered document is issued (not a
 draft or deleted) and its ATCUD is its series' code and number; the kept document counts
 (which lists report as their totals) agree with the documents. For every corrected document:
-its live credit notes take back no more than it holds, in total and line by line, and a
-canceled document has no live corrections.
+its live credit notes take back no more than it holds, in total and line by line, its live
+receipts pay no more than is owed, and a canceled document has no live corrections or receipts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection
 from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_problems
+from ixserver.domain.payments import payable
 from ixserver.domain.totals import Line, compute, in_euros
 from ixserver.keys import public_key_from_pem
 from ixserver.services import seal as seal_service
@@ -72,6 +74,11 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
         credited = sum((n.total for n in credits), Decimal(0))
         if credited > owner.total:
             problems.append(f"{where}: credit notes take back {credited:.2f} of {owner.total:.2f}")
+        receipts = [n for n in notes if n.doc_type in states.RECEIPTS]
+        owed = payable(owner.total, owner.retention_amount) - sum((payable(n.total, n.retention_amount) for n in credits), Decimal(0))
+        paid = sum((payable(n.total, n.retention_amount) for n in receipts), Decimal(0))
+        if paid > owed:
+            problems.append(f"{where}: receipts pay {paid:.2f} of {owed:.2f}")
         lines = credit_line_problems(owner.lines, [], [line for n in credits for line in n.lines])
         problems += [f"{where}: its credit notes: {problem}" for problem in lines]
     return problems
@@ -112,9 +119,12 @@ def _chain_problems(
     for document in chain:
         where = f"{label}/{document.number}"
         number = numbering.document_number(kind, counter.serie, document.number or 0)
-        problems += _totals_problems(where, document)
+        problems += _totals_problems(where, document) if kind.signed else _receipt_problems(where, document)
         key = keys.get(document.key_version or -1)
-        if not document.signature or document.system_entry_date is None or document.gross_total_eur is None:
+        if not kind.signed:
+            if document.signature or document.system_entry_date is None:
+                problems.append(f"{where}: a receipt is not signed, but entered at {document.system_entry_date}")
+        elif not document.signature or document.system_entry_date is None or document.gross_total_eur is None:
             problems.append(f"{where}: numbered but not signed")
         elif key is None:
             problems.append(f"{where}: no public key for key version {document.key_version}")
@@ -136,8 +146,20 @@ def _chain_problems(
         elif counter.validation_code and document.atcud not in (f"{counter.validation_code}-{document.number}", "N/D"):
             problems.append(f"{where}: ATCUD {document.atcud!r} is not the series' {counter.validation_code}-{document.number}")
         previous_hash, previous = document.signature or "", document
-    if chain and counter.last_hash != chain[-1].signature:
+    if chain and kind.signed and counter.last_hash != chain[-1].signature:
         problems.append(f"{label}: the chain head is not the last document's signature")
+    return problems
+
+
+def _receipt_problems(where: str, document: Document) -> list[str]:
+    """A receipt has no lines: its share of the document it pays adds up (domain/payments.py)."""
+    problems = []
+    if document.lines or document.before_taxes + document.taxes != document.total or document.sum != document.before_taxes:
+        problems.append(f"{where}: amounts {document.before_taxes} + {document.taxes} do not make {document.total}")
+    if payable(document.total, document.retention_amount) <= 0 or document.owner_document_id is None:
+        problems.append(f"{where}: pays nothing, or no document")
+    if document.gross_total_eur != in_euros(document.total, document.exchange_rate):
+        problems.append(f"{where}: the gross total {document.gross_total_eur} is not the receipt's")
     return problems
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
 from ixserver.domain.documents import Document, DocumentContent, DocumentLine, Transport
+from ixserver.domain.payments import Settlement
 from ixserver.domain.totals import GlobalDiscount
 from ixserver.store.prepared import PerLength, Prepared
 from ixserver.store.tables import clients, document_lines, documents, sub_sequences
@@ -155,10 +156,11 @@ class Numbering:
     atcud: str
     gross_total_eur: Decimal
     system_entry_date: str
-    signature: str
-    key_version: int
+    signature: str | None  # None: a receipt (not signed)
+    key_version: int | None
     client: dict[str, Any] | None
     at_doc_code: str | None = None  # guides: the code AT gave the transport document
+    payment_mechanism: str | None = None  # receipts
 
 
 def _client_columns(client: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +176,7 @@ def _content_columns(content: DocumentContent) -> dict[str, Any]:
     columns["before_taxes_cents"] = int(content.before_taxes * 100)  # to the cent already: exact
     columns.update(_client_columns(content.client))
     columns["transport"] = orjson.dumps(asdict(content.transport)).decode() if content.transport else None
+    columns["loaded_at"] = content.transport.loaded_at or None if content.transport else None
     return columns
 
 
@@ -278,10 +281,33 @@ def live_correction_ids(conn: Connection, owner_id: int, types: Sequence[str]) -
     return list(conn.scalars(query.order_by(_d.id)))
 
 
-def has_live_corrections(conn: Connection, owner_id: int) -> bool:
-    """Whether issued, not canceled credit or debit notes correct this document."""
-    query = select(_d.id).where(_d.owner_document_id == owner_id, _d.status.in_(states.LIVE))
-    return conn.execute(query.limit(1)).first() is not None
+_SETTLEMENT_TYPES = ("receipt", "vat_moss_receipt", "credit_note", "vat_moss_credit_note")
+
+
+def live_settlements(
+    conn: Connection, account_id: int, *, owner_id: int | None = None, client_id: int | None = None
+) -> dict[int, list[Settlement]]:
+    """The live receipts and credit notes of one document (`owner_id`) or of all a client's
+    documents, by the document they pay or correct, in number order. Amounts are summed by the
+    caller, in Decimal (SQLite keeps money as text)."""
+    query = select(_d.owner_document_id, _d.doc_type, _d.before_taxes, _d.total, _d.retention_amount).where(
+        _d.account_id == account_id, _d.doc_type.in_(_SETTLEMENT_TYPES), _d.status.in_(states.LIVE)
+    )
+    if owner_id is not None:
+        query = query.where(_d.owner_document_id == owner_id)
+    if client_id is not None:
+        query = query.where(_d.client_id == client_id, _d.owner_document_id.is_not(None))
+    found: dict[int, list[Settlement]] = {}
+    for owner, doc_type, before_taxes, total, retention in conn.execute(query.order_by(_d.id)):
+        found.setdefault(owner, []).append(Settlement(doc_type, before_taxes, total, retention))
+    return found
+
+
+def live_dependent_types(conn: Connection, owner_id: int) -> set[str]:
+    """The types of the issued, not canceled documents that correct or pay this one (credit and
+    debit notes, receipts)."""
+    query = select(_d.doc_type).where(_d.owner_document_id == owner_id, _d.status.in_(states.LIVE))
+    return set(conn.scalars(query.distinct()))
 
 
 def related_ids(conn: Connection, account_id: int, document_id: int, owner_id: int | None) -> list[int]:

@@ -240,6 +240,11 @@ documents = Table(
     Column("owner_reference", String(64)),  # raw_owner_invoice: a document issued elsewhere
     Column("transport", Text),  # guides: JSON of loaded_at, license_plate, address_from, address_to
     Column("at_doc_code", String(64)),  # guides: the code AT gave the transport document
+    # Guides and purchase orders: when the load starts, local "YYYY-MM-DDTHH:MM:SS" (also inside
+    # `transport`), kept as a column for the `loaded_at[from|to]` list filters.
+    Column("loaded_at", String(19)),
+    # Receipts: how the payment was made (SAF-T PaymentMechanism: TB, MB, NU…).
+    Column("payment_mechanism", String(2)),
     Column("proprietary_uid", String(255)),
     Column("plugin_id", String(255)),
     Column("permalink_token", String(64), nullable=False, unique=True),
@@ -363,4 +368,61 @@ seal_events = Table(
     Column("canonical", Text, nullable=False),
     Column("mac", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+
+# A client's current account (api-v2 §12, domain/treasury.py): its initial balance, the
+# treasury movements and regularizations recorded on it. They go with their client (and so with
+# a sandbox reset, which deletes the clients) and with their account.
+client_initial_balances = Table(
+    "client_initial_balances",
+    metadata,
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("value", Money(), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("observation", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+regularizations = Table(
+    "regularizations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("number", BigInteger, nullable=False),  # NR00000001: gapless per account
+    Column("value", Money(), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("observation", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # The backstop of gapless numbering, as for documents.
+    UniqueConstraint("account_id", "number"),
+    Index("ix_regularizations_client", "client_id", "number"),
+    sqlite_autoincrement=True,
+)
+
+# The regularization counter of each account, taken like the document counters (store/counters.py).
+regularization_counters = Table(
+    "regularization_counters",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("current_number", BigInteger, nullable=False, server_default=text("0")),
+)
+
+treasury_movements = Table(
+    "treasury_movements",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("movement_type", String(16), nullable=False),  # Reimbursement or Payment
+    Column("payment_method", String(2)),  # SAF-T PaymentMechanism (MB, TB, NU…)
+    Column("value", Money(), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("serie", String(35)),  # a series of the account, by name
+    Column("observation", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_treasury_movements_client", "client_id", "id"),
+    sqlite_autoincrement=True,
 )

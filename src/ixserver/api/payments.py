@@ -1,0 +1,53 @@
+"""Payments (api-v2 §4.11–4.12): a partial payment of a document issues a receipt, cancelling
+the receipt undoes the payment; receipts and VAT MOSS receipts are read and listed as the other
+documents (`GET /receipts/{id}.json`, `GET /receipts.json` with the list filters)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ixserver.api.context import account, context
+from ixserver.api.documents import render
+from ixserver.api.families import read_change, register
+from ixserver.api.routing import Router
+from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, read_body, require_root
+from ixserver.domain import limits
+from ixserver.domain.doctypes import BY_KEY
+from ixserver.services import payments as service
+from ixserver.services.payments import PaymentInput
+
+router = Router()
+
+for _key in ("receipt", "vat_moss_receipt"):
+    register(router, (_key,), BY_KEY[_key].path, operations=("get", "list"))
+
+
+@router.route("/documents/{document_id:id}/partial_payments.json", "POST")
+async def partial_payment(request: Request) -> Response:
+    """200 (not 201) `{"receipt": {...}}`: clients read `receipt.id` and its number."""
+    ctx = context(request)
+    data = require_root(await read_body(request), "partial_payment")
+    payment = PaymentInput(
+        amount=as_decimal(data.get("amount"), "Amount", "Amount must be a number greater than 0"),
+        payment_mechanism=as_text(data.get("payment_mechanism"), "payment_mechanism", limits.SHORT_TEXT),
+        note=as_text(data.get("note"), "Note", limits.LONG_TEXT),
+        serie=as_text(data.get("serie"), "Serie", 35),
+        payment_date=as_date(data.get("payment_date"), "Payment date"),
+    )
+    receipt = await ctx.writes.run_with_resources(service.pay, account(request).id, request.path_params["document_id"], payment)
+    return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
+
+
+async def _cancel(request: Request) -> Response:
+    """`{"receipt": {"state": "canceled", "message": "…"}}` (api-v2 §4.12)."""
+    ctx = context(request)
+    state, message = read_change(await read_body(request), "receipt", "vat_moss_receipt")
+    receipt = await ctx.writes.run_with_resources(
+        service.cancel_receipt, account(request).id, request.path_params["document_id"], state, message
+    )
+    return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
+
+
+for _key in ("receipt", "vat_moss_receipt"):
+    router.route(f"/{BY_KEY[_key].path}/{{document_id:id}}/change-state.json", "PUT", "POST")(_cancel)
