@@ -89,3 +89,27 @@ def test_guide_states_and_lists(server: LiveServer, api: Api) -> None:
     assert [d["id"] for d in api.get("/transports.json").json()["transports"]] == [transport["id"]]
     with server.db.read() as conn:
         assert verify(conn, server.resources.seal_key, api.name) == []
+
+
+def test_load_and_delivery_sites_round_trip_and_loaded_at_filters_the_list(api: Api) -> None:
+    tomorrow = clock.local_now() + timedelta(days=1)
+    later = clock.local_now() + timedelta(days=3)
+    sent = guide(loaded_at=loaded_at(tomorrow), load_site="Lisbon, Portugal", delivery_site="Madrid, Spain")
+    first = api.post("/shippings.json", json={"shipping": sent}).json()["shipping"]
+    assert (first["load_site"], first["delivery_site"]) == ("Lisbon, Portugal", "Madrid, Spain")
+    updated = api.put(f"/shippings/{first['id']}.json", json={"shipping": {**sent, "delivery_site": "Porto"}}).json()["shipping"]
+    assert (updated["load_site"], updated["delivery_site"]) == ("Lisbon, Portugal", "Porto"), "what the update leaves out stays"
+    second = create(api, "transport", **guide(loaded_at=loaded_at(later)))
+    assert second["load_site"] is None
+
+    def listed(**params: str) -> list[int]:
+        response = api.get("/guides.json", params=params)
+        assert response.status_code == 200, response.text
+        return sorted(d["id"] for d in response.json()["guides"])
+
+    day = "%d/%m/%Y"
+    assert listed(**{"loaded_at[from]": tomorrow.strftime(day)}) == sorted([first["id"], second["id"]])
+    assert listed(**{"loaded_at[to]": tomorrow.strftime(day)}) == [first["id"]], "the whole day, whatever the hour"
+    assert listed(**{"loaded_at[from]": later.strftime(day), "loaded_at[to]": later.strftime(day)}) == [second["id"]]
+    assert listed(**{"loaded_at[to]": clock.local_now().strftime(day)}) == []
+    assert api.get("/guides.json", params={"loaded_at[from]": "31/02/2026"}).status_code == 422

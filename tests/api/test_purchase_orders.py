@@ -33,3 +33,18 @@ def test_the_purchase_order_list(api: Api) -> None:
     drafts = api.get("/purchase_orders.json", params={"status[]": "draft"}).json()["purchase_orders"]
     assert [d["id"] for d in drafts] == [first["id"]]
     assert change(api, "purchase_order", first["id"], "deleted").json()["purchase_order"]["status"] == "deleted"
+
+
+def test_a_purchase_order_keeps_its_load_date_and_delivery_site(api: Api) -> None:
+    """api-v2 §7: `loaded_at` is a date there, `delivery_site` the place; both listed by load date."""
+    first = create(api, "purchase_order", loaded_at="07/05/2017", delivery_site="Lisboa")
+    assert (first["loaded_at"], first["delivery_site"]) == ("07/05/2017", "Lisboa")
+    assert api.get(f"/purchase_orders/{first['id']}.json").json()["purchase_order"]["delivery_site"] == "Lisboa"
+    issued = finalize(api, "purchase_order", first["id"])
+    assert (issued["loaded_at"], issued["delivery_site"]) == ("07/05/2017", "Lisboa"), "no transport rule: a date past is fine"
+    second = create(api, "purchase_order")
+    assert (second["loaded_at"], second["delivery_site"]) == (None, None)
+    in_may = api.get("/purchase_orders.json", params={"loaded_at[from]": "01/05/2017", "loaded_at[to]": "07/05/2017"})
+    assert [d["id"] for d in in_may.json()["purchase_orders"]] == [first["id"]]
+    assert "at_doc_code_id" not in issued and "license_plate" not in issued
+    assert api.post("/purchase_orders.json", json={"purchase_order": body(loaded_at="soon")}).status_code == 422

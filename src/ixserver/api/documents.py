@@ -21,12 +21,12 @@ from ixserver.api.wire import (
 )
 from ixserver.domain import limits, numbering
 from ixserver.domain.doctypes import BY_KEY, DocType
-from ixserver.domain.documents import Document, DocumentLine, LineInput
+from ixserver.domain.documents import Document, DocumentLine, LineInput, Transport
 from ixserver.domain.errors import ValidationFailed, raise_if
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.signing import printed_characters
 from ixserver.domain.totals import GlobalDiscount
-from ixserver.services.documents import DocumentInput, TransportInput
+from ixserver.services.documents import TRANSPORTED, DocumentInput, TransportInput
 
 # Root keys a document may come under, after its own singular type (api-v2 §1.8).
 FAMILY_KEYS = {"invoices": ("invoice",), "estimates": ("quote", "estimate"), "guides": ("shipping", "guide")}
@@ -118,21 +118,31 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
         out["payment_mechanism"] = document.payment_mechanism
     if kind.family == "guides":
         out.update(render_transport(document))
+    elif kind.family == "purchase_orders":
+        transport = document.transport
+        out["loaded_at"] = _loaded_at(transport)
+        out["delivery_site"] = transport.delivery_site if transport else None
     return out
+
+
+def _loaded_at(transport: Transport | None) -> str | None:
+    """"dd/mm/yyyy HH:MM:SS" (a purchase order's: "dd/mm/yyyy")."""
+    if transport is None or not transport.loaded_at:
+        return None
+    day, _, time = transport.loaded_at.partition("T")
+    return f"{format_date(date.fromisoformat(day))} {time}".strip()
 
 
 def render_transport(document: Document) -> dict[str, Any]:
     """A guide's transport (api-v2 §6.2), and the code AT gave it (null until then)."""
     transport = document.transport
-    loaded_at = None
-    if transport is not None and transport.loaded_at:
-        day, time = transport.loaded_at.split("T")
-        loaded_at = f"{format_date(date.fromisoformat(day))} {time}"
     return {
-        "loaded_at": loaded_at,
+        "loaded_at": _loaded_at(transport),
         "license_plate": transport.license_plate if transport else None,
         "address_from": transport.address_from if transport else None,
         "address_to": transport.address_to if transport else None,
+        "load_site": transport.load_site if transport else None,
+        "delivery_site": transport.delivery_site if transport else None,
         "at_doc_code_id": document.at_doc_code,
     }
 
@@ -207,22 +217,31 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
         plugin_id=as_text(data.get("plugin_id"), "Plugin id"),
         global_discount=_global_discount(data.get("global_discount")),
         proprietary_uid=as_text(body.get("proprietary_uid") or data.get("proprietary_uid"), "proprietary_uid"),
-        transport=_transport(data) if kind.family == "guides" else None,
+        transport=_transport(data, kind) if kind.family in TRANSPORTED else None,
         given=frozenset(
             given
             | ({"owner_reference"} if body.get("raw_owner_invoice") else set())
-            | ({"transport"} if kind.family == "guides" and given & set(TRANSPORT_FIELDS) else set())
+            | ({"transport"} if kind.family in TRANSPORTED and given & set(TRANSPORT_FIELDS) else set())
         ),
     )
 
 
-TRANSPORT_FIELDS = ("loaded_at", "license_plate", "address_from", "address_to")
+TRANSPORT_FIELDS = ("loaded_at", "license_plate", "address_from", "address_to", "load_site", "delivery_site")
 ADDRESS_FIELDS = ("detail", "city", "postal_code", "country")
 
 
-def _transport(data: dict[str, Any]) -> TransportInput:
+def _transport(data: dict[str, Any], kind: DocType) -> TransportInput:
     """A guide's transport (api-v2 §6.2): `loaded_at` "dd/mm/yyyy HH:MM:SS" (seconds optional),
-    the plate, and both addresses; what is missing is for the rules to name."""
+    the plate, both addresses, the load and delivery sites; what is missing is for the rules to
+    name. A purchase order's (§7): `loaded_at` a date, and the delivery site."""
+    if kind.family != "guides":
+        return TransportInput(
+            loaded_at=as_date(data.get("loaded_at"), "Loaded at"),
+            license_plate=None,
+            address_from=None,
+            address_to=None,
+            delivery_site=_site(data.get("delivery_site"), "Delivery site"),
+        )
     loaded = as_text(data.get("loaded_at"), "Loaded at")
     loaded_at = None
     if loaded and loaded.strip():
@@ -241,7 +260,14 @@ def _transport(data: dict[str, Any]) -> TransportInput:
         license_plate=plate.strip() or None if plate else None,
         address_from=_address(data.get("address_from"), "Address from"),
         address_to=_address(data.get("address_to"), "Address to"),
+        load_site=_site(data.get("load_site"), "Load site"),
+        delivery_site=_site(data.get("delivery_site"), "Delivery site"),
     )
+
+
+def _site(value: Any, field: str) -> str | None:
+    text = as_text(value, field, limits.SHORT_TEXT * 4)
+    return text.strip() or None if text else None
 
 
 def _address(value: Any, field: str) -> dict[str, str] | None:

@@ -67,6 +67,8 @@ def list_filters(request: Request, types: tuple[str, ...], selectable: tuple[str
         due_date_to=as_date(query.get("due_date[to]"), "due_date[to]"),
         before_taxes_from=as_decimal(query.get("total_before_taxes[from]"), "total_before_taxes[from]"),
         before_taxes_to=as_decimal(query.get("total_before_taxes[to]"), "total_before_taxes[to]"),
+        loaded_from=as_date(query.get("loaded_at[from]"), "loaded_at[from]"),
+        loaded_to=as_date(query.get("loaded_at[to]"), "loaded_at[to]"),
         newest_first=order == "date_desc",
     )
 

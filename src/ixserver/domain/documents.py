@@ -89,12 +89,14 @@ class DocumentLine:
 
 @dataclass(frozen=True)
 class Transport:
-    """What a guide says of the transport (api-v2 §6.2)."""
+    """What a guide says of the transport (api-v2 §6.2); a purchase order, of its delivery (§7)."""
 
-    loaded_at: str  # start of transport, local time "YYYY-MM-DDTHH:MM:SS"
+    loaded_at: str  # start of transport, local time "YYYY-MM-DDTHH:MM:SS"; a purchase order's "YYYY-MM-DD"
     license_plate: str | None
     address_from: dict[str, str]  # detail, city, postal_code, country
     address_to: dict[str, str]
+    load_site: str | None = None
+    delivery_site: str | None = None
 
 
 @dataclass(slots=True)
@@ -163,6 +165,8 @@ class DocumentFilters:
     due_date_to: date | None = None
     before_taxes_from: Decimal | None = None
     before_taxes_to: Decimal | None = None
+    loaded_from: date | None = None  # guides and purchase orders: the day their load starts
+    loaded_to: date | None = None
     client_id: int | None = None
     newest_first: bool = True
 

@@ -53,18 +53,24 @@ from ixserver.store import taxes as tax_store
 from ixserver.store.clients import ClientRow
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
+# The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
+# purchase orders' delivery (§7).
+TRANSPORTED = ("guides", "purchase_orders")
 _STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
                  states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class TransportInput:
-    """A guide's transport as a request describes it (api-v2 §6.2)."""
+    """A guide's transport as a request describes it (api-v2 §6.2); a purchase order's delivery
+    (§7: `loaded_at` a date, `delivery_site`)."""
 
-    loaded_at: datetime | None
+    loaded_at: datetime | date | None
     license_plate: str | None
     address_from: dict[str, str] | None
     address_to: dict[str, str] | None
+    load_site: str | None = None
+    delivery_site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,10 +234,11 @@ def _prepare(
     if owner_id is not None and store.get_document(conn, account_id, owner_id) is None:
         problems.append("Owner invoice not found")
     transport = None
-    if doc_type.family == "guides":
+    if doc_type.family in TRANSPORTED:
         transport = current.transport if current is not None else None
         if data.transport is not None and "transport" in data.given:
             transport = _transport(data.transport, transport)
+    if doc_type.family == "guides":
         problems += transport_problems(
             transport.loaded_at if transport else None,
             transport.address_from if transport else None,
@@ -309,13 +316,24 @@ def _prepare(
 
 
 def _transport(given: TransportInput, current: Transport | None) -> Transport:
-    """A guide's transport: what the request gives, over what the draft had."""
-    loaded_at = signing.entry_date(given.loaded_at) if given.loaded_at else (current.loaded_at if current else "")
+    """A guide's transport (a purchase order's delivery): what the request gives, over what the
+    draft had."""
+    if isinstance(given.loaded_at, datetime):
+        loaded_at = signing.entry_date(given.loaded_at)
+    else:
+        loaded_at = given.loaded_at.isoformat() if given.loaded_at else (current.loaded_at if current else "")
+
+    def kept(name: str) -> str | None:
+        value = getattr(given, name)
+        return value if value is not None else (getattr(current, name) if current else None)
+
     return Transport(
         loaded_at=loaded_at,
-        license_plate=given.license_plate if given.license_plate is not None else (current.license_plate if current else None),
+        license_plate=kept("license_plate"),
         address_from=given.address_from or (current.address_from if current else {}),
         address_to=given.address_to or (current.address_to if current else {}),
+        load_site=kept("load_site"),
+        delivery_site=kept("delivery_site"),
     )
 
 
@@ -420,7 +438,7 @@ def _finalize(
         line_exemptions=[line.tax_exemption for line in document.lines],
     )
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
-    if document.transport is not None and document.transport.loaded_at <= signing.entry_date(clock.local_now()):
+    if kind.family == "guides" and document.transport and document.transport.loaded_at <= signing.entry_date(clock.local_now()):
         problems.append("Loaded at must be later than now: a guide is issued before its transport starts")
     owner, credited = None, []
     if document.owner_document_id:
@@ -471,7 +489,7 @@ def _communicate_transport(
 ) -> str | None:
     """A guide's transport communicated to AT, its code back: at once with the sandbox's
     simulator; with the manual adapter (production) None, for the operator to enter."""
-    if document.transport is None or not resources.at.instant:
+    if document.transport is None or BY_KEY[document.doc_type].family != "guides" or not resources.at.instant:
         return None
     account = account_store.account_by_id(conn, account_id)
     assert account is not None
@@ -487,7 +505,7 @@ def enter_transport_code(conn: Connection, resources: Resources, account_id: int
         raise ValidationFailed("The AT code must be 1 to 64 letters or digits")
     store.lock_document(conn, account_id, document_id)
     document = store.get_document(conn, account_id, document_id)
-    if document is None or document.transport is None:
+    if document is None or BY_KEY[document.doc_type].family != "guides":
         raise DocumentNotFound()
     if document.status != states.FINAL:
         raise ValidationFailed("Only an issued guide, not canceled, takes the code AT gave its transport")

@@ -71,6 +71,8 @@ def _shape(filters: DocumentFilters) -> tuple[Any, ...]:
         filters.due_date_to is not None,
         filters.before_taxes_from is not None,
         filters.before_taxes_to is not None,
+        filters.loaded_from is not None,
+        filters.loaded_to is not None,
         filters.reference is not None,
         _text_shape(filters.text),
         filters.newest_first,
@@ -93,7 +95,8 @@ def _statements(shape: tuple[Any, ...]) -> tuple[Prepared, Prepared]:
 
 def _build(
     types: int, statuses: int | None, archived: bool | None, client: bool, date_from: bool, date_to: bool,
-    due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, reference: bool, text: Any, newest_first: bool,
+    due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, loaded_from: bool, loaded_to: bool, reference: bool,
+    text: Any, newest_first: bool,
 ) -> tuple[Prepared, Prepared]:  # fmt: skip
     def kept(table: Any) -> list[Any]:
         """The conditions on what the document counts keep apart: account, type, status, archived."""
@@ -118,6 +121,9 @@ def _build(
         (due_to, _d.due_date <= bindparam("due_to")),
         (taxes_from, _d.before_taxes_cents >= bindparam("cents_from")),
         (taxes_to, _d.before_taxes_cents <= bindparam("cents_to")),
+        # local "YYYY-MM-DDTHH:MM:SS" (a purchase order's: "YYYY-MM-DD"): compared as text
+        (loaded_from, _d.loaded_at >= bindparam("loaded_from")),
+        (loaded_to, _d.loaded_at <= bindparam("loaded_to")),
         (reference, _d.reference.icontains(bindparam("reference"), escape="/")),
     ):
         if present:
@@ -174,6 +180,8 @@ def _params(account_id: int, filters: DocumentFilters) -> dict[str, Any]:
         due_to=filters.due_date_to,
         cents_from=_cents(filters.before_taxes_from, math.ceil),
         cents_to=_cents(filters.before_taxes_to, math.floor),
+        loaded_from=filters.loaded_from.isoformat() if filters.loaded_from else None,
+        loaded_to=f"{filters.loaded_to.isoformat()}T99" if filters.loaded_to else None,  # the whole day
         reference=_escaped(filters.reference) if filters.reference else None,
     )
     if filters.text:
