@@ -68,3 +68,29 @@ def test_a_sale_from_quote_to_payments_and_back(server: LiveServer, api: Api) ->
     assert sorted(d["id"] for d in related) == sorted([first["id"], second["id"]])
     with server.db.read() as conn:
         assert verify(conn, server.resources.seal_key, api.name) == []
+
+
+def test_a_paid_sale_refunded(server: LiveServer, api: Api) -> None:
+    """Goods back after payment: a credit note leaves the client in credit until the money goes
+    back (a Reimbursement); an invoice-receipt refunded alike."""
+    from ixserver.services.verify import verify
+
+    invoice = finalize(api, "invoice", create(api, "invoice", client=CLIENT, items=LINES)["id"])
+    client_id = invoice["client"]["id"]
+    pay(api, invoice["id"], "119.60", "NU")
+    assert (status(api, invoice["id"]), balance(api, client_id)) == ("settled", (0, 0, 0))
+    refund = [{**LINES[1], "description": "Returned"}]  # the book: 21.20
+    note = create(api, "credit_note", client=CLIENT, items=refund, owner_invoice_id=invoice["id"])
+    finalize(api, "credit_note", note["id"])
+    assert balance(api, client_id) == (-21.2, -17.73, 0), "owed back to the client"
+    movement = {"value": "21.20", "movement_type": "Reimbursement", "payment_method": "NU", "date": "2026-12-01"}
+    assert api.post(f"/api/v3/clients/{client_id}/treasury_movements.json", json={"treasury_movement": movement}).status_code == 201
+    assert balance(api, client_id) == (0, 3.47, 0)
+
+    sold = finalize(api, "invoice_receipt", create(api, "invoice_receipt", client=CLIENT, items=LINES[1:])["id"])
+    assert balance(api, client_id)[0] == 0, "an invoice-receipt is paid when issued"
+    back = create(api, "credit_note", client=CLIENT, items=refund, owner_invoice_id=sold["id"])
+    finalize(api, "credit_note", back["id"])
+    assert balance(api, client_id)[0] == -21.2
+    with server.db.read() as conn:
+        assert verify(conn, server.resources.seal_key, api.name) == []

@@ -39,10 +39,11 @@ def doc(
     retention: str = "0",
     rate: str | None = None,
     settled: tuple[tuple[str, str], ...] = (),
+    doc_type: str = "invoice",
 ) -> ClientDocument:
     """A document; `settled`: (doc_type, total) of its live receipts and credit notes."""
     settlements = tuple(Settlement(kind, D(amount), D(amount), D(0)) for kind, amount in settled)
-    return ClientDocument(status, due, D(before_taxes), D(total), D(retention), D(rate) if rate else None, settlements)
+    return ClientDocument(doc_type, status, due, D(before_taxes), D(total), D(retention), D(rate) if rate else None, settlements)
 
 
 @pytest.mark.parametrize(
@@ -51,9 +52,12 @@ def doc(
         (doc(), "123", "100.00"),
         (doc(settled=(("receipt", "23"),)), "100", "81.30"),  # 100 × 100/123
         (doc(settled=(("credit_note", "61.50"), ("receipt", "61.50"))), "0", "0"),
-        (doc(settled=(("credit_note", "200"),)), "0", "0"),  # never below zero
+        (doc(settled=(("receipt", "100"), ("credit_note", "123"))), "-100", "-81.30"),  # a refund is owed back
         (doc(retention="25"), "98", "79.67"),  # the withholding is not owed to us
-        (doc(status=states.SETTLED), "0", "0"),
+        (doc(status=states.SETTLED), "0", "0"),  # settled by hand: paid
+        (doc(status=states.SETTLED, settled=(("receipt", "123"), ("credit_note", "123"))), "-123", "-100.00"),
+        (doc(doc_type="invoice_receipt", status=states.SETTLED), "0", "0"),  # paid when issued
+        (doc(doc_type="invoice_receipt", status=states.SETTLED, settled=(("credit_note", "12.30"),)), "-12.30", "-10.00"),
         (doc(status=states.CANCELED), "0", "0"),
         (doc(status=states.DRAFT), "0", "0"),
         (doc("110", "100", rate="1.1"), "100.00", "90.91"),  # USD at 1.1 per euro, in euros
@@ -63,9 +67,12 @@ def doc(
         "open",
         "part-paid",
         "credited-and-paid",
-        "over-credited",
+        "refunded",
         "withholding",
         "settled",
+        "settled-then-refunded",
+        "invoice-receipt",
+        "invoice-receipt-refunded",
         "canceled",
         "draft",
         "other-currency",

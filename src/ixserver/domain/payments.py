@@ -76,11 +76,31 @@ class Settlement:
 
 
 def open_amount(status: str, total: Decimal, retention_amount: Decimal, settlements: Iterable[Settlement]) -> Decimal:
-    """What the client still owes on a document (never below zero)."""
+    """What the client still owes on a document: what a payment may pay (never below zero)."""
     if status != states.FINAL:
         return ZERO
     left = payable(total, retention_amount) - sum((s.amount for s in settlements), ZERO)
     return max(left, ZERO)
+
+
+# The documents whose amounts reach the client's current account: those a payment pays, and
+# invoice-receipts (paid when issued: only their credit notes count).
+LEDGER_TYPES = (*RECEIPT_FOR, "invoice_receipt")
+
+
+def balance_due(
+    doc_type: str, status: str, total: Decimal, retention_amount: Decimal, settlements: Iterable[Settlement]
+) -> Decimal:
+    """What a document adds to its client's balance. Unlike the open amount it may be negative:
+    a credit note on a document already paid (a refund) leaves the client in credit. A settled
+    document is paid: it adds nothing owed (settled by hand without receipts), only such a
+    credit; a canceled one or a draft adds nothing."""
+    if status not in states.LIVE:
+        return ZERO
+    left = payable(total, retention_amount) - sum((s.amount for s in settlements), ZERO)
+    if doc_type == "invoice_receipt":
+        left -= payable(total, retention_amount)  # paid when it was issued
+    return left if status == states.FINAL else min(left, ZERO)
 
 
 def payment_problems(

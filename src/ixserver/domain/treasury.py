@@ -4,11 +4,12 @@ its initial balance, treasury movements and regularizations may be.
 The account is a ledger in euros, of what the client owes (debits) and what settles it (credits):
 
     debits   the initial balance (it may be negative: a credit the client starts with);
-             each issued document the client has to pay — the types a partial payment may pay
-             (`payments.RECEIPT_FOR`: invoice, simplified invoice, debit note, VAT MOSS invoice) —
-             for its *open amount* (`payments.open_amount`: total less withholding, less its
-             live receipts and credit notes; a settled, canceled or draft document is open for
-             nothing, and an invoice-receipt, paid when issued, is not among them);
+             each issued document of the client (`payments.LEDGER_TYPES`: invoice, simplified
+             invoice, debit note, VAT MOSS invoice, invoice-receipt) for what it is still due
+             (`payments.balance_due`: total less withholding, less its live receipts and credit
+             notes, less itself for an invoice-receipt, paid when issued; negative when a credit
+             note refunds what was paid; a settled document adds no debt, only such a credit; a
+             canceled or draft document nothing);
              each `Reimbursement` movement (money given back to the client)
     credits  each `Payment` movement (money the client paid outside a receipt);
              each regularization (an amount written off, numbered NR00000001, NR00000002 …)
@@ -36,7 +37,7 @@ from decimal import Decimal
 
 from ixserver.domain.limits import MAX_AMOUNT, date_problems, number_problems
 from ixserver.domain.money import ZERO, to_cents
-from ixserver.domain.payments import PAYMENT_MECHANISMS, Settlement, open_amount
+from ixserver.domain.payments import PAYMENT_MECHANISMS, Settlement, balance_due
 from ixserver.domain.totals import in_euros
 
 REIMBURSEMENT, PAYMENT = "Reimbursement", "Payment"
@@ -56,6 +57,7 @@ def regularization_number(number: int) -> str:
 class ClientDocument:
     """An issued document of the client, as the current account counts it (in its currency)."""
 
+    doc_type: str
     status: str
     due_date: date
     before_taxes: Decimal
@@ -91,8 +93,9 @@ def _clean(value: Decimal) -> Decimal:
 
 
 def document_due(document: ClientDocument) -> Figures:
-    """What the client still owes on a document, in euros, with and without VAT."""
-    left = open_amount(document.status, document.total, document.retention_amount, document.settlements)
+    """What the client still owes on a document, in euros, with and without VAT (negative: what
+    the client is owed back)."""
+    left = balance_due(document.doc_type, document.status, document.total, document.retention_amount, document.settlements)
     if not left or not document.total:
         return Figures(ZERO, ZERO)
     with_vat = in_euros(left, document.exchange_rate)

@@ -67,6 +67,7 @@ def _balance(conn: Connection, account_id: int, client_id: int, today: date) -> 
     settlements = live_settlements(conn, account_id, client_id=client_id)
     documents = [
         rules.ClientDocument(
+            doc_type=d.doc_type,
             status=d.status,
             due_date=d.due_date,
             before_taxes=d.before_taxes,
@@ -75,7 +76,7 @@ def _balance(conn: Connection, account_id: int, client_id: int, today: date) -> 
             exchange_rate=d.exchange_rate,
             settlements=tuple(settlements.get(d.id, ())),
         )
-        for d in store.open_documents(conn, account_id, client_id)
+        for d in store.ledger_documents(conn, account_id, client_id)
     ]
     movements = [rules.Movement(m.movement_type, m.value) for m in store.movements(conn, account_id, client_id)]
     figures = rules.balance(

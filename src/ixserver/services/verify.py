@@ -74,9 +74,9 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
         credited = sum((n.total for n in credits), Decimal(0))
         if credited > owner.total:
             problems.append(f"{where}: credit notes take back {credited:.2f} of {owner.total:.2f}")
-        receipts = [n for n in notes if n.doc_type in states.RECEIPTS]
-        owed = payable(owner.total, owner.retention_amount) - sum((payable(n.total, n.retention_amount) for n in credits), Decimal(0))
-        paid = sum((payable(n.total, n.retention_amount) for n in receipts), Decimal(0))
+        # (a credit note after a payment is a refund: receipts are checked against the document)
+        owed = payable(owner.total, owner.retention_amount)
+        paid = sum((payable(n.total, n.retention_amount) for n in notes if n.doc_type in states.RECEIPTS), Decimal(0))
         if paid > owed:
             problems.append(f"{where}: receipts pay {paid:.2f} of {owed:.2f}")
         lines = credit_line_problems(owner.lines, [], [line for n in credits for line in n.lines])

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
-from ixserver.domain.payments import RECEIPT_FOR
+from ixserver.domain.payments import LEDGER_TYPES
 from ixserver.store.common import delete_account_rows, page
 from ixserver.store.tables import (
     client_initial_balances,
@@ -63,9 +63,10 @@ class MovementRow:
 
 @dataclass(frozen=True)
 class DocumentRow:
-    """An issued, unsettled document the client may still owe something on."""
+    """An issued document of the client, as its current account counts it."""
 
     id: int
+    doc_type: str
     status: str
     due_date: date
     before_taxes: Decimal
@@ -244,16 +245,16 @@ def delete_movement(conn: Connection, account_id: int, client_id: int, movement_
 # -- the client's documents ----------------------------------------------------------------
 
 
-def open_documents(conn: Connection, account_id: int, client_id: int) -> list[DocumentRow]:
-    """The client's issued documents of the types a payment pays, not settled nor canceled:
-    the only ones that may still be open (payments.open_amount)."""
+def ledger_documents(conn: Connection, account_id: int, client_id: int) -> list[DocumentRow]:
+    """The client's issued, not canceled documents whose amounts reach its current account
+    (payments.LEDGER_TYPES, payments.balance_due)."""
     query = select(
-        _d.id, _d.status, _d.due_date, _d.before_taxes, _d.total, _d.retention_amount, _d.exchange_rate
+        _d.id, _d.doc_type, _d.status, _d.due_date, _d.before_taxes, _d.total, _d.retention_amount, _d.exchange_rate
     ).where(
         _d.account_id == account_id,
         _d.client_id == client_id,
-        _d.doc_type.in_(tuple(RECEIPT_FOR)),
-        _d.status == states.FINAL,
+        _d.doc_type.in_(LEDGER_TYPES),
+        _d.status.in_(states.LIVE),
     )
     return [DocumentRow(*r) for r in conn.execute(query.order_by(_d.id))]
 
