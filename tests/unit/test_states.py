@@ -145,3 +145,17 @@ def test_the_purchase_order_table(status: str, event: str) -> None:
     else:
         with pytest.raises(InvalidTransition, match=f"CantHandle: {status} for PurchaseOrder"):
             next_status("purchase_order", "PurchaseOrder", status, event)
+
+
+# Receipts (api-v2 §4.12, §15): issued final by a payment, then only canceled. Any other event
+# a receipt is asked for, from any status, is refused.
+@pytest.mark.parametrize("doc_type", ["receipt", "vat_moss_receipt"])
+@pytest.mark.parametrize("status", ["final", "canceled"])
+@pytest.mark.parametrize("event", ["finalized", "deleted", "canceled", "settled", "unsettled"])
+def test_the_receipt_table(doc_type: str, status: str, event: str) -> None:
+    type_name = BY_KEY[doc_type].type_name
+    if (event, status) == ("canceled", "final"):
+        assert next_status(doc_type, type_name, status, event) == "canceled"
+    else:
+        with pytest.raises(InvalidTransition, match=f"CantHandle: {status} for {type_name}"):
+            next_status(doc_type, type_name, status, event)
