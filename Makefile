@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test fuzz bench clean
+.PHONY: install tools run test fuzz bench clean
 
 # The venv is (re)built when missing or when pyproject.toml changed.
 $(BIN)/ixserver: pyproject.toml
@@ -13,7 +13,18 @@ $(BIN)/ixserver: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(BIN)/ixserver
 
-install: $(BIN)/ixserver
+install: $(BIN)/ixserver tools
+
+# The tests read QR symbols back with zbarimg and PDFs with pdftotext (Debian's zbar-tools and
+# poppler-utils): installed when missing and apt-get can (root); else the tests say what is missing.
+TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils
+tools:
+	@missing=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; (apt-get update -qq && apt-get install -y -qq $$missing) >/dev/null; \
+	  else echo "missing:$$missing (apt-get install$$missing)"; fi; \
+	fi
 
 run: install
 	IXSERVER_SANDBOX=$${IXSERVER_SANDBOX:-1} $(BIN)/ixserver serve --host $(HOST) --port $(PORT) --demo

@@ -9,6 +9,7 @@ The one exception is 401, whose body is empty (the seed page).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -30,6 +31,8 @@ from ixserver.domain.errors import (
     MalformedRequest,
     NoOpenActivity,
     NotFound,
+    QrCodeDocumentNotFound,
+    QrCodeNotAvailable,
     RequestTooLarge,
     SequenceBeingRegistered,
     SeriesRegisteredElsewhere,
@@ -59,9 +62,11 @@ EXTRA_BODY = {
 }
 
 # Errors whose whole body the spec pins to another shape: an unknown payment mechanism is a bare
-# array (api-v2 §4.11, shape E).
-WHOLE_BODY = {
-    InvalidPaymentMechanism: ["payment_mechanism", "is invalid"],
+# array (api-v2 §4.11, shape E); the QR endpoint's refusals are `{"error": "…"}` (§4.9, shape H).
+WHOLE_BODY: dict[type[DomainError], Callable[[DomainError], Any]] = {
+    InvalidPaymentMechanism: lambda _exc: ["payment_mechanism", "is invalid"],
+    QrCodeDocumentNotFound: lambda exc: {"error": exc.message},
+    QrCodeNotAvailable: lambda exc: {"error": exc.message},
 }
 
 HTTP_MESSAGES = {
@@ -130,7 +135,7 @@ def domain_error_response(exc: DomainError, code: str | None = None) -> Response
     outside the exception handlers); `code` overrides the error's own."""
     status = status_for(exc)
     if type(exc) in WHOLE_BODY:
-        return JSONResponse(WHOLE_BODY[type(exc)], status_code=status)
+        return JSONResponse(WHOLE_BODY[type(exc)](exc), status_code=status)
     extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
     headers = {"Retry-After": "1"} if status == 503 else None
     if isinstance(exc, Throttled):

@@ -16,6 +16,8 @@ from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_characters
+from ixserver.render import qr as render_qr
+from ixserver.services import qr_codes as qr_service
 from ixserver.services.documents import public_document
 
 router = Router()
@@ -75,6 +77,18 @@ async def show(request: Request) -> Response:
         raise NotFound()
     html = page(found.document, found.issuer, ctx.settings.software_certificate, found.training)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+@router.get("/documents/{token:str}/qr.png")
+async def qr_image(request: Request) -> Response:
+    """The QR code of the issued document behind the permalink (api-v2 §4.9): a PNG."""
+    token = request.path_params["token"]
+    ctx = context(request)
+    with ctx.db.read() as conn:
+        found = qr_service.public_payload(conn, token, ctx.settings.software_certificate) if len(token) == 40 else None
+    if found is None:
+        raise NotFound()
+    return Response(render_qr.png(found), media_type="image/png", headers=SECURITY_HEADERS)
 
 
 # A public page with document data: it loads nothing, is never framed nor sniffed,

@@ -215,6 +215,20 @@ class InvalidPaymentMechanism(ValidationFailed):
     message = "payment_mechanism is invalid"
 
 
+class QrCodeDocumentNotFound(NotFound):
+    """The QR endpoint's own 404 (api-v2 §4.9, shape H)."""
+
+    def __init__(self, document_id: int) -> None:
+        super().__init__(f"No document with ID {document_id} was found in this account")
+
+
+class QrCodeNotAvailable(ValidationFailed):
+    """The QR endpoint's own 422 (api-v2 §4.9, shape H)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
 class ClientTaken(ValidationFailed):
     """Another client of the account has this name or code."""
 

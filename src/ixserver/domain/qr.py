@@ -13,12 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from ixserver.domain import numbering, states
+from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import Document
 from ixserver.domain.money import to_cents
+from ixserver.domain.reference import country_code
+from ixserver.domain.signing import printed_characters
+from ixserver.domain.totals import Line, compute
 
 # The most characters each field may hold (AT's table).
 MAX_LENGTH = {"A": 9, "B": 30, "C": 12, "D": 2, "E": 1, "F": 8, "G": 60, "H": 70, "L": 16, "M": 16, "N": 16, "O": 16,
               "P": 16, "Q": 4, "R": 4, "S": 65} | {f"{s}{n}": (5 if n == 1 else 16) for s in "IJK" for n in range(1, 9)}  # fmt: skip
+MIN_VERSION = 9  # the smallest symbol AT accepts (error level M, byte mode)
 MANDATORY = ("A", "B", "C", "D", "E", "F", "G", "H", "I1", "N", "O", "Q", "R")
 SPACES = "IJK"
 NO_VAT_SPACE = "0"  # I1:0 — a document of SAF-T tables 4.2–4.4 without any VAT rate
@@ -108,3 +116,63 @@ def payload(data: QrFields) -> str:
 def parse(text: str) -> list[tuple[str, str]]:
     """A payload's fields, in order (to read a decoded symbol back)."""
     return [(code, value) for code, _, value in (part.partition(":") for part in text.split("*"))]
+
+
+# -- a document's QR fields ----------------------------------------------------------------
+
+FINAL_CONSUMER = "999999990"
+UNSIGNED = "0"  # Q of a receipt, which is not signed (the libraries' convention; AT's table is silent)
+_SLOT = {"RED": "reduced", "INT": "intermediate", "NOR": "normal"}
+NOT_SUBJECT_CODES = ("NS", "OUT")  # L: not subject or not taxable in VAT
+
+
+def document_fields(document: Document, issuer_nif: str, certificate: int) -> QrFields:
+    """The QR fields of an issued document (pt-compliance §4.2): its SAF-T type and status,
+    number and ATCUD, and its bases and VAT per fiscal space and rate, as `compute` makes them
+    (VAT per rate, to the cent)."""
+    kind = BY_KEY[document.doc_type]
+    if document.number is None or document.serie is None or kind.saft_code is None:
+        raise ValueError("only an issued document of a SAF-T type has a QR code")
+    rates = compute(
+        [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines],
+        document.global_discount,
+        document.retention,
+    ).rates
+    where = {line.tax_value: (line.tax_region, line.tax_code) for line in reversed(document.lines)}
+    spaces: dict[str, dict[str, Any]] = {}
+    not_subject = Decimal(0)
+    for rate in rates:
+        region, code = where[rate.rate]
+        if code in NOT_SUBJECT_CODES:
+            not_subject += rate.base
+            continue
+        space = spaces.setdefault(region, {})
+        if code == "ISE" or rate.rate == 0:
+            space["exempt"] = space.get("exempt", Decimal(0)) + rate.base
+        else:
+            slot = _SLOT.get(code, "normal")
+            base, vat = space.get(slot, (Decimal(0), Decimal(0)))
+            space[slot] = (base + rate.base, vat + rate.tax)
+    found = tuple(FiscalSpace(region, **amounts) for region, amounts in spaces.items() if any(_nonzero(v) for v in amounts.values()))
+    client = document.client
+    return QrFields(
+        issuer_nif=issuer_nif,
+        customer_nif=(client.get("fiscal_id") or "").strip() or FINAL_CONSUMER,
+        customer_country=country_code(client.get("country")),
+        doc_type=kind.saft_code,
+        status="A" if document.status == states.CANCELED else "N",
+        date=document.date,
+        number=numbering.document_number(kind, document.serie, document.number),
+        atcud=document.atcud or "0",
+        spaces=found or (FiscalSpace(NO_VAT_SPACE),),
+        taxes=document.taxes,
+        total=document.total,
+        hash4=printed_characters(document.signature) if document.signature else UNSIGNED,
+        certificate=str(certificate),
+        not_subject=not_subject or None,
+        withholding=document.retention_amount or None,
+    )
+
+
+def _nonzero(value: Decimal | tuple[Decimal, Decimal]) -> bool:
+    return any(value) if isinstance(value, tuple) else bool(value)

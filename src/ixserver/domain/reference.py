@@ -529,6 +529,17 @@ TAX_COUNTRIES: dict[str, str] = {
 }
 
 # "Currency codes": code -> (name, symbol)
+UNKNOWN_COUNTRY = "Desconhecido"  # SAF-T Customer/Country when it is not known
+
+
+def country_code(name: str | None) -> str:
+    """A country's code as SAF-T writes it (PT, FR…), from its name as the API gives it."""
+    if name == "Portugal":
+        return "PT"
+    code = TAX_COUNTRIES.get(name or "")
+    return code[:2] if code else UNKNOWN_COUNTRY
+
+
 CURRENCIES: dict[str, tuple[str, str]] = {
     "EUR": ("Euro", "€"),
     "GBP": ("Pound sterling", "£"),
