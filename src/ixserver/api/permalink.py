@@ -7,6 +7,7 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from ixserver.api import pdf as pdf_api
 from ixserver.api.context import context
 from ixserver.api.routing import Router
 from ixserver.api.wire import fixed, format_date
@@ -89,6 +90,23 @@ async def qr_image(request: Request) -> Response:
     if found is None:
         raise NotFound()
     return Response(render_qr.png(found), media_type="image/png", headers=SECURITY_HEADERS)
+
+
+@router.get("/documents/{token:str}/original.pdf")
+async def original_pdf(request: Request) -> Response:
+    return _found(await pdf_api.download(request, second_copy=False))
+
+
+@router.get("/documents/{token:str}/duplicado.pdf")
+async def second_copy_pdf(request: Request) -> Response:
+    return _found(await pdf_api.download(request, second_copy=True))
+
+
+def _found(response: Response | None) -> Response:
+    if response is None:
+        raise NotFound()
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 # A public page with document data: it loads nothing, is never framed nor sniffed,

@@ -1,0 +1,54 @@
+"""`GET /api/pdf/{id}.json[?second_copy=true]` (api-v2 §4.8): the URL of the document's PDF,
+served without the key at the document's public address. PDFs are drawn when downloaded (a few
+milliseconds), from the document as it then is, and the same document always gives the same
+bytes: nothing is stored, nothing goes stale, and the answer is never a 202."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ixserver.api.context import account, context
+from ixserver.api.documents import permalink
+from ixserver.api.reads import cached_json
+from ixserver.api.routing import Router
+from ixserver.api.wire import as_flag
+from ixserver.services import pdfs as service
+
+router = Router()
+FILES = {False: "original.pdf", True: "duplicado.pdf"}
+
+
+@router.get("/api/pdf/{document_id:id}.json")
+async def pdf(request: Request) -> Response:
+    ctx, account_id, document_id = context(request), account(request).id, request.path_params["document_id"]
+    second_copy = bool(as_flag(request.query_params.get("second_copy"), "second_copy"))
+
+    def build() -> Any:
+        with ctx.db.snapshot() as conn:
+            document = service.pdf_document(conn, account_id, document_id)
+        url = f"{permalink(ctx.settings.base_url, document)}/{FILES[second_copy]}"
+        return {"output": {"pdfUrl": url, "pdf_url": url}}
+
+    return cached_json(request, build)
+
+
+async def download(request: Request, second_copy: bool) -> Response | None:
+    """The PDF behind a permalink token (api/permalink.py serves the public addresses)."""
+    token = request.path_params["token"]
+    ctx = context(request)
+
+    def draw() -> bytes | None:
+        with ctx.db.read() as conn:
+            return service.public_pdf(conn, token, ctx.settings.software_certificate, second_copy)
+
+    return None if len(token) != 40 else await _response(await run_in_threadpool(draw), second_copy)
+
+
+async def _response(content: bytes | None, second_copy: bool) -> Response | None:
+    if content is None:
+        return None
+    return Response(content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{FILES[second_copy]}"'})

@@ -1,0 +1,303 @@
+"""A document's PDF (pt-compliance §3.2 and §7; api-v2 §4.8), with typst.
+
+Python prepares every text — translated into the client's language (pt, en, es), amounts
+formatted — and the template (templates/document.typ, package data) lays it out: issuer and
+client with their NIFs, type and number, ATCUD on every page, dates, lines, the tax summary per
+rate with exemption reasons, totals and withholding, currency, the hash characters and the
+program mention, the QR code, Original/Duplicado, the draft, canceled and training marks, "Este
+documento não serve de fatura" where Despacho 8632/2014 §1.2 asks for it, carried-over totals and
+page n of N. Only typst's embedded fonts are used and the PDF carries no date: the same document
+gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import typst
+
+from ixserver.domain import numbering, states
+from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import Document
+from ixserver.domain.exemptions import EXEMPTIONS
+from ixserver.domain.money import to_cents
+from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
+from ixserver.domain.sequences import TRAINING_MENTION
+from ixserver.domain.signing import printed_characters
+from ixserver.domain.totals import Line, compute
+from ixserver.render import qr as render_qr
+
+LANGUAGES = ("pt", "en", "es")
+# Despacho 8632/2014 §1.2: what a document that is not an invoice says (in Portuguese: legal).
+NOT_AN_INVOICE = "Este documento não serve de fatura"
+INVOICES = ("invoice", "invoice_receipt", "simplified_invoice", "credit_note", "debit_note", "vat_moss_invoice",
+            "vat_moss_credit_note")  # fmt: skip
+
+TITLES: dict[str, dict[str, str]] = {
+    "pt": {"invoice": "Fatura", "invoice_receipt": "Fatura-Recibo", "simplified_invoice": "Fatura Simplificada",
+           "credit_note": "Nota de Crédito", "debit_note": "Nota de Débito", "receipt": "Recibo",
+           "shipping": "Guia de Remessa", "transport": "Guia de Transporte", "devolution": "Guia de Devolução",
+           "proforma": "Fatura Pró-Forma", "quote": "Orçamento", "fees_note": "Nota de Honorários",
+           "purchase_order": "Nota de Encomenda", "vat_moss_invoice": "Fatura (VAT MOSS)",
+           "vat_moss_credit_note": "Nota de Crédito (VAT MOSS)", "vat_moss_receipt": "Recibo (VAT MOSS)"},
+    "en": {"invoice": "Invoice", "invoice_receipt": "Invoice-Receipt", "simplified_invoice": "Simplified Invoice",
+           "credit_note": "Credit Note", "debit_note": "Debit Note", "receipt": "Receipt",
+           "shipping": "Delivery Note", "transport": "Transport Document", "devolution": "Return Note",
+           "proforma": "Pro-Forma Invoice", "quote": "Quote", "fees_note": "Fees Note",
+           "purchase_order": "Purchase Order", "vat_moss_invoice": "Invoice (VAT MOSS)",
+           "vat_moss_credit_note": "Credit Note (VAT MOSS)", "vat_moss_receipt": "Receipt (VAT MOSS)"},
+    "es": {"invoice": "Factura", "invoice_receipt": "Factura-Recibo", "simplified_invoice": "Factura Simplificada",
+           "credit_note": "Nota de Crédito", "debit_note": "Nota de Débito", "receipt": "Recibo",
+           "shipping": "Albarán", "transport": "Guía de Transporte", "devolution": "Guía de Devolución",
+           "proforma": "Factura Proforma", "quote": "Presupuesto", "fees_note": "Minuta de Honorarios",
+           "purchase_order": "Pedido", "vat_moss_invoice": "Factura (VAT MOSS)",
+           "vat_moss_credit_note": "Nota de Crédito (VAT MOSS)", "vat_moss_receipt": "Recibo (VAT MOSS)"},
+}  # fmt: skip
+
+LABELS: dict[str, dict[str, Any]] = {
+    "pt": {"client": "Cliente", "fiscal_id": "NIF", "date": "Data", "due_date": "Vencimento", "valid_until": "Válido até",
+           "reference": "Referência", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
+           "columns": ["Artigo", "Descrição", "Qtd.", "Preço", "Desc.", "IVA", "Total"], "rate": "Taxa",
+           "base": "Incidência", "vat": "IVA", "exemption": "Motivo de isenção", "sum": "Soma",
+           "discount": "Descontos", "before_taxes": "Total sem IVA", "taxes": "IVA", "total": "Total",
+           "retention": "Retenção na fonte", "to_pay": "Total a pagar", "exchange": "Câmbio",
+           "observations": "Observações", "carried_from": "Transporte", "carried_to": "A transportar",
+           "draft_mark": "RASCUNHO — documento sem valor fiscal", "draft_word": "RASCUNHO", "canceled": "ANULADO",
+           "load_place": "Local de carga", "unload_place": "Local de descarga", "loaded_at": "Início do transporte",
+           "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pago",
+           "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento"},
+    "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date", "valid_until": "Valid until",
+           "reference": "Reference", "original": "Original", "duplicate": "Duplicate", "page": "Page", "of": "of",
+           "columns": ["Item", "Description", "Qty", "Price", "Disc.", "VAT", "Total"], "rate": "Rate",
+           "base": "Base", "vat": "VAT", "exemption": "Exemption reason", "sum": "Sum",
+           "discount": "Discounts", "before_taxes": "Total before VAT", "taxes": "VAT", "total": "Total",
+           "retention": "Withholding tax", "to_pay": "Total to pay", "exchange": "Exchange rate",
+           "observations": "Notes", "carried_from": "Carried from previous page", "carried_to": "Carried to next page",
+           "draft_mark": "DRAFT — not a fiscal document", "draft_word": "DRAFT", "canceled": "CANCELED",
+           "load_place": "Loading place", "unload_place": "Unloading place", "loaded_at": "Transport starts",
+           "license_plate": "License plate", "at_code": "AT code", "paid_document": "Paid document",
+           "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date"},
+    "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento", "valid_until": "Válido hasta",
+           "reference": "Referencia", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
+           "columns": ["Artículo", "Descripción", "Cant.", "Precio", "Dto.", "IVA", "Total"], "rate": "Tipo",
+           "base": "Base", "vat": "IVA", "exemption": "Motivo de exención", "sum": "Suma",
+           "discount": "Descuentos", "before_taxes": "Total sin IVA", "taxes": "IVA", "total": "Total",
+           "retention": "Retención", "to_pay": "Total a pagar", "exchange": "Cambio",
+           "observations": "Observaciones", "carried_from": "Suma anterior", "carried_to": "Suma y sigue",
+           "draft_mark": "BORRADOR — documento sin valor fiscal", "draft_word": "BORRADOR", "canceled": "ANULADO",
+           "load_place": "Lugar de carga", "unload_place": "Lugar de descarga", "loaded_at": "Inicio del transporte",
+           "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pagado",
+           "payment_mechanism": "Medio de pago", "amount_paid": "Importe pagado", "payment_date": "Fecha de pago"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Issuer:
+    name: str
+    fiscal_id: str
+    address: tuple[str, ...]  # lines: street, postal code and city
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a PDF says beyond the document itself."""
+
+    issuer: Issuer
+    language: str  # the client's: pt, en, es
+    certificate: int  # IXSERVER_SOFTWARE_CERTIFICATE; 0: not certified, and the PDF does not claim it
+    training: bool  # a document of a training series (sandbox)
+    second_copy: bool
+    qr_payload: str | None  # None: a draft, or a type SAF-T does not hold
+    paid_number: str | None = None  # a receipt's: the number of the document it pays
+
+
+def mention(document: Document, certificate: int) -> str:
+    """The printed program mention (pt-compliance §3.2): with the hash characters when signed;
+    naming AT's certificate only when there is one (IXSERVER_SOFTWARE_CERTIFICATE)."""
+    if document.number is None:
+        return ""
+    program = f"programa certificado n.º {certificate}/AT" if certificate else "ixserver (programa não certificado pela AT)"
+    if document.signature:
+        return f"{printed_characters(document.signature)}-Processado por {program}"
+    return f"Emitido por {program}"
+
+
+def _formatter(language: str) -> tuple[str, str]:
+    return (",", ".") if language == "en" else (" ", ",")  # thousands, decimal
+
+
+def _amount(value: Decimal, language: str) -> str:
+    thousands, decimal = _formatter(language)
+    text = f"{to_cents(value):,.2f}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+
+
+def _number(value: Decimal, language: str, places: int = 0) -> str:
+    """A quantity (or, with `places` 2, a price) as given: its own decimals, at least `places`."""
+    text = format(value.normalize(), "f")
+    decimals = len(text.partition(".")[2])
+    if decimals < places:
+        text = f"{value:.{places}f}"
+    return text.replace(".", _formatter(language)[1])
+
+
+def _percent(value: Decimal, language: str) -> str:
+    return _number(value, language) + "%"
+
+
+def data(document: Document, context: Context) -> dict[str, Any]:
+    """Everything the template prints, as text."""
+    language = context.language if context.language in LANGUAGES else "pt"
+    labels = LABELS[language]
+    kind = BY_KEY[document.doc_type]
+    numbered = document.number is not None and document.serie is not None
+    currency = document.currency_code
+
+    def money(value: Decimal) -> str:
+        return _amount(value, language)
+
+    client = document.client
+    facts = [[labels["date"], document.date.strftime("%d-%m-%Y")]]
+    if kind.family != "receipts":
+        due = labels["valid_until"] if kind.family == "estimates" else labels["due_date"]
+        facts.append([due, document.due_date.strftime("%d-%m-%Y")])
+    if document.reference:
+        facts.append([labels["reference"], document.reference])
+    lines = [
+        {
+            "name": line.name,
+            "description": line.description,
+            "quantity": _number(line.quantity, language),
+            "unit": line.unit or "",
+            "unit_price": _number(line.unit_price, language, 2),
+            "discount": _percent(line.discount, language),
+            "tax": _percent(line.tax_value, language),
+            "total": money(line.subtotal - line.discount_amount),
+            "cents": int(to_cents(line.subtotal - line.discount_amount) * 100),
+            "exemption": line.tax_exemption if line.tax_value == 0 else None,
+        }
+        for line in document.lines
+    ]
+    rates = compute(
+        [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines],
+        document.global_discount,
+        document.retention,
+    ).rates
+    exemption_codes = sorted(
+        {(line.tax_exemption or document.tax_exemption) for line in document.lines if line.tax_value == 0} - {None, "M00"}
+    )
+    taxes = [
+        {
+            "rate": _percent(rate.rate, language),
+            "base": money(rate.base),
+            "vat": money(rate.tax),
+            "reason": ", ".join(exemption_codes) if rate.rate == 0 else "",
+        }
+        for rate in rates
+    ]
+    totals = [
+        [labels["sum"], money(document.sum)],
+        [labels["discount"], money(document.discount)],
+        [labels["before_taxes"], money(document.before_taxes)],
+        [labels["taxes"], money(document.taxes)],
+        [labels["total"], f"{money(document.total)} {currency}"],
+    ]
+    grand = [labels["total"], f"{money(document.total)} {currency}"]
+    if document.retention_amount:
+        totals.append([f"{labels['retention']} ({_percent(document.retention or Decimal(0), language)})",
+                       f"-{money(document.retention_amount)}"])  # fmt: skip
+        grand = [labels["to_pay"], f"{money(payable(document.total, document.retention_amount))} {currency}"]
+    if document.exchange_rate is not None:
+        totals.append([labels["exchange"], f"1 EUR = {_number(document.exchange_rate, language)} {currency}"])
+    payment = None
+    if kind.family == "receipts":
+        totals = [[labels["before_taxes"], money(document.before_taxes)], [labels["taxes"], money(document.taxes)]]
+        if document.retention_amount:
+            totals.append([labels["retention"], f"-{money(document.retention_amount)}"])
+        amount = payable(document.total, document.retention_amount)
+        grand = [labels["amount_paid"], f"{money(amount)} {currency}"]
+        mechanism = document.payment_mechanism or "OU"
+        payment = {
+            "document": context.paid_number or "",
+            "mechanism": f"{mechanism} — {PAYMENT_MECHANISMS.get(mechanism, '')}",
+            "amount": f"{money(amount)} {currency}",
+        }
+    transport = None
+    if document.transport is not None and kind.family == "guides":
+        t = document.transport
+        transport = {
+            "from": _address(t.address_from) + ([t.load_site] if t.load_site else []),
+            "to": _address(t.address_to) + ([t.delivery_site] if t.delivery_site else []),
+            "loaded_at": t.loaded_at.replace("T", " ") if t.loaded_at else "",
+            "plate": t.license_plate or "",
+            "at_code": document.at_doc_code,
+        }
+    return {
+        "lang": language,
+        "labels": labels,
+        "decimal": _formatter(language)[1],
+        "thousands": _formatter(language)[0],
+        "title": TITLES[language][document.doc_type],
+        "number": numbering.document_number(kind, document.serie, document.number) if numbered else "",  # type: ignore[arg-type]
+        "copy": labels["duplicate"] if context.second_copy else labels["original"],
+        "draft": not numbered,
+        "canceled": labels["canceled"] if document.status == states.CANCELED else None,
+        "training": TRAINING_MENTION if context.training else None,
+        "not_invoice": None if document.doc_type in INVOICES else NOT_AN_INVOICE,
+        "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
+        "client": {
+            "name": str(client.get("name") or ""),
+            "fiscal_id": str(client.get("fiscal_id") or "999999990"),
+            "address": [part for part in (client.get("address"), _place(client), client.get("country")) if part],
+        },
+        "facts": facts,
+        "transport": transport,
+        "lines": lines,
+        "payment": payment,
+        "taxes": taxes,
+        "exemptions": [f"{code}: {EXEMPTIONS[code]}" for code in exemption_codes if code in EXEMPTIONS],
+        "observations": document.observations,
+        "totals": totals,
+        "grand": grand,
+        "currency": currency,
+        "atcud": document.atcud if numbered and document.atcud else "",
+        "mention": mention(document, context.certificate),
+        "qr": context.qr_payload is not None,
+    }
+
+
+def _place(client: dict[str, Any]) -> str:
+    return " ".join(str(part) for part in (client.get("postal_code"), client.get("city")) if part)
+
+
+def _address(address: dict[str, str]) -> list[str]:
+    return [part for part in (address.get("detail"), _place(address), address.get("country")) if part]
+
+
+# A file, not bytes: typst's compiler loses a source given as bytes once it compiles again.
+_TEMPLATE = Path(str(resources.files("ixserver.render").joinpath("templates/document.typ")))
+_compilers = threading.local()
+
+
+def _compiler() -> typst.Compiler:
+    """One compiler per thread (its caches make a render a few milliseconds)."""
+    compiler = getattr(_compilers, "compiler", None)
+    if compiler is None:
+        compiler = _compilers.compiler = typst.Compiler(str(_TEMPLATE), root=str(_TEMPLATE.parent), ignore_system_fonts=True)
+    return compiler
+
+
+def pdf(document: Document, context: Context) -> bytes:
+    inputs = {"data": json.dumps(data(document, context), ensure_ascii=False)}
+    if context.qr_payload is not None:
+        svg = io.BytesIO()
+        render_qr.symbol(context.qr_payload).save(svg, kind="svg", border=4, xmldecl=False)
+        inputs["qr"] = svg.getvalue().decode()
+    return bytes(_compiler().compile(sys_inputs=inputs))

@@ -1,0 +1,67 @@
+"""A document's PDF (api-v2 §4.8): what it is drawn from — the document, its issuer (the account),
+the client's language, its QR code, the series' type — and the drawing (render/pdf.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from ixserver.domain import numbering, states
+from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import Document
+from ixserver.domain.errors import DocumentNotFound, QrCodeNotAvailable
+from ixserver.domain.sequences import TRAINING
+from ixserver.render import pdf as render
+from ixserver.services import qr_codes
+from ixserver.store import accounts as account_store
+from ixserver.store import clients as client_store
+from ixserver.store import documents as store
+from ixserver.store import sequences as sequence_store
+
+
+def pdf_document(conn: Connection, account_id: int, document_id: int) -> Document:
+    """The account's document, any family and state but deleted."""
+    document = store.get_document(conn, account_id, document_id)
+    if document is None or document.status == states.DELETED:
+        raise DocumentNotFound()
+    return document
+
+
+def draw(conn: Connection, document: Document, certificate: int, second_copy: bool) -> bytes:
+    account = account_store.account_by_id(conn, document.account_id)
+    assert account is not None
+    place = " ".join(part for part in (account.postal_code, account.city) if part)
+    issuer = render.Issuer(
+        name=account.organization_name or account.name,
+        fiscal_id=account.fiscal_id or "",
+        address=tuple(part for part in (account.address, place) if part),
+    )
+    client = client_store.get_client(conn, document.account_id, document.client_id) if document.client_id else None
+    qr_payload = None
+    if document.number is not None and BY_KEY[document.doc_type].saft_code is not None:
+        try:
+            qr_payload = qr_codes.payload(conn, document, certificate)
+        except QrCodeNotAvailable:  # an account without a NIF: no QR code to draw
+            qr_payload = None
+    paid_number = None
+    if document.owner_document_id is not None and document.doc_type in states.RECEIPTS:
+        paid = store.get_document(conn, document.account_id, document.owner_document_id)
+        if paid is not None and paid.number is not None and paid.serie is not None:
+            paid_number = numbering.document_number(BY_KEY[paid.doc_type], paid.serie, paid.number)
+    context = render.Context(
+        issuer=issuer,
+        language=client.language if client is not None else account.language,
+        certificate=certificate,
+        training=sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING,
+        second_copy=second_copy,
+        qr_payload=qr_payload,
+        paid_number=paid_number,
+    )
+    return render.pdf(document, context)
+
+
+def public_pdf(conn: Connection, token: str, certificate: int, second_copy: bool) -> bytes | None:
+    """The PDF of the document behind a permalink token; None if there is none."""
+    document = store.document_by_token(conn, token)
+    if document is None or document.status == states.DELETED:
+        return None
+    return draw(conn, document, certificate, second_copy)

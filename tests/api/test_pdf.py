@@ -1,0 +1,165 @@
+"""PDFs (api-v2 §4.8; pt-compliance §3.2, §7): `GET /api/pdf/{id}.json` gives a public URL; the
+PDF there is parsed back (pdftotext) and every mandatory element found; its QR code is read from
+the rendered page (pdftoppm + zbarimg) and is the document's; the same document gives the same
+bytes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ixserver import clock
+from ixserver.domain.documents import Document
+from ixserver.render.pdf import mention
+from tests.api.invoicing import change, create, finalize, issue
+from tests.support import Api
+
+CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338", "address": "Rua do Sol 1",
+          "city": "Lisboa", "postal_code": "1000-001", "country": "Portugal"}  # fmt: skip
+LINES = [
+    {"name": "Azeite", "description": "Azeite 5 L", "unit_price": "12.50", "quantity": "3", "tax": {"name": "IVA23"}},
+    {"name": "Livro", "description": "Receitas", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA6"}},
+    {"name": "Export", "description": "Serviço isento", "unit_price": "5", "quantity": "1", "tax": {"name": "IVA0"}},
+]
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is missing: `make install` installs poppler-utils and zbar-tools")
+    return found
+
+
+def download(api: Api, document_id: int, second_copy: bool = False) -> bytes:
+    answer = api.get(f"/api/pdf/{document_id}.json", params={"second_copy": "true"} if second_copy else None)
+    assert answer.status_code == 200, answer.text
+    output = answer.json()["output"]
+    assert output["pdfUrl"] == output["pdf_url"]
+    pdf = httpx.get(output["pdfUrl"].replace("http://127.0.0.1", api.base_url))  # no key, as Webdados fetches it
+    assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf"), pdf.text[:200]
+    return pdf.content
+
+
+def text_of(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run([_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+
+
+def qr_of(pdf: bytes, tmp_path: Path) -> str:
+    """The QR code printed on the PDF's last page, as a phone would read it."""
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    subprocess.run([_tool("pdftoppm"), "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
+    last = sorted(tmp_path.glob("page*.png"))[-1]
+    out = subprocess.run([_tool("zbarimg"), "--quiet", "--raw", "-Sbinary", str(last)], capture_output=True, check=True)
+    return out.stdout.decode().rstrip("\n")
+
+
+def qr_image_text(api: Api, document_id: int, tmp_path: Path) -> str:
+    url = api.get(f"/api/qr_codes/{document_id}.json").json()["qr_code"]["url"]
+    image = tmp_path / "qr.png"
+    image.write_bytes(httpx.get(url.replace("http://127.0.0.1", api.base_url)).content)
+    out = subprocess.run([_tool("zbarimg"), "--quiet", "--raw", "-Sbinary", str(image)], capture_output=True, check=True)
+    return out.stdout.decode().rstrip("\n")
+
+
+def test_an_invoice_pdf_has_every_mandatory_element(api: Api, tmp_path: Path) -> None:
+    invoice = issue(api, client=CLIENT, items=LINES, tax_exemption="M05", retention="10", reference="PO-77")
+    pdf = download(api, invoice["id"])
+    text = text_of(pdf, tmp_path)
+    serie = invoice["inverted_sequence_number"].split("/")[0]
+    for expected in (
+        "Fatura", f"FT {serie}/1", f"ATCUD: {invoice['atcud']}",  # type, number, ATCUD
+        "Mercearia Sol, Lda", "508025338", "Rua do Sol 1", "1000-001 Lisboa",  # the client
+        clock.today().strftime("%d-%m-%Y"), "PO-77",  # date, reference
+        "Azeite 5 L", "12,50", "Receitas",  # lines
+        "23%", "37,50", "8,63", "6%", "0,60", "0%",  # the summary per rate, VAT per rate half-up
+        "M05: Isento artigo 14.º do CIVA",  # the exemption's legal wording
+        "52,50", "9,23", "61,73 EUR", "Retenção na fonte (10%)", "-5,25", "56,48 EUR",  # totals, withholding
+        f"{invoice['saft_hash']}-Processado por ixserver (programa não certificado pela AT)",
+        "Original", "Página 1 de 1", "Documento emitido para fins de formação",
+    ):
+        assert expected in text, f"{expected!r} is not in the PDF:\n{text}"
+    assert "Este documento não serve de fatura" not in text and "RASCUNHO" not in text
+    assert "certificado n.º" not in text, "the default does not claim AT certification"
+    assert qr_of(pdf, tmp_path) == qr_image_text(api, invoice["id"], tmp_path)
+    assert download(api, invoice["id"]) == pdf, "the same document, the same bytes"
+    second = text_of(download(api, invoice["id"], second_copy=True), tmp_path)
+    assert "Duplicado" in second and "Original" not in second
+
+
+def test_the_certificate_mention_names_the_certificate_only_when_there_is_one() -> None:
+    signed = Document.__new__(Document)
+    signed.number, signed.signature = 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+    assert mention(signed, 1234) == "AKUe-Processado por programa certificado n.º 1234/AT"
+    assert mention(signed, 0) == "AKUe-Processado por ixserver (programa não certificado pela AT)"
+    signed.signature = None  # a receipt
+    assert mention(signed, 1234) == "Emitido por programa certificado n.º 1234/AT"
+
+
+def test_drafts_canceled_documents_and_other_languages(api: Api, tmp_path: Path) -> None:
+    draft = create(api, client=CLIENT, items=LINES[:1])
+    text = text_of(download(api, draft["id"]), tmp_path)
+    assert "RASCUNHO" in text and "ATCUD" not in text and "Processado" not in text
+    canceled = issue(api, client=CLIENT, items=LINES[:1])
+    assert change(api, "invoice", canceled["id"], "canceled", "wrong client").status_code == 200
+    assert "ANULADO" in text_of(download(api, canceled["id"]), tmp_path)
+    english = {**CLIENT, "name": "Sunny Shop Ltd", "code": "SUN", "language": "en", "fiscal_id": "GB123456789",
+               "country": "Great Britain"}  # fmt: skip
+    assert api.post("/clients.json", json={"client": english}).status_code == 201
+    sold = issue(api, client={"name": "Sunny Shop Ltd", "code": "SUN"}, items=LINES[:1])
+    text = text_of(download(api, sold["id"]), tmp_path)
+    assert "Invoice" in text and "Page 1 of 1" in text and "Total before VAT" in text
+    assert api.get("/api/pdf/999999999.json").status_code == 404
+    deleted = create(api, items=LINES[:1])
+    assert change(api, "invoice", deleted["id"], "deleted").status_code == 200
+    assert api.get(f"/api/pdf/{deleted['id']}.json").status_code == 404
+
+
+def test_a_long_invoice_carries_its_totals_over_and_numbers_its_pages(api: Api, tmp_path: Path) -> None:
+    lines = [{"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
+             for n in range(1, 91)]  # fmt: skip
+    invoice = issue(api, client=CLIENT, items=lines)
+    pdf = download(api, invoice["id"])
+    text = text_of(pdf, tmp_path)
+    pages = text.split("\f")
+    count = len([p for p in pages if p.strip()])
+    assert count >= 2 and f"Página 1 de {count}" in text and f"Página {count} de {count}" in text
+    carried_to = [line.split(":")[-1].split()[0] for line in text.splitlines() if "A transportar:" in line]
+    carried_from = [line.split(":")[-1].split()[0] for line in text.splitlines() if "Transporte:" in line]
+    assert len(carried_to) == count - 1 and carried_to == carried_from
+    on_first_page = sum(1 for line in pages[0].splitlines() if line.strip().startswith("Item "))
+    assert carried_to[0] == f"{on_first_page},00", "what the first page's lines add up to"
+    assert qr_of(pdf, tmp_path) == qr_image_text(api, invoice["id"], tmp_path), "on the last page"
+
+
+def test_every_family_has_its_layout(api: Api, tmp_path: Path) -> None:
+    quote = finalize(api, "quote", create(api, "quote", client=CLIENT, items=LINES[:1])["id"])
+    text = text_of(download(api, quote["id"]), tmp_path)
+    assert "Orçamento" in text and "Este documento não serve de fatura" in text and "Válido até" in text
+    start = (clock.local_now() + timedelta(hours=2)).strftime("%d/%m/%Y %H:%M:%S")
+    place = {"detail": "Rua 5", "city": "Lisboa", "postal_code": "1000-555", "country": "Portugal"}
+    to = {"detail": "Avenida 10", "city": "Porto", "postal_code": "4000-555", "country": "Portugal"}
+    guide = finalize(api, "shipping", create(api, "shipping", client=CLIENT, items=LINES[:1], loaded_at=start,
+                                             license_plate="11-AA-22", address_from=place, address_to=to)["id"])  # fmt: skip
+    text = text_of(download(api, guide["id"]), tmp_path)
+    for expected in ("Guia de Remessa", "Local de carga", "Rua 5", "Local de descarga", "Avenida 10", "4000-555 Porto",
+                     "11-AA-22", guide["at_doc_code_id"], "Este documento não serve de fatura"):  # fmt: skip
+        assert expected in text, expected
+    invoice = issue(api, client=CLIENT, items=LINES[:1])
+    paid = api.post(f"/documents/{invoice['id']}/partial_payments.json",
+                    json={"partial_payment": {"amount": "10", "payment_mechanism": "MB"}}).json()["receipt"]  # fmt: skip
+    text = text_of(download(api, paid["id"]), tmp_path)
+    serie = invoice["inverted_sequence_number"].split("/")[0]
+    for expected in ("Recibo", f"FT {serie}/1", "MB — Referências de pagamento para Multibanco", "10,00 EUR",
+                     "Emitido por ixserver (programa não certificado pela AT)", "Este documento não serve de fatura",
+                     f"ATCUD: {paid['atcud']}"):  # fmt: skip
+        assert expected in text, expected
+    order = finalize(api, "purchase_order", create(api, "purchase_order", client=CLIENT, items=LINES[:1])["id"])
+    assert "Nota de Encomenda" in text_of(download(api, order["id"]), tmp_path)
