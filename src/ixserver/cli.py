@@ -7,6 +7,7 @@ import functools
 import os
 import signal
 import sys
+import time
 
 import typer
 
@@ -266,6 +267,29 @@ def seal(account: str = typer.Option(None, help="Only this account.")) -> None:
             count = DirectWrites(db).run_sync(seal_unsealed, key, row.id)
             typer.echo(f"{row.name}: {count} documents sealed")
     finally:
+        db.dispose()
+
+
+@app.command()
+def worker(threads: int = typer.Option(1, min=1, max=32, help="Job worker threads.")) -> None:
+    """Run the job outbox's workers (e-mails) in this process until stopped (SIGTERM, Ctrl-C),
+    beside servers started with IXSERVER_JOB_WORKERS=0, or as more of them."""
+    from ixserver.jobs.handlers import HANDLERS
+    from ixserver.jobs.worker import JobWorkers
+
+    settings = Settings()
+    db = _database(settings)
+    workers = JobWorkers(settings, db, DirectWrites(db), HANDLERS)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    workers.start(threads)
+    typer.echo(f"ixserver worker: {threads} thread(s) on {settings.resolved_database_url.split('://')[0]}")
+    try:
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        workers.stop()
         db.dispose()
 
 

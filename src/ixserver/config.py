@@ -60,6 +60,20 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1_000, description="Largest request body accepted (a larger one is a 413)."
     )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
+    job_workers: int = Field(
+        default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."
+    )
+    job_poll_seconds: float = Field(default=0.5, gt=0, description="How often an idle job worker looks for work.")
+    job_attempts: int = Field(default=5, ge=1, description="Attempts of a job before it has failed for good.")
+    smtp_host: str = Field(
+        default="", description="SMTP server e-mails go through; none: the sandbox keeps them (/_ixserver/emails)."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: str = Field(default="none", pattern="^(none|starttls|ssl)$", description="none, starttls or ssl.")
+    smtp_user: str = Field(default="", description="SMTP login, if the server asks for one.")
+    smtp_password: str = Field(default="")
+    smtp_from: str = Field(default="ixserver@localhost", description="The From address of documents sent by e-mail.")
+    smtp_timeout: float = Field(default=30.0, gt=0, description="Seconds an SMTP conversation may take.")
     writer_process: bool = Field(
         default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."
     )

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from ixserver.api.cache import ReadCache
 from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.config import Settings
+from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
+from ixserver.jobs.worker import JobWorkers
 from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
@@ -40,6 +42,7 @@ class AppContext:
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
     parent_pid: int | None = None
+    jobs: JobWorkers | None = None  # the job outbox's workers of this process (IXSERVER_JOB_WORKERS)
 
     @classmethod
     def build(cls, settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
@@ -69,6 +72,9 @@ class AppContext:
         await self.writes.run_with_resources(register_signing_key)
         if self.limiter is not None:
             self.limiter.start()
+        if self.settings.job_workers:
+            self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS)
+            self.jobs.start(self.settings.job_workers)
         if self.parent_pid is not None:
             threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
         self.ready = True
@@ -77,8 +83,15 @@ class AppContext:
         """Whether a write would be served now (the health check)."""
         return self.ready and await self.writes.ready()
 
+    def job_enqueued(self) -> None:
+        """A use case of this process enqueued a job: its workers look now."""
+        if self.jobs is not None:
+            self.jobs.notify()
+
     def stop(self) -> None:
         self.ready = False
+        if self.jobs is not None:
+            self.jobs.stop()
         if self.limiter is not None:
             self.limiter.close()
         self.writes.close()

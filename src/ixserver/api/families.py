@@ -15,12 +15,14 @@ from ixserver.api.context import account, context
 from ixserver.api.documents import FAMILY_KEYS, parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, read_body, root_object
+from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, read_body, require_root, root_object
 from ixserver.domain import limits, states
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
 from ixserver.domain.documents import DocumentFilters
 from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
+from ixserver.jobs.email import sends_somewhere
 from ixserver.services import documents as service
+from ixserver.services import emails
 
 # `status[]` words of the list filters; "sent" is what they call `final` (api-v2 §4.1, §5.1).
 STATUS_FILTERS = {"draft": states.DRAFT, "sent": states.FINAL, "final": states.FINAL, "settled": states.SETTLED,
@@ -28,7 +30,7 @@ STATUS_FILTERS = {"draft": states.DRAFT, "sent": states.FINAL, "final": states.F
                   "accepted": states.ACCEPTED, "refused": states.REFUSED}  # fmt: skip
 # Types the list accepts that no document has (legacy cash sales): they match nothing.
 OTHER_LISTED_TYPES = ("CashInvoice",)
-OPERATIONS = ("create", "get", "update", "change_state", "list")
+OPERATIONS = ("create", "get", "update", "change_state", "list", "email")
 
 
 def list_filters(request: Request, types: tuple[str, ...], selectable: tuple[str, ...] = ()) -> DocumentFilters:
@@ -70,6 +72,20 @@ def list_filters(request: Request, types: tuple[str, ...], selectable: tuple[str
         loaded_from=as_date(query.get("loaded_at[from]"), "loaded_at[from]"),
         loaded_to=as_date(query.get("loaded_at[to]"), "loaded_at[to]"),
         newest_first=order == "date_desc",
+    )
+
+
+def parse_email(body: dict[str, Any]) -> emails.EmailInput:
+    """`{"message": {"client": {"email", "save"}, "subject", "body", "cc", "bcc", "logo"}}`."""
+    message = require_root(body, "message")
+    client = message.get("client") if isinstance(message.get("client"), dict) else {}
+    return emails.EmailInput(
+        to=as_text(client.get("email"), "Email", limits.LONG_TEXT),
+        save=bool(as_flag(client.get("save"), "Save")),
+        subject=as_text(message.get("subject"), "Subject"),
+        body=as_text(message.get("body"), "Body", limits.LONG_TEXT * 10),
+        cc=as_text(message.get("cc"), "Cc", limits.LONG_TEXT),
+        bcc=as_text(message.get("bcc"), "Bcc", limits.LONG_TEXT),
     )
 
 
@@ -147,7 +163,18 @@ def _handlers(
             return list_response(request, list_key, family, selectable)
         return list_response(request, kind.path, (kind.key,))
 
-    return {"create": create, "get": get, "update": update, "change_state": change_state, "list": list_of_type}
+    async def email(request: Request) -> Response:
+        """200 with an empty body (api-v2 §4.7); the e-mail leaves from the job outbox."""
+        ctx = context(request)
+        if not sends_somewhere(ctx.settings):
+            raise ValidationFailed("E-mail is not configured on this server (IXSERVER_SMTP_HOST)")
+        message = parse_email(await read_body(request))
+        await ctx.writes.run(emails.email_document, account(request).id, kind.key, request.path_params["document_id"], message)
+        ctx.job_enqueued()
+        return Response(b"", status_code=200)
+
+    return {"create": create, "get": get, "update": update, "change_state": change_state, "list": list_of_type,
+            "email": email}  # fmt: skip
 
 
 def register(
@@ -171,6 +198,7 @@ def register(
             "update": (f"/{kind.path}/{{document_id:id}}.json", ("PUT",)),
             # POST too: the Go client (tim-online) sends change-state as POST (api-v2 §1.3).
             "change_state": (f"/{kind.path}/{{document_id:id}}/change-state.json", ("PUT", "POST")),
+            "email": (f"/{kind.path}/{{document_id:id}}/email-document.json", ("PUT",)),
         }
         for operation in operations:
             path, methods = paths[operation]

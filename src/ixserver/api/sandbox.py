@@ -4,10 +4,13 @@ behind an API key like every API call, and 404 otherwise."""
 
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesParser
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
+from ixserver.api.context import AppContext, account, context
 from ixserver.api.documents import render as render_document
 from ixserver.api.routing import Router
 from ixserver.api.sequences import render as render_sequence
@@ -15,8 +18,10 @@ from ixserver.api.wire import JSONResponse, as_text, read_body, root_object
 from ixserver.domain import limits
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.errors import NotFound
+from ixserver.jobs.worker import describe
 from ixserver.services import accounts as account_service
 from ixserver.services import documents as document_service
+from ixserver.services import emails as email_service
 from ixserver.services import sequences as sequence_service
 
 router = Router(prefix="/_ixserver")
@@ -56,6 +61,45 @@ async def stats(request: Request) -> Response:
             "read_cache": {"enabled": ctx.cache.enabled, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
         }
     )
+
+
+@router.get("/jobs")
+async def jobs(request: Request) -> Response:
+    """Sandbox: the account's latest jobs (the outbox), with their attempts and last error."""
+    ctx = _sandbox(request)
+    with ctx.db.read() as conn:
+        found = email_service.jobs_of(conn, account(request).id)
+    return JSONResponse({"jobs": [describe(job) for job in found]})
+
+
+@router.get("/emails")
+async def emails(request: Request) -> Response:
+    """Sandbox without an SMTP server: the e-mails the account's documents were sent by."""
+    ctx = _sandbox(request)
+    with ctx.db.read() as conn:
+        found = email_service.sent(conn, account(request).id)
+    return JSONResponse({"emails": [_email(n, text, when.isoformat()) for n, text, when in found]})
+
+
+def _email(email_id: int, text: str, when: str) -> dict[str, object]:
+    parsed = BytesParser(policy=policy.default).parsebytes(text.encode())
+    html = parsed.get_body(preferencelist=("html",))
+    return {
+        "id": email_id, "received_at": when, "from": parsed["From"], "to": parsed["To"], "cc": parsed["Cc"],
+        "bcc": parsed["Bcc"], "subject": parsed["Subject"], "html": html.get_content() if html is not None else None,
+        "attachments": [
+            {"filename": part.get_filename(), "content_type": part.get_content_type(),
+             "size": len(part.get_payload(decode=True) or b"")}
+            for part in parsed.iter_attachments()
+        ],
+    }  # fmt: skip
+
+
+def _sandbox(request: Request) -> AppContext:
+    ctx = context(request)
+    if not ctx.settings.sandbox:
+        raise NotFound()
+    return ctx
 
 
 @router.put("/series/{serie:str}/validation_codes.json")

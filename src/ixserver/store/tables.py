@@ -426,3 +426,35 @@ treasury_movements = Table(
     Index("ix_treasury_movements_client", "client_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# The job outbox (jobs/): work a change causes outside its transaction (an e-mail to send),
+# written in that same transaction, done afterwards by the workers, retried with backoff.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # queued, running, done, failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("run_after", UtcDateTime(), nullable=False),  # queued: not before; running: the lease's end
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Index("ix_jobs_status_run_after", "status", "run_after"),
+    Index("ix_jobs_account_id", "account_id"),
+    sqlite_autoincrement=True,
+)
+
+# Sandbox: the e-mails the built-in sink received instead of an SMTP server (/_ixserver/emails).
+sent_emails = Table(
+    "sent_emails",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("job_id", Id),
+    Column("message", Text, nullable=False),  # the whole RFC 5322 message, attachments included
+    Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,74 @@
+"""`PUT /{type}/{id}/email-document.json` (api-v2 §4.7): a document sent by e-mail. The request
+is checked and a job enqueued in the same transaction (jobs/email.py sends it, with the PDF):
+refused, it leaves nothing to send; accepted, the e-mail is never lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.domain import states
+from ixserver.domain.clients import is_valid_email
+from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
+from ixserver.store import clients as client_store
+from ixserver.store import documents as store
+from ixserver.store import jobs as job_store
+
+EMAIL_JOB = "email"
+
+
+@dataclass(frozen=True)
+class EmailInput:
+    """`message` of the request; None = not given."""
+
+    to: str | None
+    save: bool
+    subject: str | None
+    body: str | None
+    cc: str | None
+    bcc: str | None
+
+
+def addresses(value: object) -> list[str]:
+    """The addresses of a field that may hold several, separated by commas or semicolons."""
+    return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
+
+
+def email_problems(message: EmailInput) -> list[str]:
+    problems = []
+    if not addresses(message.to):
+        problems.append("Email is a required field")
+    for field, value in (("Email", message.to), ("Cc", message.cc), ("Bcc", message.bcc)):
+        if any(not is_valid_email(address) for address in addresses(value)):
+            problems.append(f"{field}: is an invalid email")
+    return problems
+
+
+def email_document(conn: Connection, account_id: int, doc_type: str, document_id: int, message: EmailInput) -> int:
+    """Enqueue the e-mail of an issued document; with `save`, the address becomes the client's.
+    The job's id."""
+    document = store.get_document(conn, account_id, document_id)
+    if document is None or document.doc_type != doc_type or document.status == states.DELETED:
+        raise DocumentNotFound()
+    raise_if(email_problems(message))
+    if document.status == states.DRAFT:
+        raise ValidationFailed("A draft can't be sent: finalize it first")
+    to = ", ".join(addresses(message.to))
+    if message.save and document.client_id is not None and len(addresses(message.to)) == 1:
+        client_store.update_client(conn, document.client_id, email=to)
+    payload = {"document_id": document.id, "to": to, "cc": ", ".join(addresses(message.cc)),
+               "bcc": ", ".join(addresses(message.bcc)), "subject": message.subject, "body": message.body}  # fmt: skip
+    return job_store.enqueue(conn, account_id, EMAIL_JOB, payload, clock.now())
+
+
+def sent(conn: Connection, account_id: int) -> list[tuple[int, str, datetime]]:
+    """Sandbox: the account's e-mails the built-in sink kept, newest first (id, message, when)."""
+    return job_store.account_emails(conn, account_id)
+
+
+def jobs_of(conn: Connection, account_id: int) -> list[job_store.Job]:
+    """The account's latest jobs, newest first."""
+    return job_store.account_jobs(conn, account_id)

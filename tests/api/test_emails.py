@@ -1,0 +1,141 @@
+"""Documents by e-mail (api-v2 §4.7) and the job outbox: `email-document.json` answers 200 with an
+empty body and enqueues a job in its transaction; a worker sends the message with the PDF —
+through a real SMTP server started here (aiosmtpd), or the sandbox's sink without one; a job that
+fails is retried and its error shown at /_ixserver/jobs; a refused request leaves no job."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from ixserver import clock
+from ixserver.store import jobs as job_store
+from ixserver.store.db import Database
+from tests.api.invoicing import create, finalize, issue
+from tests.support import Api, LiveServer, free_port, live_server
+
+CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338"}
+
+
+def send(api: Api, document: dict[str, Any], doc_type: str = "invoice", **message: Any) -> Any:
+    body = {"message": {"client": {"email": "dest@example.com", "save": "0"}, "subject": "A sua fatura",
+                        "body": "<p>Segue em anexo.</p>", **message}}  # fmt: skip
+    return api.put(f"/{doc_type}s/{document['id']}/email-document.json", json=body)
+
+
+def wait_for(found: Any, seconds: float = 10.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("not in time")
+
+
+def test_the_sandbox_keeps_what_it_would_send(api: Api) -> None:
+    invoice = issue(api, client=CLIENT)
+    answer = send(api, invoice, cc="cc@example.com", bcc="bcc@example.com", client={"email": "buyer@example.com", "save": "1"})
+    assert (answer.status_code, answer.content) == (200, b"")
+    emails = wait_for(lambda: api.get("/_ixserver/emails").json()["emails"])
+    assert len(emails) == 1
+    sent = emails[0]
+    serie = invoice["inverted_sequence_number"].split("/")[0]
+    assert (sent["to"], sent["cc"], sent["bcc"], sent["subject"]) == ("buyer@example.com", "cc@example.com", "bcc@example.com", "A sua fatura")
+    assert sent["html"].strip() == "<p>Segue em anexo.</p>"
+    assert sent["attachments"][0]["filename"] == f"FT_{serie}-1.pdf" and sent["attachments"][0]["content_type"] == "application/pdf"
+    assert sent["attachments"][0]["size"] > 1000
+    client = api.get(f"/clients/{invoice['client']['id']}.json").json()["client"]
+    assert client["email"] == "buyer@example.com", "save: 1 keeps the address on the client"
+    jobs = api.get("/_ixserver/jobs").json()["jobs"]
+    assert [(j["kind"], j["status"], j["attempts"], j["last_error"]) for j in jobs] == [("email", "done", 1, None)]
+
+
+@pytest.mark.parametrize("doc_type", ["quote", "shipping", "purchase_order"])
+def test_every_family_sends(api: Api, doc_type: str) -> None:
+    if doc_type == "shipping":
+        from tests.api.test_guides import guide
+
+        document = finalize(api, doc_type, api.post("/shippings.json", json={"shipping": guide()}).json()["shipping"]["id"])
+    else:
+        document = finalize(api, doc_type, create(api, doc_type)["id"])
+    assert send(api, document, doc_type).status_code == 200
+    wait_for(lambda: api.get("/_ixserver/emails").json()["emails"])
+
+
+def test_refusals_leave_nothing_to_send(api: Api) -> None:
+    invoice = issue(api)
+    missing = api.put(f"/invoices/{invoice['id']}/email-document.json", json={"message": {"client": {"save": "0"}}})
+    assert (missing.status_code, missing.json()) == (422, {"errors": [{"error": "Email is a required field"}]})
+    assert send(api, invoice, cc="not-an-address").json() == {"errors": [{"error": "Cc: is an invalid email"}]}
+    assert send(api, invoice, client={"email": "x@", "save": "0"}).json() == {"errors": [{"error": "Email: is an invalid email"}]}
+    draft = create(api)
+    assert send(api, draft).json() == {"errors": [{"error": "A draft can't be sent: finalize it first"}]}
+    assert send(api, {"id": 999_999_999}).status_code == 404
+    assert api.put(f"/invoices/{invoice['id']}/email-document.json", json={}).status_code == 422
+    assert api.get("/_ixserver/jobs").json()["jobs"] == []
+
+
+def test_a_rolled_back_transaction_leaves_no_job(server: LiveServer, api: Api) -> None:
+    db: Database = server.db
+    with pytest.raises(RuntimeError):
+        with db.transaction() as conn:
+            job_store.enqueue(conn, None, "email", {"document_id": 1}, clock.now())
+            raise RuntimeError("the use case fails after enqueuing")
+    with db.read() as conn:
+        assert not job_store.any_due(conn, clock.now())
+
+
+class Inbox:
+    """What a real SMTP server received: envelope recipients and the message."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.received.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def test_an_email_leaves_through_a_real_smtp_server(server: LiveServer, smtp: tuple[Inbox, int], tmp_path: Path) -> None:
+    inbox, port = smtp
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, smtp_host="127.0.0.1", smtp_port=port,
+                     smtp_from="faturas@example.com") as mailing:  # fmt: skip
+        api = mailing.account()
+        invoice = issue(api, client=CLIENT)
+        assert send(api, invoice, cc="cc@example.com", bcc="hidden@example.com").status_code == 200
+        recipients, message = wait_for(lambda: inbox.received)[0]
+        assert sorted(recipients) == ["cc@example.com", "dest@example.com", "hidden@example.com"]
+        assert (message["From"], message["To"], message["Cc"], message["Bcc"]) == ("faturas@example.com", "dest@example.com", "cc@example.com", None)
+        assert message["Subject"] == "A sua fatura"
+        [attachment] = list(message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf" and attachment.get_content().startswith(b"%PDF-")
+        assert api.get("/_ixserver/emails").json()["emails"] == [], "with an SMTP server, the sink keeps nothing"
+
+
+def test_a_failing_job_is_retried_and_its_error_shown(server: LiveServer, tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, smtp_host="127.0.0.1", smtp_port=closed,
+                     job_attempts=2, smtp_timeout=2) as mailing:  # fmt: skip
+        api = mailing.account()
+        assert send(api, issue(api)).status_code == 200
+        job = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)[0]
+        assert job["attempts"] == 2 and "Connection refused" in job["last_error"], job
