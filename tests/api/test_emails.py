@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,7 +20,7 @@ from ixserver import clock
 from ixserver.store import jobs as job_store
 from ixserver.store.db import Database
 from tests.api.invoicing import create, finalize, issue
-from tests.support import Api, LiveServer, free_port, live_server
+from tests.support import Api, LiveServer, free_port, fresh_database, live_server
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338"}
 
@@ -115,10 +116,17 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def test_an_email_leaves_through_a_real_smtp_server(server: LiveServer, smtp: tuple[Inbox, int], tmp_path: Path) -> None:
+@contextmanager
+def mailing_server(backend: str, tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
+    """A server of its own database: the workers of every instance on a database share its
+    outbox, and the session's server (without SMTP) would take these jobs too."""
+    with fresh_database(backend, tmp_path) as url, live_server(url, tmp_path, sandbox=True, **settings) as mailing:
+        yield mailing
+
+
+def test_an_email_leaves_through_a_real_smtp_server(backend: str, smtp: tuple[Inbox, int], tmp_path: Path) -> None:
     inbox, port = smtp
-    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, smtp_host="127.0.0.1", smtp_port=port,
-                     smtp_from="faturas@example.com") as mailing:  # fmt: skip
+    with mailing_server(backend, tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_from="faturas@example.com") as mailing:
         api = mailing.account()
         invoice = issue(api, client=CLIENT)
         assert send(api, invoice, cc="cc@example.com", bcc="hidden@example.com").status_code == 200
@@ -131,10 +139,9 @@ def test_an_email_leaves_through_a_real_smtp_server(server: LiveServer, smtp: tu
         assert api.get("/_ixserver/emails").json()["emails"] == [], "with an SMTP server, the sink keeps nothing"
 
 
-def test_a_failing_job_is_retried_and_its_error_shown(server: LiveServer, tmp_path: Path) -> None:
+def test_a_failing_job_is_retried_and_its_error_shown(backend: str, tmp_path: Path) -> None:
     closed = free_port()  # nothing listens there
-    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, smtp_host="127.0.0.1", smtp_port=closed,
-                     job_attempts=2, smtp_timeout=2) as mailing:  # fmt: skip
+    with mailing_server(backend, tmp_path, smtp_host="127.0.0.1", smtp_port=closed, job_attempts=2, smtp_timeout=2) as mailing:
         api = mailing.account()
         assert send(api, issue(api)).status_code == 200
         job = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)[0]
