@@ -11,6 +11,9 @@ the default, and off, so both figures are on record):
                batch cost the other writes.
   list         GET /invoices.json?per_page=25             target: >= 1,000 rps, p99 < 50 ms
   get          GET /invoices/{id}.json                    target: >= 60% of trivial
+  pdf          GET /api/pdf/{id}.json, then its pdfUrl,   target: p50 < 100 ms to the PDF, >= 50 PDFs/s
+               for 300 documents never downloaded before
+               (8 clients at once; PDFs are drawn on download)
 The raw gapless rate is measured just before each SQLite documents scenario (this machine's
 fsync rate drifts over minutes): one thread doing BEGIN IMMEDIATE; UPDATE the
 counter RETURNING; INSERT the row; COMMIT on an SQLite file with WAL and synchronous=FULL.
@@ -171,6 +174,7 @@ class Server:
             self.env["IXSERVER_DATABASE_URL"] = database_url
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.env.setdefault("IXSERVER_PUBLIC_URL", self.base)  # the PDFs' addresses
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
@@ -211,6 +215,37 @@ def read_scenarios(tool: str, server: Server, key: str, document_id: int) -> dic
     }
     warm(*urls.values())
     return {name: load_get(tool, name, url) for name, url in urls.items()}
+
+
+PDF_DOCUMENTS = 300
+PDF_CLIENTS = 8
+
+
+def pdf_scenario(server: Server, key: str) -> Figures:
+    """Time from asking `GET /api/pdf/{id}.json` to holding the PDF, for documents whose PDF
+    was never asked for, and PDFs drawn per second (Python clients: wrk cannot chain the two)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids: list[int] = []
+    for page in range(1, PDF_DOCUMENTS // 100 + 1):
+        listed = httpx.get(f"{server.base}/invoices.json", params={"api_key": key, "per_page": 100, "page": page}).json()
+        ids += [int(d["id"]) for d in listed["invoices"]]
+    client = httpx.Client(timeout=30)
+
+    def fetch(document_id: int) -> tuple[float, bool]:
+        start = time.perf_counter()
+        answer = client.get(f"{server.base}/api/pdf/{document_id}.json", params={"api_key": key})
+        pdf = client.get(answer.json()["output"]["pdfUrl"]) if answer.status_code == 200 else answer
+        ok = pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+        return (time.perf_counter() - start) * 1000, ok
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(PDF_CLIENTS) as pool:
+        outcomes = list(pool.map(fetch, ids[:PDF_DOCUMENTS]))
+    elapsed = time.perf_counter() - started
+    times = sorted(ms for ms, _ in outcomes)
+    return Figures("pdf", len(outcomes) / elapsed, times[len(times) // 2], times[int(len(times) * 0.99)],
+                   sum(1 for _, ok in outcomes if not ok))  # fmt: skip
 
 
 def a_document_id(server: Server, key: str) -> int:
@@ -265,6 +300,7 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
             "documents": documents,
             **refusing,
             **read_scenarios(tool, server, key, a_document_id(server, key)),
+            **({"pdf": pdf_scenario(server, key)} if sqlite else {}),
         }
     if sqlite:
         with Server(data_dir, database_url, IXSERVER_READ_CACHE="0") as server:
@@ -300,6 +336,10 @@ def report(results: dict[str, dict[str, Figures]], tool: str) -> None:
             print(
                 f"list of 25: {lst.rps:.0f} rps, p99 {lst.p99_ms:.1f} ms ({verdict(lst.rps >= 1000 and lst.p99_ms < 50)} >= 1000 rps, p99 < 50 ms)"
             )
+        if "pdf" in by:
+            p = by["pdf"]
+            print(f"pdf: {p.rps:.0f} PDFs/s, p50 {p.p50_ms:.1f} ms, p99 {p.p99_ms:.1f} ms from GET /api/pdf to the PDF"
+                  f" ({verdict(p.rps >= 50 and p.p50_ms < 100)} >= 50/s, p50 < 100 ms)")  # fmt: skip
         if "documents" in by:
             d = by["documents"]
             assert d.documents_per_s is not None

@@ -12,7 +12,6 @@ gives the same bytes.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from dataclasses import dataclass
@@ -297,7 +296,5 @@ def _compiler() -> typst.Compiler:
 def pdf(document: Document, context: Context) -> bytes:
     inputs = {"data": json.dumps(data(document, context), ensure_ascii=False)}
     if context.qr_payload is not None:
-        svg = io.BytesIO()
-        render_qr.symbol(context.qr_payload).save(svg, kind="svg", border=4, xmldecl=False)
-        inputs["qr"] = svg.getvalue().decode()
+        inputs["qr"] = render_qr.svg(context.qr_payload)
     return bytes(_compiler().compile(sys_inputs=inputs))

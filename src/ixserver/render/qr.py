@@ -4,6 +4,7 @@ byte mode, version 9 at least (larger when the payload needs it), no error-level
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import segno
 
@@ -19,7 +20,18 @@ def symbol(payload: str) -> segno.QRCode:
     return fitted
 
 
+# A symbol costs ~20 ms, most of it segno choosing the best of the 8 masks (ISO/IEC 18004 §7.8.3);
+# a document's payload changes only when it is canceled: its image is drawn once per process.
+@lru_cache(maxsize=4096)
 def png(payload: str) -> bytes:
     out = io.BytesIO()
     symbol(payload).save(out, kind="png", scale=PNG_SCALE, border=4)
     return out.getvalue()
+
+
+@lru_cache(maxsize=4096)
+def svg(payload: str) -> str:
+    """The symbol as SVG, for the PDF (one path: cheap for typst to draw)."""
+    out = io.BytesIO()
+    symbol(payload).save(out, kind="svg", border=4, xmldecl=False)
+    return out.getvalue().decode()
