@@ -43,7 +43,11 @@ def _mobile(value: str | None) -> int | str | None:
     return value
 
 
-def render(client: ClientRow) -> dict[str, Any]:
+def statement_link(base_url: str, token: str) -> str:
+    return f"{base_url}/statements/{token}"
+
+
+def render(client: ClientRow, base_url: str) -> dict[str, Any]:
     return {
         "id": client.id,
         "name": client.name,
@@ -65,7 +69,7 @@ def render(client: ClientRow) -> dict[str, Any]:
             "mobile": _mobile(client.contact_mobile),
         },
         "observations": client.observations,
-        "open_account_link": None,
+        "open_account_link": statement_link(base_url, client.statement_token) if client.statement_token else None,
         "send_options": str(client.send_options),
         "payment_days": str(client.payment_days),
         "tax_exemption_code": client.tax_exemption_code,
@@ -115,7 +119,7 @@ async def list_clients(request: Request) -> Response:
     def build() -> Any:
         with ctx.db.snapshot() as conn:
             rows, total = service.list_clients(conn, account_id, page, per_page, fiscal_id)
-        return {"clients": [render(c) for c in rows], "pagination": pagination_block(page, per_page, total)}
+        return {"clients": [render(c, ctx.settings.base_url) for c in rows], "pagination": pagination_block(page, per_page, total)}
 
     return cached_json(request, build)
 
@@ -123,8 +127,9 @@ async def list_clients(request: Request) -> Response:
 @router.post("/clients.json")
 async def create_client(request: Request) -> Response:
     fields = await _fields(request)
-    client = await context(request).writes.run(service.create_client, account(request).id, fields)
-    return JSONResponse({"client": render(client)}, status_code=201)
+    ctx = context(request)
+    client = await ctx.writes.run(service.create_client, account(request).id, fields)
+    return JSONResponse({"client": render(client, ctx.settings.base_url)}, status_code=201)
 
 
 @router.get("/clients/{client_id:id}.json")
@@ -133,7 +138,7 @@ async def get_client(request: Request) -> Response:
 
     def build() -> Any:
         with ctx.db.read() as conn:
-            return {"client": render(service.get_client(conn, account_id, client_id))}
+            return {"client": render(service.get_client(conn, account_id, client_id), ctx.settings.base_url)}
 
     return cached_json(request, build)
 
@@ -141,19 +146,19 @@ async def get_client(request: Request) -> Response:
 @router.put("/clients/{client_id:id}.json")
 async def update_client(request: Request) -> Response:
     fields = await _fields(request)
-    client = await context(request).writes.run(
-        service.update_client, account(request).id, request.path_params["client_id"], fields
-    )
-    return JSONResponse({"client": render(client)})
+    ctx = context(request)
+    client = await ctx.writes.run(service.update_client, account(request).id, request.path_params["client_id"], fields)
+    return JSONResponse({"client": render(client, ctx.settings.base_url)})
 
 
 def _find(request: Request, parameter: str, find: Callable[[Connection, int, str], ClientRow]) -> Response:
     value = request.query_params.get(parameter)
     if not value:
         raise ValidationFailed(f"{parameter} is required")
-    with context(request).db.read() as conn:
+    ctx = context(request)
+    with ctx.db.read() as conn:
         client = find(conn, account(request).id, value)
-    return JSONResponse({"client": render(client)})
+    return JSONResponse({"client": render(client, ctx.settings.base_url)})
 
 
 @router.get("/clients/find-by-name.json")

@@ -55,6 +55,9 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
             if certificate
             else f"{chars}-Processado por ixserver (programa não certificado pela AT)"
         )
+    qr = ""
+    if document.number is not None and kind.saft_code is not None:
+        qr = f'<p><img src="/documents/{document.permalink_token}/qr.png" alt="QR code" width="160" height="160"></p>'
     status = "" if document.status in (states.DRAFT, *states.LIVE) else f"<p><strong>{escape(document.status.upper())}</strong></p>"
     if training:
         status = f"<p><strong>{escape(TRAINING_MENTION)}</strong></p>" + status
@@ -65,7 +68,8 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
 <p>Data: {format_date(document.date)} · Vencimento: {format_date(document.due_date)}</p>
 <table><tr><th>Artigo</th><th>Descrição</th><th>Qtd.</th><th>Preço</th><th>Desc.</th><th>IVA</th><th>Total</th></tr>{rows}</table>
 <p>Total sem IVA: {document.before_taxes:.2f} · IVA: {document.taxes:.2f} · Total: {document.total:.2f} {escape(document.currency_code)}</p>
-<p>{"ATCUD:" + escape(document.atcud) if document.atcud else ""}</p><p>{escape(mention)}</p></body></html>"""
+<p>{"ATCUD:" + escape(document.atcud) if document.atcud else ""}</p><p>{escape(mention)}</p>
+{qr}<p><a href="/documents/{document.permalink_token}/original.pdf">PDF</a></p></body></html>"""
 
 
 @router.get("/documents/{token:str}")
@@ -112,7 +116,7 @@ def _found(response: Response | None) -> Response:
 # A public page with document data: it loads nothing, is never framed nor sniffed,
 # and the unguessable address it was reached by is not sent on to other sites.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -80,7 +81,12 @@ def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> Cl
     _unique(conn, account_id, fields, None)
     code = fields.pop("code", None)
     client_id = store.insert_client(
-        conn, account_id=account_id, created_at=clock.now(), code=code or f"pending-{uuid.uuid4().hex}", **fields
+        conn,
+        account_id=account_id,
+        created_at=clock.now(),
+        code=code or f"pending-{uuid.uuid4().hex}",
+        statement_token=secrets.token_hex(20),
+        **fields,
     )
     if not code:
         # created without a code: its id is its code (with a suffix if a client already uses it)

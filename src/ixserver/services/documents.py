@@ -129,9 +129,9 @@ class PublicDocument:
 
 
 def public_document(conn: Connection, token: str) -> PublicDocument | None:
-    """The document behind a permalink; drafts show too (marked so), deleted ones do not."""
+    """The issued document behind a permalink: drafts and deleted documents are not public."""
     document = store.document_by_token(conn, token)
-    if document is None or document.status == states.DELETED:
+    if document is None or document.status in (states.DRAFT, states.DELETED):
         return None
     account = account_store.account_by_id(conn, document.account_id)
     if account is None:

@@ -20,7 +20,7 @@ _c = clients.c
 FIELDS = (
     "id", "name", "code", "email", "language", "address", "city", "postal_code", "country", "fiscal_id",
     "website", "phone", "fax", "contact_name", "contact_email", "contact_phone", "contact_mobile",
-    "observations", "send_options", "payment_days", "tax_exemption_code",
+    "observations", "send_options", "payment_days", "tax_exemption_code", "statement_token",
 )  # fmt: skip
 
 
@@ -47,6 +47,7 @@ class ClientRow:
     send_options: int
     payment_days: int
     tax_exemption_code: str | None
+    statement_token: str | None = None  # the public statement's (`open_account_link`)
 
 
 _LIST = select(*(getattr(_c, f) for f in FIELDS)).where(_c.account_id == bindparam("account_id")).order_by(_c.id)
@@ -88,6 +89,12 @@ def insert_client(conn: Connection, *, account_id: int, created_at: datetime, **
 
 def update_client(conn: Connection, client_id: int, **values: Any) -> None:
     update_row(conn, clients, client_id, **values)
+
+
+def client_by_statement_token(conn: Connection, token: str) -> tuple[int, ClientRow] | None:
+    """The client whose public statement this token opens, with its account's id."""
+    row = conn.execute(select(_c.account_id, *(getattr(_c, f) for f in FIELDS)).where(_c.statement_token == token)).first()
+    return (int(row[0]), ClientRow(*row[1:])) if row else None
 
 
 def delete_account_clients(conn: Connection, account_id: int) -> None:

@@ -181,9 +181,12 @@ clients = Table(
     Column("send_options", Integer, nullable=False, server_default=text("1")),
     Column("payment_days", Integer, nullable=False, server_default=text("0")),
     Column("tax_exemption_code", String(8)),
+    # The unguessable token of the client's public statement (`open_account_link`).
+    Column("statement_token", String(64)),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("account_id", "code"),
     UniqueConstraint("account_id", "name"),
+    Index("uq_clients_statement_token", "statement_token", unique=True),
     sqlite_autoincrement=True,
 )
 
