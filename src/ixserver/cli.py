@@ -8,6 +8,8 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,6 +28,8 @@ series_app = typer.Typer(no_args_is_help=True, help="Series (sequences) and thei
 app.add_typer(series_app, name="series")
 guides_app = typer.Typer(no_args_is_help=True, help="Guides: the codes AT gives their transports.")
 app.add_typer(guides_app, name="guides")
+saft_app = typer.Typer(no_args_is_help=True, help="SAF-T (PT) files.")
+app.add_typer(saft_app, name="saft")
 
 DEMO_ACCOUNT = "demo"
 
@@ -266,6 +270,44 @@ def seal(account: str = typer.Option(None, help="Only this account.")) -> None:
         for row in accounts:
             count = DirectWrites(db).run_sync(seal_unsealed, key, row.id)
             typer.echo(f"{row.name}: {count} documents sealed")
+    finally:
+        db.dispose()
+
+
+@saft_app.command("export")
+def saft_export(
+    account: str = typer.Option(..., help="The account."),
+    first: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
+    last: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
+    output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
+) -> None:
+    """The account's SAF-T (PT) 1.04_01 file of a period (every issued document dated in it)."""
+    from datetime import date
+
+    from ixserver.services.saft import export
+
+    try:
+        period = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        _fail("--from and --to are dates: YYYY-MM-DD")
+    settings = Settings()
+    db = _database(settings)
+    try:
+        bars: list[Any] = []
+
+        def progress(written: int, total: int) -> None:
+            if not bars:
+                bars.append(typer.progressbar(length=total, label="SAF-T", file=sys.stderr).__enter__())
+            bars[0].update(1)
+
+        with db.read() as conn, open(output, "wb") as out:
+            count = export(conn, account, *period, out, certificate=settings.software_certificate, progress=progress)
+        if bars:
+            bars[0].__exit__(None, None, None)
+        typer.echo(f"{output}: {count} documents")
+    except DomainError as exc:
+        output.unlink(missing_ok=True)
+        _fail(exc.message)
     finally:
         db.dispose()
 

@@ -146,3 +146,41 @@ def test_a_failing_job_is_retried_and_its_error_shown(backend: str, tmp_path: Pa
         assert send(api, issue(api)).status_code == 200
         job = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)[0]
         assert job["attempts"] == 2 and "Connection refused" in job["last_error"], job
+
+
+def test_ixserver_worker_sends_what_servers_without_workers_enqueue(backend: str, tmp_path: Path) -> None:
+    """`IXSERVER_JOB_WORKERS=0` servers leave their jobs to `ixserver worker`, a process of its own."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support import TEST_SECRET_KEY
+
+    with mailing_server(backend, tmp_path, job_workers=0) as quiet:
+        api = quiet.account()
+        assert send(api, issue(api, client=CLIENT)).status_code == 200
+        time.sleep(1)
+        assert [j["status"] for j in api.get("/_ixserver/jobs").json()["jobs"]] == ["queued"], "no worker here"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+        env.update(IXSERVER_DATABASE_URL=quiet.settings.resolved_database_url, IXSERVER_SANDBOX="1",
+                   IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_SECRET_KEY=TEST_SECRET_KEY, IXSERVER_JOB_POLL_SECONDS="0.1")  # fmt: skip
+        worker = subprocess.Popen([sys.executable, "-m", "ixserver", "worker", "--threads", "2"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            emails = wait_for(lambda: api.get("/_ixserver/emails").json()["emails"], 30)
+            assert emails[0]["to"] == "dest@example.com"
+            assert [j["status"] for j in api.get("/_ixserver/jobs").json()["jobs"]] == ["done"]
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output = worker.communicate(timeout=30)[0].decode()
+        assert "ixserver worker: 2 thread(s)" in output, output
+
+
+def test_without_an_address_the_clients_is_used(api: Api) -> None:
+    invoice = issue(api, client={**CLIENT, "email": "compras@sol.pt"})
+    assert send(api, invoice, client={"save": "0"}).status_code == 200
+    emails = wait_for(lambda: api.get("/_ixserver/emails").json()["emails"])
+    assert emails[0]["to"] == "compras@sol.pt"
+    nobody = issue(api, client={"name": "Sem Email", "code": "SE"})
+    assert send(api, nobody, client={"save": "0"}).json() == {"errors": [{"error": "Email is a required field"}]}

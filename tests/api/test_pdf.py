@@ -116,6 +116,10 @@ def test_drafts_canceled_documents_and_other_languages(api: Api, tmp_path: Path)
     sold = issue(api, client={"name": "Sunny Shop Ltd", "code": "SUN"}, items=LINES[:1])
     text = text_of(download(api, sold["id"]), tmp_path)
     assert "Invoice" in text and "Page 1 of 1" in text and "Total before VAT" in text
+    spanish = {"name": "Tienda Sol SL", "code": "ES1", "language": "es", "country": "Spain"}
+    assert api.post("/clients.json", json={"client": spanish}).status_code == 201
+    text = text_of(download(api, issue(api, client={"name": "Tienda Sol SL", "code": "ES1"}, items=LINES[:1])["id"]), tmp_path)
+    assert "Factura" in text and "Página 1 de 1" in text and "Total sin IVA" in text
     assert api.get("/api/pdf/999999999.json").status_code == 404
     deleted = create(api, items=LINES[:1])
     assert change(api, "invoice", deleted["id"], "deleted").status_code == 200

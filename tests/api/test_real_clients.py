@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from invoicexpress_api import invoices as ix_invoices
 from invoicexpress_api.core import Client as IXClient
@@ -56,3 +58,23 @@ def test_bitmario_update_of_a_draft_and_other_types(pypi_client: IXClient) -> No
     assert ix_invoices.get(pypi_client, draft["id"], type=Types.INVOICE)["invoice"]["reference"] == "PO-1"
     ix_invoices.change_state(pypi_client, draft["id"], States.DELETED, type=Types.INVOICE)
     assert ix_invoices.get(pypi_client, draft["id"], type=Types.INVOICE)["invoice"]["status"] == "deleted"
+
+
+def test_bitmario_pdf_url_and_email(pypi_client: IXClient, api: Api) -> None:
+    """Its `get_pdf_url` (reads `output.pdfUrl`, retries a 202 six times 50 ms apart) and
+    `send_email` (a PUT whose 200 has an empty body)."""
+    import httpx
+
+    data = {"invoice_receipt": {"date": today(), "due_date": today(), "client": {"name": "John Doe", "code": "XYZ123"},
+                                "items": [{"name": "SRV1", "description": "Service 1", "unit_price": "10.0", "quantity": "5.0"}]}}  # fmt: skip
+    created = ix_invoices.create(pypi_client, data)["invoice_receipt"]
+    ix_invoices.change_state(pypi_client, created["id"], States.FINAL)
+    url = ix_invoices.get_pdf_url(pypi_client, created["id"])
+    assert httpx.get(url.replace("http://127.0.0.1", api.base_url)).content.startswith(b"%PDF-")
+    ix_invoices.send_email(pypi_client, created["id"], "john@example.com", subject="Your invoice-receipt")
+    for _ in range(200):
+        emails = api.get("/_ixserver/emails").json()["emails"]
+        if emails:
+            break
+        time.sleep(0.05)
+    assert [(e["to"], e["subject"]) for e in emails] == [("john@example.com", "Your invoice-receipt")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -147,6 +147,7 @@ class Document(DocumentContent):
     status_reason: str | None
     at_doc_code: str | None  # guides: the code AT gave the transport document
     payment_mechanism: str | None = None  # receipts: how the payment was made (TB, MB, NU…)
+    status_changed_at: datetime | None = None  # UTC: when its status last changed (SAF-T status date)
     lines: list[DocumentLine] = field(default_factory=list)
 
 

@@ -23,7 +23,9 @@ from ixserver.domain.documents import Document, DocumentLine
 
 # Links that may change without the document changing (deleting the client, item or tax sets
 # them NULL); the document keeps its own copy of what they said.
-_DOCUMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Document) if f.name not in ("lines", "client_id"))
+_DOCUMENT_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Document) if f.name not in ("lines", "client_id", "status_changed_at")
+)  # (when a status changed is the seal's own record: its events)
 _LINE_FIELDS = tuple(f.name for f in dataclasses.fields(DocumentLine) if f.name not in ("item_id", "tax_id"))
 
 

@@ -4,7 +4,7 @@ refused, it leaves nothing to send; accepted, the e-mail is never lost."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
@@ -48,11 +48,14 @@ def email_problems(message: EmailInput) -> list[str]:
 
 
 def email_document(conn: Connection, account_id: int, doc_type: str, document_id: int, message: EmailInput) -> int:
-    """Enqueue the e-mail of an issued document; with `save`, the address becomes the client's.
-    The job's id."""
+    """Enqueue the e-mail of an issued document, to the address given (else the client's); with
+    `save`, the address given becomes the client's. The job's id."""
     document = store.get_document(conn, account_id, document_id)
     if document is None or document.doc_type != doc_type or document.status == states.DELETED:
         raise DocumentNotFound()
+    if not addresses(message.to):  # to the client's address when the request gives none
+        client = client_store.get_client(conn, account_id, document.client_id) if document.client_id else None
+        message = replace(message, to=(client.email if client else None) or document.client.get("email"), save=False)
     raise_if(email_problems(message))
     if document.status == states.DRAFT:
         raise ValidationFailed("A draft can't be sent: finalize it first")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -317,6 +317,19 @@ def related_ids(conn: Connection, account_id: int, document_id: int, owner_id: i
         condition = or_(condition, _d.id == owner_id)
     query = select(_d.id).where(_d.account_id == account_id, condition, _d.status != states.DELETED).order_by(_d.id)
     return list(conn.scalars(query).all())
+
+
+def issued_between(conn: Connection, account_id: int, first: date, last: date, doc_types: Sequence[str]) -> list[int]:
+    """The account's numbered documents of `doc_types` dated in [first, last], by type, series
+    and number (the SAF-T file's order)."""
+    query = (
+        select(_d.id)
+        .select_from(documents.join(sub_sequences, _ss.id == _d.sub_sequence_id))
+        .where(_d.account_id == account_id, _d.number.is_not(None), _d.date >= first, _d.date <= last,
+               _d.doc_type.in_(list(doc_types)))  # fmt: skip
+        .order_by(_d.doc_type, _ss.serie, _d.number)
+    )
+    return [int(i) for i in conn.scalars(query)]
 
 
 def chain(conn: Connection, sub_sequence_id: int) -> list[Document]:

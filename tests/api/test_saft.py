@@ -1,0 +1,136 @@
+"""The SAF-T (PT) export (issue 14, first part): a period holding every document type and state
+validates against AT's XSD (XSD 1.1, xmlschema) with 0 errors, and its control totals are the sums
+pt-compliance §5.3 says; `ixserver saft export` writes the same file."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import xmlschema
+from lxml import etree
+
+from ixserver import clock
+from ixserver.services.saft import export
+from tests.api.invoicing import change, create, credit_note_for, finalize, issue, vat_moss
+from tests.support import TEST_SECRET_KEY, Api, LiveServer
+
+XSD = Path(__file__).parents[1] / "data" / "SAFTPT1.04_01.xsd"
+NS = {"s": "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"}
+CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338", "address": "Rua do Sol 1",
+          "city": "Lisboa", "postal_code": "1000-001"}  # fmt: skip
+LINES = [
+    {"name": "Azeite", "description": "Azeite 5 L", "unit_price": "12.50", "quantity": "3", "tax": {"name": "IVA23"}},
+    {"name": "Livro", "description": "Receitas", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA6"}},
+    {"name": "Export", "description": "Serviço isento", "unit_price": "5", "quantity": "1", "unit": "service", "tax": {"name": "IVA0"}},
+]
+
+
+@lru_cache(maxsize=1)
+def schema() -> xmlschema.XMLSchema11:
+    return xmlschema.XMLSchema11(str(XSD))
+
+
+def activity(api: Api) -> None:
+    """Every type and state an account's month can hold."""
+    invoice = issue(api, client=CLIENT, items=LINES, tax_exemption="M05", retention="10")
+    issue(api, "invoice_receipt", client=CLIENT, items=LINES[:2])
+    issue(api, "simplified_invoice", items=LINES[:1])
+    canceled = issue(api, client=CLIENT, items=LINES[:1])
+    change(api, "invoice", canceled["id"], "canceled", "Wrong client")
+    finalize(api, "credit_note", credit_note_for(api, invoice, "10")["id"])
+    finalize(api, "debit_note", create(api, "debit_note", owner_invoice_id=invoice["id"], client={"name": CLIENT["name"], "code": "SOL"},
+                                       items=LINES[:1])["id"])  # fmt: skip
+    issue(api, client=CLIENT, items=LINES[:1], currency_code="USD", rate="1.1")
+    issue(api, "vat_moss_invoice", **vat_moss(api))
+    paid = api.post(f"/documents/{invoice['id']}/partial_payments.json", json={"partial_payment": {"amount": "20", "payment_mechanism": "MB"}})
+    api.put(f"/receipts/{paid.json()['receipt']['id']}/change-state.json", json={"receipt": {"state": "canceled", "message": "x"}})
+    api.post(f"/documents/{invoice['id']}/partial_payments.json", json={"partial_payment": {"amount": "30", "payment_mechanism": "TB"}})
+    quote = finalize(api, "quote", create(api, "quote", client=CLIENT, items=LINES, tax_exemption="M05")["id"])
+    change(api, "quote", quote["id"], "accepted")
+    proforma = finalize(api, "proforma", create(api, "proforma", client=CLIENT, items=LINES[:1])["id"])
+    change(api, "proforma", proforma["id"], "canceled", "No longer")
+    start = (clock.local_now() + timedelta(hours=2)).strftime("%d/%m/%Y %H:%M:%S")
+    place = {"detail": "Rua 5", "city": "Lisboa", "postal_code": "1000-555", "country": "Portugal"}
+    for doc_type in ("shipping", "transport"):
+        guide = finalize(api, doc_type, create(api, doc_type, client=CLIENT, items=LINES[:1], loaded_at=start,
+                                               address_from=place, address_to=place)["id"])  # fmt: skip
+    change(api, "transport", guide["id"], "canceled", "Not sent")
+    finalize(api, "fees_note", create(api, "fees_note", client=CLIENT, items=LINES[:1])["id"])  # not in SAF-T
+
+
+def exported(server: LiveServer, api: Api) -> bytes:
+    out = io.BytesIO()
+    today = clock.today()
+    with server.db.read() as conn:
+        export(conn, api.name, today.replace(day=1), today, out, certificate=0)
+    return out.getvalue()
+
+
+def test_a_month_with_every_type_validates_and_adds_up(server: LiveServer, api: Api) -> None:
+    activity(api)
+    content = exported(server, api)
+    errors = [str(e) for e in schema().iter_errors(io.BytesIO(content))]
+    assert errors == [], "\n".join(errors[:5])
+    root = etree.fromstring(content)
+
+    def amounts(path: str) -> Decimal:
+        return sum((Decimal(e.text) for e in root.xpath(path, namespaces=NS)), Decimal(0))
+
+    sales = root.find("s:SourceDocuments/s:SalesInvoices", NS)
+    invoices = sales.findall("s:Invoice", NS)
+    assert int(sales.findtext("s:NumberOfEntries", namespaces=NS)) == len(invoices) == 8
+    live = "s:Invoice[s:DocumentStatus/s:InvoiceStatus != 'A']"
+    assert Decimal(sales.findtext("s:TotalCredit", namespaces=NS)) == amounts(f"//s:SalesInvoices/{live}/s:Line/s:CreditAmount").quantize(Decimal("0.01"))
+    assert Decimal(sales.findtext("s:TotalDebit", namespaces=NS)) == amounts(f"//s:SalesInvoices/{live}/s:Line/s:DebitAmount").quantize(Decimal("0.01"))
+    assert {i.findtext("s:InvoiceType", namespaces=NS) for i in invoices} == {"FT", "FR", "FS", "NC", "ND"}
+    assert len(root.xpath("//s:Invoice[s:InvoiceType='NC']/s:Line/s:References/s:Reference", namespaces=NS)) == 1
+    payments = root.find("s:SourceDocuments/s:Payments", NS)
+    assert int(payments.findtext("s:NumberOfEntries", namespaces=NS)) == 2
+    assert [p.findtext("s:DocumentStatus/s:PaymentStatus", namespaces=NS) for p in payments.findall("s:Payment", NS)] == ["A", "N"]
+    assert root.xpath("//s:Payment/s:Hash", namespaces=NS) == [], "receipts are not signed"
+    working = root.find("s:SourceDocuments/s:WorkingDocuments", NS)
+    assert sorted(w.findtext("s:WorkType", namespaces=NS) for w in working.findall("s:WorkDocument", NS)) == ["OR", "PF"]
+    goods = root.find("s:SourceDocuments/s:MovementOfGoods", NS)
+    assert int(goods.findtext("s:NumberOfMovementLines", namespaces=NS)) == 2
+    assert Decimal(goods.findtext("s:TotalQuantityIssued", namespaces=NS)) == 3, "the canceled guide's 3 are not issued"
+    assert len(root.xpath("//s:StockMovement/s:ATDocCodeID", namespaces=NS)) == 2
+    used = {e.text for e in root.xpath("//s:SourceDocuments//s:CustomerID", namespaces=NS)}
+    assert used == {e.text for e in root.xpath("//s:MasterFiles/s:Customer/s:CustomerID", namespaces=NS)}
+    assert root.xpath("//s:Line[number(s:Tax/s:TaxPercentage)=0]/s:TaxExemptionCode/text()", namespaces=NS)[:1] == ["M05"]
+
+
+def test_the_command_writes_the_file(server: LiveServer, api: Api, tmp_path: Path) -> None:
+    issue(api, client=CLIENT, items=LINES[:1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+    env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(tmp_path),
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    today = clock.today()
+    target = tmp_path / "saft.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "ixserver", "saft", "export", "--account", api.name, "--from", today.replace(day=1).isoformat(),
+         "--to", today.isoformat(), "-o", str(target)], env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{target}: 1 documents"
+    assert list(schema().iter_errors(str(target))) == []
+    bad = subprocess.run([sys.executable, "-m", "ixserver", "saft", "export", "--account", "nobody", "--from", "2026-01-01",
+                          "--to", "2026-01-31", "-o", str(tmp_path / "x.xml")], env=env, capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 1 and not (tmp_path / "x.xml").exists()
+
+
+@pytest.mark.parametrize("first, last", [("2026-02-01", "2026-01-01")])
+def test_a_period_that_ends_before_it_starts_is_refused(server: LiveServer, api: Api, first: str, last: str) -> None:
+    from datetime import date
+
+    from ixserver.domain.errors import ValidationFailed
+
+    with server.db.read() as conn, pytest.raises(ValidationFailed):
+        export(conn, api.name, date.fromisoformat(first), date.fromisoformat(last), io.BytesIO(), certificate=0)
