@@ -138,7 +138,7 @@ def test_sandbox_documents_are_training_documents(api: Api) -> None:
     assert issued["atcud"].endswith("-1") and issued["atcud"] != "N/D"
     assert "Documento emitido para fins de formação" in page_of(api, issued)
     draft = api.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
-    assert "RASCUNHO (sem valor fiscal)" in page_of(api, draft), "a draft has no series yet: it says what it is"
+    assert page_of(api, draft) == '{"errors":[{"error":"Not found"}]}', "a draft is not public"
 
 
 def test_the_operator_enters_codes_through_the_control_api_too(production: LiveServer) -> None:

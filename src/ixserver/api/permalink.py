@@ -36,10 +36,8 @@ TITLES = {
 def page(document: Document, issuer: str, certificate: int, training: bool = False) -> str:
     kind = BY_KEY[document.doc_type]
     title = TITLES.get(document.doc_type, kind.type_name)
-    if document.number is not None and document.serie is not None:
-        heading = f"{title} {numbering.document_number(kind, document.serie, document.number)}"
-    else:
-        heading = f"{title} — RASCUNHO (sem valor fiscal)"
+    assert document.number is not None and document.serie is not None  # drafts are not public
+    heading = f"{title} {numbering.document_number(kind, document.serie, document.number)}"
     client = document.client
     rows = "".join(
         f"<tr><td>{escape(line.name)}</td><td>{escape(line.description)}</td><td>{fixed(line.quantity)}</td>"
