@@ -134,3 +134,43 @@ def test_a_period_that_ends_before_it_starts_is_refused(server: LiveServer, api:
 
     with server.db.read() as conn, pytest.raises(ValidationFailed):
         export(conn, api.name, date.fromisoformat(first), date.fromisoformat(last), io.BytesIO(), certificate=0)
+
+
+def test_the_api_makes_the_months_file_with_a_job(api: Api) -> None:
+    import time
+
+    import httpx
+
+    invoice = issue(api, client=CLIENT, items=LINES[:1])
+    today = clock.today()
+    params = {"month": today.month, "year": today.year}
+
+    def ask(**query: object) -> httpx.Response:
+        return api.get("/api/export_saft.json", params=query or params)
+
+    def until_ready() -> dict:
+        for _ in range(400):
+            answer = ask()
+            if answer.status_code == 200:
+                return dict(answer.json())
+            assert (answer.status_code, answer.json()) == (202, {"message": "The SAF-T file generation was started. Please keep requesting until you get back the url."})
+            time.sleep(0.05)
+        raise AssertionError("the file was never made")
+
+    first = until_ready()
+    assert first["url"] == first["Url"] and first["url"].endswith(".xml")
+    file = httpx.get(first["url"].replace("http://127.0.0.1", api.base_url))  # no key: the address is the secret
+    assert file.status_code == 200 and 'filename="SAFT_' in file.headers["content-disposition"]
+    assert list(schema().iter_errors(io.BytesIO(file.content))) == []
+    assert len(etree.fromstring(file.content).findall(".//s:Invoice", NS)) == 1
+    assert ask().json() == first, "nothing changed: the same file"
+    change(api, "invoice", invoice["id"], "canceled", "wrong")
+    again = until_ready()
+    assert again["url"] != first["url"], "a document of the month changed: a new file"
+    assert 'InvoiceStatus>A<' in httpx.get(again["url"].replace("http://127.0.0.1", api.base_url)).text
+    assert api.get("/api/export_saft.json", params={"month": today.month, "years": today.year}).status_code == 200
+    empty = ask(month=1, year=2001)
+    assert (empty.status_code, empty.json()) == (422, {"message": "There aren't any documents to export on the selected period."})
+    bad = ask(month=13, year=2026)
+    assert bad.status_code == 422 and "month" in bad.json()["message"]
+    assert httpx.get(f"{api.base_url}/saft/{'0' * 40}.xml").status_code == 404

@@ -20,7 +20,7 @@ from ixserver.services.accounts import AccountRef, authenticate
 
 # Not behind the API key: the control API's public part, and the public document pages.
 PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/openapi.yaml", "/_ixserver/docs"))
-PUBLIC_PREFIX = ("/documents/", "/statements/")  # permalinks, their PDFs and QR codes; statements
+PUBLIC_PREFIX = ("/documents/", "/statements/", "/saft/")  # permalinks, PDFs, QR codes; statements; SAF-T files
 CONTROL_PREFIX = "/_ixserver/"  # the rest of the control API: a key, in sandbox mode (else 404)
 OPERATOR_PREFIXES = ("/_ixserver/series/", "/_ixserver/guides/")  # ... but AT's codes: a key, in every mode
 _HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)\.?(?::[0-9]{1,5})?")

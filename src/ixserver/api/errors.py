@@ -34,6 +34,8 @@ from ixserver.domain.errors import (
     QrCodeDocumentNotFound,
     QrCodeNotAvailable,
     RequestTooLarge,
+    SaftNothingToExport,
+    SaftPeriodInvalid,
     SequenceBeingRegistered,
     SeriesRegisteredElsewhere,
     Throttled,
@@ -62,11 +64,14 @@ EXTRA_BODY = {
 }
 
 # Errors whose whole body the spec pins to another shape: an unknown payment mechanism is a bare
-# array (api-v2 §4.11, shape E); the QR endpoint's refusals are `{"error": "…"}` (§4.9, shape H).
+# array (api-v2 §4.11, shape E); the QR endpoint's refusals are `{"error": "…"}` (§4.9, shape H);
+# the SAF-T export's `{"message": "…"}` (§14, shape K).
 WHOLE_BODY: dict[type[DomainError], Callable[[DomainError], Any]] = {
     InvalidPaymentMechanism: lambda _exc: ["payment_mechanism", "is invalid"],
     QrCodeDocumentNotFound: lambda exc: {"error": exc.message},
     QrCodeNotAvailable: lambda exc: {"error": exc.message},
+    SaftPeriodInvalid: lambda exc: {"message": exc.message},  # SAF-T: shape K (api-v2 §14)
+    SaftNothingToExport: lambda exc: {"message": exc.message},
 }
 
 HTTP_MESSAGES = {

@@ -229,6 +229,16 @@ class QrCodeNotAvailable(ValidationFailed):
         super().__init__(message)
 
 
+class SaftPeriodInvalid(ValidationFailed):
+    message = "The period is not valid: month 1 to 12, year 2000 to 2099"
+
+
+class SaftNothingToExport(ValidationFailed):
+    """api-v2 §14 (shape K)."""
+
+    message = "There aren't any documents to export on the selected period."
+
+
 class ClientTaken(ValidationFailed):
     """Another client of the account has this name or code."""
 

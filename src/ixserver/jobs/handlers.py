@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ixserver.jobs import email
+from ixserver.jobs import email, saft
 from ixserver.jobs.worker import Handler
 
-HANDLERS: dict[str, Handler] = {**email.HANDLERS}
+HANDLERS: dict[str, Handler] = {**email.HANDLERS, **saft.HANDLERS}

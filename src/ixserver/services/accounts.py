@@ -35,6 +35,7 @@ from ixserver.store import clients as client_store
 from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
 from ixserver.store import jobs as job_store
+from ixserver.store import saft_exports as export_store
 from ixserver.store import seal as seal_store
 from ixserver.store import taxes as tax_store
 from ixserver.store import treasury as treasury_store
@@ -128,6 +129,7 @@ def reset_account(conn: Connection, resources: Resources, account_id: int) -> No
     item_store.delete_account_items(conn, account_id)
     treasury_store.delete_account_treasury(conn, account_id)  # the NR counter restarts too
     job_store.delete_account_jobs(conn, account_id)
+    export_store.delete_account_exports(conn, account_id)
     client_store.delete_account_clients(conn, account_id)
     tax_store.delete_account_taxes(conn, account_id)
     sequence_service.delete_all(conn, account_id)

@@ -7,8 +7,10 @@ products, taxes), the second streams the documents out.
 
 from __future__ import annotations
 
+import calendar
+import secrets
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import IO
 
 from sqlalchemy.engine import Connection
@@ -16,11 +18,13 @@ from sqlalchemy.engine import Connection
 from ixserver import __version__, clock
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import Document
-from ixserver.domain.errors import AccountNotFound, ValidationFailed
+from ixserver.domain.errors import AccountNotFound, SaftNothingToExport, SaftPeriodInvalid, ValidationFailed
 from ixserver.domain.sequences import TRAINING, TRAINING_MENTION
 from ixserver.render import saft as render
 from ixserver.store import accounts as account_store
 from ixserver.store import documents as store
+from ixserver.store import jobs as job_store
+from ixserver.store import saft_exports as export_store
 from ixserver.store import sequences as sequence_store
 
 CHUNK = 500
@@ -112,3 +116,66 @@ def export(
 
     render.write(out, header, period, documents())
     return written
+
+
+# -- GET /api/export_saft.json (api-v2 §14): a month's file, made by a job --------------------
+
+SAFT_JOB = "saft"
+RUNNING_FOR = timedelta(minutes=30)  # a file still "running" after this is made again
+
+
+def month_period(year: int | None, month: int | None) -> tuple[date, date]:
+    if year is None or month is None or not 1 <= month <= 12 or not 2000 <= year <= 2099:
+        raise SaftPeriodInvalid()
+    last_day = calendar.monthrange(year, month)[1]
+    return date(year, month, 1), date(year, month, last_day)
+
+
+def export_state(conn: Connection, account_id: int, year: int, month: int) -> tuple[str, str | None]:
+    """("ready", token) when the month's latest file is done and no document of the month changed
+    since; ("running", None) while one is being made; else ("none", None)."""
+    first, last = month_period(year, month)
+    found = export_store.latest(conn, account_id, year, month)
+    if found is None:
+        return "none", None
+    if found.status == export_store.RUNNING and clock.now() - found.created_at < RUNNING_FOR:
+        return "running", None
+    if found.status == export_store.DONE:
+        _count, changed = export_store.period_activity(conn, account_id, first, last)
+        if changed is None or (found.created_at is not None and changed <= found.created_at):
+            return "ready", found.token
+    return "none", None
+
+
+def start_export(conn: Connection, account_id: int, year: int, month: int) -> tuple[str, str | None]:
+    """Start making the month's file (a job), unless it is ready or under way; what `export_state`
+    says after. 422 when the month has no document."""
+    state = export_state(conn, account_id, year, month)
+    if state[0] != "none":
+        return state
+    first, last = month_period(year, month)
+    count, _changed = export_store.period_activity(conn, account_id, first, last)
+    if count == 0:
+        raise SaftNothingToExport()
+    export_id = export_store.start(conn, account_id, year, month, secrets.token_hex(20), clock.now())
+    job_store.enqueue(conn, account_id, SAFT_JOB, {"export_id": export_id}, clock.now())
+    return "running", None
+
+
+def finish_export(conn: Connection, export_id: int, content: bytes, count: int) -> None:
+    export_store.finish(conn, export_id, content, count, clock.now())
+
+
+def fail_export(conn: Connection, export_id: int, error: str) -> None:
+    export_store.fail(conn, export_id, error, clock.now())
+
+
+def exported_file(conn: Connection, token: str) -> tuple[str, bytes] | None:
+    """A made file's name and gzipped content, by the token of its address."""
+    found = export_store.content_by_token(conn, token)
+    if found is None:
+        return None
+    export, content = found
+    account = account_store.account_by_id(conn, export.account_id)
+    nif = account.fiscal_id if account is not None and account.fiscal_id else "saft"
+    return f"SAFT_{nif}_{export.year}{export.month:02d}.xml", content

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -459,5 +460,25 @@ sent_emails = Table(
     Column("job_id", Id),
     Column("message", Text, nullable=False),  # the whole RFC 5322 message, attachments included
     Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# SAF-T files made for the API (GET /api/export_saft.json): one row per request that started one,
+# the file kept gzipped until asked for again, behind an unguessable token.
+saft_exports = Table(
+    "saft_exports",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # running, done, failed
+    Column("token", String(64), nullable=False, unique=True),
+    Column("content", LargeBinary),  # the file, gzipped
+    Column("documents", Integer),
+    Column("error", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Index("ix_saft_exports_account_period", "account_id", "year", "month"),
     sqlite_autoincrement=True,
 )

@@ -1,0 +1,36 @@
+"""Making a month's SAF-T file for the API (api-v2 §14): the job `GET /api/export_saft.json`
+enqueues. The file is written gzipped into memory from a read, then kept in one short write."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+from ixserver.jobs.worker import Handler, JobContext
+from ixserver.services import saft
+from ixserver.store import accounts as account_store
+from ixserver.store import jobs as store
+from ixserver.store import saft_exports as export_store
+
+
+def make(context: JobContext, job: store.Job) -> None:
+    export_id = int(job.payload["export_id"])
+    try:
+        buffer = io.BytesIO()
+        with context.db.read() as conn:
+            export = export_store.get(conn, export_id)
+            if export is None:
+                return  # the account is gone
+            account = account_store.account_by_id(conn, export.account_id)
+            assert account is not None
+            first, last = saft.month_period(export.year, export.month)
+            with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as out:
+                count = saft.export(conn, account.name, first, last, out, certificate=context.settings.software_certificate)
+    except Exception as exc:
+        if job.attempts >= context.settings.job_attempts:
+            context.writes.run_sync(saft.fail_export, export_id, f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    context.writes.run_sync(saft.finish_export, export_id, buffer.getvalue(), count)
+
+
+HANDLERS: dict[str, Handler] = {saft.SAFT_JOB: make}
