@@ -346,16 +346,22 @@ def _withholding(root: etree._Element, document: Document) -> None:
         _add(tax, "WithholdingTaxAmount", _money(_eur(document.retention_amount, document)))
 
 
-def _invoice(document: Document, reference: str | None) -> etree._Element:
-    kind = BY_KEY[document.doc_type]
-    root = _element("Invoice")
-    _add(root, "InvoiceNo", _number(document))
+def _signed(name: str, number: str, status: str, when: str, document: Document) -> etree._Element:
+    """What every signed document's element starts with: number, ATCUD, status, hash, date."""
+    root = _element(name)
+    _add(root, number, _number(document))
     _add(root, "ATCUD", document.atcud or "0")
-    _status(root, "InvoiceStatus", document)
+    _status(root, status, document)
     _add(root, "Hash", document.signature or "0")
     _add(root, "HashControl", document.key_version or 0)
     _add(root, "Period", document.date.month)
-    _add(root, "InvoiceDate", document.date.isoformat())
+    _add(root, when, document.date.isoformat())
+    return root
+
+
+def _invoice(document: Document, reference: str | None) -> etree._Element:
+    kind = BY_KEY[document.doc_type]
+    root = _signed("Invoice", "InvoiceNo", "InvoiceStatus", "InvoiceDate", document)
     _add(root, "InvoiceType", kind.saft_code)
     regimes = _add(root, "SpecialRegimes")
     for tag in ("SelfBillingIndicator", "CashVATSchemeIndicator", "ThirdPartiesBillingIndicator"):
@@ -371,14 +377,7 @@ def _invoice(document: Document, reference: str | None) -> etree._Element:
 
 def _work_document(document: Document) -> etree._Element:
     kind = BY_KEY[document.doc_type]
-    root = _element("WorkDocument")
-    _add(root, "DocumentNumber", _number(document))
-    _add(root, "ATCUD", document.atcud or "0")
-    _status(root, "WorkStatus", document)
-    _add(root, "Hash", document.signature or "0")
-    _add(root, "HashControl", document.key_version or 0)
-    _add(root, "Period", document.date.month)
-    _add(root, "WorkDate", document.date.isoformat())
+    root = _signed("WorkDocument", "DocumentNumber", "WorkStatus", "WorkDate", document)
     _add(root, "WorkType", kind.saft_code)
     _add(root, "SourceID", SOURCE_ID)
     _add(root, "SystemEntryDate", document.system_entry_date)
@@ -399,14 +398,7 @@ def _address(parent: etree._Element, tag: str, address: dict[str, str]) -> None:
 
 def _stock_movement(document: Document) -> etree._Element:
     kind = BY_KEY[document.doc_type]
-    root = _element("StockMovement")
-    _add(root, "DocumentNumber", _number(document))
-    _add(root, "ATCUD", document.atcud or "0")
-    _status(root, "MovementStatus", document)
-    _add(root, "Hash", document.signature or "0")
-    _add(root, "HashControl", document.key_version or 0)
-    _add(root, "Period", document.date.month)
-    _add(root, "MovementDate", document.date.isoformat())
+    root = _signed("StockMovement", "DocumentNumber", "MovementStatus", "MovementDate", document)
     _add(root, "MovementType", kind.saft_code)
     _add(root, "SystemEntryDate", document.system_entry_date)
     _add(root, "CustomerID", customer_id(document))
