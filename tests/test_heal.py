@@ -195,12 +195,17 @@ def _writer(serve_pid: int, port: int) -> int:
     """The writer process: the child of `serve` that neither listens on the port nor is
     multiprocessing's resource tracker."""
     listening = _listening_socket(port)
-    found = [
-        pid
-        for pid in _children(serve_pid)
-        if not _gone(pid)
-        and listening not in _sockets(pid) and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+    deadline = time.monotonic() + 10  # on a loaded machine the processes may still be starting
+    while True:
+        found = [
+            pid
+            for pid in _children(serve_pid)
+            if not _gone(pid)
+            and listening not in _sockets(pid) and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        if len(found) == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(found) == 1, found
     return found[0]
 
