@@ -86,13 +86,25 @@ def test_refusals_leave_nothing_to_send(api: Api) -> None:
 
 
 def test_a_rolled_back_transaction_leaves_no_job(server: LiveServer, api: Api) -> None:
+    """The job is the use case's: rolled back with it, committed with it."""
+    from ixserver.store.accounts import account_by_name
+
     db: Database = server.db
+    invoice = issue(api)
+    with db.read() as conn:
+        account = account_by_name(conn, api.name)
+    assert account is not None
+    payload = {"document_id": invoice["id"], "to": "x@example.com", "cc": "", "bcc": "", "subject": None, "body": None}
     with pytest.raises(RuntimeError):
         with db.transaction() as conn:
-            job_store.enqueue(conn, None, "email", {"document_id": 1}, clock.now())
+            job_store.enqueue(conn, account.id, "email", payload, clock.now())
             raise RuntimeError("the use case fails after enqueuing")
     with db.read() as conn:
-        assert not job_store.any_due(conn, clock.now())
+        assert job_store.account_jobs(conn, account.id) == []
+    with db.transaction() as conn:
+        job_store.enqueue(conn, account.id, "email", payload, clock.now())
+    with db.read() as conn:
+        assert len(job_store.account_jobs(conn, account.id)) == 1
 
 
 class Inbox:

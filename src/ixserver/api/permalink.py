@@ -12,30 +12,24 @@ from ixserver.api.context import context
 from ixserver.api.routing import Router
 from ixserver.api.wire import fixed, format_date
 from ixserver.domain import numbering, states
+from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
 from ixserver.domain.sequences import TRAINING_MENTION
-from ixserver.domain.signing import printed_characters
+from ixserver.domain.signing import printed_mention
+from ixserver.render import pdf
 from ixserver.render import qr as render_qr
 from ixserver.services import qr_codes as qr_service
 from ixserver.services.documents import public_document
 
 router = Router()
-TITLES = {
-    "invoice": "Fatura",
-    "invoice_receipt": "Fatura-Recibo",
-    "simplified_invoice": "Fatura Simplificada",
-    "credit_note": "Nota de Crédito",
-    "debit_note": "Nota de Débito",
-    "vat_moss_invoice": "Fatura (VAT MOSS)",
-    "vat_moss_credit_note": "Nota de Crédito (VAT MOSS)",
-}
+TITLES = pdf.TITLES["pt"]  # the document types' names, as the PDFs print them
 
 
 def page(document: Document, issuer: str, certificate: int, training: bool = False) -> str:
     kind = BY_KEY[document.doc_type]
-    title = TITLES.get(document.doc_type, kind.type_name)
+    title = TITLES[document.doc_type]
     assert document.number is not None and document.serie is not None  # drafts are not public
     heading = f"{title} {numbering.document_number(kind, document.serie, document.number)}"
     client = document.client
@@ -45,14 +39,7 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
         f"<td>{line.total:.2f}</td></tr>"
         for line in document.lines
     )
-    mention = ""
-    if document.signature:
-        chars = printed_characters(document.signature)
-        mention = (
-            f"{chars}-Processado por programa certificado n.º {certificate}/AT"
-            if certificate
-            else f"{chars}-Processado por ixserver (programa não certificado pela AT)"
-        )
+    mention = printed_mention(document.signature, certificate)
     qr = ""
     if document.number is not None and kind.saft_code is not None:
         qr = f'<p><img src="/documents/{document.permalink_token}/qr.png" alt="QR code" width="160" height="160"></p>'
@@ -62,7 +49,7 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
 <body><h1>{escape(heading)}</h1>{status}
 <p>{escape(issuer)}</p>
-<p>Cliente: {escape(str(client.get("name") or ""))} — NIF {escape(str(client.get("fiscal_id") or "999999990"))}</p>
+<p>Cliente: {escape(str(client.get("name") or ""))} — NIF {escape(str(client.get("fiscal_id") or FINAL_CONSUMER_NIF))}</p>
 <p>Data: {format_date(document.date)} · Vencimento: {format_date(document.due_date)}</p>
 <table><tr><th>Artigo</th><th>Descrição</th><th>Qtd.</th><th>Preço</th><th>Desc.</th><th>IVA</th><th>Total</th></tr>{rows}</table>
 <p>Total sem IVA: {document.before_taxes:.2f} · IVA: {document.taxes:.2f} · Total: {document.total:.2f} {escape(document.currency_code)}</p>

@@ -12,6 +12,7 @@ from ixserver.api.permalink import SECURITY_HEADERS, TITLES
 from ixserver.api.routing import Router
 from ixserver.api.wire import format_date
 from ixserver.domain import numbering
+from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
@@ -24,7 +25,7 @@ router = Router()
 def _number(document: Document) -> str:
     kind = BY_KEY[document.doc_type]
     assert document.number is not None and document.serie is not None
-    return f"{TITLES.get(document.doc_type, kind.type_name)} {numbering.document_number(kind, document.serie, document.number)}"
+    return f"{TITLES[document.doc_type]} {numbering.document_number(kind, document.serie, document.number)}"
 
 
 def _pdf(document: Document) -> str:
@@ -47,7 +48,7 @@ def page(found: Statement) -> str:
     balance = found.balance.balance
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>Conta corrente — {escape(client.name)}</title></head>
 <body><h1>Conta corrente</h1><p>{escape(found.issuer)}</p>
-<p>Cliente: {escape(client.name)} — NIF {escape(client.fiscal_id or "999999990")}</p>
+<p>Cliente: {escape(client.name)} — NIF {escape(client.fiscal_id or FINAL_CONSUMER_NIF)}</p>
 <h2>Documentos</h2><table><tr><th>Documento</th><th>Data</th><th>Vencimento</th><th>Total</th><th>Em dívida</th><th>Estado</th><th></th></tr>{documents}</table>
 <h2>Pagamentos</h2><table><tr><th>Recibo</th><th>Data</th><th>Valor</th><th>Estado</th><th></th></tr>{receipts}</table>
 <h2>Saldo</h2><p>Saldo: {balance.balance.with_vat:.2f} EUR (sem IVA: {balance.balance.without_vat:.2f} EUR) · Vencido: {balance.overdue.with_vat:.2f} EUR</p>

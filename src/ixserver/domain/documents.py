@@ -379,7 +379,8 @@ def correction_problems(
     return problems
 
 
-def _net(line: DocumentLine) -> Decimal:
+def net(line: DocumentLine) -> Decimal:
+    """A line's value before VAT, after its discounts (SAF-T Credit/DebitAmount)."""
     return line.subtotal - line.discount_amount
 
 
@@ -394,7 +395,7 @@ def credit_line_problems(
         found: dict[tuple[str, Decimal], tuple[Decimal, Decimal]] = {}
         for line in lines:
             quantity, value = found.get((line.name, line.tax_value), (Decimal(0), Decimal(0)))
-            found[(line.name, line.tax_value)] = (quantity + line.quantity, value + _net(line))
+            found[(line.name, line.tax_value)] = (quantity + line.quantity, value + net(line))
         return found
 
     invoiced, taken, asked = totals(owner_lines), totals(credited_lines), totals(note_lines)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ixserver.domain import numbering, states
+from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.money import to_cents
@@ -120,7 +121,6 @@ def parse(text: str) -> list[tuple[str, str]]:
 
 # -- a document's QR fields ----------------------------------------------------------------
 
-FINAL_CONSUMER = "999999990"
 UNSIGNED = "0"  # Q of a receipt, which is not signed (the libraries' convention; AT's table is silent)
 _SLOT = {"RED": "reduced", "INT": "intermediate", "NOR": "normal"}
 NOT_SUBJECT_CODES = ("NS", "OUT")  # L: not subject or not taxable in VAT
@@ -157,7 +157,7 @@ def document_fields(document: Document, issuer_nif: str, certificate: int) -> Qr
     client = document.client
     return QrFields(
         issuer_nif=issuer_nif,
-        customer_nif=(client.get("fiscal_id") or "").strip() or FINAL_CONSUMER,
+        customer_nif=(client.get("fiscal_id") or "").strip() or FINAL_CONSUMER_NIF,
         customer_country=country_code(client.get("country")),
         doc_type=kind.saft_code,
         status="A" if document.status == states.CANCELED else "N",

@@ -68,6 +68,16 @@ def verify(public_key: rsa.RSAPublicKey, text: str, signature: str) -> bool:
     return True
 
 
+def printed_mention(signature: str | None, certificate: int) -> str:
+    """What an issued document prints of the program (pt-compliance §3.2): "XXXX-Processado por
+    programa certificado n.º N/AT" when signed, "Emitido por …" when not (receipts); naming AT's
+    certificate only when there is one (IXSERVER_SOFTWARE_CERTIFICATE), ixserver's name else."""
+    program = f"programa certificado n.º {certificate}/AT" if certificate else "ixserver (programa não certificado pela AT)"
+    if signature:
+        return f"{printed_characters(signature)}-Processado por {program}"
+    return f"Emitido por {program}"
+
+
 def printed_characters(signature: str) -> str:
     """The four characters printed before "-Processado por programa certificado" (`saft_hash`)."""
     return signature[0] + signature[10] + signature[20] + signature[30]

@@ -23,21 +23,20 @@ from typing import Any
 import typst
 
 from ixserver.domain import numbering, states
+from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import Document
+from ixserver.domain.documents import INVOICE_FAMILY, Document, net
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
 from ixserver.domain.sequences import TRAINING_MENTION
-from ixserver.domain.signing import printed_characters
+from ixserver.domain.signing import printed_mention
 from ixserver.domain.totals import Line, compute
 from ixserver.render import qr as render_qr
 
 LANGUAGES = ("pt", "en", "es")
 # Despacho 8632/2014 §1.2: what a document that is not an invoice says (in Portuguese: legal).
 NOT_AN_INVOICE = "Este documento não serve de fatura"
-INVOICES = ("invoice", "invoice_receipt", "simplified_invoice", "credit_note", "debit_note", "vat_moss_invoice",
-            "vat_moss_credit_note")  # fmt: skip
 
 TITLES: dict[str, dict[str, str]] = {
     "pt": {"invoice": "Fatura", "invoice_receipt": "Fatura-Recibo", "simplified_invoice": "Fatura Simplificada",
@@ -118,14 +117,8 @@ class Context:
 
 
 def mention(document: Document, certificate: int) -> str:
-    """The printed program mention (pt-compliance §3.2): with the hash characters when signed;
-    naming AT's certificate only when there is one (IXSERVER_SOFTWARE_CERTIFICATE)."""
-    if document.number is None:
-        return ""
-    program = f"programa certificado n.º {certificate}/AT" if certificate else "ixserver (programa não certificado pela AT)"
-    if document.signature:
-        return f"{printed_characters(document.signature)}-Processado por {program}"
-    return f"Emitido por {program}"
+    """The program mention an issued document prints (none on a draft)."""
+    return "" if document.number is None else printed_mention(document.signature, certificate)
 
 
 def _formatter(language: str) -> tuple[str, str]:
@@ -178,8 +171,8 @@ def data(document: Document, context: Context) -> dict[str, Any]:
             "unit_price": _number(line.unit_price, language, 2),
             "discount": _percent(line.discount, language),
             "tax": _percent(line.tax_value, language),
-            "total": money(line.subtotal - line.discount_amount),
-            "cents": int(to_cents(line.subtotal - line.discount_amount) * 100),
+            "total": money(net(line)),
+            "cents": int(to_cents(net(line)) * 100),
             "exemption": line.tax_exemption if line.tax_value == 0 else None,
         }
         for line in document.lines
@@ -249,11 +242,11 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "draft": not numbered,
         "canceled": labels["canceled"] if document.status == states.CANCELED else None,
         "training": TRAINING_MENTION if context.training else None,
-        "not_invoice": None if document.doc_type in INVOICES else NOT_AN_INVOICE,
+        "not_invoice": None if document.doc_type in INVOICE_FAMILY else NOT_AN_INVOICE,
         "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
         "client": {
             "name": str(client.get("name") or ""),
-            "fiscal_id": str(client.get("fiscal_id") or "999999990"),
+            "fiscal_id": str(client.get("fiscal_id") or FINAL_CONSUMER_NIF),
             "address": [part for part in (client.get("address"), _place(client), client.get("country")) if part],
         },
         "facts": facts,

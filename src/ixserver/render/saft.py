@@ -19,8 +19,9 @@ from lxml import etree
 
 from ixserver.clock import LISBON
 from ixserver.domain import numbering, states
+from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import Document, DocumentLine
+from ixserver.domain.documents import CREDIT_NOTES, SERVICE_UNITS, Document, DocumentLine, net
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import payable
@@ -28,12 +29,10 @@ from ixserver.domain.reference import UNKNOWN_COUNTRY, country_code
 
 NS = "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"
 FINAL_CONSUMER_ID = "CF"  # the CustomerID of documents without a known client
-FINAL_CONSUMER_NIF = "999999990"
 UNKNOWN = "Desconhecido"
 SOURCE_ID = "ixserver"  # who made the document (SourceID): the API
 TABLES = ("SalesInvoices", "MovementOfGoods", "WorkingDocuments", "Payments")
 TABLE_OF_CLASS = {"SI": "SalesInvoices", "MG": "MovementOfGoods", "WD": "WorkingDocuments", "PY": "Payments"}
-SERVICE_UNITS = ("service", "hour", "day", "month")
 UNIT_OF_MEASURE = {None: "UN", "unit": "UN", "service": "UN", "hour": "H", "day": "DIA", "month": "MES", "other": "UN"}
 
 
@@ -158,19 +157,16 @@ def add_to_totals(totals: dict[str, Totals], document: Document) -> None:
         return
     if counts(document):
         for line in document.lines:
-            amount = _eur(_net(line), document)
+            amount = _eur(net(line), document)
             if _is_debit(document):
                 found.debit += amount
             else:
                 found.credit += amount
 
 
-def _net(line: DocumentLine) -> Decimal:
-    return line.subtotal - line.discount_amount
-
-
 def _is_debit(document: Document) -> bool:
-    return document.doc_type in ("credit_note", "vat_moss_credit_note")
+    """Credit notes take back: their lines are debits (the sales documents', credits)."""
+    return document.doc_type in CREDIT_NOTES
 
 
 def _eur(amount: Decimal, document: Document) -> Decimal:
@@ -314,15 +310,15 @@ def _lines(root: etree._Element, document: Document, *, references: str | None, 
         _add(element, "ProductDescription", product_of(line).description)
         _add(element, "Quantity", _decimal(line.quantity))
         _add(element, "UnitOfMeasure", UNIT_OF_MEASURE.get(line.unit, "UN"))
-        net = _eur(_net(line), document)
-        _add(element, "UnitPrice", _line_money(net / line.quantity))
+        value = _eur(net(line), document)
+        _add(element, "UnitPrice", _line_money(value / line.quantity))
         if not movement:
             _add(element, "TaxPointDate", document.date.isoformat())
             if references:
                 reference = _add(element, "References")
                 _add(reference, "Reference", references[:60])
         _add(element, "Description", (line.description or line.name)[:200] or line.name[:200])
-        _add(element, "DebitAmount" if _is_debit(document) else "CreditAmount", _line_money(net))
+        _add(element, "DebitAmount" if _is_debit(document) else "CreditAmount", _line_money(value))
         _tax(element, line)
         _exemption(element, line, document)
 

@@ -380,14 +380,17 @@ def change_state(
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
     issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
     store.set_status(conn, document_id, target, reason, clock.now(), issued[0] if issued else None)
-    changed = _changed(document, target, reason, issued)
+    changed = changed_document(document, target, reason, issued)
     if changed.number is not None:  # an issued document: the change is sealed
         seal_service.record(conn, resources.seal_key, changed, event)
     return changed
 
 
-def _changed(document: Document, target: str, reason: str | None, issued: tuple[Numbering, str] | None) -> Document:
-    """The document as a change of state leaves it (as it is now stored)."""
+def changed_document(
+    document: Document, target: str, reason: str | None, issued: tuple[Numbering, str] | None
+) -> Document:
+    """The document as a change of state leaves it (as it is now stored); `issued`: what its
+    finalization (or a receipt's issue) wrote, and its series' name."""
     if issued is None:
         return replace(document, status=target, status_reason=reason)
     numbered, serie = issued
@@ -405,6 +408,7 @@ def _changed(document: Document, target: str, reason: str | None, issued: tuple[
         key_version=numbered.key_version,
         client=numbered.client if numbered.client is not None else document.client,
         at_doc_code=numbered.at_doc_code,
+        payment_mechanism=numbered.payment_mechanism,
     )
 
 

@@ -33,6 +33,7 @@ from ixserver.domain.payments import (
 from ixserver.domain.totals import in_euros
 from ixserver.resources import Resources
 from ixserver.services import seal as seal_service
+from ixserver.services.documents import changed_document
 from ixserver.store import counters
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
@@ -142,16 +143,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
         payment_mechanism=mechanism,
     )
     store.set_status(conn, draft.id, states.FINAL, None, now, issued)
-    receipt = replace(
-        draft,
-        status=states.FINAL,
-        serie=taken.serie,
-        number=taken.number,
-        atcud=issued.atcud,
-        gross_total_eur=issued.gross_total_eur,
-        system_entry_date=entry,
-        payment_mechanism=mechanism,
-    )
+    receipt = changed_document(draft, states.FINAL, None, (issued, taken.serie))
     seal_service.record(conn, resources.seal_key, receipt, "finalized")
     if payment.amount == left:  # nothing left open: the document is settled (api-v2 §15)
         _set_status(conn, resources, paid, states.SETTLED, "settled")

@@ -22,7 +22,7 @@ from ixserver.domain.errors import (
     TreasuryMovementNotFound,
     raise_if,
 )
-from ixserver.domain.money import CENT, ZERO
+from ixserver.domain.money import ZERO, to_cents
 from ixserver.services import clients as client_service
 from ixserver.store import sequences as sequence_store
 from ixserver.store import treasury as store
@@ -108,8 +108,8 @@ def list_regularizations(
 
 
 def _cents(value: Decimal) -> Decimal:
-    """A checked amount (at most two decimals) kept with exactly two."""
-    return value.quantize(CENT)
+    """A checked amount (at most two decimals) kept with exactly two (rounding: domain/money)."""
+    return to_cents(value)
 
 
 def set_initial_balance(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> InitialBalanceRow:
