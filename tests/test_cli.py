@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -106,6 +107,10 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
         assert response.status_code == 200
         assert response.json()["sequences"][0]["default_sequence"] == 1
         assert [p.name for p in scratch.glob("ixserver-*/*")] == ["writer.sock"]
+        assert _idle_connection_still_served(port, after=5.5), (
+            "a connection idle for longer than httpx's own limit (5 s) is still open: the client closes it, "
+            "never the server as the client sends on it"
+        )
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)
@@ -118,6 +123,16 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     assert [line.split("\t")[1] for line in again.stdout.splitlines()] == ["demo"]
     assert (tmp_path / "demo-api-key").read_text().strip() == key
     assert oct((tmp_path / "demo-api-key").stat().st_mode & 0o777) == "0o600"
+
+
+def _idle_connection_still_served(port: int, *, after: float) -> bool:
+    request = b"GET /_ixserver/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(request)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(after)
+        conn.sendall(request)
+        return conn.recv(65536).startswith(b"HTTP/1.1 200")
 
 
 def issued(tmp_path: Path, account: str, count: int) -> str:

@@ -96,6 +96,7 @@ def _run_servers(settings: Settings, writer_socket: str | None, host: str, port:
         log_config=uvicorn_log_config(settings.log_level),
         log_level=settings.log_level,
         server_header=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
         lifespan="on",  # a failed startup must stop the server, not serve without its writer
     )
     if workers > 1:

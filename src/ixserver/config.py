@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1_000, description="Largest request body accepted (a larger one is a 413)."
     )
+    keep_alive_seconds: float = Field(
+        default=120.0,
+        ge=1,
+        description="How long an idle HTTP connection is kept open: longer than the clients' own idle limit, "
+        "so that the client, never the server, closes it (a server closing as a request arrives loses it).",
+    )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."
