@@ -26,6 +26,7 @@ from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import payable
 from ixserver.domain.reference import UNKNOWN_COUNTRY, country_code
+from ixserver.domain.sequences import NOT_APPLICABLE
 
 NS = "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"
 FINAL_CONSUMER_ID = "CF"  # the CustomerID of documents without a known client
@@ -34,6 +35,12 @@ SOURCE_ID = "ixserver"  # who made the document (SourceID): the API
 TABLES = ("SalesInvoices", "MovementOfGoods", "WorkingDocuments", "Payments")
 TABLE_OF_CLASS = {"SI": "SalesInvoices", "MG": "MovementOfGoods", "WD": "WorkingDocuments", "PY": "Payments"}
 UNIT_OF_MEASURE = {None: "UN", "unit": "UN", "service": "UN", "hour": "H", "day": "DIA", "month": "MES", "other": "UN"}
+
+
+def saft_atcud(atcud: str | None) -> str:
+    """A document's ATCUD as SAF-T has it: "0" where there is none (a type ATCUD does not apply
+    to, "N/A"; AT's demo file for documents before ATCUD existed)."""
+    return atcud if atcud and atcud != NOT_APPLICABLE else "0"
 
 
 @dataclass(frozen=True)
@@ -346,7 +353,7 @@ def _signed(name: str, number: str, status: str, when: str, document: Document) 
     """What every signed document's element starts with: number, ATCUD, status, hash, date."""
     root = _element(name)
     _add(root, number, _number(document))
-    _add(root, "ATCUD", document.atcud or "0")
+    _add(root, "ATCUD", saft_atcud(document.atcud))
     _status(root, status, document)
     _add(root, "Hash", document.signature or "0")
     _add(root, "HashControl", document.key_version or 0)
@@ -416,7 +423,7 @@ def _stock_movement(document: Document) -> etree._Element:
 def _payment(document: Document, paid: Document | None) -> etree._Element:
     root = _element("Payment")
     _add(root, "PaymentRefNo", _number(document))
-    _add(root, "ATCUD", document.atcud or "0")
+    _add(root, "ATCUD", saft_atcud(document.atcud))
     _add(root, "Period", document.date.month)
     _add(root, "TransactionDate", document.date.isoformat())
     _add(root, "PaymentType", "RG")
