@@ -42,9 +42,9 @@ def _database(settings: Settings) -> Database:
     return Database(settings.resolved_database_url)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -239,8 +239,20 @@ def guides_code(account: str, guide_id: int, code: str) -> None:
 
 
 @app.command()
-def verify(account: str = typer.Option(None, help="Only this account.")) -> None:
-    """Audit the database; exit 0 when clean, 1 with a report otherwise."""
+def verify(
+    account: str = typer.Option(None, help="Only this account."),
+    saft: Path = typer.Option(None, "--saft", help="Check this SAF-T (PT) file instead of the database."),
+    public_key: list[Path] = typer.Option(
+        [], "--public-key", help="PEM public key the file's documents are signed with (repeat for several)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="With --saft: the report as JSON on stdout."),
+    jobs: int = typer.Option(0, min=0, max=64, help="With --saft: worker processes for the schema (0: by file size)."),
+) -> None:
+    """Audit the database, or with --saft a SAF-T file on its own; exit 0 when clean, 1 with a
+    report otherwise."""
+    if saft is not None:
+        _verify_saft(saft, public_key, as_json, jobs or None)
+        return
     from ixserver.services.verify import verify as run_verify
 
     settings = Settings()
@@ -253,6 +265,48 @@ def verify(account: str = typer.Option(None, help="Only this account.")) -> None
             typer.echo(line)
         raise typer.Exit(1)
     typer.echo("ok: no problems found")
+
+
+USAGE = 2  # exit code of a command given wrongly (1 is a report with findings)
+
+
+def _verify_saft(path: Path, key_files: list[Path], as_json: bool, jobs: int | None) -> None:
+    import json
+
+    from ixserver.audit.saft import check
+    from ixserver.keys import public_key_from_pem
+
+    if not path.is_file():
+        _fail(f"{path}: no such file", USAGE)
+    if not key_files:
+        _fail("--public-key: the PEM public key the documents are signed with (AT's, for AT's demo file)", USAGE)
+    keys = []
+    for key_file in key_files:
+        try:
+            keys.append(public_key_from_pem(key_file.read_text()))
+        except (OSError, ValueError) as exc:
+            _fail(f"{key_file}: not a PEM RSA public key ({exc})", USAGE)
+    with typer.progressbar(length=path.stat().st_size, label="SAF-T", file=sys.stderr) as bar:
+        seen = [0]
+
+        def progress(done: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        report = check(path, keys, jobs=jobs, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        for finding in report.findings:
+            typer.echo(f"{finding.check}\t{finding.where}\t{finding.message}")
+        count = sum(report.documents.values())
+        summary = (
+            f"{count} documents in {report.series} series, {report.signatures_verified} signatures verified"
+            + (f", {len(report.not_verifiable)} chained to documents before the file" if report.not_verifiable else "")
+        )
+        typer.echo(f"ok: {path}: {summary}" if report.ok else f"{len(report.findings)} findings: {summary}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
