@@ -41,6 +41,7 @@ fuzz: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/writer_alone.py
+	$(BIN)/python bench/saft.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache build src/*.egg-info
