@@ -110,3 +110,84 @@ def test_use_cases_get_the_writers_resources(db: Database, resources: Resources)
         assert asyncio.run(run()) == 7
     finally:
         writer.close()
+
+
+# -- issue 15: one lock order for every instance's batches, and lost races counted and logged ----
+
+
+def deadlocks_once(conn, account_id: int, attempts: list[int]) -> int:  # type: ignore[no-untyped-def]
+    """A use case of an account that loses a race the first time it runs: a real PostgreSQL
+    error of SQLSTATE 40P01 (what a deadlock victim gets), not a simulated one."""
+    from sqlalchemy import text
+
+    attempts.append(account_id)
+    if len(attempts) == 1:
+        conn.execute(text("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$"))
+    return len(attempts)
+
+
+def holds_account_lock(conn, account_id: int) -> bool:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from ixserver.writes.batches import ACCOUNT_LOCKS
+
+    held = conn.execute(
+        text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c AND objid = :a AND pid = pg_backend_pid()"),
+        {"c": ACCOUNT_LOCKS, "a": account_id},
+    ).scalar_one()
+    return bool(held)
+
+
+@pytest.mark.postgres
+def test_a_lost_race_is_run_again_counted_and_logged(db: Database, resources: Resources, caplog: pytest.LogCaptureFixture) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's races")
+    writer = WriterThread(db, resources)
+    attempts: list[int] = []
+
+    async def go() -> object:
+        await writer.open()
+        return await writer.run(deadlocks_once, 42, attempts)
+
+    try:
+        with caplog.at_level("WARNING", logger="ixserver.writer"):
+            assert asyncio.run(go()) == 2, "run again, and answered with the second run's value"
+        stats = asyncio.run(writer.stats())
+    finally:
+        writer.close()
+    assert stats["races"] == {"40P01": 1}
+    assert any("lost a race" in r.getMessage() and "40P01" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.postgres
+def test_an_accounts_use_case_holds_its_account_lock(db: Database, resources: Resources) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's locks")
+    writer = WriterThread(db, resources)
+
+    async def go() -> list[object]:
+        await writer.open()
+        return await asyncio.gather(writer.run(holds_account_lock, 7), writer.run(holds_account_lock, 8))
+
+    try:
+        assert asyncio.run(go()) == [True, True]
+    finally:
+        writer.close()
+
+
+def test_a_batch_runs_in_account_order() -> None:
+    from ixserver.writes.batches import Job, _in_lock_order, account_of
+
+    def of_account(conn, account_id: int, n: int) -> None:  # type: ignore[no-untyped-def]
+        """A use case of an account."""
+
+    def with_resources(conn, resources, account_id: int) -> None:  # type: ignore[no-untyped-def]
+        """One that also takes the resources."""
+
+    def of_none(conn, job_id: int) -> None:  # type: ignore[no-untyped-def]
+        """One of no single account (e.g. a job's claim), though its first argument is a number."""
+
+    jobs = [Job(of_account, (9, 1)), Job(of_none, (3,)), Job(with_resources, (2,), with_resources=True), Job(of_account, (2, 2)),
+            Job(of_account, (9, 3))]  # fmt: skip
+    assert [account_of(job) for job in jobs] == [9, None, 2, 2, 9]
+    assert [job.args for job in _in_lock_order(jobs)] == [(3,), (2,), (2, 2), (9, 1), (9, 3)]

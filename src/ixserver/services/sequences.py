@@ -232,13 +232,14 @@ def begin_registration(
 
 
 def finish_registration(
-    conn: Connection, sequence_id: int, codes: dict[int, str], series_type: str
+    conn: Connection, account_id: int, sequence_id: int, codes: dict[int, str], series_type: str
 ) -> None:
+    """(`account_id`: the writer takes the account's lock before the series' counters.)"""
     store.store_validation_codes(conn, codes, series_type, clock.now())
     store.set_registering(conn, sequence_id, None)
 
 
-def abandon_registration(conn: Connection, sequence_id: int) -> None:
+def abandon_registration(conn: Connection, account_id: int, sequence_id: int) -> None:
     store.set_registering(conn, sequence_id, None)
 
 
@@ -253,9 +254,9 @@ async def register(writes: Writes, resources: Resources, account_id: int, sequen
             resources.at.register_series, taxpayer_of(account, resources.vault), _requests(sequence.serie, pending, resources)
         )
     except BaseException:
-        await writes.run(abandon_registration, sequence_id)
+        await writes.run(abandon_registration, account_id, sequence_id)
         raise
     series_type = TRAINING if training else NORMAL
     await writes.run(
-        finish_registration, sequence_id, {sub.id: code for sub, code in zip(pending, codes, strict=True)}, series_type
+        finish_registration, account_id, sequence_id, {sub.id: code for sub, code in zip(pending, codes, strict=True)}, series_type
     )

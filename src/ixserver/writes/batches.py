@@ -8,11 +8,18 @@ failure rolls the batch back and its use cases are run again one by one, each in
 transaction, so that only the failing one fails. Nobody is answered before the commit of its own work has succeeded, so
 nothing acknowledged is lost.
 
-With several server instances on PostgreSQL, a use case that loses a race to another instance
-is run again in a later batch: a deadlock or serialization failure, or a unique violation from
-a find-or-create that both attempted (the loser's insert waits for the winner's commit, then
-fails; run again, it finds the winner's row). A use case that keeps failing is answered with
-its error after a few tries.
+With several server instances on PostgreSQL, one order of locks keeps their batches from
+deadlocking: a use case of an account (its first parameter after the connection, and the
+resources, is `account_id`) first takes the account's transaction lock (`pg_advisory_xact_lock`),
+and a batch runs its use cases in the order of their accounts. Every row an account's use case
+locks or waits on (its documents, counters, seal, clients) is then only ever waited on by a
+transaction that holds no other account's lock above it: writers of one account queue on its
+lock, and accounts are always locked in ascending order. A use case that still loses a race to
+another instance is run again in a later batch, and the writer logs it and counts it by its
+SQLSTATE (`stats()["races"]`): a deadlock or serialization failure, or a unique violation from a
+find-or-create that both attempted (the loser's insert waits for the winner's commit, then fails;
+run again, it finds the winner's row). A use case that keeps failing is answered with its error
+after a few tries.
 
 Between batches, at most every `housekeeping_every` seconds and only after writes, the writer
 folds the document count changes that triggers record (store/document_counts.py) in a
@@ -21,12 +28,15 @@ transaction of its own. Its failure is logged and tried again later.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ixserver.domain.errors import DomainError
@@ -39,6 +49,8 @@ log = logging.getLogger("ixserver.writer")
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 MAX_RETRIES = 5
 HOUSEKEEPING_EVERY = 2.0  # seconds
+ACCOUNT_LOCKS = 0x1C5  # class of the accounts' advisory locks: pg_advisory_xact_lock(ACCOUNT_LOCKS, account_id)
+_LOCK_ACCOUNT = text("SELECT pg_advisory_xact_lock(:class, :account_id)")
 
 
 @dataclass(slots=True)
@@ -56,9 +68,36 @@ class Job:
 Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) if isinstance(exc, DBAPIError) else None
+
+
 def _retryable(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", None)
-    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    return _sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+@lru_cache(maxsize=1024)
+def _account_parameter(fn: Callable[..., Any], with_resources: bool) -> bool:
+    """Whether the use case is an account's: `fn(conn, account_id, …)` or
+    `fn(conn, resources, account_id, …)`."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    position = 2 if with_resources else 1
+    return len(names) > position and names[position] == "account_id"
+
+
+def account_of(job: Job) -> int | None:
+    """The account whose use case this is; None for one of no single account."""
+    if job.args and isinstance(job.args[0], int) and _account_parameter(job.fn, job.with_resources):
+        return job.args[0]
+    return None
+
+
+def _in_lock_order(batch: list[Job]) -> list[Job]:
+    """Use cases of no account first, then by account (stably: an account's in arrival order)."""
+    return sorted(batch, key=lambda job: (-1 if (account := account_of(job)) is None else account))
 
 
 class Batches:
@@ -72,9 +111,22 @@ class Batches:
         self.batches = 0
         self.jobs = 0
         self.seconds = 0.0  # spent running batches: the serial part of every write
+        self.races: dict[str, int] = {}  # lost to another instance, by SQLSTATE (40P01: deadlock)
+        self._locks = db.dialect == "postgresql"
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": self.batches, "use_cases": self.jobs, "seconds": round(self.seconds, 6)}
+        return {"batches": self.batches, "use_cases": self.jobs, "seconds": round(self.seconds, 6), "races": dict(self.races)}
+
+    def _lost_race(self, exc: BaseException, what: str) -> None:
+        state = _sqlstate(exc) or "?"
+        self.races[state] = self.races.get(state, 0) + 1
+        log.warning("writer: %s lost a race to another instance (SQLSTATE %s) and runs again", what, state)
+
+    def _lock_account(self, conn: Any, job: Job, locked: set[int]) -> None:
+        account = account_of(job) if self._locks else None
+        if account is not None and account not in locked:
+            conn.execute(_LOCK_ACCOUNT, {"class": ACCOUNT_LOCKS, "account_id": account})
+            locked.add(account)
 
     def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
         """The outcome of each use case that is settled, and the use cases to run again later."""
@@ -113,7 +165,9 @@ class Batches:
             with self.db.transaction() as conn:
                 points = UseCasePoints(conn)
                 outcomes: list[Outcome] = []
-                for job in batch:
+                locked: set[int] = set()
+                for job in _in_lock_order(batch):
+                    self._lock_account(conn, job, locked)  # outside the savepoint: held to the commit
                     points.begin()
                     try:
                         value = self._call(conn, job)
@@ -125,17 +179,21 @@ class Batches:
                     points.end()
                 points.close()
                 return outcomes
-        except Exception:  # noqa: BLE001 - each use case is run again on its own
+        except Exception as exc:  # noqa: BLE001 - each use case is run again on its own
+            if _retryable(exc):
+                self._lost_race(exc, f"a batch of {len(batch)} use cases")
             return None
 
     def _run_alone(self, job: Job, outcomes: list[Outcome], retry: list[Job]) -> None:
         self.batches += 1
         try:
             with self.db.transaction() as conn:
+                self._lock_account(conn, job, set())
                 value = self._call(conn, job)
             outcomes.append((job, True, value))
         except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
             if _retryable(exc) and job.retries < MAX_RETRIES:
+                self._lost_race(exc, f"use case {getattr(job.fn, '__name__', job.fn)}")
                 job.retries += 1
                 retry.append(job)
             else:
