@@ -50,8 +50,8 @@ ITEMS = [
 
 
 def _documents(conn: Any, resources: Resources, account_id: int, start: int, count: int) -> None:
-    today = date.today().strftime("%d/%m/%Y")
     for n in range(start, start + count):
+        today = date.today().strftime("%d/%m/%Y")
         kind = BY_KEY["simplified_invoice" if n % 10 == 3 else "invoice"]
         body = {"date": today, "due_date": today, "client": CLIENTS[n % len(CLIENTS)], "items": ITEMS[: 1 + n % 3]}
         draft = service.create_document(conn, account_id, kind.key, parse_document({kind.key: body}, kind))
@@ -109,14 +109,15 @@ def main() -> None:
         )  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
         env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data))
-        today = date.today().isoformat()
         figures: dict[str, tuple[float, float, str]] = {}
         for name, count in (("small", SMALL), ("large", LARGE)):
+            first = date.today().isoformat()  # the documents are dated the day they are made: a run may cross midnight
             made = build(settings, name, count)
+            last = date.today().isoformat()
             print(f"built {name}: ~{count} documents through the services in {made:.0f} s", flush=True)
             out = data / f"{name}.xml"
             figures[f"export {name}"] = _timed(
-                [ixserver, "saft", "export", "--account", name, "--from", today, "--to", today, "-o", str(out)], env
+                [ixserver, "saft", "export", "--account", name, "--from", first, "--to", last, "-o", str(out)], env
             )
             print(f"export {name}: {figures[f'export {name}'][2].strip()} ({out.stat().st_size / 1e6:.0f} MB)", flush=True)
         verified = _timed(

@@ -172,6 +172,11 @@ def test_the_command_writes_the_file(server: LiveServer, api: Api, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{target}: 1 documents"
     assert list(schema().iter_errors(str(target))) == []
+    verified = subprocess.run(
+        [sys.executable, "-m", "ixserver", "verify", "--saft", str(target), "--public-key", str(PUBLIC_KEY)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert verified.returncode == 0 and verified.stdout.startswith(f"ok: {target}: 1 documents"), verified.stdout
     bad = subprocess.run([sys.executable, "-m", "ixserver", "saft", "export", "--account", "nobody", "--from", "2026-01-01",
                           "--to", "2026-01-31", "-o", str(tmp_path / "x.xml")], env=env, capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 1 and not (tmp_path / "x.xml").exists()
@@ -187,7 +192,7 @@ def test_a_period_that_ends_before_it_starts_is_refused(server: LiveServer, api:
         export(conn, api.name, date.fromisoformat(first), date.fromisoformat(last), io.BytesIO(), certificate=0)
 
 
-def test_the_api_makes_the_months_file_with_a_job(api: Api) -> None:
+def test_the_api_makes_the_months_file_with_a_job(api: Api, tmp_path: Path) -> None:
     import time
 
     import httpx
@@ -219,6 +224,9 @@ def test_the_api_makes_the_months_file_with_a_job(api: Api) -> None:
     assert file.status_code == 200 and 'filename="SAFT_' in file.headers["content-disposition"]
     assert list(schema().iter_errors(io.BytesIO(file.content))) == []
     assert len(etree.fromstring(file.content).findall(".//s:Invoice", NS)) == 1
+    downloaded = tmp_path / "api.xml"
+    downloaded.write_bytes(file.content)
+    assert check(downloaded, [public_key_from_pem(PUBLIC_KEY.read_text())], jobs=1).ok
     assert ask().json() == first, "nothing changed: the same file"
     change(api, "invoice", invoice["id"], "canceled", "wrong")
     again = until_ready()
