@@ -16,8 +16,9 @@ $(BIN)/ixserver: pyproject.toml
 install: $(BIN)/ixserver tools
 
 # The tests read QR symbols back with zbarimg and PDFs with pdftotext (Debian's zbar-tools and
-# poppler-utils): installed when missing and apt-get can (root); else the tests say what is missing.
-TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils
+# poppler-utils), and run the cluster behind HAProxy (haproxy): installed when missing and
+# apt-get can (root); else the tests say what is missing (the cluster's is skipped).
+TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -30,7 +31,7 @@ run: install
 	IXSERVER_SANDBOX=$${IXSERVER_SANDBOX:-1} $(BIN)/ixserver serve --host $(HOST) --port $(PORT) --demo
 
 test: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench deploy
 	$(BIN)/python -m pytest
 
 # The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);
