@@ -192,3 +192,34 @@ def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Pat
     assert result.returncode == 1
     assert "counted: 5 final invoice documents counted (not archived), but 3 stored" in result.stdout
 
+
+
+def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
+    """IXSERVER_LOG_FORMAT=json: every line a JSON object, uvicorn's own records included; the
+    request event with its id, status, latency and account, and the key redacted."""
+    import json
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", IXSERVER_LOG_FORMAT="json", IXSERVER_SANDBOX="1",
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    key = ixserver("accounts", "create", "logs", data_dir=tmp_path).stdout.strip()
+    proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_ixserver/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        assert httpx.get(f"http://127.0.0.1:{port}/sequences.json", params={"api_key": key}, headers={"X-Request-Id": "abc-1"}).status_code == 200
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert any(r.get("logger", "").startswith("uvicorn") and "timestamp" in r and "level" in r for r in records), output
+    request = next(r for r in records if r.get("request_id") == "abc-1")
+    assert (request["event"], request["status"], request["account"], request["path"]) == ("request", 200, "logs", "/sequences.json")
+    assert request["query"] == "api_key=[REDACTED]" and isinstance(request["duration_ms"], float)
+    assert key not in output

@@ -72,7 +72,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     app.router.routes.append(Mount("", app=router))
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
     app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestLogMiddleware, access_log=settings.access_log)  # last added: outermost
+    app.add_middleware(RequestLogMiddleware, access_log=settings.access_log, log_format=settings.log_format)  # last added: outermost
     return app
 
 

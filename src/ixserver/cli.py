@@ -93,7 +93,7 @@ def _run_servers(settings: Settings, writer_socket: str | None, host: str, port:
         port=port,
         workers=workers,
         access_log=False,  # ixserver's request log (api/requestlog.py) replaces uvicorn's
-        log_config=uvicorn_log_config(settings.log_level),
+        log_config=uvicorn_log_config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
         server_header=False,
         timeout_keep_alive=settings.keep_alive_seconds,

@@ -7,7 +7,7 @@ Nothing here is read at import time: `Settings()` is built by the CLI or a test 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
     log_level: str = Field(default="info")
+    log_format: Literal["logfmt", "json"] = Field(
+        default="logfmt", description="logfmt lines, or one JSON object per line (every log record, uvicorn's included)."
+    )
     at_adapter: str = Field(
         default="",
         description="How series are registered with AT: `simulator` (sandbox only, its default) or `manual`"

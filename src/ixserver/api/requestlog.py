@@ -56,12 +56,12 @@ def _printable(text: str) -> str:
 
 
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool, log_format: str = "logfmt") -> None:
         self.app = app
         self.access_log = access_log
         self.logger = logging.getLogger(LOGGER_NAME)  # its level, checked before building the event
         if access_log:
-            configure_structlog()
+            configure_structlog(log_format)
             self.log = structlog.get_logger(LOGGER_NAME).bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

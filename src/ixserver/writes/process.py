@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import logging.config
 import multiprocessing
 import os
 import selectors
@@ -70,6 +71,10 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
     # for the CPU, it should win. Allowed to root (or with CAP_SYS_NICE); else it stays even.
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICE)
+    from ixserver.logs import uvicorn_log_config
+
+    # its records (a lost race, a failed housekeeping) as the server processes write theirs
+    logging.config.dictConfig(uvicorn_log_config(settings.log_level, settings.log_format))
     db = Database(settings.resolved_database_url)
     server = _Server(Batches(db, Resources.from_settings(settings)), settings.writer_batch_max, path)
     try:
