@@ -127,12 +127,26 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
 
 def _idle_connection_still_served(port: int, *, after: float) -> bool:
     request = b"GET /_ixserver/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    def answer(conn: socket.socket) -> bytes:
+        """One whole response (its head, then as many bytes as its Content-Length)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data  # closed
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
+        while len(body) < length:
+            body += conn.recv(65536)
+        return head
+
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
         conn.sendall(request)
-        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        assert answer(conn).startswith(b"HTTP/1.1 200")
         time.sleep(after)
         conn.sendall(request)
-        return conn.recv(65536).startswith(b"HTTP/1.1 200")
+        return answer(conn).startswith(b"HTTP/1.1 200")
 
 
 def issued(tmp_path: Path, account: str, count: int) -> str:
@@ -223,3 +237,54 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
     assert (request["event"], request["status"], request["account"], request["path"]) == ("request", 200, "logs", "/sequences.json")
     assert request["query"] == "api_key=[REDACTED]" and isinstance(request["duration_ms"], float)
     assert key not in output
+
+
+def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -> None:
+    """GET /metrics (no key): requests by route template and status, latency, the writer's batches
+    (counted in the writer process: the samples of every process of the server add up), documents
+    issued, read-cache hits, the jobs' depth."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.api.invoicing import body
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_SECRET_KEY=TEST_SECRET_KEY)
+    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "metrics"], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()  # fmt: skip  (sandbox: its series may issue at once)
+    proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/_ixserver/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        with httpx.Client(base_url=base, params={"api_key": key}) as http:
+            draft = http.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
+            assert http.put(f"/invoices/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized"}}).status_code == 200
+            for _ in range(4):
+                assert http.get(f"/invoices/{draft['id']}.json").status_code == 200
+            assert http.get("/invoices/999999.json").status_code == 404
+        answer = httpx.get(base + "/metrics")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(answer.text) for s in f.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    route = "/invoices/{document_id}.json"
+    assert value("ixserver_requests_total", method="GET", route=route, status="200") == 4  # two processes' counts, added up
+    assert value("ixserver_requests_total", method="GET", route=route, status="404") == 1
+    assert value("ixserver_request_duration_seconds_count", method="GET", route=route) == 5
+    assert value("ixserver_documents_issued_total", type="invoice") == 1
+    assert value("ixserver_writer_batch_use_cases_count") >= 2  # in the writer process: a creation, a finalization
+    assert value("ixserver_writer_queue_seconds_count") >= 2
+    assert value("ixserver_jobs", status="queued") == 0
+    assert key not in answer.text and "metrics" not in {v for (_n, labels) in samples for _k, v in labels}, "no account in a label"

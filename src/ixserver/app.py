@@ -22,6 +22,7 @@ from ixserver.api import (
     invoices,
     items,
     meta,
+    metrics,
     payments,
     pdf,
     permalink,
@@ -66,7 +67,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     )
     app.state.ctx = ctx
     errors.install(app)
-    modules = (sandbox, meta, invoices, payments, qr_codes, pdf, estimates, guides, purchase_orders, sequences, clients, treasury, statements, saft, items, taxes, accounts, permalink)
+    modules = (sandbox, meta, metrics, invoices, payments, qr_codes, pdf, estimates, guides, purchase_orders, sequences, clients, treasury, statements, saft, items, taxes, accounts, permalink)
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +59,11 @@ def serve(
     demo: bool = typer.Option(False, help="Create the `demo` account if missing and print its key and a curl line."),
 ) -> None:
     """Apply pending migrations and serve the API."""
+    with _metrics_directory():
+        _serve(host, port, workers, demo)
+
+
+def _serve(host: str, port: int, workers: int, demo: bool) -> None:
     from ixserver.writes.process import running_writer
 
     settings = Settings()
@@ -74,6 +83,28 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_on_signal)
     with running_writer(settings) as writer_socket:
         _run_servers(settings, writer_socket, host, port, workers)
+
+
+@contextlib.contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """Where every process of this server writes its metrics' samples (PROMETHEUS_MULTIPROC_DIR,
+    unless the operator gave one), made before any of them imports prometheus_client; removed at
+    the end, or, when a serve was killed, by the next one (the directory names its pid)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    assert "prometheus_client" not in sys.modules, "the metrics' directory must be set before prometheus_client is imported"
+    for stale in Path(tempfile.gettempdir()).glob("metrics-ixserver-*-*"):
+        pid = stale.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    made = tempfile.mkdtemp(prefix=f"metrics-ixserver-{os.getpid()}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def _run_servers(settings: Settings, writer_socket: str | None, host: str, port: int, workers: int) -> None:
@@ -106,6 +137,16 @@ def _run_servers(settings: Settings, writer_socket: str | None, host: str, port:
     server.run()
     if not server.started:
         raise typer.Exit(3)  # as uvicorn.run: the startup failed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

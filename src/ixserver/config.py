@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
     log_level: str = Field(default="info")
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at GET /metrics (no key).")
     log_format: Literal["logfmt", "json"] = Field(
         default="logfmt", description="logfmt lines, or one JSON object per line (every log record, uvicorn's included)."
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from ixserver import metrics
 from ixserver.store.db import Database
 
 MAX_ENTRIES = 4096
@@ -40,8 +41,10 @@ class ReadCache:
         cached = self._entries.get(key)
         if cached is not None:
             self.hits += 1
+            metrics.CACHE.labels("hit").inc()
             return cached
         self.misses += 1
+        metrics.CACHE.labels("miss").inc()
         body = render()
         if len(body) <= MAX_BODY:
             if len(self._entries) >= MAX_ENTRIES:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ixserver import metrics
 from ixserver.api.context import account, context
 from ixserver.api.documents import FAMILY_KEYS, parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
@@ -156,6 +157,8 @@ def _handlers(
         document = await ctx.writes.run_with_resources(
             service.change_state, account(request).id, kind.key, request.path_params["document_id"], state, message
         )
+        if state == "finalized":
+            metrics.ISSUED.labels(kind.key).inc()
         return JSONResponse({kind.key: render(document, ctx.settings.base_url)})
 
     async def list_of_type(request: Request) -> Response:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ixserver import metrics
 from ixserver.api.context import account, context
 from ixserver.api.documents import render
 from ixserver.api.families import read_change, register
@@ -36,6 +37,7 @@ async def partial_payment(request: Request) -> Response:
         payment_date=as_date(data.get("payment_date"), "Payment date"),
     )
     receipt = await ctx.writes.run_with_resources(service.pay, account(request).id, request.path_params["document_id"], payment)
+    metrics.ISSUED.labels(receipt.doc_type).inc()
     return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
 
 

@@ -25,11 +25,13 @@ import logging
 import os
 import re
 import time
+from functools import lru_cache
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ixserver import metrics
 from ixserver.api.errors import internal_error
 from ixserver.logs import configure_structlog, redact
 
@@ -48,6 +50,20 @@ def incoming_request_id(scope: Scope) -> bytes | None:
 
 def new_request_id() -> bytes:
     return os.urandom(16).hex().encode("ascii")
+
+
+@lru_cache(maxsize=2048)
+def _series(method: str, path: str | None, status: int) -> tuple[Any, Any]:
+    """The request counter and latency histogram of a route (its template, convertors left out:
+    `/invoices/{document_id}.json`, so that the labels' values stay few) and status; looked up
+    once, not per request."""
+    template = _CONVERTOR.sub(r"{\1}", path) if path else "(unrouted)"
+    method = method if method in _METHODS else "OTHER"  # any token is a method to HTTP: not to the labels
+    return metrics.REQUESTS.labels(method, template, str(status or "none")), metrics.LATENCY.labels(method, template)
+
+
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 
 
 def _printable(text: str) -> str:
@@ -89,6 +105,9 @@ class RequestLogMiddleware:
             # Answered here, not re-raised: the client's connection stays usable.
             await internal_error()(scope, receive, send_with_id)
         finally:
+            counted, timed = _series(scope["method"], getattr(scope.get("route"), "path", None), status)
+            counted.inc()
+            timed.observe(time.perf_counter() - start)
             if self.access_log and self.logger.isEnabledFor(logging.INFO):
                 self._log(scope, request_id, status, start)
 

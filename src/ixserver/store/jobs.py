@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.store.prepared import Prepared
@@ -83,6 +83,12 @@ def retry_or_fail(conn: Connection, job_id: int, error: str, retry_at: datetime 
     else:
         values = {"status": QUEUED, "run_after": retry_at}
     conn.execute(update(jobs).where(_j.id == job_id).values(last_error=error, **values))
+
+
+def depth(conn: Connection) -> dict[str, int]:
+    """Jobs waiting or running, by status (GET /metrics)."""
+    rows = conn.execute(select(_j.status, func.count()).where(_j.status.in_((QUEUED, RUNNING))).group_by(_j.status))
+    return {status: count for status, count in rows}
 
 
 def account_jobs(conn: Connection, account_id: int, limit: int = 100) -> list[Job]:

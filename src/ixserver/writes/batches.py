@@ -32,13 +32,14 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ixserver import metrics
 from ixserver.domain.errors import DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import Database, UseCasePoints
@@ -63,6 +64,7 @@ class Job:
     with_resources: bool = False
     reply: Any = None
     retries: int = 0
+    queued: float = field(default_factory=time.perf_counter)  # when it was handed to this writer
 
 
 Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
@@ -120,6 +122,7 @@ class Batches:
     def _lost_race(self, exc: BaseException, what: str) -> None:
         state = _sqlstate(exc) or "?"
         self.races[state] = self.races.get(state, 0) + 1
+        metrics.RACES.labels(state).inc()
         log.warning("writer: %s lost a race to another instance (SQLSTATE %s) and runs again", what, state)
 
     def _lock_account(self, conn: Any, job: Job, locked: set[int]) -> None:
@@ -131,11 +134,18 @@ class Batches:
     def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
         """The outcome of each use case that is settled, and the use cases to run again later."""
         started = time.perf_counter()
+        for job in batch:
+            metrics.QUEUE_SECONDS.observe(started - job.queued)
+        metrics.BATCH_USE_CASES.observe(len(batch))
         try:
             outcomes, retry = self._run(batch)
         finally:
-            self.seconds += time.perf_counter() - started
+            took = time.perf_counter() - started
+            self.seconds += took
+            metrics.BATCH_SECONDS.observe(took)
             self._written_since_housekeeping = True
+        for job in retry:
+            job.queued = time.perf_counter()
         self.jobs += len(outcomes)
         return outcomes, retry
 
