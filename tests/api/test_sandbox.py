@@ -13,6 +13,8 @@ def test_health(server: LiveServer) -> None:
     response = httpx.get(f"{server.url}/_ixserver/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+    live = httpx.get(f"{server.url}/_ixserver/live")  # liveness: no key, any mode
+    assert (live.status_code, live.json()) == (200, {"status": "alive"})
 
 
 def test_reset_wipes_one_account_back_to_new(server: LiveServer, api: Api) -> None:
@@ -48,6 +50,7 @@ def test_reset_is_not_there_outside_sandbox_mode(server: LiveServer, tmp_path: P
         assert response.json() == {"errors": [{"error": "Not found"}]}
         assert api.get("/sequences.json").json() == before
         assert httpx.get(f"{prod.url}/_ixserver/health").status_code == 200
+        assert httpx.get(f"{prod.url}/_ixserver/live").status_code == 200
 
 
 def test_stats_and_the_read_cache_never_serves_stale_data(server: LiveServer, api: Api) -> None:

@@ -19,7 +19,7 @@ from ixserver.api.errors import too_many_requests, unauthorized
 from ixserver.services.accounts import AccountRef, authenticate
 
 # Not behind the API key: the control API's public part, and the public document pages.
-PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/openapi.yaml", "/_ixserver/docs", "/metrics"))
+PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/live", "/_ixserver/openapi.yaml", "/_ixserver/docs", "/metrics"))
 PUBLIC_PREFIX = ("/documents/", "/statements/", "/saft/")  # permalinks, PDFs, QR codes; statements; SAF-T files
 CONTROL_PREFIX = "/_ixserver/"  # the rest of the control API: a key, in sandbox mode (else 404)
 OPERATOR_PREFIXES = ("/_ixserver/series/", "/_ixserver/guides/")  # ... but AT's codes: a key, in every mode

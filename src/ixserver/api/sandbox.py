@@ -27,10 +27,18 @@ from ixserver.services import sequences as sequence_service
 router = Router(prefix="/_ixserver")
 
 
+@router.get("/live")
+async def live(_request: Request) -> JSONResponse:
+    """Liveness: 200 whenever this process answers at all (its event loop runs). An orchestrator
+    restarts a process that stops answering this; it holds traffic back from one that answers
+    this but not /health (readiness)."""
+    return JSONResponse({"status": "alive"})
+
+
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    """200 when reads and writes are served; 503 while starting, or while writes cannot be (the
-    writer process is being started again)."""
+    """Readiness: 200 when reads and writes are served; 503 while starting, or while writes cannot
+    be (the writer process is being started again)."""
     ctx = context(request)
     if await ctx.can_write():
         return JSONResponse({"status": "ok"})
