@@ -129,7 +129,7 @@ def deadlocks_once(conn, account_id: int, attempts: list[int]) -> int:  # type: 
 def holds_account_lock(conn, account_id: int) -> bool:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from ixserver.writes.batches import ACCOUNT_LOCKS
+    from ixserver.store.accounts import ACCOUNT_LOCKS
 
     held = conn.execute(
         text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c AND objid = :a AND pid = pg_backend_pid()"),

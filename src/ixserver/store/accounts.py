@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from ixserver.store.common import update_row
@@ -91,3 +91,16 @@ def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
     ).first()
     return KeyRow(row[0], row[1], row[2]) if row else None
 
+
+
+# The writer's lock order (writes/batches.py): PostgreSQL's advisory lock of one account's writes,
+# held to the end of the transaction. Its class keeps it apart from other advisory locks.
+ACCOUNT_LOCKS = 0x1C5
+_LOCK_ACCOUNT = text("SELECT pg_advisory_xact_lock(:class, :account_id)")
+
+
+def lock_account_writes(conn: Connection, account_id: int) -> None:
+    """Wait for, then hold until commit, the account's write lock (PostgreSQL only: SQLite's write
+    transaction is exclusive already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_ACCOUNT, {"class": ACCOUNT_LOCKS, "account_id": account_id})

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ixserver import metrics
 from ixserver.domain.errors import DomainError
 from ixserver.resources import Resources
+from ixserver.store.accounts import lock_account_writes
 from ixserver.store.db import Database, UseCasePoints
 from ixserver.store.document_counts import fold_count_changes
 
@@ -50,8 +50,6 @@ log = logging.getLogger("ixserver.writer")
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 MAX_RETRIES = 5
 HOUSEKEEPING_EVERY = 2.0  # seconds
-ACCOUNT_LOCKS = 0x1C5  # class of the accounts' advisory locks: pg_advisory_xact_lock(ACCOUNT_LOCKS, account_id)
-_LOCK_ACCOUNT = text("SELECT pg_advisory_xact_lock(:class, :account_id)")
 
 
 @dataclass(slots=True)
@@ -128,7 +126,7 @@ class Batches:
     def _lock_account(self, conn: Any, job: Job, locked: set[int]) -> None:
         account = account_of(job) if self._locks else None
         if account is not None and account not in locked:
-            conn.execute(_LOCK_ACCOUNT, {"class": ACCOUNT_LOCKS, "account_id": account})
+            lock_account_writes(conn, account)
             locked.add(account)
 
     def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
