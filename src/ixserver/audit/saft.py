@@ -33,6 +33,9 @@ from lxml import etree
 
 from ixserver.audit import schema as xsd
 from ixserver.domain import signing
+from ixserver.domain.saft import LEFT_OUT, Totals
+from ixserver.domain.sequences import VALIDATION_CODE
+from ixserver.domain.taxes import RATES
 
 NS = xsd.NS
 Q = f"{{{NS}}}"
@@ -50,27 +53,24 @@ class Table:
     date: str
     status: str
     signed: bool
-    left_out: frozenset[str]  # statuses whose amounts the control totals leave out
 
 
 TABLES = {
     t.element: t
     for t in (
-        Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", True, frozenset("AF")),
-        Table(
-            "MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", True, frozenset("A")
-        ),
-        Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", True, frozenset("A")),
-        Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", False, frozenset("A")),
+        Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", True),
+        Table("MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", True),
+        Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", True),
+        Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", False),
     )
 }
 BY_TABLE = {t.name: t for t in TABLES.values()}
 MASTER_IDS = {"Customer": "CustomerID", "Supplier": "SupplierID", "Product": "ProductCode"}
 CONTROLS = ("NumberOfEntries", "TotalDebit", "TotalCredit", "NumberOfMovementLines", "TotalQuantityIssued")
 NUMBER = re.compile(r"^(.+)/([0-9]+)$")
-ATCUD = re.compile(r"^([A-Z0-9]{8,})-([0-9]+)$")
+ATCUD = re.compile(rf"^({VALIDATION_CODE.pattern})-([0-9]+)$")
 ATCUD_SINCE = date(2023, 1, 1)
-PORTUGAL = frozenset({"PT", "PT-AC", "PT-MA"})  # TaxCountryRegion of VAT charged in Portugal
+PORTUGAL = frozenset(RATES)  # TaxCountryRegion of VAT charged in Portugal
 XSD_SHOWN = 100  # schema errors listed one by one; past that, counted
 
 
@@ -123,16 +123,6 @@ class Entry:
     status: str
     atcud: str | None
     foreign: bool  # every line's tax is another country's (VAT OSS): no ATCUD
-
-
-@dataclass
-class _Sums:
-    entries: int = 0
-    debit: Decimal = Decimal(0)
-    credit: Decimal = Decimal(0)
-    lines: int = 0
-    quantity: Decimal = Decimal(0)
-    declared: dict[str, str] = field(default_factory=dict)
 
 
 def _decimal(text: str | None) -> Decimal:
@@ -195,7 +185,8 @@ class _Audit:
     def __init__(self, report: Report) -> None:
         self.report = report
         self.masters: dict[str, set[str]] = {name: set() for name in MASTER_IDS}
-        self.sums: dict[str, _Sums] = {}
+        self.sums: dict[str, Totals] = {}
+        self.declared: dict[str, dict[str, str]] = {}  # the control totals the file states, by table
         self.series: dict[tuple[str, str], list[Entry]] = defaultdict(list)
 
     def find(self, check: str, where: str, message: str) -> None:
@@ -217,7 +208,8 @@ class _Audit:
             elif name in MASTER_IDS and parent_name == "MasterFiles":
                 self.master(name, node)
             elif name in CONTROLS and parent_name in BY_TABLE:
-                self.sums.setdefault(parent_name, _Sums()).declared[name] = (node.text or "").strip()
+                self.sums.setdefault(parent_name, Totals())
+                self.declared.setdefault(parent_name, {})[name] = (node.text or "").strip()
         root = parsing.root
         if root.tag != Q + "AuditFile":
             self.find("xsd", "file", f"not a SAF-T (PT) 1.04_01 file: its root element is {root.tag}")
@@ -233,9 +225,9 @@ class _Audit:
         number_text = node.findtext(Q + table.number) or ""
         validator.add(table.element, number_text or table.element, node)
         status = node.findtext(_q("DocumentStatus", table.status)) or ""
-        sums = self.sums.setdefault(table.name, _Sums())
+        sums = self.sums.setdefault(table.name, Totals())
         sums.entries += 1
-        counted = status not in table.left_out
+        counted = status not in LEFT_OUT[table.name]
         regions: set[str | None] = set()
         for line in node.iterfind(Q + "Line"):
             regions.add(line.findtext(_q("Tax", "TaxCountryRegion")))
@@ -273,7 +265,7 @@ class _Audit:
 
     def finish(self, keys: list[Any]) -> None:
         self.report.documents = {
-            name: sums.entries for name, sums in self.sums.items() if sums.entries or sums.declared
+            name: sums.entries for name, sums in self.sums.items() if sums.entries or name in self.declared
         }
         self.report.series = len(self.series)
         for (table_name, prefix), entries in sorted(self.series.items()):
@@ -374,15 +366,11 @@ class _Audit:
                 )
             self.find("signature", entry.text, message)
 
-    def totals(self, table: Table, sums: _Sums) -> None:
-        left_out = " and ".join(sorted(table.left_out))
-        computed = (
-            {"NumberOfMovementLines": sums.lines, "TotalQuantityIssued": sums.quantity}
-            if table.name == "MovementOfGoods"
-            else {"NumberOfEntries": sums.entries, "TotalDebit": sums.debit, "TotalCredit": sums.credit}
-        )
-        for name, value in computed.items():
-            declared = sums.declared.get(name)
+    def totals(self, table: Table, sums: Totals) -> None:
+        left_out = " and ".join(sorted(LEFT_OUT[table.name]))
+        stated = self.declared.get(table.name, {})
+        for name, value in sums.controls(table.name).items():
+            declared = stated.get(name)
             if declared is None:
                 continue  # the schema reports a missing total
             try:

@@ -26,13 +26,13 @@ from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import payable
 from ixserver.domain.reference import UNKNOWN_COUNTRY, country_code
+from ixserver.domain.saft import TABLES, Totals
 from ixserver.domain.sequences import NOT_APPLICABLE
 
 NS = "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"
 FINAL_CONSUMER_ID = "CF"  # the CustomerID of documents without a known client
 UNKNOWN = "Desconhecido"
 SOURCE_ID = "ixserver"  # who made the document (SourceID): the API
-TABLES = ("SalesInvoices", "MovementOfGoods", "WorkingDocuments", "Payments")
 TABLE_OF_CLASS = {"SI": "SalesInvoices", "MG": "MovementOfGoods", "WD": "WorkingDocuments", "PY": "Payments"}
 UNIT_OF_MEASURE = {None: "UN", "unit": "UN", "service": "UN", "hour": "H", "day": "DIA", "month": "MES", "other": "UN"}
 
@@ -60,17 +60,6 @@ class Header:
     product_version: str
     header_comment: str | None = None
     email: str | None = None
-
-
-@dataclass
-class Totals:
-    """A table's control totals (pt-compliance §5.3)."""
-
-    entries: int = 0
-    debit: Decimal = Decimal(0)
-    credit: Decimal = Decimal(0)
-    lines: int = 0  # MovementOfGoods: NumberOfMovementLines (canceled documents' lines included)
-    quantity: Decimal = Decimal(0)  # MovementOfGoods: TotalQuantityIssued (canceled excluded)
 
 
 @dataclass(frozen=True)
@@ -187,6 +176,9 @@ def _money(value: Decimal) -> str:
 def _decimal(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text if "." in text else f"{text}.0"
+
+
+_CONTROL_FORMATS: dict[str, Any] = {"TotalQuantityIssued": _decimal, "TotalDebit": _money, "TotalCredit": _money}
 
 
 def _line_money(value: Decimal) -> str:
@@ -500,13 +492,8 @@ def _tables(xf: Any, period: Period, documents: Iterator[tuple[Document, Documen
         totals = period.totals[table]
         with xf.element(f"{{{NS}}}{table}"):
             head = _element("x")  # the control totals come first
-            if table == "MovementOfGoods":
-                _add(head, "NumberOfMovementLines", totals.lines)
-                _add(head, "TotalQuantityIssued", _decimal(totals.quantity))
-            else:
-                _add(head, "NumberOfEntries", totals.entries)
-                _add(head, "TotalDebit", _money(totals.debit))
-                _add(head, "TotalCredit", _money(totals.credit))
+            for name, value in totals.controls(table).items():
+                _add(head, name, _CONTROL_FORMATS[name](value) if name in _CONTROL_FORMATS else value)
             for child in head:
                 xf.write(child)
             while pending is not None and table_of(pending[0]) == table:
