@@ -108,6 +108,30 @@ class Api:
         return self.request("DELETE", path, **kw)
 
 
+def wait_ready(base: str, seconds: float = 60) -> None:
+    """Until the server at `base` answers its readiness check (`/_ixserver/health`) with 200;
+    fails the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(base + "/_ixserver/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the server at {base} did not become ready"
+        time.sleep(0.05)
+
+
+def admin_query(url: str, sql: str) -> Any:
+    """One value from one query, on a throwaway connection to the database at `url`."""
+    engine = admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
 class LiveServer:
     """The real app, served by uvicorn over TCP on 127.0.0.1, in a background thread."""
 

@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.api.invoicing import credit_note_for, finalize, issue
-from tests.support import TEST_SECRET_KEY, fresh_postgres_database, live_server
+from tests.support import TEST_SECRET_KEY, admin_query, fresh_postgres_database, live_server
 
 
 def _activity(server) -> int:  # type: ignore[no-untyped-def]
@@ -29,12 +28,7 @@ def _activity(server) -> int:  # type: ignore[no-untyped-def]
 
 
 def _documents(url: str) -> int:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM documents WHERE number IS NOT NULL")).scalar_one())
-    finally:
-        engine.dispose()
+    return int(admin_query(url, "SELECT count(*) FROM documents WHERE number IS NOT NULL"))
 
 
 def _verify(url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import TEST_SECRET_KEY, free_port, fresh_database
+from tests.support import TEST_SECRET_KEY, free_port, fresh_database, wait_ready
 
 
 def ixserver(*args: str, data_dir: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -97,12 +97,7 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
         curl = lines[2]
         assert f"http://127.0.0.1:{port}/sequences.json?api_key={key}" in curl
         url = curl[curl.index("'") + 1 : curl.rindex("'")]
-        for _ in range(100):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/_ixserver/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(f"http://127.0.0.1:{port}")
         response = httpx.get(url)
         assert response.status_code == 200
         assert response.json()["sequences"][0]["default_sequence"] == 1
@@ -221,12 +216,7 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/_ixserver/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(f"http://127.0.0.1:{port}")
         assert httpx.get(f"http://127.0.0.1:{port}/sequences.json", params={"api_key": key}, headers={"X-Request-Id": "abc-1"}).status_code == 200
     finally:
         proc.terminate()
@@ -255,12 +245,7 @@ def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/_ixserver/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_ready(base)
         with httpx.Client(base_url=base, params={"api_key": key}) as http:
             draft = http.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
             assert http.put(f"/invoices/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized"}}).status_code == 200

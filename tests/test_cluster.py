@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from invoicexpress_api.core import Client as IXClient
 from invoicexpress_api.invoices import States, Types
 
 from tests.api.invoicing import today
-from tests.support import PG_ENV, free_port, fresh_postgres_database
+from tests.support import PG_ENV, free_port, fresh_postgres_database, wait_ready
 
 CLUSTER = Path(__file__).parents[1] / "deploy" / "cluster.py"
 DOCUMENTS = 120
@@ -116,19 +115,10 @@ class _server:
         self.port = free_port()
 
     def __enter__(self) -> str:
-        import httpx
-
         self.proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env)
         base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/_ixserver/health").status_code == 200:
-                    return base
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the reading instance did not start"
-            time.sleep(0.05)
+        wait_ready(base)
+        return base
 
     def __exit__(self, *_: object) -> None:
         self.proc.terminate()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.api.invoicing import body
-from tests.support import TEST_SECRET_KEY, data_file, free_port, fresh_database
+from tests.support import TEST_SECRET_KEY, admin_query, data_file, free_port, fresh_database, wait_ready
 
 SERVERS = 4
 DOCUMENTS = 2000
@@ -52,16 +52,8 @@ def servers(url: str, data_dir: Path) -> Iterator[tuple[list[str], str]]:
     ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 60
         for base in bases:
-            while True:
-                try:
-                    if httpx.get(base + "/_ixserver/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "servers did not start"
-                time.sleep(0.05)
+            wait_ready(base)
         yield bases, key
     finally:
         for proc in procs:
@@ -112,14 +104,7 @@ INVOICES = 60  # of each of two series; and as many simplified invoices and invo
 
 
 def _deadlocks(url: str) -> int:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")).scalar_one())
-    finally:
-        engine.dispose()
+    return int(admin_query(url, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
 
 
 async def _mixed(bases: list[str], key: str) -> dict[str, list[httpx.Response]]:
