@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import uvicorn
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from ixserver.app import create_app
 from ixserver.config import Settings
 from ixserver.resources import Resources
 from ixserver.services.accounts import create_account
+from ixserver.store.accounts import account_by_name, lock_account_writes
 from ixserver.store.counters import take_number
 from ixserver.store.db import Database, admin_engine
 from ixserver.store.migrate import upgrade
@@ -176,6 +178,17 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.db.dispose()
+
+    @contextmanager
+    def by_hand(self, api: Api) -> Iterator[Connection]:
+        """A transaction that changes the account's rows by hand (SQL outside the write path, as
+        a repair would): it takes the account's lock and moves its version on as every writer
+        does, so that the read caches see it on PostgreSQL too."""
+        with self.db.transaction() as conn:
+            found = account_by_name(conn, api.name)
+            assert found is not None, api.name
+            lock_account_writes(conn, found.id)
+            yield conn
 
     def account(self, name: str | None = None, *, registered: bool = True, **attrs: Any) -> Api:
         """A new account (fresh tenant per test), created through the service layer as the

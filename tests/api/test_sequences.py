@@ -45,7 +45,7 @@ def test_seed_shape_key_for_key_and_type_for_type(server: LiveServer, api: Api) 
     seed = seed_example()["sequences"][0]
     # Bring the counters to the seed's numbers (finalization will do this for real).
     listed = api.get("/sequences.json").json()["sequences"][0]
-    with server.db.transaction() as conn:
+    with server.by_hand(api) as conn:
         for key, value in seed.items():
             if key.endswith("_number"):
                 for _ in range(value):

@@ -127,15 +127,23 @@ def deadlocks_once(conn, account_id: int, attempts: list[int]) -> int:  # type: 
 
 
 def holds_account_lock(conn, account_id: int) -> bool:  # type: ignore[no-untyped-def]
-    from sqlalchemy import text
+    """Whether another connection taking the account's lock would wait (it gives up after 0.2 s)."""
+    import psycopg
 
-    from ixserver.store.accounts import ACCOUNT_LOCKS
-
-    held = conn.execute(
-        text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c AND objid = :a AND pid = pg_backend_pid()"),
-        {"c": ACCOUNT_LOCKS, "a": account_id},
-    ).scalar_one()
-    return bool(held)
+    url = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as other:
+        other.execute("SET lock_timeout = '200ms'")
+        try:
+            other.execute(
+                "INSERT INTO account_versions (account_id, version) VALUES (%s, 1)"
+                " ON CONFLICT (account_id) DO UPDATE SET version = account_versions.version + 1",
+                (account_id,),
+            )
+        except psycopg.errors.LockNotAvailable:
+            return True
+        finally:
+            other.rollback()
+    return False
 
 
 @pytest.mark.postgres
@@ -176,7 +184,7 @@ def test_an_accounts_use_case_holds_its_account_lock(db: Database, resources: Re
 
 
 def test_a_batch_runs_in_account_order() -> None:
-    from ixserver.writes.batches import Job, _in_lock_order, account_of
+    from ixserver.writes.use_cases import Job, account_of, in_lock_order
 
     def of_account(conn, account_id: int, n: int) -> None:  # type: ignore[no-untyped-def]
         """A use case of an account."""
@@ -190,4 +198,4 @@ def test_a_batch_runs_in_account_order() -> None:
     jobs = [Job(of_account, (9, 1)), Job(of_none, (3,)), Job(with_resources, (2,), with_resources=True), Job(of_account, (2, 2)),
             Job(of_account, (9, 3))]  # fmt: skip
     assert [account_of(job) for job in jobs] == [9, None, 2, 2, 9]
-    assert [job.args for job in _in_lock_order(jobs)] == [(3,), (2,), (2, 2), (9, 1), (9, 3)]
+    assert [job.args for job in in_lock_order(jobs)] == [(3,), (2,), (2, 2), (9, 1), (9, 3)]

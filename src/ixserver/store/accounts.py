@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
 from ixserver.store.common import update_row
-from ixserver.store.tables import accounts, api_keys
+from ixserver.store.prepared import Prepared
+from ixserver.store.tables import account_versions, accounts, api_keys
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,34 @@ def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
 
 
 
-# The writer's lock order (writes/batches.py): PostgreSQL's advisory lock of one account's writes,
-# held to the end of the transaction. Its class keeps it apart from other advisory locks.
-ACCOUNT_LOCKS = 0x1C5
-_LOCK_ACCOUNT = text("SELECT pg_advisory_xact_lock(:class, :account_id)")
+# The writer's lock order (writes/batches.py) and the read caches' change counter (api/cache.py),
+# on PostgreSQL: one row per account, moved on by every write transaction of the account and held
+# by it to its commit. (On SQLite the write transaction is exclusive already, and the caches read
+# the database's own change counter.)
+_MOVE_ON = Prepared(
+    pg_insert(account_versions)
+    .values(account_id=bindparam("account_id"), version=1)
+    .on_conflict_do_update(index_elements=[account_versions.c.account_id], set_={"version": account_versions.c.version + 1})
+)
+# Read before every cached answer: on the driver's connection, prepared on the server (psycopg).
+_VERSION = "SELECT version FROM account_versions WHERE account_id = %s"
 
 
 def lock_account_writes(conn: Connection, account_id: int) -> None:
-    """Wait for, then hold until commit, the account's write lock (PostgreSQL only: SQLite's write
-    transaction is exclusive already)."""
+    """Wait for, then hold until commit, the account's write lock, and move the account's version
+    on (PostgreSQL only)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK_ACCOUNT, {"class": ACCOUNT_LOCKS, "account_id": account_id})
+        _MOVE_ON.run(conn, {"account_id": account_id})
+
+
+def account_version(conn: Connection, account_id: int) -> int:
+    """The account's change counter: any committed write of the account has moved it on (0 before
+    the first; PostgreSQL, on a connection in autocommit: `Database.read()`)."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    try:
+        row = raw.execute(_VERSION, (account_id,), prepare=True).fetchone()
+    except Exception:
+        conn.invalidate()  # a broken connection: the next read opens a new one
+        raise
+    return row[0] if row else 0

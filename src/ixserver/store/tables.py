@@ -351,6 +351,18 @@ signing_keys = Table(
 )
 
 
+# Each account's write lock and change counter on PostgreSQL (store/accounts.lock_account_writes):
+# every write transaction of the account moves `version` on, holding the row to its commit; the
+# read caches of every instance compare it before they answer (api/cache.py).
+account_versions = Table(
+    "account_versions",
+    metadata,
+    # no foreign key: the lock is taken before anything of the account is read, even its row
+    Column("account_id", Id, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+
 # ixserver's seal (domain/seal.py): per account, a chain of every change of state of an issued
 # document, with the document as it then was; the head is where the next event chains on (its
 # row lock orders the account's events on PostgreSQL).

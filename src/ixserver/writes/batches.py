@@ -10,8 +10,8 @@ nothing acknowledged is lost.
 
 With several server instances on PostgreSQL, one order of locks keeps their batches from
 deadlocking: a use case of an account (its first parameter after the connection, and the
-resources, is `account_id`) first takes the account's transaction lock (`pg_advisory_xact_lock`),
-and a batch runs its use cases in the order of their accounts. Every row an account's use case
+resources, is `account_id`) first takes the account's lock (its `account_versions` row, moved on
+and held to the commit: `store/accounts.lock_account_writes`), and a batch runs its use cases in the order of their accounts. Every row an account's use case
 locks or waits on (its documents, counters, seal, clients) is then only ever waited on by a
 transaction that holds no other account's lock above it: writers of one account queue on its
 lock, and accounts are always locked in ascending order. A use case that still loses a race to
@@ -28,12 +28,8 @@ transaction of its own. Its failure is logged and tried again later.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -41,28 +37,15 @@ from sqlalchemy.exc import DBAPIError
 from ixserver import metrics
 from ixserver.domain.errors import DomainError
 from ixserver.resources import Resources
-from ixserver.store.accounts import lock_account_writes
 from ixserver.store.db import Database, UseCasePoints
 from ixserver.store.document_counts import fold_count_changes
+from ixserver.writes.use_cases import Job, account_of, in_lock_order, lock_account
 
 log = logging.getLogger("ixserver.writer")
 
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 MAX_RETRIES = 5
 HOUSEKEEPING_EVERY = 2.0  # seconds
-
-
-@dataclass(slots=True)
-class Job:
-    """One use case: `fn(conn, *args)`, or `fn(conn, resources, *args)` when `with_resources`.
-    `reply` is whatever its writer needs to answer it."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    with_resources: bool = False
-    reply: Any = None
-    retries: int = 0
-    queued: float = field(default_factory=time.perf_counter)  # when it was handed to this writer
 
 
 Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
@@ -74,30 +57,6 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 def _retryable(exc: BaseException) -> bool:
     return _sqlstate(exc) in RETRYABLE_SQLSTATES
-
-
-@lru_cache(maxsize=1024)
-def _account_parameter(fn: Callable[..., Any], with_resources: bool) -> bool:
-    """Whether the use case is an account's: `fn(conn, account_id, …)` or
-    `fn(conn, resources, account_id, …)`."""
-    try:
-        names = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return False
-    position = 2 if with_resources else 1
-    return len(names) > position and names[position] == "account_id"
-
-
-def account_of(job: Job) -> int | None:
-    """The account whose use case this is; None for one of no single account."""
-    if job.args and isinstance(job.args[0], int) and _account_parameter(job.fn, job.with_resources):
-        return job.args[0]
-    return None
-
-
-def _in_lock_order(batch: list[Job]) -> list[Job]:
-    """Use cases of no account first, then by account (stably: an account's in arrival order)."""
-    return sorted(batch, key=lambda job: (-1 if (account := account_of(job)) is None else account))
 
 
 class Batches:
@@ -124,10 +83,8 @@ class Batches:
         log.warning("writer: %s lost a race to another instance (SQLSTATE %s) and runs again", what, state)
 
     def _lock_account(self, conn: Any, job: Job, locked: set[int]) -> None:
-        account = account_of(job) if self._locks else None
-        if account is not None and account not in locked:
-            lock_account_writes(conn, account)
-            locked.add(account)
+        if self._locks and account_of(job) not in locked:
+            locked.add(lock_account(conn, job))  # type: ignore[arg-type]
 
     def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
         """The outcome of each use case that is settled, and the use cases to run again later."""
@@ -174,7 +131,7 @@ class Batches:
                 points = UseCasePoints(conn)
                 outcomes: list[Outcome] = []
                 locked: set[int] = set()
-                for job in _in_lock_order(batch):
+                for job in in_lock_order(batch):
                     self._lock_account(conn, job, locked)  # outside the savepoint: held to the commit
                     points.begin()
                     try:

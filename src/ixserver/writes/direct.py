@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from ixserver.resources import Resources
 from ixserver.store.db import Database
+from ixserver.writes.use_cases import Job, lock_account
 
 T = TypeVar("T")
 
@@ -25,11 +26,15 @@ class DirectWrites:
     def close(self) -> None:
         """Nothing to stop: every use case was committed before it returned."""
 
-    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+    def _run(self, job: Job) -> Any:
         with self.db.transaction() as conn:
-            value = fn(conn, *args)
+            lock_account(conn, job)  # as every writer does: the account's lock, and its version moved on
+            value = job.fn(conn, self.resources, *job.args) if job.with_resources else job.fn(conn, *job.args)
         self.use_cases += 1
         return value
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._run(Job(fn, args))  # type: ignore[no-any-return]
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return self.run_sync(fn, *args)
@@ -37,7 +42,7 @@ class DirectWrites:
     async def run_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
         if self.resources is None:
             raise RuntimeError("these writes were given no resources")
-        return self.run_sync(fn, self.resources, *args)
+        return self._run(Job(fn, args, with_resources=True))  # type: ignore[no-any-return]
 
     async def ready(self) -> bool:
         return True

@@ -1,0 +1,64 @@
+"""A use case handed to a writer (`Job`), and the account it is a use case of: what every writer
+takes the lock of before running it (see writes/batches.py). Kept apart from the batches so that
+the CLI's writes (writes/direct.py) take the same lock without loading the writer's metrics."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ixserver.store.accounts import lock_account_writes
+
+
+@dataclass(slots=True)
+class Job:
+    """One use case: `fn(conn, *args)`, or `fn(conn, resources, *args)` when `with_resources`.
+    `reply` is whatever its writer needs to answer it."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    with_resources: bool = False
+    reply: Any = None
+    retries: int = 0
+    queued: float = field(default_factory=time.perf_counter)  # when it was handed to this writer
+
+
+@lru_cache(maxsize=1024)
+def _account_parameter(fn: Callable[..., Any], with_resources: bool) -> bool:
+    """Whether the use case is an account's: `fn(conn, account_id, …)` or
+    `fn(conn, resources, account_id, …)`."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    position = 2 if with_resources else 1
+    return len(names) > position and names[position] == "account_id"
+
+
+def account_of(job: Job) -> int | None:
+    """The account whose use case this is; None for one of no single account."""
+    if job.args and isinstance(job.args[0], int) and _account_parameter(job.fn, job.with_resources):
+        return job.args[0]
+    return None
+
+
+def lock_account(conn: Any, job: Job) -> int | None:
+    """Take the lock of the job's account, if it is an account's use case; the account, or None.
+    Every writer does this before an account's use case (`Batches`, and `DirectWrites` for the
+    CLI): on PostgreSQL it also moves the account's version on, which the read caches of every
+    instance compare."""
+    account = account_of(job)
+    if account is not None:
+        lock_account_writes(conn, account)
+    return account
+
+
+def in_lock_order(batch: list[Job]) -> list[Job]:
+    """Use cases of no account first, then by account (stably: an account's in arrival order)."""
+    return sorted(batch, key=lambda job: (-1 if (account := account_of(job)) is None else account))
+
+
