@@ -197,9 +197,16 @@ def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Pat
             ("invoice", "final", 3)
         ]
         conn.execute("UPDATE document_counts SET n = n + 2 WHERE status = 'final'")
+        conn.execute("UPDATE document_day_counts SET n = n - 1 WHERE status = 'final'")
+        conn.execute("UPDATE document_month_counts SET n = n + 1 WHERE status = 'final'")
     result = ixserver("verify", data_dir=tmp_path, url=url)
     assert result.returncode == 1
+    from ixserver import clock
+
+    today = clock.today()
     assert "counted: 5 final invoice documents counted (not archived), but 3 stored" in result.stdout
+    assert f"counted: 2 final invoice documents dated {today.isoformat()} counted (not archived), but 3 stored" in result.stdout
+    assert f"counted: 4 final invoice documents of {today.isoformat()[:7]} counted (not archived), but 3 stored" in result.stdout
 
 
 

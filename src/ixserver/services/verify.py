@@ -41,9 +41,10 @@ def verify(conn: Connection, seal_key: bytes, account_name: str | None = None) -
         if account_name is not None and account.name != account_name:
             continue
         problems += _series_problems(conn, account.id, account.name)
-        for doc_type, status, archived, kept, actual in document_counts.count_disagreements(conn, account.id):
+        for doc_type, status, archived, period, day, kept, actual in document_counts.count_disagreements(conn, account.id):
+            dated = {"total": "", "day": f" dated {day}", "month": f" of {str(day)[:7]}"}[period]
             problems.append(
-                f"{account.name}: {kept} {status} {doc_type} documents counted ({'' if archived else 'not '}archived),"
+                f"{account.name}: {kept} {status} {doc_type} documents{dated} counted ({'' if archived else 'not '}archived),"
                 f" but {actual} stored"
             )
         for counter in counter_store.account_counters(conn, account.id):

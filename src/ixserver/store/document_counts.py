@@ -1,22 +1,30 @@
-"""The documents' counts per account, type, status and archived flag: what the lists' totals
-add up instead of counting the account's documents.
+"""The documents' counts per account, type, status and archived flag, and the same per date:
+what the lists' totals add up instead of counting the account's documents, and where a deep page
+starts.
 
 Database triggers (migration 0005) record every change of a document's type, status or archived
 flag as a row of `document_count_changes`, in the transaction of the change. They only insert, so
-no writer ever waits on another there. Writers fold those rows into `document_counts` between
+no writer ever waits on another there. Writers fold those rows into `document_counts` and `document_day_counts` between
 batches (writes/batches.py); a list's total is the sum of both tables (store/document_lists.py).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import Date, cast, delete, func, literal, null, select, type_coerce, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from ixserver.store.tables import document_count_changes, document_counts, documents
+from ixserver.store.tables import (
+    document_count_changes,
+    document_counts,
+    document_day_counts,
+    document_month_counts,
+    documents,
+)
 
 _d = documents.c
 
@@ -25,51 +33,74 @@ _COUNT_KEY = ("account_id", "doc_type", "status", "archived")
 
 
 def fold_count_changes(conn: Connection) -> int:
-    """Fold the recorded count changes into `document_counts`; how many were folded. Safe to
-    run in several processes at once: each change row is deleted, so added, once."""
+    """Fold the recorded count changes into `document_counts`, `document_day_counts` and
+    `document_month_counts`; how many
+    were folded. Safe to run in several processes at once: each change row is deleted, so added,
+    once."""
     c = document_count_changes.c
     rows = conn.execute(
-        delete(document_count_changes).returning(c.account_id, c.doc_type, c.status, c.archived, c.delta)
+        delete(document_count_changes).returning(c.account_id, c.doc_type, c.status, c.archived, c.date, c.delta)
     )
-    totals: dict[tuple[int, str, str, bool], int] = {}
+    totals: dict[tuple[Any, ...], int] = {}
+    days: dict[tuple[Any, ...], int] = {}
+    months: dict[tuple[Any, ...], int] = {}
     folded = 0
-    for account_id, doc_type, status, archived, delta in rows:
+    for account_id, doc_type, status, archived, day, delta in rows:
         key = (account_id, doc_type, status, bool(archived))
         totals[key] = totals.get(key, 0) + delta
+        if day is not None:
+            days[(*key, day)] = days.get((*key, day), 0) + delta
+            month = (*key, day.replace(day=1))
+            months[month] = months.get(month, 0) + delta
         folded += 1
-    upsert = _dialect_insert(conn)(document_counts)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=list(_COUNT_KEY), set_={"n": document_counts.c.n + upsert.excluded.n}
-    )
-    for key in sorted(totals):  # one order in every process: no deadlock between two folds
-        if totals[key]:
-            conn.execute(upsert, {**dict(zip(_COUNT_KEY, key, strict=True)), "n": totals[key]})
+    _add(conn, document_counts, _COUNT_KEY, totals)
+    _add(conn, document_day_counts, (*_COUNT_KEY, "date"), days)
+    _add(conn, document_month_counts, (*_COUNT_KEY, "month"), months)
     return folded
+
+
+def _add(conn: Connection, table: Any, key_columns: tuple[str, ...], amounts: dict[tuple[Any, ...], int]) -> None:
+    upsert = _dialect_insert(conn)(table)
+    upsert = upsert.on_conflict_do_update(index_elements=list(key_columns), set_={"n": table.c.n + upsert.excluded.n})
+    rows = [{**dict(zip(key_columns, key, strict=True)), "n": n} for key, n in sorted(amounts.items()) if n]
+    # sorted: one order in every process, so two folds never deadlock
+    for row in rows:
+        conn.execute(upsert, row)
 
 
 def _dialect_insert(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
-def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, str, bool, int, int]]:
-    """(type, status, archived, kept count, actual count) wherever the kept counts are wrong.
-    One statement, so one state of the database: a fold or a write committed meanwhile cannot
-    make counts that agree look as if they did not."""
-    c, ch = document_counts.c, document_count_changes.c
-    key = ("doc_type", "status", "archived")
+def month_of(dialect: str, day: Any) -> Any:
+    """The first day of the month of a date column, as a date."""
+    if dialect == "sqlite":
+        return type_coerce(func.date(day, "start of month"), Date)
+    return cast(func.date_trunc("month", day), Date)
+
+
+def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, str, bool, str, date | None, int, int]]:
+    """(type, status, archived, period, date, kept count, actual count) wherever the kept counts
+    are wrong: the totals (period "total", date None), the counts per date ("day") and per month
+    ("month", the date its first day). One statement, so one state of the database: a fold or a
+    write committed meanwhile cannot make counts that agree look as if they did not."""
+    c, dc, mc, ch = document_counts.c, document_day_counts.c, document_month_counts.c, document_count_changes.c
     zero, one = literal(0), literal(1)
+    total, day, month = literal("total"), literal("day"), literal("month")
+    month_of_change, month_of_document = month_of(conn.dialect.name, ch.date), month_of(conn.dialect.name, _d.date)
     rows = union_all(
-        select(c.doc_type, c.status, c.archived, c.n.label("kept"), zero.label("actual")).where(
-            c.account_id == account_id
-        ),
-        select(ch.doc_type, ch.status, ch.archived, ch.delta, zero).where(ch.account_id == account_id),
-        select(_d.doc_type, _d.status, _d.archived, zero, one).where(_d.account_id == account_id),
-    ).subquery()
+        select(c.doc_type, c.status, c.archived, total.label("period"), cast(null(), Date).label("date"),
+               c.n.label("kept"), zero.label("actual")).where(c.account_id == account_id),
+        select(ch.doc_type, ch.status, ch.archived, total, null(), ch.delta, zero).where(ch.account_id == account_id),
+        select(_d.doc_type, _d.status, _d.archived, total, null(), zero, one).where(_d.account_id == account_id),
+        select(dc.doc_type, dc.status, dc.archived, day, dc.date, dc.n, zero).where(dc.account_id == account_id),
+        select(ch.doc_type, ch.status, ch.archived, day, ch.date, ch.delta, zero).where(ch.account_id == account_id),
+        select(_d.doc_type, _d.status, _d.archived, day, _d.date, zero, one).where(_d.account_id == account_id),
+        select(mc.doc_type, mc.status, mc.archived, month, mc.month, mc.n, zero).where(mc.account_id == account_id),
+        select(ch.doc_type, ch.status, ch.archived, month, month_of_change, ch.delta, zero).where(ch.account_id == account_id),
+        select(_d.doc_type, _d.status, _d.archived, month, month_of_document, zero, one).where(_d.account_id == account_id),
+    ).subquery()  # fmt: skip
+    key = [rows.c.doc_type, rows.c.status, rows.c.archived, rows.c.period, rows.c.date]
     kept, actual = func.sum(rows.c.kept), func.sum(rows.c.actual)
-    query = (
-        select(*(rows.c[k] for k in key), kept, actual)
-        .group_by(*(rows.c[k] for k in key))
-        .having(kept != actual)
-        .order_by(*(rows.c[k] for k in key))
-    )
-    return [(r[0], r[1], bool(r[2]), int(r[3]), int(r[4])) for r in conn.execute(query)]
+    query = select(*key, kept, actual).group_by(*key).having(kept != actual).order_by(*key)
+    return [(r[0], r[1], bool(r[2]), r[3], r[4], int(r[5]), int(r[6])) for r in conn.execute(query)]

@@ -3,9 +3,15 @@ their filters as SQL, a page of ids, and the exact total.
 
 List statements are built once per *shape* of filters (which filters are present), with the
 values as bound parameters: building and cache-keying a statement per request costs more than
-running it. When only type, status and archived filter a list, its total comes from the kept
-counts (store/document_counts.py), so it costs the same with 100 or 100,000 documents; other
-filters count the matching rows.
+running it. What a list costs does not grow with the account where its filters allow:
+- its total: when only type, status and archived filter it, from the kept counts
+  (store/document_counts.py); with a date range besides, from the kept counts per date; other
+  filters count the matching rows (through their indexes: the client's documents, the text index);
+- a page: found in `ix_documents_account_date` alone; a deep page of a list that the day counts
+  describe (type, status, archived, dates) starts at the date the counts per date place it on,
+  rather than after walking every row before it;
+- the text: through the text index (store/document_search.py), and a number through the
+  counters' unique index.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,12 +30,16 @@ from sqlalchemy.engine import Connection
 from ixserver.domain import states
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.documents import DocumentFilters
+from ixserver.store import document_search
 from ixserver.store.common import page_offset
+from ixserver.store.document_counts import month_of
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import (
     document_count_changes,
     document_counts,
+    document_day_counts,
     document_lines,
+    document_month_counts,
     documents,
     sequences,
     sub_sequences,
@@ -56,11 +68,30 @@ def _numbers(text: str) -> tuple[tuple[str, ...], list[tuple[str, int]]]:
     return (types, readings) if types and readings else ((), [])
 
 
-_LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Prepared, Prepared]] = {}
+# From this offset on, a page of a list that the day counts describe starts at the date they place
+# it on (summing the account's counts per date costs about what walking this many index rows does).
+DEEP_OFFSET = 10_000
 
 
-def _shape(filters: DocumentFilters) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class _Statements:
+    page: Prepared  # a page of ids: limit, offset
+    count: Prepared  # the total
+    # when the counts per date describe the list: the month the row at `offset` is in, and how
+    # many rows are in the months before it (lists without dates); the date, and how many rows are
+    # on the dates before it (within `month_first`..`month_next`, without dates); and a page from
+    # that date on (`start`; limit, offset)
+    start_month: Prepared | None = None
+    start: Prepared | None = None
+    page_from: Prepared | None = None
+
+
+_LIST_STATEMENTS: dict[tuple[Any, ...], _Statements] = {}
+
+
+def _shape(dialect: str, filters: DocumentFilters) -> tuple[Any, ...]:
     return (
+        dialect,
         len(filters.types),
         None if filters.statuses is None else len(filters.statuses),
         filters.archived,
@@ -74,19 +105,20 @@ def _shape(filters: DocumentFilters) -> tuple[Any, ...]:
         filters.loaded_from is not None,
         filters.loaded_to is not None,
         filters.reference is not None,
-        _text_shape(filters.text),
+        _text_shape(dialect, filters.text),
         filters.newest_first,
     )
 
 
-def _text_shape(text: str | None) -> Any:
+def _text_shape(dialect: str, text: str | None) -> Any:
     if not text:
         return None
-    types, readings = _numbers(text.strip())
-    return (types, len(readings))
+    needle = text.strip()
+    types, readings = _numbers(needle)
+    return (types, len(readings), document_search.indexed(dialect, needle))
 
 
-def _statements(shape: tuple[Any, ...]) -> tuple[Prepared, Prepared]:
+def _statements(shape: tuple[Any, ...]) -> _Statements:
     found = _LIST_STATEMENTS.get(shape)
     if found is None:
         found = _LIST_STATEMENTS[shape] = _build(*shape)
@@ -94,10 +126,10 @@ def _statements(shape: tuple[Any, ...]) -> tuple[Prepared, Prepared]:
 
 
 def _build(
-    types: int, statuses: int | None, archived: bool | None, client: bool, date_from: bool, date_to: bool,
-    due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, loaded_from: bool, loaded_to: bool, reference: bool,
-    text: Any, newest_first: bool,
-) -> tuple[Prepared, Prepared]:  # fmt: skip
+    dialect: str, types: int, statuses: int | None, archived: bool | None, client: bool, date_from: bool,
+    date_to: bool, due_from: bool, due_to: bool, taxes_from: bool, taxes_to: bool, loaded_from: bool,
+    loaded_to: bool, reference: bool, text: Any, newest_first: bool,
+) -> _Statements:  # fmt: skip
     def kept(table: Any) -> list[Any]:
         """The conditions on what the document counts keep apart: account, type, status, archived."""
         c = table.c
@@ -110,13 +142,20 @@ def _build(
             found.append(c.archived == archived)
         return found
 
-    conditions = kept(documents)
-    others = len(conditions)
+    def dated(table: Any) -> list[Any]:
+        """The date range, on a table with a `date`."""
+        c = table.c
+        return [
+            condition
+            for present, condition in ((date_from, c.date >= bindparam("date_from")), (date_to, c.date <= bindparam("date_to")))
+            if present
+        ]
+
+    conditions = kept(documents) + dated(documents)
+    by_day = len(conditions)  # up to here, what the counts per date describe
     if client:
         conditions.append(_d.client_id == bindparam("client_id"))
     for present, condition in (
-        (date_from, _d.date >= bindparam("date_from")),
-        (date_to, _d.date <= bindparam("date_to")),
         (due_from, _d.due_date >= bindparam("due_from")),
         (due_to, _d.due_date <= bindparam("due_to")),
         (taxes_from, _d.before_taxes_cents >= bindparam("cents_from")),
@@ -129,23 +168,89 @@ def _build(
         if present:
             conditions.append(condition)
     if text is not None:
-        conditions.append(_text_condition(text))
-    query = select(_d.id).where(and_(*conditions))
+        conditions.append(_text_condition(dialect, text))
     order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
-    page = query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
-    if len(conditions) == others:  # nothing the counts do not keep apart: add them up
+
+    def page_of(*more: Any) -> Prepared:
+        query = select(_d.id).where(and_(*conditions, *more))
+        return Prepared(query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")), planned_per_values=searched)
+
+    searched = text is not None or reference
+    page = page_of()
+    if len(conditions) > by_day:
+        count = select(func.count()).select_from(select(_d.id).where(and_(*conditions)).subquery())
+        return _Statements(page, Prepared(count, planned_per_values=searched))
+    # nothing the counts do not keep apart: add them up (over the dates of the range, if any)
+    if date_from or date_to:
+        count = select(func.coalesce(func.sum(_per(document_day_counts, "date", kept, dated).c.n), 0))
+    else:
         counted = select(document_counts.c.n.label("n")).where(and_(*kept(document_counts)))
         changed = select(document_count_changes.c.delta.label("n")).where(and_(*kept(document_count_changes)))
-        both = union_all(counted, changed).subquery()
-        count = select(func.coalesce(func.sum(both.c.n), 0))
-    else:
-        count = select(func.count()).select_from(query.subquery())
-    return Prepared(page), Prepared(count)
+        count = select(func.coalesce(func.sum(union_all(counted, changed).subquery().c.n), 0))
+
+    def walk(per: Any) -> Prepared:
+        """The first key (date or month), in the list's order, whose documents and those of the
+        keys before it are more than `offset`; and how many those before it are."""
+        grouped = select(per.c.key, func.sum(per.c.n).label("n")).group_by(per.c.key).subquery()
+        running = select(grouped.c.key, grouped.c.n, func.sum(grouped.c.n).over(order_by=ordered(grouped.c.key)).label("through")).subquery()
+        return Prepared(
+            select(running.c.key, running.c.through - running.c.n)
+            .where(running.c.through > bindparam("offset"))
+            .order_by(ordered(running.c.key))
+            .limit(1)
+        )
+
+    def ordered(key: Any) -> Any:
+        return key.desc() if newest_first else key
+
+    from_start = _d.date <= bindparam("start") if newest_first else _d.date >= bindparam("start")
+    if date_from or date_to:  # few dates, or few before the deep pages: walk the days
+        return _Statements(page, Prepared(count), None, walk(_per(document_day_counts, "date", kept, dated)), page_of(from_start))
+
+    def in_month(table: Any) -> list[Any]:
+        return [table.c.date >= bindparam("month_first"), table.c.date < bindparam("month_next")]
+
+    months = walk(_per(document_month_counts, "month", kept, None, month_of(dialect, document_count_changes.c.date)))
+    days = walk(_per(document_day_counts, "date", kept, in_month))
+    return _Statements(page, Prepared(count), months, days, page_of(from_start))
 
 
-def _text_condition(text: tuple[tuple[str, ...], int]) -> Any:
+def _per(table: Any, key: str, kept: Callable[[Any], list[Any]], more: Callable[[Any], list[Any]] | None,
+         change_key: Any = None) -> Any:  # fmt: skip
+    """(key, n) rows of a kept count per date or month, and of the changes not folded into it yet."""
+    changes = document_count_changes
+    return union_all(
+        select(table.c[key].label("key"), table.c.n.label("n")).where(and_(*kept(table), *(more(table) if more else ()))),
+        select((changes.c.date if change_key is None else change_key).label("key"), changes.c.delta.label("n")).where(
+            and_(*kept(changes), *(more(changes) if more else ()))
+        ),
+    ).subquery()
+
+
+def _text_condition(dialect: str, text: tuple[tuple[str, ...], int, bool]) -> Any:
     """Free text, whatever its letter case, over the client's name, the reference, the
-    observations, the lines, and the number ("2026/12", "12/2026" or "FT 2026/12")."""
+    observations, the lines, and the number ("2026/12", "12/2026" or "FT 2026/12"): the ids the
+    text index finds, and those of the documents with that number."""
+    types, readings, indexed = text
+    found: list[Any] = []
+    if indexed:
+        found.append(document_search.matching_ids(dialect))
+    numbered = documents.alias("numbered").c  # apart from the list's own documents
+    for k in range(readings):
+        same_number = [
+            _s.account_id == bindparam("account_id"),
+            _s.serie == bindparam(f"serie{k}"),
+            _ss.sequence_id == _s.id,
+            numbered.sub_sequence_id == _ss.id,
+            numbered.number == bindparam(f"number{k}"),
+        ]
+        if len(types) < len(DOC_TYPES):
+            same_number.append(numbered.doc_type.in_([literal(t) for t in types]))
+        found.append(select(numbered.id).where(*same_number))
+    condition = _d.id.in_(union_all(*found) if len(found) > 1 else found[0]) if found else None
+    if indexed:
+        return condition
+    # too short for the index: the account's documents, row by row
     needle = bindparam("text")
     like = [
         _d.client_name.icontains(needle, escape="/"),
@@ -156,19 +261,10 @@ def _text_condition(text: tuple[tuple[str, ...], int]) -> Any:
             or_(_l.name.icontains(needle, escape="/"), _l.description.icontains(needle, escape="/")),
         ),
     ]
-    types, readings = text
-    for k in range(readings):
-        same_number = [
-            _d.number == bindparam(f"number{k}"),
-            exists().where(_ss.id == _d.sub_sequence_id, _s.id == _ss.sequence_id, _s.serie == bindparam(f"serie{k}")),
-        ]
-        if len(types) < len(DOC_TYPES):
-            same_number.append(_d.doc_type.in_([literal(t) for t in types]))
-        like.append(and_(*same_number))
-    return or_(*like)
+    return or_(*like, *([condition] if condition is not None else []))
 
 
-def _params(account_id: int, filters: DocumentFilters) -> dict[str, Any]:
+def _params(dialect: str, account_id: int, filters: DocumentFilters) -> dict[str, Any]:
     params: dict[str, Any] = {"account_id": account_id}
     params.update({f"t{k}": t for k, t in enumerate(filters.types)})
     params.update({f"s{k}": s for k, s in enumerate(filters.statuses or ())})
@@ -187,6 +283,7 @@ def _params(account_id: int, filters: DocumentFilters) -> dict[str, Any]:
     if filters.text:
         text = filters.text.strip()
         params["text"] = _escaped(text)
+        params.update(document_search.params(dialect, text))
         for k, (serie, number) in enumerate(_numbers(text)[1]):
             params[f"serie{k}"], params[f"number{k}"] = serie, number
     return params
@@ -212,10 +309,35 @@ def list_document_ids(
 ) -> tuple[list[int], int]:
     if not filters.types or filters.statuses == ():
         return [], 0  # a filter that selects no type (e.g. type[]=Receipt here) selects nothing
-    page_statement, count_statement = _statements(_shape(filters))
-    params = _params(account_id, filters)
-    total = int(count_statement.scalar(conn, params))
+    dialect = conn.dialect.name
+    statements = _statements(_shape(dialect, filters))
+    params = _params(dialect, account_id, filters)
+    total = int(statements.count.scalar(conn, params))
     offset = page_offset(page, per_page, total)
     if offset is None:
         return [], total
-    return [row[0] for row in page_statement.rows(conn, {**params, "limit": per_page, "offset": offset})], total
+    if statements.start is not None and statements.page_from is not None and offset >= DEEP_OFFSET:
+        ids = _deep_page(conn, statements, params, offset, per_page)
+        if ids is not None:
+            return ids, total
+    return [row[0] for row in statements.page.rows(conn, {**params, "limit": per_page, "offset": offset})], total
+
+
+def _deep_page(conn: Connection, statements: _Statements, params: dict[str, Any], offset: int, per_page: int) -> list[int] | None:
+    """The page at `offset`, started at the month and then the day the counts place it on; None if
+    they end before it (never: they are read in one snapshot with the total)."""
+    assert statements.start is not None and statements.page_from is not None
+    within: dict[str, Any] = {}
+    if statements.start_month is not None:
+        found = statements.start_month.first(conn, {**params, "offset": offset})
+        if found is None:
+            return None
+        month, before = found
+        offset -= int(before)
+        within = {"month_first": month, "month_next": (month + timedelta(days=32)).replace(day=1)}
+    found = statements.start.first(conn, {**params, **within, "offset": offset})
+    if found is None:
+        return None
+    day, before = found
+    rows = statements.page_from.rows(conn, {**params, "start": day, "limit": per_page, "offset": offset - int(before)})
+    return [row[0] for row in rows]

@@ -90,10 +90,14 @@ def _as_tuples(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
 class Prepared:
     """A Core statement of fixed shape, compiled once per dialect and set of value keys."""
 
-    __slots__ = ("statement", "_plans")
+    __slots__ = ("statement", "_plans", "planned_per_values")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, *, planned_per_values: bool = False) -> None:
+        """`planned_per_values`: never run as a server-side prepared statement on PostgreSQL, so
+        that it is planned for its values each time (a text search: a generic plan cannot tell
+        a rare text, for which the text index is the way, from a common one)."""
         self.statement = statement
+        self.planned_per_values = planned_per_values
         self._plans: dict[tuple[str, frozenset[str]], _Plan] = {}
 
     def _plan(self, conn: Connection, keys: Iterable[str]) -> _Plan:
@@ -113,6 +117,8 @@ class Prepared:
         try:
             if many:
                 cursor.executemany(plan.sql, params)
+            elif self.planned_per_values and conn.dialect.name == "postgresql":
+                cursor.execute(plan.sql, params, prepare=False)  # psycopg: never a prepared statement
             else:
                 cursor.execute(plan.sql, params)
         except conn.dialect.loaded_dbapi.Error as exc:

@@ -267,7 +267,8 @@ documents = Table(
     UniqueConstraint("account_id", "proprietary_uid"),
     # Lists walk it newest first; their totals come from document_counts (or, with other
     # filters, from the rows this index finds).
-    Index("ix_documents_account_date", "account_id", "date", "id"),
+    # It holds what the lists filter on besides: a page is found in the index alone.
+    Index("ix_documents_account_date", "account_id", "date", "id", "doc_type", "status", "archived"),
     Index("ix_documents_owner", "owner_document_id"),
     Index("ix_documents_client", "client_id"),
     sqlite_autoincrement=True,
@@ -297,8 +298,29 @@ document_count_changes = Table(
     Column("status", String(16), nullable=False),
     Column("archived", Boolean, nullable=False),
     Column("delta", Integer, nullable=False),
+    Column("date", Date),  # the document's (always recorded since migration 0018)
     Index("ix_document_count_changes_account", "account_id"),
 )
+
+# The same per date and per month (its first day): the totals of lists filtered by date, and
+# where a deep page of a list starts (store/document_lists.py), without reading the documents.
+# Folded with document_counts.
+def _counts_per(name: str, period: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("account_id", Id, nullable=False),
+        Column("doc_type", String(32), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("archived", Boolean, nullable=False),
+        Column(period, Date, nullable=False),
+        Column("n", BigInteger, nullable=False),
+        PrimaryKeyConstraint("account_id", period, "doc_type", "status", "archived"),
+    )
+
+
+document_day_counts = _counts_per("document_day_counts", "date")
+document_month_counts = _counts_per("document_month_counts", "month")
 
 # Requests per account and minute, shared by the processes and instances of a server (the rate
 # limit, api/ratelimit.py). On PostgreSQL here; an SQLite server keeps it in a file of its own
