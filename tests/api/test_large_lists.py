@@ -18,7 +18,7 @@ from ixserver.domain.documents import DocumentFilters
 from ixserver.store import document_lists
 from ixserver.store.document_counts import fold_count_changes
 from ixserver.store.tables import documents
-from tests.api.invoicing import issue
+from tests.api.invoicing import create, issue
 from tests.support import Api, LiveServer, fresh_database, live_server
 
 COPIES = 240
@@ -107,3 +107,19 @@ def test_text_folds_accented_letters_through_the_index(api: Api, needle: str) ->
     issued = issue(api, observations="Peça de madeira Ébano")
     found = api.get("/invoices.json", params={"text": needle}).json()["invoices"]
     assert [d["id"] for d in found] == [issued["id"]]
+
+
+def test_the_text_index_follows_a_draft_that_changes(api: Api) -> None:
+    """A draft's new observations and lines replace the old ones in the text index."""
+    def found(needle: str) -> list[int]:
+        return [d["id"] for d in api.get("/invoices.json", params={"text": needle}).json()["invoices"]]
+
+    line = {"name": "Alpha chair", "description": "Oak", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
+    draft = create(api, observations="First words", items=[line])
+    assert found("first words") == found("alpha ch") == [draft["id"]]
+    other = {**line, "name": "Bravo table", "description": "Pine"}
+    changed = api.put(f"/invoices/{draft['id']}.json", json={"invoice": {
+        "observations": "Second words", "client": {"name": "Cliente", "code": "C9"}, "items": [other]}})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert found("first words") == found("alpha ch") == found("oak") == []
+    assert found("second words") == found("bravo ta") == found("pine") == [draft["id"]]
