@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/writer_alone.py
 	$(BIN)/python bench/saft.py
+	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/growth.py
 
 clean:

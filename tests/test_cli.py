@@ -280,3 +280,66 @@ def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -
     assert value("ixserver_writer_queue_seconds_count") >= 2
     assert value("ixserver_jobs", status="queued") == 0
     assert key not in answer.text and "metrics" not in {v for (_n, labels) in samples for _k, v in labels}, "no account in a label"
+
+
+def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> None:
+    """SIGTERM to `serve --workers 2` while twelve clients create and finalize invoices: the
+    requests under way are answered before it exits (exit status 0), none with a 5xx, and every
+    creation and finalization that was answered is in the database as answered."""
+    import sqlite3
+    import threading
+
+    from tests.api.invoicing import body
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "drained"], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    answered: list[tuple[float, float, str, int, int | None]] = []  # (sent, answered, what, status, id)
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=base, params={"api_key": key}, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    sent = time.monotonic()
+                    made = http.post("/invoices.json", json={"invoice": body()})
+                    document_id = made.json()["invoice"]["id"] if made.status_code == 201 else None
+                    answered.append((sent, time.monotonic(), "created", made.status_code, document_id))
+                    if document_id is None:
+                        return
+                    sent = time.monotonic()
+                    done = http.put(f"/invoices/{document_id}/change-state.json", json={"invoice": {"state": "finalized"}})
+                    answered.append((sent, time.monotonic(), "finalized", done.status_code, document_id))
+                except httpx.TransportError:
+                    return  # refused or closed by the server going away: never answered
+
+    try:
+        wait_ready(base)
+        clients = [threading.Thread(target=client) for _ in range(12)]
+        for thread in clients:
+            thread.start()
+        time.sleep(1.5)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            proc.kill()
+    for thread in clients:
+        thread.join(30)
+    assert answered and all(status < 500 for _s, _a, _w, status, _i in answered), answered
+    drained = [a for a in answered if a[0] < stopped_at < a[1] and a[3] in (200, 201)]
+    assert drained, "requests under way at SIGTERM were answered"
+    with sqlite3.connect(tmp_path / "ixserver.db") as db:
+        status = dict(db.execute("SELECT id, status FROM documents").fetchall())
+    for _sent, _at, what, code, document_id in answered:
+        if what == "created" and code == 201:
+            assert document_id in status
+        if what == "finalized" and code == 200:
+            assert status[document_id] == "final"
