@@ -361,8 +361,7 @@ def change_state(
 ) -> Document:
     """PUT /{type}/{id}/change-state.json (api-v2 §4.6). Run with the writer's resources: a
     finalization signs with its key."""
-    store.lock_document(conn, account_id, document_id)
-    found = store.get_document_and_client(conn, account_id, document_id)
+    found = store.get_document_and_client(conn, account_id, document_id, lock=True)
     if found is None or found[0].doc_type != doc_type:
         raise DocumentNotFound()
     document, client = found
@@ -469,7 +468,7 @@ def _finalize(
         problems += credit_line_problems(owner.lines, earlier, document.lines)
     raise_if(problems)
 
-    entry = signing.next_entry(clock.local_now(), counters.latest_entry(conn, account_id))
+    entry = signing.next_entry(clock.local_now(), taken.latest_entry)
     document_number = numbering.document_number(kind, taken.serie, taken.number)
     signer = resources.signer
     signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))

@@ -85,7 +85,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
     taken = counters.take_number(conn, sub_sequence_id, account_id=account_id, doc_type=kind.key)
     head = taken.head
     raise_if(numbering_problems(kind, taken.serie, head.validation_code, payment_date, clock.today(), head.last_date))
-    entry = signing.next_entry(clock.local_now(), counters.latest_entry(conn, account_id))
+    entry = signing.next_entry(clock.local_now(), taken.latest_entry)
     counters.advance_chain(conn, taken.sub_sequence_id, payment_date, entry, None)
 
     receipts = [s for s in earlier if s.doc_type in states.RECEIPTS]

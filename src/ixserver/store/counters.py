@@ -4,10 +4,13 @@
 carries it are committed (or rolled back) together: a rolled-back finalization consumes
 nothing, and no database SEQUENCE (which is not transactional) is ever involved.
 
+The increment is a single UPDATE … RETURNING, which also returns where the counter's signature
+chain stands and the account's latest SystemEntryDate (one round trip on PostgreSQL):
 - SQLite: the transaction began with BEGIN IMMEDIATE (store/db.py), so this connection already
-  holds the database's only write lock; the increment is a single UPDATE … RETURNING.
-- PostgreSQL: SELECT … FOR UPDATE locks the counter row until commit; concurrent finalizations
-  on the same sub-sequence queue on that row lock, others proceed in parallel.
+  holds the database's only write lock;
+- PostgreSQL: the UPDATE locks the counter row until commit (and the writer holds the account's
+  lock already: writes/use_cases.py); a concurrent finalization on the same sub-sequence waits
+  for that commit, then increments the committed value.
 
 The unique index on (sub-sequence, number) of the numbered rows is the backstop.
 """
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, bindparam, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.store.prepared import Prepared
@@ -43,6 +46,7 @@ class Numbered:
     serie: str
     number: int
     head: ChainHead
+    latest_entry: str | None  # the last SystemEntryDate of any series of the account
 
 
 # The default series' counter for a type, when a document does not name one.
@@ -56,41 +60,37 @@ _DEFAULT_ID = (
     )
     .scalar_subquery()
 )
-_HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash)
+# The account's last SystemEntryDate, of any series (the counter's own is not changed by the increment).
+# (Written out: in RETURNING, SQLAlchemy leaves the table off every column, which would make the
+# correlation `account_id = account_id`.)
+_LATEST = literal_column(
+    "(SELECT max(others.last_entry) FROM sub_sequences AS others WHERE others.account_id = sub_sequences.account_id)",
+    String,
+)
+_HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash, _LATEST)
 
 
-def _next_sqlite(where: Any) -> Prepared:
+def _next(where: Any) -> Prepared:
     return Prepared(update(sub_sequences).where(where).values(current_number=_c.current_number + 1).returning(*_HEAD))
 
 
-_NEXT_SQLITE = _next_sqlite(_c.id == bindparam("sub_id"))
-_NEXT_DEFAULT_SQLITE = _next_sqlite(_c.id == _DEFAULT_ID)
-_LOCK_PG = Prepared(select(*_HEAD).where(_c.id == bindparam("sub_id")).with_for_update())
-_LOCK_DEFAULT_PG = Prepared(select(*_HEAD).where(_c.id == _DEFAULT_ID).with_for_update())
-_SET_PG = Prepared(update(sub_sequences).where(_c.id == bindparam("sub_id")).values(current_number=bindparam("number")))
+_NEXT = _next(_c.id == bindparam("sub_id"))
+_NEXT_DEFAULT = _next(_c.id == _DEFAULT_ID)
 
 
 def take_number(
     conn: Connection, sub_sequence_id: int | None, *, account_id: int | None = None, doc_type: str | None = None
 ) -> Numbered:
     """The next number of a counter — given, or the default series' counter for `doc_type` —
-    with where its signature chain stands, all read under the counter's lock in one statement
-    (SQLite: UPDATE … RETURNING in the IMMEDIATE transaction; PostgreSQL: SELECT … FOR UPDATE)."""
+    with where its signature chain stands and the account's latest entry, all in one statement
+    under the counter's lock."""
     if not conn.in_transaction():
         raise RuntimeError("take_number must run inside the caller's write transaction")
     params = {"sub_id": sub_sequence_id, "b_account_id": account_id, "b_doc_type": doc_type}
-    if conn.dialect.name == "postgresql":
-        row = (_LOCK_PG if sub_sequence_id is not None else _LOCK_DEFAULT_PG).first(conn, params)
-        if row is None:
-            raise LookupError(f"no counter {sub_sequence_id or doc_type}")
-        number = int(row[2]) + 1
-        _SET_PG.run(conn, {"sub_id": row[0], "number": number})
-    else:
-        row = (_NEXT_SQLITE if sub_sequence_id is not None else _NEXT_DEFAULT_SQLITE).first(conn, params)
-        if row is None:
-            raise LookupError(f"no counter {sub_sequence_id or doc_type}")
-        number = int(row[2])
-    return Numbered(int(row[0]), row[1], number, ChainHead(row[3], row[4], row[5], row[6]))
+    row = (_NEXT if sub_sequence_id is not None else _NEXT_DEFAULT).first(conn, params)
+    if row is None:
+        raise LookupError(f"no counter {sub_sequence_id or doc_type}")
+    return Numbered(int(row[0]), row[1], int(row[2]), ChainHead(row[3], row[4], row[5], row[6]), row[7])
 
 
 _ADVANCE = Prepared(
@@ -123,11 +123,3 @@ def account_counters(conn: Connection, account_id: int) -> list[Counter]:
         .order_by(_c.id)
     ).all()
     return [Counter(*row) for row in rows]
-
-
-_LATEST_ENTRY = Prepared(select(func.max(_c.last_entry)).where(_c.account_id == bindparam("account_id")))
-
-
-def latest_entry(conn: Connection, account_id: int) -> str | None:
-    """The last SystemEntryDate of any series of the account."""
-    return _LATEST_ENTRY.scalar(conn, {"account_id": account_id})

@@ -50,7 +50,7 @@ _DOCS = PerLength(lambda n: _DOCS_BASE.where(_d.id.in_([bindparam(f"i{k}") for k
 _DOC = Prepared(_DOCS_BASE.where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id")))
 # The document with its client as the client is now (finalization freezes that on the document).
 CLIENT_FIELDS = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
-_DOC_AND_CLIENT = Prepared(
+_DOC_AND_CLIENT_QUERY = (
     select(*_DOC_COLUMNS, _ss.serie, *(getattr(clients.c, f).label(f"client__{f}") for f in CLIENT_FIELDS))
     .select_from(
         documents.outerjoin(sub_sequences, _ss.id == _d.sub_sequence_id).outerjoin(
@@ -59,6 +59,9 @@ _DOC_AND_CLIENT = Prepared(
     )
     .where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id"))
 )
+_DOC_AND_CLIENT = Prepared(_DOC_AND_CLIENT_QUERY)
+# the same, locking the document's row (PostgreSQL; SQLite renders no FOR UPDATE): one statement
+_DOC_AND_CLIENT_LOCKED = Prepared(_DOC_AND_CLIENT_QUERY.with_for_update(of=documents))
 _LINES_BASE = select(_l.document_id, *(getattr(_l, f) for f in _LINE_FIELDS)).order_by(_l.document_id, _l.position)
 _LINES = PerLength(lambda n: _LINES_BASE.where(_l.document_id.in_([bindparam(f"i{k}") for k in range(n)])))
 _LINES_OF_ONE = Prepared(_LINES_BASE.where(_l.document_id == bindparam("id")))
@@ -106,10 +109,11 @@ def fetch_documents(conn: Connection, account_id: int, ids: Sequence[int]) -> li
 
 
 def get_document_and_client(
-    conn: Connection, account_id: int, document_id: int
+    conn: Connection, account_id: int, document_id: int, *, lock: bool = False
 ) -> tuple[Document, dict[str, Any] | None] | None:
-    """A document, and its client's current fields (None if the client is gone)."""
-    row = _DOC_AND_CLIENT.first(conn, {"account_id": account_id, "id": document_id})
+    """A document, and its client's current fields (None if the client is gone); `lock`: and
+    the document's row locked until the transaction ends, as `lock_document` does."""
+    row = (_DOC_AND_CLIENT_LOCKED if lock else _DOC_AND_CLIENT).first(conn, {"account_id": account_id, "id": document_id})
     if row is None:
         return None
     lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]

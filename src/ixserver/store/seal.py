@@ -38,8 +38,14 @@ _ADVANCE = Prepared(
     .values(seq=_h.seq + 1)
     .returning(_h.seq, _h.mac)
 )
-_SET_MAC = Prepared(update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac")))
+_SET_MAC = update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac"))
 _APPEND = Prepared(insert(seal_events))
+_SET_MAC_ALONE = Prepared(_SET_MAC)
+# PostgreSQL: the event and the head's new MAC in one statement (one round trip)
+_EVENT_FIELDS = ("account_id", "seq", "document_id", "event", "canonical", "mac", "created_at")
+_APPEND_AND_SET_MAC = Prepared(
+    _SET_MAC.add_cte(insert(seal_events).values({f: bindparam(f"event_{f}") for f in _EVENT_FIELDS}).cte("appended"))
+)
 
 
 def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
@@ -51,19 +57,22 @@ def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
 
 
 def append(conn: Connection, account_id: int, event: SealEvent, now: datetime) -> None:
-    _APPEND.run(
-        conn,
-        {
-            "account_id": account_id,
-            "seq": event.seq,
-            "document_id": event.document_id,
-            "event": event.event,
-            "canonical": event.canonical,
-            "mac": event.mac,
-            "created_at": now,
-        },
-    )
-    _SET_MAC.run(conn, {"of_account": account_id, "new_mac": event.mac})
+    """The event, and the head moved on to its MAC."""
+    values = {
+        "account_id": account_id,
+        "seq": event.seq,
+        "document_id": event.document_id,
+        "event": event.event,
+        "canonical": event.canonical,
+        "mac": event.mac,
+        "created_at": now,
+    }
+    head = {"of_account": account_id, "new_mac": event.mac}
+    if conn.dialect.name == "postgresql":  # SQLite has no INSERT in a WITH
+        _APPEND_AND_SET_MAC.run(conn, {**{f"event_{k}": v for k, v in values.items()}, **head})
+        return
+    _APPEND.run(conn, values)
+    _SET_MAC_ALONE.run(conn, head)
 
 
 def head(conn: Connection, account_id: int) -> tuple[int, str] | None:
