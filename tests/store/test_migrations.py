@@ -97,13 +97,16 @@ def test_instances_starting_together_register_the_signing_key_once(backend: str,
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, tmp_path: Path) -> None:
-    """0005 counts the documents already there; its downgrade leaves 0004's schema, triggers
-    included, so that the upgrade can run again."""
+    """0005 counts the documents already there (0018 per date and month too, and indexes their
+    text); the downgrades leave 0004's schema, triggers included, so that the upgrade can run
+    again."""
     from alembic import command
     from sqlalchemy import text
 
+    from ixserver.domain.documents import DocumentFilters
     from ixserver.services.seal import seal_unsealed
     from ixserver.services.verify import verify
+    from ixserver.store.document_lists import list_document_ids
     from ixserver.store.migrate import _config
     from tests.api.invoicing import issue
     from tests.support import live_server, write
@@ -130,7 +133,10 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
             api_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE name = 'counted'").scalar_one()
         write(db, lambda conn: seal_unsealed(conn, key, api_id))  # `ixserver seal`
         with db.read() as conn:
-            assert verify(conn, key) == []
+            assert verify(conn, key) == []  # the counts per date and month (0018) included
+        with db.snapshot() as conn:  # 0018 indexed the text of the documents already there
+            for needle in ("best pencil", "EXEMPLO"):
+                assert list_document_ids(conn, api_id, DocumentFilters(text=needle), 1, 10)[1] == 3, needle
         db.dispose()
     assert [tuple(r) for r in kept] == [("final", 3)]
 
