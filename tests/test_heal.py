@@ -78,7 +78,7 @@ def _children(pid: int) -> set[int]:
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or between the open and the read
         return True
     return state in ("Z", "X")  # a zombie has exited; only its parent (now init) may reap it
 

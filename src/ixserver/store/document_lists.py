@@ -170,12 +170,12 @@ def _build(
     if text is not None:
         conditions.append(_text_condition(dialect, text))
     order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
+    searched = text is not None or reference  # planned for the text searched (store/prepared.py)
 
     def page_of(*more: Any) -> Prepared:
         query = select(_d.id).where(and_(*conditions, *more))
         return Prepared(query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")), planned_per_values=searched)
 
-    searched = text is not None or reference
     page = page_of()
     if len(conditions) > by_day:
         count = select(func.count()).select_from(select(_d.id).where(and_(*conditions)).subquery())
