@@ -39,6 +39,12 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _unicode_lower(value: Any) -> Any:
+    """SQL's lower() as PostgreSQL's (every letter, `É` too), where SQLite's folds ASCII only:
+    the list filters that ignore letter case find the same documents on both databases."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_setup(engine: Engine, *, begin: str, temp_store: str = "DEFAULT") -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -51,6 +57,7 @@ def _sqlite_setup(engine: Engine, *, begin: str, temp_store: str = "DEFAULT") ->
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute(f"PRAGMA temp_store={temp_store}")
         cur.close()
+        dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
