@@ -99,9 +99,10 @@ def _ms(text: str) -> float:
 
 
 def _wrk(
-    url: str, script: Path | None = None, env: dict[str, str] | None = None
-) -> tuple[str, float, float, float, int]:
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(SECONDS)}s", "--latency", url]
+    url: str, script: Path | None = None, env: dict[str, str] | None = None, *, connections: int | None = None,
+    seconds: float | None = None,
+) -> tuple[str, float, float, float, int]:  # fmt: skip
+    command = ["wrk", "-t2", f"-c{connections or CONNECTIONS}", f"-d{int(seconds or SECONDS)}s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout

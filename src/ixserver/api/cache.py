@@ -65,7 +65,8 @@ class ReadCache:
         metrics.CACHE.labels("miss").inc()
         body = render()
         if len(body) <= MAX_BODY:
-            if self._size >= MAX_ENTRIES:
+            # bounded in bodies, and in accounts (an emptied bucket stays until then)
+            if self._size >= MAX_ENTRIES or len(self._buckets) > MAX_ENTRIES:
                 self._buckets = {account_id: bucket}
                 entries.clear()
                 self._size = 0

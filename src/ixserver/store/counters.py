@@ -8,9 +8,11 @@ The increment is a single UPDATE … RETURNING, which also returns where the cou
 chain stands and the account's latest SystemEntryDate (one round trip on PostgreSQL):
 - SQLite: the transaction began with BEGIN IMMEDIATE (store/db.py), so this connection already
   holds the database's only write lock;
-- PostgreSQL: the UPDATE locks the counter row until commit (and the writer holds the account's
-  lock already: writes/use_cases.py); a concurrent finalization on the same sub-sequence waits
-  for that commit, then increments the committed value.
+- PostgreSQL: the UPDATE locks the counter row until commit; a concurrent finalization on the
+  same sub-sequence waits for that commit, then increments the committed value. The account's
+  latest entry is read in the statement's snapshot, taken after the account's lock
+  (writes/use_cases.py, a statement of its own before the use case): every earlier write of the
+  account is in it.
 
 The unique index on (sub-sequence, number) of the numbered rows is the backstop.
 """

@@ -1,11 +1,13 @@
-"""The documents' counts per account, type, status and archived flag, and the same per date:
-what the lists' totals add up instead of counting the account's documents, and where a deep page
-starts.
+"""The documents' counts per account, type, status and archived flag, and the same per date and
+per month: what the lists' totals add up instead of counting the account's documents, and where
+a deep page starts.
 
-Database triggers (migration 0005) record every change of a document's type, status or archived
-flag as a row of `document_count_changes`, in the transaction of the change. They only insert, so
-no writer ever waits on another there. Writers fold those rows into `document_counts` and `document_day_counts` between
-batches (writes/batches.py); a list's total is the sum of both tables (store/document_lists.py).
+Database triggers (migrations 0005 and 0018) record every change of a document's type, status,
+archived flag or date as rows of `document_count_changes`, in the transaction of the change. They
+only insert, so no writer ever waits on another there. Writers fold those rows into
+`document_counts`, `document_day_counts` and `document_month_counts` between batches
+(writes/batches.py); a count is the kept one plus the changes not folded yet
+(store/document_lists.py).
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ _COUNT_KEY = ("account_id", "doc_type", "status", "archived")
 
 def fold_count_changes(conn: Connection) -> int:
     """Fold the recorded count changes into `document_counts`, `document_day_counts` and
-    `document_month_counts`; how many
-    were folded. Safe to run in several processes at once: each change row is deleted, so added,
-    once."""
+    `document_month_counts`; how many were folded. Safe to run in several processes at once: each
+    change row is deleted, so added, once; the rows are upserted table by table, each in key
+    order, so two folds never deadlock."""
     c = document_count_changes.c
     rows = conn.execute(
         delete(document_count_changes).returning(c.account_id, c.doc_type, c.status, c.archived, c.date, c.delta)

@@ -7,9 +7,9 @@ running it. What a list costs does not grow with the account where its filters a
 - its total: when only type, status and archived filter it, from the kept counts
   (store/document_counts.py); with a date range besides, from the kept counts per date; other
   filters count the matching rows (through their indexes: the client's documents, the text index);
-- a page: found in `ix_documents_account_date` alone; a deep page of a list that the day counts
-  describe (type, status, archived, dates) starts at the date the counts per date place it on,
-  rather than after walking every row before it;
+- a page: found in `ix_documents_account_date` alone; a deep page of a list that the kept counts
+  describe (type, status, archived, dates) starts at the month, then the date, that the counts per
+  month and per date place it on, rather than after walking every row before it;
 - the text: through the text index (store/document_search.py), and a number through the
   counters' unique index.
 """
@@ -170,7 +170,7 @@ def _build(
     if text is not None:
         conditions.append(_text_condition(dialect, text))
     order = (_d.date.desc(), _d.id.desc()) if newest_first else (_d.date, _d.id)
-    searched = text is not None or reference  # planned for the text searched (store/prepared.py)
+    searched = text is not None  # planned for the text searched: the index or not (store/prepared.py)
 
     def page_of(*more: Any) -> Prepared:
         query = select(_d.id).where(and_(*conditions, *more))

@@ -11,7 +11,8 @@ nothing acknowledged is lost.
 With several server instances on PostgreSQL, one order of locks keeps their batches from
 deadlocking: a use case of an account (its first parameter after the connection, and the
 resources, is `account_id`) first takes the account's lock (its `account_versions` row, moved on
-and held to the commit: `store/accounts.lock_account_writes`), and a batch runs its use cases in the order of their accounts. Every row an account's use case
+and held to the commit: `store/accounts.lock_account_writes`), and a batch runs its use cases
+in the order of their accounts. Every row an account's use case
 locks or waits on (its documents, counters, seal, clients) is then only ever waited on by a
 transaction that holds no other account's lock above it: writers of one account queue on its
 lock, and accounts are always locked in ascending order. A use case that still loses a race to
@@ -82,9 +83,9 @@ class Batches:
         metrics.RACES.labels(state).inc()
         log.warning("writer: %s lost a race to another instance (SQLSTATE %s) and runs again", what, state)
 
-    def _lock_account(self, conn: Any, job: Job, locked: set[int]) -> None:
+    def _lock_account(self, conn: Any, job: Job, locked: set[int | None]) -> None:
         if self._locks and account_of(job) not in locked:
-            locked.add(lock_account(conn, job))  # type: ignore[arg-type]
+            locked.add(lock_account(conn, job))
 
     def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
         """The outcome of each use case that is settled, and the use cases to run again later."""
@@ -130,7 +131,7 @@ class Batches:
             with self.db.transaction() as conn:
                 points = UseCasePoints(conn)
                 outcomes: list[Outcome] = []
-                locked: set[int] = set()
+                locked: set[int | None] = set()
                 for job in in_lock_order(batch):
                     self._lock_account(conn, job, locked)  # outside the savepoint: held to the commit
                     points.begin()
