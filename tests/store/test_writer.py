@@ -127,9 +127,12 @@ def deadlocks_once(conn, account_id: int, attempts: list[int]) -> int:  # type: 
 
 
 def holds_account_lock(conn, account_id: int) -> bool:  # type: ignore[no-untyped-def]
-    """Whether another connection taking the account's lock would wait (it gives up after 0.2 s)."""
+    """Whether another connection taking the account's lock would wait (it gives up after 0.2 s),
+    once the use case has run a statement (the lock is deferred to the first: store/deferred.py)."""
     import psycopg
+    from sqlalchemy import text
 
+    conn.execute(text("SELECT 1"))
     url = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url) as other:
         other.execute("SET lock_timeout = '200ms'")

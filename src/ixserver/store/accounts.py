@@ -110,9 +110,10 @@ _VERSION = "SELECT version FROM account_versions WHERE account_id = %s"
 
 def lock_account_writes(conn: Connection, account_id: int) -> None:
     """Wait for, then hold until commit, the account's write lock, and move the account's version
-    on (PostgreSQL only)."""
+    on (PostgreSQL only). Deferred (store/deferred.py): the server takes the lock before the
+    transaction's next statement, which is sent with it."""
     if conn.dialect.name == "postgresql":
-        _MOVE_ON.run(conn, {"account_id": account_id})
+        _MOVE_ON.send(conn, {"account_id": account_id})
 
 
 def account_version(conn: Connection, account_id: int) -> int:

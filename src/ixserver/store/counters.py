@@ -104,7 +104,7 @@ _ADVANCE = Prepared(
 
 def advance_chain(conn: Connection, sub_sequence_id: int, doc_date: date, entry: str, signature: str | None) -> None:
     """The counter's last document is now this one (`signature` None: an unsigned receipt)."""
-    _ADVANCE.run(conn, {"sub_id": sub_sequence_id, "last_date": doc_date, "last_entry": entry, "last_hash": signature})
+    _ADVANCE.send(conn, {"sub_id": sub_sequence_id, "last_date": doc_date, "last_entry": entry, "last_hash": signature})
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
+from ixserver.store import deferred
+
 T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -83,6 +85,7 @@ class Database:
         elif self.dialect == "postgresql":
             self.read_engine = create_engine(self.url, pool_size=8, max_overflow=16, pool_pre_ping=True)
             self.write_engine = self.read_engine
+            deferred.install(self.write_engine)
         else:
             raise ValueError(f"unsupported database: {self.dialect} (use sqlite:/// or postgresql://)")
         # Each thread that reads keeps one connection in driver-level autocommit: a read costs
@@ -233,23 +236,19 @@ def private_sqlite_file(url: str) -> None:
 
 class UseCasePoints:
     """Savepoints on one write connection, one use case at a time (the writer's batches): a use
-    case that refuses is undone alone. On the driver's cursor: a pair costs about 2 µs, plus, on
-    SQLite, a copy of each page the use case changes into the statement journal (kept in memory
-    on write connections: see `Database`)."""
+    case that refuses is undone alone. On SQLite, on the driver's cursor: a pair costs about
+    2 µs, plus a copy of each page the use case changes into the statement journal (kept in
+    memory on write connections: see `Database`). On PostgreSQL they are deferred
+    (store/deferred.py): they go with the use case's statements, no round trip of their own."""
 
     def __init__(self, conn: Connection) -> None:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        self._cursor = raw.cursor()
+        self._conn = conn
 
     def begin(self) -> None:
-        self._cursor.execute("SAVEPOINT use_case")
+        deferred.defer(self._conn, "SAVEPOINT use_case")
 
     def undo(self) -> None:
-        self._cursor.execute("ROLLBACK TO SAVEPOINT use_case")
+        deferred.defer(self._conn, "ROLLBACK TO SAVEPOINT use_case")
 
     def end(self) -> None:
-        self._cursor.execute("RELEASE SAVEPOINT use_case")
-
-    def close(self) -> None:
-        self._cursor.close()
+        deferred.defer(self._conn, "RELEASE SAVEPOINT use_case")

@@ -251,12 +251,12 @@ def set_status(
         values.update({f.name: getattr(numbering, f.name) for f in fields(Numbering) if f.name != "client"})
         if numbering.client is not None:
             values.update(_client_columns(numbering.client))
-    _UPDATE_DOCUMENT.run(conn, values)
+    _UPDATE_DOCUMENT.send(conn, values)
 
 
 def _insert_lines(conn: Connection, document_id: int, lines: list[DocumentLine]) -> None:
     if lines:
-        _INSERT_LINES.run_many(
+        _INSERT_LINES.send_many(
             conn,
             [
                 {"document_id": document_id, "position": n, **{name: getattr(line, name) for name in _LINE_FIELDS}}

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+
+from ixserver.store import deferred
 
 _MISSING = object()
 
@@ -80,7 +81,10 @@ class _Plan:
         return {name: value for (name, *_), value in zip(self.params, out, strict=True)}
 
     def rows(self, cursor: Any, raws: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        return self.converter(cursor.description)(raws) if raws else []
+        if not raws:
+            return []
+        # psycopg builds `description` anew at each access: read once, for the first conversion
+        return (self.convert or self.converter(cursor.description))(raws)
 
 
 def _as_tuples(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -114,20 +118,25 @@ class Prepared:
         raw = conn.connection.dbapi_connection
         assert raw is not None
         cursor = raw.cursor()
-        try:
+
+        def execute() -> None:
             if many:
                 cursor.executemany(plan.sql, params)
             elif self.planned_per_values and conn.dialect.name == "postgresql":
                 cursor.execute(plan.sql, params, prepare=False)  # psycopg: never a prepared statement
             else:
                 cursor.execute(plan.sql, params)
+
+        queue = deferred.taken(conn)
+        try:
+            if queue:  # the writes deferred before it go with it (PostgreSQL)
+                deferred.send_with(raw, queue, execute)
+            else:
+                execute()
         except conn.dialect.loaded_dbapi.Error as exc:
-            disconnect = conn.dialect.is_disconnect(exc, raw, cursor)
+            error = deferred.driver_error(conn, exc, plan.sql, params, cursor)
             cursor.close()
-            if disconnect:
-                conn.invalidate(exc)
-            raise DBAPIError.instance(plan.sql, params, exc, conn.dialect.loaded_dbapi.Error,
-                                      connection_invalidated=disconnect, dialect=conn.dialect) from exc  # fmt: skip
+            raise error from exc
         return cursor
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -161,6 +170,22 @@ class Prepared:
         count = cursor.rowcount
         cursor.close()
         return int(count)
+
+    def send(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
+        """Execute, without waiting for it: on PostgreSQL it goes with the connection's next
+        statement that is waited for (store/deferred.py). For writes whose answer (rows, count)
+        is not read."""
+        params = params or {}
+        plan = self._plan(conn, params)
+        deferred.defer(conn, plan.sql, plan.bind(params))
+
+    def send_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """`send` for each row (on SQLite, one `run_many`)."""
+        if conn.dialect.name != "postgresql":
+            self.run_many(conn, rows)
+            return
+        for row in rows:
+            self.send(conn, row)
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per row; every row has the same keys."""

@@ -69,7 +69,7 @@ def append(conn: Connection, account_id: int, event: SealEvent, now: datetime) -
     }
     head = {"of_account": account_id, "new_mac": event.mac}
     if conn.dialect.name == "postgresql":  # SQLite has no INSERT in a WITH
-        _APPEND_AND_SET_MAC.run(conn, {**{f"event_{k}": v for k, v in values.items()}, **head})
+        _APPEND_AND_SET_MAC.send(conn, {**{f"event_{k}": v for k, v in values.items()}, **head})
         return
     _APPEND.run(conn, values)
     _SET_MAC_ALONE.run(conn, head)

@@ -143,7 +143,6 @@ class Batches:
                     else:
                         outcomes.append((job, True, value))
                     points.end()
-                points.close()
                 return outcomes
         except Exception as exc:  # noqa: BLE001 - each use case is run again on its own
             if _retryable(exc):
