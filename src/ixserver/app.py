@@ -55,6 +55,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
         try:
             yield
         finally:
+            await ctx.cache.close()
             ctx.stop()
 
     app = FastAPI(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -104,6 +105,38 @@ def test_two_instances_never_answer_from_a_stale_cache(server: LiveServer, api: 
         assert finalized.status_code == 200, finalized.text
         listed = there.get("/invoices.json").json()["invoices"]
         assert [(d["id"], d["status"]) for d in listed if d["id"] == document_id] == [(document_id, "final")]
+
+
+def test_reads_waiting_together_share_a_version_read_and_none_is_stale(
+    server: LiveServer, api: Api, tmp_path: Path
+) -> None:
+    """Cached reads arriving together on one instance wait for the same read of the account's
+    version (PostgreSQL), and every one of them answers what another instance acknowledged
+    before they came."""
+    line = {"name": "Chair", "description": "Oak", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True) as other:
+        there = Api(other.url, api.key, api.name)
+        body = {"date": today(), "due_date": today(), "client": {"name": "C", "code": "C1"}, "items": [line]}
+        document_id = api.post("/invoices.json", json={"invoice": body}).json()["invoice"]["id"]
+        path = f"/invoices/{document_id}.json"
+
+        async def together(n: int) -> list[str]:
+            async with httpx.AsyncClient(base_url=other.url, params={"api_key": api.key}) as client:
+                answers = await asyncio.gather(*(client.get(path) for _ in range(n)))
+            return [a.json()["invoice"]["observations"] for a in answers]
+
+        before = there.get("/_ixserver/stats").json()["read_cache"]
+        rounds, each = 8, 16
+        for n in range(rounds):
+            there.get(path)  # cached there
+            changed = api.put(path, json={"invoice": {**body, "observations": f"change {n}"}})
+            assert changed.status_code == 200, changed.text
+            assert asyncio.run(together(each)) == [f"change {n}"] * each
+        after = there.get("/_ixserver/stats").json()["read_cache"]
+        reads = rounds * (each + 1)
+        assert after["hits"] + after["misses"] - before["hits"] - before["misses"] == reads
+        if after["version_reads"] is not None:  # PostgreSQL
+            assert after["version_reads"] - before["version_reads"] < reads, "no read shared its version's"
 
 
 def test_stats_count_the_writers_work(server: LiveServer, api: Api) -> None:

@@ -121,7 +121,7 @@ async def list_clients(request: Request) -> Response:
             rows, total = service.list_clients(conn, account_id, page, per_page, fiscal_id)
         return {"clients": [render(c, ctx.settings.base_url) for c in rows], "pagination": pagination_block(page, per_page, total)}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.post("/clients.json")
@@ -140,7 +140,7 @@ async def get_client(request: Request) -> Response:
         with ctx.db.read() as conn:
             return {"client": render(service.get_client(conn, account_id, client_id), ctx.settings.base_url)}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.put("/clients/{client_id:id}.json")

@@ -101,7 +101,7 @@ def read_change(body: dict[str, Any], *keys: str) -> tuple[str, str | None]:
     return state.strip().lower(), as_text(message, "Message", limits.LONG_TEXT)
 
 
-def list_response(request: Request, key: str, types: tuple[str, ...], selectable: tuple[str, ...] = ()) -> Response:
+async def list_response(request: Request, key: str, types: tuple[str, ...], selectable: tuple[str, ...] = ()) -> Response:
     ctx, account_id = context(request), account(request).id
     filters = list_filters(request, types, selectable)
     page, per_page = pagination(request)
@@ -112,7 +112,7 @@ def list_response(request: Request, key: str, types: tuple[str, ...], selectable
             documents, total = service.list_documents(conn, account_id, filters, page, per_page)
         return {key: [render(d, base) for d in documents], "pagination": pagination_block(page, per_page, total)}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 def _handlers(
@@ -141,7 +141,7 @@ def _handlers(
                 document = service.get_document(conn, account_id, document_id, kind.key)
             return {kind.key: render(document, ctx.settings.base_url)}
 
-        return cached_json(request, build)
+        return await cached_json(request, build)
 
     async def update(request: Request) -> Response:
         ctx = context(request)
@@ -163,8 +163,8 @@ def _handlers(
 
     async def list_of_type(request: Request) -> Response:
         if kind.path == list_key:  # GET /invoices.json lists the whole family (api-v2 §4.1)
-            return list_response(request, list_key, family, selectable)
-        return list_response(request, kind.path, (kind.key,))
+            return await list_response(request, list_key, family, selectable)
+        return await list_response(request, kind.path, (kind.key,))
 
     async def email(request: Request) -> Response:
         """200 with an empty body (api-v2 §4.7); the e-mail leaves from the job outbox."""
@@ -209,6 +209,6 @@ def register(
     if list_key not in (BY_KEY[key].path for key in family):
 
         async def list_all(request: Request) -> Response:
-            return list_response(request, list_key, family, selectable)
+            return await list_response(request, list_key, family, selectable)
 
         router.route(f"/{list_key}.json", "GET")(list_all)

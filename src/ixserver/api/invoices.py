@@ -37,7 +37,7 @@ async def related_documents(request: Request) -> Response:
             documents = service.related_documents(conn, account_id, document_id)
         return {"documents": [render(d, ctx.settings.base_url) for d in documents]}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.route("/clients/{client_id:id}/invoices.json", "POST", "GET")

@@ -63,7 +63,7 @@ async def list_items(request: Request) -> Response:
             rows, total = service.list_items(conn, account_id, page, per_page)
         return {"items": [render(i) for i in rows], "pagination": pagination_block(page, per_page, total)}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.post("/items.json")
@@ -81,7 +81,7 @@ async def get_item(request: Request) -> Response:
         with ctx.db.read() as conn:
             return {"item": render(service.get_item(conn, account_id, item_id))}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.put("/items/{item_id:id}.json")

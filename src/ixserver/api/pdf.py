@@ -33,7 +33,7 @@ async def pdf(request: Request) -> Response:
         url = f"{permalink(ctx.settings.base_url, document)}/{FILES[second_copy]}"
         return {"output": {"pdfUrl": url, "pdf_url": url}}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 async def download(request: Request, second_copy: bool) -> Response | None:

@@ -28,4 +28,4 @@ async def qr_code(request: Request) -> Response:
             service.payload(conn, document, ctx.settings.software_certificate)  # the account can have one
         return {"qr_code": {"url": f"{permalink(ctx.settings.base_url, document)}/qr.png"}}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)

@@ -66,7 +66,13 @@ async def stats(request: Request) -> Response:
     return JSONResponse(
         {
             "writer": await ctx.writes.stats(),
-            "read_cache": {"enabled": ctx.cache.enabled, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
+            "read_cache": {
+                "enabled": ctx.cache.enabled,
+                "hits": ctx.cache.hits,
+                "misses": ctx.cache.misses,
+                # PostgreSQL: statements that read the versions (several requests share one)
+                "version_reads": ctx.cache.versions.rounds if ctx.cache.versions is not None else None,
+            },
         }
     )
 

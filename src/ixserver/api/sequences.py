@@ -49,7 +49,7 @@ async def list_sequences(request: Request) -> Response:
             found = service.list_sequences(conn, account_id)
         return dumps({"sequences": [render(s) for s in found]})
 
-    return RawJSONResponse(ctx.cache.body(account_id, "sequences", render_list))
+    return RawJSONResponse(await ctx.cache.body(account_id, "sequences", render_list))
 
 
 @router.post("/sequences.json")

@@ -50,7 +50,7 @@ async def list_taxes(request: Request) -> Response:
         with ctx.db.read() as conn:
             return {"taxes": [render(t) for t in service.list_taxes(conn, account_id)]}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.post("/taxes.json")
@@ -68,7 +68,7 @@ async def get_tax(request: Request) -> Response:
         with ctx.db.read() as conn:
             return {"tax": render(service.get_tax(conn, account_id, tax_id))}
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.put("/taxes/{tax_id:id}.json")

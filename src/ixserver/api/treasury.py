@@ -113,7 +113,7 @@ async def list_regularizations(request: Request) -> Response:
             "pagination": pagination_block(page, per_page, total),
         }
 
-    return cached_json(request, build)
+    return await cached_json(request, build)
 
 
 @router.post("/regularization.json")

@@ -104,8 +104,6 @@ _MOVE_ON = Prepared(
     .values(account_id=bindparam("account_id"), version=1)
     .on_conflict_do_update(index_elements=[account_versions.c.account_id], set_={"version": account_versions.c.version + 1})
 )
-# Read before every cached answer: on the driver's connection, prepared on the server (psycopg).
-_VERSION = "SELECT version FROM account_versions WHERE account_id = %s"
 
 
 def lock_account_writes(conn: Connection, account_id: int) -> None:
@@ -116,14 +114,12 @@ def lock_account_writes(conn: Connection, account_id: int) -> None:
         _MOVE_ON.send(conn, {"account_id": account_id})
 
 
-def account_version(conn: Connection, account_id: int) -> int:
-    """The account's change counter: any committed write of the account has moved it on (0 before
-    the first; PostgreSQL, on a connection in autocommit: `Database.read()`)."""
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    try:
-        row = raw.execute(_VERSION, (account_id,), prepare=True).fetchone()
-    except Exception:
-        conn.invalidate()  # a broken connection: the next read opens a new one
-        raise
-    return row[0] if row else 0
+_VERSIONS = "SELECT account_id, version FROM account_versions WHERE account_id = ANY(%s)"
+
+
+async def account_versions_of(aconn: Any, account_ids: list[int]) -> dict[int, int]:
+    """The change counters of several accounts (any committed write of an account has moved its
+    counter on), in one statement, on psycopg's AsyncConnection in
+    autocommit (`Database.async_reader`): accounts never written to are left out (version 0)."""
+    cursor = await aconn.execute(_VERSIONS, (account_ids,), prepare=True)
+    return {int(account_id): int(version) for account_id, version in await cursor.fetchall()}

@@ -123,6 +123,14 @@ class Database:
                 except Exception:  # a broken connection: the next read opens a new one
                     conn.invalidate()
 
+    async def async_reader(self) -> Any:
+        """A new psycopg AsyncConnection in autocommit, for reads awaited on the event loop
+        (PostgreSQL: the read cache's versions, api/cache.py)."""
+        import psycopg
+
+        url = make_url(self.url).set(drivername="postgresql")
+        return await psycopg.AsyncConnection.connect(url.render_as_string(hide_password=False), autocommit=True)
+
     def change_token(self) -> tuple[int, int] | None:
         """A value that changes whenever anything is committed to the database, by any
         connection of any process: SQLite's `PRAGMA data_version`, read on this thread's read
