@@ -186,8 +186,8 @@ def test_an_accounts_use_case_holds_its_account_lock(db: Database, resources: Re
         writer.close()
 
 
-def test_a_batch_runs_in_account_order() -> None:
-    from ixserver.writes.use_cases import Job, account_of, in_lock_order
+def test_the_account_of_a_use_case() -> None:
+    from ixserver.writes.use_cases import Job, account_of
 
     def of_account(conn, account_id: int, n: int) -> None:  # type: ignore[no-untyped-def]
         """A use case of an account."""
@@ -201,4 +201,30 @@ def test_a_batch_runs_in_account_order() -> None:
     jobs = [Job(of_account, (9, 1)), Job(of_none, (3,)), Job(with_resources, (2,), with_resources=True), Job(of_account, (2, 2)),
             Job(of_account, (9, 3))]  # fmt: skip
     assert [account_of(job) for job in jobs] == [9, None, 2, 2, 9]
-    assert [job.args for job in in_lock_order(jobs)] == [(3,), (2,), (2, 2), (9, 1), (9, 3)]
+
+
+def transaction_of(conn, account_id: int, n: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A use case of an account: the account and the transaction it ran in."""
+    from sqlalchemy import text
+
+    return account_id, int(conn.execute(text("SELECT txid_current()")).scalar_one())
+
+
+@pytest.mark.postgres
+def test_a_batch_holds_one_accounts_lock_at_a_time(db: Database, resources: Resources) -> None:
+    """On PostgreSQL a batch is one transaction per account: no transaction of it holds two
+    accounts' locks, so that another writer may write one account while this one writes another."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's locks")
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import Job
+
+    jobs = [Job(transaction_of, (account, n)) for n, account in enumerate([8, 7, 8, 7, 9])]
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == [] and all(ok for _job, ok, _value in outcomes)
+    by_account: dict[int, set[int]] = {}
+    for _job, _ok, (account, transaction) in outcomes:
+        by_account.setdefault(account, set()).add(transaction)
+    assert sorted(by_account) == [7, 8, 9]
+    assert [len(t) for t in by_account.values()] == [1, 1, 1], "an account's use cases of one batch commit together"
+    assert len(set.union(*by_account.values())) == 3, "no transaction holds two accounts"

@@ -8,14 +8,14 @@ failure rolls the batch back and its use cases are run again one by one, each in
 transaction, so that only the failing one fails. Nobody is answered before the commit of its own work has succeeded, so
 nothing acknowledged is lost.
 
-With several server instances on PostgreSQL, one order of locks keeps their batches from
+With several server instances on PostgreSQL, the account's lock keeps their batches from
 deadlocking: a use case of an account (its first parameter after the connection, and the
 resources, is `account_id`) first takes the account's lock (its `account_versions` row, moved on
-and held to the commit: `store/accounts.lock_account_writes`), and a batch runs its use cases
-in the order of their accounts. Every row an account's use case
-locks or waits on (its documents, counters, seal, clients) is then only ever waited on by a
-transaction that holds no other account's lock above it: writers of one account queue on its
-lock, and accounts are always locked in ascending order. A use case that still loses a race to
+and held to the commit: `store/accounts.lock_account_writes`), and a batch is committed as one
+transaction per account (on SQLite, as one transaction). Every row an account's use case locks
+or waits on (its documents, counters, seal, clients) is then only ever waited on by a
+transaction that holds that account's lock and no other: writers of one account queue on its
+lock, and a writer busy with one account never holds up another writer's other accounts. A use case that still loses a race to
 another instance is run again in a later batch, and the writer logs it and counts it by its
 SQLSTATE (`stats()["races"]`): a deadlock or serialization failure, or a unique violation from a
 find-or-create that both attempted (the loser's insert waits for the winner's commit, then fails;
@@ -40,7 +40,7 @@ from ixserver.domain.errors import DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import Database, UseCasePoints
 from ixserver.store.document_counts import fold_count_changes
-from ixserver.writes.use_cases import Job, account_of, in_lock_order, lock_account
+from ixserver.writes.use_cases import Job, account_of, lock_account
 
 log = logging.getLogger("ixserver.writer")
 
@@ -111,16 +111,30 @@ class Batches:
         return job.fn(conn, *job.args)
 
     def _run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
-        if len(batch) > 1:
-            together = self._run_together(batch)
-            if together is not None:
-                self.batches += 1
-                return together, []
         outcomes: list[Outcome] = []
         retry: list[Job] = []
-        for job in batch:
-            self._run_alone(job, outcomes, retry)
+        for group in self._transactions(batch):
+            if len(group) > 1:
+                together = self._run_together(group)
+                if together is not None:
+                    self.batches += 1
+                    outcomes += together
+                    continue
+            for job in group:
+                self._run_alone(job, outcomes, retry)
         return outcomes, retry
+
+    def _transactions(self, batch: list[Job]) -> list[list[Job]]:
+        """The batch's transactions, one after the other. SQLite: one (its one writer gains
+        nothing from letting go of the lock between accounts; one commit for all is cheapest).
+        PostgreSQL: one per account, so that a writer holds one account's lock at a time and the
+        other writers (server processes, instances) write other accounts meanwhile."""
+        if not self._locks:
+            return [batch]
+        groups: dict[int | None, list[Job]] = {}
+        for job in batch:
+            groups.setdefault(account_of(job), []).append(job)
+        return list(groups.values())
 
     def _run_together(self, batch: list[Job]) -> list[Outcome] | None:
         """Every use case of the batch in one transaction, each inside a savepoint: one that
@@ -132,7 +146,7 @@ class Batches:
                 points = UseCasePoints(conn)
                 outcomes: list[Outcome] = []
                 locked: set[int | None] = set()
-                for job in in_lock_order(batch):
+                for job in batch:
                     self._lock_account(conn, job, locked)  # outside the savepoint: held to the commit
                     points.begin()
                     try:

@@ -55,10 +55,3 @@ def lock_account(conn: Any, job: Job) -> int | None:
     if account is not None:
         lock_account_writes(conn, account)
     return account
-
-
-def in_lock_order(batch: list[Job]) -> list[Job]:
-    """Use cases of no account first, then by account (stably: an account's in arrival order)."""
-    return sorted(batch, key=lambda job: (-1 if (account := account_of(job)) is None else account))
-
-
