@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,12 +74,29 @@ def _wait(url: str, what: str, seconds: float = 60) -> None:
         time.sleep(0.1)
 
 
+def instance_ports(port: int, instances: int) -> list[int]:
+    """The ports after HAProxy's; one that is taken (by a server, or as the local end of some
+    outgoing connection) is replaced by one the system picks."""
+    return [p if _free(p) else _free(0) for p in range(port + 1, port + 1 + instances)]
+
+
+def _free(port: int) -> int:
+    """`port` (0: any) if this machine lets it be bound now, else 0."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+        return int(probe.getsockname()[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("IXSERVER_DATABASE_URL"), required="IXSERVER_DATABASE_URL" not in os.environ)
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="HAProxy's port; the instances take the next ones")
+    parser.add_argument("--port", type=int, default=8080, help="HAProxy's port; the instances take the next ones (a taken one: any free port)")
     parser.add_argument("--data-dir", type=Path, default=Path("var/cluster"))
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
@@ -96,7 +114,7 @@ def main() -> None:
          "Resources.from_settings(Settings())"], env=env, check=True,
     )  # fmt: skip
     subprocess.run([ixserver, "migrate"], env=env, check=True, stdout=sys.stderr)  # stdout: the cluster's own line
-    ports = [args.port + 1 + n for n in range(args.instances)]
+    ports = instance_ports(args.port, args.instances)
     instances = [
         subprocess.Popen(
             [ixserver, "serve", "--host", "127.0.0.1", "--port", str(port)],
