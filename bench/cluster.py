@@ -1,7 +1,8 @@
 """`make bench` with BENCH_DATABASE_URL, the cluster scenario (issue 15): the documents scenario
 (wrk, 32 connections, create then finalize) through HAProxy in front of one, then two
 `ixserver serve` instances on one PostgreSQL database (deploy/cluster.py, each instance one
-process), and the deadlocks PostgreSQL counted meanwhile (`pg_stat_database`).
+process), and the deadlocks PostgreSQL counted meanwhile (`pg_stat_database`); first with the
+documents of one account, then of BENCH_CLUSTER_ACCOUNTS (4).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import run  # noqa: E402
 
 CLUSTER = Path(__file__).parents[1] / "deploy" / "cluster.py"
+# The second round: the documents of several accounts (a server of several tenants), whose writes
+# do not queue on each other's account lock. One wrk thread per account.
+ACCOUNTS = int(os.environ.get("BENCH_CLUSTER_ACCOUNTS", "4"))
 
 
 def deadlocks(url: str) -> int:
@@ -30,7 +34,7 @@ def deadlocks(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def documents_through(url: str, instances: int, data_dir: Path) -> tuple[run.Figures, int]:
+def documents_through(url: str, instances: int, data_dir: Path, accounts: int) -> tuple[run.Figures, int]:
     run.empty_postgres(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
@@ -47,10 +51,13 @@ def documents_through(url: str, instances: int, data_dir: Path) -> tuple[run.Fig
                 break
             time.sleep(0.1)
         base = json.loads(described.read_text())["url"]
-        key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", f"cluster{instances}"], env=env,
-                             capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        keys = [
+            subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", f"cluster{instances}x{n}"], env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+            for n in range(accounts)
+        ]  # fmt: skip
         before = deadlocks(url)
-        figures = run.load_documents("wrk", base, key, lambda: run.raw_gapless_rate_pg(url))
+        figures = run.load_documents("wrk", base, keys[0], lambda: run.raw_gapless_rate_pg(url), other_keys=tuple(keys[1:]))
         return figures, deadlocks(url) - before
     finally:
         cluster.terminate()
@@ -63,12 +70,15 @@ def main() -> None:
         print("cluster scenario skipped: it needs BENCH_DATABASE_URL, wrk and haproxy")
         return
     run.DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
-    found = {}
     with tempfile.TemporaryDirectory(prefix="ixcluster-") as tmp:
-        for instances in (1, 2):
-            found[instances] = documents_through(url, instances, Path(tmp) / str(instances))
+        for accounts in (1, ACCOUNTS):
+            found = {n: documents_through(url, n, Path(tmp) / f"{n}-{accounts}", accounts) for n in (1, 2)}
+            report(found, accounts)
+
+
+def report(found: dict[int, tuple[run.Figures, int]], accounts: int) -> None:
     print(f"\n[cluster: HAProxy in front of N instances (one process each) on one PostgreSQL database, wrk {run.CONNECTIONS}"
-          f" connections, {run.SECONDS:.0f} s]")  # fmt: skip
+          f" connections, {run.SECONDS:.0f} s, documents of {accounts} account{'s' if accounts > 1 else ''}]")  # fmt: skip
     print(f"{'instances':<12}{'docs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'deadlocks':>11}{'raw/s':>10}")
     for instances, (f, dead) in found.items():
         print(f"{instances:<12}{f.documents_per_s:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.errors:>10}{dead:>11}{f.raw_per_s:>10.0f}")

@@ -2,7 +2,8 @@
 -- Each wrk thread keeps the ids of its drafts; a request finalizes one when there is one.
 -- With BENCH_REFUSE_EVERY=k, every k-th creation sends BENCH_BAD_BODY, which the writer refuses
 -- (a 422 from inside its batch): what those cost the others is the difference in documents/s.
-local key = os.getenv("BENCH_KEY")
+-- With BENCH_KEYS (comma-separated), each wrk thread writes to the account of one of the keys.
+key = os.getenv("BENCH_KEY")
 local drafts = {}
 created, finalized, refused, failed = 0, 0, 0, 0
 local body = os.getenv("BENCH_BODY")
@@ -37,8 +38,14 @@ function response(status, headers, resp)
   end
 end
 
+local keys = {}
+for k in string.gmatch(os.getenv("BENCH_KEYS") or "", "[^,]+") do table.insert(keys, k) end
+
 function setup(thread)
   table.insert(threads, thread)
+  if #keys > 0 then
+    thread:set("key", keys[(#threads - 1) % #keys + 1])
+  end
 end
 
 threads = {}

@@ -9,6 +9,8 @@ the default, and off, so both figures are on record):
   refusing     the documents scenario with 1 creation in 5 refused by the writer (a series that
                does not exist: 11 % of write requests); SQLite, wrk only. What refusals inside a
                batch cost the other writes.
+  accounts     the documents scenario over 4 accounts, one per wrk thread; PostgreSQL, wrk only.
+               What a server of several tenants does where one account's writes queue on its lock.
   list         GET /invoices.json?per_page=25             target: >= 1,000 rps, p99 < 50 ms
   get          GET /invoices/{id}.json                    target: >= 60% of trivial
   pdf          GET /api/pdf/{id}.json, then its pdfUrl,   target: p50 < 100 ms to the PDF, >= 50 PDFs/s
@@ -45,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -100,9 +102,9 @@ def _ms(text: str) -> float:
 
 def _wrk(
     url: str, script: Path | None = None, env: dict[str, str] | None = None, *, connections: int | None = None,
-    seconds: float | None = None,
+    seconds: float | None = None, threads: int = 2,
 ) -> tuple[str, float, float, float, int]:  # fmt: skip
-    command = ["wrk", "-t2", f"-c{connections or CONNECTIONS}", f"-d{int(seconds or SECONDS)}s", "--latency", url]
+    command = ["wrk", f"-t{threads}", f"-c{connections or CONNECTIONS}", f"-d{int(seconds or SECONDS)}s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout
@@ -122,20 +124,25 @@ def load_get(tool: str, name: str, url: str) -> Figures:
 
 
 REFUSE_EVERY = 5  # one creation in five refused: 1 write request in 9 (11 %)
+ACCOUNTS = 4  # PostgreSQL: the documents scenario once more, spread over this many accounts
 
 
 def load_documents(
-    tool: str, base: str, key: str, raw_rate: Callable[[], float] | None = None, refuse_every: int = 0
-) -> Figures:
+    tool: str, base: str, key: str, raw_rate: Callable[[], float] | None = None, refuse_every: int = 0,
+    other_keys: tuple[str, ...] = (),
+) -> Figures:  # fmt: skip
     """The documents scenario; with `raw_rate`, the raw gapless rate of its database just before it;
     with `refuse_every` (wrk only), every such creation names a series that does not exist,
-    which the writer refuses inside its batch."""
+    which the writer refuses inside its batch; with `other_keys` (wrk only), the documents go to
+    the accounts of `key` and those keys, one per wrk thread."""
     raw = raw_rate() if raw_rate is not None else None
     body = json.dumps(DOCUMENT)
     if tool == "wrk":
         bad = json.dumps({"invoice": {**DOCUMENT["invoice"], "sequence_id": 999_999_999}})  # type: ignore[dict-item]
         env = {"BENCH_KEY": key, "BENCH_BODY": body, "BENCH_BAD_BODY": bad, "BENCH_REFUSE_EVERY": str(refuse_every)}
-        out, rps, p50, p99, errors = _wrk(base, LUA, env)
+        if other_keys:
+            env["BENCH_KEYS"] = ",".join((key, *other_keys))
+        out, rps, p50, p99, errors = _wrk(base, LUA, env, threads=max(2, 1 + len(other_keys)))
         finalized = int(re.search(r"finalized=(\d+)", out).group(1))  # type: ignore[union-attr]
         refused = int(re.search(r"refused=(\d+)", out).group(1))  # type: ignore[union-attr]
         name = f"refusing {refused / (rps * SECONDS):.0%}" if refuse_every else "documents"
@@ -330,14 +337,18 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
         key = server.cli("accounts", "create", f"bench{server.port}")
         DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
         documents = load_documents(tool, server.base, key, raw)
-        refusing = {}
+        more_writes = {}
         if sqlite and tool == "wrk":  # what refused writes cost the others (issue 10)
-            refusing["refusing"] = load_documents(tool, server.base, key, None, REFUSE_EVERY)
+            more_writes["refusing"] = load_documents(tool, server.base, key, None, REFUSE_EVERY)
+        if not sqlite and tool == "wrk":  # several tenants: their writes do not queue on one account's lock
+            others = tuple(server.cli("accounts", "create", f"bench{server.port}n{n}") for n in range(1, ACCOUNTS))
+            several = load_documents(tool, server.base, key, None, other_keys=others)
+            more_writes["accounts"] = replace(several, name=f"{ACCOUNTS} accounts")
         if database_url and database_url.startswith("postgres"):
             analyze(database_url)
         results[f"{label}, read cache on"] = {
             "documents": documents,
-            **refusing,
+            **more_writes,
             **read_scenarios(tool, server, key, a_document_id(server, key)),
             **({"pdf": pdf_scenario(server, key)} if sqlite else {}),
         }
@@ -389,6 +400,9 @@ def report(results: dict[str, dict[str, Figures]], tool: str) -> None:
                 goal = 0.2 if label.startswith("sqlite") else 0.6
                 print(f"raw gapless transactions on the same database just before: {d.raw_per_s:.0f}/s;"
                       f" documents / raw = {ratio:.2f} ({verdict(ratio >= goal)} >= {goal:.2f})")  # fmt: skip
+            if "accounts" in by and by["accounts"].documents_per_s is not None:
+                print(f"documents of {ACCOUNTS} accounts (one per wrk thread): {by['accounts'].documents_per_s:.0f}/s,"
+                      f" p99 {by['accounts'].p99_ms:.1f} ms")  # fmt: skip
             if "refusing" in by and by["refusing"].documents_per_s is not None:
                 r = by["refusing"]
                 assert r.documents_per_s is not None
