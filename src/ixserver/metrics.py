@@ -30,7 +30,7 @@ FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 
 REQUESTS = Counter("ixserver_requests_total", "HTTP requests answered", ["method", "route", "status"])
 LATENCY = Histogram("ixserver_request_duration_seconds", "From a request's arrival to its answer", ["method", "route"], buckets=FAST)
 BATCH_USE_CASES = Histogram(
-    "ixserver_writer_batch_use_cases", "Use cases committed together in one batch", buckets=(1, 2, 4, 8, 16, 32, 64, 128)
+    "ixserver_writer_batch_use_cases", "Use cases run as one batch (committed together; on PostgreSQL one commit per account)", buckets=(1, 2, 4, 8, 16, 32, 64, 128)
 )
 BATCH_SECONDS = Histogram("ixserver_writer_batch_seconds", "Time a batch took, from its first statement to its commit", buckets=FAST)
 QUEUE_SECONDS = Histogram("ixserver_writer_queue_seconds", "Time a use case waited in the writer's queue for its batch", buckets=FAST)
