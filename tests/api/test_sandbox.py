@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import text
 
 from ixserver.store.accounts import account_by_name
 from ixserver.writes.direct import DirectWrites
@@ -137,6 +139,27 @@ def test_reads_waiting_together_share_a_version_read_and_none_is_stale(
         assert after["hits"] + after["misses"] - before["hits"] - before["misses"] == reads
         if after["version_reads"] is not None:  # PostgreSQL
             assert after["version_reads"] - before["version_reads"] < reads, "no read shared its version's"
+
+
+def test_a_read_cache_whose_version_connection_was_closed_answers_on_a_new_one(server: LiveServer, api: Api) -> None:
+    """PostgreSQL closed the connection the read cache reads versions on (a restart, an idle
+    timeout): the next request is answered, fresh, on a new one."""
+    if server.db.is_sqlite:
+        pytest.skip("PostgreSQL's connection")
+    from ixserver.store.db import VERSIONS_APPLICATION
+
+    assert api.get("/sequences.json").status_code == 200  # the connection is open
+    with server.by_hand(api) as conn:
+        closed = conn.execute(
+            text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"
+                 " AND datname = current_database()"),
+            {"name": VERSIONS_APPLICATION},
+        ).scalar_one()
+    assert closed >= 1
+    api.post("/sequences.json", json={"sequence": {"serie": "AFTER"}})
+    answer = api.get("/sequences.json")
+    assert answer.status_code == 200, answer.text
+    assert [s["serie"] for s in answer.json()["sequences"]][-1] == "AFTER"
 
 
 def test_stats_count_the_writers_work(server: LiveServer, api: Api) -> None:

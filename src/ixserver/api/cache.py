@@ -63,10 +63,11 @@ class Versions:
             while self._waiting:
                 waiting, self._waiting = self._waiting, {}  # who comes from now on waits for the next round
                 try:
-                    if self._conn is None or self._conn.closed or self._loop is not asyncio.get_running_loop():
-                        self._conn = await self.db.async_reader()  # the connection serves one event loop
-                        self._loop = asyncio.get_running_loop()
-                    versions = await account_versions_of(self._conn, list(waiting))
+                    try:
+                        versions = await self._read(list(waiting))
+                    except Exception:  # noqa: BLE001 - a connection the server closed (a restart): once more on a new one
+                        await self._drop_connection()
+                        versions = await self._read(list(waiting))
                 except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
                     await self._drop_connection()
                     for waiters in waiting.values():
@@ -82,6 +83,12 @@ class Versions:
                             waiter.set_result(version)
         finally:
             self._round = None
+
+    async def _read(self, account_ids: list[int]) -> dict[int, int]:
+        if self._conn is None or self._conn.closed or self._loop is not asyncio.get_running_loop():
+            self._conn = await self.db.async_reader()  # the connection serves one event loop
+            self._loop = asyncio.get_running_loop()
+        return await account_versions_of(self._conn, account_ids)
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None

@@ -31,6 +31,7 @@ from ixserver.store import deferred
 
 T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+VERSIONS_APPLICATION = "ixserver-versions"  # PostgreSQL's application_name of the read cache's connections
 
 
 def normalize_url(url: str) -> str:
@@ -129,7 +130,9 @@ class Database:
         import psycopg
 
         url = make_url(self.url).set(drivername="postgresql")
-        return await psycopg.AsyncConnection.connect(url.render_as_string(hide_password=False), autocommit=True)
+        return await psycopg.AsyncConnection.connect(
+            url.render_as_string(hide_password=False), autocommit=True, application_name=VERSIONS_APPLICATION
+        )
 
     def change_token(self) -> tuple[int, int] | None:
         """A value that changes whenever anything is committed to the database, by any
