@@ -11,8 +11,8 @@ chain stands and the account's latest SystemEntryDate (one round trip on Postgre
 - PostgreSQL: the UPDATE locks the counter row until commit; a concurrent finalization on the
   same sub-sequence waits for that commit, then increments the committed value. The account's
   latest entry is read in the statement's snapshot, taken after the account's lock
-  (writes/use_cases.py, a statement of its own before the use case): every earlier write of the
-  account is in it.
+  (writes/use_cases.py: a statement of its own, which the server runs before the use case's even
+  when store/deferred.py sends them in one pipeline): every earlier write of the account is in it.
 
 The unique index on (sub-sequence, number) of the numbered rows is the backstop.
 """

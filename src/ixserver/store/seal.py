@@ -38,14 +38,8 @@ _ADVANCE = Prepared(
     .values(seq=_h.seq + 1)
     .returning(_h.seq, _h.mac)
 )
-_SET_MAC = update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac"))
 _APPEND = Prepared(insert(seal_events))
-_SET_MAC_ALONE = Prepared(_SET_MAC)
-# PostgreSQL: the event and the head's new MAC in one statement (one round trip)
-_EVENT_FIELDS = ("account_id", "seq", "document_id", "event", "canonical", "mac", "created_at")
-_APPEND_AND_SET_MAC = Prepared(
-    _SET_MAC.add_cte(insert(seal_events).values({f: bindparam(f"event_{f}") for f in _EVENT_FIELDS}).cte("appended"))
-)
+_SET_MAC = Prepared(update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac")))
 
 
 def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
@@ -67,12 +61,9 @@ def append(conn: Connection, account_id: int, event: SealEvent, now: datetime) -
         "mac": event.mac,
         "created_at": now,
     }
-    head = {"of_account": account_id, "new_mac": event.mac}
-    if conn.dialect.name == "postgresql":  # SQLite has no INSERT in a WITH
-        _APPEND_AND_SET_MAC.send(conn, {**{f"event_{k}": v for k, v in values.items()}, **head})
-        return
-    _APPEND.run(conn, values)
-    _SET_MAC_ALONE.run(conn, head)
+    # deferred (store/deferred.py): on PostgreSQL both go with the transaction's next statement
+    _APPEND.send(conn, values)
+    _SET_MAC.send(conn, {"of_account": account_id, "new_mac": event.mac})
 
 
 def head(conn: Connection, account_id: int) -> tuple[int, str] | None:
