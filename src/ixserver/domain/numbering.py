@@ -38,3 +38,9 @@ def atcud_is_valid(doc_type: DocType, value: str, number: int) -> bool:
         return value == NOT_APPLICABLE
     suffix = f"-{number}"
     return value == NOT_REGISTERED or (value.endswith(suffix) and len(value) > len(suffix))
+
+
+def reported_atcud(value: str | None) -> str:
+    """An issued document's ATCUD as AT reads it (SAF-T `ATCUD`, QR field H): "0" where there is
+    none (a type ATCUD does not apply to, "N/A"; AT's demo file, before ATCUD existed)."""
+    return value if value and value != NOT_APPLICABLE else "0"

@@ -19,10 +19,10 @@ from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
+from ixserver.domain.euros import euro_totals
 from ixserver.domain.money import to_cents
 from ixserver.domain.reference import country_code
 from ixserver.domain.signing import printed_characters
-from ixserver.domain.totals import Line, compute
 
 # The most characters each field may hold (AT's table).
 MAX_LENGTH = {"A": 9, "B": 30, "C": 12, "D": 2, "E": 1, "F": 8, "G": 60, "H": 70, "L": 16, "M": 16, "N": 16, "O": 16,
@@ -128,16 +128,13 @@ NOT_SUBJECT_CODES = ("NS", "OUT")  # L: not subject or not taxable in VAT
 
 def document_fields(document: Document, issuer_nif: str, certificate: int) -> QrFields:
     """The QR fields of an issued document (pt-compliance §4.2): its SAF-T type and status,
-    number and ATCUD, and its bases and VAT per fiscal space and rate, as `compute` makes them
-    (VAT per rate, to the cent)."""
+    number and ATCUD, and its bases and VAT per fiscal space and rate, in euros as its SAF-T
+    record has them (domain/euros.py: each rate's base is what its lines add up to)."""
     kind = BY_KEY[document.doc_type]
     if document.number is None or document.serie is None or kind.saft_code is None:
         raise ValueError("only an issued document of a SAF-T type has a QR code")
-    rates = compute(
-        [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines],
-        document.global_discount,
-        document.retention,
-    ).rates
+    euros = euro_totals(document)
+    rates = euros.rates
     where = {line.tax_value: (line.tax_region, line.tax_code) for line in reversed(document.lines)}
     spaces: dict[str, dict[str, Any]] = {}
     not_subject = Decimal(0)
@@ -163,14 +160,14 @@ def document_fields(document: Document, issuer_nif: str, certificate: int) -> Qr
         status="A" if document.status == states.CANCELED else "N",
         date=document.date,
         number=numbering.document_number(kind, document.serie, document.number),
-        atcud=document.atcud or "0",
+        atcud=numbering.reported_atcud(document.atcud),
         spaces=found or (FiscalSpace(NO_VAT_SPACE),),
-        taxes=document.taxes,
-        total=document.total,
+        taxes=euros.taxes,
+        total=euros.total,
         hash4=printed_characters(document.signature) if document.signature else UNSIGNED,
         certificate=str(certificate),
         not_subject=not_subject or None,
-        withholding=document.retention_amount or None,
+        withholding=euros.retention or None,
     )
 
 

@@ -9,7 +9,8 @@ Document:   sum = Σ gross, to the cent
             before_taxes = Σ net, to the cent          (SAF-T NetTotal)
             discount = sum − before_taxes              (line and global discounts)
             taxes = Σ per rate of (Σ net at that rate × rate), each to the cent, half-up
-            per-rate bases: to the cent, adding up exactly to before_taxes (largest remainder)
+            per-rate bases: Σ net at that rate, to the cent (what that rate's lines add up to:
+            the QR code's bases; with several rates they may differ from before_taxes by a cent)
             total = before_taxes + taxes               (SAF-T GrossTotal, what is signed)
             retention = before_taxes × retention%, to the cent (withholding; not in `total`)
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ixserver.domain.money import CENT, ZERO, percent_of, to_cents, to_line
+from ixserver.domain.money import ZERO, percent_of, to_cents, to_line
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,7 @@ def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, re
 
     total_sum = to_cents(sum(grosses, ZERO))
     before_taxes = to_cents(sum((a.net for a in amounts), ZERO))
-    by_rate = sorted(base_by_rate.items())
-    bases = _bases_adding_up(before_taxes, [base for _rate, base in by_rate])
-    rates = [
-        RateTotals(rate, rounded, to_cents(percent_of(base, rate)))
-        for (rate, base), rounded in zip(by_rate, bases, strict=True)
-    ]
+    rates = [RateTotals(rate, to_cents(base), to_cents(percent_of(base, rate))) for rate, base in sorted(base_by_rate.items())]
     taxes = sum((r.tax for r in rates), to_cents(ZERO))
     withheld = to_cents(percent_of(before_taxes, retention)) if retention else to_cents(ZERO)
     return Totals(
@@ -117,21 +113,6 @@ def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, re
         lines=amounts,
         rates=rates,
     )
-
-
-def _bases_adding_up(before_taxes: Decimal, bases: list[Decimal]) -> list[Decimal]:
-    """Each rate's base to the cent, so that together they are exactly `before_taxes` (the QR
-    code and SAF-T show both): rounded half-up, then the cents rounding lost or gained go, one
-    each, to the bases whose rounding moved them most (largest remainder; ties to the lower rate)."""
-    rounded = [to_cents(base) for base in bases]
-    cents = int((before_taxes - sum(rounded, ZERO)) / CENT)
-    if cents:
-        step = CENT if cents > 0 else -CENT
-        # adding: those rounded down the most first; taking: those rounded up the most first
-        order = sorted(range(len(bases)), key=lambda i: (bases[i] - rounded[i]) * (-1 if cents > 0 else 1))
-        for i in order[: abs(cents)]:
-            rounded[i] += step
-    return rounded
 
 
 def in_euros(amount: Decimal, rate: Decimal | None) -> Decimal:

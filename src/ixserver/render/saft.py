@@ -22,25 +22,22 @@ from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CREDIT_NOTES, SERVICE_UNITS, Document, DocumentLine, net
+from ixserver.domain.euros import euro_totals, saft_exchange_rate
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
-from ixserver.domain.payments import payable
+from ixserver.domain.payments import DEFAULT_MECHANISM, payable
 from ixserver.domain.reference import UNKNOWN_COUNTRY, country_code
 from ixserver.domain.saft import TABLES, Totals
-from ixserver.domain.sequences import NOT_APPLICABLE
+from ixserver.domain.totals import Totals as DocumentTotals
 
 NS = "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"
 FINAL_CONSUMER_ID = "CF"  # the CustomerID of documents without a known client
 UNKNOWN = "Desconhecido"
 SOURCE_ID = "ixserver"  # who made the document (SourceID): the API
 TABLE_OF_CLASS = {"SI": "SalesInvoices", "MG": "MovementOfGoods", "WD": "WorkingDocuments", "PY": "Payments"}
+# An invoice-receipt is paid when issued; the API does not say how: "other means" (OU).
+INVOICE_RECEIPT_MECHANISM = "OU"
 UNIT_OF_MEASURE = {None: "UN", "unit": "UN", "service": "UN", "hour": "H", "day": "DIA", "month": "MES", "other": "UN"}
-
-
-def saft_atcud(atcud: str | None) -> str:
-    """A document's ATCUD as SAF-T has it: "0" where there is none (a type ATCUD does not apply
-    to, "N/A"; AT's demo file for documents before ATCUD existed)."""
-    return atcud if atcud and atcud != NOT_APPLICABLE else "0"
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,7 @@ def add_to_totals(totals: dict[str, Totals], document: Document) -> None:
     found.entries += 1
     if table == "Payments":
         if counts(document):
-            found.credit += _eur(document.before_taxes, document)
+            found.credit += euro_totals(document).before_taxes
         return
     if table == "MovementOfGoods":
         found.lines += len(document.lines)
@@ -152,8 +149,7 @@ def add_to_totals(totals: dict[str, Totals], document: Document) -> None:
             found.quantity += sum((line.quantity for line in document.lines), Decimal(0))
         return
     if counts(document):
-        for line in document.lines:
-            amount = _eur(net(line), document)
+        for amount in line_values(document):
             if _is_debit(document):
                 found.debit += amount
             else:
@@ -165,8 +161,26 @@ def _is_debit(document: Document) -> bool:
     return document.doc_type in CREDIT_NOTES
 
 
-def _eur(amount: Decimal, document: Document) -> Decimal:
-    return amount / document.exchange_rate if document.exchange_rate else amount
+def line_values(document: Document) -> list[Decimal]:
+    """Each line's value in euros (Credit/DebitAmount): its own in a document in euros, else as
+    the document's conversion makes it (domain/euros.py)."""
+    if document.exchange_rate is None:
+        return [net(line) for line in document.lines]
+    return [amounts.net for amounts in euro_totals(document).lines]
+
+
+def _figures(document: Document) -> DocumentTotals:
+    """What the document's DocumentTotals say, in euros: its own totals in a document in euros."""
+    if document.exchange_rate is None:
+        return DocumentTotals(
+            sum=document.sum,
+            discount=document.discount,
+            before_taxes=document.before_taxes,
+            taxes=document.taxes,
+            total=document.gross_total_eur if document.gross_total_eur is not None else document.total,
+            retention=document.retention_amount,
+        )
+    return euro_totals(document)
 
 
 def _money(value: Decimal) -> str:
@@ -302,14 +316,13 @@ def _exemption(parent: etree._Element, line: DocumentLine, document: Document) -
 
 
 def _lines(root: etree._Element, document: Document, *, references: str | None, movement: bool = False) -> None:
-    for n, line in enumerate(document.lines, start=1):
+    for n, (line, value) in enumerate(zip(document.lines, line_values(document), strict=True), start=1):
         element = _add(root, "Line")
         _add(element, "LineNumber", n)
         _add(element, "ProductCode", product_code(line))
         _add(element, "ProductDescription", product_of(line).description)
         _add(element, "Quantity", _decimal(line.quantity))
         _add(element, "UnitOfMeasure", UNIT_OF_MEASURE.get(line.unit, "UN"))
-        value = _eur(net(line), document)
         _add(element, "UnitPrice", _line_money(value / line.quantity))
         if not movement:
             _add(element, "TaxPointDate", document.date.isoformat())
@@ -322,30 +335,34 @@ def _lines(root: etree._Element, document: Document, *, references: str | None, 
         _exemption(element, line, document)
 
 
-def _totals(root: etree._Element, document: Document) -> None:
+def _totals(root: etree._Element, document: Document, figures: DocumentTotals) -> etree._Element:
     totals = _add(root, "DocumentTotals")
-    _add(totals, "TaxPayable", _money(_eur(document.taxes, document)))
-    _add(totals, "NetTotal", _money(_eur(document.before_taxes, document)))
-    _add(totals, "GrossTotal", _money(document.gross_total_eur if document.gross_total_eur is not None else document.total))
+    _add(totals, "TaxPayable", _money(figures.taxes))
+    _add(totals, "NetTotal", _money(figures.before_taxes))
+    _add(totals, "GrossTotal", _money(figures.total))
+    return totals
+
+
+def _currency(totals: etree._Element, document: Document, figures: DocumentTotals) -> None:
     if document.exchange_rate is not None:
         currency = _add(totals, "Currency")
         _add(currency, "CurrencyCode", document.currency_code)
         _add(currency, "CurrencyAmount", _money(document.total))
-        _add(currency, "ExchangeRate", _decimal(document.exchange_rate))
+        _add(currency, "ExchangeRate", f"{saft_exchange_rate(document.total, figures.total, document.exchange_rate):f}")
 
 
-def _withholding(root: etree._Element, document: Document) -> None:
-    if document.retention_amount:
+def _withholding(root: etree._Element, figures: DocumentTotals) -> None:
+    if figures.retention:
         tax = _add(root, "WithholdingTax")
         _add(tax, "WithholdingTaxType", "IRS")
-        _add(tax, "WithholdingTaxAmount", _money(_eur(document.retention_amount, document)))
+        _add(tax, "WithholdingTaxAmount", _money(figures.retention))
 
 
 def _signed(name: str, number: str, status: str, when: str, document: Document) -> etree._Element:
     """What every signed document's element starts with: number, ATCUD, status, hash, date."""
     root = _element(name)
     _add(root, number, _number(document))
-    _add(root, "ATCUD", saft_atcud(document.atcud))
+    _add(root, "ATCUD", numbering.reported_atcud(document.atcud))
     _status(root, status, document)
     _add(root, "Hash", document.signature or "0")
     _add(root, "HashControl", document.key_version or 0)
@@ -365,8 +382,12 @@ def _invoice(document: Document, reference: str | None) -> etree._Element:
     _add(root, "SystemEntryDate", document.system_entry_date)
     _add(root, "CustomerID", customer_id(document))
     _lines(root, document, references=reference)
-    _totals(root, document)
-    _withholding(root, document)
+    figures = _figures(document)
+    totals = _totals(root, document, figures)
+    _currency(totals, document, figures)
+    if kind.key == "invoice_receipt":  # paid when issued (AT's demo: FR with its Payment)
+        _payment_method(totals, "Payment", INVOICE_RECEIPT_MECHANISM, payable(figures.total, figures.retention), document)
+    _withholding(root, figures)
     return root
 
 
@@ -378,7 +399,8 @@ def _work_document(document: Document) -> etree._Element:
     _add(root, "SystemEntryDate", document.system_entry_date)
     _add(root, "CustomerID", customer_id(document))
     _lines(root, document, references=None)
-    _totals(root, document)
+    figures = _figures(document)
+    _currency(_totals(root, document, figures), document, figures)
     return root
 
 
@@ -408,22 +430,22 @@ def _stock_movement(document: Document) -> etree._Element:
     else:
         _add(root, "MovementStartTime", document.system_entry_date)
     _lines(root, document, references=None, movement=True)
-    _totals(root, document)
+    figures = _figures(document)
+    _currency(_totals(root, document, figures), document, figures)
     return root
 
 
 def _payment(document: Document, paid: Document | None) -> etree._Element:
     root = _element("Payment")
     _add(root, "PaymentRefNo", _number(document))
-    _add(root, "ATCUD", saft_atcud(document.atcud))
+    _add(root, "ATCUD", numbering.reported_atcud(document.atcud))
     _add(root, "Period", document.date.month)
     _add(root, "TransactionDate", document.date.isoformat())
     _add(root, "PaymentType", "RG")
     _status(root, "PaymentStatus", document, "SourcePayment")
-    method = _add(root, "PaymentMethod")
-    _add(method, "PaymentMechanism", document.payment_mechanism or "OU")
-    _add(method, "PaymentAmount", _money(_eur(payable(document.total, document.retention_amount), document)))
-    _add(method, "PaymentDate", document.date.isoformat())
+    figures = euro_totals(document)
+    mechanism = document.payment_mechanism or DEFAULT_MECHANISM
+    _payment_method(root, "PaymentMethod", mechanism, payable(figures.total, figures.retention), document)
     _add(root, "SourceID", SOURCE_ID)
     _add(root, "SystemEntryDate", document.system_entry_date)
     _add(root, "CustomerID", customer_id(document))
@@ -432,18 +454,17 @@ def _payment(document: Document, paid: Document | None) -> etree._Element:
     source = _add(line, "SourceDocumentID")
     _add(source, "OriginatingON", _number(paid) if paid is not None and paid.number is not None else "Desconhecido")
     _add(source, "InvoiceDate", (paid.date if paid is not None else document.date).isoformat())
-    _add(line, "CreditAmount", _money(_eur(document.before_taxes, document)))
-    totals = _add(root, "DocumentTotals")
-    _add(totals, "TaxPayable", _money(_eur(document.taxes, document)))
-    _add(totals, "NetTotal", _money(_eur(document.before_taxes, document)))
-    _add(totals, "GrossTotal", _money(_eur(document.total, document)))
-    if document.exchange_rate is not None:
-        currency = _add(totals, "Currency")
-        _add(currency, "CurrencyCode", document.currency_code)
-        _add(currency, "CurrencyAmount", _money(document.total))
-        _add(currency, "ExchangeRate", _decimal(document.exchange_rate))
-    _withholding(root, document)
+    _add(line, "CreditAmount", _money(figures.before_taxes))
+    _currency(_totals(root, document, figures), document, figures)
+    _withholding(root, figures)
     return root
+
+
+def _payment_method(parent: etree._Element, tag: str, mechanism: str, amount: Decimal, document: Document) -> None:
+    method = _add(parent, tag)
+    _add(method, "PaymentMechanism", mechanism)
+    _add(method, "PaymentAmount", _money(amount))
+    _add(method, "PaymentDate", document.date.isoformat())
 
 
 def element_of(document: Document, related: Document | None) -> etree._Element:

@@ -36,8 +36,9 @@ from ixserver.domain.documents import (
     transport_problems,
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
+from ixserver.domain.euros import converted, euro_totals
 from ixserver.domain.sequences import TRAINING
-from ixserver.domain.totals import GlobalDiscount, Line, compute, in_euros
+from ixserver.domain.totals import GlobalDiscount, Line, compute
 from ixserver.domain.vat_moss import vat_moss_problems
 from ixserver.resources import Resources
 from ixserver.services import clients as client_service
@@ -258,15 +259,14 @@ def _prepare(
             for line, tax in zip(lines_in, line_taxes, strict=True)
         ],
     )
-    totals = compute(
-        [
-            Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)
-            for line, tax, item in zip(lines_in, line_taxes, items, strict=True)
-        ],
-        discount,
-        retention,
-    )
-    raise_if(total_problems(totals.sum, totals.total, in_euros(totals.total, rate if currency != "EUR" else None)))
+    priced = [
+        Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)
+        for line, tax, item in zip(lines_in, line_taxes, items, strict=True)
+    ]
+    totals = compute(priced, discount, retention)
+    # its gross in euros, by the rule AT reads (domain/euros.py), stays within the limits too
+    total_eur = converted(priced, discount, retention, rate if currency != "EUR" else None).total
+    raise_if(total_problems(totals.sum, totals.total, total_eur))
     lines = [
         DocumentLine(
             name=item.name,
@@ -424,7 +424,7 @@ def _finalize(
     whole use case back, number included."""
     taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
     head = taken.head
-    total_eur = in_euros(document.total, document.exchange_rate)
+    total_eur = euro_totals(document).total  # what is signed: GrossTotal in euros (domain/euros.py)
     problems = finalization_problems(
         doc_type=kind,
         doc_date=document.date,

@@ -22,6 +22,7 @@ from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document, DocumentContent, numbering_problems
 from ixserver.domain.errors import DocumentNotFound, InvalidPaymentMechanism, ValidationFailed, raise_if
+from ixserver.domain.euros import euro_totals
 from ixserver.domain.payments import (
     DEFAULT_MECHANISM,
     PAYMENT_MECHANISMS,
@@ -30,7 +31,6 @@ from ixserver.domain.payments import (
     payment_problems,
     receipt_amounts,
 )
-from ixserver.domain.totals import in_euros
 from ixserver.resources import Resources
 from ixserver.services import seal as seal_service
 from ixserver.services.documents import changed_document
@@ -135,7 +135,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
         sub_sequence_id=taken.sub_sequence_id,
         number=taken.number,
         atcud=numbering.atcud(kind, head.validation_code, taken.number),
-        gross_total_eur=in_euros(amounts.total, paid.exchange_rate),
+        gross_total_eur=euro_totals(draft).total,  # what AT reads of it: in euros
         system_entry_date=entry,
         signature=None,
         key_version=None,

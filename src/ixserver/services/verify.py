@@ -20,8 +20,9 @@ from sqlalchemy.engine import Connection
 from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_problems
+from ixserver.domain.euros import gross_totals_allowed
 from ixserver.domain.payments import payable
-from ixserver.domain.totals import Line, compute, in_euros
+from ixserver.domain.totals import Line, compute
 from ixserver.keys import public_key_from_pem
 from ixserver.services import seal as seal_service
 from ixserver.store import accounts as account_store
@@ -159,7 +160,7 @@ def _receipt_problems(where: str, document: Document) -> list[str]:
         problems.append(f"{where}: amounts {document.before_taxes} + {document.taxes} do not make {document.total}")
     if payable(document.total, document.retention_amount) <= 0 or document.owner_document_id is None:
         problems.append(f"{where}: pays nothing, or no document")
-    if document.gross_total_eur != in_euros(document.total, document.exchange_rate):
+    if document.gross_total_eur not in gross_totals_allowed(document):
         problems.append(f"{where}: the gross total {document.gross_total_eur} is not the receipt's")
     return problems
 
@@ -175,9 +176,7 @@ def _totals_problems(where: str, document: Document) -> list[str]:
     for n, (line, amounts) in enumerate(zip(document.lines, totals.lines, strict=True), start=1):
         if (line.subtotal, line.tax_amount, line.total) != (amounts.subtotal, amounts.tax_amount, amounts.total):
             problems.append(f"{where}: line {n} amounts do not recompute")
-    if document.gross_total_eur is not None and document.gross_total_eur != in_euros(
-        document.total, document.exchange_rate
-    ):
+    if document.gross_total_eur is not None and document.gross_total_eur not in gross_totals_allowed(document):
         problems.append(f"{where}: the signed gross total {document.gross_total_eur} is not the document's")
     return problems
 
