@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -46,6 +48,15 @@ def data_file(name: str) -> Path:
 def next_number(conn: Any, sub_sequence_id: int) -> int:
     """The next number of a counter alone (the counter proofs and the writer tests allocate)."""
     return take_number(conn, sub_sequence_id).number
+
+
+@functools.cache
+def resources_for_tests() -> Resources:
+    """What the test servers' processes have (AT's sample signing key, the test secret key, the
+    sandbox's simulator), for tests that write without a server."""
+    settings = Settings(data_dir=Path(tempfile.gettempdir()), secret_key=TEST_SECRET_KEY, sandbox=True,
+                        signing_key_file=data_file("at-sample-keys/at-sample-private-key.pem"))  # fmt: skip
+    return Resources.from_settings(settings)
 
 
 def write(db: Database, fn: Any, *args: Any) -> Any:
@@ -195,8 +206,7 @@ class LiveServer:
         server creates them: in sandbox, with a test NIF and its first series registered.
         `registered=False`: as an account made before that, its first series unregistered."""
         name = name or f"t{secrets.token_hex(5)}"
-        resources = self.resources if registered else None
-        _account, key = write(self.db, lambda conn: create_account(conn, name, resources, **attrs))
+        _account, key = write(self.db, lambda conn: create_account(conn, name, self.resources, register=registered, **attrs))
         return Api(self.url, key, name)
 
 

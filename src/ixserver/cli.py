@@ -39,11 +39,21 @@ DEMO_ACCOUNT = "demo"
 
 
 def _database(settings: Settings) -> Database:
-    """The database, migrated to the current schema (idempotent, safe with several processes)."""
+    """The database, migrated to the current schema (idempotent, safe with several processes),
+    its writes journaling the seal heads they move (ixserver/journal.py)."""
+    from ixserver.journal import attach
+    from ixserver.services.seal import open_existing
     from ixserver.store.migrate import upgrade
 
-    upgrade(settings.resolved_database_url)
-    return Database(settings.resolved_database_url)
+    key = _seal_key(settings)
+    upgrade(settings.resolved_database_url, seal_start=lambda conn, account_id: open_existing(conn, key, account_id))
+    db = Database(settings.resolved_database_url)
+    attach(db, settings)
+    return db
+
+
+def _seal_key(settings: Settings) -> bytes:
+    return Vault.from_settings(settings).derive("seal")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -176,9 +186,12 @@ def _demo_key(settings: Settings, db: Database) -> str:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
+    from ixserver.journal import SealJournal
     from ixserver.store.migrate import current_revision
 
-    db = _database(Settings())
+    settings = Settings()
+    db = _database(settings)
+    SealJournal(settings.resolved_seal_journal).ensure()
     typer.echo(f"database at revision {current_revision(db)}")
     db.dispose()
 
@@ -249,8 +262,8 @@ def series_register(
     db = _database(settings)
     try:
         found = DirectWrites(db).run_sync(get_account, account)
-        resources = Resources.from_settings(settings)
-        sequence = DirectWrites(db).run_sync(enter_validation_codes, resources, found.id, serie, codes)
+        writes = DirectWrites(db, Resources.from_settings(settings))
+        sequence = writes.run_sync_with_resources(enter_validation_codes, found.id, serie, codes)
     except DomainError as exc:
         _fail("; ".join(exc.messages))
     finally:
@@ -271,7 +284,8 @@ def guides_code(account: str, guide_id: int, code: str) -> None:
     db = _database(settings)
     try:
         found = DirectWrites(db).run_sync(get_account, account)
-        guide = DirectWrites(db).run_sync(enter_transport_code, Resources.from_settings(settings), found.id, guide_id, code)
+        writes = DirectWrites(db, Resources.from_settings(settings))
+        guide = writes.run_sync_with_resources(enter_transport_code, found.id, guide_id, code)
     except DomainError as exc:
         _fail("; ".join(exc.messages))
     finally:
@@ -288,18 +302,26 @@ def verify(
     ),
     as_json: bool = typer.Option(False, "--json", help="With --saft: the report as JSON on stdout."),
     jobs: int = typer.Option(0, min=0, max=64, help="With --saft: worker processes for the schema (0: by file size)."),
+    journal: list[Path] = typer.Option(
+        [], "--journal", help="A seal journal to check the database against (repeat for each instance's; default: this one's)."
+    ),
+    no_journal: bool = typer.Option(False, "--no-journal", help="Check the database alone, without a seal journal."),
 ) -> None:
     """Audit the database, or with --saft a SAF-T file on its own; exit 0 when clean, 1 with a
     report otherwise."""
     if saft is not None:
         _verify_saft(saft, public_key, as_json, jobs or None)
         return
+    from ixserver import journal as seal_journal
     from ixserver.services.verify import verify as run_verify
 
     settings = Settings()
+    paths = [] if no_journal else (journal or [settings.resolved_seal_journal])
+    problems = [f"the seal journal {p} is missing (lost, or not this server's: give --journal)" for p in paths if not p.is_file()]
+    heads = [seal_journal.read(p) for p in paths if p.is_file()]
     db = _database(settings)
     with db.read() as conn:
-        problems = run_verify(conn, Vault.from_settings(settings).derive("seal"), account)
+        problems += run_verify(conn, _seal_key(settings), account, journals=None if no_journal else heads)
     db.dispose()
     if problems:
         for line in problems:
@@ -352,22 +374,32 @@ def _verify_saft(path: Path, key_files: list[Path], as_json: bool, jobs: int | N
 
 @app.command()
 def seal(account: str = typer.Option(None, help="Only this account.")) -> None:
-    """Seal, as they now are, issued documents that have no seal yet (issued before ixserver
-    sealed documents). Run `ixserver verify` first: what is sealed is taken as right."""
+    """Seal, as they now are, issued documents that predate the seal and have no event yet.
+    Run `ixserver verify` first: what is sealed is taken as right. Refused (exit 1) for an
+    account where a document issued after the seal began has none: its events were deleted."""
     from ixserver.services.accounts import list_accounts
     from ixserver.services.seal import seal_unsealed
 
     settings = Settings()
     db = _database(settings)
-    key = Vault.from_settings(settings).derive("seal")
+    writes = DirectWrites(db, Resources.from_settings(settings))
+    refused = False
     try:
         with db.read() as conn:
             accounts = [a for a in list_accounts(conn) if account is None or a.name == account]
         for row in accounts:
-            count = DirectWrites(db).run_sync(seal_unsealed, key, row.id)
+            try:
+                count = writes.run_sync_with_resources(seal_unsealed, row.id)
+            except DomainError as exc:
+                refused = True
+                for message in exc.messages:
+                    typer.echo(f"{row.name}: refused: {message}", err=True)
+                continue
             typer.echo(f"{row.name}: {count} documents sealed")
     finally:
         db.dispose()
+    if refused:
+        raise typer.Exit(1)
 
 
 @saft_app.command("export")
@@ -397,7 +429,8 @@ def saft_export(
             bars[0].update(1)
 
         with db.read() as conn, open(output, "wb") as out:
-            count = export(conn, account, *period, out, certificate=settings.software_certificate, progress=progress)
+            count = export(conn, account, *period, out, certificate=settings.software_certificate,
+                           producer_tax_id=settings.producer_tax_id, progress=progress)  # fmt: skip
         if bars:
             bars[0].__exit__(None, None, None)
         typer.echo(f"{output}: {count} documents")
@@ -417,7 +450,7 @@ def worker(threads: int = typer.Option(1, min=1, max=32, help="Job worker thread
 
     settings = Settings()
     db = _database(settings)
-    workers = JobWorkers(settings, db, DirectWrites(db), HANDLERS)
+    workers = JobWorkers(settings, db, DirectWrites(db, Resources.from_settings(settings)), HANDLERS)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     workers.start(threads)
     typer.echo(f"ixserver worker: {threads} thread(s) on {settings.resolved_database_url.split('://')[0]}")

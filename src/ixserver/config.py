@@ -55,8 +55,20 @@ class Settings(BaseSettings):
         default=None, description="PEM RSA private key that signs documents; default: <data dir>/signing-key.pem."
     )
     signing_key_version: int = Field(default=1, ge=1, description="Version of that key (SAF-T HashControl).")
+    seal_journal: Path | None = Field(
+        default=None,
+        description="Append-only file of each account's latest seal head, outside the database (`ixserver verify`"
+        " checks the database against it); default: <data dir>/seal.journal.",
+    )
     software_certificate: int = Field(
         default=0, ge=0, le=9999, description="AT certificate number of the program; 0: not certified."
+    )
+    producer_tax_id: str = Field(
+        default="999999990",
+        min_length=1,
+        max_length=30,
+        description="SAF-T ProductCompanyTaxID: the tax id of who produces (and certifies) the program you run;"
+        " 999999990, AT's 'not identified', until there is one.",
     )
     auth_cache_seconds: float = Field(default=30.0, ge=0, description="How long a verified API key is remembered.")
     read_cache: bool = Field(default=True, description="Reuse rendered reads while the (SQLite) database is unchanged.")
@@ -119,6 +131,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ixserver.db').resolve()}"
+
+    @property
+    def resolved_seal_journal(self) -> Path:
+        return self.seal_journal or self.data_dir / "seal.journal"
 
     @property
     def base_url(self) -> str:

@@ -21,6 +21,11 @@ TYPE_NAMES = {
 }  # fmt: skip
 
 
+# A business's identity: what its documents must print of their issuer (CIVA art. 36.5 a), which
+# an account needs to issue outside a training series (the sandbox's).
+IDENTITY = {"organization_name": "Oficina Exemplo, Lda", "address": "Rua do Ouro 1", "postal_code": "1100-060", "city": "Lisboa"}
+
+
 def today() -> str:
     return clock.today().strftime("%d/%m/%Y")
 

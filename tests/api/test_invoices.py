@@ -18,6 +18,7 @@ from ixserver.domain.vat_moss import rates_of
 from ixserver.services.verify import verify
 from ixserver.store.documents import document_by_token
 from tests.api.invoicing import (
+    IDENTITY,
     TYPE_NAMES,
     TYPES,
     body,
@@ -209,7 +210,7 @@ def test_the_signature_verifies_and_chains(server: LiveServer, api: Api) -> None
 def test_a_series_not_registered_issues_nothing(server: LiveServer) -> None:
     """DL 28/2019 art. 35: a series is communicated to AT before use; the refusal takes no
     number, and once registered the first document is 1 with its ATCUD."""
-    api = server.account(registered=False, fiscal_id="508025338")
+    api = server.account(registered=False, fiscal_id="508025338", **IDENTITY)  # (not training: it names itself)
     seq = series(api)
     draft = create(api)
     refused = change(api, "invoice", draft["id"], "finalized")

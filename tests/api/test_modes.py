@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from stdnum.pt import nif
 
 from ixserver.config import Settings
-from tests.api.invoicing import body, change, create, issue
+from tests.api.invoicing import IDENTITY, body, change, create, issue
 from tests.support import TEST_SECRET_KEY, Api, LiveServer, live_server
 
 
@@ -53,7 +53,7 @@ def first_series(api: Api) -> dict:
 
 def test_production_issues_only_in_series_registered_by_the_operator(production: LiveServer) -> None:
     fiscal_id = a_nif()
-    api = production.account(fiscal_id=fiscal_id)
+    api = production.account(fiscal_id=fiscal_id, **IDENTITY)
     seq = first_series(api)
     serie = seq["serie"]
     assert seq["current_invoice_validation_code"] == "N/D", "nothing invented"
@@ -72,6 +72,8 @@ def test_production_issues_only_in_series_registered_by_the_operator(production:
     assert entered.returncode == 0, entered.stderr
     assert f"FT {serie}\tAAAA1111" in entered.stdout and f"NC {serie}\tBBBB2222" in entered.stdout
     assert f"FR {serie}\tN/D" in entered.stdout
+    # the API shows what the command wrote at once, its read cache included (issue 22 item 7)
+    assert first_series(api)["current_invoice_validation_code"] == "AAAA1111"
     issued = change(api, "invoice", draft["id"], "finalized").json()["invoice"]
     assert (issued["sequence_number"], issued["atcud"]) == (f"1/{serie}", "AAAA1111-1")
     assert "fins de formação" not in page_of(api, issued), "production documents are not training"
@@ -142,7 +144,7 @@ def test_sandbox_documents_are_training_documents(api: Api) -> None:
 
 
 def test_the_operator_enters_codes_through_the_control_api_too(production: LiveServer) -> None:
-    api = production.account(fiscal_id=a_nif())
+    api = production.account(fiscal_id=a_nif(), **IDENTITY)
     serie = first_series(api)["serie"]
     path = f"/_ixserver/series/{serie}/validation_codes.json"
     entered = api.put(path, json={"validation_codes": {"FT": "HHHH8888", "FR": "IIII9999"}})
@@ -163,7 +165,7 @@ def test_the_operator_enters_the_code_at_gave_a_guides_transport(production: Liv
     from ixserver import clock
     from tests.api.invoicing import finalize
 
-    api = production.account(fiscal_id=a_nif())
+    api = production.account(fiscal_id=a_nif(), **IDENTITY)
     serie = first_series(api)["serie"]
     assert series_register(production, api.name, serie, "--code", "GT=KKKK1111").returncode == 0
     start = (clock.local_now() + timedelta(hours=2)).strftime("%d/%m/%Y %H:%M:%S")
@@ -187,7 +189,36 @@ def test_the_operator_enters_the_code_at_gave_a_guides_transport(production: Liv
     same = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(issued["id"]), "ABC123456789"],
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert same.returncode == 0 and same.stdout.strip().endswith("ABC123456789"), same.stderr
+    other = finalize(api, "transport", create(api, "transport", loaded_at=start, address_from=address, address_to=address)["id"])
+    assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] is None  # (cached now)
+    by_command = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(other["id"]), "XYZ987"],
+                                env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert by_command.returncode == 0, by_command.stderr
+    assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] == "XYZ987", "not a stale read"
     with production.db.read() as conn:
         from ixserver.services.verify import verify
 
         assert verify(conn, production.resources.seal_key, api.name) == [], "the code is sealed"
+
+
+def test_production_issues_only_with_the_issuers_name_address_and_nif(production: LiveServer) -> None:
+    """CIVA art. 36.5 a): an invoice names its issuer, its seat and its NIF. An account with only
+    a NIF issues nothing (and takes no number) until they are set; then its documents keep them."""
+    api = production.account(fiscal_id=a_nif())
+    serie = first_series(api)["serie"]
+    assert series_register(production, api.name, serie, "--code", "FT=LLLL1111").returncode == 0
+    draft = create(api)
+    refused = change(api, "invoice", draft["id"], "finalized")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["error"].startswith(
+        "The account's name, address, postal code, city must be set before it issues documents (CIVA art. 36.5 a:"
+    )
+    assert first_series(api)["current_invoice_number"] == 0
+    with production.db.read() as conn:
+        from sqlalchemy import text
+
+        account_id = conn.execute(text("SELECT id FROM accounts WHERE name = :n"), {"n": api.name}).scalar_one()
+    assert api.put(f"/api/accounts/{account_id}/update.json", json={"account": IDENTITY}).status_code == 200
+    issued = change(api, "invoice", draft["id"], "finalized")
+    assert issued.status_code == 200, issued.text
+    assert "Oficina Exemplo, Lda" in page_of(api, issued.json()["invoice"])

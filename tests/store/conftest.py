@@ -9,7 +9,7 @@ from ixserver.store.db import Database
 from ixserver.store.migrate import upgrade
 from ixserver.store.sequences import fetch_sequences
 from tests.store.scratch import scratch
-from tests.support import write
+from tests.support import resources_for_tests, write
 
 
 @pytest.fixture
@@ -23,6 +23,6 @@ def db(database_url: str) -> Database:
 
 def invoice_counter(db: Database) -> int:
     """The invoice counter of a brand-new account's default series."""
-    account, _key = write(db, create_account, f"c{secrets.token_hex(5)}")
+    account, _key = write(db, create_account, f"c{secrets.token_hex(5)}", resources_for_tests())
     with db.read() as conn:
         return fetch_sequences(conn, account.id)[0].subs["invoice"].id

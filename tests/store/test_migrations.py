@@ -104,7 +104,7 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
     from sqlalchemy import text
 
     from ixserver.domain.documents import DocumentFilters
-    from ixserver.services.seal import seal_unsealed
+    from ixserver.services.seal import open_existing, seal_unsealed
     from ixserver.services.verify import verify
     from ixserver.store.document_lists import list_document_ids
     from ixserver.store.migrate import _config
@@ -122,16 +122,17 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
         with engine.begin() as conn:  # no trigger left behind: this would insert into a dropped table
             conn.execute(text("UPDATE documents SET archived = NOT archived"))
             conn.execute(text("UPDATE documents SET archived = NOT archived"))
-        upgrade(url)
+        key = server.resources.seal_key
+        # as `ixserver migrate` does: 0019 gives each account the seal's start, with its key
+        upgrade(url, seal_start=lambda conn, account_id: open_existing(conn, key, account_id))
         with engine.connect() as conn:
             kept = conn.execute(text("SELECT status, n FROM document_counts WHERE n > 0")).all()
         engine.dispose()
         db = Database(url)
-        key = server.resources.seal_key
-        with db.read() as conn:  # the downgrade dropped the seal: its documents are found unsealed
-            assert sum("issued but not sealed" in p for p in verify(conn, key)) == 3
+        with db.read() as conn:  # the downgrade dropped the seal: its documents predate the new one
+            assert sum("issued before the seal began and not sealed yet" in p for p in verify(conn, key)) == 3
             api_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE name = 'counted'").scalar_one()
-        write(db, lambda conn: seal_unsealed(conn, key, api_id))  # `ixserver seal`
+        write(db, lambda conn: seal_unsealed(conn, server.resources, api_id))  # `ixserver seal`
         with db.read() as conn:
             assert verify(conn, key) == []  # the counts per date and month (0018) included
         with db.snapshot() as conn:  # 0018 indexed the text of the documents already there

@@ -17,6 +17,7 @@ from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.config import Settings
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
+from ixserver.journal import attach
 from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
@@ -50,6 +51,7 @@ class AppContext:
         process writes in a thread of its own. `parent_pid`: the `serve` process of this server
         process (`serve --workers N`), whose end it follows."""
         db = Database(settings.resolved_database_url)
+        attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
         resources = Resources.from_settings(settings)
         return cls(
             settings=settings,

@@ -45,7 +45,7 @@ async def download(request: Request) -> Response:
     token = request.path_params["token"]
     ctx = context(request)
     with ctx.db.read() as conn:
-        found = service.exported_file(conn, token) if len(token) == 40 else None
+        found = service.exported_file(conn, ctx.resources.seal_key, token) if len(token) == 40 else None
     if found is None:
         raise NotFound()
     name, content = found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 from stdnum.pt import nif
 
@@ -13,6 +14,16 @@ POSTAL_CODE_PT = re.compile(r"\d{4}-\d{3}")
 AT_SUBUSER = re.compile(r"\d{9}/\d{1,4}")  # "NIF/N"
 AT_COMMUNICATION_TYPES = ("auto", "manual", "guides", "portal_at")
 MIN_PASSWORD = 6
+
+# What a document keeps of its issuer, frozen when it is issued (Despacho 8632/2014 §2.2.15: a
+# reprint shows the data of the issue, whatever changed since): its PDFs, pages and SAF-T use it.
+ISSUER_FIELDS = ("name", "fiscal_id", "address", "postal_code", "city", "country", "email", "phone", "website")
+# The account's fiscal identity, which the seal keeps (domain/seal.py: its changes are events).
+FISCAL_IDENTITY = ("organization_name", "fiscal_id", "address", "postal_code", "city", "tax_country")
+# What an invoice must say of its issuer (CIVA art. 36.5 a): name, seat and NIF; the account
+# fields they are made of, and how a message names them.
+ISSUER_REQUIRED = (("organization_name", "name"), ("address", "address"), ("postal_code", "postal code"),
+                   ("city", "city"), ("fiscal_id", "NIF"))  # fmt: skip
 
 
 def account_problems(
@@ -70,3 +81,37 @@ def training_nif(account_id: int) -> str:
     """A valid NIF of its own for a sandbox account: 5, seven digits of the id, check digit."""
     base = f"5{account_id % 10**7:07d}"
     return base + nif.calc_check_digit(base)
+
+
+def issuer_problems(fields: dict[str, str | None]) -> list[str]:
+    """What keeps an account from issuing documents that AT receives (a series registered as a
+    normal one, not for training): its name, address and NIF, which every document prints."""
+    missing = [label for field, label in ISSUER_REQUIRED if not (fields.get(field) or "").strip()]
+    if not missing:
+        return []
+    return [
+        f"The account's {', '.join(missing)} must be set before it issues documents (CIVA art. 36.5 a: an"
+        " invoice names its issuer's name, address and NIF): PUT /api/accounts/{id}/update.json"
+    ]
+
+
+def issuer_of(account: dict[str, str | None]) -> dict[str, str]:
+    """What a document freezes of its issuer, from the account's fields as they are (its name:
+    the organization's, else the account's own name); empty fields left out."""
+    found = {
+        "name": account.get("organization_name") or account.get("name"),
+        "fiscal_id": account.get("fiscal_id"),
+        "address": account.get("address"),
+        "postal_code": account.get("postal_code"),
+        "city": account.get("city"),
+        "country": account.get("tax_country"),
+        "email": account.get("email"),
+        "phone": account.get("phone"),
+        "website": account.get("website"),
+    }
+    return {key: value for key, value in found.items() if value}
+
+
+def fiscal_identity(fields: dict[str, Any]) -> dict[str, str]:
+    """The account's fiscal identity (FISCAL_IDENTITY), empty fields left out."""
+    return {name: str(fields[name]) for name in FISCAL_IDENTITY if fields.get(name)}

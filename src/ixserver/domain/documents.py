@@ -148,6 +148,9 @@ class Document(DocumentContent):
     at_doc_code: str | None  # guides: the code AT gave the transport document
     payment_mechanism: str | None = None  # receipts: how the payment was made (TB, MB, NU…)
     status_changed_at: datetime | None = None  # UTC: when its status last changed (SAF-T status date)
+    # The issuer as it was when the document was issued (domain/accounts.ISSUER_FIELDS); None for
+    # a draft, and for documents issued before issuers were kept (they show the account's).
+    issuer: dict[str, Any] | None = None
     lines: list[DocumentLine] = field(default_factory=list)
 
 

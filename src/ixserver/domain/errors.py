@@ -283,3 +283,13 @@ class TreasuryMovementInvalid(ValidationFailed):
 
     def __init__(self, *problems: str) -> None:
         super().__init__("Validation failed: " + ", ".join(problems or ("Treasury movement is not valid",)))
+
+
+class SealRefused(ValidationFailed):
+    """`ixserver seal` will not seal what it finds: sealing it would make a forgery pass."""
+
+
+class SaftExportNotSealed(Conflict):
+    """A kept SAF-T file is not the one the seal recorded: it is not served (`ixserver verify`)."""
+
+    message = "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"

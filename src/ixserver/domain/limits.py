@@ -9,6 +9,7 @@ arithmetic (a number such as 1e999999999 is never expanded). The README lists th
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +25,17 @@ LAST_DATE = date(2099, 12, 31)
 TEXT = 255  # characters of a text field, unless the field says otherwise
 LONG_TEXT = 10_000  # observations, descriptions, addresses, references
 SHORT_TEXT = 64  # codes, phones, tax names, an owner document's reference
+
+
+# What XML 1.0 cannot carry (SAF-T is XML): C0 controls but tab, line feed and carriage return;
+# U+FFFE, U+FFFF; lone surrogates.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(value: str) -> str:
+    """A text as XML can carry it: what XML 1.0 forbids left out (text stored before the API
+    refused it must not stop a SAF-T file)."""
+    return XML_FORBIDDEN.sub("", value)
 
 
 def _places(value: Decimal) -> int:

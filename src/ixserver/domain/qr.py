@@ -23,6 +23,7 @@ from ixserver.domain.euros import euro_totals
 from ixserver.domain.money import to_cents
 from ixserver.domain.reference import country_code
 from ixserver.domain.signing import printed_characters
+from ixserver.domain.taxes import reported_code
 
 # The most characters each field may hold (AT's table).
 MAX_LENGTH = {"A": 9, "B": 30, "C": 12, "D": 2, "E": 1, "F": 8, "G": 60, "H": 70, "L": 16, "M": 16, "N": 16, "O": 16,
@@ -135,7 +136,10 @@ def document_fields(document: Document, issuer_nif: str, certificate: int) -> Qr
         raise ValueError("only an issued document of a SAF-T type has a QR code")
     euros = euro_totals(document)
     rates = euros.rates
-    where = {line.tax_value: (line.tax_region, line.tax_code) for line in reversed(document.lines)}
+    where = {
+        line.tax_value: (line.tax_region, reported_code(line.tax_region, line.tax_value, line.tax_code))
+        for line in reversed(document.lines)
+    }
     spaces: dict[str, dict[str, Any]] = {}
     not_subject = Decimal(0)
     for rate in rates:

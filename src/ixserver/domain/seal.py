@@ -6,6 +6,18 @@ settlement…) is an event of a hash chain per account, holding the whole docume
 (`canonical`), and MACed (HMAC-SHA256) with a key that is not in the database (derived from the
 secret key, see `Vault.derive`). Whoever edits the database cannot forge the MAC; `ixserver
 verify` replays the chain and compares each document with its last sealed form.
+
+Events about the account itself have no document (`ACCOUNT`, document id 0):
+- `opened`, the seal's start, first of every account's chain (or, for an account made before
+  the seal had a start, appended when the database was migrated): which documents predate it
+  (per counter, the last number issued then: only those may be sealed as found) and the
+  account's fiscal identity. A chain without it has lost its start: its events were deleted;
+- `identity`, the account's fiscal identity each time it changes;
+- `saft`, a SAF-T file made for the API: its period and the SHA-256 of the file kept.
+
+Deleting events, resetting the head, or the last documents with their counter set back leaves
+a chain that still verifies: each account's latest head is also written outside the database
+(the seal journal, ixserver/journal.py), which `ixserver verify` checks the chain against.
 """
 
 from __future__ import annotations
@@ -20,6 +32,9 @@ from functools import lru_cache
 from typing import Any
 
 from ixserver.domain.documents import Document, DocumentLine
+
+ACCOUNT = 0  # the document id of events about the account itself
+OPENED, IDENTITY, SAFT_EXPORT = "opened", "identity", "saft"
 
 # Links that may change without the document changing (deleting the client, item or tax sets
 # them NULL); the document keeps its own copy of what they said.
@@ -78,3 +93,21 @@ def differences(sealed: str, current: str) -> list[str]:
     """The fields where the document differs from its sealed form, by name."""
     before, now = json.loads(sealed), json.loads(current)
     return sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+
+
+def account_text(payload: dict[str, Any]) -> str:
+    """The canonical text of an event about the account (opened, identity, saft)."""
+    return json.dumps(_plain(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def opened_text(predates: dict[int, int], identity: dict[str, str]) -> str:
+    """The seal's start: per counter (sub-sequence id), the last number issued before it."""
+    return account_text({"predates": {str(k): v for k, v in predates.items()}, "identity": identity})
+
+
+def predates_of(text: str) -> dict[int, int]:
+    return {int(k): int(v) for k, v in json.loads(text).get("predates", {}).items()}
+
+
+def identity_of(text: str) -> dict[str, str]:
+    return dict(json.loads(text).get("identity", {}))

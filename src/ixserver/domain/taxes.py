@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ixserver.domain import vat_moss
 from ixserver.domain.reference import TAX_COUNTRIES
 
 UNKNOWN_REGION = "Desconhecido"
@@ -43,13 +44,23 @@ def seed_taxes(region: str) -> list[SeedTax]:
 
 def infer_code(value: Decimal, region: str) -> str:
     """The SAF-T tax code of a rate when the client did not say: 0% is exempt, the region's
-    normal/intermediate/reduced rates are themselves, anything else is "other"."""
+    normal/intermediate/reduced rates are themselves (another EU country's too: VAT MOSS),
+    anything else is "other"."""
     if value == 0:
         return "ISE"
     for code, rate in RATES.get(region, {}).items():
         if rate == value:
             return code
-    return "OUT"
+    return vat_moss.code_of(region, value) or "OUT"
+
+
+def reported_code(region: str, value: Decimal, code: str) -> str:
+    """The TaxCode AT reads (SAF-T, the QR code's slot) of a line's tax: its own, but a rate of
+    another EU country (VAT MOSS) is that country's normal, intermediate or reduced rate, even
+    when its tax was kept as "other" (OUT), as taxes made before this rule were."""
+    if code == "OUT" and region not in RATES and value:
+        return vat_moss.code_of(region, value) or code
+    return code
 
 
 def normalize_rate(value: Decimal) -> Decimal:

@@ -41,3 +41,21 @@ def vat_moss_problems(doc_type: str, client_country: str | None, tax_rates: list
         for rate in sorted(set(tax_rates))
         if rate not in rates
     ]
+
+
+def code_of(country_code: str, rate: Decimal) -> str | None:
+    """The SAF-T TaxCode (and QR slot) of one of an EU member state's rates, as for Portugal's:
+    the standard rate NOR; the highest reduced rate (of two or more) or the parking rate INT;
+    the other reduced rates and the super-reduced one RED. None for a rate the country does not
+    have (or a country outside the EU)."""
+    found = eu_vat_rates_data.get_rate(country_code)
+    if found is None or not found["eu_member"] or country_code == "PT":
+        return None
+    reduced = sorted(Decimal(str(r)) for r in found["reduced"])
+    if found["standard"] is not None and rate == Decimal(str(found["standard"])):
+        return "NOR"
+    if (found["parking"] is not None and rate == Decimal(str(found["parking"]))) or (len(reduced) > 1 and rate == reduced[-1]):
+        return "INT"
+    if rate in reduced or (found["super_reduced"] is not None and rate == Decimal(str(found["super_reduced"]))):
+        return "RED"
+    return None

@@ -25,12 +25,14 @@ def make(context: JobContext, job: store.Job) -> None:
             assert account is not None
             first, last = saft.month_period(export.year, export.month)
             with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as out:
-                count = saft.export(conn, account.name, first, last, out, certificate=context.settings.software_certificate)
+                settings = context.settings
+                count = saft.export(conn, account.name, first, last, out, certificate=settings.software_certificate,
+                                    producer_tax_id=settings.producer_tax_id)  # fmt: skip
     except Exception as exc:
         if job.attempts >= context.settings.job_attempts:
             context.writes.run_sync(saft.fail_export, export_id, f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    context.writes.run_sync(saft.finish_export, export_id, buffer.getvalue(), count)
+    context.writes.run_sync_with_resources(saft.finish_export, export.account_id, export_id, buffer.getvalue(), count)
 
 
 HANDLERS: dict[str, Handler] = {saft.SAFT_JOB: make}

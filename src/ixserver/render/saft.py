@@ -24,10 +24,12 @@ from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CREDIT_NOTES, SERVICE_UNITS, Document, DocumentLine, net
 from ixserver.domain.euros import euro_totals, saft_exchange_rate
 from ixserver.domain.exemptions import EXEMPTIONS
+from ixserver.domain.limits import xml_text
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import DEFAULT_MECHANISM, payable
 from ixserver.domain.reference import UNKNOWN_COUNTRY, country_code
 from ixserver.domain.saft import TABLES, Totals
+from ixserver.domain.taxes import reported_code
 from ixserver.domain.totals import Totals as DocumentTotals
 
 NS = "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"
@@ -99,18 +101,30 @@ def table_of(document: Document) -> str | None:
     return TABLE_OF_CLASS.get(kind.saft_class or "")
 
 
+# A client who gave no NIF is AT's final consumer (pt-compliance §5.4, AT's demo file): one
+# master record, its NIF 999999990, "Consumidor final", its address unknown.
+FINAL_CONSUMER = Customer(FINAL_CONSUMER_ID, FINAL_CONSUMER_NIF, "Consumidor final", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+
+
+def _nif(document: Document) -> str:
+    return xml_text(str(document.client.get("fiscal_id") or "")).strip()
+
+
 def customer_id(document: Document) -> str:
-    return str(document.client_id) if document.client_id is not None else FINAL_CONSUMER_ID
+    if document.client_id is None or _nif(document) in ("", FINAL_CONSUMER_NIF):
+        return FINAL_CONSUMER_ID
+    return str(document.client_id)
 
 
 def customer_of(document: Document) -> Customer:
     """A document's client as the master file shows it (as the document keeps it)."""
-    client = document.client
-    nif = (client.get("fiscal_id") or "").strip() or FINAL_CONSUMER_NIF
+    if customer_id(document) == FINAL_CONSUMER_ID:
+        return FINAL_CONSUMER
+    client = {key: xml_text(str(value)) for key, value in document.client.items() if value is not None}
     return Customer(
         id=customer_id(document),
-        tax_id=nif[:30],
-        name=(str(client.get("name") or "") or "Consumidor final")[:100],
+        tax_id=_nif(document)[:30],
+        name=(client.get("name") or "Desconhecido")[:100],
         address_detail=(client.get("address") or UNKNOWN)[:210],
         city=(client.get("city") or UNKNOWN)[:50],
         postal_code=(client.get("postal_code") or UNKNOWN)[:20],
@@ -119,11 +133,11 @@ def customer_of(document: Document) -> Customer:
 
 
 def product_code(line: DocumentLine) -> str:
-    return line.name.strip()[:60] or "ITEM"
+    return xml_text(line.name).strip()[:60] or "ITEM"
 
 
 def product_of(line: DocumentLine) -> Product:
-    name = line.name.strip()
+    name = xml_text(line.name).strip()
     return Product(product_code(line), "S" if line.unit in SERVICE_UNITS else "P", (name if len(name) >= 2 else f"{name}.")[:200])
 
 
@@ -224,11 +238,11 @@ def _header(header: Header) -> etree._Element:
     _add(root, "CompanyID", header.company_id[:50])
     _add(root, "TaxRegistrationNumber", header.tax_registration_number)
     _add(root, "TaxAccountingBasis", "F")
-    _add(root, "CompanyName", header.company_name[:100])
+    _add(root, "CompanyName", xml_text(header.company_name)[:100])
     address = _add(root, "CompanyAddress")
-    _add(address, "AddressDetail", header.address_detail[:210])
-    _add(address, "City", header.city[:50])
-    _add(address, "PostalCode", header.postal_code[:20])
+    _add(address, "AddressDetail", xml_text(header.address_detail)[:210])
+    _add(address, "City", xml_text(header.city)[:50])
+    _add(address, "PostalCode", xml_text(header.postal_code)[:20])
     _add(address, "Country", "PT")
     _add(root, "FiscalYear", header.fiscal_year)
     _add(root, "StartDate", header.start_date.isoformat())
@@ -243,7 +257,7 @@ def _header(header: Header) -> etree._Element:
     if header.header_comment:
         _add(root, "HeaderComment", header.header_comment[:255])
     if header.email:
-        _add(root, "Email", header.email[:254])
+        _add(root, "Email", xml_text(header.email)[:254])
     return root
 
 
@@ -288,7 +302,7 @@ def _status(parent: etree._Element, tag: str, document: Document, source: str = 
     _add(status, tag, "A" if document.status == states.CANCELED else "N")
     _add(status, f"{tag}Date", _when(document.status_changed_at, document.system_entry_date or ""))
     if document.status == states.CANCELED and document.status_reason:
-        _add(status, "Reason", document.status_reason[:50])
+        _add(status, "Reason", xml_text(document.status_reason)[:50] or "-")
     _add(status, "SourceID", SOURCE_ID)
     _add(status, source, "P")
 
@@ -302,7 +316,7 @@ def _tax(parent: etree._Element, line: DocumentLine) -> None:
     tax = _add(parent, "Tax")
     _add(tax, "TaxType", "IVA")
     _add(tax, "TaxCountryRegion", line.tax_region)
-    _add(tax, "TaxCode", line.tax_code)
+    _add(tax, "TaxCode", reported_code(line.tax_region, line.tax_value, line.tax_code))
     _add(tax, "TaxPercentage", _decimal(line.tax_value))
 
 
@@ -328,8 +342,8 @@ def _lines(root: etree._Element, document: Document, *, references: str | None, 
             _add(element, "TaxPointDate", document.date.isoformat())
             if references:
                 reference = _add(element, "References")
-                _add(reference, "Reference", references[:60])
-        _add(element, "Description", (line.description or line.name)[:200] or line.name[:200])
+                _add(reference, "Reference", xml_text(references)[:60])
+        _add(element, "Description", xml_text(line.description or line.name)[:200] or product_of(line).description)
         _add(element, "DebitAmount" if _is_debit(document) else "CreditAmount", _line_money(value))
         _tax(element, line)
         _exemption(element, line, document)
@@ -407,9 +421,9 @@ def _work_document(document: Document) -> etree._Element:
 def _address(parent: etree._Element, tag: str, address: dict[str, str]) -> None:
     point = _add(parent, tag)
     inner = _add(point, "Address")
-    _add(inner, "AddressDetail", (address.get("detail") or UNKNOWN)[:210])
-    _add(inner, "City", (address.get("city") or UNKNOWN)[:50])
-    _add(inner, "PostalCode", (address.get("postal_code") or UNKNOWN)[:20])
+    _add(inner, "AddressDetail", xml_text(address.get("detail") or "")[:210] or UNKNOWN)
+    _add(inner, "City", xml_text(address.get("city") or "")[:50] or UNKNOWN)
+    _add(inner, "PostalCode", xml_text(address.get("postal_code") or "")[:20] or UNKNOWN)
     _add(inner, "Country", country_code(address.get("country")) if address.get("country") else UNKNOWN_COUNTRY)
 
 

@@ -8,7 +8,7 @@ import hmac
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.at import ATCredentials, Taxpayer
-from ixserver.domain.accounts import account_problems, at_credentials, training_nif
+from ixserver.domain.accounts import account_problems, at_credentials, fiscal_identity, training_nif
 from ixserver.domain.errors import (
     AccountChangedMeanwhile,
     AccountCreationLimit,
@@ -28,6 +28,7 @@ from ixserver.domain.errors import (
 )
 from ixserver.resources import Resources
 from ixserver.services import first_free
+from ixserver.services import seal as seal_service
 from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as store
@@ -73,11 +74,12 @@ def issue_key(conn: Connection, account_id: int) -> str:
 
 
 def create_account(
-    conn: Connection, name: str, resources: Resources | None = None, **attrs: Any
+    conn: Connection, name: str, resources: Resources, *, register: bool = True, **attrs: Any
 ) -> tuple[store.AccountRow, str]:
     """A new account with its default series (named after the current year), the taxes of its
-    region, and one API key. With the sandbox's AT simulator (`resources`), the account is
-    fiscal-ready: a test NIF unless one is given, and its first series registered."""
+    region, its seal opened, and one API key. With the sandbox's AT simulator, the account is
+    fiscal-ready: a test NIF unless one is given, and its first series registered (unless not
+    `register`: as an account made before that)."""
     name = name.strip().lower()
     if not ACCOUNT_NAME.fullmatch(name):
         raise AccountNameInvalid()
@@ -85,11 +87,12 @@ def create_account(
         raise AccountNameTaken()
     account_id = store.insert_account(conn, name=name, created_at=clock.now(), **attrs)
     seal_store.open_chain(conn, account_id)
-    if resources is not None and resources.at.training and not attrs.get("fiscal_id"):
+    if register and resources.at.training and not attrs.get("fiscal_id"):
         store.update_account(conn, account_id, fiscal_id=training_nif(account_id))
+    seal_service.open_seal(conn, resources.seal_key, account_id)
     account = store.account_by_id(conn, account_id)
     assert account is not None
-    sequence_service.create_default_sequence(conn, account_id, resources)
+    sequence_service.create_default_sequence(conn, account_id, resources if register else None)
     tax_service.seed(conn, account_id, account.tax_region)
     return account, issue_key(conn, account_id)
 
@@ -126,6 +129,7 @@ def reset_account(conn: Connection, resources: Resources, account_id: int) -> No
         raise AccountNotFound()
     document_store.delete_account_documents(conn, account_id)
     seal_store.delete_account_events(conn, account_id)
+    seal_service.open_seal(conn, resources.seal_key, account_id)  # the chain starts again
     item_store.delete_account_items(conn, account_id)
     treasury_store.delete_account_treasury(conn, account_id)  # the NR counter restarts too
     job_store.delete_account_jobs(conn, account_id)
@@ -327,7 +331,7 @@ async def update_account(
         assert data.at_subuser is not None
         taxpayer = await writes.run(_taxpayer_after_update, caller_id, account_id, data)
         checked = await _check_with_at(resources, taxpayer, data.at_subuser, password, None)
-    return await writes.run(_update_account, caller_id, account_id, data, checked)
+    return await writes.run_with_resources(_update_account, account_id, caller_id, data, checked)
 
 
 def _update_problems(conn: Connection, caller_id: int, account_id: int, data: AccountInput) -> store.AccountRow:
@@ -349,8 +353,14 @@ def _taxpayer_after_update(conn: Connection, caller_id: int, account_id: int, da
 
 
 def _update_account(
-    conn: Connection, caller_id: int, account_id: int, data: AccountInput, checked: CheckedCredentials | None
+    conn: Connection,
+    resources: Resources,
+    account_id: int,
+    caller_id: int,
+    data: AccountInput,
+    checked: CheckedCredentials | None,
 ) -> store.AccountRow:
+    """The update's write; a change of the account's fiscal identity is sealed."""
     account = _update_problems(conn, caller_id, account_id, data)
     changes = _details(data)
     if data.fiscal_id and not account.fiscal_id:
@@ -367,6 +377,9 @@ def _update_account(
         _store_credentials(conn, account.id, checked)
     updated = store.account_by_id(conn, account.id)
     assert updated is not None
+    seal_service.record_identity(
+        conn, resources.seal_key, account.id, fiscal_identity(asdict(account)), fiscal_identity(asdict(updated))
+    )
     return updated
 
 

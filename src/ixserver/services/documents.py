@@ -9,7 +9,7 @@ forward. Any refusal rolls the whole use case back, number included.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, signing, states
+from ixserver.domain.accounts import issuer_of, issuer_problems
 from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import (
     AT_DOC_CODE,
@@ -51,6 +52,7 @@ from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
+from ixserver.store.accounts import AccountRow
 from ixserver.store.clients import ClientRow
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
@@ -137,11 +139,18 @@ def public_document(conn: Connection, token: str) -> PublicDocument | None:
     account = account_store.account_by_id(conn, document.account_id)
     if account is None:
         return None
-    issuer = account.organization_name or account.name
-    if account.fiscal_id:
-        issuer += f" — NIF {account.fiscal_id}"
+    frozen = issuer_of_document(document, account)
+    issuer = frozen.get("name", account.name)
+    if frozen.get("fiscal_id"):
+        issuer += f" — NIF {frozen['fiscal_id']}"
     training = sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING
     return PublicDocument(document, issuer, training)
+
+
+def issuer_of_document(document: Document, account: AccountRow) -> dict[str, str]:
+    """The issuer a document prints: as frozen when it was issued; a draft (and a document issued
+    before issuers were kept), the account as it is now."""
+    return document.issuer or issuer_of(asdict(account))
 
 
 def related_documents(conn: Connection, account_id: int, document_id: int) -> list[Document]:
@@ -408,6 +417,7 @@ def changed_document(
         client=numbered.client if numbered.client is not None else document.client,
         at_doc_code=numbered.at_doc_code,
         payment_mechanism=numbered.payment_mechanism,
+        issuer=numbered.issuer,
     )
 
 
@@ -440,6 +450,8 @@ def _finalize(
         units=[line.unit for line in document.lines],
         line_exemptions=[line.tax_exemption for line in document.lines],
     )
+    issuer, issuer_problems = issuer_at_issue(taken)
+    problems += issuer_problems
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
     if kind.family == "guides" and document.transport and document.transport.loaded_at <= signing.entry_date(clock.local_now()):
         problems.append("Loaded at must be later than now: a guide is issued before its transport starts")
@@ -483,8 +495,17 @@ def _finalize(
         key_version=signer.version,
         client=client,
         at_doc_code=_communicate_transport(conn, resources, account_id, document, document_number),
+        issuer=issuer,
     )
     return numbered, taken.serie
+
+
+def issuer_at_issue(taken: counters.Numbered) -> tuple[dict[str, str], list[str]]:
+    """The issuer a document freezes when it is issued (with its number: the account's fields
+    come with it), and what keeps the account from issuing in a series AT receives: its name,
+    address and NIF (a training series, the sandbox's, issues without them)."""
+    problems = [] if taken.head.series_type == TRAINING else issuer_problems(taken.account)
+    return issuer_of(taken.account), problems
 
 
 def _communicate_transport(

@@ -33,7 +33,7 @@ from ixserver.domain.payments import (
 )
 from ixserver.resources import Resources
 from ixserver.services import seal as seal_service
-from ixserver.services.documents import changed_document
+from ixserver.services.documents import changed_document, issuer_at_issue
 from ixserver.store import counters
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
@@ -84,7 +84,8 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
 
     taken = counters.take_number(conn, sub_sequence_id, account_id=account_id, doc_type=kind.key)
     head = taken.head
-    raise_if(numbering_problems(kind, taken.serie, head.validation_code, payment_date, clock.today(), head.last_date))
+    issuer, issuer_problems = issuer_at_issue(taken)
+    raise_if(numbering_problems(kind, taken.serie, head.validation_code, payment_date, clock.today(), head.last_date) + issuer_problems)
     entry = signing.next_entry(clock.local_now(), taken.latest_entry)
     counters.advance_chain(conn, taken.sub_sequence_id, payment_date, entry, None)
 
@@ -141,6 +142,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
         key_version=None,
         client=None,
         payment_mechanism=mechanism,
+        issuer=issuer,
     )
     store.set_status(conn, draft.id, states.FINAL, None, now, issued)
     receipt = changed_document(draft, states.FINAL, None, (issued, taken.serie))

@@ -12,6 +12,7 @@ from ixserver.domain.errors import DocumentNotFound, QrCodeNotAvailable
 from ixserver.domain.sequences import TRAINING
 from ixserver.render import pdf as render
 from ixserver.services import qr_codes
+from ixserver.services.documents import issuer_of_document
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as client_store
 from ixserver.store import documents as store
@@ -29,11 +30,12 @@ def pdf_document(conn: Connection, account_id: int, document_id: int) -> Documen
 def draw(conn: Connection, document: Document, certificate: int, second_copy: bool) -> bytes:
     account = account_store.account_by_id(conn, document.account_id)
     assert account is not None
-    place = " ".join(part for part in (account.postal_code, account.city) if part)
+    frozen = issuer_of_document(document, account)
+    place = " ".join(part for part in (frozen.get("postal_code"), frozen.get("city")) if part)
     issuer = render.Issuer(
-        name=account.organization_name or account.name,
-        fiscal_id=account.fiscal_id or "",
-        address=tuple(part for part in (account.address, place) if part),
+        name=frozen.get("name", ""),
+        fiscal_id=frozen.get("fiscal_id", ""),
+        address=tuple(part for part in (frozen.get("address"), place) if part),
     )
     client = client_store.get_client(conn, document.account_id, document.client_id) if document.client_id else None
     qr_payload = None

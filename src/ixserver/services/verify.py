@@ -23,6 +23,7 @@ from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_proble
 from ixserver.domain.euros import gross_totals_allowed
 from ixserver.domain.payments import payable
 from ixserver.domain.totals import Line, compute
+from ixserver.journal import Heads
 from ixserver.keys import public_key_from_pem
 from ixserver.services import seal as seal_service
 from ixserver.store import accounts as account_store
@@ -33,12 +34,23 @@ from ixserver.store import keys as key_store
 from ixserver.store import sequences as sequence_store
 
 
-def verify(conn: Connection, seal_key: bytes, account_name: str | None = None) -> list[str]:
+def verify(
+    conn: Connection, seal_key: bytes, account_name: str | None = None, *, journals: list[Heads] | None = None
+) -> list[str]:
     """Every problem found, one line each; an empty list means clean. `seal_key`: the key that
-    MACs the seal (`Resources.seal_key`)."""
+    MACs the seal (`Resources.seal_key`); `journals`: the seal journals (ixserver/journal.py) the
+    database's chains must hold the latest heads of (None: not checked)."""
     problems: list[str] = []
     keys = {version: public_key_from_pem(pem) for version, pem in key_store.all_public_keys(conn).items()}
-    for account in account_store.list_accounts(conn):
+    accounts = account_store.list_accounts(conn)
+    for journal in journals or []:
+        known = {a.id for a in accounts}
+        problems += [
+            f"seal: the journal {journal.path} records account {gone}, which the database no longer has"
+            for gone in sorted(set(journal.accounts) - known)
+            if account_name is None and journal.accounts[gone]
+        ]
+    for account in accounts:
         if account_name is not None and account.name != account_name:
             continue
         problems += _series_problems(conn, account.id, account.name)
@@ -54,12 +66,18 @@ def verify(conn: Connection, seal_key: bytes, account_name: str | None = None) -
                 problems += _chain_problems(account.name, counter, chain, keys)
         problems += _correction_problems(conn, account.id, account.name)
         issued = document_store.fetch_documents(conn, account.id, document_store.numbered_ids(conn, account.id))
-        names = {d.id: f"{account.name}: {_name(d)}" for d in issued}
+        names = {d.id: f"{account.name}: {seal_service.label(d)}" for d in issued}
         problems += [
             line if line.startswith(f"{account.name}: ") else f"{account.name}: {line}"
-            for line in seal_service.seal_problems(conn, seal_key, account.id, names)
+            for line in seal_service.seal_problems(conn, seal_key, account.id, names, _journaled(journals, account.id))
         ]
     return problems
+
+
+def _journaled(journals: list[Heads] | None, account_id: int) -> list[tuple[int, str, str]] | None:
+    if journals is None:
+        return None
+    return [entry for journal in journals for entry in journal.accounts.get(account_id, [])]
 
 
 def _correction_problems(conn: Connection, account_id: int, name: str) -> list[str]:
@@ -68,10 +86,10 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
         owner = document_store.get_document(conn, account_id, owner_id)
         if owner is None:
             continue
-        where = f"{name}: {_name(owner)}"
+        where = f"{name}: {seal_service.label(owner)}"
         notes = document_store.fetch_documents(conn, account_id, document_store.live_correction_ids(conn, owner_id, tuple(BY_KEY)))
         if notes and owner.status == states.CANCELED:
-            problems.append(f"{where}: canceled, but corrected by {', '.join(_name(n) for n in notes)}")
+            problems.append(f"{where}: canceled, but corrected by {', '.join(seal_service.label(n) for n in notes)}")
         credits = [n for n in notes if n.doc_type in CREDIT_NOTES]
         credited = sum((n.total for n in credits), Decimal(0))
         if credited > owner.total:
@@ -84,13 +102,6 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
         lines = credit_line_problems(owner.lines, [], [line for n in credits for line in n.lines])
         problems += [f"{where}: its credit notes: {problem}" for problem in lines]
     return problems
-
-
-def _name(document: Document) -> str:
-    kind = BY_KEY[document.doc_type]
-    if document.number is None or document.serie is None:
-        return f"{kind.label} {document.id} (draft)"
-    return numbering.document_number(kind, document.serie, document.number)
 
 
 def _series_problems(conn: Connection, account_id: int, name: str) -> list[str]:

@@ -27,6 +27,7 @@ from sqlalchemy import String, bindparam, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.store.prepared import Prepared
+from ixserver.store.sequences import SERIES_TYPE
 from ixserver.store.tables import sequences, sub_sequences
 
 _c = sub_sequences.c
@@ -40,6 +41,7 @@ class ChainHead:
     last_date: date | None
     last_entry: str | None
     last_hash: str | None
+    series_type: str | None = None  # as AT registered the series: N normal, F training
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Numbered:
     number: int
     head: ChainHead
     latest_entry: str | None  # the last SystemEntryDate of any series of the account
+    account: dict[str, Any]  # the account's fields a document freezes of its issuer (ISSUING_FIELDS)
 
 
 # The default series' counter for a type, when a document does not name one.
@@ -69,7 +72,16 @@ _LATEST = literal_column(
     "(SELECT max(others.last_entry) FROM sub_sequences AS others WHERE others.account_id = sub_sequences.account_id)",
     String,
 )
-_HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash, _LATEST)
+# The account's fields a document keeps of its issuer when it is issued (domain/accounts.py), read
+# in the same statement: a finalization makes no round trip for them.
+ISSUING_FIELDS = ("name", "organization_name", "fiscal_id", "address", "postal_code", "city", "tax_country", "email",
+                  "phone", "website")  # fmt: skip
+_ACCOUNT = tuple(
+    literal_column(f"(SELECT a.{name} FROM accounts AS a WHERE a.id = sub_sequences.account_id)", String)
+    for name in ISSUING_FIELDS
+)
+_HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash, _LATEST,
+         SERIES_TYPE, *_ACCOUNT)  # fmt: skip
 
 
 def _next(where: Any) -> Prepared:
@@ -92,7 +104,8 @@ def take_number(
     row = (_NEXT if sub_sequence_id is not None else _NEXT_DEFAULT).first(conn, params)
     if row is None:
         raise LookupError(f"no counter {sub_sequence_id or doc_type}")
-    return Numbered(int(row[0]), row[1], int(row[2]), ChainHead(row[3], row[4], row[5], row[6]), row[7])
+    head = ChainHead(row[3], row[4], row[5], row[6], row[8])
+    return Numbered(int(row[0]), row[1], int(row[2]), head, row[7], dict(zip(ISSUING_FIELDS, row[9:], strict=True)))
 
 
 _ADVANCE = Prepared(

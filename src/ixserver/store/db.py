@@ -18,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +30,10 @@ from sqlalchemy.pool import NullPool
 from ixserver.store import deferred
 
 T = TypeVar("T")
+# Where a write transaction notes the seal heads it moved (store/seal.py), for `on_sealed`:
+# (account id, event number, MAC, what the event is of), or (account id, 0, "", "reset").
+SEALED = "ixserver.sealed"
+SealedHead = tuple[int, int, str, str]
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 VERSIONS_APPLICATION = "ixserver-versions"  # PostgreSQL's application_name of the read cache's connections
 
@@ -95,6 +99,8 @@ class Database:
         self._local = threading.local()
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
+        # Told the seal heads each committed write transaction moved (see `transaction`).
+        self.on_sealed: Callable[[list[SealedHead]], None] | None = None
         # The writers' queue: a mutex between this process's threads, a file lock between processes.
         self._write_mutex = threading.Lock()
         self._lock_path: str | None = None
@@ -183,9 +189,18 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One write transaction, committed on success, rolled back on any exception."""
+        """One write transaction, committed on success, rolled back on any exception. The seal
+        heads it moved (store/seal.py notes them) are handed to `on_sealed` once it is committed:
+        the seal journal (ixserver/journal.py) of the process that made this Database."""
+        sealed: list[SealedHead] = []
         with self._writing(), self.write_engine.begin() as conn:
-            yield conn
+            conn.info[SEALED] = sealed
+            try:
+                yield conn
+            finally:
+                del conn.info[SEALED]
+        if sealed and self.on_sealed is not None:
+            self.on_sealed(sealed)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -254,12 +269,15 @@ class UseCasePoints:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._sealed = 0
 
     def begin(self) -> None:
         deferred.defer(self._conn, "SAVEPOINT use_case")
+        self._sealed = len(self._conn.info.get(SEALED, ()))
 
     def undo(self) -> None:
         deferred.defer(self._conn, "ROLLBACK TO SAVEPOINT use_case")
+        del self._conn.info.get(SEALED, [])[self._sealed :]  # the heads it moved are undone with it
 
     def end(self) -> None:
         deferred.defer(self._conn, "RELEASE SAVEPOINT use_case")

@@ -93,6 +93,8 @@ def _document(row: Sequence[Any], lines: list[DocumentLine]) -> Document:
         document.global_discount = GlobalDiscount(document.global_discount, row[_DISCOUNT_VALUE])  # type: ignore[arg-type]
     if document.transport is not None:
         document.transport = Transport(**orjson.loads(document.transport))  # type: ignore[arg-type]
+    if document.issuer is not None:
+        document.issuer = orjson.loads(document.issuer)  # type: ignore[arg-type]
     return document
 
 
@@ -165,6 +167,7 @@ class Numbering:
     client: dict[str, Any] | None
     at_doc_code: str | None = None  # guides: the code AT gave the transport document
     payment_mechanism: str | None = None  # receipts
+    issuer: dict[str, Any] | None = None  # the issuer as it is now, frozen on the document
 
 
 def _client_columns(client: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +239,9 @@ def set_at_doc_code(conn: Connection, document_id: int, code: str, now: datetime
     _UPDATE_DOCUMENT.run(conn, {"document_id": document_id, "at_doc_code": code, "updated_at": now})
 
 
+_AS_JSON = ("client", "issuer")
+
+
 def set_status(
     conn: Connection, document_id: int, status: str, reason: str | None, now: datetime, numbering: Numbering | None
 ) -> None:
@@ -248,9 +254,11 @@ def set_status(
         "updated_at": now,
     }
     if numbering is not None:
-        values.update({f.name: getattr(numbering, f.name) for f in fields(Numbering) if f.name != "client"})
+        values.update({f.name: getattr(numbering, f.name) for f in fields(Numbering) if f.name not in _AS_JSON})
         if numbering.client is not None:
             values.update(_client_columns(numbering.client))
+        if numbering.issuer is not None:
+            values["issuer"] = orjson.dumps(numbering.issuer).decode()
     _UPDATE_DOCUMENT.send(conn, values)
 
 

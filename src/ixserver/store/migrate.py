@@ -7,7 +7,7 @@ lock: an advisory lock on PostgreSQL, a file lock beside the SQLite file.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
+from ixserver.store import deferred
 from ixserver.store.db import Database, admin_engine, normalize_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,10 +29,15 @@ class SchemaNotCurrent(RuntimeError):
     pass
 
 
-def _config(connection: Connection) -> Config:
+SealStart = Callable[[Connection, int], None]
+
+
+def _config(connection: Connection, seal_start: SealStart | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
+    if seal_start is not None:
+        cfg.attributes["seal_start"] = seal_start
     return cfg
 
 
@@ -51,7 +57,9 @@ def _sqlite_file_lock(url: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, seal_start: SealStart | None = None) -> None:
+    """Migrate the database to `revision`. `seal_start(conn, account_id)` writes an account's seal
+    start (migration 0019: it takes the seal's key, which the caller has and the store does not)."""
     url = normalize_url(url)
     engine = admin_engine(url)
     try:
@@ -61,11 +69,12 @@ def upgrade(url: str, revision: str = "head") -> None:
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
                     conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # batch migrations copy tables
                 with engine.begin() as conn:
-                    command.upgrade(_config(conn), revision)
+                    command.upgrade(_config(conn, seal_start), revision)
         else:
+            deferred.install(engine)  # a migration may write through the store's deferred statements
             with engine.begin() as conn:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PG_LOCK_ID})
-                command.upgrade(_config(conn), revision)
+                command.upgrade(_config(conn, seal_start), revision)
     finally:
         engine.dispose()
 

@@ -3,6 +3,8 @@ failed; found by account and period, or by the token of their download address."
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,9 +29,11 @@ class Export:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    seal_seq: int | None = None  # the seal's event that recorded the file (services/seal.py)
 
 
-_COLUMNS = (_e.id, _e.account_id, _e.year, _e.month, _e.status, _e.token, _e.documents, _e.error, _e.created_at, _e.finished_at)
+_COLUMNS = (_e.id, _e.account_id, _e.year, _e.month, _e.status, _e.token, _e.documents, _e.error, _e.created_at,
+            _e.finished_at, _e.seal_seq)  # fmt: skip
 
 
 def latest(conn: Connection, account_id: int, year: int, month: int) -> Export | None:
@@ -50,6 +54,24 @@ def start(conn: Connection, account_id: int, year: int, month: int, token: str, 
 
 def finish(conn: Connection, export_id: int, content: bytes, count: int, now: datetime) -> None:
     conn.execute(update(saft_exports).where(_e.id == export_id).values(status=DONE, content=content, documents=count, finished_at=now))
+
+
+def set_seal(conn: Connection, export_id: int, seq: int) -> None:
+    conn.execute(update(saft_exports).where(_e.id == export_id).values(seal_seq=seq))
+
+
+def digest(content: bytes) -> str:
+    """What the seal records of a kept file: the SHA-256 of its bytes as kept (gzipped)."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def done_digests(conn: Connection, account_id: int) -> Iterator[tuple[Export, str]]:
+    """The account's kept files and their digests (for `ixserver verify`), one at a time."""
+    ids = conn.scalars(select(_e.id).where(_e.account_id == account_id, _e.status == DONE).order_by(_e.id)).all()
+    for export_id in ids:
+        row = conn.execute(select(*_COLUMNS, _e.content).where(_e.id == export_id)).first()
+        if row is not None:
+            yield Export(*row[:-1]), digest(bytes(row[-1] or b""))
 
 
 def fail(conn: Connection, export_id: int, error: str, now: datetime) -> None:

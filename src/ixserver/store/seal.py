@@ -9,11 +9,13 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
+from ixserver.store.db import SEALED, SealedHead
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import seal_events, seal_heads
 
 _h = seal_heads.c
 _e = seal_events.c
+RESET = "reset"  # what the journal notes when a sandbox reset starts an account's chain again
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def append(conn: Connection, account_id: int, event: SealEvent, now: datetime) -> None:
-    """The event, and the head moved on to its MAC."""
+def append(conn: Connection, account_id: int, event: SealEvent, now: datetime, label: str) -> None:
+    """The event, and the head moved on to its MAC; noted for the seal journal (`label`: what
+    the event is of, e.g. "FT 2026/3")."""
     values = {
         "account_id": account_id,
         "seq": event.seq,
@@ -64,6 +67,13 @@ def append(conn: Connection, account_id: int, event: SealEvent, now: datetime) -
     # deferred (store/deferred.py): on PostgreSQL both go with the transaction's next statement
     _APPEND.send(conn, values)
     _SET_MAC.send(conn, {"of_account": account_id, "new_mac": event.mac})
+    _note(conn, (account_id, event.seq, event.mac, label))
+
+
+def _note(conn: Connection, head: SealedHead) -> None:
+    sealed = conn.info.get(SEALED)
+    if sealed is not None:  # a write transaction of Database.transaction()
+        sealed.append(head)
 
 
 def head(conn: Connection, account_id: int) -> tuple[int, str] | None:
@@ -81,6 +91,14 @@ def events(conn: Connection, account_id: int) -> Iterator[SealEvent]:
 
 
 def delete_account_events(conn: Connection, account_id: int) -> None:
-    """Sandbox reset: the account starts a new chain."""
+    """Sandbox reset: the account starts a new chain (noted for the journal as a reset)."""
     conn.execute(delete(seal_events).where(_e.account_id == account_id))
     conn.execute(update(seal_heads).where(_h.account_id == account_id).values(seq=0, mac=""))
+    _note(conn, (account_id, 0, "", RESET))
+
+
+def event_at(conn: Connection, account_id: int, seq: int) -> SealEvent | None:
+    row = conn.execute(
+        select(_e.seq, _e.document_id, _e.event, _e.canonical, _e.mac).where(_e.account_id == account_id, _e.seq == seq)
+    ).first()
+    return SealEvent(int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4])) if row else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import String, bindparam, delete, func, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.domain.doctypes import ID_ALLOCATION_ORDER
@@ -137,7 +137,18 @@ def counter_of(conn: Connection, account_id: int, any_id: int, doc_type: str) ->
 
 
 def series_type_of(conn: Connection, sub_sequence_id: int | None) -> str | None:
-    """The type AT registered a counter's series with (N, F), None while unregistered."""
+    """The type AT registered a counter's series with (N, F), None while unregistered; a counter
+    of a type AT does not register (VAT MOSS, fees notes, purchase orders) has its series' type
+    (a training series' documents are all training documents)."""
     if sub_sequence_id is None:
         return None
-    return conn.execute(select(_ss.series_type).where(_ss.id == sub_sequence_id)).scalar()
+    return conn.execute(select(SERIES_TYPE).select_from(sub_sequences).where(_ss.id == sub_sequence_id)).scalar()
+
+
+# A counter's series type as `series_type_of` says, over a row of `sub_sequences` (written out:
+# store/counters.py returns it from an UPDATE, where SQLAlchemy would leave the table off).
+SERIES_TYPE = literal_column(
+    "COALESCE(sub_sequences.series_type, (SELECT max(others.series_type) FROM sub_sequences AS others"
+    " WHERE others.sequence_id = sub_sequences.sequence_id))",
+    String,
+)

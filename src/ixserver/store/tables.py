@@ -260,6 +260,7 @@ documents = Table(
     Column("key_version", Integer),
     Column("status_reason", Text),
     Column("status_changed_at", UtcDateTime()),
+    Column("issuer", Text),  # JSON: the issuer as it was when the document was issued
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     # The backstop of gapless numbering: a number is used once per counter.
@@ -510,6 +511,7 @@ saft_exports = Table(
     Column("token", String(64), nullable=False, unique=True),
     Column("content", LargeBinary),  # the file, gzipped
     Column("documents", Integer),
+    Column("seal_seq", BigInteger),  # the seal's event that recorded the file (its SHA-256)
     Column("error", Text),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),

@@ -49,6 +49,10 @@ class Writes(Protocol):
         """`run`, for a caller that is a plain thread."""
         ...
 
+    def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
+        """`run_with_resources`, for a caller that is a plain thread."""
+        ...
+
     async def stats(self) -> dict[str, Any]:
         """Batches, use cases, and seconds spent running them."""
         ...

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from ixserver.config import Settings
+from ixserver.journal import attach
 from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.writes import crossing
@@ -76,11 +77,13 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
     # its records (a lost race, a failed housekeeping) as the server processes write theirs
     logging.config.dictConfig(uvicorn_log_config(settings.log_level, settings.log_format))
     db = Database(settings.resolved_database_url)
+    journal = attach(db, settings)  # the heads the writer seals, outside the database
     server = _Server(Batches(db, Resources.from_settings(settings)), settings.writer_batch_max, path)
     try:
         server.serve(control)
     finally:
         db.dispose()
+        journal.close()
         if server.orphaned:  # `serve` was killed: nobody else will remove the socket's directory
             shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 

@@ -49,9 +49,15 @@ class RemoteWriter:
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """For a plain thread of a server process whose loop is running."""
+        return self._wait(fn, args, False)
+
+    def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._wait(fn, args, True)
+
+    def _wait(self, fn: Callable[..., Any], args: tuple[Any, ...], with_resources: bool) -> Any:
         if self._loop is None:
             raise WriterUnavailable()
-        return asyncio.run_coroutine_threadsafe(self.run(fn, *args), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(self._call(fn, args, with_resources), self._loop).result()
 
     async def ready(self) -> bool:
         """Connected, or able to connect now."""

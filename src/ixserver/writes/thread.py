@@ -73,8 +73,15 @@ class WriterThread:
         return await job.reply.future
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._wait(Job(fn, args))
+
+    def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._wait(Job(fn, args, with_resources=True))
+
+    def _wait(self, job: Job) -> Any:
         waiter = _Waiter(None, None, done=threading.Event())
-        self._queue.put(Job(fn, args, reply=waiter))
+        job.reply = waiter
+        self._queue.put(job)
         assert waiter.done is not None
         waiter.done.wait()
         assert waiter.outcome is not None
