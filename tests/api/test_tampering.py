@@ -212,3 +212,17 @@ def test_a_kept_saft_file_edited_in_the_database_is_found_and_not_served(server:
 def _account_id(server: LiveServer, api: Api) -> int:
     with server.db.read() as conn:
         return int(conn.execute(text("SELECT id FROM accounts WHERE name = :n"), {"n": api.name}).scalar_one())
+
+
+def test_a_sandbox_reset_starts_the_chain_and_its_journal_again(server: LiveServer, api: Api) -> None:
+    """The reset deletes the account's events on purpose: the journal records it, so the chain
+    that starts again (its own start, event 1) is no finding; the documents issued after it are
+    sealed and journaled as before."""
+    issue(api)
+    issue(api)
+    assert api.post("/_ixserver/reset").status_code == 200
+    assert _verify(server, api) == []
+    issue(api)
+    assert _verify(server, api) == []
+    entries = read_journal(server.settings.resolved_seal_journal).accounts[_account_id(server, api)]
+    assert [(seq, what) for seq, _mac, what in entries][-2:] == [(1, "opened"), (2, f"FT {clock.today().year}/1")]
