@@ -22,6 +22,7 @@ from ixserver.audit.saft import check
 from ixserver.audit.schema import XSD_PATH
 from ixserver.keys import public_key_from_pem
 from ixserver.services.saft import export
+from tests import saft_edits
 from tests.api.invoicing import change, create, credit_note_for, finalize, issue, vat_moss
 from tests.support import TEST_SECRET_KEY, Api, LiveServer, data_file
 
@@ -141,6 +142,61 @@ def test_a_month_with_every_type_validates_and_adds_up(server: LiveServer, api: 
     report = check(path, [public_key_from_pem(PUBLIC_KEY.read_text())], jobs=1)
     assert report.findings == [] and report.not_verifiable == []
     assert report.signatures_verified == len(root.xpath("//s:Hash", namespaces=NS)) == 12
+
+
+# What an auditor may alter in the month's export, and what `verify --saft` must say of it besides
+# the signatures (the altered document is not re-signed); "" is the document altered.
+EDITS: list[tuple[saft_edits.Edit, list[tuple[str, str, str]]]] = [
+    (
+        saft_edits.line_amount,
+        [
+            ("arithmetic", "", "line 1: UnitPrice "),
+            ("arithmetic", "", "NetTotal says "),
+            ("arithmetic", "", "TaxPayable says "),
+            ("totals", "SalesInvoices", "Total"),
+        ],
+    ),
+    (
+        saft_edits.canceled_line_amount,
+        [
+            ("arithmetic", "", "line 1: UnitPrice 12.5 × Quantity 3.0 = 37.50, its CreditAmount says 38.5"),
+            ("arithmetic", "", "NetTotal says 37.50, its lines make 38.50"),
+            ("arithmetic", "", "TaxPayable says 8.63, its lines' taxes make 8.86 (23% of 38.5)"),
+        ],
+    ),
+    (
+        saft_edits.vat_rate,
+        [("rates", "", "line 1: TaxCode NOR is 23% in PT on "), ("arithmetic", "", "TaxPayable says ")],
+    ),
+    (saft_edits.payment_amount, [("arithmetic", "", "PaymentMethod/PaymentAmount adds up to ")]),
+    (saft_edits.invoice_receipt_payment, [("arithmetic", "", "Payment/PaymentAmount adds up to 57.73, GrossTotal 56.73")]),
+    (
+        saft_edits.guide_quantity,
+        [
+            ("arithmetic", "", "line 1: UnitPrice 12.5 × Quantity 4.0 = 50.00, its CreditAmount says 37.5"),
+            ("totals", "MovementOfGoods", "TotalQuantityIssued says 3.0, the documents make 4"),
+        ],
+    ),
+    (
+        saft_edits.guide_quantity_and_total,
+        [("arithmetic", "", "line 1: UnitPrice 12.5 × Quantity 4.0 = 50.00, its CreditAmount says 37.5")],
+    ),
+    (saft_edits.exchange_rate, [("arithmetic", "", "CurrencyAmount 46.13 USD × ExchangeRate 1.100")]),
+    (saft_edits.net_tax_shift, [("arithmetic", "", "NetTotal says "), ("arithmetic", "", "TaxPayable says ")]),
+    (saft_edits.gross_total, [("arithmetic", "", "GrossTotal says ")]),
+]
+
+
+def test_what_does_not_add_up_in_an_export_is_named(server: LiveServer, api: Api, tmp_path: Path) -> None:
+    """The month's export, one figure altered at a time: each is found, in the document altered."""
+    activity(api)
+    content = exported(server, api)
+    keys = [public_key_from_pem(PUBLIC_KEY.read_text())]
+    for edit, expected in EDITS:
+        path = tmp_path / f"{edit.__name__}.xml"
+        altered = saft_edits.edited(content, path, edit)
+        found = saft_edits.besides_signatures(check(path, keys, jobs=1))
+        assert saft_edits.matches(found, expected, altered), (edit.__name__, altered, found)
 
 
 def test_a_file_that_starts_mid_series_verifies(server: LiveServer, api: Api, tmp_path: Path) -> None:

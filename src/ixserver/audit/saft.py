@@ -14,7 +14,9 @@ made it (pt-compliance §8), in one streamed pass (memory flat in the number of 
   start at 1 chains to a document outside the file: noted as not verifiable, not a finding;
 - ATCUD: `<series code>-<number>`, one code per series (`0` only before 2023);
 - control totals (pt-compliance §5.3): NumberOfEntries, TotalDebit, TotalCredit, and for
-  MovementOfGoods NumberOfMovementLines and TotalQuantityIssued, against the documents.
+  MovementOfGoods NumberOfMovementLines and TotalQuantityIssued, against the documents;
+- each document's arithmetic, canceled ones included: lines, NetTotal, TaxPayable, GrossTotal,
+  VAT rates, exchange rate, what was paid (arithmetic.py, which says its tolerances).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from ixserver.audit import arithmetic
 from ixserver.audit import schema as xsd
 from ixserver.domain import signing
 from ixserver.domain.saft import LEFT_OUT, Totals
@@ -52,16 +55,17 @@ class Table:
     number: str
     date: str
     status: str
+    kind: str  # the element of its type
     signed: bool
 
 
 TABLES = {
     t.element: t
     for t in (
-        Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", True),
-        Table("MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", True),
-        Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", True),
-        Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", False),
+        Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", "InvoiceType", True),
+        Table("MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", "MovementType", True),
+        Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", "WorkType", True),
+        Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", "PaymentType", False),
     )
 }
 BY_TABLE = {t.name: t for t in TABLES.values()}
@@ -76,7 +80,7 @@ XSD_SHOWN = 100  # schema errors listed one by one; past that, counted
 
 @dataclass(frozen=True)
 class Finding:
-    check: str  # xsd, numbering, dates, signature, atcud, totals, references
+    check: str  # xsd, numbering, dates, signature, atcud, totals, references, arithmetic, rates
     where: str  # a document's number, a table, or "file"
     message: str
 
@@ -228,8 +232,11 @@ class _Audit:
         sums = self.sums.setdefault(table.name, Totals())
         sums.entries += 1
         counted = status not in LEFT_OUT[table.name]
+        day = node.findtext(Q + table.date) or ""
+        figures = arithmetic.Figures(table.name, node.findtext(Q + table.kind) or "", _day(day))
         regions: set[str | None] = set()
         for line in node.iterfind(Q + "Line"):
+            figures.line(line)
             regions.add(line.findtext(_q("Tax", "TaxCountryRegion")))
             sums.lines += 1
             if counted:
@@ -240,6 +247,8 @@ class _Audit:
         customer, supplier = node.findtext(Q + "CustomerID"), node.findtext(Q + "SupplierID")
         self.reference(number_text, "Customer", customer)
         self.reference(number_text, "Supplier", supplier)
+        for check_name, message in figures.finish(node):
+            self.find(check_name, number_text or table.element, message)
         matched = NUMBER.match(number_text)
         if matched is None:
             return  # the schema reports the number's form
@@ -247,7 +256,7 @@ class _Audit:
             Entry(
                 number=int(matched.group(2)),
                 text=number_text,
-                date=node.findtext(Q + table.date) or "",
+                date=day,
                 entry=node.findtext(Q + "SystemEntryDate") or "",
                 gross=node.findtext(_q("DocumentTotals", "GrossTotal")),
                 hash=node.findtext(Q + "Hash") if table.signed else None,
@@ -396,6 +405,13 @@ def _same_total(declared: Decimal, computed: Decimal) -> bool:
         and exponent <= -2
         and computed.quantize(Decimal(1).scaleb(exponent), ROUND_HALF_UP) == declared
     )
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None  # the schema reports it
 
 
 def _message(entry: Entry, previous_hash: str) -> str | None:
