@@ -1,6 +1,7 @@
 """`ixserver verify --saft FILE --public-key PEM` (issue 14): AT's demo file passes with AT's sample
 public key; a copy with one hash, one total, one number or one field altered fails, naming what
-and where. Our own exports are checked in tests/api/test_saft.py."""
+and where, and so does a copy with one figure that no longer adds up (issue 22: the documents'
+arithmetic). Our own exports are checked in tests/api/test_saft.py."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import os
 import re
 import subprocess
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from ixserver.audit.saft import Report, check
 from ixserver.keys import public_key_from_pem
+from tests import saft_edits
 from tests.support import data_file
 
 DEMO = data_file("saft_idemo599999999.xml")
@@ -87,10 +88,10 @@ def test_an_altered_hash_is_named(tmp_path: Path) -> None:
 def test_an_altered_gross_total_is_named(tmp_path: Path) -> None:
     path = altered(tmp_path, (b"<GrossTotal>235.15</GrossTotal>", b"<GrossTotal>253.15</GrossTotal>"))
     found = findings(check(path, keys(), jobs=1))
-    assert len(found) == 1, found
-    check_name, where, message = found[0]
-    assert (check_name, where) == ("signature", "1T 1/2")
-    assert "GrossTotal is not what was signed" in message and "confirmed by 1T 1/3" in message
+    assert [f[:2] for f in found] == [("arithmetic", "1T 1/2")] * 2 + [("signature", "1T 1/2")], found
+    assert found[0][2] == "GrossTotal says 253.15, NetTotal 195.96 + TaxPayable 39.19 make 235.15"
+    assert found[1][2].startswith("CurrencyAmount 317.45 USD × ExchangeRate 0.740747 = 235.15 euros, GrossTotal says 253.15")
+    assert "GrossTotal is not what was signed" in found[2][2] and "confirmed by 1T 1/3" in found[2][2]
 
 
 def test_an_altered_number_is_named(tmp_path: Path) -> None:
@@ -122,15 +123,92 @@ def test_an_altered_control_total_is_named(tmp_path: Path) -> None:
     assert check(rounded, keys(), jobs=1).ok
 
 
-def test_a_line_amount_changed_breaks_the_control_total_only(tmp_path: Path) -> None:
-    """A line is not signed: only the control total catches it."""
+DEMO_EDITS = [
+    (
+        saft_edits.line_amount,
+        [
+            ("arithmetic", "1T 1/1", "line 1: UnitPrice 4.6788 × Quantity 5 = 23.3940, its CreditAmount says 24.3938"),
+            ("arithmetic", "1T 1/1", "NetTotal says 23.39, its lines make 24.39 (credit − debit, to the cent)"),
+            ("arithmetic", "1T 1/1", "TaxPayable says 4.68, its lines' taxes make 4.88 (20% of 24.3938)"),
+            ("totals", "SalesInvoices", "TotalCredit says 14918.709, the documents make 14919.709"),
+        ],
+    ),
+    (  # a canceled invoice's figures are checked, though out of the control totals
+        saft_edits.canceled_line_amount,
+        [
+            ("arithmetic", "1T 1/5", "line 1: UnitPrice 4.6788 × Quantity 35.269 = 165.0165972, its CreditAmount says 166.0166"),
+            ("arithmetic", "1T 1/5", "NetTotal says 165.02, its lines make 166.02 (credit − debit, to the cent)"),
+            ("arithmetic", "1T 1/5", "TaxPayable says 33, its lines' taxes make 33.20 (20% of 166.0166)"),
+        ],
+    ),
+    (  # 2017: before the rates known here, so only the arithmetic says it
+        saft_edits.vat_rate,
+        [("arithmetic", "1T 1/1", "TaxPayable says 4.68, its lines' taxes make 2.34 (10% of 23.3938)")],
+    ),
+    (
+        saft_edits.payment_amount,
+        [("arithmetic", "PGT 1T1/1", "PaymentMethod/PaymentAmount adds up to 7001, GrossTotal 7000.00 − withholding 0 make 7000.00")],
+    ),
+    (
+        saft_edits.invoice_receipt_payment,
+        [("arithmetic", "1TR R/1", "Payment/PaymentAmount adds up to 121.00, GrossTotal 120.00 − withholding 0 make 120.00")],
+    ),
+    (
+        saft_edits.guide_quantity,
+        [
+            ("arithmetic", "1G 5A/1", "line 1: UnitPrice 0.359 × Quantity 151 = 54.209, its CreditAmount says 53.85"),
+            ("totals", "MovementOfGoods", "TotalQuantityIssued says 3295.92, the documents make 3296.922006"),
+        ],
+    ),
+    (
+        saft_edits.guide_quantity_and_total,
+        [("arithmetic", "1G 5A/1", "line 1: UnitPrice 0.359 × Quantity 151 = 54.209, its CreditAmount says 53.85")],
+    ),
+    (
+        saft_edits.exchange_rate,
+        [
+            (
+                "arithmetic",
+                "1T 1/2",
+                "CurrencyAmount 317.45 USD × ExchangeRate 1.349989 = 428.55 euros, GrossTotal says 235.15 (ExchangeRate is euros per unit)",
+            )
+        ],
+    ),
+    (
+        saft_edits.net_tax_shift,
+        [
+            ("arithmetic", "1T 1/1", "NetTotal says 24.39, its lines make 23.39 (credit − debit, to the cent)"),
+            ("arithmetic", "1T 1/1", "TaxPayable says 3.68, its lines' taxes make 4.68 (20% of 23.3938)"),
+        ],
+    ),
+    (
+        saft_edits.gross_total,
+        [("arithmetic", "1T 1/1", "GrossTotal says 29.07, NetTotal 23.39 + TaxPayable 4.68 make 28.07")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), DEMO_EDITS, ids=[edit.__name__ for edit, _ in DEMO_EDITS])
+def test_a_figure_that_does_not_add_up_is_named(
+    tmp_path: Path, edit: saft_edits.Edit, expected: list[tuple[str, str, str]]
+) -> None:
+    """One figure of the demo altered: the document's arithmetic names it (whatever the
+    signatures say: an altered GrossTotal is not what was signed either)."""
+    path = tmp_path / "edited.xml"
+    saft_edits.edited(DEMO, path, edit)
+    found = saft_edits.besides_signatures(check(path, keys(), jobs=1))
+    assert saft_edits.matches(found, expected), found
+
+
+def test_every_document_of_the_demo_adds_up() -> None:
+    """The positive control of the arithmetic: AT's demo file has every kind of figure (a price
+    after discount, 4.6788 × 38.471403 = 180.00; VAT at 20 %, 5 % and 0 %; stamp duty on a TaxBase;
+    a credit note's debits; USD at 0.740747 euros; receipts with withholding; invoice-receipts
+    paid in two ways), and none is a finding."""
     content = DEMO.read_bytes()
-    first = re.search(rb"<CreditAmount>([0-9.]+)</CreditAmount>", content)
-    assert first is not None
-    more = str(Decimal(first.group(1).decode()) + 1).encode()
-    path = altered(tmp_path, (first.group(0), b"<CreditAmount>" + more + b"</CreditAmount>"))
-    found = findings(check(path, keys(), jobs=1))
-    assert [f[:2] for f in found] == [("totals", "SalesInvoices")], found
+    for feature in (b"<TaxBase>", b"<DebitAmount>", b"<ExchangeRate>", b"<WithholdingTaxAmount>", b"<TaxType>IS<"):
+        assert feature in content
+    assert check(DEMO, keys(), jobs=1).findings == []
 
 
 def test_a_schema_error_names_the_document(tmp_path: Path) -> None:
@@ -187,5 +265,6 @@ def test_a_findings_report_exits_1(tmp_path: Path) -> None:
     path = altered(tmp_path, (b"<GrossTotal>235.15</GrossTotal>", b"<GrossTotal>253.15</GrossTotal>"))
     done = ixserver_verify("--saft", str(path), "--public-key", str(PUBLIC_KEY))
     assert done.returncode == 1
-    assert done.stdout.splitlines()[0].startswith("signature\t1T 1/2\t")
-    assert done.stdout.splitlines()[-1].startswith("1 findings: 37 documents")
+    assert done.stdout.splitlines()[0].startswith("arithmetic\t1T 1/2\tGrossTotal says 253.15")
+    assert done.stdout.splitlines()[2].startswith("signature\t1T 1/2\t")
+    assert done.stdout.splitlines()[-1].startswith("3 findings: 37 documents")

@@ -366,6 +366,11 @@ def _verify_saft(path: Path, key_files: list[Path], as_json: bool, jobs: int | N
         summary = (
             f"{count} documents in {report.series} series, {report.signatures_verified} signatures verified"
             + (f", {len(report.not_verifiable)} chained to documents before the file" if report.not_verifiable else "")
+            + (
+                f", {len(report.atcud_not_verifiable)} receipts with ATCUD 0 paying documents not in the file"
+                if report.atcud_not_verifiable
+                else ""
+            )
         )
         typer.echo(f"ok: {path}: {summary}" if report.ok else f"{len(report.findings)} findings: {summary}")
     if not report.ok:

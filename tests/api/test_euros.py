@@ -10,10 +10,12 @@ from pathlib import Path
 
 from lxml import etree
 
+from ixserver.audit.saft import Finding, check
 from ixserver.domain.money import to_cents
+from ixserver.keys import public_key_from_pem
 from tests.api.invoicing import create, finalize, issue
 from tests.api.test_qr_codes import qr_fields
-from tests.api.test_saft import CLIENT, NS, exported
+from tests.api.test_saft import CLIENT, NS, PUBLIC_KEY, exported
 from tests.support import Api, LiveServer
 
 LINES = [
@@ -34,6 +36,13 @@ def _record(root: etree._Element, number: str) -> etree._Element:
     return found[0]
 
 
+def audited(content: bytes, tmp_path: Path) -> list[Finding]:
+    """What `ixserver verify --saft` finds in an export."""
+    path = tmp_path / "export.xml"
+    path.write_bytes(content)
+    return check(path, [public_key_from_pem(PUBLIC_KEY.read_text())], jobs=1).findings
+
+
 def _amount(node: etree._Element, path: str) -> Decimal:
     return Decimal(node.findtext(path, namespaces=NS))
 
@@ -47,7 +56,9 @@ def test_every_figure_at_reads_is_in_euros_and_adds_up(server: LiveServer, api: 
     paid = api.post(f"/documents/{invoice['id']}/partial_payments.json", json={"partial_payment": {"amount": "50.55"}})
     assert paid.status_code == 200, paid.text
     receipt = paid.json()["receipt"]
-    root = etree.fromstring(exported(server, api))
+    content = exported(server, api)
+    assert audited(content, tmp_path) == [], "every figure adds up, as an auditor reads the file"
+    root = etree.fromstring(content)
     for document, code in ((invoice, "FT"), (note, "NC"), (proforma, "PF"), (receipt, "RG")):
         number = f"{code} {document['inverted_sequence_number']}"
         record = _record(root, number)
@@ -81,11 +92,13 @@ def test_every_figure_at_reads_is_in_euros_and_adds_up(server: LiveServer, api: 
             assert Decimal(fields[vat_field]) == to_cents(base * percentage / 100), f"{number} at {percentage}%"
 
 
-def test_the_signed_gross_total_is_the_files(server: LiveServer, api: Api) -> None:
+def test_the_signed_gross_total_is_the_files(server: LiveServer, api: Api, tmp_path: Path) -> None:
     """What the signature covers (verify checks it) is the GrossTotal the file writes: for 1.01
     USD at 23 % and 3 USD per euro, 0.42 (NetTotal 0.34 + TaxPayable 0.08), not 1.24 ÷ 3 = 0.41."""
     invoice = issue(api, client=CLIENT, items=[LINES[2]], currency_code="USD", rate="3")
-    record = _record(etree.fromstring(exported(server, api)), f"FT {invoice['inverted_sequence_number']}")
+    content = exported(server, api)
+    assert audited(content, tmp_path) == []
+    record = _record(etree.fromstring(content), f"FT {invoice['inverted_sequence_number']}")
     totals = [record.findtext(f"s:DocumentTotals/s:{name}", namespaces=NS) for name in ("NetTotal", "TaxPayable", "GrossTotal")]
     assert totals == ["0.34", "0.08", "0.42"]
     assert record.findtext("s:DocumentTotals/s:Currency/s:ExchangeRate", namespaces=NS) == "0.338710"

@@ -22,6 +22,7 @@ from ixserver.audit.saft import check
 from ixserver.audit.schema import XSD_PATH
 from ixserver.keys import public_key_from_pem
 from ixserver.services.saft import export
+from tests import saft_edits
 from tests.api.invoicing import change, create, credit_note_for, finalize, issue, vat_moss
 from tests.support import TEST_SECRET_KEY, Api, LiveServer, data_file
 
@@ -59,7 +60,12 @@ def activity(api: Api) -> None:
     finalize(api, "debit_note", create(api, "debit_note", owner_invoice_id=invoice["id"], client={"name": CLIENT["name"], "code": "SOL"},
                                        items=LINES[:1])["id"])  # fmt: skip
     issue(api, client=CLIENT, items=LINES[:1], currency_code="USD", rate="1.1")
-    issue(api, "vat_moss_invoice", **vat_moss(api))
+    moss = issue(api, "vat_moss_invoice", **vat_moss(api))
+    moss_paid = api.post(
+        f"/documents/{moss['id']}/partial_payments.json",
+        json={"partial_payment": {"amount": "5", "payment_mechanism": "MB"}},
+    )
+    assert moss_paid.status_code == 200, moss_paid.text  # a VAT MOSS receipt: no ATCUD ("N/A", 0 in SAF-T)
     paid = api.post(
         f"/documents/{invoice['id']}/partial_payments.json",
         json={"partial_payment": {"amount": "20", "payment_mechanism": "MB"}},
@@ -116,10 +122,13 @@ def test_a_month_with_every_type_validates_and_adds_up(server: LiveServer, api: 
     assert {i.findtext("s:InvoiceType", namespaces=NS) for i in invoices} == {"FT", "FR", "FS", "NC", "ND"}
     assert len(root.xpath("//s:Invoice[s:InvoiceType='NC']/s:Line/s:References/s:Reference", namespaces=NS)) == 1
     payments = root.find("s:SourceDocuments/s:Payments", NS)
-    assert int(payments.findtext("s:NumberOfEntries", namespaces=NS)) == 2
-    assert [
+    assert int(payments.findtext("s:NumberOfEntries", namespaces=NS)) == 3
+    assert sorted(
         p.findtext("s:DocumentStatus/s:PaymentStatus", namespaces=NS) for p in payments.findall("s:Payment", NS)
-    ] == ["A", "N"]
+    ) == ["A", "N", "N"]
+    assert root.xpath("//s:Payment[s:ATCUD='0']/s:Line/s:SourceDocumentID/s:OriginatingON/text()", namespaces=NS) == [
+        root.xpath("//s:Invoice[s:Line/s:Tax/s:TaxCountryRegion='FR']/s:InvoiceNo/text()", namespaces=NS)[0]
+    ], "the VAT MOSS receipt pays the VAT MOSS invoice"
     assert root.xpath("//s:Payment/s:Hash", namespaces=NS) == [], "receipts are not signed"
     working = root.find("s:SourceDocuments/s:WorkingDocuments", NS)
     assert sorted(w.findtext("s:WorkType", namespaces=NS) for w in working.findall("s:WorkDocument", NS)) == [
@@ -139,8 +148,92 @@ def test_a_month_with_every_type_validates_and_adds_up(server: LiveServer, api: 
     path = tmp_path / "month.xml"
     path.write_bytes(content)
     report = check(path, [public_key_from_pem(PUBLIC_KEY.read_text())], jobs=1)
-    assert report.findings == [] and report.not_verifiable == []
+    assert report.findings == [] and report.not_verifiable == [] and report.atcud_not_verifiable == []
     assert report.signatures_verified == len(root.xpath("//s:Hash", namespaces=NS)) == 12
+
+
+# What an auditor may alter in the month's export, and what `verify --saft` must say of it besides
+# the signatures (the altered document is not re-signed); "" is the document altered.
+EDITS: list[tuple[saft_edits.Edit, list[tuple[str, str, str]]]] = [
+    (
+        saft_edits.line_amount,
+        [
+            ("arithmetic", "", "line 1: UnitPrice "),
+            ("arithmetic", "", "NetTotal says "),
+            ("arithmetic", "", "TaxPayable says "),
+            ("totals", "SalesInvoices", "Total"),
+        ],
+    ),
+    (
+        saft_edits.canceled_line_amount,
+        [
+            ("arithmetic", "", "line 1: UnitPrice 12.5 × Quantity 3.0 = 37.50, its CreditAmount says 38.5"),
+            ("arithmetic", "", "NetTotal says 37.50, its lines make 38.50"),
+            ("arithmetic", "", "TaxPayable says 8.63, its lines' taxes make 8.86 (23% of 38.5)"),
+        ],
+    ),
+    (
+        saft_edits.vat_rate,
+        [("rates", "", "line 1: TaxCode NOR is 23% in PT on "), ("arithmetic", "", "TaxPayable says ")],
+    ),
+    (saft_edits.payment_amount, [("arithmetic", "", "PaymentMethod/PaymentAmount adds up to ")]),
+    (saft_edits.invoice_receipt_payment, [("arithmetic", "", "Payment/PaymentAmount adds up to 57.73, GrossTotal 56.73")]),
+    (
+        saft_edits.guide_quantity,
+        [
+            ("arithmetic", "", "line 1: UnitPrice 12.5 × Quantity 4.0 = 50.00, its CreditAmount says 37.5"),
+            ("totals", "MovementOfGoods", "TotalQuantityIssued says 3.0, the documents make 4"),
+        ],
+    ),
+    (
+        saft_edits.guide_quantity_and_total,
+        [("arithmetic", "", "line 1: UnitPrice 12.5 × Quantity 4.0 = 50.00, its CreditAmount says 37.5")],
+    ),
+    (saft_edits.exchange_rate, [("arithmetic", "", "CurrencyAmount 46.13 USD × ExchangeRate 1.100")]),
+    (saft_edits.net_tax_shift, [("arithmetic", "", "NetTotal says "), ("arithmetic", "", "TaxPayable says ")]),
+    (saft_edits.gross_total, [("arithmetic", "", "GrossTotal says ")]),
+]
+
+
+def test_what_does_not_add_up_in_an_export_is_named(server: LiveServer, api: Api, tmp_path: Path) -> None:
+    """The month's export, one figure altered at a time: each is found, in the document altered."""
+    activity(api)
+    content = exported(server, api)
+    keys = [public_key_from_pem(PUBLIC_KEY.read_text())]
+    for edit, expected in EDITS:
+        path = tmp_path / f"{edit.__name__}.xml"
+        altered = saft_edits.edited(content, path, edit)
+        found = saft_edits.besides_signatures(check(path, keys, jobs=1))
+        assert saft_edits.matches(found, expected, altered), (edit.__name__, altered, found)
+
+
+def test_a_receipt_without_atcud_pays_vat_moss_documents(server: LiveServer, api: Api, tmp_path: Path) -> None:
+    """A VAT MOSS receipt has ATCUD 0 (InvoiceXpress: "N/A") and no tax in its line: it is under
+    VAT OSS when what it pays is, and the month's file passes (the first test). Made to pay another
+    invoice of the file, it is a finding; made to pay one not in the file, it cannot be told."""
+    activity(api)
+    content = exported(server, api)
+    keys = [public_key_from_pem(PUBLIC_KEY.read_text())]
+
+    def paying(number: str | None) -> saft_edits.Edit:
+        """The VAT MOSS receipt (ATCUD 0) made to pay `number`, or the file's first invoice in Portugal."""
+
+        def edit(root: etree._Element) -> str:
+            paid = saft_edits.first(root, "//s:Payment[s:ATCUD='0']/s:Line/s:SourceDocumentID/s:OriginatingON")
+            portugal = "//s:Invoice[s:Line/s:Tax/s:TaxCountryRegion='PT']/s:InvoiceNo"
+            paid.text = number or saft_edits.first(root, portugal).text
+            return saft_edits.number_of(paid)
+
+        return edit
+
+    # a receipt with ATCUD 0 paying a document of the file that has an ATCUD: a finding
+    receipt = saft_edits.edited(content, tmp_path / "pt.xml", paying(None))
+    report = check(tmp_path / "pt.xml", keys, jobs=1)
+    assert [(f.check, f.where) for f in report.findings] == [("atcud", receipt)], report.findings
+    # paying a document not in the file (a VAT MOSS invoice of last month?): not known, so noted
+    saft_edits.edited(content, tmp_path / "before.xml", paying("FVM 2001/9"))
+    report = check(tmp_path / "before.xml", keys, jobs=1)
+    assert report.findings == [] and report.atcud_not_verifiable == [receipt]
 
 
 def test_a_file_that_starts_mid_series_verifies(server: LiveServer, api: Api, tmp_path: Path) -> None:

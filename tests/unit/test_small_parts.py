@@ -108,6 +108,24 @@ def test_seeded_rates_are_the_reference_rates() -> None:
         assert {code: Decimal(rate) for code, rate in reference[region].items() if code in rates} == rates
 
 
+def test_the_dated_rates_are_the_reference_rates() -> None:
+    """Today's rates are RATES; Madeira's reduced rate was 5 % before 1 October 2024; nothing is
+    known here before RATES_KNOWN_SINCE, nor of another country."""
+    import json
+    from datetime import date, timedelta
+
+    from ixserver.domain.taxes import RATES, RATES_KNOWN_SINCE, rates_on
+    from tests.support import data_file
+
+    madeira = json.loads(data_file("vat-rates.json").read_text())["regions"]["PT-MA"]
+    for region, rates in RATES.items():
+        assert rates_on(region, date(2026, 1, 1)) == rates_on(region, date(2024, 10, 1)) == rates
+        assert rates_on(region, RATES_KNOWN_SINCE - timedelta(days=1)) is None
+    assert rates_on("PT-MA", date(2024, 9, 30)) == {**RATES["PT-MA"], "RED": Decimal(madeira["RED_before_2024-10-01"])}
+    assert rates_on("PT", RATES_KNOWN_SINCE) == RATES["PT"]
+    assert rates_on("FR", date(2026, 1, 1)) is None
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [("23", "23.0"), ("23.00", "23.0"), ("16.26020", "16.2602"), ("0", "0.0"), ("0.10", "0.1"), ("1E+2", "100.0")],

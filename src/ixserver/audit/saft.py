@@ -12,9 +12,15 @@ made it (pt-compliance §8), in one streamed pass (memory flat in the number of 
   GrossTotal;previous Hash`, the previous Hash being that of the document numbered just before
   in the file, so that the chain is checked too. The first document of a series that does not
   start at 1 chains to a document outside the file: noted as not verifiable, not a finding;
-- ATCUD: `<series code>-<number>`, one code per series (`0` only before 2023);
+- ATCUD: `<series code>-<number>`, one code per series; `0` only before 2023 or under VAT OSS
+  (every line taxed in another country; a receipt without taxes in its lines, when every document
+  it pays is such a document of the file. A receipt with ATCUD `0` paying a document not in the
+  file cannot be told: it is listed as not verifiable, not a finding — unless a document it pays
+  in the file has an ATCUD);
 - control totals (pt-compliance §5.3): NumberOfEntries, TotalDebit, TotalCredit, and for
-  MovementOfGoods NumberOfMovementLines and TotalQuantityIssued, against the documents.
+  MovementOfGoods NumberOfMovementLines and TotalQuantityIssued, against the documents;
+- each document's arithmetic, canceled ones included: lines, NetTotal, TaxPayable, GrossTotal,
+  VAT rates, exchange rate, what was paid (arithmetic.py, which says its tolerances).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from ixserver.audit import arithmetic
 from ixserver.audit import schema as xsd
 from ixserver.domain import signing
 from ixserver.domain.saft import LEFT_OUT, Totals
@@ -52,16 +59,17 @@ class Table:
     number: str
     date: str
     status: str
+    kind: str  # the element of its type
     signed: bool
 
 
 TABLES = {
     t.element: t
     for t in (
-        Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", True),
-        Table("MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", True),
-        Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", True),
-        Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", False),
+        Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", "InvoiceType", True),
+        Table("MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", "MovementType", True),
+        Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", "WorkType", True),
+        Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", "PaymentType", False),
     )
 }
 BY_TABLE = {t.name: t for t in TABLES.values()}
@@ -76,7 +84,7 @@ XSD_SHOWN = 100  # schema errors listed one by one; past that, counted
 
 @dataclass(frozen=True)
 class Finding:
-    check: str  # xsd, numbering, dates, signature, atcud, totals, references
+    check: str  # xsd, numbering, dates, signature, atcud, totals, references, arithmetic, rates
     where: str  # a document's number, a table, or "file"
     message: str
 
@@ -91,6 +99,8 @@ class Report:
     series: int = 0
     signatures_verified: int = 0
     not_verifiable: list[str] = field(default_factory=list)
+    # receipts with ATCUD 0 that pay documents not in the file: under VAT OSS or not, it does not say
+    atcud_not_verifiable: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     xsd_errors: int = 0
 
@@ -105,6 +115,7 @@ class Report:
             "documents": self.documents,
             "series": self.series,
             "signatures": {"verified": self.signatures_verified, "not_verifiable": self.not_verifiable},
+            "atcud": {"not_verifiable": self.atcud_not_verifiable},
             "xsd_errors": self.xsd_errors,
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -122,7 +133,8 @@ class Entry:
     hash: str | None
     status: str
     atcud: str | None
-    foreign: bool  # every line's tax is another country's (VAT OSS): no ATCUD
+    foreign: bool | None  # every line's tax is another country's (VAT OSS): no ATCUD; None: not known
+    paid: tuple[str, ...] = ()  # a receipt's: the numbers of the documents it pays
 
 
 def _decimal(text: str | None) -> Decimal:
@@ -228,9 +240,14 @@ class _Audit:
         sums = self.sums.setdefault(table.name, Totals())
         sums.entries += 1
         counted = status not in LEFT_OUT[table.name]
+        day = node.findtext(Q + table.date) or ""
+        figures = arithmetic.Figures(table.name, node.findtext(Q + table.kind) or "", _day(day))
         regions: set[str | None] = set()
+        paid: list[str] = []
         for line in node.iterfind(Q + "Line"):
+            figures.line(line)
             regions.add(line.findtext(_q("Tax", "TaxCountryRegion")))
+            paid.extend(e.text or "" for e in line.iterfind(_q("SourceDocumentID", "OriginatingON")))
             sums.lines += 1
             if counted:
                 sums.debit += _decimal(line.findtext(Q + "DebitAmount"))
@@ -240,6 +257,8 @@ class _Audit:
         customer, supplier = node.findtext(Q + "CustomerID"), node.findtext(Q + "SupplierID")
         self.reference(number_text, "Customer", customer)
         self.reference(number_text, "Supplier", supplier)
+        for check_name, message in figures.finish(node):
+            self.find(check_name, number_text or table.element, message)
         matched = NUMBER.match(number_text)
         if matched is None:
             return  # the schema reports the number's form
@@ -247,15 +266,28 @@ class _Audit:
             Entry(
                 number=int(matched.group(2)),
                 text=number_text,
-                date=node.findtext(Q + table.date) or "",
+                date=day,
                 entry=node.findtext(Q + "SystemEntryDate") or "",
                 gross=node.findtext(_q("DocumentTotals", "GrossTotal")),
                 hash=node.findtext(Q + "Hash") if table.signed else None,
                 status=status,
                 atcud=node.findtext(Q + "ATCUD"),
-                foreign=bool(regions) and not regions & PORTUGAL and None not in regions,
+                foreign=None if table.name == "Payments" and regions <= {None} else _foreign(regions),
+                paid=tuple(paid),
             )
         )
+
+    def receipts(self) -> None:
+        """A receipt without taxes in its lines is under VAT OSS when the documents it pays are:
+        known when they are in the file (a document not under it is enough to say it is not)."""
+        issued = {e.text: e.foreign for (name, _), entries in self.series.items() if name != "Payments" for e in entries}
+        for entry in itertools.chain.from_iterable(v for (name, _), v in self.series.items() if name == "Payments"):
+            if entry.foreign is None:
+                known = [issued.get(paid) for paid in entry.paid]
+                if not known or False in known:
+                    entry.foreign = False
+                elif None not in known:
+                    entry.foreign = True
 
     def reference(self, where: str, master: str, code: str | None) -> None:
         if code is not None and code not in self.masters[master]:
@@ -268,6 +300,7 @@ class _Audit:
             name: sums.entries for name, sums in self.sums.items() if sums.entries or name in self.declared
         }
         self.report.series = len(self.series)
+        self.receipts()
         for (table_name, prefix), entries in sorted(self.series.items()):
             entries.sort(key=lambda e: e.number)
             self.numbering(prefix, entries)
@@ -305,6 +338,9 @@ class _Audit:
         for entry in entries:
             if entry.atcud == "0" and (entry.date < ATCUD_SINCE.isoformat() or entry.foreign):
                 continue  # no ATCUD: before it existed, or VAT OSS (InvoiceXpress's VAT MOSS documents)
+            if entry.atcud == "0" and entry.foreign is None:
+                self.report.atcud_not_verifiable.append(entry.text)  # pays documents not in the file
+                continue
             matched = ATCUD.match(entry.atcud or "")
             if matched is None:
                 self.find(
@@ -396,6 +432,18 @@ def _same_total(declared: Decimal, computed: Decimal) -> bool:
         and exponent <= -2
         and computed.quantize(Decimal(1).scaleb(exponent), ROUND_HALF_UP) == declared
     )
+
+
+def _foreign(regions: set[str | None]) -> bool:
+    """Whether lines taxed in these regions are under VAT OSS: every one in another country."""
+    return bool(regions) and not regions & PORTUGAL and None not in regions
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None  # the schema reports it
 
 
 def _message(entry: Entry, previous_hash: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from ixserver.domain import vat_moss
@@ -19,6 +20,27 @@ RATES: dict[str, dict[str, Decimal]] = {
     "PT-AC": {"NOR": Decimal("16"), "INT": Decimal("9"), "RED": Decimal("4")},
     "PT-MA": {"NOR": Decimal("22"), "INT": Decimal("12"), "RED": Decimal("4")},
 }
+
+# The same rates as dated data, for checking a document of a given day: each region's rates from
+# a day on, latest first. They reach back to RATES_KNOWN_SINCE, through which the reference data
+# vouch for them: mainland 23/13/6 since 2011, the Azores 16/9/4 since 1 July 2021 (DLR
+# 15-A/2021/A), Madeira 22/12/5 until its reduced rate became 4 % on 1 October 2024 (AT's
+# Ofício Circulado 25045/2024; vat-rates.json). Earlier days are not known here.
+RATES_KNOWN_SINCE = date(2023, 1, 1)
+DATED_RATES: dict[str, tuple[tuple[date, dict[str, Decimal]], ...]] = {
+    "PT": ((RATES_KNOWN_SINCE, RATES["PT"]),),
+    "PT-AC": ((RATES_KNOWN_SINCE, RATES["PT-AC"]),),
+    "PT-MA": ((date(2024, 10, 1), RATES["PT-MA"]), (RATES_KNOWN_SINCE, {**RATES["PT-MA"], "RED": Decimal("5")})),
+}
+
+
+def rates_on(region: str, day: date) -> dict[str, Decimal] | None:
+    """A Portuguese region's rates by code (NOR, INT, RED) on a day; None for another region, or
+    a day before RATES_KNOWN_SINCE."""
+    for since, rates in DATED_RATES.get(region, ()):
+        if day >= since:
+            return rates
+    return None
 
 
 @dataclass(frozen=True)
