@@ -661,25 +661,6 @@ def test_every_account_with_documents_verifies(server: LiveServer, api: Api) -> 
         assert [problem for name in names for problem in verify(conn, server.resources.seal_key, name)] == []
 
 
-def test_system_entry_date_never_goes_before_any_series(server: LiveServer, api: Api) -> None:
-    """Despacho 8632/2014 §3.4.3: compared with the last SystemEntryDate of any series. A clock
-    half a minute behind takes that time; ten minutes behind issues nothing."""
-    other = api.post("/sequences.json", json={"sequence": {"serie": "OTHER"}}).json()["sequence"]
-    ahead = signing.entry_date(clock.local_now() + timedelta(seconds=30))
-    with server.db.transaction() as conn:
-        conn.execute(text("UPDATE sub_sequences SET last_entry = :e WHERE id = :i"), {"e": ahead, "i": other["current_receipt_sequence_id"]})
-    issued = issue(api)
-    with server.db.read() as conn:
-        stored = document_by_token(conn, issued["permalink"].rsplit("/", 1)[1])
-    assert stored is not None and stored.system_entry_date == ahead
-    far = signing.entry_date(clock.local_now() + timedelta(minutes=10))
-    with server.db.transaction() as conn:
-        conn.execute(text("UPDATE sub_sequences SET last_entry = :e WHERE id = :i"), {"e": far, "i": other["current_receipt_sequence_id"]})
-    refused = change(api, "invoice", create(api)["id"], "finalized")
-    assert refused.status_code == 422
-    assert refused.json()["errors"][0]["error"].startswith("The server's clock (")
-
-
 def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveServer, api: Api) -> None:
     """A chain written by a server whose clock went back between two series (as before the
     rule): the seal keeps the issue order, so verify sees the second entered before the first."""
