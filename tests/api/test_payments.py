@@ -44,7 +44,8 @@ def test_two_payments_settle_an_invoice(api: Api) -> None:
     first = receipt_of(pay(api, invoice["id"], 100, note="First half", payment_date=clock.today().strftime("%d/%m/%Y")))
     assert (first["type"], first["status"], first["sequence_number"]) == ("Receipt", "final", f"1/{serie['serie']}")
     assert first["atcud"].endswith("-1") and first["atcud"] not in ("N/A", "N/D")
-    assert "saft_hash" not in first, "receipts are not signed"
+    assert first["saft_hash"] == "", "receipts are not signed: no hash characters, in the documented string"
+    assert list(first)[list(first).index("permalink") + 1] == "saft_hash", "where every document has it"
     assert (first["total"], first["observations"], first["payment_mechanism"]) == (100.0, "First half", "TB")
     assert first["owner_invoice_id"] == invoice["id"] and first["client"]["name"] == invoice["client"]["name"]
     assert first["before_taxes"] + first["taxes"] == pytest.approx(100.0)
@@ -163,6 +164,7 @@ def test_cancelling_a_payment_returns_the_invoice_to_final(server: LiveServer, a
     canceled = cancel(api, second["id"])
     assert canceled.status_code == 200, canceled.text
     assert (canceled.json()["receipt"]["status"], canceled.json()["receipt"]["id"]) == ("canceled", second["id"])
+    assert canceled.json()["receipt"]["saft_hash"] == ""
     assert status_of(api, "invoice", invoice["id"]) == "final"
     again = cancel(api, second["id"])
     assert again.json() == {"errors": [{"error": "CantHandle: canceled for Receipt"}]}
@@ -194,7 +196,7 @@ def test_receipts_in_a_named_series_and_vat_moss(api: Api) -> None:
 
     moss = issue(api, "vat_moss_invoice", **vat_moss(api))
     moss_receipt = receipt_of(pay(api, moss["id"], moss["total"]))
-    assert (moss_receipt["type"], moss_receipt["atcud"]) == ("VatMossReceipt", "N/A")
+    assert (moss_receipt["type"], moss_receipt["atcud"], moss_receipt["saft_hash"]) == ("VatMossReceipt", "N/A", "")
     assert status_of(api, "vat_moss_invoice", moss["id"]) == "settled"
     assert api.get(f"/vat_moss_receipts/{moss_receipt['id']}.json").json()["vat_moss_receipt"]["id"] == moss_receipt["id"]
     assert [r["id"] for r in api.get("/vat_moss_receipts.json").json()["vat_moss_receipts"]] == [moss_receipt["id"]]
