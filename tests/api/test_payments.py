@@ -79,6 +79,20 @@ def test_two_payments_settle_an_invoice(api: Api) -> None:
     assert {d["type"] for d in only_receipts.json()["invoices"]} == {"Receipt"}
 
 
+def test_the_dotnet_client_pays_with_a_get_and_a_json_body(api: Api) -> None:
+    """filipetoscano/invoice-express sends `GET /documents/{id}/partial_payments.json` with the
+    payment as a JSON body, and its payment test passes against the real service (api-v2 §1.3)."""
+    invoice = issue(api, items=[LINE])
+    path = f"/documents/{invoice['id']}/partial_payments.json"
+    without = api.get(path)
+    assert (without.status_code, without.json()) == (422, {"errors": [{"error": "Elemento partial_payment não fornecido"}]})
+    payment = {"partial_payment": {"amount": "123", "payment_mechanism": "NU", "payment_date": clock.today().strftime("%d/%m/%Y")}}
+    receipt = receipt_of(api.request("GET", path, json=payment))
+    assert (receipt["type"], receipt["total"], receipt["payment_mechanism"]) == ("Receipt", 123.0, "NU")
+    assert status_of(api, "invoice", invoice["id"]) == "settled"
+    assert api.get(f"/receipts/{receipt['id']}.json").json() == {"receipt": receipt}
+
+
 def test_payments_that_are_refused_change_nothing(api: Api) -> None:
     invoice = issue(api, items=[LINE])
     serie = api.get("/sequences.json").json()["sequences"][0]

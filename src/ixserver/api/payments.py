@@ -24,7 +24,9 @@ for _key in ("receipt", "vat_moss_receipt"):
     register(router, (_key,), BY_KEY[_key].path, operations=("get", "list"))
 
 
-@router.route("/documents/{document_id:id}/partial_payments.json", "POST")
+# GET too, with the same JSON body: the .NET client pays so, and its payment test passes against
+# the real service (api-v2 §1.3).
+@router.route("/documents/{document_id:id}/partial_payments.json", "POST", "GET")
 async def partial_payment(request: Request) -> Response:
     """200 (not 201) `{"receipt": {...}}`: clients read `receipt.id` and its number."""
     ctx = context(request)
