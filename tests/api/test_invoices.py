@@ -254,12 +254,50 @@ def test_dates_never_go_backwards_in_a_series(api: Api) -> None:
     assert issue(api, "invoice_receipt", date=yesterday.strftime("%d/%m/%Y"), due_date=yesterday.strftime("%d/%m/%Y"))["status"] == "settled"
 
 
-def test_due_date_before_date_is_refused_at_finalization(api: Api) -> None:
+DUE_BEFORE_DATE = {"errors": [{"error": "Due date must be equal to or later than the document date"}]}
+
+
+@pytest.mark.parametrize("doc_type", ["invoice", "invoice_receipt", "quote", "proforma", "purchase_order"])
+def test_a_due_date_before_the_date_is_refused_on_create_and_update(api: Api, doc_type: str) -> None:
+    """The rule finalization checks, said when the date is set (an estimate's due date is its
+    validity: the same rule); nothing is created or changed."""
     yesterday = (clock.today() - timedelta(days=1)).strftime("%d/%m/%Y")
-    draft = create(api, due_date=yesterday)
+    refused = api.post(f"/{doc_type}s.json", json={doc_type: body(due_date=yesterday)})
+    assert (refused.status_code, refused.json()) == (422, DUE_BEFORE_DATE)
+    assert api.get(f"/{doc_type}s.json").json()[f"{doc_type}s"] == [], "nothing created"
+    draft = create(api, doc_type)
+    for fields in ({"due_date": yesterday}, {"date": today(), "due_date": yesterday}):
+        refused = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: body(**fields)})
+        assert (refused.status_code, refused.json()) == (422, DUE_BEFORE_DATE)
+    unsent = {"client": draft["client"], "items": body()["items"]}  # date or due date left out
+    moved = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: {**unsent, "date": yesterday}})
+    assert (moved.status_code, moved.json()[doc_type]["due_date"]) == (200, today()), "a later due date stays"
+    again = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: {**unsent, "due_date": yesterday}})
+    assert (again.status_code, again.json()[doc_type]["date"]) == (200, yesterday), "the same day"
+
+
+@pytest.mark.parametrize(("doc_type", "term"), [("invoice", 0), ("quote", 30)])
+def test_a_date_moved_past_the_due_date_without_one_takes_the_default(api: Api, doc_type: str, term: int) -> None:
+    """An update that moves the date past the draft's due date and sends none: the due date a
+    create without it would take (the date; an estimate's validity, 30 days after it)."""
+    earlier = clock.today() - timedelta(days=40)
+    draft = create(api, doc_type, date=earlier.strftime("%d/%m/%Y"), due_date=None)
+    assert draft["due_date"] == (earlier + timedelta(days=term)).strftime("%d/%m/%Y")
+    unsent = {"client": draft["client"], "items": body()["items"]}
+    moved = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: {**unsent, "date": today()}})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()[doc_type]["due_date"] == (clock.today() + timedelta(days=term)).strftime("%d/%m/%Y")
+
+
+def test_due_date_before_date_is_still_refused_at_finalization(server: LiveServer, api: Api) -> None:
+    """A draft stored so (before the rule, or by hand) is not issued."""
+    draft = create(api)
+    with server.by_hand(api) as conn:
+        conn.execute(text("UPDATE documents SET due_date = :d WHERE id = :i"),
+                     {"d": (clock.today() - timedelta(days=1)).isoformat(), "i": draft["id"]})  # fmt: skip
     refused = change(api, "invoice", draft["id"], "finalized")
-    assert refused.status_code == 422
-    assert refused.json() == {"errors": [{"error": "Due date must be equal to or later than the document date"}]}
+    assert (refused.status_code, refused.json()) == (422, DUE_BEFORE_DATE)
+    assert api.get(f"/invoices/{draft['id']}.json").json()["invoice"]["status"] == "draft"
 
 
 def test_zero_rate_lines_need_an_exemption_code(api: Api) -> None:
