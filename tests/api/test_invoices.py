@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from ixserver import clock
 from ixserver.domain import signing
+from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.vat_moss import rates_of
 from ixserver.services.verify import verify
 from ixserver.store.documents import document_by_token
@@ -434,6 +435,24 @@ def test_cancel_needs_a_message_inside_or_at_the_root(api: Api) -> None:
     canceled = response.json()["invoice"]
     assert canceled["status"] == "canceled"
     assert {k: canceled[k] for k in ("sequence_number", "atcud", "saft_hash")} == {k: invoice[k] for k in ("sequence_number", "atcud", "saft_hash")}
+
+
+def test_change_state_without_its_root_key_names_the_element(server: LiveServer, api: Api) -> None:
+    """Every change-state route (api-v2 §1.8): a body without an object under the URL's type (nor
+    its family's key) is `422 "Elemento <type> não fornecido"`, the type of the URL; nothing changes."""
+    draft = create(api)
+    paths = sorted(route.path for route in server.app.state.router.routes if route.path.endswith("/change-state.json"))
+    assert paths == sorted(f"/{kind.path}/{{document_id:id}}/change-state.json" for kind in DOC_TYPES)
+    bodies = [{}, {"state": "finalized"}, {"invoice_receipt": None, "state": "finalized"}, {"guide": {"state": "finalized"}}]
+    for kind in DOC_TYPES:
+        for method in ("PUT", "POST"):
+            for sent in bodies:
+                if kind.family == "guides" and "guide" in sent:
+                    continue  # the family's key: read
+                response = api.request(method, f"/{kind.path}/{draft['id']}/change-state.json", json=sent)
+                assert (response.status_code, response.json()) == (422, {"errors": [{"error": f"Elemento {kind.key} não fornecido"}]})
+    assert api.get(f"/invoices/{draft['id']}.json").json()["invoice"]["status"] == "draft"
+    assert change(api, "invoice", draft["id"], "archive").json() == {"errors": [{"error": "Invalid state"}]}, "state unknown"
 
 
 def test_change_state_by_post_and_with_any_family_key(api: Api) -> None:
