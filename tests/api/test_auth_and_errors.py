@@ -131,6 +131,13 @@ def test_empty_body_with_json_content_type_on_get(api: Api) -> None:
     assert response.status_code == 200
 
 
+def test_a_json_body_on_a_read_is_ignored(api: Api) -> None:
+    """A GET may carry a JSON body (the .NET client's payments do: they are writes, test_payments);
+    a read answers as without it."""
+    sequences = api.get("/sequences.json").json()
+    assert api.request("GET", "/sequences.json", json={"sequence": {"serie": "X"}}).json() == sequences
+
+
 def a_fresh_minute() -> None:
     """Counts are per calendar minute: start a test of them with most of one ahead."""
     if time.time() % 60 > 50:

@@ -27,6 +27,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from ixserver import clock
 from ixserver.api import coverage
 from ixserver.services.accounts import create_account
 from tests.api.invoicing import body, credit_note_for, finalize
@@ -179,6 +181,8 @@ def example_repairs(sequence_id: int, invoice_id: int) -> dict[str, Any]:
         "fiscal_id": "508025338",  # 500100200, 500999888: wrong check digit
         "at_subuser": "508025338/1",  # 500100200/1: ditto
         "mb_reference": "0",  # "1": a Multibanco reference needs a payment provider
+        # "02/12/2017 19:00:00": a guide's transport starts later than now
+        "loaded_at": (clock.local_now() + timedelta(days=1)).strftime("%d/%m/%Y %H:%M:%S"),
         "proprietary_uid": DROP,  # "uuid-123": every creation would be a replay of the first
     }
 

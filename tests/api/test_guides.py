@@ -1,10 +1,11 @@
 """Guides (api-v2 §6): shippings, transports and devolutions. The transport (`loaded_at`, the
-plate, both addresses) round-trips; `loaded_at` must be later than now at finalize; finalizing
+plate, both addresses) round-trips; `loaded_at` must be later than now when set and at finalize; finalizing
 communicates the transport to AT (the sandbox's simulator) and answers its code in
 `at_doc_code_id`; states draft → final → canceled, draft → deleted."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,10 +64,33 @@ def test_the_transport_is_required_and_read_strictly(api: Api) -> None:
     assert bad_time.json()["errors"] == [{"error": "Loaded at must be a date and time as dd/mm/yyyy HH:MM:SS"}]
 
 
+STARTED = [{"error": "Loaded at must be later than now: a guide is issued before its transport starts"}]
+
+
+@pytest.mark.parametrize("doc_type", GUIDES)
+def test_a_start_in_the_past_is_refused_on_create_and_update(api: Api, doc_type: str) -> None:
+    """The rule finalization checks, said when `loaded_at` is set; nothing created or changed."""
+    past = loaded_at(clock.local_now() - timedelta(minutes=5))
+    refused = api.post(f"/{doc_type}s.json", json={doc_type: guide(loaded_at=past)})
+    assert (refused.status_code, refused.json()["errors"]) == (422, STARTED)
+    assert api.get(f"/{doc_type}s.json").json()[f"{doc_type}s"] == [], "nothing created"
+    draft = create(api, doc_type, **guide())
+    refused = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: guide(loaded_at=past)})
+    assert (refused.status_code, refused.json()["errors"]) == (422, STARTED)
+    assert api.get(f"/{doc_type}s/{draft['id']}.json").json()[doc_type]["loaded_at"] == draft["loaded_at"]
+
+
 def test_a_guide_whose_transport_has_started_is_not_issued(api: Api) -> None:
-    started = create(api, "shipping", **guide(loaded_at=loaded_at(clock.local_now() - timedelta(minutes=5))))
+    """Time passes between create and finalize: a start that was later than now when set is
+    checked again. An update that leaves `loaded_at` out keeps the draft's, unchecked."""
+    soon = loaded_at(clock.local_now() + timedelta(seconds=2))
+    started = create(api, "shipping", **guide(loaded_at=soon))
+    time.sleep(3)
     refused = change(api, "shipping", started["id"], "finalized")
-    assert refused.json()["errors"] == [{"error": "Loaded at must be later than now: a guide is issued before its transport starts"}]
+    assert refused.json()["errors"] == STARTED
+    unsent = {key: value for key, value in guide().items() if key != "loaded_at"}
+    kept = api.put(f"/shippings/{started['id']}.json", json={"shipping": {**unsent, "delivery_site": "Porto"}})
+    assert (kept.status_code, kept.json()["shipping"]["loaded_at"]) == (200, soon), kept.text
     later = loaded_at(clock.local_now() + timedelta(days=1))
     moved = api.put(f"/shippings/{started['id']}.json", json={"shipping": {**guide(), "loaded_at": later}})
     assert moved.json()["shipping"]["loaded_at"] == later

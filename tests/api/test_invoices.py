@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from ixserver import clock
 from ixserver.domain import signing
+from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.vat_moss import rates_of
 from ixserver.services.verify import verify
 from ixserver.store.documents import document_by_token
@@ -255,12 +256,50 @@ def test_dates_never_go_backwards_in_a_series(api: Api) -> None:
     assert issue(api, "invoice_receipt", date=yesterday.strftime("%d/%m/%Y"), due_date=yesterday.strftime("%d/%m/%Y"))["status"] == "settled"
 
 
-def test_due_date_before_date_is_refused_at_finalization(api: Api) -> None:
+DUE_BEFORE_DATE = {"errors": [{"error": "Due date must be equal to or later than the document date"}]}
+
+
+@pytest.mark.parametrize("doc_type", ["invoice", "invoice_receipt", "quote", "proforma", "purchase_order"])
+def test_a_due_date_before_the_date_is_refused_on_create_and_update(api: Api, doc_type: str) -> None:
+    """The rule finalization checks, said when the date is set (an estimate's due date is its
+    validity: the same rule); nothing is created or changed."""
     yesterday = (clock.today() - timedelta(days=1)).strftime("%d/%m/%Y")
-    draft = create(api, due_date=yesterday)
+    refused = api.post(f"/{doc_type}s.json", json={doc_type: body(due_date=yesterday)})
+    assert (refused.status_code, refused.json()) == (422, DUE_BEFORE_DATE)
+    assert api.get(f"/{doc_type}s.json").json()[f"{doc_type}s"] == [], "nothing created"
+    draft = create(api, doc_type)
+    for fields in ({"due_date": yesterday}, {"date": today(), "due_date": yesterday}):
+        refused = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: body(**fields)})
+        assert (refused.status_code, refused.json()) == (422, DUE_BEFORE_DATE)
+    unsent = {"client": draft["client"], "items": body()["items"]}  # date or due date left out
+    moved = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: {**unsent, "date": yesterday}})
+    assert (moved.status_code, moved.json()[doc_type]["due_date"]) == (200, today()), "a later due date stays"
+    again = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: {**unsent, "due_date": yesterday}})
+    assert (again.status_code, again.json()[doc_type]["date"]) == (200, yesterday), "the same day"
+
+
+@pytest.mark.parametrize(("doc_type", "term"), [("invoice", 0), ("quote", 30)])
+def test_a_date_moved_past_the_due_date_without_one_takes_the_default(api: Api, doc_type: str, term: int) -> None:
+    """An update that moves the date past the draft's due date and sends none: the due date a
+    create without it would take (the date; an estimate's validity, 30 days after it)."""
+    earlier = clock.today() - timedelta(days=40)
+    draft = create(api, doc_type, date=earlier.strftime("%d/%m/%Y"), due_date=None)
+    assert draft["due_date"] == (earlier + timedelta(days=term)).strftime("%d/%m/%Y")
+    unsent = {"client": draft["client"], "items": body()["items"]}
+    moved = api.put(f"/{doc_type}s/{draft['id']}.json", json={doc_type: {**unsent, "date": today()}})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()[doc_type]["due_date"] == (clock.today() + timedelta(days=term)).strftime("%d/%m/%Y")
+
+
+def test_due_date_before_date_is_still_refused_at_finalization(server: LiveServer, api: Api) -> None:
+    """A draft stored so (before the rule, or by hand) is not issued."""
+    draft = create(api)
+    with server.by_hand(api) as conn:
+        conn.execute(text("UPDATE documents SET due_date = :d WHERE id = :i"),
+                     {"d": (clock.today() - timedelta(days=1)).isoformat(), "i": draft["id"]})  # fmt: skip
     refused = change(api, "invoice", draft["id"], "finalized")
-    assert refused.status_code == 422
-    assert refused.json() == {"errors": [{"error": "Due date must be equal to or later than the document date"}]}
+    assert (refused.status_code, refused.json()) == (422, DUE_BEFORE_DATE)
+    assert api.get(f"/invoices/{draft['id']}.json").json()["invoice"]["status"] == "draft"
 
 
 def test_zero_rate_lines_need_an_exemption_code(api: Api) -> None:
@@ -397,6 +436,24 @@ def test_cancel_needs_a_message_inside_or_at_the_root(api: Api) -> None:
     canceled = response.json()["invoice"]
     assert canceled["status"] == "canceled"
     assert {k: canceled[k] for k in ("sequence_number", "atcud", "saft_hash")} == {k: invoice[k] for k in ("sequence_number", "atcud", "saft_hash")}
+
+
+def test_change_state_without_its_root_key_names_the_element(server: LiveServer, api: Api) -> None:
+    """Every change-state route (api-v2 §1.8): a body without an object under the URL's type (nor
+    its family's key) is `422 "Elemento <type> não fornecido"`, the type of the URL; nothing changes."""
+    draft = create(api)
+    paths = sorted(route.path for route in server.app.state.router.routes if route.path.endswith("/change-state.json"))
+    assert paths == sorted(f"/{kind.path}/{{document_id:id}}/change-state.json" for kind in DOC_TYPES)
+    bodies = [{}, {"state": "finalized"}, {"invoice_receipt": None, "state": "finalized"}, {"guide": {"state": "finalized"}}]
+    for kind in DOC_TYPES:
+        for method in ("PUT", "POST"):
+            for sent in bodies:
+                if kind.family == "guides" and "guide" in sent:
+                    continue  # the family's key: read
+                response = api.request(method, f"/{kind.path}/{draft['id']}/change-state.json", json=sent)
+                assert (response.status_code, response.json()) == (422, {"errors": [{"error": f"Elemento {kind.key} não fornecido"}]})
+    assert api.get(f"/invoices/{draft['id']}.json").json()["invoice"]["status"] == "draft"
+    assert change(api, "invoice", draft["id"], "archive").json() == {"errors": [{"error": "Invalid state"}]}, "state unknown"
 
 
 def test_change_state_by_post_and_with_any_family_key(api: Api) -> None:
@@ -660,25 +717,6 @@ def test_every_account_with_documents_verifies(server: LiveServer, api: Api) -> 
         ).scalars().all()
         assert api.name in names
         assert [problem for name in names for problem in verify(conn, server.resources.seal_key, name)] == []
-
-
-def test_system_entry_date_never_goes_before_any_series(server: LiveServer, api: Api) -> None:
-    """Despacho 8632/2014 §3.4.3: compared with the last SystemEntryDate of any series. A clock
-    half a minute behind takes that time; ten minutes behind issues nothing."""
-    other = api.post("/sequences.json", json={"sequence": {"serie": "OTHER"}}).json()["sequence"]
-    ahead = signing.entry_date(clock.local_now() + timedelta(seconds=30))
-    with server.db.transaction() as conn:
-        conn.execute(text("UPDATE sub_sequences SET last_entry = :e WHERE id = :i"), {"e": ahead, "i": other["current_receipt_sequence_id"]})
-    issued = issue(api)
-    with server.db.read() as conn:
-        stored = document_by_token(conn, issued["permalink"].rsplit("/", 1)[1])
-    assert stored is not None and stored.system_entry_date == ahead
-    far = signing.entry_date(clock.local_now() + timedelta(minutes=10))
-    with server.db.transaction() as conn:
-        conn.execute(text("UPDATE sub_sequences SET last_entry = :e WHERE id = :i"), {"e": far, "i": other["current_receipt_sequence_id"]})
-    refused = change(api, "invoice", create(api)["id"], "finalized")
-    assert refused.status_code == 422
-    assert refused.json()["errors"][0]["error"].startswith("The server's clock (")
 
 
 def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveServer, api: Api) -> None:

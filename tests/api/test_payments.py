@@ -44,7 +44,8 @@ def test_two_payments_settle_an_invoice(api: Api) -> None:
     first = receipt_of(pay(api, invoice["id"], 100, note="First half", payment_date=clock.today().strftime("%d/%m/%Y")))
     assert (first["type"], first["status"], first["sequence_number"]) == ("Receipt", "final", f"1/{serie['serie']}")
     assert first["atcud"].endswith("-1") and first["atcud"] not in ("N/A", "N/D")
-    assert "saft_hash" not in first, "receipts are not signed"
+    assert first["saft_hash"] == "", "receipts are not signed: no hash characters, in the documented string"
+    assert list(first)[list(first).index("permalink") + 1] == "saft_hash", "where every document has it"
     assert (first["total"], first["observations"], first["payment_mechanism"]) == (100.0, "First half", "TB")
     assert first["owner_invoice_id"] == invoice["id"] and first["client"]["name"] == invoice["client"]["name"]
     assert first["before_taxes"] + first["taxes"] == pytest.approx(100.0)
@@ -76,6 +77,20 @@ def test_two_payments_settle_an_invoice(api: Api) -> None:
     assert {d["type"] for d in client_docs} == {"Invoice", "Receipt"}
     only_receipts = api.post(f"/clients/{invoice['client']['id']}/invoices.json", json={"filter": {"by_type": ["Receipt"]}})
     assert {d["type"] for d in only_receipts.json()["invoices"]} == {"Receipt"}
+
+
+def test_the_dotnet_client_pays_with_a_get_and_a_json_body(api: Api) -> None:
+    """filipetoscano/invoice-express sends `GET /documents/{id}/partial_payments.json` with the
+    payment as a JSON body, and its payment test passes against the real service (api-v2 §1.3)."""
+    invoice = issue(api, items=[LINE])
+    path = f"/documents/{invoice['id']}/partial_payments.json"
+    without = api.get(path)
+    assert (without.status_code, without.json()) == (422, {"errors": [{"error": "Elemento partial_payment não fornecido"}]})
+    payment = {"partial_payment": {"amount": "123", "payment_mechanism": "NU", "payment_date": clock.today().strftime("%d/%m/%Y")}}
+    receipt = receipt_of(api.request("GET", path, json=payment))
+    assert (receipt["type"], receipt["total"], receipt["payment_mechanism"]) == ("Receipt", 123.0, "NU")
+    assert status_of(api, "invoice", invoice["id"]) == "settled"
+    assert api.get(f"/receipts/{receipt['id']}.json").json() == {"receipt": receipt}
 
 
 def test_payments_that_are_refused_change_nothing(api: Api) -> None:
@@ -163,6 +178,7 @@ def test_cancelling_a_payment_returns_the_invoice_to_final(server: LiveServer, a
     canceled = cancel(api, second["id"])
     assert canceled.status_code == 200, canceled.text
     assert (canceled.json()["receipt"]["status"], canceled.json()["receipt"]["id"]) == ("canceled", second["id"])
+    assert canceled.json()["receipt"]["saft_hash"] == ""
     assert status_of(api, "invoice", invoice["id"]) == "final"
     again = cancel(api, second["id"])
     assert again.json() == {"errors": [{"error": "CantHandle: canceled for Receipt"}]}
@@ -194,7 +210,7 @@ def test_receipts_in_a_named_series_and_vat_moss(api: Api) -> None:
 
     moss = issue(api, "vat_moss_invoice", **vat_moss(api))
     moss_receipt = receipt_of(pay(api, moss["id"], moss["total"]))
-    assert (moss_receipt["type"], moss_receipt["atcud"]) == ("VatMossReceipt", "N/A")
+    assert (moss_receipt["type"], moss_receipt["atcud"], moss_receipt["saft_hash"]) == ("VatMossReceipt", "N/A", "")
     assert status_of(api, "vat_moss_invoice", moss["id"]) == "settled"
     assert api.get(f"/vat_moss_receipts/{moss_receipt['id']}.json").json()["vat_moss_receipt"]["id"] == moss_receipt["id"]
     assert [r["id"] for r in api.get("/vat_moss_receipts.json").json()["vat_moss_receipts"]] == [moss_receipt["id"]]

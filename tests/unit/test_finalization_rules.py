@@ -17,6 +17,8 @@ import pytest
 
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import (
+    DUE_BEFORE_DATE,
+    TRANSPORT_STARTED,
     Document,
     DocumentLine,
     LineInput,
@@ -25,6 +27,7 @@ from ixserver.domain.documents import (
     draft_problems,
     finalization_problems,
     line_problems,
+    transport_problems,
 )
 from ixserver.domain.totals import GlobalDiscount
 
@@ -112,7 +115,7 @@ FINALIZATION = [
         last_date=TODAY - DAY,
     ),
     row("ok-due-date-later", [], due_date=TODAY + 30 * DAY),
-    row("due-date-before-date", ["Due date must be equal to or later than the document date"], due_date=TODAY - DAY),
+    row("due-date-before-date", [DUE_BEFORE_DATE], due_date=TODAY - DAY),
     # 0 % lines need an exemption code of InvoiceXpress's table (pt-compliance §6.3)
     row("zero-rate-no-exemption", [EXEMPTION], tax_rates=[D("0")]),
     row("zero-rate-0.00-no-exemption", [EXEMPTION], tax_rates=[D("0.00")]),
@@ -294,12 +297,36 @@ DRAFTS = [
     ),
     # the client
     row("no-client", ["Elemento client não fornecido"], has_client=False),
+    # the due date (an estimate's validity) no earlier than the date, as at finalization
+    row("ok-due-date-same-day", [], doc_date=TODAY, due_date=TODAY),
+    row("ok-due-date-later", [], doc_date=TODAY, due_date=TODAY + 30 * DAY),
+    row("due-date-before-date", [DUE_BEFORE_DATE], doc_date=TODAY, due_date=TODAY - DAY),
+    row("due-date-out-of-range-only", ["Due date must be between 01/01/2000 and 31/12/2099"], doc_date=TODAY, due_date=date(1999, 12, 31)),
 ]
 
 
 @pytest.mark.parametrize(("changes", "expected"), DRAFTS)
 def test_draft_problems(changes: dict[str, Any], expected: list[str]) -> None:
     assert draft(**changes) == expected
+
+
+# -- transport_problems: a guide's transport (api-v2 §6.2) -----------------------------------
+
+WHOLE = {"detail": "Rua 5", "city": "Lisboa", "postal_code": "1000-555", "country": "Portugal"}
+NOW = "2026-03-10T10:00:00"
+TRANSPORTS = [
+    row("ok-start-kept-unchecked", [], loaded_at="2026-03-10T09:00:00"),
+    row("ok-start-set-later", [], loaded_at="2026-03-10T10:00:01", now=NOW),
+    row("start-set-now", [TRANSPORT_STARTED], loaded_at=NOW, now=NOW),
+    row("start-set-in-the-past", [TRANSPORT_STARTED], loaded_at="2026-03-09T23:59:59", now=NOW),
+    row("no-start", ["Loaded at can't be blank"], loaded_at=None, now=NOW),
+    row("no-city", ["Address to: city can't be blank"], address_to={**WHOLE, "city": ""}),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), TRANSPORTS)
+def test_transport_problems(changes: dict[str, Any], expected: list[str]) -> None:
+    assert transport_problems(**{"loaded_at": NOW, "address_from": WHOLE, "address_to": WHOLE, **changes}) == expected
 
 
 # -- correction_problems: what a credit or debit note needs of its owner (pt-compliance §7) -

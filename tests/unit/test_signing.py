@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from ixserver.domain import signing
-from ixserver.domain.errors import ValidationFailed
+from ixserver.domain.errors import ClockBehind, Unavailable, ValidationFailed
 from tests.support import data_file
 
 PRIVATE = load_pem_private_key(data_file("at-sample-keys/at-sample-private-key.pem").read_bytes(), None)
@@ -66,18 +66,42 @@ def test_gross_total_has_exactly_two_decimals() -> None:
     )
 
 
-# SystemEntryDate never goes before the last one of any series (Despacho 8632/2014 §3.4.3).
+# SystemEntryDate is the signing moment: never before the last one of any series (Despacho
+# 8632/2014 §3.4.3), never ahead of the moment the document is signed.
 NEXT_ENTRY = [
     pytest.param("2026-03-10T10:00:05", None, "2026-03-10T10:00:05", id="first-document"),
     pytest.param("2026-03-10T10:00:05", "2026-03-10T10:00:00", "2026-03-10T10:00:05", id="clock-ahead"),
     pytest.param("2026-03-10T10:00:00", "2026-03-10T10:00:00", "2026-03-10T10:00:00", id="same-second"),
-    pytest.param("2026-03-10T09:59:00", "2026-03-10T10:00:00", "2026-03-10T10:00:00", id="a-minute-behind-takes-the-last"),
+    pytest.param("2026-03-10T00:00:00", "2026-03-09T23:59:59", "2026-03-10T00:00:00", id="past-midnight"),
 ]
 
 
 @pytest.mark.parametrize(("now", "latest", "expected"), NEXT_ENTRY)
-def test_next_entry(now: str, latest: str | None, expected: str) -> None:
+def test_next_entry_is_the_signing_moment(now: str, latest: str | None, expected: str) -> None:
     assert signing.next_entry(datetime.strptime(now, signing.ENTRY_FORMAT), latest) == expected
+
+
+# A clock a little behind the last entry: repeat when it has caught up, never stamp ahead.
+CLOCK_BEHIND = [
+    pytest.param("2026-03-10T09:59:59", "2026-03-10T10:00:00", 1, id="a-second"),
+    pytest.param("2026-03-10T09:59:55", "2026-03-10T10:00:00", 5, id="five-seconds"),
+    pytest.param("2026-03-09T23:59:58", "2026-03-10T00:00:01", 3, id="across-midnight"),
+    pytest.param("2026-03-10T09:59:00", "2026-03-10T10:00:00", 60, id="a-whole-minute"),
+]
+
+
+@pytest.mark.parametrize(("now", "latest", "seconds"), CLOCK_BEHIND)
+def test_a_clock_a_little_behind_issues_nothing_and_says_when_to_repeat(now: str, latest: str, seconds: int) -> None:
+    with pytest.raises(ClockBehind) as refused:
+        signing.next_entry(datetime.strptime(now, signing.ENTRY_FORMAT), latest)
+    assert refused.value.retry_after == seconds
+    assert refused.value.message == (
+        f"The server's clock ({now}) is {seconds} s behind the last document issued ({latest}): retry in {seconds} s"
+    )
+    assert isinstance(refused.value, Unavailable), "a passing fault: 503"
+    # once the clock has gone on by that many seconds, the document takes the signing moment
+    caught_up = datetime.strptime(now, signing.ENTRY_FORMAT) + timedelta(seconds=seconds)
+    assert signing.next_entry(caught_up, latest) == latest
 
 
 def test_a_clock_far_behind_the_last_document_issues_nothing() -> None:

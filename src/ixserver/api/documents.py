@@ -65,7 +65,9 @@ def render_line(line: DocumentLine) -> dict[str, Any]:
 
 def render(document: Document, base_url: str) -> dict[str, Any]:
     """The document under api-v2 §3's field order; a draft has no number, ATCUD, series id or
-    hash (live behaviour, §1.7)."""
+    hash (live behaviour, §1.7). A receipt is not signed: its `saft_hash` is "", the string the
+    OpenAPI documents for every document (`PaymentResponse.receipt` is a `FullDocumentObject`)
+    holding the hash characters it prints, none."""
     kind = BY_KEY[document.doc_type]
     numbered = document.number is not None and document.serie is not None
     out: dict[str, Any] = {
@@ -90,8 +92,8 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
     out["observations"] = document.observations
     out["retention"] = number_text(document.retention) if document.retention is not None else None
     out["permalink"] = permalink(base_url, document)
-    if numbered and document.signature:
-        out["saft_hash"] = printed_characters(document.signature)
+    if numbered:  # an unsigned receipt prints no hash characters: "" (a string, as documented)
+        out["saft_hash"] = printed_characters(document.signature) if document.signature else ""
     out["sum"] = number(document.sum)
     out["discount"] = number(document.discount)
     out["before_taxes"] = number(document.before_taxes)

@@ -142,8 +142,8 @@ def domain_error_response(exc: DomainError, code: str | None = None) -> Response
     if type(exc) in WHOLE_BODY:
         return JSONResponse(WHOLE_BODY[type(exc)](exc), status_code=status)
     extra = EXTRA_BODY[type(exc)](exc) if type(exc) in EXTRA_BODY else None
-    headers = {"Retry-After": "1"} if status == 503 else None
-    if isinstance(exc, Throttled):
+    headers = None
+    if isinstance(exc, Throttled | Unavailable):  # when to repeat it: a clock behind says how long
         headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, exc.messages, code=code or exc.code, extra=extra, headers=headers)
 

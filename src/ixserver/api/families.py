@@ -16,7 +16,7 @@ from ixserver.api.context import account, context
 from ixserver.api.documents import FAMILY_KEYS, parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, read_body, require_root, root_object
+from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, read_body, require_root
 from ixserver.domain import limits, states
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
 from ixserver.domain.documents import DocumentFilters
@@ -92,8 +92,9 @@ def parse_email(body: dict[str, Any]) -> emails.EmailInput:
 
 def read_change(body: dict[str, Any], *keys: str) -> tuple[str, str | None]:
     """A change-state body: `{"<key>": {"state": "…", "message": "…"}}`, the message also at the
-    root (bitmario's client puts it there); the state lower-cased."""
-    data = root_object(body, *keys) or {}
+    root (bitmario's client puts it there); the state lower-cased. Without any of `keys`, the
+    first of which is the type of the URL: `422 "Elemento <key> não fornecido"` (api-v2 §1.8)."""
+    data = require_root(body, *keys)
     state = data.get("state")
     if not isinstance(state, str) or not state.strip():
         raise ValidationFailed("Invalid state")

@@ -4,6 +4,8 @@ documents (`GET /receipts/{id}.json`, `GET /receipts.json` with the list filters
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +26,9 @@ for _key in ("receipt", "vat_moss_receipt"):
     register(router, (_key,), BY_KEY[_key].path, operations=("get", "list"))
 
 
-@router.route("/documents/{document_id:id}/partial_payments.json", "POST")
+# GET too, with the same JSON body: the .NET client pays so, and its payment test passes against
+# the real service (api-v2 §1.3).
+@router.route("/documents/{document_id:id}/partial_payments.json", "POST", "GET")
 async def partial_payment(request: Request) -> Response:
     """200 (not 201) `{"receipt": {...}}`: clients read `receipt.id` and its number."""
     ctx = context(request)
@@ -41,15 +45,19 @@ async def partial_payment(request: Request) -> Response:
     return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
 
 
-async def _cancel(request: Request) -> Response:
-    """`{"receipt": {"state": "canceled", "message": "…"}}` (api-v2 §4.12)."""
-    ctx = context(request)
-    state, message = read_change(await read_body(request), "receipt", "vat_moss_receipt")
-    receipt = await ctx.writes.run_with_resources(
-        service.cancel_receipt, account(request).id, request.path_params["document_id"], state, message
-    )
-    return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
+def _cancel(keys: tuple[str, str]) -> Callable[[Request], Awaitable[Response]]:
+    async def cancel(request: Request) -> Response:
+        """`{"receipt": {"state": "canceled", "message": "…"}}` (api-v2 §4.12); the URL's own type
+        is read first and named when neither key is there."""
+        ctx = context(request)
+        state, message = read_change(await read_body(request), *keys)
+        receipt = await ctx.writes.run_with_resources(
+            service.cancel_receipt, account(request).id, request.path_params["document_id"], state, message
+        )
+        return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
+
+    return cancel
 
 
-for _key in ("receipt", "vat_moss_receipt"):
-    router.route(f"/{BY_KEY[_key].path}/{{document_id:id}}/change-state.json", "PUT", "POST")(_cancel)
+for _keys in (("receipt", "vat_moss_receipt"), ("vat_moss_receipt", "receipt")):
+    router.route(f"/{BY_KEY[_keys[0]].path}/{{document_id:id}}/change-state.json", "PUT", "POST")(_cancel(_keys))

@@ -53,7 +53,7 @@ MAX_DEPTH = 32  # levels of JSON nesting a request may have (a document has four
 async def read_body(request: Request) -> dict[str, Any]:
     """The JSON object in the body; {} when there is no body (GET-style PUTs, n8n, Odoo). At
     most IXSERVER_MAX_BODY_BYTES (else 413) and MAX_DEPTH levels deep (else 400); every text in
-    it valid Unicode without NUL (else 422)."""
+    it, keys included, text that XML 1.0 can carry (else 422, `check_text`)."""
     raw = await _body(request, request.app.state.ctx.settings.max_body_bytes)
     if not raw.strip():
         return {}
@@ -70,7 +70,7 @@ async def read_body(request: Request) -> dict[str, Any]:
         raise MalformedRequest(f"Malformed JSON in request body: {exc}") from None
     if not isinstance(body, dict):
         raise MalformedRequest("The request body must be a JSON object")
-    _check_values(body, "body", 1)
+    _check_values(body, "", 1)
     return body
 
 
@@ -87,30 +87,38 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _check_values(value: Any, where: str, depth: int) -> None:
+def _check_values(value: Any, path: str, depth: int) -> None:
+    """Every text of the body checked once, named by its path (`invoice.items[0].description`)."""
     if depth > MAX_DEPTH:
         raise MalformedRequest(f"Malformed JSON in request body: nested more than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         for key, item in value.items():
-            check_text(key, where)
-            _check_values(item, key, depth + 1)
+            check_text(key, f"A key of {path or 'the body'}")
+            _check_values(item, f"{path}.{key}" if path else key, depth + 1)
     elif isinstance(value, list):
-        for item in value:
-            _check_values(item, where, depth + 1)
+        for index, item in enumerate(value):
+            _check_values(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, str):
-        check_text(value, where)
+        check_text(value, path)
+
+
+# What XML 1.0 cannot carry (its Char production): C0 controls but tab, line feed and carriage
+# return; UTF-16 surrogates (lone ones: JSON's "\ud800" decodes to one); U+FFFE and U+FFFF.
+# Such text would be stored, then stop the month's SAF-T file; NUL neither database stores.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def check_text(text: str, field: str) -> str:
-    """Text as UTF-8 stores it on both databases: no NUL, no lone UTF-16 surrogate."""
+    """Text that both databases store and an XML 1.0 document (the SAF-T file) can carry."""
+    found = _NOT_XML.search(text)
+    if found is None:
+        return text
+    char = found.group()
     if "\x00" in text:
         raise ValidationFailed(f"{field} contains a NUL character")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationFailed(f"{field} is not valid Unicode (a lone surrogate)") from None
-    return text
+    if "\ud800" <= char <= "\udfff":
+        raise ValidationFailed(f"{field} is not valid Unicode (a lone surrogate)")
+    raise ValidationFailed(f"{field} contains U+{ord(char):04X}, a character XML 1.0 (the SAF-T file) cannot carry")
 
 
 def root_object(body: dict[str, Any], *keys: str) -> dict[str, Any] | None:

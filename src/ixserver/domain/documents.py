@@ -191,6 +191,8 @@ class LineInput:
 
 
 MAX_RETENTION = Decimal("99.99")
+DUE_BEFORE_DATE = "Due date must be equal to or later than the document date"
+TRANSPORT_STARTED = "Loaded at must be later than now: a guide is issued before its transport starts"
 
 
 def draft_problems(
@@ -207,8 +209,11 @@ def draft_problems(
     doc_date: date | None = None,
     due_date: date | None = None,
 ) -> list[str]:
-    """What is wrong with a draft's content, whatever the database holds (api-v2 §4.3)."""
+    """What is wrong with a draft's content, whatever the database holds (api-v2 §4.3): the due
+    date (an estimate's validity) no earlier than the date, as finalization will ask again."""
     problems: list[str] = date_problems(doc_date, "Date") + date_problems(due_date, "Due date")
+    if not problems and doc_date is not None and due_date is not None and due_date < doc_date:
+        problems.append(DUE_BEFORE_DATE)
     if retention is not None and not Decimal(0) <= retention <= MAX_RETENTION:
         problems.append("Retention must be a number between 0 and 99.99")
     if tax_exemption is not None and not exemptions.is_known(tax_exemption):
@@ -298,7 +303,7 @@ def finalization_problems(
     if not tax_rates:
         problems.append("Document should have at least one item")
     if due_date < doc_date:
-        problems.append("Due date must be equal to or later than the document date")
+        problems.append(DUE_BEFORE_DATE)
     # every 0 % line needs an exemption code: its own, else the document's (AT allows one per line)
     codes = [line_exemptions[n] if n < len(line_exemptions) else None for n in range(len(tax_rates))]
     if any(rate == 0 and not _exempts(code or tax_exemption) for rate, code in zip(tax_rates, codes, strict=True)):
@@ -423,12 +428,25 @@ AT_DOC_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 def transport_problems(
-    loaded_at: str | None, address_from: dict[str, str] | None, address_to: dict[str, str] | None
+    loaded_at: str | None,
+    address_from: dict[str, str] | None,
+    address_to: dict[str, str] | None,
+    now: str | None = None,
 ) -> list[str]:
-    """What a guide must say of its transport (api-v2 §6.2): when it starts, and both addresses
-    whole (detail, city, postal code, country)."""
+    """What a guide must say of its transport (api-v2 §6.2): when it starts — later than `now`
+    when given (a `loaded_at` the request sets) — and both addresses whole (detail, city, postal
+    code, country)."""
     problems = [] if loaded_at else ["Loaded at can't be blank"]
+    if loaded_at and now is not None:
+        problems += departure_problems(loaded_at, now)
     for which, address in (("Address from", address_from), ("Address to", address_to)):
         missing = [key for key in ("detail", "city", "postal_code", "country") if not (address or {}).get(key)]
         problems += [f"{which}: {key.replace('_', ' ')} can't be blank" for key in missing]
     return problems
+
+
+def departure_problems(loaded_at: str, now: str) -> list[str]:
+    """A guide is issued before its transport starts (api-v2 §6.2): `loaded_at` later than now,
+    both `YYYY-MM-DDThh:mm:ss` in local time. Checked when a request sets it and again at
+    finalization, since time passes in between."""
+    return [] if loaded_at > now else [TRANSPORT_STARTED]

@@ -65,9 +65,23 @@ class Conflict(DomainError):
 
 
 class Unavailable(DomainError):
-    """The server cannot carry the request out now; it may be repeated."""
+    """The server cannot carry the request out now; it may be repeated in `retry_after` seconds."""
 
     message = "Service unavailable"
+    retry_after = 1
+
+
+class ClockBehind(Unavailable):
+    """The server's clock reads a moment before the account's last SystemEntryDate (a clock
+    stepped back a little, another instance a little off): a document signed now would be
+    stamped ahead of its signing, so it waits until the clock has caught up."""
+
+    def __init__(self, entry: str, latest: str, seconds: int) -> None:
+        super().__init__(
+            f"The server's clock ({entry}) is {seconds} s behind the last document issued ({latest}):"
+            f" retry in {seconds} s"
+        )
+        self.retry_after = seconds
 
 
 def raise_if(messages: list[str]) -> None:

@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ixserver.domain.errors import ValidationFailed
+from ixserver.domain.errors import ClockBehind, ValidationFailed
 from ixserver.domain.money import to_cents
 
 ENTRY_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -34,21 +34,24 @@ def entry_date(moment: datetime) -> str:
     return moment.strftime(ENTRY_FORMAT)
 
 
-# How far behind the last SystemEntryDate the clock may be and still issue (taking that time).
+# How far behind the last SystemEntryDate the clock may be and the request still be worth repeating.
 CLOCK_STEP_BACK = timedelta(seconds=60)
 
 
 def next_entry(now: datetime, latest: str | None) -> str:
-    """The SystemEntryDate of a document signed at `now` (local time): never before the last one
-    of any series of the account (Despacho 8632/2014 §3.4.3). A clock up to a minute behind (a
-    correction, another server a little off) takes the last time; further behind, issuing is
-    refused until the clock is right (the rule asks for the operator's confirmation; an API
-    can only refuse and say why)."""
+    """The SystemEntryDate of a document signed at `now` (local time): the signing moment itself,
+    never before the last one of any series of the account (Despacho 8632/2014 §3.4.3), and never
+    ahead of the moment it was signed. A clock up to a minute behind the last entry (a correction,
+    another server a little off) is a passing fault: `ClockBehind` (503), to be repeated once
+    the clock has caught up, in as many seconds as it is behind. Further behind, issuing is
+    refused until the clock is right (the rule asks for the operator's confirmation; an API can
+    only refuse and say why)."""
     entry = entry_date(now)
     if latest is None or entry >= latest:
         return entry
-    if datetime.strptime(latest, ENTRY_FORMAT) - datetime.strptime(entry, ENTRY_FORMAT) <= CLOCK_STEP_BACK:
-        return latest
+    behind = datetime.strptime(latest, ENTRY_FORMAT) - datetime.strptime(entry, ENTRY_FORMAT)
+    if behind <= CLOCK_STEP_BACK:
+        raise ClockBehind(entry, latest, int(behind.total_seconds()))
     raise ValidationFailed(
         f"The server's clock ({entry}) is behind the last document issued ({latest}): no document can be"
         " issued until the clock is right"

@@ -31,6 +31,7 @@ from ixserver.domain.documents import (
     Transport,
     correction_problems,
     credit_line_problems,
+    departure_problems,
     draft_problems,
     finalization_problems,
     total_problems,
@@ -216,6 +217,10 @@ def _prepare(
     # an estimate's due date is its validity: 30 days unless given (api-v2 §5.2)
     validity = timedelta(days=30) if doc_type.family == "estimates" else timedelta(0)
     due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date + validity
+    if "due_date" not in data.given and due_date < doc_date:
+        # an update that moves the date past the draft's due date and sends none: the default for
+        # the new date, as a create without it (InvoiceXpress's PUT replaces the document)
+        due_date = doc_date + validity
     retention = _keep(data, "retention", current, current.retention if current else None)
     exemption = _keep(data, "tax_exemption", current, current.tax_exemption if current else None)
     currency = (_keep(data, "currency_code", current, current.currency_code if current else None) or "EUR").upper()
@@ -249,10 +254,13 @@ def _prepare(
         if data.transport is not None and "transport" in data.given:
             transport = _transport(data.transport, transport)
     if doc_type.family == "guides":
+        # a start the request sets is later than now; one the draft keeps is checked at finalize
+        sets_start = data.transport is not None and data.transport.loaded_at is not None
         problems += transport_problems(
             transport.loaded_at if transport else None,
             transport.address_from if transport else None,
             transport.address_to if transport else None,
+            signing.entry_date(clock.local_now()) if sets_start else None,
         )
     raise_if(problems)
     assert data.client is not None and lines_in
@@ -453,8 +461,8 @@ def _finalize(
     issuer, issuer_problems = issuer_at_issue(taken)
     problems += issuer_problems
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
-    if kind.family == "guides" and document.transport and document.transport.loaded_at <= signing.entry_date(clock.local_now()):
-        problems.append("Loaded at must be later than now: a guide is issued before its transport starts")
+    if kind.family == "guides" and document.transport:
+        problems += departure_problems(document.transport.loaded_at, signing.entry_date(clock.local_now()))
     owner, credited = None, []
     if document.owner_document_id:
         # The corrected document is locked for the checks and the number: its cancellation, and
