@@ -9,14 +9,18 @@ import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from ixserver import clock
+from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
+from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.render.pdf import mention
-from tests.api.invoicing import change, create, finalize, issue
+from tests.api.invoicing import change, create, finalize, issue, vat_moss
+from tests.api.test_guides import guide
 from tests.support import Api
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338", "address": "Rua do Sol 1",
@@ -67,6 +71,32 @@ def qr_image_text(api: Api, document_id: int, tmp_path: Path) -> str:
     image.write_bytes(httpx.get(url.replace("http://127.0.0.1", api.base_url)).content)
     out = subprocess.run([_tool("zbarimg"), "--quiet", "--raw", "-Sbinary", str(image)], capture_output=True, check=True)
     return out.stdout.decode().rstrip("\n")
+
+
+def one_of_each_type(api: Api, client: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """A document of every type, issued for `client` (a stored client's name and code; VAT MOSS
+    documents are for a consumer in France)."""
+    made = {doc_type: issue(api, doc_type, client=client, items=LINES[:1])
+            for doc_type in ("invoice", "invoice_receipt", "simplified_invoice", "quote", "proforma", "fees_note", "purchase_order")}  # fmt: skip
+    for doc_type in ("shipping", "transport", "devolution"):
+        made[doc_type] = finalize(api, doc_type, api.post(f"/{doc_type}s.json", json={doc_type: guide(client=client)}).json()[doc_type]["id"])
+    refund = [{**LINES[0], "unit_price": "1", "description": "Refund"}]
+    for doc_type in ("credit_note", "debit_note"):
+        made[doc_type] = issue(api, doc_type, client=client, items=refund, owner_invoice_id=made["invoice"]["id"])
+    made["receipt"] = pay(api, made["invoice"]["id"], "10")
+    moss = vat_moss(api)
+    made["vat_moss_invoice"] = issue(api, "vat_moss_invoice", **moss)
+    made["vat_moss_credit_note"] = issue(api, "vat_moss_credit_note", client=moss["client"], owner_invoice_id=made["vat_moss_invoice"]["id"],
+                                         items=[{**moss["items"][0], "unit_price": "1", "description": "Refund"}])  # fmt: skip
+    made["vat_moss_receipt"] = pay(api, made["vat_moss_invoice"]["id"], "5")
+    assert sorted(made) == sorted(BY_KEY)
+    return made
+
+
+def pay(api: Api, document_id: int, amount: str) -> dict[str, Any]:
+    paid = api.post(f"/documents/{document_id}/partial_payments.json", json={"partial_payment": {"amount": amount}})
+    assert paid.status_code == 200, paid.text
+    return dict(paid.json()["receipt"])
 
 
 def test_an_invoice_pdf_has_every_mandatory_element(api: Api, tmp_path: Path) -> None:
@@ -167,3 +197,12 @@ def test_every_family_has_its_layout(api: Api, tmp_path: Path) -> None:
         assert expected in text, expected
     order = finalize(api, "purchase_order", create(api, "purchase_order", client=CLIENT, items=LINES[:1])["id"])
     assert "Nota de Encomenda" in text_of(download(api, order["id"]), tmp_path)
+
+
+def test_every_document_of_a_training_series_says_so(api: Api, tmp_path: Path) -> None:
+    """Despacho 8632/2014 §1.5: whatever its type, a document of the sandbox's training series
+    (VAT MOSS documents, fees notes and purchase orders included: their counters are not
+    registered with AT, but they are the series')."""
+    made = one_of_each_type(api, {"name": CLIENT["name"], "code": CLIENT["code"]})
+    unmarked = [doc_type for doc_type, document in made.items() if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)]
+    assert unmarked == []
