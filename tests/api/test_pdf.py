@@ -19,7 +19,7 @@ from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.render.pdf import mention
-from tests.api.invoicing import change, create, finalize, issue, vat_moss
+from tests.api.invoicing import body, change, create, finalize, issue, vat_moss
 from tests.api.test_guides import guide
 from tests.support import Api
 
@@ -206,3 +206,24 @@ def test_every_document_of_a_training_series_says_so(api: Api, tmp_path: Path) -
     made = one_of_each_type(api, {"name": CLIENT["name"], "code": CLIENT["code"]})
     unmarked = [doc_type for doc_type, document in made.items() if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)]
     assert unmarked == []
+
+
+def words(text: str) -> str:
+    """The text with its runs of spaces (columns, line ends) as one space."""
+    return " ".join(text.split())
+
+
+def test_a_note_names_the_document_it_corrects(api: Api, tmp_path: Path) -> None:
+    """CIVA art. 36.6: a credit or debit note refers to the invoice it corrects, by its number as
+    issued and its date; or to the one issued elsewhere (`raw_owner_invoice`) by what it was given."""
+    invoice = issue(api, client=CLIENT, items=LINES[:1])
+    corrected = f"FT {invoice['inverted_sequence_number']}"
+    refund = [{**LINES[0], "unit_price": "1", "description": "Refund"}]
+    for doc_type in ("credit_note", "debit_note"):
+        note = issue(api, doc_type, client=CLIENT, items=refund, owner_invoice_id=invoice["id"])
+        text = words(text_of(download(api, note["id"]), tmp_path))
+        assert f"Documento retificado {corrected} de {clock.today():%d-%m-%Y}" in text, text
+    external = api.post("/credit_notes.json", json={"credit_note": body(client=CLIENT, items=refund), "raw_owner_invoice": "FT A/77"})
+    assert external.status_code == 201, external.text
+    note = finalize(api, "credit_note", external.json()["credit_note"]["id"])
+    assert "Documento retificado FT A/77" in words(text_of(download(api, note["id"]), tmp_path))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -25,7 +26,7 @@ import typst
 from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import INVOICE_FAMILY, Document, net
+from ixserver.domain.documents import CORRECTS, INVOICE_FAMILY, Document, net
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
@@ -70,7 +71,8 @@ LABELS: dict[str, dict[str, Any]] = {
            "draft_mark": "RASCUNHO — documento sem valor fiscal", "draft_word": "RASCUNHO", "canceled": "ANULADO",
            "load_place": "Local de carga", "unload_place": "Local de descarga", "loaded_at": "Início do transporte",
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pago",
-           "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento"},
+           "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento",
+           "corrected": "Documento retificado", "dated": "de"},
     "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date", "valid_until": "Valid until",
            "reference": "Reference", "original": "Original", "duplicate": "Duplicate", "page": "Page", "of": "of",
            "columns": ["Item", "Description", "Qty", "Price", "Disc.", "VAT", "Total"], "rate": "Rate",
@@ -81,7 +83,8 @@ LABELS: dict[str, dict[str, Any]] = {
            "draft_mark": "DRAFT — not a fiscal document", "draft_word": "DRAFT", "canceled": "CANCELED",
            "load_place": "Loading place", "unload_place": "Unloading place", "loaded_at": "Transport starts",
            "license_plate": "License plate", "at_code": "AT code", "paid_document": "Paid document",
-           "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date"},
+           "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date",
+           "corrected": "Corrected document", "dated": "dated"},
     "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento", "valid_until": "Válido hasta",
            "reference": "Referencia", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
            "columns": ["Artículo", "Descripción", "Cant.", "Precio", "Dto.", "IVA", "Total"], "rate": "Tipo",
@@ -92,7 +95,8 @@ LABELS: dict[str, dict[str, Any]] = {
            "draft_mark": "BORRADOR — documento sin valor fiscal", "draft_word": "BORRADOR", "canceled": "ANULADO",
            "load_place": "Lugar de carga", "unload_place": "Lugar de descarga", "loaded_at": "Inicio del transporte",
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pagado",
-           "payment_mechanism": "Medio de pago", "amount_paid": "Importe pagado", "payment_date": "Fecha de pago"},
+           "payment_mechanism": "Medio de pago", "amount_paid": "Importe pagado", "payment_date": "Fecha de pago",
+           "corrected": "Documento rectificado", "dated": "de"},
 }  # fmt: skip
 
 
@@ -101,6 +105,14 @@ class Issuer:
     name: str
     fiscal_id: str
     address: tuple[str, ...]  # lines: street, postal code and city
+
+
+@dataclass(frozen=True)
+class Related:
+    """The document a note corrects (CIVA art. 36.6) or a receipt pays, as it was issued."""
+
+    number: str  # "FT 2026/3"
+    date: date
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,7 @@ class Context:
     training: bool  # a document of a training series (sandbox)
     second_copy: bool
     qr_payload: str | None  # None: a draft, or a type SAF-T does not hold
-    paid_number: str | None = None  # a receipt's: the number of the document it pays
+    related: Related | None = None  # the issued document a note corrects or a receipt pays
 
 
 def mention(document: Document, certificate: int) -> str:
@@ -162,6 +174,11 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         facts.append([due, document.due_date.strftime("%d-%m-%Y")])
     if document.reference:
         facts.append([labels["reference"], document.reference])
+    if document.doc_type in CORRECTS:
+        related = context.related
+        corrected = f"{related.number} {labels['dated']} {related.date:%d-%m-%Y}" if related else document.owner_reference
+        if corrected:
+            facts.append([labels["corrected"], corrected])
     lines = [
         {
             "name": line.name,
@@ -217,7 +234,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         grand = [labels["amount_paid"], f"{money(amount)} {currency}"]
         mechanism = document.payment_mechanism or "OU"
         payment = {
-            "document": context.paid_number or "",
+            "document": context.related.number if context.related else "",
             "mechanism": f"{mechanism} — {PAYMENT_MECHANISMS.get(mechanism, '')}",
             "amount": f"{money(amount)} {currency}",
         }
