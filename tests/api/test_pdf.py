@@ -5,8 +5,10 @@ bytes."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -105,7 +107,7 @@ def test_an_invoice_pdf_has_every_mandatory_element(api: Api, tmp_path: Path) ->
     text = text_of(pdf, tmp_path)
     serie = invoice["inverted_sequence_number"].split("/")[0]
     for expected in (
-        "Fatura", f"FT {serie}/1", f"ATCUD: {invoice['atcud']}",  # type, number, ATCUD
+        "Fatura", f"FT {serie}/1", f"ATCUD:{invoice['atcud']}",  # type, number, ATCUD
         "Mercearia Sol, Lda", "508025338", "Rua do Sol 1", "1000-001 Lisboa",  # the client
         clock.today().strftime("%d-%m-%Y"), "PO-77",  # date, reference
         "Azeite 5 L", "12,50", "Receitas",  # lines
@@ -193,7 +195,7 @@ def test_every_family_has_its_layout(api: Api, tmp_path: Path) -> None:
     serie = invoice["inverted_sequence_number"].split("/")[0]
     for expected in ("Recibo", f"FT {serie}/1", "MB — Referências de pagamento para Multibanco", "10,00 EUR",
                      "Emitido por ixserver (programa não certificado pela AT)", "Este documento não serve de fatura",
-                     f"ATCUD: {paid['atcud']}"):  # fmt: skip
+                     f"ATCUD:{paid['atcud']}"):  # fmt: skip
         assert expected in text, expected
     order = finalize(api, "purchase_order", create(api, "purchase_order", client=CLIENT, items=LINES[:1])["id"])
     assert "Nota de Encomenda" in text_of(download(api, order["id"]), tmp_path)
@@ -227,3 +229,76 @@ def test_a_note_names_the_document_it_corrects(api: Api, tmp_path: Path) -> None
     assert external.status_code == 201, external.text
     note = finalize(api, "credit_note", external.json()["credit_note"]["id"])
     assert "Documento retificado FT A/77" in words(text_of(download(api, note["id"]), tmp_path))
+
+
+DPI = 600
+MM_PER_POINT = 25.4 / 72  # pdftotext -bbox places words in PDF points
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    left: float  # millimetres from the page's top left corner
+    top: float
+    right: float
+    bottom: float
+
+
+def words_of(path: Path) -> list[list[Word]]:
+    """Each page's words and where they are (pdftotext -bbox)."""
+    html = subprocess.run([_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+    return [
+        [Word(text, *(float(v) * MM_PER_POINT for v in box)) for *box, text in word.findall(page)]
+        for page in html.split("<page ")[1:]
+    ]
+
+
+def dark_box(path: Path, page: int, left: float, top: float, right: float, bottom: float) -> tuple[float, ...] | None:
+    """The box (left, top, right, bottom, in millimetres on the page) of what is dark inside the
+    given one on `page` (1-based), rasterized at DPI; None if all of it is light."""
+    px = DPI / 25.4
+    x, y = round(left * px), round(top * px)
+    out = path.parent / "crop"
+    subprocess.run([_tool("pdftoppm"), "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page), "-x", str(x),
+                    "-y", str(y), "-W", str(round((right - left) * px)), "-H", str(round((bottom - top) * px)), str(path), str(out)],
+                   check=True)  # fmt: skip
+    magic, width, height, _, pixels = (out.with_suffix(".pgm").read_bytes().split(maxsplit=4))
+    assert magic == b"P5"
+    width, height = int(width), int(height)
+    dark = bytes(1 if value < 128 else 0 for value in range(256))
+    rows = [pixels[r * width : (r + 1) * width].translate(dark) for r in range(height)]
+    inked = [r for r, row in enumerate(rows) if 1 in row]
+    if not inked:
+        return None
+    first = min(rows[r].index(1) for r in inked)
+    last = max(rows[r].rindex(1) for r in inked)
+    return ((x + first) / px, (y + inked[0]) / px, (x + last + 1) / px, (y + inked[-1] + 1) / px)
+
+
+def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(api: Api, tmp_path: Path) -> None:
+    """Portaria 195/2020 and AT's QR specification (pt-compliance §2.1, §4.1): the symbol itself
+    (its modules, not the image) at least 30 × 30 mm, 2.5 mm of quiet zone around it;
+    `ATCUD:CODE-n` (no space) immediately above it, and on every page."""
+    lines = [{"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
+             for n in range(1, 91)]  # fmt: skip
+    invoice = issue(api, client=CLIENT, items=lines)
+    path = tmp_path / "document.pdf"
+    path.write_bytes(download(api, invoice["id"]))
+    atcud = f"ATCUD:{invoice['atcud']}"
+    pages = words_of(path)
+    assert len(pages) >= 2 and all(atcud in [w.text for w in page] for page in pages), "on every page"
+    assert "ATCUD:" not in [w.text for page in pages for w in page], "no space after the colon"
+    last = pages[-1]
+    above, footer = sorted((w for w in last if w.text == atcud), key=lambda w: w.top)
+    mention = min((w for w in last if w.text.endswith("-Processado")), key=lambda w: w.top)
+    # what is drawn below the ATCUD, left of the program mention, above the footer: the symbol
+    symbol = dark_box(path, len(pages), above.left - 5, above.bottom, mention.left, min(above.bottom + 45, footer.top - 4))
+    assert symbol is not None
+    left, top, right, bottom = symbol
+    size = (right - left, bottom - top)
+    assert 30 <= size[0] <= 32 and abs(size[0] - size[1]) < 0.1, f"the symbol is {size[0]:.2f} × {size[1]:.2f} mm"
+    quiet = 2.5
+    ring = dark_box(path, len(pages), left - quiet, top - quiet, right + quiet, bottom + quiet)
+    assert ring == symbol, f"nothing else within {quiet} mm of the symbol ({ring} ≠ {symbol})"
+    assert 0 < top - above.bottom <= quiet + 1 and above.left < right and above.right > left, "immediately above"

@@ -276,9 +276,9 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "totals": totals,
         "grand": grand,
         "currency": currency,
-        "atcud": document.atcud if numbered and document.atcud else "",
+        "atcud": f"ATCUD:{document.atcud}" if numbered and kind.atcud and document.atcud else "",
         "mention": mention(document, context.certificate),
-        "qr": context.qr_payload is not None,
+        "qr": {"size": render_qr.SYMBOL_MM if context.qr_payload is not None else 0, "quiet": render_qr.QUIET_ZONE_MM},
     }
 
 
