@@ -18,9 +18,9 @@ import pytest
 
 from ixserver import clock
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import Document
+from ixserver.domain.documents import INVOICE_FAMILY, Document
 from ixserver.domain.sequences import TRAINING_MENTION
-from ixserver.render.pdf import mention
+from ixserver.render.pdf import TITLES, mention
 from tests.api.invoicing import body, change, create, finalize, issue, vat_moss
 from tests.api.test_guides import guide
 from tests.support import Api
@@ -75,20 +75,26 @@ def qr_image_text(api: Api, document_id: int, tmp_path: Path) -> str:
     return out.stdout.decode().rstrip("\n")
 
 
-def one_of_each_type(api: Api, client: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """A document of every type, issued for `client` (a stored client's name and code; VAT MOSS
-    documents are for a consumer in France)."""
-    made = {doc_type: issue(api, doc_type, client=client, items=LINES[:1])
-            for doc_type in ("invoice", "invoice_receipt", "simplified_invoice", "quote", "proforma", "fees_note", "purchase_order")}  # fmt: skip
+# A consumer (no NIF) in France who reads English: every type can be issued to it, VAT MOSS ones too.
+FOREIGN_CONSUMER = {"name": "Sunny Shop", "code": "SUN", "language": "en", "country": "France"}
+
+
+def one_of_each_type(api: Api) -> dict[str, dict[str, Any]]:
+    """A document of every type, issued to FOREIGN_CONSUMER."""
+    assert api.post("/clients.json", json={"client": FOREIGN_CONSUMER}).status_code == 201
+    client = {"name": FOREIGN_CONSUMER["name"], "code": FOREIGN_CONSUMER["code"]}
+    made = {"invoice": issue(api, client=client, items=LINES, tax_exemption="M05")}
+    for doc_type in ("invoice_receipt", "simplified_invoice", "quote", "proforma", "fees_note", "purchase_order"):
+        made[doc_type] = issue(api, doc_type, client=client, items=LINES[:1])
     for doc_type in ("shipping", "transport", "devolution"):
         made[doc_type] = finalize(api, doc_type, api.post(f"/{doc_type}s.json", json={doc_type: guide(client=client)}).json()[doc_type]["id"])
     refund = [{**LINES[0], "unit_price": "1", "description": "Refund"}]
     for doc_type in ("credit_note", "debit_note"):
         made[doc_type] = issue(api, doc_type, client=client, items=refund, owner_invoice_id=made["invoice"]["id"])
     made["receipt"] = pay(api, made["invoice"]["id"], "10")
-    moss = vat_moss(api)
+    moss = {**vat_moss(api), "client": client}
     made["vat_moss_invoice"] = issue(api, "vat_moss_invoice", **moss)
-    made["vat_moss_credit_note"] = issue(api, "vat_moss_credit_note", client=moss["client"], owner_invoice_id=made["vat_moss_invoice"]["id"],
+    made["vat_moss_credit_note"] = issue(api, "vat_moss_credit_note", client=client, owner_invoice_id=made["vat_moss_invoice"]["id"],
                                          items=[{**moss["items"][0], "unit_price": "1", "description": "Refund"}])  # fmt: skip
     made["vat_moss_receipt"] = pay(api, made["vat_moss_invoice"]["id"], "5")
     assert sorted(made) == sorted(BY_KEY)
@@ -205,7 +211,7 @@ def test_every_document_of_a_training_series_says_so(api: Api, tmp_path: Path) -
     """Despacho 8632/2014 §1.5: whatever its type, a document of the sandbox's training series
     (VAT MOSS documents, fees notes and purchase orders included: their counters are not
     registered with AT, but they are the series')."""
-    made = one_of_each_type(api, {"name": CLIENT["name"], "code": CLIENT["code"]})
+    made = one_of_each_type(api)
     unmarked = [doc_type for doc_type, document in made.items() if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)]
     assert unmarked == []
 
@@ -302,3 +308,20 @@ def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(
     ring = dark_box(path, len(pages), left - quiet, top - quiet, right + quiet, bottom + quiet)
     assert ring == symbol, f"nothing else within {quiet} mm of the symbol ({ring} ≠ {symbol})"
     assert 0 < top - above.bottom <= quiet + 1 and above.left < right and above.right > left, "immediately above"
+
+
+def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(api: Api, tmp_path: Path) -> None:
+    """Original/Duplicado, the program's mention, "Este documento não serve de fatura", the
+    exemption reasons, "Consumidor final" and the training mention are the law's words: in
+    Portuguese on a document for a client who reads English; its labels and titles are English."""
+    missing = []
+    for doc_type, document in one_of_each_type(api).items():
+        first = words(text_of(download(api, document["id"]), tmp_path))
+        second = words(text_of(download(api, document["id"], second_copy=True), tmp_path))
+        expected = [TITLES["en"][doc_type], "Page 1 of 1", "Original", "por ixserver (programa não certificado pela AT)",
+                    "Consumidor final", TRAINING_MENTION]  # fmt: skip
+        expected += [] if doc_type in INVOICE_FAMILY else ["Este documento não serve de fatura"]
+        expected += ["M05: Isento artigo 14.º do CIVA"] if doc_type == "invoice" else []
+        missing += [(doc_type, text) for text in expected if text not in first]
+        missing += [(doc_type, "Duplicado")] if "Duplicado" not in second or "Duplicate" in second else []
+    assert missing == []

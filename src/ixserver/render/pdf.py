@@ -1,13 +1,14 @@
 """A document's PDF (pt-compliance §3.2 and §7; api-v2 §4.8), with typst.
 
-Python prepares every text — translated into the client's language (pt, en, es), amounts
-formatted — and the template (templates/document.typ, package data) lays it out: issuer and
-client with their NIFs, type and number, ATCUD on every page, dates, lines, the tax summary per
-rate with exemption reasons, totals and withholding, currency, the hash characters and the
-program mention, the QR code, Original/Duplicado, the draft, canceled and training marks, "Este
-documento não serve de fatura" where Despacho 8632/2014 §1.2 asks for it, carried-over totals and
-page n of N. Only typst's embedded fonts are used and the PDF carries no date: the same document
-gives the same bytes.
+Python prepares every text — labels and titles in the client's language (pt, en, es), the legal
+mentions in Portuguese, amounts formatted — and the template (templates/document.typ, package
+data) lays it out: issuer and client with their NIFs ("Consumidor final" without one), type and
+number, the document a note corrects, ATCUD on every page, dates, lines, the tax summary per rate
+with exemption reasons, totals and withholding, currency, the hash characters and the program
+mention, the QR code with the ATCUD right above it, Original/Duplicado, the draft, canceled and
+training marks, "Este documento não serve de fatura" where Despacho 8632/2014 §1.2 asks for it,
+carried-over totals and page n of N. Only typst's embedded fonts are used and the PDF carries no
+date: the same document gives the same bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import typst
 
 from ixserver.domain import numbering, states
-from ixserver.domain.clients import FINAL_CONSUMER_NIF
+from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CORRECTS, INVOICE_FAMILY, Document, net
 from ixserver.domain.exemptions import EXEMPTIONS
@@ -36,8 +37,12 @@ from ixserver.domain.totals import Line, compute
 from ixserver.render import qr as render_qr
 
 LANGUAGES = ("pt", "en", "es")
-# Despacho 8632/2014 §1.2: what a document that is not an invoice says (in Portuguese: legal).
-NOT_AN_INVOICE = "Este documento não serve de fatura"
+# The legal mentions are in Portuguese whatever the client's language; each is written once,
+# here or beside the rule it comes with: the program's (domain/signing.py printed_mention), the
+# training one (domain/sequences.py TRAINING_MENTION), the exemption reasons (domain/exemptions.py),
+# the final consumer (domain/clients.py FINAL_CONSUMER). Only LABELS and TITLES are translated.
+ORIGINAL, DUPLICATE = "Original", "Duplicado"
+NOT_AN_INVOICE = "Este documento não serve de fatura"  # Despacho 8632/2014 §1.2
 
 TITLES: dict[str, dict[str, str]] = {
     "pt": {"invoice": "Fatura", "invoice_receipt": "Fatura-Recibo", "simplified_invoice": "Fatura Simplificada",
@@ -62,7 +67,7 @@ TITLES: dict[str, dict[str, str]] = {
 
 LABELS: dict[str, dict[str, Any]] = {
     "pt": {"client": "Cliente", "fiscal_id": "NIF", "date": "Data", "due_date": "Vencimento", "valid_until": "Válido até",
-           "reference": "Referência", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
+           "reference": "Referência", "page": "Página", "of": "de",
            "columns": ["Artigo", "Descrição", "Qtd.", "Preço", "Desc.", "IVA", "Total"], "rate": "Taxa",
            "base": "Incidência", "vat": "IVA", "exemption": "Motivo de isenção", "sum": "Soma",
            "discount": "Descontos", "before_taxes": "Total sem IVA", "taxes": "IVA", "total": "Total",
@@ -74,7 +79,7 @@ LABELS: dict[str, dict[str, Any]] = {
            "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento",
            "corrected": "Documento retificado", "dated": "de"},
     "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date", "valid_until": "Valid until",
-           "reference": "Reference", "original": "Original", "duplicate": "Duplicate", "page": "Page", "of": "of",
+           "reference": "Reference", "page": "Page", "of": "of",
            "columns": ["Item", "Description", "Qty", "Price", "Disc.", "VAT", "Total"], "rate": "Rate",
            "base": "Base", "vat": "VAT", "exemption": "Exemption reason", "sum": "Sum",
            "discount": "Discounts", "before_taxes": "Total before VAT", "taxes": "VAT", "total": "Total",
@@ -86,7 +91,7 @@ LABELS: dict[str, dict[str, Any]] = {
            "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date",
            "corrected": "Corrected document", "dated": "dated"},
     "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento", "valid_until": "Válido hasta",
-           "reference": "Referencia", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
+           "reference": "Referencia", "page": "Página", "of": "de",
            "columns": ["Artículo", "Descripción", "Cant.", "Precio", "Dto.", "IVA", "Total"], "rate": "Tipo",
            "base": "Base", "vat": "IVA", "exemption": "Motivo de exención", "sum": "Suma",
            "discount": "Descuentos", "before_taxes": "Total sin IVA", "taxes": "IVA", "total": "Total",
@@ -168,6 +173,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         return _amount(value, language)
 
     client = document.client
+    fiscal_id = str(client.get("fiscal_id") or "").strip()
     facts = [[labels["date"], document.date.strftime("%d-%m-%Y")]]
     if kind.family != "receipts":
         due = labels["valid_until"] if kind.family == "estimates" else labels["due_date"]
@@ -255,7 +261,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "thousands": _formatter(language)[0],
         "title": TITLES[language][document.doc_type],
         "number": numbering.document_number(kind, document.serie, document.number) if numbered else "",  # type: ignore[arg-type]
-        "copy": labels["duplicate"] if context.second_copy else labels["original"],
+        "copy": DUPLICATE if context.second_copy else ORIGINAL,
         "draft": not numbered,
         "canceled": labels["canceled"] if document.status == states.CANCELED else None,
         "training": TRAINING_MENTION if context.training else None,
@@ -263,7 +269,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
         "client": {
             "name": str(client.get("name") or ""),
-            "fiscal_id": str(client.get("fiscal_id") or FINAL_CONSUMER_NIF),
+            "fiscal_id": FINAL_CONSUMER if fiscal_id in ("", FINAL_CONSUMER_NIF) else fiscal_id,
             "address": [part for part in (client.get("address"), _place(client), client.get("country")) if part],
         },
         "facts": facts,
