@@ -22,7 +22,10 @@ from ixserver.domain.documents import INVOICE_FAMILY, Document
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.render.pdf import TITLES, mention
 from tests.api.invoicing import body, change, create, finalize, issue, vat_moss
+from tests.api.test_euros import LINES as PRICED
+from tests.api.test_euros import USD
 from tests.api.test_guides import guide
+from tests.api.test_qr_codes import qr_fields
 from tests.support import Api
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338", "address": "Rua do Sol 1",
@@ -325,3 +328,18 @@ def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(api: Api
         missing += [(doc_type, text) for text in expected if text not in first]
         missing += [(doc_type, "Duplicado")] if "Duplicado" not in second or "Duplicate" in second else []
     assert missing == []
+
+
+def test_a_document_in_another_currency_shows_its_vat_in_euros_and_the_rate(api: Api, tmp_path: Path) -> None:
+    """Directive 2006/112 art. 230: beside its amounts in its currency, a document shows the VAT in
+    euros, as AT reads it (the QR code's N), and the rate it converts at: every family alike."""
+    invoice = issue(api, client=CLIENT, items=PRICED, **USD)
+    made = [invoice, issue(api, "credit_note", client=CLIENT, items=[{**PRICED[0], "quantity": "1"}], owner_invoice_id=invoice["id"], **USD),
+            issue(api, "proforma", client=CLIENT, items=PRICED, **USD), pay(api, invoice["id"], "50.55")]  # fmt: skip
+    missing = []
+    for document in made:
+        in_euros = qr_fields(api, document["id"], tmp_path)["N"].replace(".", ",")
+        text = words(text_of(download(api, document["id"]), tmp_path))
+        missing += [(document["type"], t) for t in ("Câmbio 1 EUR = 1,1 USD", f"IVA em euros {in_euros} EUR") if t not in text]
+    assert missing == []
+    assert "IVA em euros" not in text_of(download(api, issue(api, client=CLIENT, items=PRICED)["id"]), tmp_path)

@@ -28,6 +28,7 @@ from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CORRECTS, INVOICE_FAMILY, Document, net
+from ixserver.domain.euros import euro_totals
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
@@ -37,6 +38,7 @@ from ixserver.domain.totals import Line, compute
 from ixserver.render import qr as render_qr
 
 LANGUAGES = ("pt", "en", "es")
+EURO = "EUR"
 # The legal mentions are in Portuguese whatever the client's language; each is written once,
 # here or beside the rule it comes with: the program's (domain/signing.py printed_mention), the
 # training one (domain/sequences.py TRAINING_MENTION), the exemption reasons (domain/exemptions.py),
@@ -77,7 +79,7 @@ LABELS: dict[str, dict[str, Any]] = {
            "load_place": "Local de carga", "unload_place": "Local de descarga", "loaded_at": "Início do transporte",
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pago",
            "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento",
-           "corrected": "Documento retificado", "dated": "de"},
+           "corrected": "Documento retificado", "dated": "de", "taxes_in_euros": "IVA em euros"},
     "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date", "valid_until": "Valid until",
            "reference": "Reference", "page": "Page", "of": "of",
            "columns": ["Item", "Description", "Qty", "Price", "Disc.", "VAT", "Total"], "rate": "Rate",
@@ -89,7 +91,7 @@ LABELS: dict[str, dict[str, Any]] = {
            "load_place": "Loading place", "unload_place": "Unloading place", "loaded_at": "Transport starts",
            "license_plate": "License plate", "at_code": "AT code", "paid_document": "Paid document",
            "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date",
-           "corrected": "Corrected document", "dated": "dated"},
+           "corrected": "Corrected document", "dated": "dated", "taxes_in_euros": "VAT in euros"},
     "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento", "valid_until": "Válido hasta",
            "reference": "Referencia", "page": "Página", "of": "de",
            "columns": ["Artículo", "Descripción", "Cant.", "Precio", "Dto.", "IVA", "Total"], "rate": "Tipo",
@@ -101,7 +103,7 @@ LABELS: dict[str, dict[str, Any]] = {
            "load_place": "Lugar de carga", "unload_place": "Lugar de descarga", "loaded_at": "Inicio del transporte",
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pagado",
            "payment_mechanism": "Medio de pago", "amount_paid": "Importe pagado", "payment_date": "Fecha de pago",
-           "corrected": "Documento rectificado", "dated": "de"},
+           "corrected": "Documento rectificado", "dated": "de", "taxes_in_euros": "IVA en euros"},
 }  # fmt: skip
 
 
@@ -217,20 +219,6 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         }
         for rate in rates
     ]
-    totals = [
-        [labels["sum"], money(document.sum)],
-        [labels["discount"], money(document.discount)],
-        [labels["before_taxes"], money(document.before_taxes)],
-        [labels["taxes"], money(document.taxes)],
-        [labels["total"], f"{money(document.total)} {currency}"],
-    ]
-    grand = [labels["total"], f"{money(document.total)} {currency}"]
-    if document.retention_amount:
-        totals.append([f"{labels['retention']} ({_percent(document.retention or Decimal(0), language)})",
-                       f"-{money(document.retention_amount)}"])  # fmt: skip
-        grand = [labels["to_pay"], f"{money(payable(document.total, document.retention_amount))} {currency}"]
-    if document.exchange_rate is not None:
-        totals.append([labels["exchange"], f"1 EUR = {_number(document.exchange_rate, language)} {currency}"])
     payment = None
     if kind.family == "receipts":
         totals = [[labels["before_taxes"], money(document.before_taxes)], [labels["taxes"], money(document.taxes)]]
@@ -244,6 +232,22 @@ def data(document: Document, context: Context) -> dict[str, Any]:
             "mechanism": f"{mechanism} — {PAYMENT_MECHANISMS.get(mechanism, '')}",
             "amount": f"{money(amount)} {currency}",
         }
+    else:
+        totals = [
+            [labels["sum"], money(document.sum)],
+            [labels["discount"], money(document.discount)],
+            [labels["before_taxes"], money(document.before_taxes)],
+            [labels["taxes"], money(document.taxes)],
+        ]
+        grand = [labels["total"], f"{money(document.total)} {currency}"]
+        if document.retention_amount:  # the total, then what is withheld of it
+            totals += [grand, [f"{labels['retention']} ({_percent(document.retention or Decimal(0), language)})",
+                               f"-{money(document.retention_amount)}"]]  # fmt: skip
+            grand = [labels["to_pay"], f"{money(payable(document.total, document.retention_amount))} {currency}"]
+    if currency != EURO and document.exchange_rate is not None:
+        # Directive 2006/112 art. 230: the rate, and the VAT in euros as AT reads it (domain/euros.py)
+        totals += [[labels["exchange"], f"1 {EURO} = {_number(document.exchange_rate, language)} {currency}"],
+                   [labels["taxes_in_euros"], f"{money(euro_totals(document).taxes)} {EURO}"]]  # fmt: skip
     transport = None
     if document.transport is not None and kind.family == "guides":
         t = document.transport
