@@ -301,8 +301,9 @@ def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(
     last = pages[-1]
     above, footer = sorted((w for w in last if w.text == atcud), key=lambda w: w.top)
     mention = min((w for w in last if w.text.endswith("-Processado")), key=lambda w: w.top)
-    # what is drawn below the ATCUD, left of the program mention, above the footer: the symbol
-    symbol = dark_box(path, len(pages), above.left - 5, above.bottom, mention.left, min(above.bottom + 45, footer.top - 4))
+    # what is drawn below the ATCUD, left of the program mention (a glyph's ink may start a little
+    # before its word's box), above the footer: the symbol
+    symbol = dark_box(path, len(pages), above.left - 5, above.bottom, mention.left - 1, min(above.bottom + 45, footer.top - 4))
     assert symbol is not None
     left, top, right, bottom = symbol
     size = (right - left, bottom - top)
