@@ -28,13 +28,12 @@ from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CORRECTS, INVOICE_FAMILY, Document, net
-from ixserver.domain.euros import euro_totals
+from ixserver.domain.euros import euro_totals, in_document_currency
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_mention
-from ixserver.domain.totals import Line, compute
 from ixserver.render import qr as render_qr
 
 LANGUAGES = ("pt", "en", "es")
@@ -202,11 +201,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         }
         for line in document.lines
     ]
-    rates = compute(
-        [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines],
-        document.global_discount,
-        document.retention,
-    ).rates
+    rates = in_document_currency(document).rates
     exemption_codes = sorted(
         {(line.tax_exemption or document.tax_exemption) for line in document.lines if line.tax_value == 0} - {None, "M00"}
     )
