@@ -1,5 +1,6 @@
 """A document's PDF (api-v2 §4.8): what it is drawn from — the document, its issuer (the account),
-the client's language, its QR code, the series' type — and the drawing (render/pdf.py)."""
+the client's language, its QR code, the series' type, the document a note corrects or a receipt
+pays — and the drawing (render/pdf.py)."""
 
 from __future__ import annotations
 
