@@ -5,18 +5,27 @@ bytes."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from ixserver import clock
-from ixserver.domain.documents import Document
-from ixserver.render.pdf import mention
-from tests.api.invoicing import change, create, finalize, issue
+from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import INVOICE_FAMILY, Document
+from ixserver.domain.sequences import TRAINING_MENTION
+from ixserver.render.pdf import TITLES, mention
+from tests.api.invoicing import body, change, create, finalize, issue, vat_moss
+from tests.api.test_euros import LINES as PRICED
+from tests.api.test_euros import USD
+from tests.api.test_guides import guide
+from tests.api.test_qr_codes import qr_fields
 from tests.support import Api
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338", "address": "Rua do Sol 1",
@@ -69,13 +78,45 @@ def qr_image_text(api: Api, document_id: int, tmp_path: Path) -> str:
     return out.stdout.decode().rstrip("\n")
 
 
+# A consumer (no NIF) in France who reads English: every type can be issued to it, VAT MOSS ones too.
+FOREIGN_CONSUMER = {"name": "Sunny Shop", "code": "SUN", "language": "en", "country": "France"}
+
+
+def one_of_each_type(api: Api) -> dict[str, dict[str, Any]]:
+    """A document of every type, issued to FOREIGN_CONSUMER."""
+    assert api.post("/clients.json", json={"client": FOREIGN_CONSUMER}).status_code == 201
+    client = {"name": FOREIGN_CONSUMER["name"], "code": FOREIGN_CONSUMER["code"]}
+    made = {"invoice": issue(api, client=client, items=LINES, tax_exemption="M05")}
+    for doc_type in ("invoice_receipt", "simplified_invoice", "quote", "proforma", "fees_note", "purchase_order"):
+        made[doc_type] = issue(api, doc_type, client=client, items=LINES[:1])
+    for doc_type in ("shipping", "transport", "devolution"):
+        made[doc_type] = finalize(api, doc_type, api.post(f"/{doc_type}s.json", json={doc_type: guide(client=client)}).json()[doc_type]["id"])
+    refund = [{**LINES[0], "unit_price": "1", "description": "Refund"}]
+    for doc_type in ("credit_note", "debit_note"):
+        made[doc_type] = issue(api, doc_type, client=client, items=refund, owner_invoice_id=made["invoice"]["id"])
+    made["receipt"] = pay(api, made["invoice"]["id"], "10")
+    moss = {**vat_moss(api), "client": client}
+    made["vat_moss_invoice"] = issue(api, "vat_moss_invoice", **moss)
+    made["vat_moss_credit_note"] = issue(api, "vat_moss_credit_note", client=client, owner_invoice_id=made["vat_moss_invoice"]["id"],
+                                         items=[{**moss["items"][0], "unit_price": "1", "description": "Refund"}])  # fmt: skip
+    made["vat_moss_receipt"] = pay(api, made["vat_moss_invoice"]["id"], "5")
+    assert sorted(made) == sorted(BY_KEY)
+    return made
+
+
+def pay(api: Api, document_id: int, amount: str) -> dict[str, Any]:
+    paid = api.post(f"/documents/{document_id}/partial_payments.json", json={"partial_payment": {"amount": amount}})
+    assert paid.status_code == 200, paid.text
+    return dict(paid.json()["receipt"])
+
+
 def test_an_invoice_pdf_has_every_mandatory_element(api: Api, tmp_path: Path) -> None:
     invoice = issue(api, client=CLIENT, items=LINES, tax_exemption="M05", retention="10", reference="PO-77")
     pdf = download(api, invoice["id"])
     text = text_of(pdf, tmp_path)
     serie = invoice["inverted_sequence_number"].split("/")[0]
     for expected in (
-        "Fatura", f"FT {serie}/1", f"ATCUD: {invoice['atcud']}",  # type, number, ATCUD
+        "Fatura", f"FT {serie}/1", f"ATCUD:{invoice['atcud']}",  # type, number, ATCUD
         "Mercearia Sol, Lda", "508025338", "Rua do Sol 1", "1000-001 Lisboa",  # the client
         clock.today().strftime("%d-%m-%Y"), "PO-77",  # date, reference
         "Azeite 5 L", "12,50", "Receitas",  # lines
@@ -163,7 +204,143 @@ def test_every_family_has_its_layout(api: Api, tmp_path: Path) -> None:
     serie = invoice["inverted_sequence_number"].split("/")[0]
     for expected in ("Recibo", f"FT {serie}/1", "MB — Referências de pagamento para Multibanco", "10,00 EUR",
                      "Emitido por ixserver (programa não certificado pela AT)", "Este documento não serve de fatura",
-                     f"ATCUD: {paid['atcud']}"):  # fmt: skip
+                     f"ATCUD:{paid['atcud']}"):  # fmt: skip
         assert expected in text, expected
     order = finalize(api, "purchase_order", create(api, "purchase_order", client=CLIENT, items=LINES[:1])["id"])
     assert "Nota de Encomenda" in text_of(download(api, order["id"]), tmp_path)
+
+
+def test_every_document_of_a_training_series_says_so(api: Api, tmp_path: Path) -> None:
+    """Despacho 8632/2014 §1.5: whatever its type, a document of the sandbox's training series
+    (VAT MOSS documents, fees notes and purchase orders included: their counters are not
+    registered with AT, but they are the series')."""
+    made = one_of_each_type(api)
+    unmarked = [doc_type for doc_type, document in made.items() if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)]
+    assert unmarked == []
+
+
+def words(text: str) -> str:
+    """The text with its runs of spaces (columns, line ends) as one space."""
+    return " ".join(text.split())
+
+
+def test_a_note_names_the_document_it_corrects(api: Api, tmp_path: Path) -> None:
+    """CIVA art. 36.6: a credit or debit note refers to the invoice it corrects, by its number as
+    issued and its date; or to the one issued elsewhere (`raw_owner_invoice`) by what it was given."""
+    invoice = issue(api, client=CLIENT, items=LINES[:1])
+    corrected = f"FT {invoice['inverted_sequence_number']}"
+    refund = [{**LINES[0], "unit_price": "1", "description": "Refund"}]
+    for doc_type in ("credit_note", "debit_note"):
+        note = issue(api, doc_type, client=CLIENT, items=refund, owner_invoice_id=invoice["id"])
+        text = words(text_of(download(api, note["id"]), tmp_path))
+        assert f"Documento retificado {corrected} de {clock.today():%d-%m-%Y}" in text, text
+    external = api.post("/credit_notes.json", json={"credit_note": body(client=CLIENT, items=refund), "raw_owner_invoice": "FT A/77"})
+    assert external.status_code == 201, external.text
+    note = finalize(api, "credit_note", external.json()["credit_note"]["id"])
+    assert "Documento retificado FT A/77" in words(text_of(download(api, note["id"]), tmp_path))
+
+
+DPI = 600
+MM_PER_POINT = 25.4 / 72  # pdftotext -bbox places words in PDF points
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    left: float  # millimetres from the page's top left corner
+    top: float
+    right: float
+    bottom: float
+
+
+def words_of(path: Path) -> list[list[Word]]:
+    """Each page's words and where they are (pdftotext -bbox)."""
+    html = subprocess.run([_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+    return [
+        [Word(text, *(float(v) * MM_PER_POINT for v in box)) for *box, text in word.findall(page)]
+        for page in html.split("<page ")[1:]
+    ]
+
+
+def dark_box(path: Path, page: int, left: float, top: float, right: float, bottom: float) -> tuple[float, ...] | None:
+    """The box (left, top, right, bottom, in millimetres on the page) of what is dark inside the
+    given one on `page` (1-based), rasterized at DPI; None if all of it is light."""
+    px = DPI / 25.4
+    x, y = round(left * px), round(top * px)
+    out = path.parent / "crop"
+    subprocess.run([_tool("pdftoppm"), "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page), "-x", str(x),
+                    "-y", str(y), "-W", str(round((right - left) * px)), "-H", str(round((bottom - top) * px)), str(path), str(out)],
+                   check=True)  # fmt: skip
+    magic, width, height, _, pixels = (out.with_suffix(".pgm").read_bytes().split(maxsplit=4))
+    assert magic == b"P5"
+    width, height = int(width), int(height)
+    dark = bytes(1 if value < 128 else 0 for value in range(256))
+    rows = [pixels[r * width : (r + 1) * width].translate(dark) for r in range(height)]
+    inked = [r for r, row in enumerate(rows) if 1 in row]
+    if not inked:
+        return None
+    first = min(rows[r].index(1) for r in inked)
+    last = max(rows[r].rindex(1) for r in inked)
+    return ((x + first) / px, (y + inked[0]) / px, (x + last + 1) / px, (y + inked[-1] + 1) / px)
+
+
+def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(api: Api, tmp_path: Path) -> None:
+    """Portaria 195/2020 and AT's QR specification (pt-compliance §2.1, §4.1): the symbol itself
+    (its modules, not the image) at least 30 × 30 mm, 2.5 mm of quiet zone around it;
+    `ATCUD:CODE-n` (no space) immediately above it, and on every page."""
+    lines = [{"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
+             for n in range(1, 91)]  # fmt: skip
+    invoice = issue(api, client=CLIENT, items=lines)
+    path = tmp_path / "document.pdf"
+    path.write_bytes(download(api, invoice["id"]))
+    atcud = f"ATCUD:{invoice['atcud']}"
+    pages = words_of(path)
+    assert len(pages) >= 2 and all(atcud in [w.text for w in page] for page in pages), "on every page"
+    assert "ATCUD:" not in [w.text for page in pages for w in page], "no space after the colon"
+    last = pages[-1]
+    above, footer = sorted((w for w in last if w.text == atcud), key=lambda w: w.top)
+    mention = min((w for w in last if w.text.endswith("-Processado")), key=lambda w: w.top)
+    # what is drawn below the ATCUD, left of the program mention (a glyph's ink may start a little
+    # before its word's box), above the footer: the symbol
+    symbol = dark_box(path, len(pages), above.left - 5, above.bottom, mention.left - 1, min(above.bottom + 45, footer.top - 4))
+    assert symbol is not None
+    left, top, right, bottom = symbol
+    size = (right - left, bottom - top)
+    assert 30 <= size[0] <= 32 and abs(size[0] - size[1]) < 0.1, f"the symbol is {size[0]:.2f} × {size[1]:.2f} mm"
+    quiet = 2.5
+    ring = dark_box(path, len(pages), left - quiet, top - quiet, right + quiet, bottom + quiet)
+    assert ring == symbol, f"nothing else within {quiet} mm of the symbol ({ring} ≠ {symbol})"
+    assert 0 < top - above.bottom <= quiet + 1 and above.left < right and above.right > left, "immediately above"
+
+
+def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(api: Api, tmp_path: Path) -> None:
+    """Original/Duplicado, the program's mention, "Este documento não serve de fatura", the
+    exemption reasons, "Consumidor final" and the training mention are the law's words: in
+    Portuguese on a document for a client who reads English; its labels and titles are English."""
+    missing = []
+    for doc_type, document in one_of_each_type(api).items():
+        first = words(text_of(download(api, document["id"]), tmp_path))
+        second = words(text_of(download(api, document["id"], second_copy=True), tmp_path))
+        expected = [TITLES["en"][doc_type], "Page 1 of 1", "Original", "por ixserver (programa não certificado pela AT)",
+                    "Consumidor final", TRAINING_MENTION]  # fmt: skip
+        expected += [] if doc_type in INVOICE_FAMILY else ["Este documento não serve de fatura"]
+        expected += ["M05: Isento artigo 14.º do CIVA"] if doc_type == "invoice" else []
+        missing += [(doc_type, text) for text in expected if text not in first]
+        missing += [(doc_type, "Duplicado")] if "Duplicado" not in second or "Duplicate" in second else []
+    assert missing == []
+
+
+def test_a_document_in_another_currency_shows_its_vat_in_euros_and_the_rate(api: Api, tmp_path: Path) -> None:
+    """Directive 2006/112 art. 230: beside its amounts in its currency, a document shows the VAT in
+    euros, as AT reads it (the QR code's N), and the rate it converts at: every family alike."""
+    invoice = issue(api, client=CLIENT, items=PRICED, **USD)
+    made = [invoice, issue(api, "credit_note", client=CLIENT, items=[{**PRICED[0], "quantity": "1"}], owner_invoice_id=invoice["id"], **USD),
+            issue(api, "proforma", client=CLIENT, items=PRICED, **USD), pay(api, invoice["id"], "50.55")]  # fmt: skip
+    missing = []
+    for document in made:
+        in_euros = qr_fields(api, document["id"], tmp_path)["N"].replace(".", ",")
+        text = words(text_of(download(api, document["id"]), tmp_path))
+        missing += [(document["type"], t) for t in ("Câmbio 1 EUR = 1,1 USD", f"IVA em euros {in_euros} EUR") if t not in text]
+    assert missing == []
+    assert "IVA em euros" not in text_of(download(api, issue(api, client=CLIENT, items=PRICED)["id"]), tmp_path)

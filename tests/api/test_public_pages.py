@@ -8,7 +8,8 @@ import re
 
 import httpx
 
-from tests.api.invoicing import change, create, issue
+from ixserver.domain.sequences import TRAINING_MENTION
+from tests.api.invoicing import change, create, issue, vat_moss
 from tests.support import Api
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338"}
@@ -36,6 +37,13 @@ def test_a_permalink_page_links_its_pdf_and_qr_code(api: Api) -> None:
     change(api, "invoice", deleted["id"], "deleted")
     assert public(api, deleted["permalink"]).status_code == 404
     assert public(api, "/documents/" + "0" * 40).status_code == 404
+
+
+def test_a_training_series_documents_say_so_whatever_their_type(api: Api) -> None:
+    """Types whose counters AT does not register are the sandbox's training series' all the same."""
+    for doc_type, fields in (("vat_moss_invoice", vat_moss(api)), ("fees_note", {}), ("purchase_order", {})):
+        issued = issue(api, doc_type, **fields)
+        assert TRAINING_MENTION in public(api, issued["permalink"]).text, doc_type
 
 
 def test_a_clients_statement(api: Api) -> None:

@@ -12,6 +12,7 @@ from ixserver.domain.reference import COUNTRIES
 LANGUAGES = ("pt", "en", "es")
 PORTUGAL = "Portugal"
 FINAL_CONSUMER_NIF = "999999990"
+FINAL_CONSUMER = "Consumidor final"  # what a document says of a client without a NIF (or with that one)
 EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
 _COUNTRY_BY_LOWER = {c.casefold(): c for c in COUNTRIES}
 

@@ -1,13 +1,14 @@
 """A document's PDF (pt-compliance §3.2 and §7; api-v2 §4.8), with typst.
 
-Python prepares every text — translated into the client's language (pt, en, es), amounts
-formatted — and the template (templates/document.typ, package data) lays it out: issuer and
-client with their NIFs, type and number, ATCUD on every page, dates, lines, the tax summary per
-rate with exemption reasons, totals and withholding, currency, the hash characters and the
-program mention, the QR code, Original/Duplicado, the draft, canceled and training marks, "Este
-documento não serve de fatura" where Despacho 8632/2014 §1.2 asks for it, carried-over totals and
-page n of N. Only typst's embedded fonts are used and the PDF carries no date: the same document
-gives the same bytes.
+Python prepares every text — labels and titles in the client's language (pt, en, es), the legal
+mentions in Portuguese, amounts formatted — and the template (templates/document.typ, package
+data) lays it out: issuer and client with their NIFs ("Consumidor final" without one), type and
+number, the document a note corrects, ATCUD on every page, dates, lines, the tax summary per rate
+with exemption reasons, totals and withholding, currency, the hash characters and the program
+mention, the QR code with the ATCUD right above it, Original/Duplicado, the draft, canceled and
+training marks, "Este documento não serve de fatura" where Despacho 8632/2014 §1.2 asks for it,
+carried-over totals and page n of N. Only typst's embedded fonts are used and the PDF carries no
+date: the same document gives the same bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -23,20 +25,25 @@ from typing import Any
 import typst
 
 from ixserver.domain import numbering, states
-from ixserver.domain.clients import FINAL_CONSUMER_NIF
+from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import INVOICE_FAMILY, Document, net
+from ixserver.domain.documents import CORRECTS, INVOICE_FAMILY, Document, net
+from ixserver.domain.euros import euro_totals, in_document_currency
 from ixserver.domain.exemptions import EXEMPTIONS
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_mention
-from ixserver.domain.totals import Line, compute
 from ixserver.render import qr as render_qr
 
 LANGUAGES = ("pt", "en", "es")
-# Despacho 8632/2014 §1.2: what a document that is not an invoice says (in Portuguese: legal).
-NOT_AN_INVOICE = "Este documento não serve de fatura"
+EURO = "EUR"
+# The legal mentions are in Portuguese whatever the client's language; each is written once,
+# here or beside the rule it comes with: the program's (domain/signing.py printed_mention), the
+# training one (domain/sequences.py TRAINING_MENTION), the exemption reasons (domain/exemptions.py),
+# the final consumer (domain/clients.py FINAL_CONSUMER). Only LABELS and TITLES are translated.
+ORIGINAL, DUPLICATE = "Original", "Duplicado"
+NOT_AN_INVOICE = "Este documento não serve de fatura"  # Despacho 8632/2014 §1.2
 
 TITLES: dict[str, dict[str, str]] = {
     "pt": {"invoice": "Fatura", "invoice_receipt": "Fatura-Recibo", "simplified_invoice": "Fatura Simplificada",
@@ -61,7 +68,7 @@ TITLES: dict[str, dict[str, str]] = {
 
 LABELS: dict[str, dict[str, Any]] = {
     "pt": {"client": "Cliente", "fiscal_id": "NIF", "date": "Data", "due_date": "Vencimento", "valid_until": "Válido até",
-           "reference": "Referência", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
+           "reference": "Referência", "page": "Página", "of": "de",
            "columns": ["Artigo", "Descrição", "Qtd.", "Preço", "Desc.", "IVA", "Total"], "rate": "Taxa",
            "base": "Incidência", "vat": "IVA", "exemption": "Motivo de isenção", "sum": "Soma",
            "discount": "Descontos", "before_taxes": "Total sem IVA", "taxes": "IVA", "total": "Total",
@@ -70,9 +77,10 @@ LABELS: dict[str, dict[str, Any]] = {
            "draft_mark": "RASCUNHO — documento sem valor fiscal", "draft_word": "RASCUNHO", "canceled": "ANULADO",
            "load_place": "Local de carga", "unload_place": "Local de descarga", "loaded_at": "Início do transporte",
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pago",
-           "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento"},
+           "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento",
+           "corrected": "Documento retificado", "dated": "de", "taxes_in_euros": "IVA em euros"},
     "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date", "valid_until": "Valid until",
-           "reference": "Reference", "original": "Original", "duplicate": "Duplicate", "page": "Page", "of": "of",
+           "reference": "Reference", "page": "Page", "of": "of",
            "columns": ["Item", "Description", "Qty", "Price", "Disc.", "VAT", "Total"], "rate": "Rate",
            "base": "Base", "vat": "VAT", "exemption": "Exemption reason", "sum": "Sum",
            "discount": "Discounts", "before_taxes": "Total before VAT", "taxes": "VAT", "total": "Total",
@@ -81,9 +89,10 @@ LABELS: dict[str, dict[str, Any]] = {
            "draft_mark": "DRAFT — not a fiscal document", "draft_word": "DRAFT", "canceled": "CANCELED",
            "load_place": "Loading place", "unload_place": "Unloading place", "loaded_at": "Transport starts",
            "license_plate": "License plate", "at_code": "AT code", "paid_document": "Paid document",
-           "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date"},
+           "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date",
+           "corrected": "Corrected document", "dated": "dated", "taxes_in_euros": "VAT in euros"},
     "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento", "valid_until": "Válido hasta",
-           "reference": "Referencia", "original": "Original", "duplicate": "Duplicado", "page": "Página", "of": "de",
+           "reference": "Referencia", "page": "Página", "of": "de",
            "columns": ["Artículo", "Descripción", "Cant.", "Precio", "Dto.", "IVA", "Total"], "rate": "Tipo",
            "base": "Base", "vat": "IVA", "exemption": "Motivo de exención", "sum": "Suma",
            "discount": "Descuentos", "before_taxes": "Total sin IVA", "taxes": "IVA", "total": "Total",
@@ -92,7 +101,8 @@ LABELS: dict[str, dict[str, Any]] = {
            "draft_mark": "BORRADOR — documento sin valor fiscal", "draft_word": "BORRADOR", "canceled": "ANULADO",
            "load_place": "Lugar de carga", "unload_place": "Lugar de descarga", "loaded_at": "Inicio del transporte",
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pagado",
-           "payment_mechanism": "Medio de pago", "amount_paid": "Importe pagado", "payment_date": "Fecha de pago"},
+           "payment_mechanism": "Medio de pago", "amount_paid": "Importe pagado", "payment_date": "Fecha de pago",
+           "corrected": "Documento rectificado", "dated": "de", "taxes_in_euros": "IVA en euros"},
 }  # fmt: skip
 
 
@@ -101,6 +111,14 @@ class Issuer:
     name: str
     fiscal_id: str
     address: tuple[str, ...]  # lines: street, postal code and city
+
+
+@dataclass(frozen=True)
+class Related:
+    """The document a note corrects (CIVA art. 36.6) or a receipt pays, as it was issued."""
+
+    number: str  # "FT 2026/3"
+    date: date
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,7 @@ class Context:
     training: bool  # a document of a training series (sandbox)
     second_copy: bool
     qr_payload: str | None  # None: a draft, or a type SAF-T does not hold
-    paid_number: str | None = None  # a receipt's: the number of the document it pays
+    related: Related | None = None  # the issued document a note corrects or a receipt pays
 
 
 def mention(document: Document, certificate: int) -> str:
@@ -156,12 +174,18 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         return _amount(value, language)
 
     client = document.client
+    fiscal_id = str(client.get("fiscal_id") or "").strip()
     facts = [[labels["date"], document.date.strftime("%d-%m-%Y")]]
     if kind.family != "receipts":
         due = labels["valid_until"] if kind.family == "estimates" else labels["due_date"]
         facts.append([due, document.due_date.strftime("%d-%m-%Y")])
     if document.reference:
         facts.append([labels["reference"], document.reference])
+    if document.doc_type in CORRECTS:
+        related = context.related
+        corrected = f"{related.number} {labels['dated']} {related.date:%d-%m-%Y}" if related else document.owner_reference
+        if corrected:
+            facts.append([labels["corrected"], corrected])
     lines = [
         {
             "name": line.name,
@@ -177,11 +201,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         }
         for line in document.lines
     ]
-    rates = compute(
-        [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines],
-        document.global_discount,
-        document.retention,
-    ).rates
+    rates = in_document_currency(document).rates
     exemption_codes = sorted(
         {(line.tax_exemption or document.tax_exemption) for line in document.lines if line.tax_value == 0} - {None, "M00"}
     )
@@ -194,20 +214,6 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         }
         for rate in rates
     ]
-    totals = [
-        [labels["sum"], money(document.sum)],
-        [labels["discount"], money(document.discount)],
-        [labels["before_taxes"], money(document.before_taxes)],
-        [labels["taxes"], money(document.taxes)],
-        [labels["total"], f"{money(document.total)} {currency}"],
-    ]
-    grand = [labels["total"], f"{money(document.total)} {currency}"]
-    if document.retention_amount:
-        totals.append([f"{labels['retention']} ({_percent(document.retention or Decimal(0), language)})",
-                       f"-{money(document.retention_amount)}"])  # fmt: skip
-        grand = [labels["to_pay"], f"{money(payable(document.total, document.retention_amount))} {currency}"]
-    if document.exchange_rate is not None:
-        totals.append([labels["exchange"], f"1 EUR = {_number(document.exchange_rate, language)} {currency}"])
     payment = None
     if kind.family == "receipts":
         totals = [[labels["before_taxes"], money(document.before_taxes)], [labels["taxes"], money(document.taxes)]]
@@ -217,10 +223,26 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         grand = [labels["amount_paid"], f"{money(amount)} {currency}"]
         mechanism = document.payment_mechanism or "OU"
         payment = {
-            "document": context.paid_number or "",
+            "document": context.related.number if context.related else "",
             "mechanism": f"{mechanism} — {PAYMENT_MECHANISMS.get(mechanism, '')}",
             "amount": f"{money(amount)} {currency}",
         }
+    else:
+        totals = [
+            [labels["sum"], money(document.sum)],
+            [labels["discount"], money(document.discount)],
+            [labels["before_taxes"], money(document.before_taxes)],
+            [labels["taxes"], money(document.taxes)],
+        ]
+        grand = [labels["total"], f"{money(document.total)} {currency}"]
+        if document.retention_amount:  # the total, then what is withheld of it
+            totals += [grand, [f"{labels['retention']} ({_percent(document.retention or Decimal(0), language)})",
+                               f"-{money(document.retention_amount)}"]]  # fmt: skip
+            grand = [labels["to_pay"], f"{money(payable(document.total, document.retention_amount))} {currency}"]
+    if currency != EURO and document.exchange_rate is not None:
+        # Directive 2006/112 art. 230: the rate, and the VAT in euros as AT reads it (domain/euros.py)
+        totals += [[labels["exchange"], f"1 {EURO} = {_number(document.exchange_rate, language)} {currency}"],
+                   [labels["taxes_in_euros"], f"{money(euro_totals(document).taxes)} {EURO}"]]  # fmt: skip
     transport = None
     if document.transport is not None and kind.family == "guides":
         t = document.transport
@@ -238,7 +260,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "thousands": _formatter(language)[0],
         "title": TITLES[language][document.doc_type],
         "number": numbering.document_number(kind, document.serie, document.number) if numbered else "",  # type: ignore[arg-type]
-        "copy": labels["duplicate"] if context.second_copy else labels["original"],
+        "copy": DUPLICATE if context.second_copy else ORIGINAL,
         "draft": not numbered,
         "canceled": labels["canceled"] if document.status == states.CANCELED else None,
         "training": TRAINING_MENTION if context.training else None,
@@ -246,7 +268,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
         "client": {
             "name": str(client.get("name") or ""),
-            "fiscal_id": str(client.get("fiscal_id") or FINAL_CONSUMER_NIF),
+            "fiscal_id": FINAL_CONSUMER if fiscal_id in ("", FINAL_CONSUMER_NIF) else fiscal_id,
             "address": [part for part in (client.get("address"), _place(client), client.get("country")) if part],
         },
         "facts": facts,
@@ -259,9 +281,9 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "totals": totals,
         "grand": grand,
         "currency": currency,
-        "atcud": document.atcud if numbered and document.atcud else "",
+        "atcud": f"ATCUD:{document.atcud}" if numbered and kind.atcud and document.atcud else "",
         "mention": mention(document, context.certificate),
-        "qr": context.qr_payload is not None,
+        "qr": {"size": render_qr.SYMBOL_MM if context.qr_payload is not None else 0, "quiet": render_qr.QUIET_ZONE_MM},
     }
 
 

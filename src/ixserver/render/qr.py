@@ -11,6 +11,12 @@ import segno
 from ixserver.domain.qr import MIN_VERSION
 
 PNG_SCALE = 4  # pixels per module: 53 modules + the quiet zone make a 244-pixel image
+# On a PDF (pt-compliance §4.1): the symbol itself, its modules without the quiet zone, at least
+# 30 × 30 mm — a millimetre more, so that no rasterizer's or printer's rounding takes it under —
+# and 2.5 mm of quiet zone around it, more than ISO/IEC 18004's 4 modules at every version from
+# 9 (31 mm ÷ 53 modules × 4 = 2.3 mm).
+SYMBOL_MM = 31
+QUIET_ZONE_MM = 2.5
 
 
 def symbol(payload: str) -> segno.QRCode:
@@ -31,7 +37,8 @@ def png(payload: str) -> bytes:
 
 @lru_cache(maxsize=4096)
 def svg(payload: str) -> str:
-    """The symbol as SVG, for the PDF (one path: cheap for typst to draw)."""
+    """The symbol as SVG, for the PDF (one path: cheap for typst to draw), without its quiet
+    zone: the PDF sizes the symbol and draws the quiet zone around it (SYMBOL_MM, QUIET_ZONE_MM)."""
     out = io.BytesIO()
-    symbol(payload).save(out, kind="svg", border=4, xmldecl=False)
+    symbol(payload).save(out, kind="svg", border=0, xmldecl=False)
     return out.getvalue().decode()

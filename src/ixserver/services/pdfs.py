@@ -1,5 +1,6 @@
 """A document's PDF (api-v2 §4.8): what it is drawn from — the document, its issuer (the account),
-the client's language, its QR code, the series' type — and the drawing (render/pdf.py)."""
+the client's language, its QR code, the series' type, the document a note corrects or a receipt
+pays — and the drawing (render/pdf.py)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,11 @@ def draw(conn: Connection, document: Document, certificate: int, second_copy: bo
             qr_payload = qr_codes.payload(conn, document, certificate)
         except QrCodeNotAvailable:  # an account without a NIF: no QR code to draw
             qr_payload = None
-    paid_number = None
-    if document.owner_document_id is not None and document.doc_type in states.RECEIPTS:
-        paid = store.get_document(conn, document.account_id, document.owner_document_id)
-        if paid is not None and paid.number is not None and paid.serie is not None:
-            paid_number = numbering.document_number(BY_KEY[paid.doc_type], paid.serie, paid.number)
+    related = None  # the document a note corrects or a receipt pays
+    if document.owner_document_id is not None:
+        owner = store.get_document(conn, document.account_id, document.owner_document_id)
+        if owner is not None and owner.number is not None and owner.serie is not None:
+            related = render.Related(numbering.document_number(BY_KEY[owner.doc_type], owner.serie, owner.number), owner.date)
     context = render.Context(
         issuer=issuer,
         language=client.language if client is not None else account.language,
@@ -56,7 +57,7 @@ def draw(conn: Connection, document: Document, certificate: int, second_copy: bo
         training=sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING,
         second_copy=second_copy,
         qr_payload=qr_payload,
-        paid_number=paid_number,
+        related=related,
     )
     return render.pdf(document, context)
 
