@@ -46,6 +46,15 @@ def test_a_training_series_documents_say_so_whatever_their_type(api: Api) -> Non
         assert TRAINING_MENTION in public(api, issued["permalink"]).text, doc_type
 
 
+def test_a_page_says_what_the_document_is_and_who_bought(api: Api) -> None:
+    """Despacho 8632/2014 §1.2 and §2.2.5, in Portuguese on every page as on the PDF."""
+    quote = public(api, issue(api, "quote", client=CLIENT, items=[LINE])["permalink"]).text
+    assert "Este documento não serve de fatura" in quote and "NIF 508025338" in quote
+    invoice = public(api, issue(api, client={"name": "Ana", "code": "A1"}, items=[LINE])["permalink"]).text
+    assert "Este documento não serve de fatura" not in invoice
+    assert "Cliente: Ana — Consumidor final" in invoice
+
+
 def test_a_clients_statement(api: Api) -> None:
     invoice = issue(api, client=CLIENT, items=[LINE])  # 123.00
     paid = api.post(f"/documents/{invoice['id']}/partial_payments.json", json={"partial_payment": {"amount": "100"}})

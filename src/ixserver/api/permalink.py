@@ -12,9 +12,9 @@ from ixserver.api.context import context
 from ixserver.api.routing import Router
 from ixserver.api.wire import fixed, format_date
 from ixserver.domain import numbering, states
-from ixserver.domain.clients import FINAL_CONSUMER_NIF
+from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import Document
+from ixserver.domain.documents import INVOICE_FAMILY, Document
 from ixserver.domain.errors import NotFound
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_mention
@@ -44,12 +44,16 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
     if document.number is not None and kind.saft_code is not None:
         qr = f'<p><img src="/documents/{document.permalink_token}/qr.png" alt="QR code" width="160" height="160"></p>'
     status = "" if document.status in (states.DRAFT, *states.LIVE) else f"<p><strong>{escape(document.status.upper())}</strong></p>"
+    if document.doc_type not in INVOICE_FAMILY:  # Despacho 8632/2014 §1.2, in Portuguese whatever the client's
+        status += f"<p><strong>{escape(pdf.NOT_AN_INVOICE)}</strong></p>"
     if training:
         status = f"<p><strong>{escape(TRAINING_MENTION)}</strong></p>" + status
+    nif = str(client.get("fiscal_id") or "").strip()
+    buyer = FINAL_CONSUMER if nif in ("", FINAL_CONSUMER_NIF) else f"NIF {nif}"
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
 <body><h1>{escape(heading)}</h1>{status}
 <p>{escape(issuer)}</p>
-<p>Cliente: {escape(str(client.get("name") or ""))} — NIF {escape(str(client.get("fiscal_id") or FINAL_CONSUMER_NIF))}</p>
+<p>Cliente: {escape(str(client.get("name") or ""))} — {escape(buyer)}</p>
 <p>Data: {format_date(document.date)} · Vencimento: {format_date(document.due_date)}</p>
 <table><tr><th>Artigo</th><th>Descrição</th><th>Qtd.</th><th>Preço</th><th>Desc.</th><th>IVA</th><th>Total</th></tr>{rows}</table>
 <p>Total sem IVA: {document.before_taxes:.2f} · IVA: {document.taxes:.2f} · Total: {document.total:.2f} {escape(document.currency_code)}</p>

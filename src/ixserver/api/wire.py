@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from ixserver.domain import limits
 from ixserver.domain.errors import MalformedRequest, MissingElement, RequestTooLarge, ValidationFailed
+from ixserver.domain.limits import XML_FORBIDDEN
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 
@@ -102,15 +103,11 @@ def _check_values(value: Any, path: str, depth: int) -> None:
         check_text(value, path)
 
 
-# What XML 1.0 cannot carry (its Char production): C0 controls but tab, line feed and carriage
-# return; UTF-16 surrogates (lone ones: JSON's "\ud800" decodes to one); U+FFFE and U+FFFF.
-# Such text would be stored, then stop the month's SAF-T file; NUL neither database stores.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def check_text(text: str, field: str) -> str:
-    """Text that both databases store and an XML 1.0 document (the SAF-T file) can carry."""
-    found = _NOT_XML.search(text)
+    """Text that both databases store and an XML 1.0 document (the SAF-T file) can carry
+    (domain/limits.XML_FORBIDDEN: such text would be stored, then stop the month's SAF-T file;
+    NUL neither database stores; JSON's "\ud800" decodes to a lone surrogate)."""
+    found = XML_FORBIDDEN.search(text)
     if found is None:
         return text
     char = found.group()

@@ -19,7 +19,7 @@ from lxml import etree
 
 from ixserver.clock import LISBON
 from ixserver.domain import numbering, states
-from ixserver.domain.clients import FINAL_CONSUMER_NIF
+from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import CREDIT_NOTES, SERVICE_UNITS, Document, DocumentLine, net
 from ixserver.domain.euros import euro_totals, saft_exchange_rate
@@ -103,7 +103,7 @@ def table_of(document: Document) -> str | None:
 
 # A client who gave no NIF is AT's final consumer (pt-compliance §5.4, AT's demo file): one
 # master record, its NIF 999999990, "Consumidor final", its address unknown.
-FINAL_CONSUMER = Customer(FINAL_CONSUMER_ID, FINAL_CONSUMER_NIF, "Consumidor final", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+FINAL_CONSUMER_CUSTOMER = Customer(FINAL_CONSUMER_ID, FINAL_CONSUMER_NIF, FINAL_CONSUMER, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
 
 
 def _nif(document: Document) -> str:
@@ -119,7 +119,7 @@ def customer_id(document: Document) -> str:
 def customer_of(document: Document) -> Customer:
     """A document's client as the master file shows it (as the document keeps it)."""
     if customer_id(document) == FINAL_CONSUMER_ID:
-        return FINAL_CONSUMER
+        return FINAL_CONSUMER_CUSTOMER
     client = {key: xml_text(str(value)) for key, value in document.client.items() if value is not None}
     return Customer(
         id=customer_id(document),
