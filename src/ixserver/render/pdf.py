@@ -268,7 +268,9 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
         "client": {
             "name": str(client.get("name") or ""),
-            "fiscal_id": FINAL_CONSUMER if fiscal_id in ("", FINAL_CONSUMER_NIF) else fiscal_id,
+            # a final consumer's line is "Consumidor final" (Despacho 8632/2014 §2.2.5), not a NIF
+            "fiscal_id": None if fiscal_id in ("", FINAL_CONSUMER_NIF) else fiscal_id,
+            "final_consumer": FINAL_CONSUMER,
             "address": [part for part in (client.get("address"), _place(client), client.get("country")) if part],
         },
         "facts": facts,
