@@ -89,16 +89,26 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _check_values(value: Any, path: str, depth: int) -> None:
-    """Every text of the body checked once, named by its path (`invoice.items[0].description`)."""
-    if depth > MAX_DEPTH:
+    """Every text of the body checked once, named by its path (`invoice.items[0].description`),
+    which is spelled out only for a text that is refused (the walk is on every write's path)."""
+    if depth > MAX_DEPTH or (depth == MAX_DEPTH and isinstance(value, dict | list) and value):  # (its items)
         raise MalformedRequest(f"Malformed JSON in request body: nested more than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         for key, item in value.items():
-            check_text(key, f"A key of {path or 'the body'}")
-            _check_values(item, f"{path}.{key}" if path else key, depth + 1)
+            if XML_FORBIDDEN.search(key):
+                check_text(key, f"A key of {path or 'the body'}")
+            if isinstance(item, str):
+                if XML_FORBIDDEN.search(item):
+                    check_text(item, f"{path}.{key}" if path else key)
+            elif isinstance(item, dict | list):
+                _check_values(item, f"{path}.{key}" if path else key, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_values(item, f"{path}[{index}]", depth + 1)
+            if isinstance(item, str):
+                if XML_FORBIDDEN.search(item):
+                    check_text(item, f"{path}[{index}]")
+            elif isinstance(item, dict | list):
+                _check_values(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, str):
         check_text(value, path)
 

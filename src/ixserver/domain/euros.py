@@ -63,6 +63,12 @@ def euro_totals(document: Document) -> Totals:
     return found
 
 
+def gross_in_euros(document: Document) -> Decimal:
+    """The GrossTotal a document is signed with: its total, or in another currency its total
+    in euros by the rule above."""
+    return document.total if document.exchange_rate is None else by_the_rule(document).total
+
+
 def by_the_rule(document: Document) -> Totals:
     """The document's figures in euros as the rule above makes them, whatever it was issued with."""
     rate = document.exchange_rate

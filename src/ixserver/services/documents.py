@@ -38,7 +38,7 @@ from ixserver.domain.documents import (
     transport_problems,
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
-from ixserver.domain.euros import converted, euro_totals
+from ixserver.domain.euros import converted, gross_in_euros
 from ixserver.domain.sequences import TRAINING
 from ixserver.domain.totals import GlobalDiscount, Line, compute
 from ixserver.domain.vat_moss import vat_moss_problems
@@ -282,7 +282,7 @@ def _prepare(
     ]
     totals = compute(priced, discount, retention)
     # its gross in euros, by the rule AT reads (domain/euros.py), stays within the limits too
-    total_eur = converted(priced, discount, retention, rate if currency != "EUR" else None).total
+    total_eur = totals.total if currency == "EUR" else converted(priced, discount, retention, rate).total
     raise_if(total_problems(totals.sum, totals.total, total_eur))
     lines = [
         DocumentLine(
@@ -442,7 +442,7 @@ def _finalize(
     whole use case back, number included."""
     taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
     head = taken.head
-    total_eur = euro_totals(document).total  # what is signed: GrossTotal in euros (domain/euros.py)
+    total_eur = gross_in_euros(document)  # what is signed: GrossTotal in euros (domain/euros.py)
     problems = finalization_problems(
         doc_type=kind,
         doc_date=document.date,

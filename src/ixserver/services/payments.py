@@ -22,7 +22,7 @@ from ixserver.domain import numbering, signing, states
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document, DocumentContent, numbering_problems
 from ixserver.domain.errors import DocumentNotFound, InvalidPaymentMechanism, ValidationFailed, raise_if
-from ixserver.domain.euros import euro_totals
+from ixserver.domain.euros import gross_in_euros
 from ixserver.domain.payments import (
     DEFAULT_MECHANISM,
     PAYMENT_MECHANISMS,
@@ -136,7 +136,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
         sub_sequence_id=taken.sub_sequence_id,
         number=taken.number,
         atcud=numbering.atcud(kind, head.validation_code, taken.number),
-        gross_total_eur=euro_totals(draft).total,  # what AT reads of it: in euros
+        gross_total_eur=gross_in_euros(draft),  # what AT reads of it: in euros
         system_entry_date=entry,
         signature=None,
         key_version=None,
