@@ -1,5 +1,5 @@
 """The document types of InvoiceXpress and what Portuguese law says about each (api-v2 §2,
-pt-compliance §1, ../shared/data/doc-types.csv)."""
+pt-compliance §1, tests/data/doc-types.csv)."""
 
 from __future__ import annotations
 

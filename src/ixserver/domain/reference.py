@@ -1,5 +1,5 @@
 """Reference tables of the InvoiceXpress API, copied from the "Documentation" part of the
-official OpenAPI bundle (../shared/spec/invoicexpress-openapi-2.0.0.yaml): the countries
+official OpenAPI bundle (src/ixserver/api/openapi.yaml): the countries
 accepted for clients and accounts, the tax-country codes, the currencies. Generated from that
 file; data only."""
 

@@ -14,7 +14,7 @@ REGIONS = frozenset((*TAX_COUNTRIES.values(), UNKNOWN_REGION))
 CODES = ("NOR", "INT", "RED", "OUT", "ISE")
 MAX_RATE = Decimal("99.99")
 
-# Current rates per fiscal region (../shared/data/vat-rates.json, checked by a test).
+# Current rates per fiscal region (tests/data/vat-rates.json, checked by a test).
 RATES: dict[str, dict[str, Decimal]] = {
     "PT": {"NOR": Decimal("23"), "INT": Decimal("13"), "RED": Decimal("6")},
     "PT-AC": {"NOR": Decimal("16"), "INT": Decimal("9"), "RED": Decimal("4")},
