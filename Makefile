@@ -5,13 +5,22 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install tools run test fuzz bench clean
+.PHONY: install tools run test fuzz bench clean clean-data lock
 
-# The venv is (re)built when missing or when pyproject.toml changed.
-$(BIN)/ixserver: pyproject.toml
+# The venv is (re)built when missing or when pyproject.toml or the lock file changed; every
+# dependency at the version requirements.lock pins (reproducible installs).
+$(BIN)/ixserver: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "installing ixserver and its dependencies into $(VENV) (a minute or two the first time) ..."
+	$(BIN)/python -m pip install --progress-bar on -c requirements.lock -e '.[test]'
 	touch $(BIN)/ixserver
+
+# requirements.lock again from what the venv holds (after changing pyproject.toml's dependencies).
+lock:
+	$(BIN)/python -m pip install --upgrade -e '.[test]'
+	(echo "# Every dependency's version, as \`make install\` installs them (pip's constraints: pyproject.toml"; \
+	 echo "# says which ranges are allowed, this file which versions are used). Made by \`make lock\`."; \
+	 $(BIN)/python -m pip freeze --exclude-editable) > requirements.lock
 
 install: $(BIN)/ixserver tools
 
@@ -46,5 +55,11 @@ bench: install
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/growth.py
 
+# What `make install` and the tests made; never the data (./var: the database, the signing key,
+# the secret key, the seal journal): `make clean-data` deletes that, after asking.
 clean:
-	rm -rf $(VENV) var .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+
+clean-data:
+	@printf 'This deletes ./var: the database, the signing key, the secret key and the seal journal.\nType "delete ./var" to go on: '; \
+	read answer; if [ "$$answer" = "delete ./var" ]; then rm -rf var && echo "./var deleted"; else echo "nothing deleted"; exit 1; fi

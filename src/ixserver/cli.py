@@ -38,6 +38,23 @@ app.add_typer(saft_app, name="saft")
 DEMO_ACCOUNT = "demo"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ixserver import __version__
+
+        typer.echo(f"ixserver {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and stop."
+    ),
+) -> None:
+    """InvoiceXpress API v2 server."""
+
+
 def _database(settings: Settings) -> Database:
     """The database, migrated to the current schema (idempotent, safe with several processes),
     its writes journaling the seal heads they move (ixserver/journal.py)."""
