@@ -3,23 +3,57 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum.pt import nif
 
-from ixserver.domain import exemptions
-from ixserver.domain.reference import COUNTRIES
+from ixserver.domain import country_names, exemptions
+from ixserver.domain.reference import COUNTRIES, LIST_ONLY_CODES, TAX_COUNTRIES
 
 LANGUAGES = ("pt", "en", "es")
 PORTUGAL = "Portugal"
 FINAL_CONSUMER_NIF = "999999990"
 FINAL_CONSUMER = "Consumidor final"  # what a document says of a client without a NIF (or with that one)
 EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
-_COUNTRY_BY_LOWER = {c.casefold(): c for c in COUNTRIES}
+
+
+def _folded(text: str) -> str:
+    """A name as it is looked up: any letter case, any accents, any spacing."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _countries() -> dict[str, str]:
+    """What names a country, folded -> the name stored: the country list's names first (the
+    spec's appendix: what InvoiceXpress accepts), then the tax-country table's names and codes
+    (PT, PT-AC, GB…), then other names of the same countries (Portuguese, ISO 3166-1's English).
+    A code names the first country of the list with that code, else the table's name."""
+    by_code: dict[str, str] = {}
+    for name in COUNTRIES:
+        code = LIST_ONLY_CODES.get(name) or TAX_COUNTRIES.get(name, "")[:2]
+        if code:
+            by_code.setdefault(code, name)
+    for name, code in TAX_COUNTRIES.items():
+        by_code.setdefault(code[:2], name)
+    found = {_folded(name): name for name in COUNTRIES}
+    for name, code in TAX_COUNTRIES.items():
+        found.setdefault(_folded(name), by_code[code[:2]])
+        found.setdefault(_folded(code), by_code[code[:2]])
+    for code, name in by_code.items():
+        found.setdefault(_folded(code), name)
+    for name, code in country_names.NAMES.items():
+        found.setdefault(_folded(name), by_code[code])
+    return found
+
+
+_COUNTRIES = _countries()
 
 
 def canonical_country(name: str) -> str | None:
-    """The accepted spelling of a country name (case-insensitive), or None if not accepted."""
-    return _COUNTRY_BY_LOWER.get(name.strip().casefold())
+    """The country list's name of the country `name` names (api-v2 §10, the appendix's list;
+    also its code, or its name in Portuguese), or None: a country InvoiceXpress would not take
+    ("Country Narnia was not found")."""
+    return _COUNTRIES.get(_folded(name))
 
 
 def is_valid_email(value: str) -> bool:
