@@ -186,3 +186,10 @@ def test_every_country_a_client_may_name_has_a_saft_code() -> None:
     assert [country_code(name) for name in ("UK", "Great Britain", "Curaçao", "Portugal")] == ["GB", "GB", "CW", "PT"]
     assert all(canonical_country(name) == name for name in COUNTRIES), "the list's names are kept as they are"
     assert all(canonical_country(name.upper()) == name for name in COUNTRIES)
+
+
+def test_the_from_address_is_one_header() -> None:
+    """IXSERVER_SMTP_FROM becomes every e-mail's From: a line break in it is refused at start."""
+    with pytest.raises(ValueError, match="IXSERVER_SMTP_FROM can't contain a line break"):
+        Settings(smtp_from="faturas@example.com\u2028Bcc: spy@example.com")
+    assert Settings(smtp_from="Faturas <faturas@example.com>").smtp_from == "Faturas <faturas@example.com>"

@@ -60,6 +60,33 @@ def is_valid_email(value: str) -> bool:
     return EMAIL.fullmatch(value.strip()) is not None
 
 
+# What ends a line to Python (str.splitlines), which its email package refuses in a header value:
+# CR, LF, VT, FF, the C0 separators, NEL (U+0085), and Unicode's line and paragraph separators.
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def header_problem(field: str, header: str, value: str | None) -> str | None:
+    """Why `value` cannot be the e-mail header `header` (an e-mail's subject, its addresses), or
+    None. A line break would end the header (an injected one after it: "Bcc: …"); whatever else
+    Python's email package refuses to write as that header is refused too, since the message is
+    written with it when it is sent, on every attempt."""
+    if not value:
+        return None
+    found = LINE_BREAK.search(value)
+    if found is not None:
+        return f"{field} can't contain a line break (U+{ord(found.group()):04X})"
+    from email import policy
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    try:
+        mail[header] = value
+        mail.as_bytes(policy=policy.SMTPUTF8)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the header could not be sent
+        return f"{field} can't be an e-mail header ({exc})"
+    return None
+
+
 def is_valid_portuguese_nif(value: str) -> bool:
     """A NIF by its check digit; "PT508025338" and "508 025 338" are read as 508025338."""
     return bool(nif.is_valid(value))
