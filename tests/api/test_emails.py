@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from ixserver import clock
 from ixserver.store import jobs as job_store
 from ixserver.store.db import Database
 from tests.api.invoicing import create, finalize, issue
-from tests.support import Api, LiveServer, free_port, fresh_database, live_server
+from tests.support import Api, LiveServer, free_port, fresh_database, live_server, smtp_server, wait_for
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338"}
 
@@ -29,16 +28,6 @@ def send(api: Api, document: dict[str, Any], doc_type: str = "invoice", **messag
     body = {"message": {"client": {"email": "dest@example.com", "save": "0"}, "subject": "A sua fatura",
                         "body": "<p>Segue em anexo.</p>", **message}}  # fmt: skip
     return api.put(f"/{doc_type}s/{document['id']}/email-document.json", json=body)
-
-
-def wait_for(found: Any, seconds: float = 30.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not in time")
 
 
 def test_the_sandbox_keeps_what_it_would_send(api: Api) -> None:
@@ -145,13 +134,9 @@ class Inbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @contextmanager
