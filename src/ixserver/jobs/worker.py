@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.config import Settings
+from ixserver.domain.errors import Unavailable
 from ixserver.store import jobs as store
 from ixserver.store.db import Database
 from ixserver.writes import Writes
@@ -184,6 +185,9 @@ class JobWorkers:
         while not self.stopping.is_set():
             try:
                 worked = self.run_one()
+            except Unavailable as exc:  # the database's fault (or the writer away): looked at again
+                log.warning("job worker: %s", exc.message)
+                worked = False
             except Exception:  # noqa: BLE001 - a worker outlives a database hiccup
                 log.exception("job worker: could not claim or finish a job")
                 worked = False
