@@ -64,6 +64,32 @@ def write(db: Database, fn: Any, *args: Any) -> Any:
     return DirectWrites(db).run_sync(fn, *args)
 
 
+def wait_for(found: Any, seconds: float = 30.0, what: str = "") -> Any:
+    """`found()`'s first true value, asked every 50 ms; fails the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not in time{': ' + what if what else ''}")
+
+
+@contextmanager
+def smtp_server(handler: Any) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, answering with `handler`'s
+    hooks, while the block runs: its port."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

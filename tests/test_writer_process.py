@@ -173,7 +173,8 @@ def test_health_is_503_while_writes_cannot_be_served(settings: Settings) -> None
         assert httpx.get(f"{server.url}/_ixserver/health").status_code == 200
         process.stop()  # the writer is gone and nothing starts it again
         response = httpx.get(f"{server.url}/_ixserver/health")
-        assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+        assert response.json() == {"status": "unavailable", "reason": "writes: the writer process is being started again"}
         assert server.account().post("/invoices.json", json={"invoice": body()}).status_code == 503
     finally:
         server.stop()

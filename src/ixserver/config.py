@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     def resolved_at_adapter(self) -> str:
         return self.at_adapter or ("simulator" if self.sandbox else "manual")
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _one_header(cls, value: str) -> str:
+        from ixserver.domain.clients import header_problem
+
+        problem = header_problem("IXSERVER_SMTP_FROM", "From", value)
+        if problem is not None:
+            raise ValueError(problem)  # every e-mail would fail on it
+        return value
+
     @field_validator("account_domains", "account_creators", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:

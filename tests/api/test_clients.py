@@ -78,6 +78,10 @@ def test_fiscal_id_is_kept_exactly_as_sent(api: Api) -> None:
         ({"send_options": "x"}, "Send options is not a number"),
         ({"payment_days": -1}, "Payment days must be greater than or equal to 0"),
         ({"preferred_contact": {"email": "nope"}}, "Preferred contact: email must be an email"),
+        ({"preferred_contact": "x"}, "Client contact is invalid"),
+        ({"preferred_contact": ["Bruce Norris"]}, "Client contact is invalid"),
+        ({"preferred_contact": 912345678}, "Client contact is invalid"),
+        ({"preferred_contact": True}, "Client contact is invalid"),
         ({"name": ""}, "Name can't be blank"),
         ({"tax_exemption_code": "M03"}, None),
     ],
@@ -93,6 +97,46 @@ def test_invalid_clients_are_422_and_change_nothing(api: Api, client: dict, mess
 def test_foreign_clients_keep_their_tax_ids(api: Api) -> None:
     created = create(api, country="spain", fiscal_id="ESB12345678")
     assert created["country"] == "Spain" and created["fiscal_id"] == "ESB12345678"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("Portugal", "Portugal"), ("PORTUGAL", "Portugal"), ("PT", "Portugal"), ("pt", "Portugal"), ("PT-AC", "Portugal"),
+     ("ES", "Spain"), ("Espanha", "Spain"), ("Alemanha", "Germany"), ("França", "France"), ("franca", "France"),
+     ("Reino Unido", "UK"), ("United Kingdom", "UK"), ("GB", "UK"), ("Estados Unidos", "United States"),
+     ("Países Baixos", "Netherlands"), ("Holanda", "Netherlands"), ("Åland Islands", "Åland Islands")],
+)  # fmt: skip
+def test_a_country_by_its_code_or_portuguese_name_is_kept_as_the_list_names_it(api: Api, sent: str, kept: str) -> None:
+    """The country list (the spec's appendix) names what InvoiceXpress accepts; clients also send
+    ISO codes and Portuguese names: each is kept as the list (or the tax-country table) names it."""
+    created = create(api, country=sent, fiscal_id=None)
+    assert created["country"] == kept
+    assert api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "country": sent}}).json()["client"]["country"] == kept
+
+
+@pytest.mark.parametrize("country", ["Narnia", "XX", "Sudão do Sul", "P T", "Portugall"])
+def test_a_country_off_the_list_is_422_everywhere_a_client_is_given(api: Api, country: str) -> None:
+    message = f"Country {country} was not found"
+    assert api.post("/clients.json", json={"client": {"name": "N", "code": "K", "country": country}}).json() == {"errors": [{"error": message}]}
+    created = create(api)
+    updated = api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "country": country}})
+    assert (updated.status_code, updated.json()) == (422, {"errors": [{"error": message}]})
+    document = {"date": "01/01/2026", "due_date": "01/01/2026", "client": {"name": "Other", "code": "O1", "country": country},
+                "items": [{"name": "Pencil", "unit_price": "1", "quantity": "1"}]}  # fmt: skip
+    refused = api.post("/invoices.json", json={"invoice": document})
+    assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": f"Client: {message}"}]})
+    assert api.get("/clients.json").json()["clients"] == [created]
+
+
+def test_a_preferred_contact_that_is_not_an_object_is_422_on_update_and_in_a_document(api: Api) -> None:
+    created = create(api, preferred_contact={"name": "Bruce Norris"})
+    updated = api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "preferred_contact": "x"}})
+    assert (updated.status_code, updated.json()) == (422, {"errors": [{"error": "Client contact is invalid"}]})
+    assert api.get(f"/clients/{created['id']}.json").json() == {"client": created}
+    document = {"date": "01/01/2026", "due_date": "01/01/2026", "client": {"name": "Client", "code": "C1", "preferred_contact": "x"},
+                "items": [{"name": "Pencil", "unit_price": "1", "quantity": "1"}]}  # fmt: skip
+    refused = api.post("/invoices.json", json={"invoice": document})
+    assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": "Client contact is invalid"}]})
 
 
 def test_duplicate_code_or_name_is_422(api: Api) -> None:

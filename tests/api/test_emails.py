@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from ixserver import clock
 from ixserver.store import jobs as job_store
 from ixserver.store.db import Database
 from tests.api.invoicing import create, finalize, issue
-from tests.support import Api, LiveServer, free_port, fresh_database, live_server
+from tests.support import Api, LiveServer, free_port, fresh_database, live_server, smtp_server, wait_for
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338"}
 
@@ -29,16 +28,6 @@ def send(api: Api, document: dict[str, Any], doc_type: str = "invoice", **messag
     body = {"message": {"client": {"email": "dest@example.com", "save": "0"}, "subject": "A sua fatura",
                         "body": "<p>Segue em anexo.</p>", **message}}  # fmt: skip
     return api.put(f"/{doc_type}s/{document['id']}/email-document.json", json=body)
-
-
-def wait_for(found: Any, seconds: float = 30.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not in time")
 
 
 def test_the_sandbox_keeps_what_it_would_send(api: Api) -> None:
@@ -85,6 +74,31 @@ def test_refusals_leave_nothing_to_send(api: Api) -> None:
     assert api.get("/_ixserver/jobs").json()["jobs"] == []
 
 
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"subject": "Fatura\r\nBcc: spy@example.com"}, "Subject can't contain a line break (U+000D)"),
+        ({"subject": "Fatura\nBcc: spy@example.com"}, "Subject can't contain a line break (U+000A)"),
+        ({"subject": "Fatura\n"}, "Subject can't contain a line break (U+000A)"),
+        ({"subject": "Fatura\u2028Bcc: spy@example.com"}, "Subject can't contain a line break (U+2028)"),
+        ({"subject": "Fatura\u2029"}, "Subject can't contain a line break (U+2029)"),
+        ({"subject": "Fatura\x85Bcc: spy@example.com"}, "Subject can't contain a line break (U+0085)"),
+        ({"cc": "cc@example.com\u2028Bcc: spy@example.com"}, "Cc: is an invalid email"),
+        ({"bcc": "bcc@exam\x85ple.com"}, "Bcc: is an invalid email"),
+        ({"client": {"email": "dest@example.com\r\nBcc: spy@example.com", "save": "0"}}, "Email: is an invalid email"),
+    ],
+)
+def test_a_header_value_with_a_line_break_is_refused_and_nothing_is_sent(api: Api, message: dict[str, Any], error: str) -> None:
+    """Issue 23: such a subject was accepted (200), then the job failed on every attempt (Python's
+    email package refuses a header with a line break: nothing was injected). Every value that
+    becomes a header is checked at the API: 422 naming the field, no job."""
+    invoice = issue(api)
+    refused = send(api, invoice, **message)
+    assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": error}]})
+    assert api.get("/_ixserver/jobs").json()["jobs"] == []
+    assert send(api, invoice, subject="Fatura\tFT 1 — ação").status_code == 200, "a tab, accents, a dash are a subject"
+
+
 def test_a_rolled_back_transaction_leaves_no_job(server: LiveServer, api: Api) -> None:
     """The job is the use case's: rolled back with it, committed with it."""
     from ixserver.store.accounts import account_by_name
@@ -120,13 +134,9 @@ class Inbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @contextmanager

@@ -5,11 +5,13 @@ communicates the transport to AT (the sandbox's simulator) and answers its code 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from ixserver import clock
 from tests.api.invoicing import body, change, create, finalize
@@ -137,3 +139,30 @@ def test_load_and_delivery_sites_round_trip_and_loaded_at_filters_the_list(api: 
     assert listed(**{"loaded_at[from]": later.strftime(day), "loaded_at[to]": later.strftime(day)}) == [second["id"]]
     assert listed(**{"loaded_at[to]": clock.local_now().strftime(day)}) == []
     assert api.get("/guides.json", params={"loaded_at[from]": "31/02/2026"}).status_code == 422
+
+
+def test_a_guide_names_countries_of_the_list(server: LiveServer, api: Api) -> None:
+    """Issue 23: a guide to "Narnia" was issued (and SAF-T said "Desconhecido"). Each address's
+    country is one of the country list (the spec's appendix), by its name in any letter case,
+    its code or its Portuguese name, kept as the list names it; else a 422 naming the address,
+    on create, on update, and at finalize for a draft stored before the rule."""
+    refused = api.post("/shippings.json", json={"shipping": guide(address_to={**TO, "country": "Narnia"})})
+    assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": "Address to: Country Narnia was not found"}]})
+    assert api.get("/shippings.json").json()["shippings"] == [], "nothing created"
+    spelled = {**guide(address_from={**FROM, "country": "PT"}, address_to={**TO, "country": "Espanha"})}
+    draft = create(api, "shipping", **spelled)
+    assert (draft["address_from"]["country"], draft["address_to"]["country"]) == ("Portugal", "Spain")
+    moved = api.put(f"/shippings/{draft['id']}.json", json={"shipping": guide(address_from={**FROM, "country": "Mordor"})})
+    assert (moved.status_code, moved.json()) == (422, {"errors": [{"error": "Address from: Country Mordor was not found"}]})
+    for name, code in (("united kingdom", "UK"), ("DE", "Germany"), ("França", "France")):
+        kept = api.put(f"/shippings/{draft['id']}.json", json={"shipping": guide(address_to={**TO, "country": name})})
+        assert kept.json()["shipping"]["address_to"]["country"] == code, name
+    stored = create(api, "shipping", **guide())
+    with server.by_hand(api) as conn:
+        transport = json.loads(conn.execute(text("SELECT transport FROM documents WHERE id = :i"), {"i": stored["id"]}).scalar_one())
+        transport["address_to"]["country"] = "Narnia"
+        conn.execute(text("UPDATE documents SET transport = :t WHERE id = :i"), {"t": json.dumps(transport), "i": stored["id"]})
+    assert api.get(f"/shippings/{stored['id']}.json").json()["shipping"]["address_to"]["country"] == "Narnia"
+    unissued = change(api, "shipping", stored["id"], "finalized")
+    assert (unissued.status_code, unissued.json()) == (422, {"errors": [{"error": "Address to: Country Narnia was not found"}]})
+    assert finalize(api, "shipping", draft["id"])["address_to"]["country"] == "France"

@@ -625,3 +625,25 @@ def test_a_client_filter_body_with_unknown_words_is_never_a_500(
     request = f"{method} {path} body={body}"
     assert response.status_code in (200, 422), f"{request} -> {response.status_code} {response.text}"
     assert list(response.json()) == (["invoices", "pagination"] if response.status_code == 200 else ["errors"]), request
+
+
+# -- long texts (issue 23) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["reference", "text"])
+def test_a_filter_as_long_as_the_longest_reference_finds_it_and_a_longer_one_is_a_422(api: Api, name: str) -> None:
+    """`reference` and `text` are at most 10,000 characters (domain/limits.FILTER_TEXT): the
+    longest reference a document can carry is found by the whole of it, wildcards of LIKE (`_`,
+    `%`) included; a longer filter is a 422 naming it, on both databases (SQLite's LIKE refused
+    a pattern over 50,000 bytes with a 500, PostgreSQL searched)."""
+    longest = ("_%" * 5_000)[: 10_000]
+    document = create(api, reference=longest)
+    create(api, reference="_" * 9_999 + "x")  # what `_` as a wildcard would also match
+    found = api.get("/invoices.json", params={name: longest})
+    assert found.status_code == 200, found.text
+    assert [d["id"] for d in found.json()["invoices"]] == [document["id"]]
+    for value in ("_" * 10_001, "_" * 25_001, "a" * 50_000, "%" * 10_001):
+        refused = api.get("/invoices.json", params={name: value})
+        assert (refused.status_code, refused.json()) == (
+            422, {"errors": [{"error": f"{name} is too long (at most 10000 characters)"}]}
+        ), value[:3]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy import insert, select
 
-from ixserver.domain.errors import ValidationFailed
+from ixserver.domain.errors import CommitUnknown, DatabaseUnavailable, ValidationFailed
 from ixserver.resources import Resources
-from ixserver.store.db import Database
+from ixserver.store.db import LOST, Database, admin_engine
 from ixserver.writes.thread import WriterThread
 from tests.store.conftest import invoice_counter
 from tests.store.scratch import allocations
@@ -228,3 +229,104 @@ def test_a_batch_holds_one_accounts_lock_at_a_time(db: Database, resources: Reso
     assert sorted(by_account) == [7, 8, 9]
     assert [len(t) for t in by_account.values()] == [1, 1, 1], "an account's use cases of one batch commit together"
     assert len(set.union(*by_account.values())) == 3, "no transaction holds two accounts"
+
+
+# -- the database's faults (issue 23) ------------------------------------------------------------
+
+
+def loses_its_connection(conn, sub_id: int, runs: list[int], losing: int) -> int:  # type: ignore[no-untyped-def]
+    """Allocates a number, then (its first `losing` runs) has the server end its connection, as a
+    restart or pg_terminate_backend would: after some of its work, before its commit."""
+    number = next_number(conn, sub_id)
+    conn.execute(insert(allocations).values(sub_sequence_id=sub_id, number=number, pid=0))
+    runs.append(number)
+    if len(runs) <= losing:
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+    return number
+
+
+def lost_at_commit(conn, sub_id: int, runs: list[int]) -> int:  # type: ignore[no-untyped-def]
+    """Allocates a number; its connection is ended by another one after its last statement, so
+    that its COMMIT is what fails."""
+    number = next_number(conn, sub_id)
+    conn.execute(insert(allocations).values(sub_sequence_id=sub_id, number=number, pid=0))
+    runs.append(number)
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    other = admin_engine(conn.engine.url.render_as_string(hide_password=False))
+    with other.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    other.dispose()
+    time.sleep(0.2)
+    return number
+
+
+def _one(writer: WriterThread, fn: object, *args: object) -> object:
+    """One use case handed to the writer, and its value."""
+
+    async def go() -> object:
+        await writer.open()
+        return await writer.run(fn, *args)  # type: ignore[arg-type]
+
+    return asyncio.run(go())
+
+
+def _allocated(db: Database, sub_id: int) -> list[int]:
+    with db.read() as conn:
+        return sorted(conn.execute(select(allocations.c.number).where(allocations.c.sub_sequence_id == sub_id)).scalars())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("together", [False, True])
+def test_a_use_case_that_lost_its_connection_runs_once_more_on_a_new_one(db: Database, resources: Resources, together: bool) -> None:
+    """Not half-done: the first run's work went with its connection; the second, on a new
+    connection, is committed once. Alone, or in a batch (whose other use case is committed once)."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's connections")
+    sub_id, other_id = invoice_counter(db), invoice_counter(db)
+    writer = WriterThread(db, resources)
+    runs: list[int] = []
+
+    async def go() -> list[object]:
+        await writer.open()
+        jobs = [writer.run(loses_its_connection, sub_id, runs, 1)]
+        if together:
+            jobs.append(writer.run(allocate, other_id, False))
+        return await asyncio.gather(*jobs)
+
+    try:
+        assert asyncio.run(go()) == ([1, 1] if together else [1])
+        assert asyncio.run(writer.fault()) is None, "committed since: no fault"
+    finally:
+        writer.close()
+    assert runs == [1, 1], "run twice, the first undone"
+    assert _allocated(db, sub_id) == [1] and _allocated(db, other_id) == ([1] if together else [])
+
+
+@pytest.mark.postgres
+def test_a_use_case_that_keeps_losing_its_connection_or_its_commit_is_a_503(db: Database, resources: Resources) -> None:
+    """Lost again on the new connection: a 503, nothing changed. Lost at the COMMIT: whether the
+    server committed is not known, a 503 that says so (repeating with the same proprietary_uid
+    is safe), and the use case is not run a second time behind the caller's back. The writer's
+    probe then finds the database back by itself."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's connections")
+    sub_id, other_id = invoice_counter(db), invoice_counter(db)
+    writer = WriterThread(db, resources)
+    runs: list[int] = []
+    again: list[int] = []
+    try:
+        with pytest.raises(DatabaseUnavailable) as refused:
+            _one(writer, loses_its_connection, sub_id, runs, 99)
+        with pytest.raises(CommitUnknown) as unknown:
+            _one(writer, lost_at_commit, other_id, again)
+        deadline = time.monotonic() + 10
+        while asyncio.run(writer.fault()) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert asyncio.run(writer.fault()) is None, "the probe found the database back"
+    finally:
+        writer.close()
+    assert (refused.value.reason, refused.value.retry_after, runs) == (LOST, 1, [1, 1]), "once more, then answered"
+    assert _allocated(db, sub_id) == []
+    assert "may or may not have been carried out" in unknown.value.message and unknown.value.retry_after == 1
+    assert again == [1], "not run again"
+    assert _allocated(db, other_id) == [], "(here the server had not committed it)"

@@ -172,3 +172,24 @@ def test_vat_moss_documents_take_an_eu_consumer_countrys_rates() -> None:
     ]
     assert vat_moss_problems("vat_moss_invoice", None, [])[0].endswith("not in no country")
     assert vat_moss_problems("invoice", "Germany", [Decimal("23")]) == [], "only the VAT MOSS types"
+
+
+def test_every_country_a_client_may_name_has_a_saft_code() -> None:
+    """What canonical_country keeps is a country SAF-T and the QR code can name: the list's
+    names the tax-country table spells otherwise ("UK", "Great Britain", "Curaçao"…) included,
+    which SAF-T called "Desconhecido"; only the list's "International Monetary Fund" is none."""
+    from ixserver.domain.clients import _COUNTRIES, canonical_country
+    from ixserver.domain.reference import COUNTRIES, UNKNOWN_COUNTRY, country_code
+
+    unknown = sorted({kept for kept in _COUNTRIES.values() if country_code(kept) == UNKNOWN_COUNTRY})
+    assert unknown == ["International Monetary Fund"]
+    assert [country_code(name) for name in ("UK", "Great Britain", "Curaçao", "Portugal")] == ["GB", "GB", "CW", "PT"]
+    assert all(canonical_country(name) == name for name in COUNTRIES), "the list's names are kept as they are"
+    assert all(canonical_country(name.upper()) == name for name in COUNTRIES)
+
+
+def test_the_from_address_is_one_header() -> None:
+    """IXSERVER_SMTP_FROM becomes every e-mail's From: a line break in it is refused at start."""
+    with pytest.raises(ValueError, match="IXSERVER_SMTP_FROM can't contain a line break"):
+        Settings(smtp_from="faturas@example.com\u2028Bcc: spy@example.com")
+    assert Settings(smtp_from="Faturas <faturas@example.com>").smtp_from == "Faturas <faturas@example.com>"

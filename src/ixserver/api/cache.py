@@ -30,7 +30,7 @@ from typing import Any
 
 from ixserver import metrics
 from ixserver.store.accounts import account_versions_of
-from ixserver.store.db import Database
+from ixserver.store.db import Database, fault_of, unavailable
 
 log = logging.getLogger("ixserver.cache")
 
@@ -70,6 +70,9 @@ class Versions:
                         versions = await self._read(list(waiting))
                 except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
                     await self._drop_connection()
+                    fault = fault_of(exc)
+                    if fault is not None:  # the database's: a 503, not a 500
+                        exc = unavailable(fault)
                     for waiters in waiting.values():
                         for waiter in waiters:
                             if not waiter.done():
@@ -116,7 +119,7 @@ class ReadCache:
     async def body(self, account_id: int, key: Hashable, render: Callable[[], bytes]) -> bytes:
         """The cached body for `key` of the account, or `render()`'s (remembered for next time)."""
         if not self.enabled:
-            return render()
+            return self.db.retrying(render)
         counter = self.db.change_token() if self.versions is None else await self.versions.of(account_id)
         bucket = self._buckets.get(account_id)
         if bucket is None or bucket[0] != counter:
@@ -131,7 +134,7 @@ class ReadCache:
             return cached
         self.misses += 1
         metrics.CACHE.labels("miss").inc()
-        body = render()
+        body = self.db.retrying(render)  # a read that lost its connection: once more on a new one
         if len(body) <= MAX_BODY:
             # bounded in bodies, and in accounts (an emptied bucket stays until then)
             if self._size >= MAX_ENTRIES or len(self._buckets) > MAX_ENTRIES:

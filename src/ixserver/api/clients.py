@@ -32,6 +32,7 @@ TEXT_LIMITS = {
     "tax_exemption_code": 8, "address": limits.LONG_TEXT, "observations": limits.LONG_TEXT,
     "contact_phone": 64, "contact_mobile": 64,
 }  # fmt: skip
+CONTACT_INVALID = "Client contact is invalid"
 CONTACT_FIELDS = (("name", "contact_name"), ("email", "contact_email"), ("phone", "contact_phone"), ("mobile", "contact_mobile"))
 
 
@@ -97,7 +98,11 @@ def parse_client(data: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             fields[name] = value
     contact = data.get("preferred_contact")
-    if isinstance(contact, dict):
+    if contact is not None and not isinstance(contact, dict):
+        # an object of name, email, phone, mobile (api-v2 §10, the OpenAPI's ClientsCreateRequest);
+        # InvoiceXpress's own word for a contact it cannot take (api-v2 §10.2)
+        raise ValidationFailed(CONTACT_INVALID)
+    if contact is not None:
         for wire, column in CONTACT_FIELDS:
             if contact.get(wire) is not None:
                 limit = TEXT_LIMITS.get(column, limits.TEXT)

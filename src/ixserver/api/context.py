@@ -15,6 +15,7 @@ from starlette.requests import Request
 from ixserver.api.cache import ReadCache
 from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.config import Settings
+from ixserver.domain.errors import DatabaseUnavailable
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
 from ixserver.journal import attach
@@ -28,6 +29,7 @@ from ixserver.writes import Writes, writes_for
 
 log = logging.getLogger("ixserver")
 PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
+HEALTH_FRESH = 0.5  # seconds a health check's look at the writer's fault and at a read is reused
 
 
 @dataclass
@@ -44,6 +46,7 @@ class AppContext:
     ready: bool = field(default=False)
     parent_pid: int | None = None
     jobs: JobWorkers | None = None  # the job outbox's workers of this process (IXSERVER_JOB_WORKERS)
+    _health: tuple[float, str | None] = (float("-inf"), None)  # (when, what the last full health check found)
 
     @classmethod
     def build(cls, settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
@@ -81,9 +84,29 @@ class AppContext:
             threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
         self.ready = True
 
-    async def can_write(self) -> bool:
-        """Whether a write would be served now (the health check)."""
-        return self.ready and await self.writes.ready()
+    async def not_ready(self) -> str | None:
+        """Why a request would not be served now, or None (the health check): still starting; the
+        writer away, or the database's fault it met (its disk full, read-only …); the database
+        not answering a read. What needs the writer process or the database is asked at most
+        every HEALTH_FRESH seconds (a balancer, or a benchmark, may ask very often)."""
+        if not self.ready:
+            return "starting"
+        if not await self.writes.ready():
+            return f"writes: {await self.writes.fault()}"
+        now = time.monotonic()
+        if now - self._health[0] >= HEALTH_FRESH:
+            self._health = (now, await self._health_now())
+        return self._health[1]
+
+    async def _health_now(self) -> str | None:
+        fault = await self.writes.fault()
+        if fault is not None:
+            return f"writes: {fault}"
+        try:
+            self.db.ping()
+        except DatabaseUnavailable as exc:
+            return f"reads: {exc.reason}"
+        return None
 
     def job_enqueued(self) -> None:
         """A use case of this process enqueued a job: its workers look now."""

@@ -42,6 +42,7 @@ from ixserver.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
+from ixserver.store.db import fault_of, unavailable
 
 log = logging.getLogger("ixserver.api")
 
@@ -183,7 +184,23 @@ def internal_error() -> Response:
     return error_response(500, ["Internal server error"])
 
 
+def fault_response(exc: BaseException) -> Response | None:
+    """The answer to an exception that reached the last resort but is not a bug: a domain error
+    raised outside the routes (a middleware's), or a fault of the database (store/db.fault_of:
+    a lost connection, a full disk …), which is a 503 with Retry-After, never a 500."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    fault = fault_of(exc)
+    if fault is None:
+        return None
+    log.warning("the database's fault (%s) answered 503: %s", fault, exc)
+    return domain_error_response(unavailable(fault))
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
+    answer = fault_response(exc)
+    if answer is not None:
+        return answer
     log.exception("unhandled error", exc_info=exc)
     return internal_error()
 

@@ -37,12 +37,17 @@ async def live(_request: Request) -> JSONResponse:
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    """Readiness: 200 when reads and writes are served; 503 while starting, or while writes cannot
-    be (the writer process is being started again)."""
+    """Readiness: 200 `{"status": "ok"}` when reads and writes are served; 503 while starting
+    (`{"status": "starting"}`), or while they cannot be: `{"status": "unavailable", "reason":
+    "writes: disk full"}` (the writer process being started again, the database's fault the
+    writer met and probes until it ends, the database not answering a read)."""
     ctx = context(request)
-    if await ctx.can_write():
+    reason = await ctx.not_ready()
+    if reason is None:
         return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "unavailable" if ctx.ready else "starting"}, status_code=503)
+    if reason == "starting":
+        return JSONResponse({"status": "starting"}, status_code=503, headers={"Retry-After": "1"})
+    return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503, headers={"Retry-After": "1"})
 
 
 @router.post("/reset")

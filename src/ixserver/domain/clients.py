@@ -3,27 +3,88 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum.pt import nif
 
-from ixserver.domain import exemptions
-from ixserver.domain.reference import COUNTRIES
+from ixserver.domain import country_names, exemptions
+from ixserver.domain.reference import COUNTRIES, LIST_ONLY_CODES, TAX_COUNTRIES
 
 LANGUAGES = ("pt", "en", "es")
 PORTUGAL = "Portugal"
 FINAL_CONSUMER_NIF = "999999990"
 FINAL_CONSUMER = "Consumidor final"  # what a document says of a client without a NIF (or with that one)
 EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
-_COUNTRY_BY_LOWER = {c.casefold(): c for c in COUNTRIES}
+
+
+def _folded(text: str) -> str:
+    """A name as it is looked up: any letter case, any accents, any spacing."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _countries() -> dict[str, str]:
+    """What names a country, folded -> the name stored: the country list's names first (the
+    spec's appendix: what InvoiceXpress accepts), then the tax-country table's names and codes
+    (PT, PT-AC, GB…), then other names of the same countries (Portuguese, ISO 3166-1's English).
+    A code names the first country of the list with that code, else the table's name."""
+    by_code: dict[str, str] = {}
+    for name in COUNTRIES:
+        code = LIST_ONLY_CODES.get(name) or TAX_COUNTRIES.get(name, "")[:2]
+        if code:
+            by_code.setdefault(code, name)
+    for name, code in TAX_COUNTRIES.items():
+        by_code.setdefault(code[:2], name)
+    found = {_folded(name): name for name in COUNTRIES}
+    for name, code in TAX_COUNTRIES.items():
+        found.setdefault(_folded(name), by_code[code[:2]])
+        found.setdefault(_folded(code), by_code[code[:2]])
+    for code, name in by_code.items():
+        found.setdefault(_folded(code), name)
+    for name, code in country_names.NAMES.items():
+        found.setdefault(_folded(name), by_code[code])
+    return found
+
+
+_COUNTRIES = _countries()
 
 
 def canonical_country(name: str) -> str | None:
-    """The accepted spelling of a country name (case-insensitive), or None if not accepted."""
-    return _COUNTRY_BY_LOWER.get(name.strip().casefold())
+    """The country list's name of the country `name` names (api-v2 §10, the appendix's list;
+    also its code, or its name in Portuguese), or None: a country InvoiceXpress would not take
+    ("Country Narnia was not found")."""
+    return _COUNTRIES.get(_folded(name))
 
 
 def is_valid_email(value: str) -> bool:
     return EMAIL.fullmatch(value.strip()) is not None
+
+
+# What ends a line to Python (str.splitlines), which its email package refuses in a header value:
+# CR, LF, VT, FF, the C0 separators, NEL (U+0085), and Unicode's line and paragraph separators.
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def header_problem(field: str, header: str, value: str | None) -> str | None:
+    """Why `value` cannot be the e-mail header `header` (an e-mail's subject, its addresses), or
+    None. A line break would end the header (an injected one after it: "Bcc: …"); whatever else
+    Python's email package refuses to write as that header is refused too, since the message is
+    written with it when it is sent, on every attempt."""
+    if not value:
+        return None
+    found = LINE_BREAK.search(value)
+    if found is not None:
+        return f"{field} can't contain a line break (U+{ord(found.group()):04X})"
+    from email import policy
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    try:
+        mail[header] = value
+        mail.as_bytes(policy=policy.SMTPUTF8)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the header could not be sent
+        return f"{field} can't be an e-mail header ({exc})"
+    return None
 
 
 def is_valid_portuguese_nif(value: str) -> bool:

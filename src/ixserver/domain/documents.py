@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ixserver.domain import exemptions, states
-from ixserver.domain.clients import FINAL_CONSUMER_NIF
+from ixserver.domain.clients import FINAL_CONSUMER_NIF, canonical_country
 from ixserver.domain.doctypes import BY_KEY, DocType, with_article
 from ixserver.domain.errors import MissingElement
 from ixserver.domain.items import UNITS, price_problems
@@ -442,6 +442,17 @@ def transport_problems(
     for which, address in (("Address from", address_from), ("Address to", address_to)):
         missing = [key for key in ("detail", "city", "postal_code", "country") if not (address or {}).get(key)]
         problems += [f"{which}: {key.replace('_', ' ')} can't be blank" for key in missing]
+    return problems + address_problems(address_from, address_to)
+
+
+def address_problems(address_from: dict[str, str] | None, address_to: dict[str, str] | None) -> list[str]:
+    """A guide's addresses are in countries of the country list (the spec's appendix, or their
+    codes or Portuguese names: domain/clients.canonical_country), as a client's is."""
+    problems = []
+    for which, address in (("Address from", address_from), ("Address to", address_to)):
+        country = (address or {}).get("country")
+        if country and canonical_country(country) is None:
+            problems.append(f"{which}: Country {country} was not found")
     return problems
 
 

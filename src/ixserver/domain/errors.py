@@ -71,6 +71,30 @@ class Unavailable(DomainError):
     retry_after = 1
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database could not carry the request out (a fault, not a refusal), and nothing of it
+    was changed: its connection was lost, its disk is full, it is read-only … `reason` says which
+    (store/db.py's FAULTS); the request may be repeated as it is."""
+
+    def __init__(self, reason: str, retry_after: int = 1) -> None:
+        super().__init__(f"The database is unavailable ({reason}); nothing was changed. Repeat the request in {retry_after} s.")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class CommitUnknown(Unavailable):
+    """The database failed while committing a write (its connection lost in the middle of the
+    COMMIT): the write may or may not have been carried out."""
+
+    def __init__(self, reason: str, retry_after: int = 1) -> None:
+        super().__init__(
+            f"The database failed while committing this request ({reason}): it may or may not have been carried out."
+            " Repeat it (a document creation with the same proprietary_uid is safe to repeat)."
+        )
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class ClockBehind(Unavailable):
     """The server's clock reads a moment before the account's last SystemEntryDate (a clock
     stepped back a little, another instance a little off): a document signed now would be

@@ -25,6 +25,11 @@ LAST_DATE = date(2099, 12, 31)
 TEXT = 255  # characters of a text field, unless the field says otherwise
 LONG_TEXT = 10_000  # observations, descriptions, addresses, references
 SHORT_TEXT = 64  # codes, phones, tax names, an owner document's reference
+# A list's `reference` and `text` filters (api-v2 §4.1): no longer than the longest text they can
+# find (a reference, observations, a line's description). Past it the answer is a 422 on both
+# databases, where SQLite's LIKE would refuse a pattern over 50,000 bytes (a 500) and PostgreSQL
+# would search.
+FILTER_TEXT = LONG_TEXT
 
 
 # What XML 1.0 cannot carry (SAF-T is XML): C0 controls but tab, line feed and carriage return;

@@ -532,11 +532,22 @@ TAX_COUNTRIES: dict[str, str] = {
 UNKNOWN_COUNTRY = "Desconhecido"  # SAF-T Customer/Country when it is not known
 
 
+# Names of the country list that the tax-country table spells otherwise or lacks, by their ISO
+# 3166-1 alpha-2 code (ours, not the appendix's): without them SAF-T said "Desconhecido" of a client
+# in the "UK". The list's "International Monetary Fund" is no country: it stays unknown.
+LIST_ONLY_CODES: dict[str, str] = {
+    "Portugal": "PT",
+    "UK": "GB",
+    "Great Britain": "GB",
+    "Curaçao": "CW",
+    "Faeroe Islands (Føroyar)": "FO",
+    "Macedonia (Former Yug. Rep.)": "MK",
+}
+
+
 def country_code(name: str | None) -> str:
     """A country's code as SAF-T writes it (PT, FR…), from its name as the API gives it."""
-    if name == "Portugal":
-        return "PT"
-    code = TAX_COUNTRIES.get(name or "")
+    code = LIST_ONLY_CODES.get(name or "") or TAX_COUNTRIES.get(name or "")
     return code[:2] if code else UNKNOWN_COUNTRY
 
 

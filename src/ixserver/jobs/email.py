@@ -1,12 +1,25 @@
 """Sending a document by e-mail (api-v2 §4.7): the job `email-document.json` enqueues. The
 message — to, cc, bcc, subject, HTML body — carries the document's PDF as it is when the job runs,
 and leaves through the SMTP server of the settings (IXSERVER_SMTP_*); without one, in sandbox
-mode, the built-in sink keeps it (/_ixserver/emails)."""
+mode, the built-in sink keeps it (/_ixserver/emails).
+
+An e-mail is delivered at most once. SMTP cannot be made exactly-once: between the server's
+acceptance of the message and the job's record of it, a crash loses the knowledge of which
+happened. The job is marked `sending` just before the message itself is handed over (after the
+connection, the login and the envelope, whose refusals are retried safely), and a job found
+`sending` with its worker gone is not sent again; nor is one whose SMTP conversation broke off
+after the message was handed over (`InDoubt`): it fails, saying that it may or may not have been
+delivered. A document e-mailed twice reaches the client's books twice (two identical invoices,
+a payment made twice), a cost the sender cannot undo; a missing one is asked for, and is one
+`email-document.json` away — the job says it is in doubt. The sink records the message and
+finishes the job in one transaction: exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -17,7 +30,7 @@ from ixserver import clock
 from ixserver.config import Settings
 from ixserver.domain import numbering
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.jobs.worker import Handler, JobContext
+from ixserver.jobs.worker import ClaimLost, Handler, InDoubt, JobContext
 from ixserver.services import pdfs
 from ixserver.services.emails import EMAIL_JOB, addresses
 from ixserver.store import documents as document_store
@@ -64,20 +77,57 @@ def send(context: JobContext, job: store.Job) -> None:
     if not settings.smtp_host:
         if not settings.sandbox:
             raise RuntimeError("no SMTP server is configured (IXSERVER_SMTP_HOST)")
-        context.writes.run_sync(_keep, job.account_id, job.id, _with_bcc(mail, job.payload.get("bcc")))
+        if not context.writes.run_sync(_keep, job.account_id, job.id, job.token, _with_bcc(mail, job.payload.get("bcc"))):
+            raise ClaimLost(f"job {job.id} was taken by another worker")
         return
     if settings.smtp_tls == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+        smtp: smtplib.SMTP = _SMTPSOnce(
             settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=ssl.create_default_context()
         )
     else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
-    with smtp:
+        smtp = _SMTPOnce(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    assert isinstance(smtp, _Once)
+    smtp.before_data = lambda: context.mark_sending(job)
+    try:
         if settings.smtp_tls == "starttls":
             smtp.starttls(context=ssl.create_default_context())
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
         smtp.send_message(mail, to_addrs=recipients)
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError, ClaimLost):
+        raise  # answered by the server (the message refused, or never handed over): not delivered
+    except Exception as exc:
+        if smtp.handing_over:
+            raise InDoubt(f"{IN_DOUBT_SMTP} ({type(exc).__name__}: {exc})") from exc
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # delivered or not, what QUIT says changes nothing
+            smtp.quit()
+        smtp.close()
+
+
+IN_DOUBT_SMTP = "The SMTP conversation broke off while the message was being handed over: it may or may not have been delivered, and is not sent again"
+
+
+class _Once:
+    """An SMTP client that calls `before_data` just before it hands the message over (DATA),
+    once the envelope (MAIL, RCPT) is accepted, and knows whether it has started to."""
+
+    before_data: Callable[[], None]
+    handing_over = False
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.before_data()
+        self.handing_over = True
+        return super().data(msg)  # type: ignore[misc, no-any-return]
+
+
+class _SMTPOnce(_Once, smtplib.SMTP):
+    pass
+
+
+class _SMTPSOnce(_Once, smtplib.SMTP_SSL):
+    pass
 
 
 def _with_bcc(mail: EmailMessage, bcc: Any) -> str:
@@ -87,8 +137,13 @@ def _with_bcc(mail: EmailMessage, bcc: Any) -> str:
     return mail.as_string()
 
 
-def _keep(conn: Connection, account_id: int, job_id: int, text: str) -> int:
-    return store.record_email(conn, account_id, job_id, text, clock.now())
+def _keep(conn: Connection, account_id: int, job_id: int, token: str, text: str) -> bool:
+    """The sink's delivery and the job's end in one transaction (exactly once); nothing when
+    another worker has the job. Whether it was kept."""
+    if not store.finish(conn, job_id, token, clock.now()):
+        return False
+    store.record_email(conn, account_id, job_id, text, clock.now())
+    return True
 
 
 HANDLERS: dict[str, Handler] = {EMAIL_JOB: send}

@@ -6,7 +6,11 @@ from __future__ import annotations
 import gzip
 import io
 
-from ixserver.jobs.worker import Handler, JobContext
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.jobs.worker import ClaimLost, Handler, JobContext
+from ixserver.resources import Resources
 from ixserver.services import saft
 from ixserver.store import accounts as account_store
 from ixserver.store import jobs as store
@@ -32,7 +36,19 @@ def make(context: JobContext, job: store.Job) -> None:
         if job.attempts >= context.settings.job_attempts:
             context.writes.run_sync(saft.fail_export, export_id, f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    context.writes.run_sync_with_resources(saft.finish_export, export.account_id, export_id, buffer.getvalue(), count)
+    kept = context.writes.run_sync_with_resources(_kept, export.account_id, export_id, buffer.getvalue(), count, job.id, job.token)
+    if not kept:
+        raise ClaimLost(f"job {job.id} was taken by another worker")
+
+
+def _kept(conn: Connection, resources: Resources, account_id: int, export_id: int, content: bytes, count: int,
+          job_id: int, token: str) -> bool:  # fmt: skip
+    """The file kept and sealed, and the job finished, in one transaction: only by the worker
+    whose claim holds (one taken for gone may have made it too)."""
+    if not store.finish(conn, job_id, token, clock.now()):
+        return False
+    saft.finish_export(conn, resources, account_id, export_id, content, count)
+    return True
 
 
 HANDLERS: dict[str, Handler] = {saft.SAFT_JOB: make}

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from ixserver import clock
 from ixserver.domain import numbering, signing, states
 from ixserver.domain.accounts import issuer_of, issuer_problems
+from ixserver.domain.clients import canonical_country
 from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import (
     AT_DOC_CODE,
@@ -29,6 +30,7 @@ from ixserver.domain.documents import (
     DocumentLine,
     LineInput,
     Transport,
+    address_problems,
     correction_problems,
     credit_line_problems,
     departure_problems,
@@ -347,11 +349,19 @@ def _transport(given: TransportInput, current: Transport | None) -> Transport:
     return Transport(
         loaded_at=loaded_at,
         license_plate=kept("license_plate"),
-        address_from=given.address_from or (current.address_from if current else {}),
-        address_to=given.address_to or (current.address_to if current else {}),
+        address_from=_address(given.address_from) or (current.address_from if current else {}),
+        address_to=_address(given.address_to) or (current.address_to if current else {}),
         load_site=kept("load_site"),
         delivery_site=kept("delivery_site"),
     )
+
+
+def _address(given: dict[str, str] | None) -> dict[str, str] | None:
+    """An address as stored: its country as the country list names it, when it names one
+    (`transport_problems` refuses one that does not)."""
+    if not given or not given.get("country"):
+        return given
+    return {**given, "country": canonical_country(given["country"]) or given["country"]}
 
 
 def _quantity(line: LineInput) -> Decimal:
@@ -463,6 +473,8 @@ def _finalize(
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
     if kind.family == "guides" and document.transport:
         problems += departure_problems(document.transport.loaded_at, signing.entry_date(clock.local_now()))
+        # a draft saved before countries were checked is not issued to "Narnia"
+        problems += address_problems(document.transport.address_from, document.transport.address_to)
     owner, credited = None, []
     if document.owner_document_id:
         # The corrected document is locked for the checks and the number: its cancellation, and

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import states
-from ixserver.domain.clients import is_valid_email
+from ixserver.domain.clients import header_problem, is_valid_email
 from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
 from ixserver.store import clients as client_store
 from ixserver.store import documents as store
@@ -44,7 +44,18 @@ def email_problems(message: EmailInput) -> list[str]:
     for field, value in (("Email", message.to), ("Cc", message.cc), ("Bcc", message.bcc)):
         if any(not is_valid_email(address) for address in addresses(value)):
             problems.append(f"{field}: is an invalid email")
+    # what becomes a header of the message (jobs/email.py): refused now, not on every attempt
+    for field, header, value in (("Subject", "Subject", message.subject), ("Email", "To", _joined(message.to)),
+                                 ("Cc", "Cc", _joined(message.cc)), ("Bcc", "Bcc", _joined(message.bcc))):  # fmt: skip
+        problem = header_problem(field, header, value)
+        if problem is not None and f"{field}: is an invalid email" not in problems:
+            problems.append(problem)
     return problems
+
+
+def _joined(value: str | None) -> str:
+    """The addresses of a field as the job's payload keeps them, and the header carries them."""
+    return ", ".join(addresses(value))
 
 
 def email_document(conn: Connection, account_id: int, doc_type: str, document_id: int, message: EmailInput) -> int:
@@ -59,11 +70,11 @@ def email_document(conn: Connection, account_id: int, doc_type: str, document_id
     raise_if(email_problems(message))
     if document.status == states.DRAFT:
         raise ValidationFailed("A draft can't be sent: finalize it first")
-    to = ", ".join(addresses(message.to))
+    to = _joined(message.to)
     if message.save and document.client_id is not None and len(addresses(message.to)) == 1:
         client_store.update_client(conn, document.client_id, email=to)
-    payload = {"document_id": document.id, "to": to, "cc": ", ".join(addresses(message.cc)),
-               "bcc": ", ".join(addresses(message.bcc)), "subject": message.subject, "body": message.body}  # fmt: skip
+    payload = {"document_id": document.id, "to": to, "cc": _joined(message.cc), "bcc": _joined(message.bcc),
+               "subject": message.subject, "body": message.body}  # fmt: skip
     return job_store.enqueue(conn, account_id, EMAIL_JOB, payload, clock.now())
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -25,8 +26,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from ixserver.domain.errors import CommitUnknown, DatabaseUnavailable
 from ixserver.store import deferred
 
 T = TypeVar("T")
@@ -36,6 +39,64 @@ SEALED = "ixserver.sealed"
 SealedHead = tuple[int, int, str, str]
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 VERSIONS_APPLICATION = "ixserver-versions"  # PostgreSQL's application_name of the read cache's connections
+
+
+# -- faults: what the database could not do, as opposed to what it refused --------------------
+
+LOST = "connection lost"  # the server went away (terminated, restarted, unreachable): a new connection may do
+FULL = "disk full"
+READ_ONLY = "read-only"
+IO_ERROR = "I/O error"
+BUSY = "busy"
+RESOURCES = "out of resources"
+DAMAGED = "database file damaged"
+# Seconds a client is asked to wait: a lost connection is usually back at once; the others wait
+# for someone to act (free space, make it writable) and are probed by the writer until then.
+RETRY_AFTER = {LOST: 1, BUSY: 1}
+STORAGE_RETRY_AFTER = 5
+# SQLite's primary result codes (sqlite3 errors carry them as sqlite_errorcode, extended)
+_SQLITE_FAULTS = {5: BUSY, 6: BUSY, 8: READ_ONLY, 10: IO_ERROR, 11: DAMAGED, 13: FULL, 14: IO_ERROR, 26: DAMAGED}
+# PostgreSQL's SQLSTATEs (class 08 is a connection exception: LOST)
+_PG_FAULTS = {"57P01": LOST, "57P02": LOST, "57P03": LOST, "53100": FULL, "53200": RESOURCES, "53300": RESOURCES,
+              "53400": RESOURCES, "25006": READ_ONLY, "58030": IO_ERROR}  # fmt: skip
+
+
+def fault_of(exc: BaseException) -> str | None:
+    """The fault `exc` is (LOST, FULL, READ_ONLY …), or None for anything else (a refusal, a
+    bug). Driver errors are read through SQLAlchemy's wrapper or as the driver raised them."""
+    if isinstance(exc, DatabaseUnavailable | CommitUnknown):
+        return exc.reason
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return LOST
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return _SQLITE_FAULTS.get(code & 0xFF)
+    module = type(orig).__module__ or ""
+    if not module.startswith("psycopg"):
+        return None
+    state = getattr(orig, "sqlstate", None)
+    if state is None:  # no answer from the server at all (refused, reset, closed): the connection's fault
+        return LOST if type(orig).__name__ in ("OperationalError", "InterfaceError") else None
+    return _PG_FAULTS.get(state) or (LOST if state.startswith("08") else None)
+
+
+def unavailable(fault: str) -> DatabaseUnavailable:
+    """The answer to a request the fault stopped before anything of it was changed (a 503)."""
+    return DatabaseUnavailable(fault, RETRY_AFTER.get(fault, STORAGE_RETRY_AFTER))
+
+
+def _socket_closed(raw: Any) -> bool:
+    """Whether a PostgreSQL connection that is idle has heard from its server, which then can
+    only be that it went away (a terminated backend, a restart): a poll, no round trip."""
+    if raw.closed or raw.broken:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(raw.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # a socket already gone
+        return True
 
 
 def normalize_url(url: str) -> str:
@@ -112,23 +173,77 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    def _reader(self) -> Connection:
+        """This thread's read connection: a new one when it has none, or when the one it has was
+        closed by its server (PostgreSQL: found before it is used, so the read goes to a new
+        connection rather than fail). A database that cannot be reached is a DatabaseUnavailable."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and not conn.closed and not conn.invalidated:
+            raw = conn.connection.dbapi_connection
+            if self.is_sqlite or not _socket_closed(raw):
+                return conn
+        if conn is not None:
+            self._let_go(conn)
+        try:
+            conn = self.read_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except Exception as exc:
+            fault = fault_of(exc)
+            if fault is None:
+                raise
+            raise unavailable(fault) from exc
+        self._local.conn = conn
+        with self._held_lock:
+            self._held.append(conn)
+        return conn
+
+    def _let_go(self, conn: Connection) -> None:
+        """Drop a read connection that is broken: the thread's next read opens a new one."""
+        with self._held_lock:
+            if conn in self._held:
+                self._held.remove(conn)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with suppress(Exception):
+            conn.invalidate()
+        with suppress(Exception):
+            conn.close()
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads made of single statements (the hot path)."""
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self.read_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self._local.conn = conn
-            with self._held_lock:
-                self._held.append(conn)
+        """A connection for reads made of single statements (the hot path). A fault of the
+        database (store/db.fault_of) is a DatabaseUnavailable: a 503, and, for a lost
+        connection, this thread's next read on a new connection."""
+        conn = self._reader()
         try:
             yield conn
+        except Exception as exc:
+            fault = fault_of(exc)
+            if fault is None or isinstance(exc, DatabaseUnavailable):
+                raise
+            if fault == LOST:
+                self._let_go(conn)
+            raise unavailable(fault) from exc
         finally:
-            if conn.in_transaction():
+            if not conn.closed and conn.in_transaction():
                 try:
                     conn.rollback()
                 except Exception:  # a broken connection: the next read opens a new one
                     conn.invalidate()
+
+    def ping(self) -> None:
+        """A read of nothing: DatabaseUnavailable when the database does not answer (health)."""
+        with self.read() as conn:
+            conn.exec_driver_sql("SELECT 1").scalar()
+
+    def retrying(self, fn: Callable[[], T]) -> T:
+        """`fn()`, reads only (it opens `read()` or `snapshot()` itself), run once more when it
+        lost its connection: the second time on a new one. Then its DatabaseUnavailable."""
+        try:
+            return fn()
+        except DatabaseUnavailable as exc:
+            if exc.reason != LOST:
+                raise
+            return fn()
 
     async def async_reader(self) -> Any:
         """A new psycopg AsyncConnection in autocommit, for reads awaited on the event loop
@@ -191,16 +306,44 @@ class Database:
     def transaction(self) -> Iterator[Connection]:
         """One write transaction, committed on success, rolled back on any exception. The seal
         heads it moved (store/seal.py notes them) are handed to `on_sealed` once it is committed:
-        the seal journal (ixserver/journal.py) of the process that made this Database."""
+        the seal journal (ixserver/journal.py) of the process that made this Database.
+
+        What fails before the COMMIT was not carried out (the transaction is rolled back, or, its
+        connection lost, by the server); a COMMIT that fails leaves it unknown whether the
+        server committed: that is a CommitUnknown, never to be run again as if it had not."""
         sealed: list[SealedHead] = []
-        with self._writing(), self.write_engine.begin() as conn:
+        with self._writing(), self.write_engine.connect() as conn:
+            transaction = conn.begin()
             conn.info[SEALED] = sealed
             try:
                 yield conn
+                deferred.flush(conn)  # what waits for the commit is sent now: its failure is the body's
+            except BaseException:
+                with suppress(Exception):  # a lost connection: the server has rolled it back
+                    transaction.rollback()
+                raise
             finally:
-                del conn.info[SEALED]
+                conn.info.pop(SEALED, None)
+            if transaction.is_active:  # (not if the body ended it itself)
+                try:
+                    transaction.commit()
+                except DBAPIError as exc:  # the driver's: what the server did is not known
+                    raise CommitUnknown(fault_of(exc) or f"{type(exc.orig).__name__}: {exc.orig}"[:200]) from exc
         if sealed and self.on_sealed is not None:
             self.on_sealed(sealed)
+
+    def probe_write(self) -> None:
+        """A write that changes nothing, rolled back: it raises what a write would meet now (the
+        disk full, the database read-only or unreachable). SQLite: a table is made (a page taken)
+        on a disk that keeps some room; PostgreSQL: a temporary table."""
+        if self.is_sqlite and self._lock_path is not None:
+            stats = os.statvfs(os.path.dirname(self._lock_path) or ".")
+            if stats.f_bavail * stats.f_frsize < PROBE_FREE_BYTES:
+                raise DatabaseUnavailable(FULL, STORAGE_RETRY_AFTER)
+        probe = "CREATE TABLE ixserver_probe (x)" if self.is_sqlite else "CREATE TEMPORARY TABLE ixserver_probe (x int)"
+        with suppress(_Probed), self.transaction() as conn:
+            conn.exec_driver_sql(probe)
+            raise _Probed
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -258,6 +401,13 @@ def private_sqlite_file(url: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+PROBE_FREE_BYTES = 1 << 20  # SQLite: a filesystem with less room than this is full (a batch's WAL frames would not fit)
+
+
+class _Probed(Exception):  # noqa: N818 - not an error: the probe's way to roll back
+    pass
 
 
 class UseCasePoints:

@@ -76,17 +76,20 @@ def driver_error(conn: Connection, exc: Exception, sql: str, params: Any, cursor
                                dialect=conn.dialect)  # fmt: skip
 
 
+def flush(conn: Connection) -> None:
+    """Send the connection's queue now (nothing when there is none)."""
+    queue = conn.connection.info.pop(_QUEUE, None) if not conn.invalidated else None
+    if queue:
+        try:
+            send_with(conn.connection.dbapi_connection, queue, lambda: None)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise driver_error(conn, exc, "; ".join(sql for sql, _ in queue), None) from exc
+
+
 def install(engine: Engine) -> None:
     """Send the queue before any other statement or the commit of a connection of `engine`;
-    drop it at a rollback (PostgreSQL engines)."""
-
-    def flush(conn: Connection) -> None:
-        queue = conn.connection.info.pop(_QUEUE, None) if not conn.invalidated else None
-        if queue:
-            try:
-                send_with(conn.connection.dbapi_connection, queue, lambda: None)
-            except conn.dialect.loaded_dbapi.Error as exc:
-                raise driver_error(conn, exc, "; ".join(sql for sql, _ in queue), None) from exc
+    drop it at a rollback (PostgreSQL engines). `Database.transaction` sends it before it
+    commits, so that a failure of the queue is told apart from a failure of the COMMIT."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn: Connection, *_args: Any) -> None:

@@ -475,12 +475,18 @@ jobs = Table(
     Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE")),
     Column("kind", String(32), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
-    Column("status", String(16), nullable=False),  # queued, running, done, failed
+    Column("status", String(16), nullable=False),  # queued, running, sending, done, failed
     Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("run_after", UtcDateTime(), nullable=False),  # queued: not before; running: the lease's end
+    Column("run_after", UtcDateTime(), nullable=False),  # queued: not before; running, claimed before 0020: the lease's end
     Column("last_error", Text),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
+    # the claim (jobs/worker.py): its token, its claimer (host; pid and start), its heartbeat
+    Column("claim_token", String(32)),
+    Column("claimer_host", String(255)),
+    Column("claimer_pid", Integer),
+    Column("claimer_started", BigInteger),
+    Column("heartbeat_at", UtcDateTime()),
     Index("ix_jobs_status_run_after", "status", "run_after"),
     Index("ix_jobs_account_id", "account_id"),
     sqlite_autoincrement=True,

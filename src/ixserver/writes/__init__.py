@@ -61,6 +61,11 @@ class Writes(Protocol):
         """Whether a use case handed over now would be run (the health check)."""
         ...
 
+    async def fault(self) -> str | None:
+        """Why a use case handed over now would not be carried out (the writer away, the
+        database's fault it met: "disk full", "read-only" …), or None (the health check)."""
+        ...
+
 
 def writes_for(settings: Settings, db: Database, resources: Resources, writer_socket: str | None) -> Writes:
     """A server process's writer: the writer process at `writer_socket`, else a thread."""

@@ -25,6 +25,16 @@ after a few tries.
 Between batches, at most every `housekeeping_every` seconds and only after writes, the writer
 folds the document count changes that triggers record (store/document_counts.py) in a
 transaction of its own. Its failure is logged and tried again later.
+
+A fault of the database (store/db.fault_of: its connection lost, its disk full, read-only …) is
+not a use case's: a use case it stopped is answered DatabaseUnavailable (a 503, nothing of it
+changed, to be repeated), after being run once more on a new connection when the connection was
+lost. A COMMIT that fails leaves its outcome unknown: each use case of that transaction is
+answered CommitUnknown (a 503 saying it may or may not have been carried out) and never run
+again. The writer keeps the fault (`fault`) until a transaction commits, and meanwhile, when
+idle, probes every `PROBE_EVERY` seconds with a write that changes nothing
+(`Database.probe_write`): the health check says the writer is not ready, and why, until the
+fault has ended.
 """
 
 from __future__ import annotations
@@ -36,9 +46,9 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from ixserver import metrics
-from ixserver.domain.errors import DomainError
+from ixserver.domain.errors import CommitUnknown, DomainError
 from ixserver.resources import Resources
-from ixserver.store.db import Database, UseCasePoints
+from ixserver.store.db import LOST, Database, UseCasePoints, fault_of, unavailable
 from ixserver.store.document_counts import fold_count_changes
 from ixserver.writes.use_cases import Job, account_of, lock_account
 
@@ -47,6 +57,7 @@ log = logging.getLogger("ixserver.writer")
 RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 MAX_RETRIES = 5
 HOUSEKEEPING_EVERY = 2.0  # seconds
+PROBE_EVERY = 1.0  # seconds between the probes of a faulted writer
 
 
 Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
@@ -73,9 +84,41 @@ class Batches:
         self.seconds = 0.0  # spent running batches: the serial part of every write
         self.races: dict[str, int] = {}  # lost to another instance, by SQLSTATE (40P01: deadlock)
         self._locks = db.dialect == "postgresql"
+        self.fault: str | None = None  # the database's fault since the last commit (store/db.py's reasons)
+        self._last_probe = 0.0
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": self.batches, "use_cases": self.jobs, "seconds": round(self.seconds, 6), "races": dict(self.races)}
+        return {"batches": self.batches, "use_cases": self.jobs, "seconds": round(self.seconds, 6), "races": dict(self.races),
+                "fault": self.fault}  # fmt: skip
+
+    def _faulted(self, fault: str) -> None:
+        if self.fault != fault:
+            log.error("writer: the database is unavailable (%s); writes are answered 503 until it is back", fault)
+        self.fault = fault
+        self._last_probe = time.monotonic()
+
+    def _committed(self) -> None:
+        if self.fault is not None:
+            log.warning("writer: the database is back (it was: %s)", self.fault)
+        self.fault = None
+
+    def probe_due_in(self) -> float | None:
+        """Seconds until the next probe of a faulted database; None when there is no fault."""
+        if self.fault is None:
+            return None
+        return max(0.0, self._last_probe + PROBE_EVERY - time.monotonic())
+
+    def probe(self) -> None:
+        """While faulted: whether a write would go through now (the fault ends when it would)."""
+        due_in = self.probe_due_in()
+        if due_in is None or due_in > 0:
+            return
+        try:
+            self.db.probe_write()
+        except Exception as exc:  # noqa: BLE001 - the fault goes on (or changes)
+            self._faulted(fault_of(exc) or f"{type(exc).__name__}: {exc}"[:200])
+            return
+        self._committed()
 
     def _lost_race(self, exc: BaseException, what: str) -> None:
         state = _sqlstate(exc) or "?"
@@ -121,7 +164,7 @@ class Batches:
                     outcomes += together
                     continue
             for job in group:
-                self._run_alone(job, outcomes, retry)
+                self._run_alone(job, outcomes, retry, first=len(group) == 1)
         return outcomes, retry
 
     def _transactions(self, batch: list[Job]) -> list[list[Job]]:
@@ -139,8 +182,8 @@ class Batches:
     def _run_together(self, batch: list[Job]) -> list[Outcome] | None:
         """Every use case of the batch in one transaction, each inside a savepoint: one that
         refuses (a domain error, e.g. a 422) is undone alone and the others are committed. Any
-        other failure (a deadlock, a broken connection) or a failed commit rolls the whole batch
-        back: None, and each use case runs again on its own."""
+        other failure (a deadlock, a broken connection) rolls the whole batch back: None, and each
+        use case runs again on its own. A COMMIT that failed: each is answered CommitUnknown."""
         try:
             with self.db.transaction() as conn:
                 points = UseCasePoints(conn)
@@ -157,26 +200,47 @@ class Batches:
                     else:
                         outcomes.append((job, True, value))
                     points.end()
-                return outcomes
+            self._committed()
+            return outcomes
+        except CommitUnknown as exc:  # committed or not: none of them is run again
+            self._faulted(exc.reason)
+            return [(job, False, exc) for job in batch]
         except Exception as exc:  # noqa: BLE001 - each use case is run again on its own
-            if _retryable(exc):
+            fault = fault_of(exc)
+            if fault is not None:
+                self._faulted(fault)  # rolled back: run again, on a new connection
+            elif _retryable(exc):
                 self._lost_race(exc, f"a batch of {len(batch)} use cases")
             return None
 
-    def _run_alone(self, job: Job, outcomes: list[Outcome], retry: list[Job]) -> None:
-        self.batches += 1
-        try:
-            with self.db.transaction() as conn:
-                self._lock_account(conn, job, set())
-                value = self._call(conn, job)
-            outcomes.append((job, True, value))
-        except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
-            if _retryable(exc) and job.retries < MAX_RETRIES:
-                self._lost_race(exc, f"use case {getattr(job.fn, '__name__', job.fn)}")
-                job.retries += 1
-                retry.append(job)
-            else:
+    def _run_alone(self, job: Job, outcomes: list[Outcome], retry: list[Job], *, first: bool) -> None:
+        """The use case in a transaction of its own. `first`: no batch ran it before, so a lost
+        connection is tried once more here."""
+        for again in (not first, True):
+            self.batches += 1
+            try:
+                with self.db.transaction() as conn:
+                    self._lock_account(conn, job, set())
+                    value = self._call(conn, job)
+                self._committed()
+                outcomes.append((job, True, value))
+            except CommitUnknown as exc:
+                self._faulted(exc.reason)
                 outcomes.append((job, False, exc))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
+                fault = fault_of(exc)
+                if fault is not None:
+                    self._faulted(fault)
+                    if fault == LOST and not again:
+                        continue  # once more, on a new connection
+                    outcomes.append((job, False, unavailable(fault)))
+                elif _retryable(exc) and job.retries < MAX_RETRIES:
+                    self._lost_race(exc, f"use case {getattr(job.fn, '__name__', job.fn)}")
+                    job.retries += 1
+                    retry.append(job)
+                else:
+                    outcomes.append((job, False, exc))
+            return
 
     def housekeeping_due_in(self) -> float | None:
         """Seconds until housekeeping is due; None when nothing was written since the last."""
@@ -185,6 +249,10 @@ class Batches:
         return max(0.0, self._last_housekeeping + HOUSEKEEPING_EVERY - time.monotonic())
 
     def housekeep(self, *, due_only: bool) -> None:
+        """Fold the count changes when due; while the database is faulted, probe it instead."""
+        if self.fault is not None:
+            self.probe()
+            return
         due_in = self.housekeeping_due_in()
         if due_in is None or (due_only and due_in > 0):
             return
@@ -193,5 +261,16 @@ class Batches:
             with self.db.transaction() as conn:
                 fold_count_changes(conn)
             self._written_since_housekeeping = False
-        except Exception:  # noqa: BLE001 - tried again after the next batch
-            log.exception("writer housekeeping failed")
+            self._committed()
+        except Exception as exc:  # noqa: BLE001 - tried again after the next batch
+            fault = fault_of(exc)
+            if fault is not None:
+                self._faulted(fault)
+            else:
+                log.exception("writer housekeeping failed")
+
+    def wait_at_most(self, idle: float) -> float:
+        """How long the writer may wait for use cases before it has something of its own to do
+        (housekeeping, a probe): at most `idle`."""
+        due = [d for d in (self.housekeeping_due_in(), self.probe_due_in()) if d is not None]
+        return min([idle, *due])

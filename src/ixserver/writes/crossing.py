@@ -30,6 +30,7 @@ log = logging.getLogger("ixserver.writer")
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 STATS = "stats"  # a request whose function is this asks for the writer's counters
+FAULT = "fault"  # … for the database's fault the writer met, if any (the health check)
 
 
 def _by_position(cls: type) -> Callable[[Any], tuple[Any, ...]]:

@@ -50,5 +50,8 @@ class DirectWrites:
     async def ready(self) -> bool:
         return True
 
+    async def fault(self) -> str | None:
+        return None  # each use case meets the database's fault itself
+
     async def stats(self) -> dict[str, Any]:
         return {"batches": self.use_cases, "use_cases": self.use_cases, "seconds": 0.0}

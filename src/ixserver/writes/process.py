@@ -109,8 +109,7 @@ class _Server:
         control.send("ready")
         stopping = False
         while not stopping or self.pending:
-            due = self.runner.housekeeping_due_in()
-            timeout = 0 if self.pending else min(due if due is not None else PARENT_CHECK, PARENT_CHECK)
+            timeout = 0 if self.pending else self.runner.wait_at_most(PARENT_CHECK)
             if os.getppid() != self.parent:
                 log.error("writer: the serve process %s is gone; finishing what was given, then leaving", self.parent)
                 self.orphaned = stopping = True
@@ -155,6 +154,9 @@ class _Server:
                 return
             if fn == crossing.STATS:
                 self._send(conn, [crossing.outcome(job_id, True, self.runner.stats())])
+                continue
+            if fn == crossing.FAULT:
+                self._send(conn, [crossing.outcome(job_id, True, self.runner.fault)])
                 continue
             self.pending.append(Job(fn, args, with_resources, (conn, job_id)))
 

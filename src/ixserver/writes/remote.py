@@ -73,6 +73,15 @@ class RemoteWriter:
     async def stats(self) -> dict[str, Any]:
         return await self._call(crossing.STATS, (), False)  # type: ignore[no-any-return]
 
+    async def fault(self) -> str | None:
+        """Why the writer process would not carry a use case out now, or None."""
+        try:
+            if await self.ready():
+                return await self._call(crossing.FAULT, (), False)  # type: ignore[no-any-return]
+        except WriterUnavailable:
+            pass
+        return "the writer process is being started again"
+
     async def _call(self, fn: Any, args: tuple[Any, ...], with_resources: bool) -> Any:
         job_id = next(self._ids)
         frame = crossing.request(job_id, fn, args, with_resources)

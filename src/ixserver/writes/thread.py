@@ -60,6 +60,11 @@ class WriterThread:
     async def ready(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    async def fault(self) -> str | None:
+        if not await self.ready():
+            return "the writer thread is not running"
+        return self.runner.fault
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._submit(Job(fn, args))
 
@@ -96,7 +101,7 @@ class WriterThread:
         stopping = False
         while not stopping:
             try:
-                first = self._queue.get(timeout=HOUSEKEEPING_EVERY)
+                first = self._queue.get(timeout=self.runner.wait_at_most(HOUSEKEEPING_EVERY))
             except queue.Empty:
                 self.runner.housekeep(due_only=False)
                 continue
