@@ -2,7 +2,7 @@
 
 Revision ID: 0020
 Revises: 0019
-Create Date: 2026-12-10 12:00:00
+Create Date: 2026-12-07 12:00:00
 
 A claim dies with its process instead of waiting out a 5-minute lease: a running job records the
 claim's token, its claimer (the host: hostname, boot and PID namespace; the process: pid and start
