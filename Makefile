@@ -49,6 +49,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);
