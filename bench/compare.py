@@ -31,15 +31,11 @@ from pathlib import Path
 os.environ.setdefault("BENCH_SECONDS", "5")
 sys.path.insert(0, str(Path(__file__).parent))
 import run  # noqa: E402
-from run import DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, warm  # noqa: E402
+from run import DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, say, warm  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
 PAIRS = int(os.environ.get("COMPARE_PAIRS", "3"))
 SCENARIOS = tuple(os.environ.get("COMPARE_SCENARIOS", "documents,get,list").split(","))
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, Figures]:
