@@ -25,14 +25,14 @@ from ixserver.domain.euros import gross_totals_allowed
 from ixserver.domain.payments import payable
 from ixserver.domain.totals import Line, compute
 from ixserver.journal import Heads
-from ixserver.keys import public_key_from_pem
 from ixserver.services import seal as seal_service
+from ixserver.signing_key import public_key_from_pem
 from ixserver.store import accounts as account_store
 from ixserver.store import counters as counter_store
 from ixserver.store import document_counts
 from ixserver.store import documents as document_store
-from ixserver.store import keys as key_store
 from ixserver.store import sequences as sequence_store
+from ixserver.store import signing_keys as key_store
 
 
 def verify(
