@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, signing, states
-from ixserver.domain.accounts import issuer_of, issuer_problems
-from ixserver.domain.clients import canonical_country
-from ixserver.domain.doctypes import BY_KEY, DocType
+from ixserver.domain.accounts import Account, issuer_of, issuer_problems
+from ixserver.domain.clients import Client, canonical_country
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES, DocType
 from ixserver.domain.documents import (
     AT_DOC_CODE,
     CREDIT_NOTES,
@@ -56,13 +56,10 @@ from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
-from ixserver.store.accounts import AccountRow
-from ixserver.store.clients import ClientRow
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
 # The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
 # purchase orders' delivery (§7).
-TRANSPORTED = ("guides", "purchase_orders")
 _STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
                  states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
 
@@ -151,7 +148,7 @@ def public_document(conn: Connection, token: str) -> PublicDocument | None:
     return PublicDocument(document, issuer, training)
 
 
-def issuer_of_document(document: Document, account: AccountRow) -> dict[str, str]:
+def issuer_of_document(document: Document, account: Account) -> dict[str, str]:
     """The issuer a document prints: as frozen when it was issued; a draft (and a document issued
     before issuers were kept), the account as it is now."""
     return document.issuer or issuer_of(asdict(account))
@@ -279,7 +276,7 @@ def _dates(doc_type: DocType, data: DocumentInput, current: Document | None) -> 
     """A draft's date (today without one) and due date: an estimate's is its validity, 30 days
     unless given (api-v2 §5.2); another document's is its date unless given."""
     doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
-    validity = timedelta(days=30) if doc_type.family == "estimates" else timedelta(0)
+    validity = timedelta(days=doc_type.family.validity_days)
     due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date + validity
     if "due_date" not in data.given and due_date < doc_date:
         # an update that moves the date past the draft's due date and sends none: the default for
@@ -292,12 +289,12 @@ def _draft_transport(doc_type: DocType, data: DocumentInput, current: Document |
     """A guide's transport or a purchase order's delivery, as the request changes the draft's; a
     guide's problems added to `problems` (a start the request sets must be later than now; one
     the draft keeps is checked at finalization)."""
-    if doc_type.family not in TRANSPORTED:
+    if not doc_type.family.transported:
         return None
     transport = current.transport if current is not None else None
     if data.transport is not None and "transport" in data.given:
         transport = _transport(data.transport, transport)
-    if doc_type.family == "guides":
+    if doc_type.family.moves_goods:
         sets_start = data.transport is not None and data.transport.loaded_at is not None
         problems += transport_problems(
             transport.loaded_at if transport else None,
@@ -392,7 +389,7 @@ def _quantity(line: LineInput) -> Decimal:
     return line.quantity
 
 
-def _snapshot(client: ClientRow) -> dict[str, Any]:
+def _snapshot(client: Client) -> dict[str, Any]:
     """The client's fields a document keeps (frozen at finalization)."""
     return {name: getattr(client, name) for name in CLIENT_FIELDS}
 
@@ -416,14 +413,14 @@ def change_state(
         raise DocumentNotFound()
     document, client = found
     kind = _type(doc_type)
-    event = states.ALIASES.get(event, event) if doc_type in states.ESTIMATES else event
-    target = states.next_status(doc_type, kind.type_name, document.status, event)
+    event = kind.family.aliases.get(event, event)
+    target = kind.family.next_status(doc_type, kind.type_name, document.status, event)
     reason = message.strip() if message and message.strip() else None
     if event == "canceled":
         if reason is None:
             raise ValidationFailed("Cancel message can't be blank")
         dependents = store.live_dependent_types(conn, document_id)
-        if dependents & set(states.RECEIPTS):
+        if dependents & set(RECEIPT_TYPES):
             raise ValidationFailed("The document has receipts: cancel its payments first")
         if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
@@ -494,7 +491,7 @@ def _finalize(
     issuer, issuer_problems = issuer_at_issue(taken)
     problems += issuer_problems
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
-    if kind.family == "guides" and document.transport:
+    if kind.family.moves_goods and document.transport:
         problems += departure_problems(document.transport.loaded_at, signing.entry_date(clock.local_now()))
         # a draft saved before countries were checked is not issued to "Narnia"
         problems += address_problems(document.transport.address_from, document.transport.address_to)
@@ -564,7 +561,7 @@ def _communicate_transport(
 ) -> str | None:
     """A guide's transport communicated to AT, its code back: at once with the sandbox's
     simulator; with the manual adapter (production) None, for the operator to enter."""
-    if document.transport is None or BY_KEY[document.doc_type].family != "guides" or not resources.at.instant:
+    if document.transport is None or not BY_KEY[document.doc_type].family.moves_goods or not resources.at.instant:
         return None
     account = account_store.account_by_id(conn, account_id)
     assert account is not None
@@ -580,7 +577,7 @@ def enter_transport_code(conn: Connection, resources: Resources, account_id: int
         raise ValidationFailed("The AT code must be 1 to 64 letters or digits")
     store.lock_document(conn, account_id, document_id)
     document = store.get_document(conn, account_id, document_id)
-    if document is None or BY_KEY[document.doc_type].family != "guides":
+    if document is None or not BY_KEY[document.doc_type].family.moves_goods:
         raise DocumentNotFound()
     if document.status != states.FINAL:
         raise ValidationFailed("Only an issued guide, not canceled, takes the code AT gave its transport")

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, signing, states
-from ixserver.domain.doctypes import BY_KEY, DocType
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES, DocType
 from ixserver.domain.documents import Document, DocumentContent, numbering_problems
 from ixserver.domain.errors import DocumentNotFound, InvalidPaymentMechanism, ValidationFailed, raise_if
 from ixserver.domain.euros import gross_in_euros
@@ -84,7 +84,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
     entry = signing.next_entry(clock.local_now(), taken.latest_entry)
     counters.advance_chain(conn, taken.sub_sequence_id, payment_date, entry, None)
 
-    receipts = [s for s in earlier if s.doc_type in states.RECEIPTS]
+    receipts = [s for s in earlier if s.doc_type in RECEIPT_TYPES]
     amounts = receipt_amounts(
         before_taxes=paid.before_taxes,
         total=paid.total,
@@ -173,9 +173,10 @@ def cancel_receipt(
     again, and final if it was settled (api-v2 §4.12)."""
     store.lock_document(conn, account_id, receipt_id)
     receipt = store.get_document(conn, account_id, receipt_id)
-    if receipt is None or receipt.doc_type not in states.RECEIPTS:
+    if receipt is None or receipt.doc_type not in RECEIPT_TYPES:
         raise DocumentNotFound()
-    target = states.next_status(receipt.doc_type, BY_KEY[receipt.doc_type].type_name, receipt.status, event)
+    kind = BY_KEY[receipt.doc_type]
+    target = kind.family.next_status(receipt.doc_type, kind.type_name, receipt.status, event)
     reason = message.strip() if message and message.strip() else None
     if reason is None:
         raise ValidationFailed("Cancel message can't be blank")

@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import numbering, signing, states
-from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES
 from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_problems
 from ixserver.domain.euros import gross_totals_allowed
 from ixserver.domain.payments import payable
@@ -100,7 +100,7 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
             problems.append(f"{where}: credit notes take back {credited:.2f} of {owner.total:.2f}")
         # (a credit note after a payment is a refund: receipts are checked against the document)
         owed = payable(owner.total, owner.retention_amount)
-        paid = sum((payable(n.total, n.retention_amount) for n in notes if n.doc_type in states.RECEIPTS), Decimal(0))
+        paid = sum((payable(n.total, n.retention_amount) for n in notes if n.doc_type in RECEIPT_TYPES), Decimal(0))
         if paid > owed:
             problems.append(f"{where}: receipts pay {paid:.2f} of {owed:.2f}")
         lines = credit_line_problems(owner.lines, [], [line for n in credits for line in n.lines])
