@@ -91,10 +91,14 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
-        key = lines[1].split()[-1]
+        lines = [proc.stdout.readline() for _ in range(6)]
+        assert lines[0].startswith("ixserver ") and "production" in lines[0], "the mode first"
+        assert lines[1] == f"Database: sqlite:///{tmp_path / 'ixserver.db'}\n"
+        assert lines[2].startswith(f"Serving:  http://127.0.0.1:{port} (1 server process")
+        assert lines[3] == "Account:  demo\n"
+        key = lines[4].split()[-1]
         assert re.fullmatch(r"[0-9a-f]{40}", key)
-        curl = lines[2]
+        curl = lines[5]
         assert f"http://127.0.0.1:{port}/sequences.json?api_key={key}" in curl
         url = curl[curl.index("'") + 1 : curl.rindex("'")]
         wait_ready(f"http://127.0.0.1:{port}")
