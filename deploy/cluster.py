@@ -126,6 +126,7 @@ def main() -> None:
             [ixserver, "serve", "--host", "127.0.0.1", "--port", str(port)],
             # links point at the balancer; every connection comes from it: no cap per address
             env={**env, "IXSERVER_PUBLIC_URL": f"http://{args.host}:{args.port}", "IXSERVER_CONNECTIONS_PER_CLIENT": "0"},
+            stdout=sys.stderr,  # what each says at start; stdout: the cluster's own line
         )
         for port in ports
     ]
