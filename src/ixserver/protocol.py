@@ -98,12 +98,14 @@ class Connection(HttpToolsProtocol):
         self._phase = _HEAD
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        if self._timer is not None:
+            self._disarm()
         self._phase = _BODY
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        if self._timer is not None:
+            self._disarm()
         self._phase = _OTHER
         super().on_message_complete()
 
