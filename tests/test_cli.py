@@ -347,3 +347,16 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
             assert document_id in status
         if what == "finalized" and code == 200:
             assert status[document_id] == "final"
+
+
+def test_serve_says_its_mode_database_and_address_first_without_the_password() -> None:
+    from ixserver.config import Settings
+    from ixserver.serve import start_lines
+
+    production = Settings(database_url="postgresql://ix:s3cret@db.example:5432/ixserver", sandbox=False)
+    lines = start_lines(production, "0.0.0.0", 8000, 4)
+    assert lines[0].endswith(": production (AT: manual)")
+    assert lines[1] == "Database: postgresql://ix:***@db.example:5432/ixserver"
+    assert lines[2].startswith("Serving:  http://0.0.0.0:8000 (4 server processes;")
+    assert "s3cret" not in "\n".join(lines)
+    assert "sandbox" in start_lines(Settings(sandbox=True), "127.0.0.1", 8000, 1)[0]
