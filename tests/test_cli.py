@@ -44,6 +44,20 @@ def test_accounts_create_refuses_a_taken_or_invalid_name(tmp_path: Path) -> None
     assert invalid.returncode == 1 and invalid.stdout == ""
 
 
+def test_a_database_that_cannot_be_reached_is_one_line_and_a_hint(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://postgres:s3cret@127.0.0.1:{port}/nowhere"
+    for command in (("migrate",), ("accounts", "create", "acme"), ("verify",)):
+        result = ixserver(*command, data_dir=tmp_path, url=url)
+        assert result.returncode == 1 and result.stdout == ""
+        first, hint = result.stderr.splitlines()
+        assert first.startswith(f"error: the database at postgresql://postgres:***@127.0.0.1:{port}/nowhere failed:")
+        assert "Connection refused" in first and "s3cret" not in result.stderr
+        assert hint.startswith("hint: is it running")
+
+
 def test_accounts_list_and_new_key(tmp_path: Path) -> None:
     ixserver("accounts", "create", "alpha", data_dir=tmp_path)
     ixserver("accounts", "create", "beta", data_dir=tmp_path)
@@ -92,10 +106,10 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(6)]
-        assert lines[0].startswith("ixserver ") and "production" in lines[0], "the mode first"
-        assert lines[1] == f"Database: sqlite:///{tmp_path / 'ixserver.db'}\n"
-        assert lines[2].startswith(f"Serving:  http://127.0.0.1:{port} (1 server process")
-        assert lines[3] == "Account:  demo\n"
+        assert lines[0].startswith("ixserver ") and lines[0].endswith(": production mode (AT: manual)\n"), "the mode first"
+        assert lines[1] == f"database: sqlite:///{tmp_path / 'ixserver.db'}\n"
+        assert lines[2] == f"serving:  http://127.0.0.1:{port}\n"
+        assert lines[3] == "Account: demo\n"
         key = lines[4].split()[-1]
         assert re.fullmatch(r"[0-9a-f]{40}", key)
         curl = lines[5]
@@ -355,8 +369,8 @@ def test_serve_says_its_mode_database_and_address_first_without_the_password() -
 
     production = Settings(database_url="postgresql://ix:s3cret@db.example:5432/ixserver", sandbox=False)
     lines = start_lines(production, "0.0.0.0", 8000, 4)
-    assert lines[0].endswith(": production (AT: manual)")
-    assert lines[1] == "Database: postgresql://ix:***@db.example:5432/ixserver"
-    assert lines[2].startswith("Serving:  http://0.0.0.0:8000 (4 server processes;")
+    assert lines[0].endswith(": production mode (AT: manual)")
+    assert lines[1] == "database: postgresql://ix:***@db.example:5432/ixserver"
+    assert lines[2] == "serving:  http://0.0.0.0:8000 (4 server processes)"
     assert "s3cret" not in "\n".join(lines)
-    assert "sandbox" in start_lines(Settings(sandbox=True), "127.0.0.1", 8000, 1)[0]
+    assert start_lines(Settings(sandbox=True), "127.0.0.1", 8000, 1)[0].endswith(": sandbox mode (training documents; AT simulated offline)")

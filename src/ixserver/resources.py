@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ixserver.at import ATAdapter, make_adapter
 from ixserver.config import Settings
-from ixserver.keys import Signer, load_signer
+from ixserver.signing_key import Signer, load_signer
 from ixserver.vault import Vault
 
 

@@ -55,7 +55,7 @@ def _serve(host: str, port: int, workers: int, demo: bool, database: Callable[[S
     try:
         if demo:
             key = _demo_key(settings, db)
-            say(f"Account:  {DEMO_ACCOUNT}", f"API key:  {key}", f"Try:      curl '{settings.base_url}/sequences.json?api_key={key}'")
+            say(f"Account: {DEMO_ACCOUNT}", f"API key: {key}", f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'")
     finally:
         db.dispose()
     _raise_open_files_limit()
@@ -70,18 +70,11 @@ def start_lines(settings: Settings, host: str, port: int, workers: int) -> list[
     """What `serve` says first: the mode, the database (without its password), where it serves."""
     from ixserver import __version__
 
-    mode = (
-        "sandbox (the /_ixserver control API is on; AT is simulated)"
-        if settings.sandbox
-        else f"production (AT: {settings.resolved_at_adapter})"
-    )
+    at = "AT simulated offline" if settings.resolved_at_adapter == "simulator" else f"AT: {settings.resolved_at_adapter}"
+    mode = f"sandbox mode (training documents; {at})" if settings.sandbox else f"production mode ({at})"
     database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
-    processes = f"{workers} server processes" if workers > 1 else "1 server process"
-    return [
-        f"ixserver {__version__}: {mode}",
-        f"Database: {database}",
-        f"Serving:  http://{host}:{port} ({processes}; links say {settings.base_url})",
-    ]
+    processes = f" ({workers} server processes)" if workers > 1 else ""
+    return [f"ixserver {__version__}: {mode}", f"database: {database}", f"serving:  http://{host}:{port}{processes}"]
 
 
 def _say(log_format: str, *lines: str) -> None:
@@ -100,7 +93,7 @@ def server_config(settings: Settings, app: Any, **options: Any) -> uvicorn.Confi
         ),
         access_log=False,  # ixserver's request log (api/requestlog.py) replaces uvicorn's
         server_header=False,
-        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,  # a timer's delay: a float is fine
         lifespan="on",  # a failed startup must stop the server, not serve without its writer
         **options,
     )

@@ -21,7 +21,7 @@ from ixserver.jobs.worker import JobWorkers
 from ixserver.journal import attach
 from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
-from ixserver.services.keys import register_signing_key
+from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.store.rate_counts import RateCounts
