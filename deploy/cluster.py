@@ -42,11 +42,17 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout http-keep-alive 60s
+    timeout http-request 10s  # a request's head (and, buffered, its body) from a slow client
+    option http-buffer-request
     retries 3
     option redispatch
 
 frontend ixserver
     bind {host}:{port}
+    # at most 100 connections per client address (the instances see only HAProxy's)
+    stick-table type ip size 100k expire 60s store conn_cur
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if {{ sc0_conn_cur gt 100 }}
     default_backend instances
 
 backend instances
@@ -118,7 +124,9 @@ def main() -> None:
     instances = [
         subprocess.Popen(
             [ixserver, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "IXSERVER_PUBLIC_URL": f"http://{args.host}:{args.port}"},  # links point at the balancer
+            # links point at the balancer; every connection comes from it: no cap per address
+            env={**env, "IXSERVER_PUBLIC_URL": f"http://{args.host}:{args.port}", "IXSERVER_CONNECTIONS_PER_CLIENT": "0"},
+            stdout=sys.stderr,  # what each says at start; stdout: the cluster's own line
         )
         for port in ports
     ]

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from ixserver.app import create_app
 from ixserver.config import Settings
 from ixserver.resources import Resources
+from ixserver.serve import server_config
 from ixserver.services.accounts import create_account
 from ixserver.store.accounts import account_by_name, lock_account_writes
 from ixserver.store.counters import take_number
@@ -179,15 +180,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings, writer_socket)
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            timeout_keep_alive=settings.keep_alive_seconds,  # as `ixserver serve`
-        )
+        config = server_config(settings, self.app, host="127.0.0.1", port=self.port, log_level="warning")  # as `serve`
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.db = Database(settings.resolved_database_url)
@@ -199,7 +192,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + self.settings.worker_start_seconds
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/_ixserver/health", timeout=1).status_code == 200:

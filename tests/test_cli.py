@@ -105,10 +105,14 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
-        key = lines[1].split()[-1]
+        lines = [proc.stdout.readline() for _ in range(6)]
+        assert lines[0].startswith("ixserver ") and lines[0].endswith(": production mode (AT: manual)\n"), "the mode first"
+        assert lines[1] == f"database: sqlite:///{tmp_path / 'ixserver.db'}\n"
+        assert lines[2] == f"serving:  http://127.0.0.1:{port}\n"
+        assert lines[3] == "Account: demo\n"
+        key = lines[4].split()[-1]
         assert re.fullmatch(r"[0-9a-f]{40}", key)
-        curl = lines[2]
+        curl = lines[5]
         assert f"http://127.0.0.1:{port}/sequences.json?api_key={key}" in curl
         url = curl[curl.index("'") + 1 : curl.rindex("'")]
         wait_ready(f"http://127.0.0.1:{port}")
@@ -357,3 +361,16 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
             assert document_id in status
         if what == "finalized" and code == 200:
             assert status[document_id] == "final"
+
+
+def test_serve_says_its_mode_database_and_address_first_without_the_password() -> None:
+    from ixserver.config import Settings
+    from ixserver.serve import start_lines
+
+    production = Settings(database_url="postgresql://ix:s3cret@db.example:5432/ixserver", sandbox=False)
+    lines = start_lines(production, "0.0.0.0", 8000, 4)
+    assert lines[0].endswith(": production mode (AT: manual)")
+    assert lines[1] == "database: postgresql://ix:***@db.example:5432/ixserver"
+    assert lines[2] == "serving:  http://0.0.0.0:8000 (4 server processes)"
+    assert "s3cret" not in "\n".join(lines)
+    assert start_lines(Settings(sandbox=True), "127.0.0.1", 8000, 1)[0].endswith(": sandbox mode (training documents; AT simulated offline)")

@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +16,6 @@ import typer
 
 from ixserver.config import Settings
 from ixserver.domain.errors import DomainError
-from ixserver.files import write_private
 from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.vault import Vault
@@ -34,9 +30,6 @@ guides_app = typer.Typer(no_args_is_help=True, help="Guides: the codes AT gives 
 app.add_typer(guides_app, name="guides")
 saft_app = typer.Typer(no_args_is_help=True, help="SAF-T (PT) files.")
 app.add_typer(saft_app, name="saft")
-
-DEMO_ACCOUNT = "demo"
-
 
 def _print_version(value: bool) -> None:
     if value:
@@ -86,118 +79,9 @@ def serve(
     demo: bool = typer.Option(False, help="Create the `demo` account if missing and print its key and a curl line."),
 ) -> None:
     """Apply pending migrations and serve the API."""
-    with _metrics_directory():
-        _serve(host, port, workers, demo)
+    from ixserver.serve import serve as run
 
-
-def _serve(host: str, port: int, workers: int, demo: bool) -> None:
-    from ixserver.writes.process import running_writer
-
-    settings = Settings()
-    if "IXSERVER_PUBLIC_URL" not in os.environ:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
-    db = _database(settings)
-    try:
-        if demo:
-            key = _demo_key(settings, db)
-            typer.echo(f"Account: {DEMO_ACCOUNT}\nAPI key: {key}")
-            typer.echo(f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'")
-    finally:
-        db.dispose()
-    # uvicorn answers SIGTERM by shutting down, then raises it again for the handler it found:
-    # make that handler an exception, so that the writer process is stopped as on Ctrl-C.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    with running_writer(settings) as writer_socket:
-        _run_servers(settings, writer_socket, host, port, workers)
-
-
-@contextlib.contextmanager
-def _metrics_directory() -> Iterator[None]:
-    """Where every process of this server writes its metrics' samples (PROMETHEUS_MULTIPROC_DIR,
-    unless the operator gave one), made before any of them imports prometheus_client; removed at
-    the end, or, when a serve was killed, by the next one (the directory names its pid)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        yield
-        return
-    assert "prometheus_client" not in sys.modules, "the metrics' directory must be set before prometheus_client is imported"
-    for stale in Path(tempfile.gettempdir()).glob("metrics-ixserver-*-*"):
-        pid = stale.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    made = tempfile.mkdtemp(prefix=f"metrics-ixserver-{os.getpid()}-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
-    try:
-        yield
-    finally:
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        shutil.rmtree(made, ignore_errors=True)
-
-
-def _run_servers(settings: Settings, writer_socket: str | None, host: str, port: int, workers: int) -> None:
-    """uvicorn's own way of running (`uvicorn.run`), with the app given as a factory of its
-    settings and writer socket: each server process builds its app from what it is handed,
-    nothing from the environment."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    from ixserver.app import create_app
-    from ixserver.logs import uvicorn_log_config
-
-    config = uvicorn.Config(
-        functools.partial(create_app, settings, writer_socket, os.getpid() if workers > 1 else None),
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # ixserver's request log (api/requestlog.py) replaces uvicorn's
-        log_config=uvicorn_log_config(settings.log_level, settings.log_format),
-        log_level=settings.log_level,
-        server_header=False,
-        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]  # a timer's delay: a float is fine
-        lifespan="on",  # a failed startup must stop the server, not serve without its writer
-    )
-    if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
-        raise typer.Exit(3)  # as uvicorn.run: the startup failed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _demo_key(settings: Settings, db: Database) -> str:
-    """The demo account's key, kept in the data directory so that every `make run` prints the
-    same one (the database itself only stores a hash)."""
-    from ixserver.services import accounts as service
-
-    key_file = settings.data_dir / "demo-api-key"
-    with db.read() as conn:
-        exists = service.find_account(conn, DEMO_ACCOUNT) is not None
-        known = key_file.read_text().strip() if key_file.exists() else ""
-        if exists and known and service.authenticate(conn, known) is not None:
-            return known
-    if exists:
-        account = DirectWrites(db).run_sync(service.get_account, DEMO_ACCOUNT)
-        key = DirectWrites(db).run_sync(service.issue_key, account.id)
-    else:
-        _account, key = DirectWrites(db).run_sync(service.create_account, DEMO_ACCOUNT, Resources.from_settings(settings))
-    write_private(key_file, (key + "\n").encode())
-    return key
+    run(host, port, workers, demo, _database)
 
 
 @app.command()
@@ -487,7 +371,9 @@ def worker(threads: int = typer.Option(1, min=1, max=32, help="Job worker thread
     settings = Settings()
     db = _database(settings)
     workers = JobWorkers(settings, db, DirectWrites(db, Resources.from_settings(settings)), HANDLERS)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    from ixserver.serve import exit_on_signal
+
+    signal.signal(signal.SIGTERM, exit_on_signal)
     workers.start(threads)
     typer.echo(f"ixserver worker: {threads} thread(s) on {settings.resolved_database_url.split('://')[0]}")
     try:

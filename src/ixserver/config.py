@@ -81,6 +81,18 @@ class Settings(BaseSettings):
         description="How long an idle HTTP connection is kept open: longer than the clients' own idle limit, "
         "so that the client, never the server, closes it (a server closing as a request arrives loses it).",
     )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time a client has to send a request's headers (and a new connection its first byte)."
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time a client has to send a request's body, from the end of its headers."
+    )
+    connections_per_client: int = Field(
+        default=100, ge=0, description="Open connections one client address may hold to a server process; 0: no cap."
+    )
+    worker_start_seconds: float = Field(
+        default=120.0, gt=0, description="Time a server process or the writer process may take to start (a loaded machine)."
+    )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."

@@ -205,8 +205,9 @@ class WriterProcess:
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
-    def start(self, timeout: float = 60.0) -> WriterProcess:
-        self._launch(timeout)
+    def start(self) -> WriterProcess:
+        """Once the writer listens; it may take IXSERVER_WORKER_START_SECONDS (a loaded machine)."""
+        self._launch(self.settings.worker_start_seconds)
         self._watcher = threading.Thread(target=self._watch, name="ixserver-writer-watch", daemon=True)
         self._watcher.start()
         return self
@@ -239,7 +240,7 @@ class WriterProcess:
                 continue
             log.error("the writer process ended (exit code %s); starting it again", process.exitcode)
             try:
-                self._launch(60.0)
+                self._launch(self.settings.worker_start_seconds)
             except RuntimeError:
                 log.exception("the writer process could not be started again")
                 self._stopping.wait(1.0)
