@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         "so that the client, never the server, closes it (a server closing as a request arrives loses it).",
     )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
+    writer_batch_cost: int = Field(
+        default=256, ge=1, description="Most lines of documents (and use cases) committed together; a larger one alone."
+    )
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."
     )
