@@ -1,0 +1,104 @@
+"""Each account's share of a server process: how many of its requests, and how many bytes of
+their bodies, the process works on at once (IXSERVER_ACCOUNT_REQUESTS, IXSERVER_ACCOUNT_BODY_BYTES).
+
+An account's request beyond its share waits its turn, in the order its requests arrived, before
+its body is read; the requests of other accounts never wait for it. An account's first request
+in the process is always let in, whatever its size (a body of the largest size allowed, alone).
+At most as many more as its share of requests wait; a request beyond those is answered 429 with
+Retry-After, as the rate limit is. A body whose length is not declared (chunked) counts as the
+largest allowed (IXSERVER_MAX_BODY_BYTES).
+
+So an account sending 1 MB bodies from many connections has one parsed at a time by each server
+process, and the others of the process go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from starlette.types import Scope
+
+from ixserver import metrics
+
+RETRY_AFTER = 1  # second: the Retry-After of a request refused because too many of its account wait
+
+
+class AccountBusy(Exception):
+    """Too many requests of the account wait their turn already (429)."""
+
+
+@dataclass
+class _Share:
+    requests: int = 0
+    body_bytes: int = 0
+    waiting: deque[tuple[int, asyncio.Future[None]]] = field(default_factory=deque)
+
+
+class AccountShares:
+    def __init__(self, requests: int, body_bytes: int, max_body_bytes: int) -> None:
+        self.requests = requests
+        self.body_bytes = body_bytes
+        self.max_body_bytes = max_body_bytes
+        self._shares: dict[int, _Share] = {}
+
+    def size_of(self, scope: Scope) -> int:
+        """The body's declared length (the boundary refused one over the limit), else the limit."""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return int(value) if value.isdigit() else self.max_body_bytes
+        return 0 if scope["method"] in ("GET", "HEAD", "DELETE") else self.max_body_bytes
+
+    @asynccontextmanager
+    async def turn(self, account_id: int, size: int) -> AsyncIterator[None]:
+        """The block runs within the account's share; raises AccountBusy when too many wait."""
+        share = self._shares.get(account_id)
+        if share is None:
+            share = self._shares[account_id] = _Share()
+        if share.waiting or not self._fits(share, size):
+            if len(share.waiting) >= self.requests:
+                metrics.ACCOUNT_WAITS.labels("refused").inc()
+                raise AccountBusy()
+            metrics.ACCOUNT_WAITS.labels("waited").inc()
+            turn = asyncio.get_running_loop().create_future()
+            share.waiting.append((size, turn))
+            try:
+                await turn  # let in by _release, with its share taken
+            except BaseException:
+                if turn.done() and not turn.cancelled():
+                    self._release(account_id, share, size)  # let in as it was cancelled
+                else:
+                    with suppress(ValueError):  # (unless _release has dropped it already)
+                        share.waiting.remove((size, turn))
+                raise
+        else:
+            share.requests += 1
+            share.body_bytes += size
+        try:
+            yield
+        finally:
+            self._release(account_id, share, size)
+
+    def _fits(self, share: _Share, size: int) -> bool:
+        return share.requests == 0 or (share.requests < self.requests and share.body_bytes + size <= self.body_bytes)
+
+    def _release(self, account_id: int, share: _Share, size: int) -> None:
+        share.requests -= 1
+        share.body_bytes -= size
+        while share.waiting and self._fits(share, share.waiting[0][0]):
+            size_next, turn = share.waiting.popleft()
+            if turn.done():  # cancelled while waiting
+                continue
+            share.requests += 1
+            share.body_bytes += size_next
+            turn.set_result(None)
+        if share.requests == 0 and not share.waiting:
+            del self._shares[account_id]
+
+    def in_use(self, account_id: int) -> tuple[int, int, int]:
+        """(requests, body bytes, requests waiting) of the account now (tests, the health of a share)."""
+        share = self._shares.get(account_id)
+        return (share.requests, share.body_bytes, len(share.waiting)) if share else (0, 0, 0)
