@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/saft.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/growth.py
+	$(BIN)/python bench/fairness.py
 
 # What `make install` and the tests made; never the data (./var: the database, the signing key,
 # the secret key, the seal journal): `make clean-data` deletes that, after asking.
