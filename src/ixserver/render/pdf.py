@@ -202,9 +202,8 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         for line in document.lines
     ]
     rates = in_document_currency(document).rates
-    exemption_codes = sorted(
-        {(line.tax_exemption or document.tax_exemption) for line in document.lines if line.tax_value == 0} - {None, "M00"}
-    )
+    exempt = {line.tax_exemption or document.tax_exemption for line in document.lines if line.tax_value == 0}
+    exemption_codes = sorted(code for code in exempt if code and code != "M00")
     taxes = [
         {
             "rate": _percent(rate.rate, language),
@@ -314,4 +313,6 @@ def pdf(document: Document, context: Context) -> bytes:
     inputs = {"data": json.dumps(data(document, context), ensure_ascii=False)}
     if context.qr_payload is not None:
         inputs["qr"] = render_qr.svg(context.qr_payload)
-    return bytes(_compiler().compile(sys_inputs=inputs))
+    drawn = _compiler().compile(sys_inputs=inputs)
+    assert isinstance(drawn, bytes)  # one PDF (a list is for image formats' pages)
+    return drawn
