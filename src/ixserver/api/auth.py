@@ -125,12 +125,18 @@ class AuthMiddleware:
                 await too_many_requests(wait)(scope, receive, send)
                 return
         scope.setdefault("state", {})["account"] = account
-        shares = self.ctx.shares
+        shares, size = self.ctx.shares, self.ctx.shares.size_of(scope)
         try:
-            async with shares.turn(account.id, shares.size_of(scope)):
-                await self.app(scope, receive, send)
+            turn = shares.enter(account.id, size)
         except AccountBusy:
             await too_many_requests(RETRY_AFTER)(scope, receive, send)
+            return
+        if turn is not None:
+            await shares.wait(account.id, size, turn)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            shares.leave(account.id, size)
 
 
 def _address(scope: Scope) -> str:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from starlette.types import Scope
@@ -52,51 +51,62 @@ class AccountShares:
                 return int(value) if value.isdigit() else self.max_body_bytes
         return 0 if scope["method"] in ("GET", "HEAD", "DELETE") else self.max_body_bytes
 
-    @asynccontextmanager
-    async def turn(self, account_id: int, size: int) -> AsyncIterator[None]:
-        """The block runs within the account's share; raises AccountBusy when too many wait."""
+    def enter(self, account_id: int, size: int) -> asyncio.Future[None] | None:
+        """Take the account's share for a request of `size` bytes: None when it is taken, else a
+        future for `wait`; raises AccountBusy when too many wait. Once the share is taken
+        (`enter` gave None, or `wait` returned), the request gives it back with `leave`."""
         share = self._shares.get(account_id)
         if share is None:
             share = self._shares[account_id] = _Share()
-        if share.waiting or not self._fits(share, size):
-            if len(share.waiting) >= self.requests:
-                metrics.ACCOUNT_WAITS.labels("refused").inc()
-                raise AccountBusy()
-            metrics.ACCOUNT_WAITS.labels("waited").inc()
-            turn = asyncio.get_running_loop().create_future()
-            share.waiting.append((size, turn))
-            try:
-                await turn  # let in by _release, with its share taken
-            except BaseException:
-                if turn.done() and not turn.cancelled():
-                    self._release(account_id, share, size)  # let in as it was cancelled
-                else:
-                    with suppress(ValueError):  # (unless _release has dropped it already)
-                        share.waiting.remove((size, turn))
-                raise
-        else:
+        if not share.waiting and self._fits(share, size):
             share.requests += 1
             share.body_bytes += size
+            return None
+        if len(share.waiting) >= self.requests:
+            metrics.ACCOUNT_WAITS.labels("refused").inc()
+            raise AccountBusy()
+        metrics.ACCOUNT_WAITS.labels("waited").inc()
+        turn = asyncio.get_running_loop().create_future()
+        share.waiting.append((size, turn))
+        return turn
+
+    async def wait(self, account_id: int, size: int, turn: asyncio.Future[None]) -> None:
+        """Until the request's turn has come (its share taken). Cancelled meanwhile (the client
+        left), it gives up its place, or the share it was just given, before the cancellation
+        goes on."""
         try:
-            yield
-        finally:
-            self._release(account_id, share, size)
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.leave(account_id, size)
+            else:
+                share = self._shares.get(account_id)
+                if share is not None:
+                    with suppress(ValueError):  # (unless _let_in has dropped it already)
+                        share.waiting.remove((size, turn))
+                    self._let_in(account_id, share)
+            raise
 
-    def _fits(self, share: _Share, size: int) -> bool:
-        return share.requests == 0 or (share.requests < self.requests and share.body_bytes + size <= self.body_bytes)
-
-    def _release(self, account_id: int, share: _Share, size: int) -> None:
+    def leave(self, account_id: int, size: int) -> None:
+        """Give the request's share back, and let in the account's next requests that fit."""
+        share = self._shares[account_id]
         share.requests -= 1
         share.body_bytes -= size
-        while share.waiting and self._fits(share, share.waiting[0][0]):
-            size_next, turn = share.waiting.popleft()
+        self._let_in(account_id, share)
+
+    def _let_in(self, account_id: int, share: _Share) -> None:
+        while share.waiting and (share.waiting[0][1].done() or self._fits(share, share.waiting[0][0])):
+            size, turn = share.waiting.popleft()
             if turn.done():  # cancelled while waiting
                 continue
             share.requests += 1
-            share.body_bytes += size_next
+            share.body_bytes += size
             turn.set_result(None)
         if share.requests == 0 and not share.waiting:
             del self._shares[account_id]
+
+    def _fits(self, share: _Share, size: int) -> bool:
+        return share.requests == 0 or (share.requests < self.requests and share.body_bytes + size <= self.body_bytes)
 
     def in_use(self, account_id: int) -> tuple[int, int, int]:
         """(requests, body bytes, requests waiting) of the account now (tests, the health of a share)."""
