@@ -1,5 +1,5 @@
-"""Each account's share of a server process (api/shares.py) and bodies parsed off the event loop
-(api/wire.read_parsed): an account's requests beyond its share wait their turn, in order, or are
+"""Each account's share of a server process (api/shares.py) and large bodies parsed in a process apart
+(api/wire.read_parsed, api/parsing.py): an account's requests beyond its share wait their turn, in order, or are
 a 429 with Retry-After when too many wait; another account's requests never wait for them."""
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ def test_an_accounts_requests_past_its_share_wait_their_turn_and_others_do_not(s
     wait_for(lambda: shares.in_use(busy_id) == (0, 0, 0), 10, "the share given back")
 
 
-def test_a_large_body_is_parsed_off_the_event_loop_a_small_one_on_it(small_shares: LiveServer) -> None:
+def test_a_large_body_is_parsed_by_the_parser_process_a_small_one_in_place(small_shares: LiveServer) -> None:
     api = small_shares.account()
-    parsed = metrics.BODIES_PARSED_IN_THREAD._value  # this process's counter: the server runs in it
+    parsed = metrics.BODIES_PARSED_APART._value  # this process's counter: the server runs in it
     before = parsed.get()
     small = api.post("/invoices.json", json={"invoice": body()})
     assert small.status_code == 201 and parsed.get() == before

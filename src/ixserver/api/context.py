@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ixserver.api.cache import ReadCache
+from ixserver.api.parsing import BodyParser
 from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.api.shares import AccountShares
 from ixserver.config import Settings
@@ -43,6 +44,7 @@ class AppContext:
     address_limiter: RateLimiter | None  # per client address, for requests with a wrong key
     cache: ReadCache
     shares: AccountShares  # each account's share of this process (requests, bytes of bodies)
+    parser: BodyParser = field(default_factory=BodyParser)  # large bodies, in a process of their own
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
@@ -123,6 +125,7 @@ class AppContext:
         if self.limiter is not None:
             self.limiter.close()
         self.writes.close()
+        self.parser.close()
         self.db.dispose()
 
 

@@ -6,6 +6,7 @@ change-state and the per-type lists of each type, and the family's list of all i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -131,7 +132,7 @@ def _handlers(
 ) -> dict[str, Callable[[Request], Awaitable[Response]]]:
     async def create(request: Request) -> Response:
         ctx, account_id = context(request), account(request).id
-        data = await read_parsed(request, lambda body: parse_document(body, kind))
+        data = await read_parsed(request, partial(parse_document, kind=kind))
         claim = (account_id, data.proprietary_uid) if data.proprietary_uid else None
         if claim is not None:
             if claim in ctx.in_flight:
@@ -156,7 +157,7 @@ def _handlers(
 
     async def update(request: Request) -> Response:
         ctx = context(request)
-        data = await read_parsed(request, lambda body: parse_document(body, kind))
+        data = await read_parsed(request, partial(parse_document, kind=kind))
         document = await ctx.writes.run(
             service.update_document, account(request).id, kind.key, request.path_params["document_id"], data
         )

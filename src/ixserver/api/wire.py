@@ -7,7 +7,6 @@ and small coercions that accept what real clients send (numbers as strings, "1"/
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -63,18 +62,19 @@ async def read_body(request: Request) -> dict[str, Any]:
 
 
 async def read_parsed(request: Request, parse: Callable[[dict[str, Any]], T]) -> T:
-    """`parse(read_body(request))`: in a thread when the body is over PARSE_IN_THREAD_BYTES, so
-    that the event loop goes on serving the process's other requests meanwhile (a body of 1 MB
-    takes some 30 ms to parse and check: 60,000 keys, or 80,000 numbers)."""
-    raw = await _body(request, request.app.state.ctx.settings.max_body_bytes)
+    """`parse(read_body(request))`: a body over PARSE_APART_BYTES in the parser process
+    (api/parsing.py), so that the server process goes on serving its other requests meanwhile;
+    `parse` then must be picklable (a function of a module, or a `functools.partial` of one)."""
+    ctx = request.app.state.ctx
+    raw = await _body(request, ctx.settings.max_body_bytes)
     content_type = request.headers.get("content-type", "")
-    if len(raw) > PARSE_IN_THREAD_BYTES:
-        metrics.BODIES_PARSED_IN_THREAD.inc()
-        return await asyncio.to_thread(_parsed, raw, content_type, parse)
+    if len(raw) > PARSE_APART_BYTES:
+        metrics.BODIES_PARSED_APART.inc()
+        return await ctx.parser.parse(_parsed, raw, content_type, parse)  # type: ignore[no-any-return]
     return _parsed(raw, content_type, parse)
 
 
-PARSE_IN_THREAD_BYTES = 64 * 1024  # ~1 ms of parsing; a request's body is a few kB
+PARSE_APART_BYTES = 64 * 1024  # ~1 ms of parsing; a request's body is a few kB
 
 
 def _as_is(body: dict[str, Any]) -> dict[str, Any]:
