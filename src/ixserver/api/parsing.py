@@ -20,6 +20,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,6 +32,7 @@ from ixserver.writes import crossing
 log = logging.getLogger("ixserver")
 T = TypeVar("T")
 PARSER_NICE = 10
+PARENT_CHECK = 1.0  # seconds between the parser process's looks at whether its server process is there
 
 
 class BodyParser:
@@ -62,9 +65,19 @@ class BodyParser:
 
 
 def _lowered() -> None:
+    """The parser process's start: a lower priority, and an end with its server process's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: `serve` stops it
     with contextlib.suppress(OSError):
         os.nice(PARSER_NICE)
+    threading.Thread(target=_follow, args=(os.getppid(),), name="ixserver-parser-parent", daemon=True).start()
+
+
+def _follow(parent: int) -> None:
+    """A server process killed (SIGKILL) cannot stop its parser process, which waits for bodies
+    on a pipe it holds both ends of: it leaves by itself once its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(0)
 
 
 def _outcome(parsed: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
