@@ -50,7 +50,7 @@ class BodyParser:
             return await asyncio.to_thread(parsed, *args)
         _id, ok, value = crossing.read_outcome(payload)
         if ok:
-            return value  # type: ignore[no-any-return]
+            return value
         raise value
 
     def _started(self) -> ProcessPoolExecutor:
