@@ -8,13 +8,15 @@ connections) for BENCH_SECONDS, first alone, then while a heavy account sends, w
 - from one more connection, documents of LARGEST_DOCUMENT lines (created, then finalized).
 It prints the quiet account's p50 and p99 in both runs and their ratio (target: p99 within 2× of
 its p99 alone), on SQLite and, with BENCH_DATABASE_URL=postgresql://…, on PostgreSQL.
-Same server as `bench/run.py` (`serve --workers N`, one process per core).
+Same server as `bench/run.py` (`serve --workers N`, one process per core). Needs wrk (it is
+skipped without). BENCH_HEAVY=bodies or BENCH_HEAVY=documents: one of the two heavy loads only.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -141,6 +143,9 @@ def scenario(label: str, data_dir: Path, database_url: str | None) -> dict[str, 
 
 
 def main() -> None:
+    if shutil.which("wrk") is None:
+        print("bench/fairness.py: skipped, wrk is not installed (apt-get install wrk)")
+        return
     with tempfile.TemporaryDirectory(prefix="ixfair-") as tmp:
         results = [scenario("sqlite", Path(tmp) / "sqlite", None)]
         pg_url = os.environ.get("BENCH_DATABASE_URL")
