@@ -94,6 +94,15 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="Time a server process or the writer process may take to start (a loaded machine)."
     )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
+    writer_batch_cost: int = Field(
+        default=256, ge=1, description="Most lines of documents (and use cases) committed together; a larger one alone."
+    )
+    account_requests: int = Field(
+        default=64, ge=1, description="Requests of one account a server process works on at once; more wait their turn."
+    )
+    account_body_bytes: int = Field(
+        default=1_000_000, ge=1, description="Bytes of request bodies of one account a server process works on at once."
+    )
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."
     )

@@ -37,6 +37,8 @@ QUEUE_SECONDS = Histogram("ixserver_writer_queue_seconds", "Time a use case wait
 RACES = Counter("ixserver_writer_races_total", "Use cases run again after losing a race to another instance", ["sqlstate"])
 ISSUED = Counter("ixserver_documents_issued_total", "Documents issued (finalized, or receipts of payments)", ["type"])
 CACHE = Counter("ixserver_read_cache_total", "Reads answered from the read cache, or not", ["result"])
+BODIES_PARSED_APART = Counter("ixserver_request_bodies_parsed_apart_total", "Request bodies large enough to be parsed by the parser process")
+ACCOUNT_WAITS = Counter("ixserver_account_share_waits_total", "Requests that waited for their account's share of a server process", ["result"])
 
 
 class _JobsCollector:

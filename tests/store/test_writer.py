@@ -330,3 +330,37 @@ def test_a_use_case_that_keeps_losing_its_connection_or_its_commit_is_a_503(db: 
     assert "may or may not have been carried out" in unknown.value.message and unknown.value.retry_after == 1
     assert again == [1], "not run again"
     assert _allocated(db, other_id) == [], "(here the server had not committed it)"
+
+
+RUN_ORDER: list[tuple[int, int]] = []
+
+
+def noted(_conn, account_id: int, n: int) -> int:  # type: ignore[no-untyped-def]
+    RUN_ORDER.append((account_id, n))
+    return n
+
+
+def test_accounts_share_the_batches(db: Database, resources: Resources) -> None:
+    """Another account's few writes, queued behind one account's many, run in the first batches
+    (turns of one use case per account), and each account's in the order they were handed over."""
+    from ixserver.services.accounts import create_account
+    from tests.support import write
+
+    busy, _ = write(db, create_account, f"b{time.monotonic_ns()}", resources)
+    quiet, _ = write(db, create_account, f"q{time.monotonic_ns()}", resources)
+    writer = WriterThread(db, resources, batch_max=8)
+    RUN_ORDER.clear()
+
+    async def burst() -> list[object]:
+        await writer.open()
+        jobs = [writer.run(noted, busy.id, n) for n in range(60)] + [writer.run(noted, quiet.id, n) for n in range(4)]
+        return await asyncio.gather(*jobs)
+
+    try:
+        asyncio.run(burst())
+    finally:
+        writer.close()
+    assert [n for a, n in RUN_ORDER if a == busy.id] == list(range(60))
+    assert [n for a, n in RUN_ORDER if a == quiet.id] == list(range(4))
+    last_quiet = max(i for i, (a, _n) in enumerate(RUN_ORDER) if a == quiet.id)
+    assert last_quiet < 24, f"the quiet account's writes waited for the busy one's ({RUN_ORDER[:30]})"

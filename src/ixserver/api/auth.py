@@ -4,7 +4,8 @@ A missing or wrong key is a 401 with an empty body; the request log says which o
 reasons (no key, an unknown key, the key of another account than the Host names). When the Host is `{name}.{domain}` for one
 of the configured account domains (default `localhost`), `{name}` must be the key's account.
 A verified key is remembered for a short while so that reads do not pay for a lookup each time.
-The rate limit (per account) is applied here too, since it needs the account.
+The rate limit (per account) is applied here too, since it needs the account, and so is the
+account's share of the process (api/shares.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ixserver.api.context import AppContext
 from ixserver.api.errors import too_many_requests, unauthorized
+from ixserver.api.shares import RETRY_AFTER, AccountBusy
 from ixserver.services.accounts import AccountRef, authenticate
 
 # Not behind the API key: the control API's public part, and the public document pages.
@@ -123,7 +125,18 @@ class AuthMiddleware:
                 await too_many_requests(wait)(scope, receive, send)
                 return
         scope.setdefault("state", {})["account"] = account
-        await self.app(scope, receive, send)
+        shares, size = self.ctx.shares, self.ctx.shares.size_of(scope)
+        try:
+            turn = shares.enter(account.id, size)
+        except AccountBusy:
+            await too_many_requests(RETRY_AFTER)(scope, receive, send)
+            return
+        if turn is not None:
+            await shares.wait(account.id, size, turn)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            shares.leave(account.id, size)
 
 
 def _address(scope: Scope) -> str:

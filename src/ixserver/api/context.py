@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ixserver.api.cache import ReadCache
+from ixserver.api.parsing import BodyParser
 from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
+from ixserver.api.shares import AccountShares
 from ixserver.config import Settings
 from ixserver.domain.errors import DatabaseUnavailable
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
@@ -41,6 +43,8 @@ class AppContext:
     limiter: SharedRateLimit | None  # per account, shared by the server's processes and instances
     address_limiter: RateLimiter | None  # per client address, for requests with a wrong key
     cache: ReadCache
+    shares: AccountShares  # each account's share of this process (requests, bytes of bodies)
+    parser: BodyParser = field(default_factory=BodyParser)  # large bodies, in a process of their own
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
@@ -68,6 +72,7 @@ class AppContext:
             ),
             address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
+            shares=AccountShares(settings.account_requests, settings.account_body_bytes, settings.max_body_bytes),
             parent_pid=parent_pid,
         )
 
@@ -120,6 +125,7 @@ class AppContext:
         if self.limiter is not None:
             self.limiter.close()
         self.writes.close()
+        self.parser.close()
         self.db.dispose()
 
 

@@ -6,6 +6,7 @@ change-state and the per-type lists of each type, and the family's list of all i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +17,17 @@ from ixserver.api.context import account, context
 from ixserver.api.documents import parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, object_at, read_body, require_root
+from ixserver.api.wire import (
+    JSONResponse,
+    as_date,
+    as_decimal,
+    as_flag,
+    as_text,
+    object_at,
+    read_body,
+    read_parsed,
+    require_root,
+)
 from ixserver.domain import limits, states
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType, types_of
 from ixserver.domain.documents import DocumentFilters
@@ -122,7 +133,7 @@ def _handlers(
 ) -> dict[str, Callable[[Request], Awaitable[Response]]]:
     async def create(request: Request) -> Response:
         ctx, account_id = context(request), account(request).id
-        data = parse_document(await read_body(request), kind)
+        data = await read_parsed(request, partial(parse_document, kind=kind))
         claim = (account_id, data.proprietary_uid) if data.proprietary_uid else None
         if claim is not None:
             if claim in ctx.in_flight:
@@ -147,7 +158,7 @@ def _handlers(
 
     async def update(request: Request) -> Response:
         ctx = context(request)
-        data = parse_document(await read_body(request), kind)
+        data = await read_parsed(request, partial(parse_document, kind=kind))
         document = await ctx.writes.run(
             service.update_document, account(request).id, kind.key, request.path_params["document_id"], data
         )

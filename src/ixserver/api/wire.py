@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ixserver import metrics
 from ixserver.domain import limits
 from ixserver.domain.errors import MalformedRequest, MissingElement, RequestTooLarge, ValidationFailed
 from ixserver.domain.limits import XML_FORBIDDEN
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+T = TypeVar("T")
 
 
 def _default(value: Any) -> Any:
@@ -55,9 +58,32 @@ async def read_body(request: Request) -> dict[str, Any]:
     """The JSON object in the body; {} when there is no body (GET-style PUTs, n8n, Odoo). At
     most IXSERVER_MAX_BODY_BYTES (else 413) and MAX_DEPTH levels deep (else 400); every text in
     it, keys included, text that XML 1.0 can carry (else 422, `check_text`)."""
-    raw = await _body(request, request.app.state.ctx.settings.max_body_bytes)
+    return await read_parsed(request, _as_is)
+
+
+async def read_parsed(request: Request, parse: Callable[[dict[str, Any]], T]) -> T:
+    """`parse(read_body(request))`: a body over PARSE_APART_BYTES in the parser process
+    (api/parsing.py), so that the server process goes on serving its other requests meanwhile;
+    `parse` then must be picklable (a function of a module, or a `functools.partial` of one)."""
+    ctx = request.app.state.ctx
+    raw = await _body(request, ctx.settings.max_body_bytes)
+    content_type = request.headers.get("content-type", "")
+    if len(raw) > PARSE_APART_BYTES:
+        metrics.BODIES_PARSED_APART.inc()
+        return await ctx.parser.parse(_parsed, raw, content_type, parse)
+    return _parsed(raw, content_type, parse)
+
+
+PARSE_APART_BYTES = 64 * 1024  # ~1 ms of parsing; a request's body is a few kB
+
+
+def _as_is(body: dict[str, Any]) -> dict[str, Any]:
+    return body
+
+
+def _parsed(raw: bytes, content_type: str, parse: Callable[[dict[str, Any]], T]) -> T:
     if not raw.strip():
-        return {}
+        return parse({})
     try:
         body = json.loads(raw, parse_float=Decimal)
     except RecursionError:
@@ -65,14 +91,13 @@ async def read_body(request: Request) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         # Bodies are read as JSON whatever Content-Type says (`curl -d` sends a form type);
         # when they are not JSON, say which of the two is wrong.
-        content_type = request.headers.get("content-type", "")
         if content_type and "json" not in content_type.lower():
             raise ValidationFailed("No content type or wrongly specified") from None
         raise MalformedRequest(f"Malformed JSON in request body: {exc}") from None
     if not isinstance(body, dict):
         raise MalformedRequest("The request body must be a JSON object")
     _check_values(body, "", 1)
-    return body
+    return parse(body)
 
 
 async def _body(request: Request, limit: int) -> bytes:

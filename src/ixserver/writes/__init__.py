@@ -75,4 +75,4 @@ def writes_for(settings: Settings, db: Database, resources: Resources, writer_so
         return RemoteWriter(writer_socket)
     from ixserver.writes.thread import WriterThread
 
-    return WriterThread(db, resources, batch_max=settings.writer_batch_max)
+    return WriterThread(db, resources, batch_max=settings.writer_batch_max, cost_max=settings.writer_batch_cost)

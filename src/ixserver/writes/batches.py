@@ -22,6 +22,16 @@ find-or-create that both attempted (the loser's insert waits for the winner's co
 run again, it finds the winner's row). A use case that keeps failing is answered with its error
 after a few tries.
 
+A batch is shared fairly between accounts (`take_batch`): the writer takes the use cases that
+wait in turns, one of each account in the order the accounts arrived, then a second of each …,
+each account's in the order they arrived, until the batch holds `batch_max` use cases or the
+next one would take it past `cost_max` (a use case costs 1 and 1 more per line of a document it
+carries: `use_cases.cost_of`). An account whose next use case does not fit waits for the next
+batch, and so do its later ones; the first use case of a batch is always taken. So one account's
+many writes take at most its turn's share of a batch, and a 1,000-line document is committed in
+a batch after the small use cases already waiting rather than with them, which would have
+waited for its commit. Alone, an account has the whole batch, as before.
+
 Between batches, at most every `housekeeping_every` seconds and only after writes, the writer
 folds the document count changes that triggers record (store/document_counts.py) in a
 transaction of its own. Its failure is logged and tried again later.
@@ -50,7 +60,7 @@ from ixserver.domain.errors import CommitUnknown, DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import LOST, Database, UseCasePoints, fault_of, unavailable
 from ixserver.store.document_counts import fold_count_changes
-from ixserver.writes.use_cases import Job, account_of, lock_account
+from ixserver.writes.use_cases import Job, account_of, cost_of, lock_account
 
 log = logging.getLogger("ixserver.writer")
 
@@ -58,9 +68,45 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, dead
 MAX_RETRIES = 5
 HOUSEKEEPING_EVERY = 2.0  # seconds
 PROBE_EVERY = 1.0  # seconds between the probes of a faulted writer
+BATCH_COST = 256  # IXSERVER_WRITER_BATCH_COST's default: see config.py
 
 
 Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
+
+
+def take_batch(pending: list[Job], batch_max: int, cost_max: int) -> tuple[list[Job], list[Job]]:
+    """The next batch of `pending` (in the order they arrived), shared between accounts as the
+    module says, and what is left for later batches, still in the order it arrived."""
+    if len(pending) <= 1:
+        return pending, []
+    queues: dict[int | None, list[Job]] = {}
+    for job in pending:
+        queues.setdefault(account_of(job), []).append(job)
+    if len(queues) == 1 and len(pending) <= batch_max and sum(map(cost_of, pending)) <= cost_max:
+        return pending, []  # one account's few small use cases: the common case, all of them
+    batch: list[Job] = []
+    cost = 0
+    turn = 0
+    open_accounts = list(queues)
+    while open_accounts and len(batch) < batch_max:
+        still_open = []
+        for account in open_accounts:
+            jobs = queues[account]
+            if turn >= len(jobs):
+                continue
+            job = jobs[turn]
+            job_cost = cost_of(job)
+            if batch and cost + job_cost > cost_max:
+                continue  # this account's turn ends here (its later use cases keep their order)
+            batch.append(job)
+            cost += job_cost
+            still_open.append(account)
+            if len(batch) == batch_max:
+                break
+        open_accounts = still_open
+        turn += 1
+    taken = set(map(id, batch))
+    return batch, [job for job in pending if id(job) not in taken]
 
 
 def _sqlstate(exc: BaseException) -> str | None:

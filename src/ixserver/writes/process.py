@@ -40,7 +40,7 @@ from ixserver.journal import attach
 from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.writes import crossing
-from ixserver.writes.batches import Batches, Job, Outcome
+from ixserver.writes.batches import Batches, Job, Outcome, take_batch
 
 log = logging.getLogger("ixserver.writer")
 
@@ -78,7 +78,8 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
     logging.config.dictConfig(uvicorn_log_config(settings.log_level, settings.log_format))
     db = Database(settings.resolved_database_url)
     journal = attach(db, settings)  # the heads the writer seals, outside the database
-    server = _Server(Batches(db, Resources.from_settings(settings)), settings.writer_batch_max, path)
+    runner = Batches(db, Resources.from_settings(settings))
+    server = _Server(runner, settings.writer_batch_max, settings.writer_batch_cost, path)
     try:
         server.serve(control)
     finally:
@@ -89,9 +90,10 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
 
 
 class _Server:
-    def __init__(self, runner: Batches, batch_max: int, path: str) -> None:
+    def __init__(self, runner: Batches, batch_max: int, cost_max: int, path: str) -> None:
         self.runner = runner
         self.batch_max = batch_max
+        self.cost_max = cost_max
         self.selector = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytearray] = {}
         self.pending: list[Job] = []
@@ -125,7 +127,7 @@ class _Server:
                 else:
                     self._receive(key.fileobj)  # type: ignore[arg-type]
             if self.pending:
-                batch, self.pending = self.pending[: self.batch_max], self.pending[self.batch_max :]
+                batch, self.pending = take_batch(self.pending, self.batch_max, self.cost_max)
                 outcomes, retry = self.runner.run(batch)
                 self._answer(outcomes)
                 self.pending.extend(retry)

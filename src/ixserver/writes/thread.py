@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from ixserver.resources import Resources
 from ixserver.store.db import Database
-from ixserver.writes.batches import HOUSEKEEPING_EVERY, Batches, Job, Outcome
+from ixserver.writes.batches import BATCH_COST, HOUSEKEEPING_EVERY, Batches, Job, Outcome, take_batch
 
 T = TypeVar("T")
 
@@ -31,8 +31,9 @@ class _Waiter:
 class WriterThread:
     """`Writes` by a thread of this process that owns the write connection."""
 
-    def __init__(self, db: Database, resources: Resources, *, batch_max: int = 64) -> None:
+    def __init__(self, db: Database, resources: Resources, *, batch_max: int = 64, cost_max: int = BATCH_COST) -> None:
         self.batch_max = batch_max
+        self.cost_max = cost_max
         self.runner = Batches(db, resources)
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -99,28 +100,30 @@ class WriterThread:
 
     def _loop(self) -> None:
         stopping = False
-        while not stopping:
-            try:
-                first = self._queue.get(timeout=self.runner.wait_at_most(HOUSEKEEPING_EVERY))
-            except queue.Empty:
-                self.runner.housekeep(due_only=False)
-                continue
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < self.batch_max:
+        pending: list[Job] = []  # handed over, not yet run: shared between accounts (take_batch)
+        while not stopping or pending:
+            if not pending:
+                try:
+                    first = self._queue.get(timeout=self.runner.wait_at_most(HOUSEKEEPING_EVERY))
+                except queue.Empty:
+                    self.runner.housekeep(due_only=False)
+                    continue
+                if first is None:
+                    break
+                pending.append(first)
+            while not stopping:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
                     stopping = True
-                    break
-                batch.append(nxt)
+                else:
+                    pending.append(nxt)
+            batch, pending = take_batch(pending, self.batch_max, self.cost_max)
             outcomes, retry = self.runner.run(batch)
             _answer(outcomes)
-            for job in retry:
-                self._queue.put(job)
+            pending += retry
             self.runner.housekeep(due_only=True)
         self.runner.housekeep(due_only=False)
 

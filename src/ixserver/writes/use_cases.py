@@ -46,6 +46,18 @@ def account_of(job: Job) -> int | None:
     return None
 
 
+def cost_of(job: Job) -> int:
+    """What a use case costs the writer, in lines of documents: 1, and 1 more for each line of a
+    document it carries (a `DocumentInput`'s `lines`), so that a 1,000-line document is told
+    apart from the small use cases it would hold up (`batches.take_batch`)."""
+    cost = 1
+    for arg in job.args:
+        lines = getattr(arg, "lines", None)
+        if isinstance(lines, list):
+            cost += len(lines)
+    return cost
+
+
 def lock_account(conn: Any, job: Job) -> int | None:
     """Take the lock of the job's account, if it is an account's use case; the account, or None.
     Every writer does this before an account's use case (`Batches`, and `DirectWrites` for the

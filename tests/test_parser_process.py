@@ -1,0 +1,61 @@
+"""The parser process of large bodies (api/parsing.py): what it reads and refuses comes back as
+in place, and it leaves by itself when its server process is killed."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ixserver.api.parsing import BodyParser
+from ixserver.api.wire import _as_is, _parsed
+from ixserver.domain.errors import MalformedRequest
+
+KILLED_SERVER = """
+import asyncio, os, sys
+from ixserver.api.parsing import BodyParser
+from ixserver.api.wire import _as_is, _parsed
+
+async def main():
+    await BodyParser().parse(_parsed, b'{"a": 1}', "", _as_is)
+    print(os.popen(f"pgrep -P {os.getpid()}").read().split(), flush=True)
+    os._exit(0)  # as SIGKILL: nothing closes the parser
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_what_the_parser_process_reads_or_refuses_comes_back() -> None:
+    async def run() -> None:
+        parser = BodyParser()
+        parser._started()
+        while not parser._ready:  # the first bodies are parsed in a thread meanwhile
+            await asyncio.sleep(0.05)
+        try:
+            assert await parser.parse(_parsed, b'{"invoice": {"n": 1.50}}', "application/json", _as_is) == {
+                "invoice": {"n": __import__("decimal").Decimal("1.50")}
+            }
+            with pytest.raises(MalformedRequest, match="nested more than 32 levels"):
+                await parser.parse(_parsed, b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", "", _as_is)
+        finally:
+            parser.close()
+
+    asyncio.run(run())
+
+
+def test_the_parser_process_leaves_when_its_server_process_is_killed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "killed_server.py"
+    script.write_text(KILLED_SERVER)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True).stdout
+    children = [int(pid) for pid in ast.literal_eval(out.strip())]
+    assert children, "the parser process was started"
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in children):
+        assert time.monotonic() < deadline, f"the parser process {children} outlived its server process"
+        time.sleep(0.2)
