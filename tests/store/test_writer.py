@@ -188,7 +188,7 @@ def test_an_accounts_use_case_holds_its_account_lock(db: Database, resources: Re
 
 
 def test_the_account_of_a_use_case() -> None:
-    from ixserver.writes.use_cases import Job, account_of
+    from ixserver.writes.use_cases import UseCase, account_of
 
     def of_account(conn, account_id: int, n: int) -> None:  # type: ignore[no-untyped-def]
         """A use case of an account."""
@@ -199,8 +199,8 @@ def test_the_account_of_a_use_case() -> None:
     def of_none(conn, job_id: int) -> None:  # type: ignore[no-untyped-def]
         """One of no single account (e.g. a job's claim), though its first argument is a number."""
 
-    jobs = [Job(of_account, (9, 1)), Job(of_none, (3,)), Job(with_resources, (2,), with_resources=True), Job(of_account, (2, 2)),
-            Job(of_account, (9, 3))]  # fmt: skip
+    jobs = [UseCase(of_account, (9, 1)), UseCase(of_none, (3,)), UseCase(with_resources, (2,), with_resources=True), UseCase(of_account, (2, 2)),
+            UseCase(of_account, (9, 3))]  # fmt: skip
     assert [account_of(job) for job in jobs] == [9, None, 2, 2, 9]
 
 
@@ -218,9 +218,9 @@ def test_a_batch_holds_one_accounts_lock_at_a_time(db: Database, resources: Reso
     if db.dialect != "postgresql":
         pytest.skip("PostgreSQL's locks")
     from ixserver.writes.batches import Batches
-    from ixserver.writes.use_cases import Job
+    from ixserver.writes.use_cases import UseCase
 
-    jobs = [Job(transaction_of, (account, n)) for n, account in enumerate([8, 7, 8, 7, 9])]
+    jobs = [UseCase(transaction_of, (account, n)) for n, account in enumerate([8, 7, 8, 7, 9])]
     outcomes, retry = Batches(db, resources).run(jobs)
     assert retry == [] and all(ok for _job, ok, _value in outcomes)
     by_account: dict[int, set[int]] = {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ixserver.writes.batches import take_batch
-from ixserver.writes.use_cases import Job, cost_of
+from ixserver.writes.use_cases import UseCase, cost_of
 
 
 def use_case(conn: Any, account_id: int, n: int, document: Any = None) -> None:
@@ -23,11 +23,11 @@ class Document:
     lines: list[int]
 
 
-def jobs(account: int, count: int, start: int = 0) -> list[Job]:
-    return [Job(use_case, (account, n)) for n in range(start, start + count)]
+def jobs(account: int, count: int, start: int = 0) -> list[UseCase]:
+    return [UseCase(use_case, (account, n)) for n in range(start, start + count)]
 
 
-def named(batch: list[Job]) -> list[tuple[Any, ...]]:
+def named(batch: list[UseCase]) -> list[tuple[Any, ...]]:
     return [job.args[:2] for job in batch]
 
 
@@ -47,13 +47,13 @@ def test_accounts_take_turns_and_each_keeps_its_order() -> None:
 
 
 def test_a_use_case_of_no_account_takes_turns_as_one() -> None:
-    pending = jobs(1, 5) + [Job(no_account, (0,)), Job(no_account, (1,))]
+    pending = jobs(1, 5) + [UseCase(no_account, (0,)), UseCase(no_account, (1,))]
     batch, _rest = take_batch(pending, 4, 256)
     assert named(batch) == [(1, 0), (0,), (1, 1), (1,)]
 
 
 def test_a_large_document_goes_in_a_batch_after_the_small_use_cases_waiting() -> None:
-    large = Job(use_case, (1, 1, Document(list(range(1000)))))
+    large = UseCase(use_case, (1, 1, Document(list(range(1000)))))
     assert cost_of(large) == 1001 and cost_of(jobs(1, 1)[0]) == 1
     pending = jobs(1, 1) + [large] + jobs(1, 3, start=2) + jobs(2, 5)
     batch, rest = take_batch(pending, 64, 256)
@@ -66,7 +66,7 @@ def test_a_large_document_goes_in_a_batch_after_the_small_use_cases_waiting() ->
 
 
 def test_the_cost_budget_bounds_a_batch_of_middling_documents() -> None:
-    pending = [Job(use_case, (account, n, Document(list(range(99))))) for n in range(3) for account in (1, 2)]
+    pending = [UseCase(use_case, (account, n, Document(list(range(99))))) for n in range(3) for account in (1, 2)]
     batch, rest = take_batch(pending, 64, 256)
     assert named(batch) == [(1, 0), (2, 0)], "100 + 100 fit in 256, a third does not"
     assert len(rest) == 4

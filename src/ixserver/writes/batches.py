@@ -60,7 +60,7 @@ from ixserver.domain.errors import CommitUnknown, DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import LOST, Database, UseCasePoints, fault_of, unavailable
 from ixserver.store.document_counts import fold_count_changes
-from ixserver.writes.use_cases import Job, account_of, cost_of, lock_account
+from ixserver.writes.use_cases import UseCase, account_of, cost_of, lock_account
 
 log = logging.getLogger("ixserver.writer")
 
@@ -71,34 +71,34 @@ PROBE_EVERY = 1.0  # seconds between the probes of a faulted writer
 BATCH_COST = 256  # IXSERVER_WRITER_BATCH_COST's default: see config.py
 
 
-Outcome = tuple[Job, bool, Any]  # (job, succeeded, its value or its exception)
+Outcome = tuple[UseCase, bool, Any]  # (case, succeeded, its value or its exception)
 
 
-def take_batch(pending: list[Job], batch_max: int, cost_max: int) -> tuple[list[Job], list[Job]]:
+def take_batch(pending: list[UseCase], batch_max: int, cost_max: int) -> tuple[list[UseCase], list[UseCase]]:
     """The next batch of `pending` (in the order they arrived), shared between accounts as the
     module says, and what is left for later batches, still in the order it arrived."""
     if len(pending) <= 1:
         return pending, []
-    queues: dict[int | None, list[Job]] = {}
-    for job in pending:
-        queues.setdefault(account_of(job), []).append(job)
+    queues: dict[int | None, list[UseCase]] = {}
+    for case in pending:
+        queues.setdefault(account_of(case), []).append(case)
     if len(queues) == 1 and len(pending) <= batch_max and sum(map(cost_of, pending)) <= cost_max:
         return pending, []  # one account's few small use cases: the common case, all of them
-    batch: list[Job] = []
+    batch: list[UseCase] = []
     cost = 0
     turn = 0
     open_accounts = list(queues)
     while open_accounts and len(batch) < batch_max:
         still_open = []
         for account in open_accounts:
-            jobs = queues[account]
-            if turn >= len(jobs):
+            cases = queues[account]
+            if turn >= len(cases):
                 continue
-            job = jobs[turn]
-            job_cost = cost_of(job)
+            case = cases[turn]
+            job_cost = cost_of(case)
             if batch and cost + job_cost > cost_max:
                 continue  # this account's turn ends here (its later use cases keep their order)
-            batch.append(job)
+            batch.append(case)
             cost += job_cost
             still_open.append(account)
             if len(batch) == batch_max:
@@ -106,7 +106,7 @@ def take_batch(pending: list[Job], batch_max: int, cost_max: int) -> tuple[list[
         open_accounts = still_open
         turn += 1
     taken = set(map(id, batch))
-    return batch, [job for job in pending if id(job) not in taken]
+    return batch, [case for case in pending if id(case) not in taken]
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -126,7 +126,7 @@ class Batches:
         self._written_since_housekeeping = False
         self._last_housekeeping = time.monotonic()
         self.batches = 0
-        self.jobs = 0
+        self.cases = 0
         self.seconds = 0.0  # spent running batches: the serial part of every write
         self.races: dict[str, int] = {}  # lost to another instance, by SQLSTATE (40P01: deadlock)
         self._locks = db.dialect == "postgresql"
@@ -134,7 +134,7 @@ class Batches:
         self._last_probe = 0.0
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": self.batches, "use_cases": self.jobs, "seconds": round(self.seconds, 6), "races": dict(self.races),
+        return {"batches": self.batches, "use_cases": self.cases, "seconds": round(self.seconds, 6), "races": dict(self.races),
                 "fault": self.fault}  # fmt: skip
 
     def _faulted(self, fault: str) -> None:
@@ -172,15 +172,15 @@ class Batches:
         metrics.RACES.labels(state).inc()
         log.warning("writer: %s lost a race to another instance (SQLSTATE %s) and runs again", what, state)
 
-    def _lock_account(self, conn: Any, job: Job, locked: set[int | None]) -> None:
-        if self._locks and account_of(job) not in locked:
-            locked.add(lock_account(conn, job))
+    def _lock_account(self, conn: Any, case: UseCase, locked: set[int | None]) -> None:
+        if self._locks and account_of(case) not in locked:
+            locked.add(lock_account(conn, case))
 
-    def run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
+    def run(self, batch: list[UseCase]) -> tuple[list[Outcome], list[UseCase]]:
         """The outcome of each use case that is settled, and the use cases to run again later."""
         started = time.perf_counter()
-        for job in batch:
-            metrics.QUEUE_SECONDS.observe(started - job.queued)
+        for case in batch:
+            metrics.QUEUE_SECONDS.observe(started - case.queued)
         metrics.BATCH_USE_CASES.observe(len(batch))
         try:
             outcomes, retry = self._run(batch)
@@ -189,19 +189,19 @@ class Batches:
             self.seconds += took
             metrics.BATCH_SECONDS.observe(took)
             self._written_since_housekeeping = True
-        for job in retry:
-            job.queued = time.perf_counter()
-        self.jobs += len(outcomes)
+        for case in retry:
+            case.queued = time.perf_counter()
+        self.cases += len(outcomes)
         return outcomes, retry
 
-    def _call(self, conn: Any, job: Job) -> Any:
-        if job.with_resources:
-            return job.fn(conn, self.resources, *job.args)
-        return job.fn(conn, *job.args)
+    def _call(self, conn: Any, case: UseCase) -> Any:
+        if case.with_resources:
+            return case.fn(conn, self.resources, *case.args)
+        return case.fn(conn, *case.args)
 
-    def _run(self, batch: list[Job]) -> tuple[list[Outcome], list[Job]]:
+    def _run(self, batch: list[UseCase]) -> tuple[list[Outcome], list[UseCase]]:
         outcomes: list[Outcome] = []
-        retry: list[Job] = []
+        retry: list[UseCase] = []
         for group in self._transactions(batch):
             if len(group) > 1:
                 together = self._run_together(group)
@@ -209,23 +209,23 @@ class Batches:
                     self.batches += 1
                     outcomes += together
                     continue
-            for job in group:
-                self._run_alone(job, outcomes, retry, first=len(group) == 1)
+            for case in group:
+                self._run_alone(case, outcomes, retry, first=len(group) == 1)
         return outcomes, retry
 
-    def _transactions(self, batch: list[Job]) -> list[list[Job]]:
+    def _transactions(self, batch: list[UseCase]) -> list[list[UseCase]]:
         """The batch's transactions, one after the other. SQLite: one (its one writer gains
         nothing from letting go of the lock between accounts; one commit for all is cheapest).
         PostgreSQL: one per account, so that a writer holds one account's lock at a time and the
         other writers (server processes, instances) write other accounts meanwhile."""
         if not self._locks:
             return [batch]
-        groups: dict[int | None, list[Job]] = {}
-        for job in batch:
-            groups.setdefault(account_of(job), []).append(job)
+        groups: dict[int | None, list[UseCase]] = {}
+        for case in batch:
+            groups.setdefault(account_of(case), []).append(case)
         return list(groups.values())
 
-    def _run_together(self, batch: list[Job]) -> list[Outcome] | None:
+    def _run_together(self, batch: list[UseCase]) -> list[Outcome] | None:
         """Every use case of the batch in one transaction, each inside a savepoint: one that
         refuses (a domain error, e.g. a 422) is undone alone and the others are committed. Any
         other failure (a deadlock, a broken connection) rolls the whole batch back: None, and each
@@ -235,22 +235,22 @@ class Batches:
                 points = UseCasePoints(conn)
                 outcomes: list[Outcome] = []
                 locked: set[int | None] = set()
-                for job in batch:
-                    self._lock_account(conn, job, locked)  # outside the savepoint: held to the commit
+                for case in batch:
+                    self._lock_account(conn, case, locked)  # outside the savepoint: held to the commit
                     points.begin()
                     try:
-                        value = self._call(conn, job)
+                        value = self._call(conn, case)
                     except DomainError as exc:
                         points.undo()
-                        outcomes.append((job, False, exc))
+                        outcomes.append((case, False, exc))
                     else:
-                        outcomes.append((job, True, value))
+                        outcomes.append((case, True, value))
                     points.end()
             self._committed()
             return outcomes
         except CommitUnknown as exc:  # committed or not: none of them is run again
             self._faulted(exc.reason)
-            return [(job, False, exc) for job in batch]
+            return [(case, False, exc) for case in batch]
         except Exception as exc:  # noqa: BLE001 - each use case is run again on its own
             fault = fault_of(exc)
             if fault is not None:
@@ -259,33 +259,33 @@ class Batches:
                 self._lost_race(exc, f"a batch of {len(batch)} use cases")
             return None
 
-    def _run_alone(self, job: Job, outcomes: list[Outcome], retry: list[Job], *, first: bool) -> None:
+    def _run_alone(self, case: UseCase, outcomes: list[Outcome], retry: list[UseCase], *, first: bool) -> None:
         """The use case in a transaction of its own. `first`: no batch ran it before, so a lost
         connection is tried once more here."""
         for again in (not first, True):
             self.batches += 1
             try:
                 with self.db.transaction() as conn:
-                    self._lock_account(conn, job, set())
-                    value = self._call(conn, job)
+                    self._lock_account(conn, case, set())
+                    value = self._call(conn, case)
                 self._committed()
-                outcomes.append((job, True, value))
+                outcomes.append((case, True, value))
             except CommitUnknown as exc:
                 self._faulted(exc.reason)
-                outcomes.append((job, False, exc))
+                outcomes.append((case, False, exc))
             except Exception as exc:  # noqa: BLE001 - handed to the caller (or retried)
                 fault = fault_of(exc)
                 if fault is not None:
                     self._faulted(fault)
                     if fault == LOST and not again:
                         continue  # once more, on a new connection
-                    outcomes.append((job, False, unavailable(fault)))
-                elif _retryable(exc) and job.retries < MAX_RETRIES:
-                    self._lost_race(exc, f"use case {getattr(job.fn, '__name__', job.fn)}")
-                    job.retries += 1
-                    retry.append(job)
+                    outcomes.append((case, False, unavailable(fault)))
+                elif _retryable(exc) and case.retries < MAX_RETRIES:
+                    self._lost_race(exc, f"use case {getattr(case.fn, '__name__', case.fn)}")
+                    case.retries += 1
+                    retry.append(case)
                 else:
-                    outcomes.append((job, False, exc))
+                    outcomes.append((case, False, exc))
             return
 
     def housekeeping_due_in(self) -> float | None:

@@ -75,30 +75,30 @@ def frames(buffer: bytearray) -> list[bytes]:
 # -- requests (server process -> writer process) ------------------------------------------
 
 
-def request(job_id: int, fn: Any, args: tuple[Any, ...], with_resources: bool) -> bytes:
-    return frame(dumps((job_id, fn, args, with_resources)))
+def request(call_id: int, fn: Any, args: tuple[Any, ...], with_resources: bool) -> bytes:
+    return frame(dumps((call_id, fn, args, with_resources)))
 
 
 def read_request(payload: bytes) -> tuple[int, Any, tuple[Any, ...], bool]:
-    job_id, fn, args, with_resources = pickle.loads(payload)
-    return job_id, fn, args, with_resources
+    call_id, fn, args, with_resources = pickle.loads(payload)
+    return call_id, fn, args, with_resources
 
 
 # -- outcomes (writer process -> server process) ------------------------------------------
 
 
-def outcome(job_id: int, ok: bool, value: Any) -> bytes:
+def outcome(call_id: int, ok: bool, value: Any) -> bytes:
     try:
-        return frame(dumps((job_id, ok, value if ok else _error_state(value))))
+        return frame(dumps((call_id, ok, value if ok else _error_state(value))))
     except Exception as exc:  # noqa: BLE001 - answered as an error instead
         log.exception("writer: an outcome could not be sent")
         error = RuntimeError(f"the writer could not send back {type(value).__name__}: {exc}")
-        return frame(dumps((job_id, False, _error_state(error))))
+        return frame(dumps((call_id, False, _error_state(error))))
 
 
 def read_outcome(payload: bytes) -> tuple[int, bool, Any]:
-    job_id, ok, value = pickle.loads(payload)
-    return job_id, ok, value if ok else _rebuilt(*value)
+    call_id, ok, value = pickle.loads(payload)
+    return call_id, ok, value if ok else _rebuilt(*value)
 
 
 def _error_state(error: BaseException) -> tuple[type[BaseException], tuple[Any, ...], dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from ixserver.resources import Resources
 from ixserver.store.db import Database
-from ixserver.writes.use_cases import Job, lock_account
+from ixserver.writes.use_cases import UseCase, lock_account
 
 T = TypeVar("T")
 
@@ -26,20 +26,20 @@ class DirectWrites:
     def close(self) -> None:
         """Nothing to stop: every use case was committed before it returned."""
 
-    def _run(self, job: Job) -> Any:
+    def _run(self, case: UseCase) -> Any:
         with self.db.transaction() as conn:
-            lock_account(conn, job)  # as every writer does: the account's lock, and its version moved on
-            value = job.fn(conn, self.resources, *job.args) if job.with_resources else job.fn(conn, *job.args)
+            lock_account(conn, case)  # as every writer does: the account's lock, and its version moved on
+            value = case.fn(conn, self.resources, *case.args) if case.with_resources else case.fn(conn, *case.args)
         self.use_cases += 1
         return value
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._run(Job(fn, args))
+        return self._run(UseCase(fn, args))
 
     def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
         if self.resources is None:
             raise RuntimeError("these writes were given no resources")
-        return self._run(Job(fn, args, with_resources=True))
+        return self._run(UseCase(fn, args, with_resources=True))
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return self.run_sync(fn, *args)

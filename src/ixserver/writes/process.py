@@ -40,7 +40,7 @@ from ixserver.journal import attach
 from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.writes import crossing
-from ixserver.writes.batches import Batches, Job, Outcome, take_batch
+from ixserver.writes.batches import Batches, Outcome, UseCase, take_batch
 
 log = logging.getLogger("ixserver.writer")
 
@@ -96,7 +96,7 @@ class _Server:
         self.cost_max = cost_max
         self.selector = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytearray] = {}
-        self.pending: list[Job] = []
+        self.pending: list[UseCase] = []
         self.parent = os.getppid()
         self.orphaned = False
         with contextlib.suppress(FileNotFoundError):
@@ -149,24 +149,24 @@ class _Server:
         buffer += data
         for payload in crossing.frames(buffer):
             try:
-                job_id, fn, args, with_resources = crossing.read_request(payload)
+                call_id, fn, args, with_resources = crossing.read_request(payload)
             except Exception:  # noqa: BLE001 - a request that cannot be read ends its connection
                 log.exception("writer: unreadable request; closing the connection")
                 self._close(conn)
                 return
             if fn == crossing.STATS:
-                self._send(conn, [crossing.outcome(job_id, True, self.runner.stats())])
+                self._send(conn, [crossing.outcome(call_id, True, self.runner.stats())])
                 continue
             if fn == crossing.FAULT:
-                self._send(conn, [crossing.outcome(job_id, True, self.runner.fault)])
+                self._send(conn, [crossing.outcome(call_id, True, self.runner.fault)])
                 continue
-            self.pending.append(Job(fn, args, with_resources, (conn, job_id)))
+            self.pending.append(UseCase(fn, args, with_resources, (conn, call_id)))
 
     def _answer(self, outcomes: list[Outcome]) -> None:
         frames: dict[socket.socket, list[bytes]] = {}
-        for job, ok, value in outcomes:
-            conn, job_id = job.reply
-            frames.setdefault(conn, []).append(crossing.outcome(job_id, ok, value))
+        for case, ok, value in outcomes:
+            conn, call_id = case.reply
+            frames.setdefault(conn, []).append(crossing.outcome(call_id, ok, value))
         for conn, answers in frames.items():
             self._send(conn, answers)
 

@@ -83,11 +83,11 @@ class RemoteWriter:
         return "the writer process is being started again"
 
     async def _call(self, fn: Any, args: tuple[Any, ...], with_resources: bool) -> Any:
-        job_id = next(self._ids)
-        frame = crossing.request(job_id, fn, args, with_resources)
+        call_id = next(self._ids)
+        frame = crossing.request(call_id, fn, args, with_resources)
         link = await self._connected()
         future = link.loop.create_future()
-        link.pending[job_id] = future
+        link.pending[call_id] = future
         link.send(frame)
         return await future
 
@@ -137,8 +137,8 @@ class _Link(asyncio.Protocol):
         self.buffer += data
         pending = self.pending
         for payload in crossing.frames(self.buffer):
-            job_id, ok, value = crossing.read_outcome(payload)
-            future = pending.pop(job_id, None)
+            call_id, ok, value = crossing.read_outcome(payload)
+            future = pending.pop(call_id, None)
             if future is None or future.done():
                 continue
             if ok:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from ixserver.resources import Resources
 from ixserver.store.db import Database
-from ixserver.writes.batches import BATCH_COST, HOUSEKEEPING_EVERY, Batches, Job, Outcome, take_batch
+from ixserver.writes.batches import BATCH_COST, HOUSEKEEPING_EVERY, Batches, Outcome, UseCase, take_batch
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ class WriterThread:
         self.batch_max = batch_max
         self.cost_max = cost_max
         self.runner = Batches(db, resources)
-        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[UseCase | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -67,27 +67,27 @@ class WriterThread:
         return self.runner.fault
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._submit(Job(fn, args))
+        return await self._submit(UseCase(fn, args))
 
     async def run_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._submit(Job(fn, args, with_resources=True))
+        return await self._submit(UseCase(fn, args, with_resources=True))
 
-    async def _submit(self, job: Job) -> Any:
+    async def _submit(self, case: UseCase) -> Any:
         loop = asyncio.get_running_loop()
-        job.reply = _Waiter(loop.create_future(), loop)
-        self._queue.put(job)
-        return await job.reply.future
+        case.reply = _Waiter(loop.create_future(), loop)
+        self._queue.put(case)
+        return await case.reply.future
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._wait(Job(fn, args))
+        return self._wait(UseCase(fn, args))
 
     def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._wait(Job(fn, args, with_resources=True))
+        return self._wait(UseCase(fn, args, with_resources=True))
 
-    def _wait(self, job: Job) -> Any:
+    def _wait(self, case: UseCase) -> Any:
         waiter = _Waiter(None, None, done=threading.Event())
-        job.reply = waiter
-        self._queue.put(job)
+        case.reply = waiter
+        self._queue.put(case)
         assert waiter.done is not None
         waiter.done.wait()
         assert waiter.outcome is not None
@@ -100,7 +100,7 @@ class WriterThread:
 
     def _loop(self) -> None:
         stopping = False
-        pending: list[Job] = []  # handed over, not yet run: shared between accounts (take_batch)
+        pending: list[UseCase] = []  # handed over, not yet run: shared between accounts (take_batch)
         while not stopping or pending:
             if not pending:
                 try:
@@ -131,8 +131,8 @@ class WriterThread:
 def _answer(outcomes: list[Outcome]) -> None:
     # One wake-up of each event loop for the whole batch, not one per use case.
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-    for job, ok, value in outcomes:
-        waiter: _Waiter = job.reply
+    for case, ok, value in outcomes:
+        waiter: _Waiter = case.reply
         if waiter.future is not None and waiter.loop is not None:
             by_loop.setdefault(waiter.loop, []).append((waiter.future, ok, value))
         else:

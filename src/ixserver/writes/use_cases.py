@@ -1,4 +1,4 @@
-"""A use case handed to a writer (`Job`), and the account it is a use case of: what every writer
+"""A use case handed to a writer (`UseCase`), and the account it is a use case of: what every writer
 takes the lock of before running it (see writes/batches.py). Kept apart from the batches so that
 the CLI's writes (writes/direct.py) take the same lock without loading the writer's metrics."""
 
@@ -15,7 +15,7 @@ from ixserver.store.accounts import lock_account_writes
 
 
 @dataclass(slots=True)
-class Job:
+class UseCase:
     """One use case: `fn(conn, *args)`, or `fn(conn, resources, *args)` when `with_resources`.
     `reply` is whatever its writer needs to answer it."""
 
@@ -39,31 +39,31 @@ def _account_parameter(fn: Callable[..., Any], with_resources: bool) -> bool:
     return len(names) > position and names[position] == "account_id"
 
 
-def account_of(job: Job) -> int | None:
+def account_of(case: UseCase) -> int | None:
     """The account whose use case this is; None for one of no single account."""
-    if job.args and isinstance(job.args[0], int) and _account_parameter(job.fn, job.with_resources):
-        return job.args[0]
+    if case.args and isinstance(case.args[0], int) and _account_parameter(case.fn, case.with_resources):
+        return case.args[0]
     return None
 
 
-def cost_of(job: Job) -> int:
+def cost_of(case: UseCase) -> int:
     """What a use case costs the writer, in lines of documents: 1, and 1 more for each line of a
     document it carries (a `DocumentInput`'s `lines`), so that a 1,000-line document is told
     apart from the small use cases it would hold up (`batches.take_batch`)."""
     cost = 1
-    for arg in job.args:
+    for arg in case.args:
         lines = getattr(arg, "lines", None)
         if isinstance(lines, list):
             cost += len(lines)
     return cost
 
 
-def lock_account(conn: Any, job: Job) -> int | None:
-    """Take the lock of the job's account, if it is an account's use case; the account, or None.
+def lock_account(conn: Any, case: UseCase) -> int | None:
+    """Take the lock of the case's account, if it is an account's use case; the account, or None.
     Every writer does this before an account's use case (`Batches`, and `DirectWrites` for the
     CLI): on PostgreSQL it also moves the account's version on, which the read caches of every
     instance compare."""
-    account = account_of(job)
+    account = account_of(case)
     if account is not None:
         lock_account_writes(conn, account)
     return account
