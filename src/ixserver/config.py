@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         description="How long an idle HTTP connection is kept open: longer than the clients' own idle limit, "
         "so that the client, never the server, closes it (a server closing as a request arrives loses it).",
     )
+    render_workers: int = Field(
+        default=2, ge=1, le=32, description="Child processes that draw PDFs, per server process (started when first needed)."
+    )
+    render_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Seconds a PDF may take to draw (its child is then killed: a 503)."
+    )
+    render_memory_mb: int = Field(
+        default=1536, ge=256, description="Address space of a child drawing PDFs, in MiB (RLIMIT_AS; past it: a 503)."
+    )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."

@@ -19,7 +19,8 @@ from ixserver.domain.errors import DatabaseUnavailable
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
 from ixserver.journal import attach
-from ixserver.resources import Resources
+from ixserver.render.children import Renderers
+from ixserver.resources import Resources, renderers_for
 from ixserver.services.accounts import AccountRef
 from ixserver.services.keys import register_signing_key
 from ixserver.store.db import Database
@@ -41,6 +42,7 @@ class AppContext:
     limiter: SharedRateLimit | None  # per account, shared by the server's processes and instances
     address_limiter: RateLimiter | None  # per client address, for requests with a wrong key
     cache: ReadCache
+    renderers: Renderers  # the child processes that draw this process's PDFs (and its job workers')
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
@@ -68,6 +70,7 @@ class AppContext:
             ),
             address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             cache=ReadCache(db, enabled=settings.read_cache),
+            renderers=renderers_for(settings),
             parent_pid=parent_pid,
         )
 
@@ -78,7 +81,7 @@ class AppContext:
         if self.limiter is not None:
             self.limiter.start()
         if self.settings.job_workers:
-            self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS)
+            self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS, self.renderers)
             self.jobs.start(self.settings.job_workers)
         if self.parent_pid is not None:
             threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
@@ -119,6 +122,7 @@ class AppContext:
             self.jobs.stop()
         if self.limiter is not None:
             self.limiter.close()
+        self.renderers.close()
         self.writes.close()
         self.db.dispose()
 

@@ -1,6 +1,7 @@
 """`GET /api/pdf/{id}.json[?second_copy=true]` (api-v2 §4.8): the URL of the document's PDF,
 served without the key at the document's public address. PDFs are drawn when downloaded (a few
-milliseconds), from the document as it then is, and the same document always gives the same
+milliseconds, in a child process within IXSERVER_RENDER_TIMEOUT_SECONDS and
+IXSERVER_RENDER_MEMORY_MB: render/children.py), from the document as it then is, and the same document always gives the same
 bytes: nothing is stored, nothing goes stale, and the answer is never a 202."""
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ async def download(request: Request, second_copy: bool) -> Response | None:
 
     def draw() -> bytes | None:
         with ctx.db.read() as conn:
-            return service.public_pdf(conn, token, ctx.settings.software_certificate, second_copy)
+            inputs = service.public_pdf_inputs(conn, token, ctx.settings.software_certificate, second_copy)
+        return None if inputs is None else ctx.renderers.pdf(inputs)  # in a bounded child process
 
     return None if len(token) != 40 else await _response(await run_in_threadpool(draw), second_copy)
 
