@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     render_memory_mb: int = Field(
         default=1536, ge=256, description="Address space of a child drawing PDFs, in MiB (RLIMIT_AS; past it: a 503)."
     )
+    public_rate_limit: int = Field(
+        default=60, ge=0, description="Requests per minute to one public address (a document's page, PDF, QR code); 0: off."
+    )
+    public_address_rate_limit: int = Field(
+        default=600, ge=0, description="Requests per minute from one client address to the public addresses; 0: off."
+    )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."

@@ -41,6 +41,7 @@ class AppContext:
     resources: Resources
     limiter: SharedRateLimit | None  # per account, shared by the server's processes and instances
     address_limiter: RateLimiter | None  # per client address, for requests with a wrong key
+    public_limiter: SharedRateLimit | None  # the public addresses: per address and per client address, shared
     cache: ReadCache
     renderers: Renderers  # the child processes that draw this process's PDFs (and its job workers')
     # (account id, proprietary_uid) of document creations under way in this process
@@ -69,6 +70,11 @@ class AppContext:
                 else None
             ),
             address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+            public_limiter=(
+                SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url))
+                if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
+                else None
+            ),
             cache=ReadCache(db, enabled=settings.read_cache),
             renderers=renderers_for(settings),
             parent_pid=parent_pid,
@@ -78,8 +84,9 @@ class AppContext:
         require_current(self.db)
         await self.writes.open()
         await self.writes.run_with_resources(register_signing_key)
-        if self.limiter is not None:
-            self.limiter.start()
+        for limiter in (self.limiter, self.public_limiter):
+            if limiter is not None:
+                limiter.start()
         if self.settings.job_workers:
             self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS, self.renderers)
             self.jobs.start(self.settings.job_workers)
@@ -120,8 +127,9 @@ class AppContext:
         self.ready = False
         if self.jobs is not None:
             self.jobs.stop()
-        if self.limiter is not None:
-            self.limiter.close()
+        for limiter in (self.limiter, self.public_limiter):
+            if limiter is not None:
+                limiter.close()
         self.renderers.close()
         self.writes.close()
         self.db.dispose()

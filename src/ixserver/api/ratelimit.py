@@ -1,6 +1,8 @@
 """Requests per minute (api-v2 §1.11: 780 by default): per account, shared by every process
 and instance of a server (SharedRateLimit); per client address for requests with a wrong key
-(RateLimiter, a sliding log in this process).
+(RateLimiter, a sliding log in this process). The public addresses (a document's page, PDF and QR
+code, a statement, a SAF-T file) are counted per address and per client address by a
+SharedRateLimit of their own.
 """
 
 from __future__ import annotations
@@ -88,15 +90,17 @@ class SharedRateLimit:
         self._flush()
         self.counts.dispose()
 
-    def check(self, account_id: int) -> int:
-        """0 when the request may go ahead (and counts it); else the seconds to wait."""
+    def check(self, who: int | str, per_minute: int | None = None) -> int:
+        """0 when the request of `who` (an account id, or what a public address is counted by)
+        may go ahead (and counts it); else the seconds to wait. `per_minute`: `who`'s own limit."""
         now = self._clock()
-        key = (str(account_id), int(now // WINDOW))
+        limit = self.per_minute if per_minute is None else per_minute
+        key = (str(who), int(now // WINDOW))
         if key not in self._known:
             self._read(key)
         with self._lock:
             pending = self._pending.get(key, 0)
-            if self._known.get(key, 0) + pending >= self.per_minute:
+            if self._known.get(key, 0) + pending >= limit:
                 return max(1, math.ceil((key[1] + 1) * WINDOW - now))
             self._pending[key] = pending + 1
         return 0
