@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install tools run test fuzz bench clean clean-data lock
+.PHONY: install tools bench-tools run test fuzz bench bench-compare clean clean-data lock
 
 # The venv is (re)built when missing or when pyproject.toml or the lock file changed; every
 # dependency at the version requirements.lock pins (reproducible installs).
@@ -28,19 +28,28 @@ install: $(BIN)/ixserver tools
 # poppler-utils), and run the cluster behind HAProxy (haproxy): installed when missing and
 # apt-get can (root); else the tests say what is missing (the cluster's is skipped).
 TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy
-tools:
-	@missing=""; for t in $(TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+# The benchmarks load the server with wrk (Debian's wrk), installed the same way.
+BENCH_TOOLS := wrk:wrk
+define install_missing
+	@missing=""; for t in $(1); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing"; (apt-get update -qq && apt-get install -y -qq $$missing) >/dev/null; \
 	  else echo "missing:$$missing (apt-get install$$missing)"; fi; \
 	fi
+endef
+tools:
+	$(call install_missing,$(TOOLS))
+
+bench-tools:
+	$(call install_missing,$(BENCH_TOOLS))
 
 run: install
 	IXSERVER_SANDBOX=$${IXSERVER_SANDBOX:-1} $(BIN)/ixserver serve --host $(HOST) --port $(PORT) --demo
 
 test: install
 	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);
@@ -48,12 +57,17 @@ test: install
 fuzz: install
 	IXSERVER_FUZZ_EXAMPLES=$${IXSERVER_FUZZ_EXAMPLES:-300} $(BIN)/python -m pytest tests/api/test_fuzz.py
 
-bench: install
+bench: install bench-tools
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/writer_alone.py
 	$(BIN)/python bench/saft.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/growth.py
+
+# This tree against REF (a commit, tag or branch) in paired runs: make bench-compare REF=main
+bench-compare: install bench-tools
+	@test -n "$(REF)" || { echo "usage: make bench-compare REF=<commit>"; exit 2; }
+	$(BIN)/python bench/compare.py $(REF)
 
 # What `make install` and the tests made; never the data (./var: the database, the signing key,
 # the secret key, the seal journal): `make clean-data` deletes that, after asking.

@@ -70,6 +70,7 @@ def main() -> None:
         print("cluster scenario skipped: it needs BENCH_DATABASE_URL, wrk and haproxy")
         return
     run.DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
+    run.say("cluster: instances behind HAProxy on PostgreSQL")
     with tempfile.TemporaryDirectory(prefix="ixcluster-") as tmp:
         for accounts in (1, ACCOUNTS):
             found = {n: documents_through(url, n, Path(tmp) / f"{n}-{accounts}", accounts) for n in (1, 2)}

@@ -151,6 +151,7 @@ def backend(label: str, data_dir: Path, database_url: str | None) -> None:
 
 
 def main() -> None:
+    run.say("growth: one account at 1,000 and at many documents (minutes)")
     with tempfile.TemporaryDirectory(prefix="ixgrowth-") as tmp:
         backend("sqlite", Path(tmp) / "sqlite", None)
         pg_url = os.environ.get("BENCH_DATABASE_URL")

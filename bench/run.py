@@ -115,7 +115,13 @@ def _wrk(
     return out, rps, p50, p99, int(bad.group(1)) if bad else 0
 
 
+def say(text: str) -> None:
+    """Progress on stderr (the figures come at the end, on stdout): a run takes minutes."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def load_get(tool: str, name: str, url: str) -> Figures:
+    say(f"  {name} ({SECONDS:.0f} s)")
     if tool == "wrk":
         _out, rps, p50, p99, errors = _wrk(url)
         return Figures(name, rps, p50, p99, errors)
@@ -136,6 +142,8 @@ def load_documents(
     which the writer refuses inside its batch; with `other_keys` (wrk only), the documents go to
     the accounts of `key` and those keys, one per wrk thread."""
     raw = raw_rate() if raw_rate is not None else None
+    say(f"  documents{' with refusals' if refuse_every else ''}{f' of {1 + len(other_keys)} accounts' if other_keys else ''}"
+        f" ({SECONDS:.0f} s)")  # fmt: skip
     body = json.dumps(DOCUMENT)
     if tool == "wrk":
         bad = json.dumps({"invoice": {**DOCUMENT["invoice"], "sequence_id": 999_999_999}})  # type: ignore[dict-item]
@@ -280,6 +288,7 @@ def pdf_scenario(server: Server, key: str) -> Figures:
         ok = pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
         return (time.perf_counter() - start) * 1000, ok
 
+    say("  pdf (300 documents)")
     waited = [fetch(i) for i in ids[:100]]
     started = time.perf_counter()
     with ThreadPoolExecutor(PDF_CLIENTS) as pool:
@@ -333,6 +342,7 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
     def raw() -> float:
         return raw_gapless_rate(raw_dir) if sqlite else raw_gapless_rate_pg(str(database_url))
 
+    say(f"{label}: a server on a fresh database")
     with Server(data_dir, database_url) as server:
         key = server.cli("accounts", "create", f"bench{server.port}")
         DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
@@ -353,9 +363,11 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
             **({"pdf": pdf_scenario(server, key)} if sqlite else {}),
         }
     if sqlite:
+        say(f"{label}: read cache off")
         with Server(data_dir, database_url, IXSERVER_READ_CACHE="0") as server:
             results[f"{label}, read cache off"] = read_scenarios(tool, server, key, a_document_id(server, key))
         # For comparison: each server process writing in a thread of its own.
+        say(f"{label}: writer threads")
         with Server(data_dir, database_url, IXSERVER_WRITER_PROCESS="0") as server:
             results[f"{label}, writer threads instead of the writer process"] = {
                 "documents": load_documents(tool, server.base, key, raw)

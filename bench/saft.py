@@ -98,6 +98,7 @@ def _timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def main() -> None:
+    print("saft: SAF-T export and verify --saft at scale (minutes)", file=sys.stderr, flush=True)
     ixserver = str(Path(sys.executable).with_name("ixserver"))
     with tempfile.TemporaryDirectory(prefix="ixsaft-") as tmp:
         data = Path(tmp)

@@ -37,6 +37,7 @@ def _bench_account(conn: Any, resources: Any) -> Any:
 
 
 def main() -> None:
+    print("writer_alone: the writer's cost per use case, without HTTP", file=sys.stderr, flush=True)
     pg_url = os.environ.get("BENCH_DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="ixwriter-") as tmp:
         measure("SQLite", f"sqlite:///{Path(tmp) / 'ix.db'}", Path(tmp))

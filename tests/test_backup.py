@@ -1,4 +1,4 @@
-"""Backup and restore as the README's "Running in production" says (issue 15): a copy taken while
+"""Backup and restore as docs/operations.md's "Running in production" says (issue 15): a copy taken while
 the server runs — SQLite's online backup, `pg_dump` — restored elsewhere holds every issued
 document, and `ixserver verify` finds it clean (numbers, signatures, chains, seal)."""
 
@@ -51,7 +51,7 @@ def test_sqlite_online_backup_restores_and_verifies(tmp_path: Path) -> None:
     copy.parent.mkdir()
     with live_server(f"sqlite:///{live}", tmp_path, sandbox=True) as server:
         api, issued = _activity(server)
-        # the README's commands, while the server runs (readers and the writer go on meanwhile):
+        # the commands of docs/operations.md, while the server runs (readers and the writer go on meanwhile):
         # the journal first, then the database
         shutil.copy(tmp_path / "seal.journal", copy.parent / "seal.journal")
         with sqlite3.connect(live) as source, sqlite3.connect(copy) as target:

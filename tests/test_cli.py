@@ -44,6 +44,20 @@ def test_accounts_create_refuses_a_taken_or_invalid_name(tmp_path: Path) -> None
     assert invalid.returncode == 1 and invalid.stdout == ""
 
 
+def test_a_database_that_cannot_be_reached_is_one_line_and_a_hint(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://postgres:s3cret@127.0.0.1:{port}/nowhere"
+    for command in (("migrate",), ("accounts", "create", "acme"), ("verify",)):
+        result = ixserver(*command, data_dir=tmp_path, url=url)
+        assert result.returncode == 1 and result.stdout == ""
+        first, hint = result.stderr.splitlines()
+        assert first.startswith(f"error: the database at postgresql://postgres:***@127.0.0.1:{port}/nowhere failed:")
+        assert "Connection refused" in first and "s3cret" not in result.stderr
+        assert hint.startswith("hint: is it running")
+
+
 def test_accounts_list_and_new_key(tmp_path: Path) -> None:
     ixserver("accounts", "create", "alpha", data_dir=tmp_path)
     ixserver("accounts", "create", "beta", data_dir=tmp_path)

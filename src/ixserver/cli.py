@@ -11,7 +11,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +154,7 @@ def _run_servers(settings: Settings, writer_socket: str | None, host: str, port:
         log_config=uvicorn_log_config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
         server_header=False,
-        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]  # a timer's delay: a float is fine
         lifespan="on",  # a failed startup must stop the server, not serve without its writer
     )
     if workers > 1:
@@ -337,8 +337,9 @@ def verify(
     problems = [f"the seal journal {p} is missing (lost, or not this server's: give --journal)" for p in paths if not p.is_file()]
     heads = [seal_journal.read(p) for p in paths if p.is_file()]
     db = _database(settings)
-    with db.read() as conn:
-        problems += run_verify(conn, _seal_key(settings), account, journals=None if no_journal else heads)
+    with db.read() as conn, _progress_bar("accounts") as progress:
+        problems += run_verify(conn, _seal_key(settings), account, journals=None if no_journal else heads,
+                               progress=progress)  # fmt: skip
     db.dispose()
     if problems:
         for line in problems:
@@ -348,6 +349,28 @@ def verify(
 
 
 USAGE = 2  # exit code of a command given wrongly (1 is a report with findings)
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """`progress(done, total)` drawing a bar on stderr when it is a terminal; None otherwise
+    (a log or a script has no use for a bar's redrawn lines)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+    try:
+
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = typer.progressbar(length=total, label=label, file=sys.stderr).__enter__()
+            bar.update(done - bar.pos)
+
+        yield progress
+    finally:
+        if bar is not None:
+            bar.render_finish()
 
 
 def _verify_saft(path: Path, key_files: list[Path], as_json: bool, jobs: int | None) -> None:
@@ -443,18 +466,9 @@ def saft_export(
     settings = Settings()
     db = _database(settings)
     try:
-        bars: list[Any] = []
-
-        def progress(written: int, total: int) -> None:
-            if not bars:
-                bars.append(typer.progressbar(length=total, label="SAF-T", file=sys.stderr).__enter__())
-            bars[0].update(1)
-
-        with db.read() as conn, open(output, "wb") as out:
+        with db.read() as conn, open(output, "wb") as out, _progress_bar("SAF-T") as progress:
             count = export(conn, account, *period, out, certificate=settings.software_certificate,
                            producer_tax_id=settings.producer_tax_id, progress=progress)  # fmt: skip
-        if bars:
-            bars[0].__exit__(None, None, None)
         typer.echo(f"{output}: {count} documents")
     except DomainError as exc:
         output.unlink(missing_ok=True)
@@ -487,8 +501,39 @@ def worker(threads: int = typer.Option(1, min=1, max=32, help="Job worker thread
 
 
 def main() -> None:
-    app(prog_name="ixserver")
+    try:
+        app(prog_name="ixserver")
+    except Exception as exc:
+        problem = _database_problem(exc)
+        if problem is None:
+            raise
+        if os.environ.get("IXSERVER_LOG_LEVEL", "").lower() == "debug":
+            import traceback
+
+            traceback.print_exception(exc)
+        typer.echo(problem, err=True)
+        sys.exit(1)
+
+
+def _database_problem(exc: BaseException) -> str | None:
+    """One line (and a hint) for a database the command could not use, instead of the traceback
+    (about 430 lines through typer's): None when `exc` is not the database's."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    try:
+        where = Settings().resolved_database_url
+    except Exception:  # the settings themselves are wrong: the error says enough
+        where = "the database"
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(where).render_as_string(hide_password=True) if "://" in where else where
+    said = " ".join(str(exc.orig).split())  # the driver's words, on one line
+    hint = "is it running, and is IXSERVER_DATABASE_URL right?" if "connect" in said.lower() else "see IXSERVER_DATABASE_URL"
+    return (f"error: the database at {shown} failed: {said}\n"
+            f"hint: {hint} (IXSERVER_LOG_LEVEL=debug prints the traceback)")  # fmt: skip
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

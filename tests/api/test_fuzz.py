@@ -4,7 +4,7 @@ every operation ixserver implements (chosen as IMPLEMENTATION_COVERAGE.md choose
 SQLite and on PostgreSQL. Every answer must be no 5xx, and a status the description documents
 for that operation or one of the few that any operation may answer (ALLOWED, with why).
 Response bodies are not checked against the description: ixserver answers every error in one
-shape on purpose (README, "Errors"); the API tests check the bodies.
+shape on purpose (docs/api.md, "Errors"); the API tests check the bodies.
 
 Every request carries the API key of one account per backend. So that what is generated gets
 past the first check and reaches the rules behind it, half of the requests name a real resource
@@ -51,15 +51,15 @@ EXAMPLES = int(os.environ.get("IXSERVER_FUZZ_EXAMPLES") or 10)
 DERANDOMIZE = not os.environ.get("IXSERVER_FUZZ_EXAMPLES")
 
 # Statuses that any operation may answer although the description does not list them. Each is
-# a deliberate, documented answer of ixserver (README, "Errors" and "Limits of what a request
+# a deliberate, documented answer of ixserver (docs/api.md, "Errors" and "Limits of what a request
 # may carry"); a status outside an operation's documented set and this list fails the test.
 ALLOWED: dict[int, str] = {
     400: "malformed JSON in the body (the invalid cases send bytes that are not JSON), or a NUL in the "
     "query string: the description lists no 400 for any operation",
     413: "a body over IXSERVER_MAX_BODY_BYTES: a limit of this server, which the description cannot know",
     422: "a refusal where the description lists none: a query parameter of a read that is not valid "
-    "(`page=abc`, `date[from]=x`, a missing `client_name`; README, Lists), or deleting a tax that "
-    "cannot go (the default tax, one on issued documents; README, Taxes)",
+    "(`page=abc`, `date[from]=x`, a missing `client_name`; docs/api.md, "What is implemented"), or deleting a tax that "
+    "cannot go (the default tax, one on issued documents; docs/api.md, Taxes)",
     429: "too many requests (accounts created a day, the rate limit): the description lists no 429",
 }
 

@@ -540,7 +540,7 @@ def _first_of(world: World, type_name: str) -> int:
 
 @pytest.mark.parametrize("spelling", ["{serie}/1", "1/{serie}", "FT {serie}/1", "FT 1/{serie}"])
 def test_a_number_is_found_either_way_round(world: World, spelling: str) -> None:
-    """README: `text` takes a number "such as `2026/1`, `1/2026` or `FT 2026/1`"; the
+    """docs/api.md: `text` takes a number "such as `2026/1`, `1/2026` or `FT 2026/1`"; the
     documents print it as `sequence_number` "1/2026" and `inverted_sequence_number` "2026/1"."""
     text = _serie(spelling, world)
     found = _listed_ids(world, "/invoices.json", text=text, **{"type[]": "Invoice"})

@@ -117,6 +117,40 @@ def test_401_and_404_carry_the_id_and_are_logged(logged_server: LiveServer, acce
     assert event["status"] == "404" and event["path"] == "/no-such-thing.json"
 
 
+def test_401_says_why_in_the_log_and_nothing_to_the_caller(logged_server: LiveServer, access_log: Capture) -> None:
+    """Three different failures give the same empty 401 (InvoiceXpress's), and the log tells them apart."""
+    api = logged_server.account()
+    cases = {
+        "no-key": ({}, {}, "no API key"),
+        "bad-key": ({"api_key": "wrong"}, {}, "unknown API key"),
+        "other-host": ({"api_key": api.key}, {"Host": "someone-else.localhost"},
+                       "API key of another account than the host's"),
+    }  # fmt: skip
+    for request_id, (params, headers, reason) in cases.items():
+        response = httpx.get(f"{logged_server.url}/sequences.json", params=params,
+                             headers={**headers, "X-Request-Id": request_id})  # fmt: skip
+        assert response.status_code == 401 and response.content == b""
+        (event,) = access_log.events(request_id)
+        assert event["reason"] == reason
+        assert "wrong" not in access_log.lines[-1] and api.key not in " ".join(access_log.lines)
+
+
+def test_a_4xx_logs_the_message_it_answered(logged_server: LiveServer, access_log: Capture) -> None:
+    api = logged_server.account()
+    response = api.post("/invoices.json", json={"invoice": {"date": "31/02/2026"}}, headers={"X-Request-Id": "r422"})
+    assert response.status_code == 422
+    (event,) = access_log.events("r422")
+    assert event["reason"] == response.json()["errors"][0]["error"]
+
+    response = api.get("/invoices/999999999.json", headers={"X-Request-Id": "r404b"})
+    (event,) = access_log.events("r404b")
+    assert response.status_code == 404 and event["reason"]
+
+    ok = api.get("/sequences.json", headers={"X-Request-Id": "r200"})
+    (event,) = access_log.events("r200")
+    assert ok.status_code == 200 and "reason" not in event
+
+
 def test_control_characters_stay_on_one_line(logged_server: LiveServer, access_log: Capture) -> None:
     response = httpx.get(f"{logged_server.url}/documents/x%0Aevent=forged", headers={"X-Request-Id": "ctl"})
     assert response.status_code == 404

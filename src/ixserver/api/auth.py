@@ -1,6 +1,7 @@
 """Who is calling: the `api_key` query parameter on every API endpoint (api-v2 §1.2).
 
-A missing or wrong key is a 401 with an empty body. When the Host is `{name}.{domain}` for one
+A missing or wrong key is a 401 with an empty body; the request log says which of the three
+reasons (no key, an unknown key, the key of another account than the Host names). When the Host is `{name}.{domain}` for one
 of the configured account domains (default `localhost`), `{name}` must be the key's account.
 A verified key is remembered for a short while so that reads do not pay for a lookup each time.
 The rate limit (per account) is applied here too, since it needs the account.
@@ -25,6 +26,7 @@ CONTROL_PREFIX = "/_ixserver/"  # the rest of the control API: a key, in sandbox
 OPERATOR_PREFIXES = ("/_ixserver/series/", "/_ixserver/guides/")  # ... but AT's codes: a key, in every mode
 _HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)\.?(?::[0-9]{1,5})?")
 HEADER_KEY = b"x-invoicexpress-api-key"
+NO_KEY, UNKNOWN_KEY, OTHER_HOST = "no API key", "unknown API key", "API key of another account than the host's"
 CACHE_MAX = 10_000
 
 
@@ -103,11 +105,14 @@ class AuthMiddleware:
             return
         key = api_key_of(scope)
         account = self.keys.resolve(key) if key else None
+        refusal = NO_KEY if not key else UNKNOWN_KEY if account is None else None
         if account is not None:
             host_name = host_account_name(scope, self.ctx.settings.account_domains)
             if host_name is not None and host_name != account.name:
-                account = None
+                account, refusal = None, OTHER_HOST
         if account is None:
+            # The caller gets InvoiceXpress's empty 401 whatever the reason; the request log says which.
+            scope.setdefault("state", {})["reason"] = refusal
             # Wrong keys count against the caller's address, so that guessing them is limited too.
             limiter = self.ctx.address_limiter
             wait = limiter.check(_address(scope)) if limiter is not None else 0

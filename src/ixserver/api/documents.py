@@ -17,6 +17,7 @@ from ixserver.api.wire import (
     format_date,
     number,
     number_text,
+    object_at,
     require_root,
 )
 from ixserver.domain import limits, numbering
@@ -165,7 +166,7 @@ def _lines(value: Any) -> list[LineInput] | None:
     for raw in value:
         if not isinstance(raw, dict):
             raise ValidationFailed("Items element should be of type array")
-        tax = raw.get("tax") if isinstance(raw.get("tax"), dict) else {}
+        tax = object_at(raw, "tax")
         unit = as_text(raw.get("unit"), "Unit")
         lines.append(
             LineInput(

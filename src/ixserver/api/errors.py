@@ -60,7 +60,7 @@ STATUS: dict[type[DomainError], int] = {
 
 # Errors whose body the spec pins beyond the common shape: the proprietary_uid conflict is
 # documented as {"reason": "…"} (api-v2 §1.10 shape J); both keys are sent.
-EXTRA_BODY = {
+EXTRA_BODY: dict[type[DomainError], Callable[[Any], dict[str, Any]]] = {
     DocumentCreationInProgress: lambda exc: {"reason": exc.message},
 }
 

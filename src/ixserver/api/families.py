@@ -16,7 +16,7 @@ from ixserver.api.context import account, context
 from ixserver.api.documents import FAMILY_KEYS, parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, read_body, require_root
+from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, object_at, read_body, require_root
 from ixserver.domain import limits, states
 from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
 from ixserver.domain.documents import DocumentFilters
@@ -79,7 +79,7 @@ def list_filters(request: Request, types: tuple[str, ...], selectable: tuple[str
 def parse_email(body: dict[str, Any]) -> emails.EmailInput:
     """`{"message": {"client": {"email", "save"}, "subject", "body", "cc", "bcc", "logo"}}`."""
     message = require_root(body, "message")
-    client = message.get("client") if isinstance(message.get("client"), dict) else {}
+    client = object_at(message, "client")
     return emails.EmailInput(
         to=as_text(client.get("email"), "Email", limits.LONG_TEXT),
         save=bool(as_flag(client.get("save"), "Save")),

@@ -14,7 +14,7 @@ from ixserver.api.documents import render
 from ixserver.api.families import STATUS_FILTERS, list_filters, register
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, read_body
+from ixserver.api.wire import JSONResponse, object_at, read_body
 from ixserver.domain.doctypes import BY_TYPE_NAME
 from ixserver.domain.documents import INVOICE_FAMILY
 from ixserver.domain.states import RECEIPTS
@@ -48,7 +48,7 @@ async def client_invoices(request: Request) -> Response:
     body = await read_body(request)
     page, per_page = pagination(request)
     filters = replace(list_filters(request, CLIENT_DOCUMENTS), client_id=client_id)
-    wanted = body.get("filter") if isinstance(body.get("filter"), dict) else {}
+    wanted = object_at(body, "filter")
     if wanted.get("status"):
         filters = replace(filters, statuses=tuple(STATUS_FILTERS.get(s, s) for s in _words(wanted["status"])))
     if wanted.get("by_type"):

@@ -6,8 +6,10 @@ The id is the caller's `X-Request-Id` when it is a sane token (1-64 characters o
 
 With `settings.access_log`, the event (logger `ixserver.access`, rendered by
 ixserver.logs.configure_structlog) carries: request_id, method, path, query (api_key
-redacted; left out when empty), status, duration_ms, account (when the key was valid) and client.
-It replaces uvicorn's access log.
+redacted; left out when empty), status, duration_ms, account (when the key was valid), client,
+and for a 4xx its reason: the first message of the error body answered, or what the middleware
+that refused it noted in `scope["state"]["reason"]` (a 401's, whose body is empty). It replaces
+uvicorn's access log.
 
 This is the outermost of the app's own middleware (added last in create_app), so it sees the
 status actually sent and, once the inner app has run, the account that AuthMiddleware stored.
@@ -30,6 +32,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,6 +71,22 @@ _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 
 
+REASON_BYTES = 4096  # of a 4xx's body, kept to find its first message
+REASON_CHARS = 300  # of that message, logged
+
+
+def _reason(body: bytes) -> str | None:
+    """The first message of an error body in the API's shapes (`{"errors": [{"error": …}]}`,
+    `{"errors": {"error": …}}`), or None."""
+    try:
+        errors = orjson.loads(body).get("errors")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    first = errors[0] if isinstance(errors, list) and errors else errors
+    message = first.get("error") if isinstance(first, dict) else first if isinstance(first, str) else None
+    return message if isinstance(message, str) else None
+
+
 def _printable(text: str) -> str:
     """Control characters (a %0A in the path) escaped, so that one request stays one line."""
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
@@ -89,12 +108,15 @@ class RequestLogMiddleware:
         request_id = incoming_request_id(scope) or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id.decode("ascii")
         status = 0
+        refused = bytearray()  # the start of a 4xx's body: its reason, for the log
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (HEADER, request_id)]
+            elif 400 <= status < 500 and len(refused) < REASON_BYTES:
+                refused.extend(message.get("body", b"")[:REASON_BYTES])
             await send(message)
 
         start = time.perf_counter()
@@ -113,9 +135,9 @@ class RequestLogMiddleware:
             counted.inc()
             timed.observe(time.perf_counter() - start)
             if self.access_log and self.logger.isEnabledFor(logging.INFO):
-                self._log(scope, request_id, status, start)
+                self._log(scope, request_id, status, start, bytes(refused))
 
-    def _log(self, scope: Scope, request_id: bytes, status: int, start: float) -> None:
+    def _log(self, scope: Scope, request_id: bytes, status: int, start: float, refused: bytes) -> None:
         duration_ms = round((time.perf_counter() - start) * 1000, 2)
         event: dict[str, Any] = {
             "request_id": request_id.decode("ascii"),
@@ -127,6 +149,10 @@ class RequestLogMiddleware:
             event["query"] = _printable(redact(query.decode("latin-1")))
         event["status"] = status or None  # none: the client went away before an answer
         event["duration_ms"] = duration_ms
+        if 400 <= status < 500:
+            reason = _reason(refused) or scope.get("state", {}).get("reason")
+            if reason:
+                event["reason"] = _printable(reason[:REASON_CHARS])
         account = scope.get("state", {}).get("account")
         if account is not None:
             event["account"] = account.name

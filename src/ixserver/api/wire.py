@@ -137,6 +137,12 @@ def root_object(body: dict[str, Any], *keys: str) -> dict[str, Any] | None:
     return None
 
 
+def object_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]` when it is a JSON object, else an empty one (a nested object is optional)."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def require_root(body: dict[str, Any], *keys: str) -> dict[str, Any]:
     """The object under the first of `keys`, or the 422 InvoiceXpress answers without it."""
     found = root_object(body, *keys)

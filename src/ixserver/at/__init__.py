@@ -1,6 +1,6 @@
 """Communication with the Tax Authority (AT).
 
-ixserver talks to AT through an adapter, one per mode (README, "Sandbox and production"):
+ixserver talks to AT through an adapter, one per mode (docs/fiscal.md, "Sandbox and production"):
 
 - `simulator` (sandbox, the only adapter it allows): an offline stand-in for AT's series web
   service (`registarSerie`, pt-compliance §2.2) that answers at once with deterministic

@@ -66,6 +66,9 @@ def retail_sale(client_fiscal_id: str | None, units: list[str | None]) -> bool:
 # Documents and lines are read by the page (a list builds 25 documents and their lines per
 # request): plain slotted dataclasses, which build 7x faster than frozen ones. What may not
 # change once issued is kept by the services and the database, not by these objects.
+Day = date  # a field named `date` hides the type inside its class
+
+
 @dataclass(slots=True)
 class DocumentLine:
     name: str
@@ -104,8 +107,8 @@ class DocumentContent:
     """What a draft says, as its last create or update set it: dates, client, lines' totals,
     currency, the series it asks for, the document it corrects. Finalization freezes it."""
 
-    date: date
-    due_date: date
+    date: Day
+    due_date: Day
     reference: str | None
     observations: str | None
     retention: Decimal | None

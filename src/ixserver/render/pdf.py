@@ -198,9 +198,8 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         for line in document.lines
     ]
     rates = in_document_currency(document).rates
-    exemption_codes = sorted(
-        {(line.tax_exemption or document.tax_exemption) for line in document.lines if line.tax_value == 0} - {None, "M00"}
-    )
+    exempt = {line.tax_exemption or document.tax_exemption for line in document.lines if line.tax_value == 0}
+    exemption_codes = sorted(code for code in exempt if code and code != "M00")
     taxes = [
         {
             "rate": _percent(rate.rate, language),

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any
+from io import BufferedIOBase
+from typing import Any
 
 from lxml import etree
 
@@ -229,7 +230,7 @@ def _add(parent: etree._Element, tag: str, text: Any = None) -> etree._Element:
 
 
 def _element(tag: str) -> etree._Element:
-    return etree.Element(f"{{{NS}}}{tag}", nsmap={None: NS})
+    return etree.Element(f"{{{NS}}}{tag}", nsmap={None: NS})  # type: ignore[dict-item]  # the default namespace
 
 
 def _header(header: Header) -> etree._Element:
@@ -499,7 +500,7 @@ def element_of(document: Document, related: Document | None) -> etree._Element:
 
 
 def write(
-    out: IO[bytes],
+    out: BufferedIOBase,
     header: Header,
     period: Period,
     documents: Iterable[tuple[Document, Document | None]],

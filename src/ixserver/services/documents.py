@@ -24,6 +24,7 @@ from ixserver.domain.doctypes import BY_KEY, DocType
 from ixserver.domain.documents import (
     AT_DOC_CODE,
     CREDIT_NOTES,
+    Day,
     Document,
     DocumentContent,
     DocumentFilters,
@@ -83,8 +84,8 @@ class TransportInput:
 class DocumentInput:
     """A document as a request describes it; `given` names the fields the request carried."""
 
-    date: date | None = None
-    due_date: date | None = None
+    date: Day | None = None
+    due_date: Day | None = None
     reference: str | None = None
     observations: str | None = None
     retention: Decimal | None = None

@@ -32,7 +32,7 @@ class EmailInput:
     bcc: str | None
 
 
-def addresses(value: object) -> list[str]:
+def addresses(value: str | None) -> list[str]:
     """The addresses of a field that may hold several, separated by commas or semicolons."""
     return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
 

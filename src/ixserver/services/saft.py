@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import IO
+from io import BufferedIOBase
 
 from sqlalchemy.engine import Connection
 
@@ -66,7 +66,7 @@ def export(
     account_name: str,
     first: date,
     last: date,
-    out: IO[bytes],
+    out: BufferedIOBase,
     *,
     certificate: int,
     producer_tax_id: str = PRODUCER_NOT_IDENTIFIED,

@@ -100,7 +100,7 @@ def enter_validation_codes(
     register`). The series is created when the account has none of that name. A type already
     registered keeps its code: entering the same code again changes nothing, another is refused."""
     validate_serie(serie)
-    by_code = {t.saft_code: t for t in DOC_TYPES if t.atcud}
+    by_code = {t.saft_code: t for t in DOC_TYPES if t.atcud and t.saft_code}
     problems = [] if codes else ["No validation code given: FT=CODE for invoices, NC=CODE for credit notes, …"]
     for type_code, value in codes.items():
         if type_code not in by_code:

@@ -13,6 +13,7 @@ receipts pay no more than is owed, and a canceled document has no live correctio
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from sqlalchemy.engine import Connection
@@ -35,11 +36,13 @@ from ixserver.store import sequences as sequence_store
 
 
 def verify(
-    conn: Connection, seal_key: bytes, account_name: str | None = None, *, journals: list[Heads] | None = None
+    conn: Connection, seal_key: bytes, account_name: str | None = None, *, journals: list[Heads] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
     """Every problem found, one line each; an empty list means clean. `seal_key`: the key that
     MACs the seal (`Resources.seal_key`); `journals`: the seal journals (ixserver/journal.py) the
-    database's chains must hold the latest heads of (None: not checked)."""
+    database's chains must hold the latest heads of (None: not checked); `progress(done, total)`
+    after each account."""
     problems: list[str] = []
     keys = {version: public_key_from_pem(pem) for version, pem in key_store.all_public_keys(conn).items()}
     accounts = account_store.list_accounts(conn)
@@ -50,9 +53,8 @@ def verify(
             for gone in sorted(set(journal.accounts) - known)
             if account_name is None and journal.accounts[gone]
         ]
-    for account in accounts:
-        if account_name is not None and account.name != account_name:
-            continue
+    checked = [a for a in accounts if account_name is None or a.name == account_name]
+    for done, account in enumerate(checked, 1):
         problems += _series_problems(conn, account.id, account.name)
         for doc_type, status, archived, period, day, kept, actual in document_counts.count_disagreements(conn, account.id):
             dated = {"total": "", "day": f" dated {day}", "month": f" of {str(day)[:7]}"}[period]
@@ -71,6 +73,8 @@ def verify(
             line if line.startswith(f"{account.name}: ") else f"{account.name}: {line}"
             for line in seal_service.seal_problems(conn, seal_key, account.id, names, _journaled(journals, account.id))
         ]
+        if progress is not None:
+            progress(done, len(checked))
     return problems
 
 
@@ -118,7 +122,7 @@ def _series_problems(conn: Connection, account_id: int, name: str) -> list[str]:
 
 
 def _chain_problems(
-    account: str, counter: counter_store.Counter, chain: list[Document], keys: dict[int, object]
+    account: str, counter: counter_store.Counter, chain: list[Document], keys: Mapping[int, object]
 ) -> list[str]:
     kind = BY_KEY[counter.doc_type]
     label = f"{account}: {kind.internal_code} {counter.serie}"

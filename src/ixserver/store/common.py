@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, delete, func, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 
 def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -> None:
@@ -18,7 +18,7 @@ def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -
     conn.execute(update(table).where(c.id == row_id).values(is_default=True))
 
 
-def page(conn: Connection, query: Select[Any], page_number: int, per_page: int) -> tuple[list[Row[Any]], int]:
+def page(conn: Connection, query: Select[Any], page_number: int, per_page: int) -> tuple[list[Any], int]:  # rows (Row), unpacked by position
     """One page of `query` (already ordered) and the total number of rows it has."""
     total = int(conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
     offset = page_offset(page_number, per_page, total)

@@ -69,11 +69,13 @@ def send_with(raw: Any, queue: list[tuple[str, Any]], waited: Callable[[], None]
 def driver_error(conn: Connection, exc: Exception, sql: str, params: Any, cursor: Any = None) -> DBAPIError:
     """The driver's `exc` as SQLAlchemy raises it (the same type whichever way the statement
     went), the connection invalidated when `exc` broke it."""
-    disconnect = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+    disconnect = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)  # type: ignore[arg-type]
     if disconnect:
         conn.invalidate(exc)
-    return DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=disconnect,
-                               dialect=conn.dialect)  # fmt: skip
+    error = DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=disconnect,
+                                dialect=conn.dialect)  # fmt: skip
+    assert isinstance(error, DBAPIError)  # `exc` is the driver's error, never a StatementError's cause
+    return error
 
 
 def flush(conn: Connection) -> None:

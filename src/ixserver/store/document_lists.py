@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from ixserver.domain import states
 from ixserver.domain.doctypes import DOC_TYPES
@@ -251,7 +252,7 @@ def _text_condition(dialect: str, text: tuple[tuple[str, ...], int, bool]) -> An
     if indexed:
         return condition
     # too short for the index: the account's documents, row by row
-    needle = bindparam("text")
+    needle: BindParameter[str] = bindparam("text")
     like = [
         _d.client_name.icontains(needle, escape="/"),
         _d.reference.icontains(needle, escape="/"),

@@ -86,7 +86,7 @@ _ID, _ACCOUNT, _DISCOUNT_VALUE = (_DOC_KEYS.index(k) for k in ("id", "account_id
 
 
 def _document(row: Sequence[Any], lines: list[DocumentLine]) -> Document:
-    document = Document(*_PICK(row), lines=lines)
+    document = Document(*_PICK(row), lines=lines)  # type: ignore[misc]  # _PICK leaves `lines` out
     document.archived = bool(document.archived)
     document.client = orjson.loads(document.client)  # type: ignore[arg-type]
     if document.global_discount is not None:

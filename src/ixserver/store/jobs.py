@@ -63,7 +63,8 @@ _COLUMNS = (_j.id, _j.account_id, _j.kind, _j.payload, _j.status, _j.attempts, _
 
 def _job(row: Any) -> Job:
     claimer = Claimer(row[11], row[12], row[13]) if row[11] is not None else None
-    return Job(row[0], row[1], row[2], orjson.loads(row[3]), *row[4:11], claimer, row[14])
+    return Job(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], row[6], row[7], row[8], row[9], row[10],
+               claimer, row[14])  # fmt: skip
 
 
 def enqueue(conn: Connection, account_id: int | None, kind: str, payload: dict[str, Any], now: datetime) -> int:

@@ -28,7 +28,7 @@ class _Plan:
     __slots__ = ("sql", "params", "convert", "positional", "_types", "_dialect")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str]) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys))
+        compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys))  # SQLCompiler: binds, positiontup
         if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
             raise ValueError("Prepared statements take every value from their parameters")
         if "POSTCOMPILE" in compiled.string:
@@ -123,7 +123,7 @@ class Prepared:
             if many:
                 cursor.executemany(plan.sql, params)
             elif self.planned_per_values and conn.dialect.name == "postgresql":
-                cursor.execute(plan.sql, params, prepare=False)  # psycopg: never a prepared statement
+                cursor.execute(plan.sql, params, prepare=False)  # type: ignore[call-arg]  # psycopg: never a prepared statement
             else:
                 cursor.execute(plan.sql, params)
 

@@ -34,12 +34,12 @@ class DirectWrites:
         return value
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._run(Job(fn, args))  # type: ignore[no-any-return]
+        return self._run(Job(fn, args))
 
     def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
         if self.resources is None:
             raise RuntimeError("these writes were given no resources")
-        return self._run(Job(fn, args, with_resources=True))  # type: ignore[no-any-return]
+        return self._run(Job(fn, args, with_resources=True))
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return self.run_sync(fn, *args)

@@ -42,10 +42,10 @@ class RemoteWriter:
             self._link.transport.close()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(fn, args, False)  # type: ignore[no-any-return]
+        return await self._call(fn, args, False)
 
     async def run_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(fn, args, True)  # type: ignore[no-any-return]
+        return await self._call(fn, args, True)
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """For a plain thread of a server process whose loop is running."""
@@ -71,13 +71,13 @@ class RemoteWriter:
         return True
 
     async def stats(self) -> dict[str, Any]:
-        return await self._call(crossing.STATS, (), False)  # type: ignore[no-any-return]
+        return await self._call(crossing.STATS, (), False)
 
     async def fault(self) -> str | None:
         """Why the writer process would not carry a use case out now, or None."""
         try:
             if await self.ready():
-                return await self._call(crossing.FAULT, (), False)  # type: ignore[no-any-return]
+                return await self._call(crossing.FAULT, (), False)
         except WriterUnavailable:
             pass
         return "the writer process is being started again"

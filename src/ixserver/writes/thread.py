@@ -92,7 +92,7 @@ class WriterThread:
         assert waiter.outcome is not None
         ok, value = waiter.outcome
         if ok:
-            return value  # type: ignore[no-any-return]
+            return value
         raise value
 
     # -- the thread ------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""`make bench-compare REF=<commit>`: this tree against REF, in paired runs.
+
+This machine's speed drifts by a third within an hour, so two `make bench` runs an hour apart
+compare the hours more than the builds. Here the two builds take turns inside one run: each
+pair runs both, in alternating order (ABBA…), each on a fresh database, and the verdict is the
+median over the pairs of the ratio within each pair (this tree / REF), whose drift cancels.
+
+REF is checked out in a temporary worktree (`git worktree add --detach`); this tree is the
+working tree as it is, uncommitted changes included. Both run on this venv's Python and
+libraries, `serve --workers N` as in `make bench`, each from its own `src/` (PYTHONPATH).
+
+Scenarios (wrk, as bench/run.py defines them): documents (POST then finalize: documents/s and
+p99), get (GET /invoices/{id}.json: rps and p99), list (GET /invoices.json?per_page=25).
+Environment: COMPARE_PAIRS (default 3), BENCH_SECONDS (default 5 here), BENCH_CONNECTIONS,
+BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list), and
+BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("BENCH_SECONDS", "5")
+sys.path.insert(0, str(Path(__file__).parent))
+import run  # noqa: E402
+from run import DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, say, warm  # noqa: E402
+
+HERE = Path(__file__).resolve().parent.parent
+PAIRS = int(os.environ.get("COMPARE_PAIRS", "3"))
+SCENARIOS = tuple(os.environ.get("COMPARE_SCENARIOS", "documents,get,list").split(","))
+
+
+def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, Figures]:
+    """One build's turn: a fresh database, a server from `tree`'s sources, the scenarios."""
+    if database_url:
+        empty_postgres(database_url)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    figures: dict[str, Figures] = {}
+    with Server(data_dir, database_url, PYTHONPATH=str(tree / "src")) as server:
+        key = server.cli("accounts", "create", f"compare{server.port}")
+        figures["documents"] = load_documents("wrk", server.base, key)
+        document_id = a_document_id(server, key)
+        urls = {
+            "get": f"{server.base}/invoices/{document_id}.json?api_key={key}",
+            "list": f"{server.base}/invoices.json?per_page=25&api_key={key}",
+        }
+        for name, url in urls.items():
+            if name in SCENARIOS:
+                warm(url)
+                figures[name] = load_get("wrk", name, url)
+    return {name: f for name, f in figures.items() if name in SCENARIOS}
+
+
+def rate(f: Figures) -> float:
+    return f.documents_per_s if f.documents_per_s is not None else f.rps
+
+
+def compare(ref_tree: Path, work: Path, label: str, database_url: str | None) -> list[str]:
+    runs: dict[str, list[dict[str, Figures]]] = {"ref": [], "this": []}
+    trees = {"ref": ref_tree, "this": HERE}
+    for pair in range(PAIRS):
+        order = ("ref", "this") if pair % 2 == 0 else ("this", "ref")
+        for build in order:
+            started = time.monotonic()
+            runs[build].append(measure(trees[build], work / f"{label}-{build}", database_url))
+            say(f"  {label} pair {pair + 1}/{PAIRS}: {build:<4} "
+                + " ".join(f"{n}={rate(f):.0f}/s p99={f.p99_ms:.1f}ms" for n, f in runs[build][-1].items())
+                + f" ({time.monotonic() - started:.0f} s)")  # fmt: skip
+    lines = [f"\n[{label}] {PAIRS} pairs, {run.SECONDS:.0f} s per scenario, {run.CONNECTIONS} connections"]
+    lines.append(f"{'scenario':<11}{'REF /s':>10}{'this /s':>10}{'ratio':>8}   {'pairs':<24}{'REF p99':>9}{'this p99':>10}")
+    for name in SCENARIOS:
+        ref = [rate(r[name]) for r in runs["ref"]]
+        this = [rate(r[name]) for r in runs["this"]]
+        ratios = [t / r for t, r in zip(this, ref, strict=True) if r]
+        ref_p99 = statistics.median(r[name].p99_ms for r in runs["ref"])
+        this_p99 = statistics.median(r[name].p99_ms for r in runs["this"])
+        errors = sum(r[name].errors for build in runs.values() for r in build)
+        lines.append(
+            f"{name:<11}{statistics.median(ref):>10.0f}{statistics.median(this):>10.0f}"
+            f"{statistics.median(ratios):>8.2f}   {' '.join(f'{x:.2f}' for x in ratios):<24}"
+            f"{ref_p99:>8.1f}ms{this_p99:>8.1f}ms" + (f"  ({errors} non-2xx)" if errors else "")
+        )
+    return lines
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: bench/compare.py REF   (make bench-compare REF=<commit>)")
+    if not shutil.which("wrk"):
+        raise SystemExit("bench-compare needs wrk (Debian package `wrk`)")
+    ref = sys.argv[1]
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", ref], capture_output=True, text=True,
+                            check=True).stdout.strip()  # fmt: skip
+    DOCUMENT["invoice"]["date"] = date.today().strftime("%d/%m/%Y")  # type: ignore[index]
+    with tempfile.TemporaryDirectory(prefix="ixcompare-") as tmp:
+        work = Path(tmp)
+        ref_tree = work / "ref"
+        subprocess.run(["git", "-C", str(HERE), "worktree", "add", "--detach", "--quiet", str(ref_tree), commit], check=True)
+        try:
+            say(f"bench-compare: this tree ({HERE}) against REF {ref} ({commit}), {PAIRS} pairs")
+            lines = compare(ref_tree, work, "sqlite", None)
+            pg_url = os.environ.get("BENCH_DATABASE_URL")
+            if pg_url:
+                lines += compare(ref_tree, work, "postgresql", pg_url)
+        finally:
+            subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(ref_tree)], check=False)
+    print(f"\nbench-compare: this tree against {ref} ({commit}); ratio = median over the pairs of this / REF")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
