@@ -1,8 +1,8 @@
 """`GET /api/pdf/{id}.json[?second_copy=true]` (api-v2 §4.8): the URL of the document's PDF,
 served without the key at the document's public address. PDFs are drawn when downloaded (a few
-milliseconds, in a child process within IXSERVER_RENDER_TIMEOUT_SECONDS and
-IXSERVER_RENDER_MEMORY_MB: render/children.py), from the document as it then is, and the same document always gives the same
-bytes: nothing is stored, nothing goes stale, and the answer is never a 202."""
+milliseconds, in a child process bounded in time and memory: render/children.py), from the
+document as it then is, and the same document always gives the same bytes: nothing is stored,
+nothing goes stale, and the answer is never a 202."""
 
 from __future__ import annotations
 
