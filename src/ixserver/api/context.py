@@ -92,6 +92,7 @@ class AppContext:
             self.jobs.start(self.settings.job_workers)
         if self.parent_pid is not None:
             threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
+        self.renderers.prestart()
         self.ready = True
 
     async def not_ready(self) -> str | None:

@@ -7,7 +7,8 @@ typst keeps what it laid out (one 12,000-line document left a server process at 
 given back), so a child is also replaced once its peak memory passed half its bound, or after
 RENDERS_PER_CHILD renders: neither the server process nor its renderers grow with renders. A
 render waits at most the timeout for a free child. Children are started with `spawn` (the server
-process has threads) by the render that first needs one; starting is not counted in the timeout.
+process has threads): one in the background as the server starts, the others by the render that
+first needs one; starting is not counted in the timeout.
 """
 
 from __future__ import annotations
@@ -67,6 +68,23 @@ class Renderers:
             raise RuntimeError(f"typst failed: {value!s}")  # the template and its data disagree: a bug
         assert isinstance(value, bytes)
         return value
+
+    def prestart(self) -> None:
+        """Start a child in the background, so that the first PDF does not wait for one (an
+        interpreter and typst: about a second)."""
+
+        def start() -> None:
+            try:
+                child = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                child = child or self._start()
+            except Exception:  # noqa: BLE001 - the first PDF starts one, and says why not
+                child = None
+            self._idle.put(child)
+
+        threading.Thread(target=start, name="ixserver-render-start", daemon=True).start()
 
     def pids(self) -> list[int]:
         with self._lock:
