@@ -71,7 +71,7 @@ class AppContext:
             ),
             address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
             public_limiter=(
-                SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url))
+                SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True)
                 if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
                 else None
             ),
