@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         "so that the client, never the server, closes it (a server closing as a request arrives loses it).",
     )
     render_workers: int = Field(
-        default=2, ge=1, le=32, description="Child processes that draw PDFs, per server process (started when first needed)."
+        default=1, ge=1, le=32, description="Child processes that draw PDFs, per server process (one per core with serve --workers)."
     )
     render_timeout_seconds: float = Field(
         default=20.0, gt=0, description="Seconds a PDF may take to draw (its child is then killed: a 503)."
