@@ -3,6 +3,7 @@ the writer process), the process's resources (signer, vault, AT adapter), caches
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -44,6 +45,7 @@ class AppContext:
     public_limiter: SharedRateLimit | None  # the public addresses: per address and per client address, shared
     cache: ReadCache
     renderers: Renderers  # the child processes that draw this process's PDFs (and its job workers')
+    drawing: asyncio.Semaphore  # a turn for each of them: the requests beyond wait on the event loop
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
@@ -77,6 +79,7 @@ class AppContext:
             ),
             cache=ReadCache(db, enabled=settings.read_cache),
             renderers=renderers_for(settings),
+            drawing=asyncio.Semaphore(settings.render_workers),
             parent_pid=parent_pid,
         )
 

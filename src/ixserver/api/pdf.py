@@ -6,6 +6,7 @@ nothing goes stale, and the answer is never a 202."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -47,7 +48,17 @@ async def download(request: Request, second_copy: bool) -> Response | None:
             inputs = service.public_pdf_inputs(conn, token, ctx.settings.software_certificate, second_copy)
         return None if inputs is None else ctx.renderers.pdf(inputs)  # in a bounded child process
 
-    return None if len(token) != 40 else await _response(await run_in_threadpool(draw), second_copy)
+    if len(token) != 40:
+        return None
+    # Those waiting for a child wait here, not in the threads every request shares.
+    try:
+        await asyncio.wait_for(ctx.drawing.acquire(), ctx.renderers.timeout)
+    except TimeoutError:
+        raise ctx.renderers.busy() from None
+    try:
+        return await _response(await run_in_threadpool(draw), second_copy)
+    finally:
+        ctx.drawing.release()
 
 
 async def _response(content: bytes | None, second_copy: bool) -> Response | None:

@@ -50,7 +50,7 @@ class Renderers:
         try:
             child = self._idle.get(timeout=self.timeout)
         except queue.Empty:
-            raise RenderUnavailable(f"every renderer stayed busy for {self.timeout:g} s") from None
+            raise self.busy() from None
         try:
             if child is None:
                 child = self._start()
@@ -68,6 +68,10 @@ class Renderers:
             raise RuntimeError(f"typst failed: {value!s}")  # the template and its data disagree: a bug
         assert isinstance(value, bytes)
         return value
+
+    def busy(self) -> RenderUnavailable:
+        """What a render that waited the timeout for a free child is answered."""
+        return RenderUnavailable(f"every renderer stayed busy for {self.timeout:g} s")
 
     def prestart(self) -> None:
         """Start a child in the background, so that the first PDF does not wait for one (an
