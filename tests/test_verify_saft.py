@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ixserver.audit.saft import Report, check
-from ixserver.keys import public_key_from_pem
+from ixserver.signing_key import public_key_from_pem
 from tests import saft_edits
 from tests.support import data_file
 

@@ -377,7 +377,7 @@ def _verify_saft(path: Path, key_files: list[Path], as_json: bool, jobs: int | N
     import json
 
     from ixserver.audit.saft import check
-    from ixserver.keys import public_key_from_pem
+    from ixserver.signing_key import public_key_from_pem
 
     if not path.is_file():
         _fail(f"{path}: no such file", USAGE)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from ixserver.at import ATAdapter, make_adapter
 from ixserver.config import Settings
-from ixserver.keys import Signer, load_signer
 from ixserver.render.children import Renderers
+from ixserver.signing_key import Signer, load_signer
 from ixserver.vault import Vault
 
 

@@ -12,7 +12,7 @@ from lxml import etree
 
 from ixserver.audit.saft import Finding, check
 from ixserver.domain.money import to_cents
-from ixserver.keys import public_key_from_pem
+from ixserver.signing_key import public_key_from_pem
 from tests.api.invoicing import create, finalize, issue
 from tests.api.test_qr_codes import qr_fields
 from tests.api.test_saft import CLIENT, NS, PUBLIC_KEY, exported

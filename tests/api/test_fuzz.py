@@ -58,7 +58,7 @@ ALLOWED: dict[int, str] = {
     "query string: the description lists no 400 for any operation",
     413: "a body over IXSERVER_MAX_BODY_BYTES: a limit of this server, which the description cannot know",
     422: "a refusal where the description lists none: a query parameter of a read that is not valid "
-    "(`page=abc`, `date[from]=x`, a missing `client_name`; docs/api.md, "What is implemented"), or deleting a tax that "
+    "(`page=abc`, `date[from]=x`, a missing `client_name`; docs/api.md, 'What is implemented'), or deleting a tax that "
     "cannot go (the default tax, one on issued documents; docs/api.md, Taxes)",
     429: "too many requests (accounts created a day, the rate limit): the description lists no 429",
 }

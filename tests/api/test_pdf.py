@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from ixserver import clock
-from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import INVOICE_FAMILY, Document
+from ixserver.domain.doctypes import BY_KEY, INVOICE_TYPES
+from ixserver.domain.documents import Document
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.render.pdf import TITLES, mention
 from tests.api.invoicing import body, change, create, finalize, issue, vat_moss
@@ -324,7 +324,7 @@ def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(api: Api
         second = words(text_of(download(api, document["id"], second_copy=True), tmp_path))
         expected = [TITLES["en"][doc_type], "Page 1 of 1", "Original", "por ixserver (programa não certificado pela AT)",
                     "Consumidor final", TRAINING_MENTION]  # fmt: skip
-        expected += [] if doc_type in INVOICE_FAMILY else ["Este documento não serve de fatura"]
+        expected += [] if doc_type in INVOICE_TYPES else ["Este documento não serve de fatura"]
         expected += ["M05: Isento artigo 14.º do CIVA"] if doc_type == "invoice" else []
         missing += [(doc_type, text) for text in expected if text not in first]
         missing += [(doc_type, "Duplicado")] if "Duplicado" not in second or "Duplicate" in second else []

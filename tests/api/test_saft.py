@@ -20,8 +20,8 @@ from lxml import etree
 from ixserver import clock
 from ixserver.audit.saft import check
 from ixserver.audit.schema import XSD_PATH
-from ixserver.keys import public_key_from_pem
 from ixserver.services.saft import export
+from ixserver.signing_key import public_key_from_pem
 from tests import saft_edits
 from tests.api.invoicing import change, create, credit_note_for, finalize, issue, vat_moss
 from tests.support import TEST_SECRET_KEY, Api, LiveServer, data_file

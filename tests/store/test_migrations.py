@@ -62,7 +62,7 @@ def test_instances_starting_together_register_the_signing_key_once(backend: str,
     import threading
 
     from ixserver.resources import Resources
-    from ixserver.services.keys import KeyVersionConflict, register_signing_key
+    from ixserver.services.signing_keys import KeyVersionConflict, register_signing_key
     from tests.support import TEST_SECRET_KEY, Settings, data_file, write
 
     def resources(**settings: Any) -> Resources:

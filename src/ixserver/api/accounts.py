@@ -13,10 +13,10 @@ from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_flag, as_text, read_body, require_root
 from ixserver.config import Settings
 from ixserver.domain import limits
+from ixserver.domain.accounts import Account
 from ixserver.domain.errors import AccountCreationNotAllowed
 from ixserver.services import accounts as service
 from ixserver.services.accounts import TAX_COUNTRIES, AccountInput
-from ixserver.store.accounts import AccountRow
 
 router = Router()
 _TAX_COUNTRY_NUMBER = {code: number for number, code in TAX_COUNTRIES.items()}
@@ -38,7 +38,7 @@ def account_url(settings: Settings, name: str) -> str:
     return f"{base.scheme}://{name}.{domain}{port}"
 
 
-def render_details(row: AccountRow) -> dict[str, Any]:
+def render_details(row: Account) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -71,7 +71,7 @@ async def _input(request: Request) -> AccountInput:
     )
 
 
-def _created(request: Request, row: AccountRow, key: str) -> dict[str, Any]:
+def _created(request: Request, row: Account, key: str) -> dict[str, Any]:
     return {
         "account": {
             "id": str(row.id),
@@ -97,7 +97,7 @@ async def create_already_user(request: Request) -> Response:
     return JSONResponse(_created(request, row, key))
 
 
-async def _open(request: Request, data: AccountInput, *, for_the_callers_user: bool) -> tuple[AccountRow, str]:
+async def _open(request: Request, data: AccountInput, *, for_the_callers_user: bool) -> tuple[Account, str]:
     """Accounts are created only with a key allowed to (Settings.may_create_accounts), and at
     most IXSERVER_ACCOUNT_CREATIONS_PER_DAY per creating account."""
     ctx, caller = context(request), account(request)

@@ -14,9 +14,9 @@ from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_int, as_text, read_body, require_root
 from ixserver.domain import limits
+from ixserver.domain.clients import Client
 from ixserver.domain.errors import ValidationFailed
 from ixserver.services import clients as service
-from ixserver.store.clients import ClientRow
 
 router = Router()
 
@@ -48,7 +48,7 @@ def statement_link(base_url: str, token: str) -> str:
     return f"{base_url}/statements/{token}"
 
 
-def render(client: ClientRow, base_url: str) -> dict[str, Any]:
+def render(client: Client, base_url: str) -> dict[str, Any]:
     return {
         "id": client.id,
         "name": client.name,
@@ -156,7 +156,7 @@ async def update_client(request: Request) -> Response:
     return JSONResponse({"client": render(client, ctx.settings.base_url)})
 
 
-def _find(request: Request, parameter: str, find: Callable[[Connection, int, str], ClientRow]) -> Response:
+def _find(request: Request, parameter: str, find: Callable[[Connection, int, str], Client]) -> Response:
     value = request.query_params.get(parameter)
     if not value:
         raise ValidationFailed(f"{parameter} is required")

@@ -23,7 +23,7 @@ from ixserver.journal import attach
 from ixserver.render.children import Renderers
 from ixserver.resources import Resources, renderers_for
 from ixserver.services.accounts import AccountRef
-from ixserver.services.keys import register_signing_key
+from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.store.rate_counts import RateCounts

@@ -27,12 +27,10 @@ from ixserver.domain.errors import ValidationFailed, raise_if
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.signing import printed_characters
 from ixserver.domain.totals import GlobalDiscount
-from ixserver.services.documents import TRANSPORTED, DocumentInput, TransportInput
+from ixserver.services.documents import DocumentInput, TransportInput
+
 
 # Root keys a document may come under, after its own singular type (api-v2 §1.8).
-FAMILY_KEYS = {"invoices": ("invoice",), "estimates": ("quote", "estimate"), "guides": ("shipping", "guide")}
-
-
 def permalink(base_url: str, document: Document) -> str:
     return f"{base_url}/documents/{document.permalink_token}"
 
@@ -119,9 +117,9 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
         out["owner_invoice_id"] = document.owner_document_id
     if document.payment_mechanism is not None:  # receipts
         out["payment_mechanism"] = document.payment_mechanism
-    if kind.family == "guides":
+    if kind.family.moves_goods:
         out.update(render_transport(document))
-    elif kind.family == "purchase_orders":
+    elif kind.family.delivers:
         transport = document.transport
         out["loaded_at"] = _loaded_at(transport)
         out["delivery_site"] = transport.delivery_site if transport else None
@@ -153,7 +151,7 @@ def render_transport(document: Document) -> dict[str, Any]:
 def document_object(body: dict[str, Any], kind: DocType) -> dict[str, Any]:
     """The document inside a request: under its singular type, else its family's keys; `null`
     keys are skipped (the Go client sends every type key, unused ones null)."""
-    return require_root(body, kind.key, *FAMILY_KEYS.get(kind.family, ()))
+    return require_root(body, kind.key, *kind.family.root_keys)
 
 
 def _lines(value: Any) -> list[LineInput] | None:
@@ -221,11 +219,11 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
         plugin_id=as_text(data.get("plugin_id"), "Plugin id"),
         global_discount=_global_discount(data.get("global_discount")),
         proprietary_uid=as_text(body.get("proprietary_uid") or data.get("proprietary_uid"), "proprietary_uid"),
-        transport=_transport(data, kind) if kind.family in TRANSPORTED else None,
+        transport=_transport(data, kind) if kind.family.transported else None,
         given=frozenset(
             given
             | ({"owner_reference"} if body.get("raw_owner_invoice") else set())
-            | ({"transport"} if kind.family in TRANSPORTED and given & set(TRANSPORT_FIELDS) else set())
+            | ({"transport"} if kind.family.transported and given & set(TRANSPORT_FIELDS) else set())
         ),
     )
 
@@ -238,7 +236,7 @@ def _transport(data: dict[str, Any], kind: DocType) -> TransportInput:
     """A guide's transport (api-v2 §6.2): `loaded_at` "dd/mm/yyyy HH:MM:SS" (seconds optional),
     the plate, both addresses, the load and delivery sites; what is missing is for the rules to
     name. A purchase order's (§7): `loaded_at` a date, and the delivery site."""
-    if kind.family != "guides":
+    if not kind.family.moves_goods:
         return TransportInput(
             loaded_at=as_date(data.get("loaded_at"), "Loaded at"),
             license_plate=None,

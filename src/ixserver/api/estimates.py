@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ixserver.api.families import register
 from ixserver.api.routing import Router
-from ixserver.domain.states import ESTIMATES
+from ixserver.domain.families import ESTIMATES
 
 router = Router()
 
-register(router, ESTIMATES, "estimates")
+register(router, ESTIMATES)

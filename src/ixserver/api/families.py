@@ -13,14 +13,15 @@ from starlette.responses import Response
 
 from ixserver import metrics
 from ixserver.api.context import account, context
-from ixserver.api.documents import FAMILY_KEYS, parse_document, render
+from ixserver.api.documents import parse_document, render
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_flag, as_text, object_at, read_body, require_root
 from ixserver.domain import limits, states
-from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType
+from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType, types_of
 from ixserver.domain.documents import DocumentFilters
 from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
+from ixserver.domain.families import Family
 from ixserver.jobs.email import sends_somewhere
 from ixserver.services import documents as service
 from ixserver.services import emails
@@ -154,7 +155,7 @@ def _handlers(
 
     async def change_state(request: Request) -> Response:
         ctx = context(request)
-        state, message = read_change(await read_body(request), kind.key, *FAMILY_KEYS.get(kind.family, ()))
+        state, message = read_change(await read_body(request), kind.key, *kind.family.root_keys)
         document = await ctx.writes.run_with_resources(
             service.change_state, account(request).id, kind.key, request.path_params["document_id"], state, message
         )
@@ -181,7 +182,13 @@ def _handlers(
             "email": email}  # fmt: skip
 
 
-def register(
+def register(router: Router, of: Family, *, selectable: tuple[str, ...] = ()) -> None:
+    """The routes of every type of the family `of`, and `GET /{name}.json` for all of them,
+    where `type[]` may also select the types of `selectable`."""
+    register_types(router, types_of(of), of.name, selectable=selectable)
+
+
+def register_types(
     router: Router,
     family: tuple[str, ...],
     list_key: str,
@@ -189,7 +196,7 @@ def register(
     operations: tuple[str, ...] = OPERATIONS,
     selectable: tuple[str, ...] = (),
 ) -> None:
-    """The routes of each type of `family` (those of `operations`), and `GET /{list_key}.json`
+    """The routes of each of the types `family` (those of `operations`), and `GET /{list_key}.json`
     for all of them (when no type has that path, as `invoices` has, a route of its own), where
     `type[]` may also select the types of `selectable`."""
     for key in family:

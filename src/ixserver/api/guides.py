@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ixserver.api.families import register
 from ixserver.api.routing import Router
-from ixserver.domain.states import GUIDES
+from ixserver.domain.families import GUIDES
 
 router = Router()
 
-register(router, GUIDES, "guides")
+register(router, GUIDES)

@@ -15,17 +15,16 @@ from ixserver.api.families import STATUS_FILTERS, list_filters, register
 from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, object_at, read_body
-from ixserver.domain.doctypes import BY_TYPE_NAME
-from ixserver.domain.documents import INVOICE_FAMILY
-from ixserver.domain.states import RECEIPTS
+from ixserver.domain.doctypes import BY_TYPE_NAME, INVOICE_TYPES, RECEIPT_TYPES
+from ixserver.domain.families import INVOICES
 from ixserver.services import clients as client_service
 from ixserver.services import documents as service
 
 router = Router()
-CLIENT_DOCUMENTS = INVOICE_FAMILY + RECEIPTS  # what a client's list holds (api-v2 §10.6)
+CLIENT_DOCUMENTS = INVOICE_TYPES + RECEIPT_TYPES  # what a client's list holds (api-v2 §10.6)
 
 # `type[]=Receipt` (or VatMossReceipt) lists receipts too; without it, the family only.
-register(router, INVOICE_FAMILY, "invoices", selectable=RECEIPTS)
+register(router, INVOICES, selectable=RECEIPT_TYPES)
 
 
 @router.get("/document/{document_id:id}/related_documents.json")

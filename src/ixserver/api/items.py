@@ -12,15 +12,15 @@ from ixserver.api.reads import cached_json, pagination, pagination_block
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_decimal, as_text, number, number_text, read_body, require_root
 from ixserver.domain import limits
+from ixserver.domain.items import Item
 from ixserver.services import items as service
 from ixserver.services.items import ItemInput
-from ixserver.store.items import ItemRow
 
 router = Router()
 PRICE_NOT_VALID = "Price is not valid. Check the decimal mark and if you are inserting only numbers."
 
 
-def render(item: ItemRow) -> dict[str, Any]:
+def render(item: Item) -> dict[str, Any]:
     tax = None
     if item.tax_name is not None and item.tax_value is not None:
         tax = {

@@ -12,18 +12,18 @@ from starlette.responses import Response
 from ixserver import metrics
 from ixserver.api.context import account, context
 from ixserver.api.documents import render
-from ixserver.api.families import read_change, register
+from ixserver.api.families import read_change, register_types
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, read_body, require_root
 from ixserver.domain import limits
-from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES
 from ixserver.services import payments as service
 from ixserver.services.payments import PaymentInput
 
 router = Router()
 
-for _key in ("receipt", "vat_moss_receipt"):
-    register(router, (_key,), BY_KEY[_key].path, operations=("get", "list"))
+for _key in RECEIPT_TYPES:  # each its own list: /receipts.json, /vat_moss_receipts.json
+    register_types(router, (_key,), BY_KEY[_key].path, operations=("get", "list"))
 
 
 # GET too, with the same JSON body: the .NET client pays so, and its payment test passes against

@@ -14,8 +14,9 @@ from ixserver.api.wire import fixed, format_date
 from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import INVOICE_FAMILY, Document
+from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
+from ixserver.domain.families import INVOICES
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_mention
 from ixserver.render import pdf
@@ -44,7 +45,7 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
     if document.number is not None and kind.saft_code is not None:
         qr = f'<p><img src="/documents/{document.permalink_token}/qr.png" alt="QR code" width="160" height="160"></p>'
     status = "" if document.status in (states.DRAFT, *states.LIVE) else f"<p><strong>{escape(document.status.upper())}</strong></p>"
-    if document.doc_type not in INVOICE_FAMILY:  # Despacho 8632/2014 §1.2, in Portuguese whatever the client's
+    if BY_KEY[document.doc_type].family is not INVOICES:  # Despacho 8632/2014 §1.2, in Portuguese whatever the client's
         status += f"<p><strong>{escape(pdf.NOT_AN_INVOICE)}</strong></p>"
     if training:
         status = f"<p><strong>{escape(TRAINING_MENTION)}</strong></p>" + status

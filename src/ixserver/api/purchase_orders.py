@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ixserver.api.families import register
 from ixserver.api.routing import Router
-from ixserver.domain.states import PURCHASE_ORDERS
+from ixserver.domain.families import PURCHASE_ORDERS
 
 router = Router()
 
-register(router, PURCHASE_ORDERS, "purchase_orders")
+register(router, PURCHASE_ORDERS)

@@ -12,14 +12,14 @@ from ixserver.api.reads import cached_json
 from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_decimal, as_flag, as_text, number, read_body, require_root
 from ixserver.domain import limits
+from ixserver.domain.taxes import Tax
 from ixserver.services import taxes as service
 from ixserver.services.taxes import TaxInput
-from ixserver.store.taxes import TaxRow
 
 router = Router()
 
 
-def render(tax: TaxRow) -> dict[str, Any]:
+def render(tax: Tax) -> dict[str, Any]:
     return {
         "id": tax.id,
         "name": tax.name,

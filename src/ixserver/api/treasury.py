@@ -14,10 +14,9 @@ from ixserver.api.routing import Router
 from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, number, read_body, require_root
 from ixserver.domain import limits
 from ixserver.domain.errors import TreasuryMovementInvalid, ValidationFailed
-from ixserver.domain.treasury import Figures, regularization_number
+from ixserver.domain.treasury import Figures, Regularization, TreasuryMovement, regularization_number
 from ixserver.services import treasury as service
 from ixserver.services.treasury import EntryInput, MovementInput
-from ixserver.store.treasury import MovementRow, RegularizationRow
 
 router = Router(prefix="/api/v3/clients/{client_id:id}")
 
@@ -48,7 +47,7 @@ def _entry(data: dict[str, Any]) -> EntryInput:
     )
 
 
-def render_regularization(row: RegularizationRow) -> dict[str, Any]:
+def render_regularization(row: Regularization) -> dict[str, Any]:
     return {
         "id": row.id,
         "number": regularization_number(row.number),
@@ -58,7 +57,7 @@ def render_regularization(row: RegularizationRow) -> dict[str, Any]:
     }
 
 
-def render_movement(row: MovementRow) -> dict[str, Any]:
+def render_movement(row: TreasuryMovement) -> dict[str, Any]:
     return {
         "id": row.id,
         "value": number(row.value),

@@ -40,7 +40,7 @@ from lxml import etree
 from ixserver.audit import arithmetic
 from ixserver.audit import schema as xsd
 from ixserver.domain import signing
-from ixserver.domain.saft import LEFT_OUT, Totals
+from ixserver.domain.saft import LEFT_OUT, ControlTotals
 from ixserver.domain.sequences import VALIDATION_CODE
 from ixserver.domain.taxes import RATES
 
@@ -197,7 +197,7 @@ class _Audit:
     def __init__(self, report: Report) -> None:
         self.report = report
         self.masters: dict[str, set[str]] = {name: set() for name in MASTER_IDS}
-        self.sums: dict[str, Totals] = {}
+        self.sums: dict[str, ControlTotals] = {}
         self.declared: dict[str, dict[str, str]] = {}  # the control totals the file states, by table
         self.series: dict[tuple[str, str], list[Entry]] = defaultdict(list)
 
@@ -220,7 +220,7 @@ class _Audit:
             elif name in MASTER_IDS and parent_name == "MasterFiles":
                 self.master(name, node)
             elif name in CONTROLS and parent_name in BY_TABLE:
-                self.sums.setdefault(parent_name, Totals())
+                self.sums.setdefault(parent_name, ControlTotals())
                 self.declared.setdefault(parent_name, {})[name] = (node.text or "").strip()
         root = parsing.root
         if root.tag != Q + "AuditFile":
@@ -237,7 +237,7 @@ class _Audit:
         number_text = node.findtext(Q + table.number) or ""
         validator.add(table.element, number_text or table.element, node)
         status = node.findtext(_q("DocumentStatus", table.status)) or ""
-        sums = self.sums.setdefault(table.name, Totals())
+        sums = self.sums.setdefault(table.name, ControlTotals())
         sums.entries += 1
         counted = status not in LEFT_OUT[table.name]
         day = node.findtext(Q + table.date) or ""
@@ -402,7 +402,7 @@ class _Audit:
                 )
             self.find("signature", entry.text, message)
 
-    def totals(self, table: Table, sums: Totals) -> None:
+    def totals(self, table: Table, sums: ControlTotals) -> None:
         left_out = " and ".join(sorted(LEFT_OUT[table.name]))
         stated = self.declared.get(table.name, {})
         for name, value in sums.controls(table.name).items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from stdnum.pt import nif
@@ -115,3 +117,31 @@ def issuer_of(account: dict[str, str | None]) -> dict[str, str]:
 def fiscal_identity(fields: dict[str, Any]) -> dict[str, str]:
     """The account's fiscal identity (FISCAL_IDENTITY), empty fields left out."""
     return {name: str(fields[name]) for name in FISCAL_IDENTITY if fields.get(name)}
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account (a tenant) as stored: its fields, its AT credentials (encrypted)."""
+
+    id: int
+    name: str
+    user_id: int | None
+    organization_name: str | None
+    email: str | None
+    fiscal_id: str | None
+    tax_country: str
+    tax_region: str
+    language: str
+    state: str
+    phone: str | None
+    address: str | None
+    city: str | None
+    postal_code: str | None
+    website: str | None
+    fax: str | None
+    marketing: bool
+    at_subuser: str | None
+    at_password_encrypted: str | None
+    at_communication_type: str | None
+    created_at: datetime
+    created_by: int | None = None

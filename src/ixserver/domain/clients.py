@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from stdnum.pt import nif
 
@@ -142,3 +143,31 @@ def validate_client(fields: dict[str, object]) -> list[str]:
     if isinstance(exemption, str) and not exemptions.is_known(exemption):
         problems.append(exemptions.should_be_one_of("Tax exemption code"))
     return problems
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client of an account, as stored."""
+
+    id: int
+    name: str
+    code: str
+    email: str | None
+    language: str
+    address: str | None
+    city: str | None
+    postal_code: str | None
+    country: str
+    fiscal_id: str | None
+    website: str | None
+    phone: str | None
+    fax: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    contact_mobile: str | None
+    observations: str | None
+    send_options: int
+    payment_days: int
+    tax_exemption_code: str | None
+    statement_token: str | None = None  # the public statement's (`open_account_link`)

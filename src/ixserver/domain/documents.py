@@ -11,7 +11,7 @@ from typing import Any
 
 from ixserver.domain import exemptions, states
 from ixserver.domain.clients import FINAL_CONSUMER_NIF, canonical_country
-from ixserver.domain.doctypes import BY_KEY, DocType, with_article
+from ixserver.domain.doctypes import BY_KEY, INVOICE_TYPES, DocType, with_article
 from ixserver.domain.errors import MissingElement
 from ixserver.domain.items import UNITS, price_problems
 from ixserver.domain.limits import (
@@ -29,15 +29,6 @@ from ixserver.domain.money import HUNDRED, to_cents
 from ixserver.domain.reference import CURRENCIES
 from ixserver.domain.totals import GlobalDiscount
 
-INVOICE_FAMILY = (
-    "invoice",
-    "invoice_receipt",
-    "simplified_invoice",
-    "credit_note",
-    "debit_note",
-    "vat_moss_invoice",
-    "vat_moss_credit_note",
-)
 # Corrective notes and the types of document they may correct.
 CORRECTS: dict[str, tuple[str, ...]] = {
     "credit_note": ("invoice", "invoice_receipt", "simplified_invoice", "debit_note"),
@@ -161,7 +152,7 @@ class Document(DocumentContent):
 class DocumentFilters:
     """The filters of GET /invoices.json (api-v2 §4.1); None = not filtered."""
 
-    types: tuple[str, ...] = INVOICE_FAMILY
+    types: tuple[str, ...] = INVOICE_TYPES
     statuses: tuple[str, ...] | None = None  # None: every status but deleted
     archived: bool | None = False  # False: non-archived only; True: archived only; None: both
     text: str | None = None

@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ixserver.domain.documents import Document
 from ixserver.domain.money import to_cents
-from ixserver.domain.totals import GlobalDiscount, Line, Totals, compute, in_euros
+from ixserver.domain.totals import DocumentTotals, GlobalDiscount, Line, compute, in_euros
 
 MIN_RATE_PLACES = 6  # AT's demo file: ExchangeRate 0.740747
 
@@ -35,12 +35,12 @@ def document_lines(document: Document) -> list[Line]:
     return [Line(line.unit_price, line.quantity, line.discount, line.tax_value) for line in document.lines]
 
 
-def in_document_currency(document: Document) -> Totals:
+def in_document_currency(document: Document) -> DocumentTotals:
     """The document's arithmetic in its own currency (its stored totals, and its rates)."""
     return compute(document_lines(document), document.global_discount, document.retention)
 
 
-def converted(lines: list[Line], discount: GlobalDiscount | None, retention: Decimal | None, rate: Decimal | None) -> Totals:
+def converted(lines: list[Line], discount: GlobalDiscount | None, retention: Decimal | None, rate: Decimal | None) -> DocumentTotals:
     """The arithmetic of lines in a currency `rate` units per euro, made in euros (the rule above);
     `rate` None: the lines are in euros."""
     if rate is None:
@@ -51,7 +51,7 @@ def converted(lines: list[Line], discount: GlobalDiscount | None, retention: Dec
     return compute(in_eur, discount, retention)
 
 
-def euro_totals(document: Document) -> Totals:
+def euro_totals(document: Document) -> DocumentTotals:
     """What AT reads of the document, in euros: NetTotal, TaxPayable, GrossTotal, the withholding,
     each line's value and each rate's base and VAT."""
     found = by_the_rule(document)
@@ -69,7 +69,7 @@ def gross_in_euros(document: Document) -> Decimal:
     return document.total if document.exchange_rate is None else by_the_rule(document).total
 
 
-def by_the_rule(document: Document) -> Totals:
+def by_the_rule(document: Document) -> DocumentTotals:
     """The document's figures in euros as the rule above makes them, whatever it was issued with."""
     rate = document.exchange_rate
     if document.lines:
@@ -77,7 +77,7 @@ def by_the_rule(document: Document) -> Totals:
     # a receipt: its shares of the document it pays
     net, taxes = in_euros(document.before_taxes, rate), in_euros(document.taxes, rate)
     retention = in_euros(document.retention_amount, rate)
-    return Totals(sum=net, discount=Decimal(0), before_taxes=net, taxes=taxes, total=net + taxes, retention=retention)
+    return DocumentTotals(sum=net, discount=Decimal(0), before_taxes=net, taxes=taxes, total=net + taxes, retention=retention)
 
 
 def gross_totals_allowed(document: Document) -> tuple[Decimal, Decimal]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ixserver.domain.limits import AMOUNT_PLACES, MAX_AMOUNT, number_problems
@@ -32,3 +33,17 @@ def price_problems(price: Decimal | None, field: str) -> list[str]:
     """A price that is not negative (checked by the caller, with its own message), below 10^12,
     with at most ten decimals."""
     return number_problems(price, field, low=Decimal(0), high=MAX_AMOUNT, places=AMOUNT_PLACES)
+
+
+@dataclass(frozen=True)
+class Item:
+    """An item (a product or service) of an account, as stored."""
+
+    id: int
+    name: str
+    description: str
+    unit_price: Decimal
+    unit: str | None
+    tax_id: int | None
+    tax_name: str | None
+    tax_value: Decimal | None

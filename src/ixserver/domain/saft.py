@@ -18,7 +18,7 @@ LEFT_OUT: dict[str, frozenset[str]] = {
 
 
 @dataclass
-class Totals:
+class ControlTotals:
     """A table's control totals."""
 
     entries: int = 0

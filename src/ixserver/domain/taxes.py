@@ -104,3 +104,15 @@ def validate_tax(*, name: str | None, value: Decimal | None, region: str | None,
     if code is not None and code not in CODES:
         problems.append("Code is not included in the list (NOR, INT, RED, OUT, ISE)")
     return problems
+
+
+@dataclass(frozen=True)
+class Tax:
+    """A tax of an account (a VAT rate, its region and SAF-T code), as stored."""
+
+    id: int
+    name: str
+    value: Decimal
+    region: str
+    code: str
+    is_default: bool

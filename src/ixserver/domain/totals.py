@@ -59,7 +59,7 @@ class RateTotals:
 
 
 @dataclass(frozen=True)
-class Totals:
+class DocumentTotals:
     sum: Decimal
     discount: Decimal
     before_taxes: Decimal
@@ -84,7 +84,7 @@ def _global_shares(nets: list[Decimal], discount: GlobalDiscount | None) -> list
     return shares
 
 
-def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, retention: Decimal | None = None) -> Totals:
+def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, retention: Decimal | None = None) -> DocumentTotals:
     grosses = [to_line(line.quantity * line.unit_price) for line in lines]
     line_discounts = [to_line(percent_of(gross, line.discount)) for gross, line in zip(grosses, lines, strict=True)]
     after_line = [gross - disc for gross, disc in zip(grosses, line_discounts, strict=True)]
@@ -103,7 +103,7 @@ def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, re
     rates = [RateTotals(rate, to_cents(base), to_cents(percent_of(base, rate))) for rate, base in sorted(base_by_rate.items())]
     taxes = sum((r.tax for r in rates), to_cents(ZERO))
     withheld = to_cents(percent_of(before_taxes, retention)) if retention else to_cents(ZERO)
-    return Totals(
+    return DocumentTotals(
         sum=total_sum,
         discount=total_sum - before_taxes,
         before_taxes=before_taxes,

@@ -181,3 +181,36 @@ def movement_problems(
     if method is not None and method not in PAYMENT_MECHANISMS:
         problems.append(f"Payment method is not included in the list ({', '.join(PAYMENT_MECHANISMS)})")
     return problems + _date_problems(when)
+
+
+@dataclass(frozen=True)
+class InitialBalance:
+    """A client's initial balance in the current account."""
+
+    value: Decimal
+    date: date
+    observation: str | None
+
+
+@dataclass(frozen=True)
+class Regularization:
+    """A regularization of a client's current account, as stored."""
+
+    id: int
+    number: int
+    value: Decimal
+    date: date
+    observation: str | None
+
+
+@dataclass(frozen=True)
+class TreasuryMovement:
+    """A treasury movement of a client (a payment or a reimbursement), as stored: `Movement` is what the balance counts of it."""
+
+    id: int
+    movement_type: str
+    payment_method: str | None
+    value: Decimal
+    date: date
+    serie: str | None
+    observation: str | None

@@ -23,9 +23,10 @@ from typing import Any
 from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
-from ixserver.domain.documents import CORRECTS, INVOICE_FAMILY, Document, net
+from ixserver.domain.documents import CORRECTS, Document, net
 from ixserver.domain.euros import euro_totals, in_document_currency
 from ixserver.domain.exemptions import EXEMPTIONS
+from ixserver.domain.families import INVOICES
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import PAYMENT_MECHANISMS, payable
 from ixserver.domain.sequences import TRAINING_MENTION
@@ -172,8 +173,8 @@ def data(document: Document, context: Context) -> dict[str, Any]:
     client = document.client
     fiscal_id = str(client.get("fiscal_id") or "").strip()
     facts = [[labels["date"], document.date.strftime("%d-%m-%Y")]]
-    if kind.family != "receipts":
-        due = labels["valid_until"] if kind.family == "estimates" else labels["due_date"]
+    if kind.family.due_label is not None:
+        due = labels[kind.family.due_label]
         facts.append([due, document.due_date.strftime("%d-%m-%Y")])
     if document.reference:
         facts.append([labels["reference"], document.reference])
@@ -210,7 +211,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         for rate in rates
     ]
     payment = None
-    if kind.family == "receipts":
+    if kind.family.receipt:
         totals = [[labels["before_taxes"], money(document.before_taxes)], [labels["taxes"], money(document.taxes)]]
         if document.retention_amount:
             totals.append([labels["retention"], f"-{money(document.retention_amount)}"])
@@ -239,7 +240,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         totals += [[labels["exchange"], f"1 {EURO} = {_number(document.exchange_rate, language)} {currency}"],
                    [labels["taxes_in_euros"], f"{money(euro_totals(document).taxes)} {EURO}"]]  # fmt: skip
     transport = None
-    if document.transport is not None and kind.family == "guides":
+    if document.transport is not None and kind.family.moves_goods:
         t = document.transport
         transport = {
             "from": _address(t.address_from) + ([t.load_site] if t.load_site else []),
@@ -259,7 +260,7 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "draft": not numbered,
         "canceled": labels["canceled"] if document.status == states.CANCELED else None,
         "training": TRAINING_MENTION if context.training else None,
-        "not_invoice": None if document.doc_type in INVOICE_FAMILY else NOT_AN_INVOICE,
+        "not_invoice": None if kind.family is INVOICES else NOT_AN_INVOICE,
         "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
         "client": {
             "name": str(client.get("name") or ""),

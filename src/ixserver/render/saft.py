@@ -29,9 +29,9 @@ from ixserver.domain.limits import xml_text
 from ixserver.domain.money import to_cents
 from ixserver.domain.payments import DEFAULT_MECHANISM, payable
 from ixserver.domain.reference import UNKNOWN_COUNTRY, country_code
-from ixserver.domain.saft import TABLES, Totals
+from ixserver.domain.saft import TABLES, ControlTotals
 from ixserver.domain.taxes import reported_code
-from ixserver.domain.totals import Totals as DocumentTotals
+from ixserver.domain.totals import DocumentTotals
 
 NS = "urn:OECD:StandardAuditFile-Tax:PT_1.04_01"
 FINAL_CONSUMER_ID = "CF"  # the CustomerID of documents without a known client
@@ -94,7 +94,7 @@ class Period:
     customers: list[Customer] = field(default_factory=list)
     products: list[Product] = field(default_factory=list)
     taxes: list[TaxEntry] = field(default_factory=list)
-    totals: dict[str, Totals] = field(default_factory=lambda: {table: Totals() for table in TABLES})
+    totals: dict[str, ControlTotals] = field(default_factory=lambda: {table: ControlTotals() for table in TABLES})
 
 
 def table_of(document: Document) -> str | None:
@@ -147,7 +147,7 @@ def counts(document: Document) -> bool:
     return document.status != states.CANCELED
 
 
-def add_to_totals(totals: dict[str, Totals], document: Document) -> None:
+def add_to_totals(totals: dict[str, ControlTotals], document: Document) -> None:
     """Count a document in its table's control totals (pt-compliance §5.3)."""
     table = table_of(document)
     if table is None:

@@ -75,7 +75,7 @@ def issue_key(conn: Connection, account_id: int) -> str:
 
 def create_account(
     conn: Connection, name: str, resources: Resources, *, register: bool = True, **attrs: Any
-) -> tuple[store.AccountRow, str]:
+) -> tuple[store.Account, str]:
     """A new account with its default series (named after the current year), the taxes of its
     region, its seal opened, and one API key. With the sandbox's AT simulator, the account is
     fiscal-ready: a test NIF unless one is given, and its first series registered (unless not
@@ -106,18 +106,18 @@ def authenticate(conn: Connection, key: str) -> AccountRef | None:
     return AccountRef(row.account_id, row.account_name)
 
 
-def find_account(conn: Connection, name: str) -> store.AccountRow | None:
+def find_account(conn: Connection, name: str) -> store.Account | None:
     return store.account_by_name(conn, name.strip().lower())
 
 
-def get_account(conn: Connection, name: str) -> store.AccountRow:
+def get_account(conn: Connection, name: str) -> store.Account:
     account = find_account(conn, name)
     if account is None:
         raise AccountNotFound()
     return account
 
 
-def list_accounts(conn: Connection) -> list[store.AccountRow]:
+def list_accounts(conn: Connection) -> list[store.Account]:
     return store.list_accounts(conn)
 
 
@@ -222,7 +222,7 @@ def open_account(
     creator_id: int,
     per_day: int,
     for_the_callers_user: bool,
-) -> tuple[store.AccountRow, str]:
+) -> tuple[store.Account, str]:
     """POST /api/accounts/create.json (a new user and account) or create_already_user.json
     (another account for the user behind the calling key). The calling account (`creator_id`)
     may create at most `per_day` accounts in 24 hours."""
@@ -298,7 +298,7 @@ def _owner_of(conn: Connection, account_id: int, data: AccountInput) -> int:
     return user_id
 
 
-def visible_account(conn: Connection, caller_id: int, account_id: int) -> store.AccountRow:
+def visible_account(conn: Connection, caller_id: int, account_id: int) -> store.Account:
     """An account the caller may see: its own, or another account of the same user."""
     caller = store.account_by_id(conn, caller_id)
     target = store.account_by_id(conn, account_id)
@@ -321,7 +321,7 @@ class CheckedCredentials:
 
 async def update_account(
     writes: Writes, resources: Resources, caller_id: int, account_id: int, data: AccountInput
-) -> store.AccountRow:
+) -> store.Account:
     """PUT /api/accounts/{id}/update.json. New AT credentials are checked with AT first, while
     no transaction is open, then stored with the rest in one write."""
     checked = None
@@ -334,7 +334,7 @@ async def update_account(
     return await writes.run_with_resources(_update_account, account_id, caller_id, data, checked)
 
 
-def _update_problems(conn: Connection, caller_id: int, account_id: int, data: AccountInput) -> store.AccountRow:
+def _update_problems(conn: Connection, caller_id: int, account_id: int, data: AccountInput) -> store.Account:
     """The account an update may change; raises what is wrong with the update."""
     account = visible_account(conn, caller_id, account_id)
     problems = _account_problems(data, tax_country=account.tax_country, creating=False)
@@ -359,7 +359,7 @@ def _update_account(
     caller_id: int,
     data: AccountInput,
     checked: CheckedCredentials | None,
-) -> store.AccountRow:
+) -> store.Account:
     """The update's write; a change of the account's fiscal identity is sealed."""
     account = _update_problems(conn, caller_id, account_id, data)
     changes = _details(data)

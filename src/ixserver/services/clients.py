@@ -9,32 +9,38 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.domain.clients import PORTUGAL, canonical_country, fiscal_id_is_locked, name_is_locked, validate_client
+from ixserver.domain.clients import (
+    PORTUGAL,
+    Client,
+    canonical_country,
+    fiscal_id_is_locked,
+    name_is_locked,
+    validate_client,
+)
 from ixserver.domain.errors import ClientNotFound, ClientTaken, ValidationFailed, raise_if
 from ixserver.services import first_free
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as store
-from ixserver.store.clients import ClientRow
 
 # Fields a request may set; anything else it sends is ignored.
 WRITABLE = tuple(f for f in store.FIELDS if f != "id")
 
 
-def get_client(conn: Connection, account_id: int, client_id: int) -> ClientRow:
+def get_client(conn: Connection, account_id: int, client_id: int) -> Client:
     client = store.get_client(conn, account_id, client_id)
     if client is None:
         raise ClientNotFound()
     return client
 
 
-def find_by_name(conn: Connection, account_id: int, name: str) -> ClientRow:
+def find_by_name(conn: Connection, account_id: int, name: str) -> Client:
     client = store.client_by_name(conn, account_id, name)
     if client is None:
         raise ClientNotFound()
     return client
 
 
-def find_by_code(conn: Connection, account_id: int, code: str) -> ClientRow:
+def find_by_code(conn: Connection, account_id: int, code: str) -> Client:
     client = store.client_by_code(conn, account_id, code)
     if client is None:
         raise ClientNotFound()
@@ -43,7 +49,7 @@ def find_by_code(conn: Connection, account_id: int, code: str) -> ClientRow:
 
 def list_clients(
     conn: Connection, account_id: int, page: int, per_page: int, fiscal_id: str | None = None
-) -> tuple[list[ClientRow], int]:
+) -> tuple[list[Client], int]:
     return store.list_clients(conn, account_id, page, per_page, fiscal_id=fiscal_id)
 
 
@@ -70,7 +76,7 @@ def _unique(conn: Connection, account_id: int, fields: dict[str, Any], client_id
         raise ClientTaken(*problems)
 
 
-def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow:
+def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> Client:
     account = account_store.account_by_id(conn, account_id)
     fields = {
         "language": account.language if account else "pt",
@@ -95,7 +101,7 @@ def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> Cl
     return get_client(conn, account_id, client_id)
 
 
-def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[str, Any]) -> ClientRow:
+def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[str, Any]) -> Client:
     current = get_client(conn, account_id, client_id)
     if "name" not in sent:
         raise ValidationFailed("Name can't be blank")
@@ -111,14 +117,14 @@ def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[
     return get_client(conn, account_id, client_id)
 
 
-def _nif_lock(conn: Connection, current: ClientRow, changes: dict[str, Any]) -> None:
+def _nif_lock(conn: Connection, current: Client, changes: dict[str, Any]) -> None:
     if not fiscal_id_is_locked(current.fiscal_id, changes.get("fiscal_id", current.fiscal_id)):
         return
     if store.has_issued_documents(conn, current.id):
         raise ValidationFailed("Fiscal ID can't be changed: the client has issued documents")
 
 
-def _named(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow | None:
+def _named(conn: Connection, account_id: int, sent: dict[str, Any]) -> Client | None:
     """The client a document names: by code, else by exact name."""
     found = None
     if sent.get("code"):
@@ -128,7 +134,7 @@ def _named(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow
     return found
 
 
-def resolve_for_document(conn: Connection, account_id: int, sent: dict[str, Any]) -> ClientRow:
+def resolve_for_document(conn: Connection, account_id: int, sent: dict[str, Any]) -> Client:
     """The client a document names (api-v2 §4.3.1): found by code, else by exact name, else
     created. A client found is updated with the non-empty attributes the document carries."""
     try:

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, signing, states
-from ixserver.domain.accounts import issuer_of, issuer_problems
-from ixserver.domain.clients import canonical_country
-from ixserver.domain.doctypes import BY_KEY, DocType
+from ixserver.domain.accounts import Account, issuer_of, issuer_problems
+from ixserver.domain.clients import Client, canonical_country
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES, DocType
 from ixserver.domain.documents import (
     AT_DOC_CODE,
     CREDIT_NOTES,
@@ -43,7 +43,7 @@ from ixserver.domain.documents import (
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
 from ixserver.domain.euros import converted, gross_in_euros
 from ixserver.domain.sequences import TRAINING
-from ixserver.domain.totals import GlobalDiscount, Line, compute
+from ixserver.domain.totals import DocumentTotals, GlobalDiscount, Line, compute
 from ixserver.domain.vat_moss import vat_moss_problems
 from ixserver.resources import Resources
 from ixserver.services import clients as client_service
@@ -56,13 +56,10 @@ from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
-from ixserver.store.accounts import AccountRow
-from ixserver.store.clients import ClientRow
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
 
 # The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
 # purchase orders' delivery (§7).
-TRANSPORTED = ("guides", "purchase_orders")
 _STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
                  states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
 
@@ -151,7 +148,7 @@ def public_document(conn: Connection, token: str) -> PublicDocument | None:
     return PublicDocument(document, issuer, training)
 
 
-def issuer_of_document(document: Document, account: AccountRow) -> dict[str, str]:
+def issuer_of_document(document: Document, account: Account) -> dict[str, str]:
     """The issuer a document prints: as frozen when it was issued; a draft (and a document issued
     before issuers were kept), the account as it is now."""
     return document.issuer or issuer_of(asdict(account))
@@ -216,27 +213,19 @@ def _prepare(
     conn: Connection, account_id: int, doc_type: DocType, data: DocumentInput, current: Document | None
 ) -> tuple[DocumentContent, list[DocumentLine]]:
     """Validate a draft's content and resolve its client, items and taxes."""
-    doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
-    # an estimate's due date is its validity: 30 days unless given (api-v2 §5.2)
-    validity = timedelta(days=30) if doc_type.family == "estimates" else timedelta(0)
-    due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date + validity
-    if "due_date" not in data.given and due_date < doc_date:
-        # an update that moves the date past the draft's due date and sends none: the default for
-        # the new date, as a create without it (InvoiceXpress's PUT replaces the document)
-        due_date = doc_date + validity
+    doc_date, due_date = _dates(doc_type, data, current)
     retention = _keep(data, "retention", current, current.retention if current else None)
     exemption = _keep(data, "tax_exemption", current, current.tax_exemption if current else None)
     currency = (_keep(data, "currency_code", current, current.currency_code if current else None) or "EUR").upper()
     rate = _keep(data, "rate", current, current.exchange_rate if current else None)
     discount = _keep(data, "global_discount", current, current.global_discount if current else None)
-    lines_in = data.lines
     problems = draft_problems(
         retention=retention,
         tax_exemption=exemption,
         currency=currency,
         rate=rate,
         global_discount=discount,
-        lines=lines_in,
+        lines=data.lines,
         has_client=data.client is not None,
         manual_number=bool(data.manual_sequence_number),
         mb_reference=bool(data.mb_reference),
@@ -251,64 +240,12 @@ def _prepare(
     owner_id = _keep(data, "owner_invoice_id", current, current.owner_document_id if current else None)
     if owner_id is not None and store.get_document(conn, account_id, owner_id) is None:
         problems.append("Owner invoice not found")
-    transport = None
-    if doc_type.family in TRANSPORTED:
-        transport = current.transport if current is not None else None
-        if data.transport is not None and "transport" in data.given:
-            transport = _transport(data.transport, transport)
-    if doc_type.family == "guides":
-        # a start the request sets is later than now; one the draft keeps is checked at finalize
-        sets_start = data.transport is not None and data.transport.loaded_at is not None
-        problems += transport_problems(
-            transport.loaded_at if transport else None,
-            transport.address_from if transport else None,
-            transport.address_to if transport else None,
-            signing.entry_date(clock.local_now()) if sets_start else None,
-        )
+    transport = _draft_transport(doc_type, data, current, problems)
     raise_if(problems)
-    assert data.client is not None and lines_in
+    assert data.client is not None and data.lines
 
     client = client_service.resolve_for_document(conn, account_id, data.client)
-    taxes = tax_store.list_taxes(conn, account_id)
-    line_taxes = [tax_service.pick(taxes, line.tax_name, line.tax_value) for line in lines_in]
-    items = item_service.upsert_for_lines(
-        conn,
-        account_id,
-        [
-            item_service.LineItem((line.name or "").strip(), line.description, line.unit_price, line.unit, tax.id)
-            for line, tax in zip(lines_in, line_taxes, strict=True)
-        ],
-    )
-    priced = [
-        Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)
-        for line, tax, item in zip(lines_in, line_taxes, items, strict=True)
-    ]
-    totals = compute(priced, discount, retention)
-    # its gross in euros, by the rule AT reads (domain/euros.py), stays within the limits too
-    total_eur = totals.total if currency == "EUR" else converted(priced, discount, retention, rate).total
-    raise_if(total_problems(totals.sum, totals.total, total_eur))
-    lines = [
-        DocumentLine(
-            name=item.name,
-            description=line.description or item.description,
-            unit_price=item.unit_price,
-            quantity=_quantity(line),
-            unit=line.unit or item.unit,
-            discount=line.discount or Decimal(0),
-            tax_id=tax.id,
-            tax_name=tax.name,
-            tax_value=tax.value,
-            tax_region=tax.region,
-            tax_code=tax.code,
-            subtotal=amounts.subtotal,
-            discount_amount=amounts.discount_amount,
-            tax_amount=amounts.tax_amount,
-            total=amounts.total,
-            item_id=item.id,
-            tax_exemption=line.tax_exemption,
-        )
-        for line, tax, item, amounts in zip(lines_in, line_taxes, items, totals.lines, strict=True)
-    ]
+    lines, totals = _priced_lines(conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None)
     content = DocumentContent(
         date=doc_date,
         due_date=due_date,
@@ -333,6 +270,88 @@ def _prepare(
         transport=transport,
     )
     return content, lines
+
+
+def _dates(doc_type: DocType, data: DocumentInput, current: Document | None) -> tuple[date, date]:
+    """A draft's date (today without one) and due date: an estimate's is its validity, 30 days
+    unless given (api-v2 §5.2); another document's is its date unless given."""
+    doc_date = _keep(data, "date", current, current.date if current else None) or clock.today()
+    validity = timedelta(days=doc_type.family.validity_days)
+    due_date = _keep(data, "due_date", current, current.due_date if current else None) or doc_date + validity
+    if "due_date" not in data.given and due_date < doc_date:
+        # an update that moves the date past the draft's due date and sends none: the default for
+        # the new date, as a create without it (InvoiceXpress's PUT replaces the document)
+        due_date = doc_date + validity
+    return doc_date, due_date
+
+
+def _draft_transport(doc_type: DocType, data: DocumentInput, current: Document | None, problems: list[str]) -> Transport | None:
+    """A guide's transport or a purchase order's delivery, as the request changes the draft's; a
+    guide's problems added to `problems` (a start the request sets must be later than now; one
+    the draft keeps is checked at finalization)."""
+    if not doc_type.family.transported:
+        return None
+    transport = current.transport if current is not None else None
+    if data.transport is not None and "transport" in data.given:
+        transport = _transport(data.transport, transport)
+    if doc_type.family.moves_goods:
+        sets_start = data.transport is not None and data.transport.loaded_at is not None
+        problems += transport_problems(
+            transport.loaded_at if transport else None,
+            transport.address_from if transport else None,
+            transport.address_to if transport else None,
+            signing.entry_date(clock.local_now()) if sets_start else None,
+        )
+    return transport
+
+
+def _priced_lines(
+    conn: Connection, account_id: int, lines_in: list[LineInput], discount: GlobalDiscount | None,
+    retention: Decimal | None, rate: Decimal | None,
+) -> tuple[list[DocumentLine], DocumentTotals]:  # fmt: skip
+    """The lines with their items (made or updated by name) and taxes resolved, and the
+    document's totals; refused when a total, or its gross in euros by the rule AT reads
+    (domain/euros.py, `rate` for a document in another currency), is out of the limits."""
+    taxes = tax_store.list_taxes(conn, account_id)
+    line_taxes = [tax_service.pick(taxes, line.tax_name, line.tax_value) for line in lines_in]
+    items = item_service.upsert_for_lines(
+        conn,
+        account_id,
+        [
+            item_service.LineItem((line.name or "").strip(), line.description, line.unit_price, line.unit, tax.id)
+            for line, tax in zip(lines_in, line_taxes, strict=True)
+        ],
+    )
+    priced = [
+        Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)
+        for line, tax, item in zip(lines_in, line_taxes, items, strict=True)
+    ]
+    totals = compute(priced, discount, retention)
+    total_eur = totals.total if rate is None else converted(priced, discount, retention, rate).total
+    raise_if(total_problems(totals.sum, totals.total, total_eur))
+    lines = [
+        DocumentLine(
+            name=item.name,
+            description=line.description or item.description,
+            unit_price=item.unit_price,
+            quantity=_quantity(line),
+            unit=line.unit or item.unit,
+            discount=line.discount or Decimal(0),
+            tax_id=tax.id,
+            tax_name=tax.name,
+            tax_value=tax.value,
+            tax_region=tax.region,
+            tax_code=tax.code,
+            subtotal=amounts.subtotal,
+            discount_amount=amounts.discount_amount,
+            tax_amount=amounts.tax_amount,
+            total=amounts.total,
+            item_id=item.id,
+            tax_exemption=line.tax_exemption,
+        )
+        for line, tax, item, amounts in zip(lines_in, line_taxes, items, totals.lines, strict=True)
+    ]
+    return lines, totals
 
 
 def _transport(given: TransportInput, current: Transport | None) -> Transport:
@@ -370,7 +389,7 @@ def _quantity(line: LineInput) -> Decimal:
     return line.quantity
 
 
-def _snapshot(client: ClientRow) -> dict[str, Any]:
+def _snapshot(client: Client) -> dict[str, Any]:
     """The client's fields a document keeps (frozen at finalization)."""
     return {name: getattr(client, name) for name in CLIENT_FIELDS}
 
@@ -394,14 +413,14 @@ def change_state(
         raise DocumentNotFound()
     document, client = found
     kind = _type(doc_type)
-    event = states.ALIASES.get(event, event) if doc_type in states.ESTIMATES else event
-    target = states.next_status(doc_type, kind.type_name, document.status, event)
+    event = kind.family.aliases.get(event, event)
+    target = kind.family.next_status(doc_type, kind.type_name, document.status, event)
     reason = message.strip() if message and message.strip() else None
     if event == "canceled":
         if reason is None:
             raise ValidationFailed("Cancel message can't be blank")
         dependents = store.live_dependent_types(conn, document_id)
-        if dependents & set(states.RECEIPTS):
+        if dependents & set(RECEIPT_TYPES):
             raise ValidationFailed("The document has receipts: cancel its payments first")
         if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
@@ -472,33 +491,11 @@ def _finalize(
     issuer, issuer_problems = issuer_at_issue(taken)
     problems += issuer_problems
     problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
-    if kind.family == "guides" and document.transport:
+    if kind.family.moves_goods and document.transport:
         problems += departure_problems(document.transport.loaded_at, signing.entry_date(clock.local_now()))
         # a draft saved before countries were checked is not issued to "Narnia"
         problems += address_problems(document.transport.address_from, document.transport.address_to)
-    owner, credited = None, []
-    if document.owner_document_id:
-        # The corrected document is locked for the checks and the number: its cancellation, and
-        # another note on it, take the same lock and wait (row lock on PostgreSQL; SQLite's
-        # write transaction is exclusive already).
-        store.lock_document(conn, account_id, document.owner_document_id)
-        owner = store.get_document(conn, account_id, document.owner_document_id)
-        if owner is not None and kind.key in CREDIT_NOTES:
-            credited = store.fetch_documents(conn, account_id, store.live_correction_ids(conn, owner.id, CREDIT_NOTES))
-    problems += correction_problems(
-        doc_type=kind,
-        owner=owner,
-        owner_given=document.owner_document_id is not None,
-        external_reference=document.owner_reference,
-        client_id=document.client_id,
-        total=document.total,
-        already_credited=sum((note.total for note in credited), Decimal(0)),
-        currency=document.currency_code,
-        doc_date=document.date,
-    )
-    if owner is not None and kind.key in CREDIT_NOTES and not problems:
-        earlier = [line for note in credited for line in note.lines]
-        problems += credit_line_problems(owner.lines, earlier, document.lines)
+    problems += _correction_problems(conn, account_id, kind, document, checked=problems)
     raise_if(problems)
 
     entry = signing.next_entry(clock.local_now(), taken.latest_entry)
@@ -521,6 +518,36 @@ def _finalize(
     return numbered, taken.serie
 
 
+def _correction_problems(
+    conn: Connection, account_id: int, kind: DocType, document: Document, checked: list[str]
+) -> list[str]:
+    """What keeps a note from correcting its document (a credit note more than is left of it,
+    lines it never had, the lines only when nothing else, `checked` included, is wrong). The corrected document is locked for the checks and the number: its
+    cancellation, and another note on it, take the same lock and wait (row lock on PostgreSQL;
+    SQLite's write transaction is exclusive already)."""
+    owner, credited = None, []
+    if document.owner_document_id:
+        store.lock_document(conn, account_id, document.owner_document_id)
+        owner = store.get_document(conn, account_id, document.owner_document_id)
+        if owner is not None and kind.key in CREDIT_NOTES:
+            credited = store.fetch_documents(conn, account_id, store.live_correction_ids(conn, owner.id, CREDIT_NOTES))
+    problems = correction_problems(
+        doc_type=kind,
+        owner=owner,
+        owner_given=document.owner_document_id is not None,
+        external_reference=document.owner_reference,
+        client_id=document.client_id,
+        total=document.total,
+        already_credited=sum((note.total for note in credited), Decimal(0)),
+        currency=document.currency_code,
+        doc_date=document.date,
+    )
+    if owner is not None and kind.key in CREDIT_NOTES and not problems and not checked:
+        earlier = [line for note in credited for line in note.lines]
+        problems += credit_line_problems(owner.lines, earlier, document.lines)
+    return problems
+
+
 def issuer_at_issue(taken: counters.Numbered) -> tuple[dict[str, str], list[str]]:
     """The issuer a document freezes when it is issued (with its number: the account's fields
     come with it), and what keeps the account from issuing in a series AT receives: its name,
@@ -534,7 +561,7 @@ def _communicate_transport(
 ) -> str | None:
     """A guide's transport communicated to AT, its code back: at once with the sandbox's
     simulator; with the manual adapter (production) None, for the operator to enter."""
-    if document.transport is None or BY_KEY[document.doc_type].family != "guides" or not resources.at.instant:
+    if document.transport is None or not BY_KEY[document.doc_type].family.moves_goods or not resources.at.instant:
         return None
     account = account_store.account_by_id(conn, account_id)
     assert account is not None
@@ -550,7 +577,7 @@ def enter_transport_code(conn: Connection, resources: Resources, account_id: int
         raise ValidationFailed("The AT code must be 1 to 64 letters or digits")
     store.lock_document(conn, account_id, document_id)
     document = store.get_document(conn, account_id, document_id)
-    if document is None or BY_KEY[document.doc_type].family != "guides":
+    if document is None or not BY_KEY[document.doc_type].family.moves_goods:
         raise DocumentNotFound()
     if document.status != states.FINAL:
         raise ValidationFailed("Only an issued guide, not canceled, takes the code AT gave its transport")

@@ -9,10 +9,9 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain.errors import ItemNotFound, ValidationFailed, raise_if
-from ixserver.domain.items import validate_item
+from ixserver.domain.items import Item, validate_item
 from ixserver.services import taxes as tax_service
 from ixserver.store import items as store
-from ixserver.store.items import ItemRow
 
 
 @dataclass(frozen=True)
@@ -28,14 +27,14 @@ class ItemInput:
     tax_given: bool = False
 
 
-def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow:
+def get_item(conn: Connection, account_id: int, item_id: int) -> Item:
     item = store.get_item(conn, account_id, item_id)
     if item is None:
         raise ItemNotFound()
     return item
 
 
-def list_items(conn: Connection, account_id: int, page: int, per_page: int) -> tuple[list[ItemRow], int]:
+def list_items(conn: Connection, account_id: int, page: int, per_page: int) -> tuple[list[Item], int]:
     return store.list_items(conn, account_id, page, per_page)
 
 
@@ -45,7 +44,7 @@ def _name_is_free(conn: Connection, account_id: int, name: str, item_id: int | N
         raise ValidationFailed("Name is not available.")
 
 
-def create_item(conn: Connection, account_id: int, data: ItemInput) -> ItemRow:
+def create_item(conn: Connection, account_id: int, data: ItemInput) -> Item:
     raise_if(
         validate_item(
             name=data.name, description=data.description, unit_price=data.unit_price, unit=data.unit, creating=True
@@ -68,7 +67,7 @@ def create_item(conn: Connection, account_id: int, data: ItemInput) -> ItemRow:
     return get_item(conn, account_id, item_id)
 
 
-def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput) -> ItemRow:
+def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput) -> Item:
     current = get_item(conn, account_id, item_id)
     raise_if(
         validate_item(
@@ -109,7 +108,7 @@ class LineItem:
     tax_id: int
 
 
-def upsert_for_lines(conn: Connection, account_id: int, lines: list[LineItem]) -> list[ItemRow]:
+def upsert_for_lines(conn: Connection, account_id: int, lines: list[LineItem]) -> list[Item]:
     """The catalogue items document lines name (api-v2 §4.3): created when no item has that
     name, else updated with the values the line carries. One query finds them all."""
     known = store.items_by_names(conn, account_id, sorted({line.name for line in lines}))

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, signing, states
-from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES, DocType
 from ixserver.domain.documents import Document, DocumentContent, numbering_problems
 from ixserver.domain.errors import DocumentNotFound, InvalidPaymentMechanism, ValidationFailed, raise_if
 from ixserver.domain.euros import gross_in_euros
@@ -27,6 +27,7 @@ from ixserver.domain.payments import (
     DEFAULT_MECHANISM,
     PAYMENT_MECHANISMS,
     RECEIPT_FOR,
+    ReceiptAmounts,
     open_amount,
     payment_problems,
     receipt_amounts,
@@ -75,21 +76,15 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
     )
     assert payment.amount is not None
     kind = BY_KEY[RECEIPT_FOR[paid.doc_type]]
-    sub_sequence_id = None
-    if payment.serie is not None and payment.serie.strip():
-        sequence_id = sequence_store.sequence_id_by_serie(conn, account_id, payment.serie.strip())
-        if sequence_id is None:  # 422, not 404: the document is there, the series named is not
-            raise ValidationFailed(f"Serie {payment.serie.strip()} doesn't exist")
-        sub_sequence_id = sequence_store.counter_of(conn, account_id, sequence_id, kind.key)
-
-    taken = counters.take_number(conn, sub_sequence_id, account_id=account_id, doc_type=kind.key)
+    counter = _receipt_counter(conn, account_id, kind, payment.serie)
+    taken = counters.take_number(conn, counter, account_id=account_id, doc_type=kind.key)
     head = taken.head
     issuer, issuer_problems = issuer_at_issue(taken)
     raise_if(numbering_problems(kind, taken.serie, head.validation_code, payment_date, clock.today(), head.last_date) + issuer_problems)
     entry = signing.next_entry(clock.local_now(), taken.latest_entry)
     counters.advance_chain(conn, taken.sub_sequence_id, payment_date, entry, None)
 
-    receipts = [s for s in earlier if s.doc_type in states.RECEIPTS]
+    receipts = [s for s in earlier if s.doc_type in RECEIPT_TYPES]
     amounts = receipt_amounts(
         before_taxes=paid.before_taxes,
         total=paid.total,
@@ -97,29 +92,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
         amount=payment.amount,
         earlier=receipts,
     )
-    content = DocumentContent(
-        date=payment_date,
-        due_date=payment_date,
-        reference=None,
-        observations=payment.note.strip() or None if payment.note else None,
-        retention=paid.retention,
-        tax_exemption=None,
-        client_id=paid.client_id,
-        client=paid.client,
-        currency_code=paid.currency_code,
-        exchange_rate=paid.exchange_rate,
-        global_discount=None,
-        sum=amounts.before_taxes,
-        discount=Decimal("0.00"),
-        before_taxes=amounts.before_taxes,
-        taxes=amounts.taxes,
-        total=amounts.total,
-        retention_amount=amounts.retention_amount,
-        owner_document_id=paid.id,
-        owner_reference=None,
-        sub_sequence_id=taken.sub_sequence_id,
-        transport=None,
-    )
+    content = _receipt_content(paid, payment, payment_date, amounts, taken.sub_sequence_id)
     now = clock.now()
     draft = store.insert_document(
         conn,
@@ -152,6 +125,47 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
     return receipt
 
 
+def _receipt_counter(conn: Connection, account_id: int, kind: DocType, serie: str | None) -> int | None:
+    """The counter of the series a payment names (None: the default series'); a series that
+    does not exist is a 422, not a 404: the document is there, the series named is not."""
+    if serie is None or not serie.strip():
+        return None
+    sequence_id = sequence_store.sequence_id_by_serie(conn, account_id, serie.strip())
+    if sequence_id is None:
+        raise ValidationFailed(f"Serie {serie.strip()} doesn't exist")
+    return sequence_store.counter_of(conn, account_id, sequence_id, kind.key)
+
+
+def _receipt_content(
+    paid: Document, payment: PaymentInput, payment_date: date, amounts: ReceiptAmounts, counter: int
+) -> DocumentContent:
+    """What a receipt says: the paid document's client, currency and retention, the payment's
+    amounts, its note."""
+    return DocumentContent(
+        date=payment_date,
+        due_date=payment_date,
+        reference=None,
+        observations=payment.note.strip() or None if payment.note else None,
+        retention=paid.retention,
+        tax_exemption=None,
+        client_id=paid.client_id,
+        client=paid.client,
+        currency_code=paid.currency_code,
+        exchange_rate=paid.exchange_rate,
+        global_discount=None,
+        sum=amounts.before_taxes,
+        discount=Decimal("0.00"),
+        before_taxes=amounts.before_taxes,
+        taxes=amounts.taxes,
+        total=amounts.total,
+        retention_amount=amounts.retention_amount,
+        owner_document_id=paid.id,
+        owner_reference=None,
+        sub_sequence_id=counter,
+        transport=None,
+    )
+
+
 def cancel_receipt(
     conn: Connection, resources: Resources, account_id: int, receipt_id: int, event: str, message: str | None
 ) -> Document:
@@ -159,9 +173,10 @@ def cancel_receipt(
     again, and final if it was settled (api-v2 §4.12)."""
     store.lock_document(conn, account_id, receipt_id)
     receipt = store.get_document(conn, account_id, receipt_id)
-    if receipt is None or receipt.doc_type not in states.RECEIPTS:
+    if receipt is None or receipt.doc_type not in RECEIPT_TYPES:
         raise DocumentNotFound()
-    target = states.next_status(receipt.doc_type, BY_KEY[receipt.doc_type].type_name, receipt.status, event)
+    kind = BY_KEY[receipt.doc_type]
+    target = kind.family.next_status(receipt.doc_type, kind.type_name, receipt.status, event)
     reason = message.strip() if message and message.strip() else None
     if reason is None:
         raise ValidationFailed("Cancel message can't be blank")

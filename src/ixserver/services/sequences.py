@@ -10,6 +10,7 @@ from stdnum.pt import nif
 
 from ixserver import clock
 from ixserver.at import ATCredentials, SeriesRegistration, Taxpayer
+from ixserver.domain.accounts import Account
 from ixserver.domain.doctypes import BY_KEY, DOC_TYPES
 from ixserver.domain.errors import (
     AccountNotFound,
@@ -28,7 +29,6 @@ from ixserver.domain.sequences import NORMAL, TRAINING, VALIDATION_CODE, Sequenc
 from ixserver.resources import Resources
 from ixserver.store import accounts as account_store
 from ixserver.store import sequences as store
-from ixserver.store.accounts import AccountRow
 from ixserver.vault import Vault
 from ixserver.writes import Writes
 
@@ -84,7 +84,7 @@ def _create_sequence(
     return get_sequence(conn, account_id, sequence_id)
 
 
-def _creation_taxpayer(conn: Connection, account_id: int, serie: str, training: bool) -> AccountRow:
+def _creation_taxpayer(conn: Connection, account_id: int, serie: str, training: bool) -> Account:
     if store.serie_exists(conn, account_id, serie):
         raise SequenceAlreadyExists()
     account = _account(conn, account_id)
@@ -160,7 +160,7 @@ def delete_all(conn: Connection, account_id: int) -> None:
 # -- registration with AT: three steps, so that AT is never called inside a transaction --
 
 
-def taxpayer_of(account: AccountRow, vault: Vault) -> Taxpayer:
+def taxpayer_of(account: Account, vault: Vault) -> Taxpayer:
     """What AT knows the account as, with its stored credentials when it has them."""
     credentials = None
     if account.at_subuser and account.at_password_encrypted:
@@ -168,14 +168,14 @@ def taxpayer_of(account: AccountRow, vault: Vault) -> Taxpayer:
     return Taxpayer(account.fiscal_id, account.tax_country, credentials)
 
 
-def _account(conn: Connection, account_id: int) -> AccountRow:
+def _account(conn: Connection, account_id: int) -> Account:
     account = account_store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
     return account
 
 
-def _check_taxpayer(conn: Connection, account: AccountRow, serie: str, doc_types: list[str], training: bool) -> None:
+def _check_taxpayer(conn: Connection, account: Account, serie: str, doc_types: list[str], training: bool) -> None:
     """Registration needs a Portuguese account with a valid NIF; outside training, a taxpayer
     holds a series for a document type once on this server, whatever the account."""
     if account.tax_country.upper() != "PT":
@@ -216,7 +216,7 @@ def _store_codes(conn: Connection, pending: list[SubSequence], codes: list[str],
 
 def begin_registration(
     conn: Connection, account_id: int, sequence_id: int, now: datetime, training: bool
-) -> tuple[Sequence, list[SubSequence], AccountRow]:
+) -> tuple[Sequence, list[SubSequence], Account]:
     """Take the registration lease of a series with types still to register."""
     sequence = get_sequence(conn, account_id, sequence_id)
     since = store.registering_since(conn, sequence_id)

@@ -10,6 +10,8 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
+from ixserver.domain.clients import Client
+from ixserver.domain.doctypes import RECEIPT_TYPES
 from ixserver.domain.documents import Document, DocumentFilters
 from ixserver.domain.payments import LEDGER_TYPES, balance_due
 from ixserver.services import treasury
@@ -17,7 +19,6 @@ from ixserver.store import accounts as account_store
 from ixserver.store import clients as client_store
 from ixserver.store import document_lists
 from ixserver.store import documents as document_store
-from ixserver.store.clients import ClientRow
 
 SHOWN = 100  # the latest documents and payments a statement lists
 
@@ -25,7 +26,7 @@ SHOWN = 100  # the latest documents and payments a statement lists
 @dataclass(frozen=True)
 class Statement:
     issuer: str
-    client: ClientRow
+    client: Client
     documents: list[tuple[Document, Decimal]]  # issued, not canceled, with what each is still due
     receipts: list[Document]  # the payments, live and canceled
     balance: treasury.ClientBalance
@@ -52,5 +53,5 @@ def statement(conn: Connection, token: str) -> Statement | None:
         (d, balance_due(d.doc_type, d.status, d.total, d.retention_amount, settlements.get(d.id, [])))
         for d in latest(LEDGER_TYPES, states.LIVE)
     ]
-    receipts = latest(states.RECEIPTS, (states.FINAL, states.CANCELED))
+    receipts = latest(RECEIPT_TYPES, (states.FINAL, states.CANCELED))
     return Statement(issuer, client, documents, receipts, treasury.client_balance(conn, account_id, client.id))

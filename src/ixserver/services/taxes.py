@@ -10,9 +10,9 @@ from sqlalchemy.engine import Connection
 from ixserver import clock
 from ixserver.domain import taxes as rules
 from ixserver.domain.errors import TaxNotFound, ValidationFailed, raise_if
+from ixserver.domain.taxes import Tax
 from ixserver.store import taxes as store
 from ixserver.store.accounts import account_by_id
-from ixserver.store.taxes import TaxRow
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,11 @@ def seed(conn: Connection, account_id: int, region: str) -> None:
         )
 
 
-def list_taxes(conn: Connection, account_id: int) -> list[TaxRow]:
+def list_taxes(conn: Connection, account_id: int) -> list[Tax]:
     return store.list_taxes(conn, account_id)
 
 
-def get_tax(conn: Connection, account_id: int, tax_id: int) -> TaxRow:
+def get_tax(conn: Connection, account_id: int, tax_id: int) -> Tax:
     tax = store.get_tax(conn, account_id, tax_id)
     if tax is None:
         raise TaxNotFound()
@@ -57,7 +57,7 @@ def _account_region(conn: Connection, account_id: int) -> str:
     return account.tax_region if account else "PT"
 
 
-def create_tax(conn: Connection, account_id: int, data: TaxInput) -> TaxRow:
+def create_tax(conn: Connection, account_id: int, data: TaxInput) -> Tax:
     problems = rules.validate_tax(name=data.name, value=data.value, region=data.region or None, code=data.code)
     if data.name is None:
         problems.insert(0, "Name can't be blank")
@@ -86,7 +86,7 @@ def create_tax(conn: Connection, account_id: int, data: TaxInput) -> TaxRow:
     return get_tax(conn, account_id, tax_id)
 
 
-def update_tax(conn: Connection, account_id: int, tax_id: int, data: TaxInput) -> TaxRow:
+def update_tax(conn: Connection, account_id: int, tax_id: int, data: TaxInput) -> Tax:
     current = get_tax(conn, account_id, tax_id)
     raise_if(rules.validate_tax(name=data.name, value=data.value, region=data.region or None, code=data.code))
     changes: dict[str, object] = {}
@@ -118,7 +118,7 @@ def delete_tax(conn: Connection, account_id: int, tax_id: int) -> None:
     store.delete_tax(conn, tax_id)
 
 
-def pick(taxes: list[TaxRow], name: str | None, value: Decimal | None) -> TaxRow:
+def pick(taxes: list[Tax], name: str | None, value: Decimal | None) -> Tax:
     """The tax a line or item gets (api-v2 §4.3): the named tax when its rate is the one sent
     (or none is sent); else a tax with the rate sent; else the account's default tax."""
     wanted = name.strip() if name else None
@@ -135,5 +135,5 @@ def pick(taxes: list[TaxRow], name: str | None, value: Decimal | None) -> TaxRow
     raise ValidationFailed("The account has no default tax")
 
 
-def resolve(conn: Connection, account_id: int, name: str | None, value: Decimal | None) -> TaxRow:
+def resolve(conn: Connection, account_id: int, name: str | None, value: Decimal | None) -> Tax:
     return pick(store.list_taxes(conn, account_id), name, value)

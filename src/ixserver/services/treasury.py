@@ -23,11 +23,11 @@ from ixserver.domain.errors import (
     raise_if,
 )
 from ixserver.domain.money import ZERO, to_cents
+from ixserver.domain.treasury import InitialBalance, Regularization, TreasuryMovement
 from ixserver.services import clients as client_service
 from ixserver.store import sequences as sequence_store
 from ixserver.store import treasury as store
 from ixserver.store.documents import live_settlements
-from ixserver.store.treasury import InitialBalanceRow, MovementRow, RegularizationRow
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class MovementInput:
 
 @dataclass(frozen=True)
 class ClientBalance:
-    initial: InitialBalanceRow | None
+    initial: InitialBalance | None
     balance: rules.Balance
 
 
@@ -99,7 +99,7 @@ def client_balance(conn: Connection, account_id: int, client_id: int) -> ClientB
 
 def list_regularizations(
     conn: Connection, account_id: int, client_id: int, page: int, per_page: int
-) -> tuple[list[RegularizationRow], int]:
+) -> tuple[list[Regularization], int]:
     client_service.get_client(conn, account_id, client_id)
     return store.list_regularizations(conn, account_id, client_id, page, per_page)
 
@@ -112,7 +112,7 @@ def _cents(value: Decimal) -> Decimal:
     return to_cents(value)
 
 
-def set_initial_balance(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> InitialBalanceRow:
+def set_initial_balance(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> InitialBalance:
     _locked(conn, account_id, client_id)
     raise_if(rules.initial_balance_problems(sent.value, sent.date))
     assert sent.value is not None and sent.date is not None
@@ -130,7 +130,7 @@ def set_initial_balance(conn: Connection, account_id: int, client_id: int, sent:
     return found
 
 
-def create_regularization(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> RegularizationRow:
+def create_regularization(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> Regularization:
     _locked(conn, account_id, client_id)
     remaining = _balance(conn, account_id, client_id, clock.today()).balance.remaining_value
     raise_if(rules.regularization_problems(sent.value, sent.date, remaining))
@@ -157,7 +157,7 @@ def delete_regularization(conn: Connection, account_id: int, client_id: int, reg
         raise RegularizationNotFound()
 
 
-def create_movement(conn: Connection, account_id: int, client_id: int, sent: MovementInput) -> MovementRow:
+def create_movement(conn: Connection, account_id: int, client_id: int, sent: MovementInput) -> TreasuryMovement:
     _locked(conn, account_id, client_id)
     method = rules.payment_method(sent.payment_method)
     problems = rules.movement_problems(sent.value, sent.movement_type, method, sent.date)

@@ -19,20 +19,20 @@ from decimal import Decimal
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import numbering, signing, states
-from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES
 from ixserver.domain.documents import CREDIT_NOTES, Document, credit_line_problems
 from ixserver.domain.euros import gross_totals_allowed
 from ixserver.domain.payments import payable
 from ixserver.domain.totals import Line, compute
 from ixserver.journal import Heads
-from ixserver.keys import public_key_from_pem
 from ixserver.services import seal as seal_service
+from ixserver.signing_key import public_key_from_pem
 from ixserver.store import accounts as account_store
 from ixserver.store import counters as counter_store
 from ixserver.store import document_counts
 from ixserver.store import documents as document_store
-from ixserver.store import keys as key_store
 from ixserver.store import sequences as sequence_store
+from ixserver.store import signing_keys as key_store
 
 
 def verify(
@@ -100,7 +100,7 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
             problems.append(f"{where}: credit notes take back {credited:.2f} of {owner.total:.2f}")
         # (a credit note after a payment is a refund: receipts are checked against the document)
         owed = payable(owner.total, owner.retention_amount)
-        paid = sum((payable(n.total, n.retention_amount) for n in notes if n.doc_type in states.RECEIPTS), Decimal(0))
+        paid = sum((payable(n.total, n.retention_amount) for n in notes if n.doc_type in RECEIPT_TYPES), Decimal(0))
         if paid > owed:
             problems.append(f"{where}: receipts pay {paid:.2f} of {owed:.2f}")
         lines = credit_line_problems(owner.lines, [], [line for n in credits for line in n.lines])

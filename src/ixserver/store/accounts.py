@@ -10,35 +10,10 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
+from ixserver.domain.accounts import Account
 from ixserver.store.common import update_row
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import account_versions, accounts, api_keys
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    id: int
-    name: str
-    user_id: int | None
-    organization_name: str | None
-    email: str | None
-    fiscal_id: str | None
-    tax_country: str
-    tax_region: str
-    language: str
-    state: str
-    phone: str | None
-    address: str | None
-    city: str | None
-    postal_code: str | None
-    website: str | None
-    fax: str | None
-    marketing: bool
-    at_subuser: str | None
-    at_password_encrypted: str | None
-    at_communication_type: str | None
-    created_at: datetime
-    created_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,18 +36,18 @@ def accounts_created_by(conn: Connection, creator_id: int, since: datetime) -> i
     return int(conn.execute(query).scalar_one())
 
 
-def account_by_name(conn: Connection, name: str) -> AccountRow | None:
+def account_by_name(conn: Connection, name: str) -> Account | None:
     row = conn.execute(select(accounts).where(accounts.c.name == name)).mappings().first()
-    return AccountRow(**row) if row else None
+    return Account(**row) if row else None
 
 
-def account_by_id(conn: Connection, account_id: int) -> AccountRow | None:
+def account_by_id(conn: Connection, account_id: int) -> Account | None:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
-    return AccountRow(**row) if row else None
+    return Account(**row) if row else None
 
 
-def list_accounts(conn: Connection) -> list[AccountRow]:
-    return [AccountRow(**r) for r in conn.execute(select(accounts).order_by(accounts.c.id)).mappings()]
+def list_accounts(conn: Connection) -> list[Account]:
+    return [Account(**r) for r in conn.execute(select(accounts).order_by(accounts.c.id)).mappings()]
 
 
 def update_account(conn: Connection, account_id: int, **attrs: Any) -> None:

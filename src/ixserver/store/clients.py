@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
+from ixserver.domain.clients import Client
 from ixserver.store.common import delete_account_rows, insert_row, page, update_row
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import clients, documents
@@ -24,63 +24,37 @@ FIELDS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ClientRow:
-    id: int
-    name: str
-    code: str
-    email: str | None
-    language: str
-    address: str | None
-    city: str | None
-    postal_code: str | None
-    country: str
-    fiscal_id: str | None
-    website: str | None
-    phone: str | None
-    fax: str | None
-    contact_name: str | None
-    contact_email: str | None
-    contact_phone: str | None
-    contact_mobile: str | None
-    observations: str | None
-    send_options: int
-    payment_days: int
-    tax_exemption_code: str | None
-    statement_token: str | None = None  # the public statement's (`open_account_link`)
-
-
 _LIST = select(*(getattr(_c, f) for f in FIELDS)).where(_c.account_id == bindparam("account_id")).order_by(_c.id)
 _ONE = Prepared(_LIST.where(_c.id == bindparam("client_id")))
 _BY_NAME = Prepared(_LIST.where(_c.name == bindparam("name")))
 _BY_CODE = Prepared(_LIST.where(_c.code == bindparam("code")))
 
 
-def _first(conn: Connection, query: Prepared, params: dict[str, Any]) -> ClientRow | None:
+def _first(conn: Connection, query: Prepared, params: dict[str, Any]) -> Client | None:
     r = query.first(conn, params)
-    return ClientRow(*r) if r else None
+    return Client(*r) if r else None
 
 
-def get_client(conn: Connection, account_id: int, client_id: int) -> ClientRow | None:
+def get_client(conn: Connection, account_id: int, client_id: int) -> Client | None:
     return _first(conn, _ONE, {"account_id": account_id, "client_id": client_id})
 
 
-def client_by_name(conn: Connection, account_id: int, name: str) -> ClientRow | None:
+def client_by_name(conn: Connection, account_id: int, name: str) -> Client | None:
     return _first(conn, _BY_NAME, {"account_id": account_id, "name": name})
 
 
-def client_by_code(conn: Connection, account_id: int, code: str) -> ClientRow | None:
+def client_by_code(conn: Connection, account_id: int, code: str) -> Client | None:
     return _first(conn, _BY_CODE, {"account_id": account_id, "code": code})
 
 
 def list_clients(
     conn: Connection, account_id: int, page_number: int, per_page: int, *, fiscal_id: str | None = None
-) -> tuple[list[ClientRow], int]:
+) -> tuple[list[Client], int]:
     query = _LIST.params(account_id=account_id)
     if fiscal_id is not None:
         query = query.where(_c.fiscal_id == fiscal_id)
     rows, total = page(conn, query, page_number, per_page)
-    return [ClientRow(*r) for r in rows], total
+    return [Client(*r) for r in rows], total
 
 
 def insert_client(conn: Connection, *, account_id: int, created_at: datetime, **values: Any) -> int:
@@ -91,10 +65,10 @@ def update_client(conn: Connection, client_id: int, **values: Any) -> None:
     update_row(conn, clients, client_id, **values)
 
 
-def client_by_statement_token(conn: Connection, token: str) -> tuple[int, ClientRow] | None:
+def client_by_statement_token(conn: Connection, token: str) -> tuple[int, Client] | None:
     """The client whose public statement this token opens, with its account's id."""
     row = conn.execute(select(_c.account_id, *(getattr(_c, f) for f in FIELDS)).where(_c.statement_token == token)).first()
-    return (int(row[0]), ClientRow(*row[1:])) if row else None
+    return (int(row[0]), Client(*row[1:])) if row else None
 
 
 def delete_account_clients(conn: Connection, account_id: int) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
+from ixserver.domain.doctypes import RECEIPT_TYPES
 from ixserver.domain.documents import CREDIT_NOTES, Document, DocumentContent, DocumentLine, Transport
 from ixserver.domain.payments import Settlement
 from ixserver.domain.totals import GlobalDiscount
@@ -293,7 +294,7 @@ def live_correction_ids(conn: Connection, owner_id: int, types: Sequence[str]) -
     return list(conn.scalars(query.order_by(_d.id)))
 
 
-_SETTLEMENT_TYPES = (*states.RECEIPTS, *CREDIT_NOTES)  # what counts against the document it pays or corrects
+_SETTLEMENT_TYPES = (*RECEIPT_TYPES, *CREDIT_NOTES)  # what counts against the document it pays or corrects
 
 
 def live_settlements(

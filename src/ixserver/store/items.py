@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
+from ixserver.domain.items import Item
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, page, update_row
 from ixserver.store.prepared import PerLength
 from ixserver.store.tables import document_lines, items, taxes
 
 _i = items.c
 _t = taxes.c
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    id: int
-    name: str
-    description: str
-    unit_price: Decimal
-    unit: str | None
-    tax_id: int | None
-    tax_name: str | None
-    tax_value: Decimal | None
 
 
 _LIST = (
@@ -42,25 +29,25 @@ _BY_NAME = _LIST.where(_i.name == bindparam("name"))
 _BY_NAMES = PerLength(lambda count: _LIST.where(_i.name.in_([bindparam(f"n{k}") for k in range(count)])))
 
 
-def get_item(conn: Connection, account_id: int, item_id: int) -> ItemRow | None:
+def get_item(conn: Connection, account_id: int, item_id: int) -> Item | None:
     r = conn.execute(_ONE, {"account_id": account_id, "item_id": item_id}).first()
-    return ItemRow(*r) if r else None
+    return Item(*r) if r else None
 
 
-def item_by_name(conn: Connection, account_id: int, name: str) -> ItemRow | None:
+def item_by_name(conn: Connection, account_id: int, name: str) -> Item | None:
     r = conn.execute(_BY_NAME, {"account_id": account_id, "name": name}).first()
-    return ItemRow(*r) if r else None
+    return Item(*r) if r else None
 
 
-def items_by_names(conn: Connection, account_id: int, names: list[str]) -> dict[str, ItemRow]:
+def items_by_names(conn: Connection, account_id: int, names: list[str]) -> dict[str, Item]:
     params: dict[str, Any] = {"account_id": account_id, **{f"n{k}": name for k, name in enumerate(names)}}
     rows = _BY_NAMES(len(names)).rows(conn, params)
-    return {row[1]: ItemRow(*row) for row in rows}
+    return {row[1]: Item(*row) for row in rows}
 
 
-def list_items(conn: Connection, account_id: int, page_number: int, per_page: int) -> tuple[list[ItemRow], int]:
+def list_items(conn: Connection, account_id: int, page_number: int, per_page: int) -> tuple[list[Item], int]:
     rows, total = page(conn, _LIST.params(account_id=account_id), page_number, per_page)
-    return [ItemRow(*r) for r in rows], total
+    return [Item(*r) for r in rows], total
 
 
 def insert_item(conn: Connection, *, account_id: int, created_at: datetime, **values: Any) -> int:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
+from ixserver.domain.taxes import Tax
 from ixserver.store.common import delete_account_rows, delete_row, insert_row, update_row
 from ixserver.store.common import make_default as _make_default
 from ixserver.store.prepared import Prepared
@@ -20,18 +19,8 @@ _t = taxes.c
 _COLUMNS = (_t.id, _t.name, _t.value, _t.region, _t.code, _t.is_default)
 
 
-@dataclass(frozen=True)
-class TaxRow:
-    id: int
-    name: str
-    value: Decimal
-    region: str
-    code: str
-    is_default: bool
-
-
-def _row(r: Any) -> TaxRow:
-    return TaxRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]))
+def _row(r: Any) -> Tax:
+    return Tax(r[0], r[1], r[2], r[3], r[4], bool(r[5]))
 
 
 _LIST = select(*_COLUMNS).where(_t.account_id == bindparam("account_id")).order_by(_t.id)
@@ -40,16 +29,16 @@ _ONE = _LIST.where(_t.id == bindparam("tax_id"))
 _BY_NAME = _LIST.where(_t.name == bindparam("name"))
 
 
-def list_taxes(conn: Connection, account_id: int) -> list[TaxRow]:
+def list_taxes(conn: Connection, account_id: int) -> list[Tax]:
     return [_row(r) for r in _ALL.rows(conn, {"account_id": account_id})]
 
 
-def get_tax(conn: Connection, account_id: int, tax_id: int) -> TaxRow | None:
+def get_tax(conn: Connection, account_id: int, tax_id: int) -> Tax | None:
     r = conn.execute(_ONE, {"account_id": account_id, "tax_id": tax_id}).first()
     return _row(r) if r else None
 
 
-def tax_by_name(conn: Connection, account_id: int, name: str) -> TaxRow | None:
+def tax_by_name(conn: Connection, account_id: int, name: str) -> Tax | None:
     r = conn.execute(_BY_NAME, {"account_id": account_id, "name": name}).first()
     return _row(r) if r else None
 

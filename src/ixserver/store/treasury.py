@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
 from ixserver.domain.payments import LEDGER_TYPES
+from ixserver.domain.treasury import InitialBalance, Regularization, TreasuryMovement
 from ixserver.store.common import delete_account_rows, page
 from ixserver.store.tables import (
     client_initial_balances,
@@ -32,33 +33,6 @@ _r = regularizations.c
 _m = treasury_movements.c
 _d = documents.c
 _k = regularization_counters.c
-
-
-@dataclass(frozen=True)
-class InitialBalanceRow:
-    value: Decimal
-    date: date
-    observation: str | None
-
-
-@dataclass(frozen=True)
-class RegularizationRow:
-    id: int
-    number: int
-    value: Decimal
-    date: date
-    observation: str | None
-
-
-@dataclass(frozen=True)
-class MovementRow:
-    id: int
-    movement_type: str
-    payment_method: str | None
-    value: Decimal
-    date: date
-    serie: str | None
-    observation: str | None
 
 
 @dataclass(frozen=True)
@@ -87,9 +61,9 @@ def lock_client(conn: Connection, account_id: int, client_id: int) -> bool:
 # -- initial balance -----------------------------------------------------------------------
 
 
-def initial_balance(conn: Connection, client_id: int) -> InitialBalanceRow | None:
+def initial_balance(conn: Connection, client_id: int) -> InitialBalance | None:
     row = conn.execute(select(_b.value, _b.date, _b.observation).where(_b.client_id == client_id)).first()
-    return InitialBalanceRow(*row) if row else None
+    return InitialBalance(*row) if row else None
 
 
 def set_initial_balance(
@@ -168,17 +142,17 @@ def _of_client(account_id: int, client_id: int) -> Any:
 
 def get_regularization(
     conn: Connection, account_id: int, client_id: int, regularization_id: int
-) -> RegularizationRow | None:
+) -> Regularization | None:
     row = conn.execute(_of_client(account_id, client_id).where(_r.id == regularization_id)).first()
-    return RegularizationRow(*row) if row else None
+    return Regularization(*row) if row else None
 
 
 def list_regularizations(
     conn: Connection, account_id: int, client_id: int, page_number: int, per_page: int
-) -> tuple[list[RegularizationRow], int]:
+) -> tuple[list[Regularization], int]:
     """One page of the client's regularizations, in number order."""
     rows, total = page(conn, _of_client(account_id, client_id).order_by(_r.number), page_number, per_page)
-    return [RegularizationRow(*r) for r in rows], total
+    return [Regularization(*r) for r in rows], total
 
 
 def regularization_values(conn: Connection, account_id: int, client_id: int) -> list[Decimal]:
@@ -211,7 +185,7 @@ def insert_movement(
     serie: str | None,
     observation: str | None,
     now: datetime,
-) -> MovementRow:
+) -> TreasuryMovement:
     statement = (
         insert(treasury_movements)
         .values(
@@ -227,12 +201,12 @@ def insert_movement(
         )
         .returning(*_MOVEMENT)
     )
-    return MovementRow(*conn.execute(statement).one())
+    return TreasuryMovement(*conn.execute(statement).one())
 
 
-def movements(conn: Connection, account_id: int, client_id: int) -> list[MovementRow]:
+def movements(conn: Connection, account_id: int, client_id: int) -> list[TreasuryMovement]:
     query = select(*_MOVEMENT).where(_m.account_id == account_id, _m.client_id == client_id).order_by(_m.id)
-    return [MovementRow(*r) for r in conn.execute(query)]
+    return [TreasuryMovement(*r) for r in conn.execute(query)]
 
 
 def delete_movement(conn: Connection, account_id: int, client_id: int, movement_id: int) -> bool:

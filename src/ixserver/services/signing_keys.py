@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ixserver import clock
 from ixserver.resources import Resources
-from ixserver.store import keys as store
+from ixserver.store import signing_keys as store
 
 
 class KeyVersionConflict(RuntimeError):
