@@ -64,6 +64,7 @@ bench: install bench-tools
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/fairness.py
+	$(BIN)/python bench/renders.py
 
 # This tree against REF (a commit, tag or branch) in paired runs: make bench-compare REF=main
 bench-compare: install bench-tools

@@ -235,6 +235,8 @@ def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServ
     options: dict[str, Any] = {
         "public_url": "http://127.0.0.1",
         "rate_limit": 0,
+        "public_rate_limit": 0,
+        "public_address_rate_limit": 0,
         "access_log": False,
         "signing_key_file": data_file("at-sample-keys/at-sample-private-key.pem"),
         "secret_key": TEST_SECRET_KEY,

@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     worker_start_seconds: float = Field(
         default=120.0, gt=0, description="Time a server process or the writer process may take to start (a loaded machine)."
     )
+    render_workers: int = Field(
+        default=1, ge=1, le=32, description="Child processes that draw PDFs, per server process (one per core with serve --workers)."
+    )
+    render_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Seconds a PDF may take to draw (its child is then killed: a 503)."
+    )
+    render_memory_mb: int = Field(
+        default=1536, ge=256, description="Address space of a child drawing PDFs, in MiB (RLIMIT_AS; past it: a 503)."
+    )
+    public_rate_limit: int = Field(
+        default=60, ge=0, description="Requests per minute to one public address (a document's page, PDF, QR code); 0: off."
+    )
+    public_address_rate_limit: int = Field(
+        default=600, ge=0, description="Requests per minute from one client address to the public addresses; 0: off."
+    )
     writer_batch_max: int = Field(default=64, ge=1, description="Most write use cases committed together.")
     writer_batch_cost: int = Field(
         default=256, ge=1, description="Most lines of documents (and use cases) committed together; a larger one alone."

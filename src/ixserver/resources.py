@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ixserver.at import ATAdapter, make_adapter
 from ixserver.config import Settings
+from ixserver.render.children import Renderers
 from ixserver.signing_key import Signer, load_signer
 from ixserver.vault import Vault
 
@@ -30,3 +31,9 @@ class Resources:
             at=make_adapter(settings.resolved_at_adapter, delay=settings.at_simulator_delay),
             seal_key=vault.derive("seal"),
         )
+
+
+def renderers_for(settings: Settings) -> Renderers:
+    """The child processes that draw a process's PDFs (its API's and its job workers'), bounded
+    as the settings say; none is started before the first PDF."""
+    return Renderers(settings.render_workers, settings.render_timeout_seconds, settings.render_memory_mb)

@@ -99,7 +99,8 @@ class AuthMiddleware:
             return
         path = scope["path"]
         if path in PUBLIC or (path.startswith(PUBLIC_PREFIX) and not path.endswith(".json")):
-            await self.app(scope, receive, send)
+            wait = self._public_wait(scope, path) if path.startswith(PUBLIC_PREFIX) else 0
+            await (too_many_requests(wait) if wait else self.app)(scope, receive, send)
             return
         if path.startswith(CONTROL_PREFIX) and not path.startswith(OPERATOR_PREFIXES) and not self.ctx.settings.sandbox:
             await self.app(scope, receive, send)  # not there outside sandbox mode: its 404
@@ -137,6 +138,21 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
         finally:
             shares.leave(account.id, size)
+
+    def _public_wait(self, scope: Scope, path: str) -> int:
+        """0 when a request to a public address may go ahead, else the seconds to wait: counted
+        per client address, then per address (its token: a document, a statement, a file)."""
+        limiter, settings = self.ctx.public_limiter, self.ctx.settings
+        if limiter is None:
+            return 0
+        if settings.public_address_rate_limit > 0:
+            wait = limiter.check(f"public-client:{_address(scope)[:48]}", settings.public_address_rate_limit)
+            if wait:
+                return wait
+        token = path.split("/")[2].partition(".")[0]  # /documents/<token>/original.pdf, /saft/<token>.xml
+        if settings.public_rate_limit > 0 and len(token) == 40:  # else not found: counted per client only
+            return limiter.check(f"public:{token}", settings.public_rate_limit)
+        return 0
 
 
 def _address(scope: Scope) -> str:

@@ -3,6 +3,7 @@ the writer process), the process's resources (signer, vault, AT adapter), caches
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -21,7 +22,8 @@ from ixserver.domain.errors import DatabaseUnavailable
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
 from ixserver.journal import attach
-from ixserver.resources import Resources
+from ixserver.render.children import Renderers
+from ixserver.resources import Resources, renderers_for
 from ixserver.services.accounts import AccountRef
 from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
@@ -42,8 +44,11 @@ class AppContext:
     resources: Resources
     limiter: SharedRateLimit | None  # per account, shared by the server's processes and instances
     address_limiter: RateLimiter | None  # per client address, for requests with a wrong key
+    public_limiter: SharedRateLimit | None  # the public addresses: per address and per client address, shared
     cache: ReadCache
     shares: AccountShares  # each account's share of this process (requests, bytes of bodies)
+    renderers: Renderers  # the child processes that draw this process's PDFs (and its job workers')
+    drawing: asyncio.Semaphore  # a turn for each of them: the requests beyond wait on the event loop
     parser: BodyParser = field(default_factory=BodyParser)  # large bodies, in a process of their own
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
@@ -71,8 +76,15 @@ class AppContext:
                 else None
             ),
             address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+            public_limiter=(
+                SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True)
+                if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
+                else None
+            ),
             cache=ReadCache(db, enabled=settings.read_cache),
             shares=AccountShares(settings.account_requests, settings.account_body_bytes, settings.max_body_bytes),
+            renderers=renderers_for(settings),
+            drawing=asyncio.Semaphore(settings.render_workers),
             parent_pid=parent_pid,
         )
 
@@ -80,13 +92,15 @@ class AppContext:
         require_current(self.db)
         await self.writes.open()
         await self.writes.run_with_resources(register_signing_key)
-        if self.limiter is not None:
-            self.limiter.start()
+        for limiter in (self.limiter, self.public_limiter):
+            if limiter is not None:
+                limiter.start()
         if self.settings.job_workers:
-            self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS)
+            self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS, self.renderers)
             self.jobs.start(self.settings.job_workers)
         if self.parent_pid is not None:
             threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
+        self.renderers.prestart()
         self.ready = True
 
     async def not_ready(self) -> str | None:
@@ -122,8 +136,10 @@ class AppContext:
         self.ready = False
         if self.jobs is not None:
             self.jobs.stop()
-        if self.limiter is not None:
-            self.limiter.close()
+        for limiter in (self.limiter, self.public_limiter):
+            if limiter is not None:
+                limiter.close()
+        self.renderers.close()
         self.writes.close()
         self.parser.close()
         self.db.dispose()

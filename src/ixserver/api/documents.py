@@ -159,6 +159,7 @@ def _lines(value: Any) -> list[LineInput] | None:
         return None
     if not isinstance(value, list):
         raise ValidationFailed("Items element should be of type array")
+    raise_if(limits.line_count_problems(len(value)))  # before any line is read
     lines = []
     for raw in value:
         if not isinstance(raw, dict):

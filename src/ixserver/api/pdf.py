@@ -1,10 +1,12 @@
 """`GET /api/pdf/{id}.json[?second_copy=true]` (api-v2 §4.8): the URL of the document's PDF,
 served without the key at the document's public address. PDFs are drawn when downloaded (a few
-milliseconds), from the document as it then is, and the same document always gives the same
-bytes: nothing is stored, nothing goes stale, and the answer is never a 202."""
+milliseconds, in a child process bounded in time and memory: render/children.py), from the
+document as it then is, and the same document always gives the same bytes: nothing is stored,
+nothing goes stale, and the answer is never a 202."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -43,9 +45,20 @@ async def download(request: Request, second_copy: bool) -> Response | None:
 
     def draw() -> bytes | None:
         with ctx.db.read() as conn:
-            return service.public_pdf(conn, token, ctx.settings.software_certificate, second_copy)
+            inputs = service.public_pdf_inputs(conn, token, ctx.settings.software_certificate, second_copy)
+        return None if inputs is None else ctx.renderers.pdf(inputs)  # in a bounded child process
 
-    return None if len(token) != 40 else await _response(await run_in_threadpool(draw), second_copy)
+    if len(token) != 40:
+        return None
+    # Those waiting for a child wait here, not in the threads every request shares.
+    try:
+        await asyncio.wait_for(ctx.drawing.acquire(), ctx.renderers.timeout)
+    except TimeoutError:
+        raise ctx.renderers.busy() from None
+    try:
+        return await _response(await run_in_threadpool(draw), second_copy)
+    finally:
+        ctx.drawing.release()
 
 
 async def _response(content: bytes | None, second_copy: bool) -> Response | None:

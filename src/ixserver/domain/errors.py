@@ -95,6 +95,17 @@ class CommitUnknown(Unavailable):
         self.retry_after = retry_after
 
 
+class RenderUnavailable(Unavailable):
+    """A PDF could not be drawn within its bounds (IXSERVER_RENDER_TIMEOUT_SECONDS,
+    IXSERVER_RENDER_MEMORY_MB), or every renderer stayed busy that long: nothing was drawn, and
+    the request may be repeated."""
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(f"The PDF could not be drawn ({reason}). Repeat the request in {retry_after} s.")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class ClockBehind(Unavailable):
     """The server's clock reads a moment before the account's last SystemEntryDate (a clock
     stepped back a little, another instance a little off): a document signed now would be

@@ -50,7 +50,8 @@ def message(context: JobContext, job: store.Job) -> EmailMessage:
         document = document_store.get_document(conn, job.account_id or 0, payload["document_id"])
         if document is None:
             raise LookupError(f"document {payload['document_id']} is gone")
-        pdf = pdfs.draw(conn, document, settings.software_certificate, second_copy=False)
+        inputs = pdfs.pdf_inputs(conn, document, settings.software_certificate, second_copy=False)
+    pdf = context.renderers.pdf(inputs)
     kind = BY_KEY[document.doc_type]
     name = kind.type_name
     if document.number is not None and document.serie is not None:

@@ -32,6 +32,8 @@ from sqlalchemy.engine import Connection
 from ixserver import clock
 from ixserver.config import Settings
 from ixserver.domain.errors import Unavailable
+from ixserver.render.children import Renderers
+from ixserver.resources import renderers_for
 from ixserver.store import jobs as store
 from ixserver.store.db import Database
 from ixserver.writes import Writes
@@ -58,10 +60,10 @@ class ClaimLost(Exception):  # noqa: N818 - what happened, not an error of the h
 
 
 class JobContext:
-    """What a handler may use: the settings, reads, and short writes."""
+    """What a handler may use: the settings, reads, short writes, and the process's PDF renderers."""
 
-    def __init__(self, settings: Settings, db: Database, writes: Writes) -> None:
-        self.settings, self.db, self.writes = settings, db, writes
+    def __init__(self, settings: Settings, db: Database, writes: Writes, renderers: Renderers) -> None:
+        self.settings, self.db, self.writes, self.renderers = settings, db, writes, renderers
 
     def mark_sending(self, job: store.Job) -> None:
         """Just before the job's effect, which cannot be undone, starts: from now on the job is
@@ -147,8 +149,12 @@ def _retry_or_fail(conn: Connection, job_id: int, token: str, error: str, retry_
 
 
 class JobWorkers:
-    def __init__(self, settings: Settings, db: Database, writes: Writes, handlers: dict[str, Handler]) -> None:
-        self.context = JobContext(settings, db, writes)
+    def __init__(
+        self, settings: Settings, db: Database, writes: Writes, handlers: dict[str, Handler], renderers: Renderers | None = None
+    ) -> None:
+        """`renderers`: the process's (a server process's are its API's); else the workers' own."""
+        self._own_renderers = renderers_for(settings) if renderers is None else None
+        self.context = JobContext(settings, db, writes, renderers or self._own_renderers)  # type: ignore[arg-type]
         self.handlers = handlers
         self.settings = settings
         self.stopping = threading.Event()
@@ -180,6 +186,8 @@ class JobWorkers:
         self.wake.set()
         for thread in self.threads:
             thread.join(10)
+        if self._own_renderers is not None:
+            self._own_renderers.close()
 
     def _loop(self) -> None:
         while not self.stopping.is_set():

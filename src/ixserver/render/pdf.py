@@ -8,21 +8,17 @@ with exemption reasons, totals and withholding, currency, the hash characters an
 mention, the QR code with the ATCUD right above it, Original/Duplicado, the draft, canceled and
 training marks, "Este documento não serve de fatura" where Despacho 8632/2014 §1.2 asks for it,
 carried-over totals and page n of N. Only typst's embedded fonts are used and the PDF carries no
-date: the same document gives the same bytes.
+date: the same document gives the same bytes. typst draws it in a bounded child process
+(render/children.py `Renderers`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import typst
 
 from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
@@ -297,23 +293,10 @@ def _address(address: dict[str, str]) -> list[str]:
     return [part for part in (address.get("detail"), _place(address), address.get("country")) if part]
 
 
-# A file, not bytes: typst's compiler loses a source given as bytes once it compiles again.
-_TEMPLATE = Path(str(resources.files("ixserver.render").joinpath("templates/document.typ")))
-_compilers = threading.local()
-
-
-def _compiler() -> typst.Compiler:
-    """One compiler per thread (its caches make a render a few milliseconds)."""
-    compiler = getattr(_compilers, "compiler", None)
-    if compiler is None:
-        compiler = _compilers.compiler = typst.Compiler(str(_TEMPLATE), root=str(_TEMPLATE.parent), ignore_system_fonts=True)
-    return compiler
-
-
-def pdf(document: Document, context: Context) -> bytes:
-    inputs = {"data": json.dumps(data(document, context), ensure_ascii=False)}
+def inputs(document: Document, context: Context) -> dict[str, str]:
+    """What the template (templates/document.typ) is given to draw the PDF: render/children.py
+    draws it."""
+    given = {"data": json.dumps(data(document, context), ensure_ascii=False)}
     if context.qr_payload is not None:
-        inputs["qr"] = render_qr.svg(context.qr_payload)
-    drawn = _compiler().compile(sys_inputs=inputs)
-    assert isinstance(drawn, bytes)  # one PDF (a list is for image formats' pages)
-    return drawn
+        given["qr"] = render_qr.svg(context.qr_payload)
+    return given

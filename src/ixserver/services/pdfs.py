@@ -1,6 +1,7 @@
 """A document's PDF (api-v2 §4.8): what it is drawn from — the document, its issuer (the account),
 the client's language, its QR code, the series' type, the document a note corrects or a receipt
-pays — and the drawing (render/pdf.py)."""
+pays — as the template's inputs (render/pdf.py), which the caller has drawn by its renderers
+(render/children.py) once its read is over."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def pdf_document(conn: Connection, account_id: int, document_id: int) -> Documen
     return document
 
 
-def draw(conn: Connection, document: Document, certificate: int, second_copy: bool) -> bytes:
+def pdf_inputs(conn: Connection, document: Document, certificate: int, second_copy: bool) -> dict[str, str]:
     account = account_store.account_by_id(conn, document.account_id)
     assert account is not None
     frozen = issuer_of_document(document, account)
@@ -59,12 +60,12 @@ def draw(conn: Connection, document: Document, certificate: int, second_copy: bo
         qr_payload=qr_payload,
         related=related,
     )
-    return render.pdf(document, context)
+    return render.inputs(document, context)
 
 
-def public_pdf(conn: Connection, token: str, certificate: int, second_copy: bool) -> bytes | None:
-    """The PDF of the document behind a permalink token; None if there is none."""
+def public_pdf_inputs(conn: Connection, token: str, certificate: int, second_copy: bool) -> dict[str, str] | None:
+    """What the PDF of the document behind a permalink token is drawn from; None if there is none."""
     document = store.document_by_token(conn, token)
     if document is None or document.status == states.DELETED:
         return None
-    return draw(conn, document, certificate, second_copy)
+    return pdf_inputs(conn, document, certificate, second_copy)
