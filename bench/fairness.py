@@ -27,11 +27,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+from ixserver.domain.limits import MAX_LINES  # noqa: E402
 from run import DOCUMENT, LUA, SECONDS, WORKERS, Server, _wrk, empty_postgres  # noqa: E402
 
 QUIET_CONNECTIONS = 4
 HEAVY_CONNECTIONS = 4
-LARGEST_DOCUMENT = 1_000  # lines: about the lines-per-document limit (issue 23 item 1)
+LARGEST_DOCUMENT = MAX_LINES  # lines: the most a document may have (domain/limits.py)
 BODY_LIMIT = 1_000_000  # IXSERVER_MAX_BODY_BYTES' default
 
 
