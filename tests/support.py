@@ -237,6 +237,9 @@ def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServ
         "rate_limit": 0,
         "public_rate_limit": 0,
         "public_address_rate_limit": 0,
+        # One address (127.0.0.1) for every client of the session's shared servers, whose pools
+        # keep their connections: the cap per client address is tested on servers of its own.
+        "connections_per_client": 0,
         "access_log": False,
         "signing_key_file": data_file("at-sample-keys/at-sample-private-key.pem"),
         "secret_key": TEST_SECRET_KEY,

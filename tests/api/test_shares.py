@@ -1,5 +1,5 @@
-"""Each account's share of a server process (api/shares.py) and large bodies parsed in a process apart
-(api/wire.read_parsed, api/parsing.py): an account's requests beyond its share wait their turn, in order, or are
+"""Each account's share of a server process (web/shares.py) and large bodies parsed in a process apart
+(api/wire.read_parsed, web/parsing.py): an account's requests beyond its share wait their turn, in order, or are
 a 429 with Retry-After when too many wait; another account's requests never wait for them."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from ixserver import metrics
+from ixserver.domain.limits import MAX_LINES
 from ixserver.store.accounts import account_by_name
 from tests.api.invoicing import body
 from tests.support import Api, LiveServer, live_server, wait_for
@@ -94,11 +95,11 @@ def test_a_large_body_is_parsed_by_the_parser_process_a_small_one_in_place(small
     before = parsed.get()
     small = api.post("/invoices.json", json={"invoice": body()})
     assert small.status_code == 201 and parsed.get() == before
-    lines = [{"name": f"Pencil {n}", "description": "A pencil " * 8, "unit_price": "2", "quantity": "1",
-              "tax": {"name": "IVA23"}} for n in range(500)]  # fmt: skip
-    large = api.post("/invoices.json", json={"invoice": body(items=lines)})  # ~90 kB
+    lines = [{"name": f"Pencil {n}", "description": "A pencil " * 40, "unit_price": "2", "quantity": "1",
+              "tax": {"name": "IVA23"}} for n in range(MAX_LINES)]  # fmt: skip
+    large = api.post("/invoices.json", json={"invoice": body(items=lines)})  # ~100 kB
     assert large.status_code == 201, large.text
-    assert len(large.json()["invoice"]["items"]) == 500
+    assert len(large.json()["invoice"]["items"]) == MAX_LINES
     assert parsed.get() == before + 1
     refused = api.post("/invoices.json", content=b'{"invoice": {"observations": "' + b"\\u0001" * 12_000 + b'"}}')
     assert refused.status_code == 422 and "U+0001" in refused.text, "its refusals are the same"
