@@ -1,4 +1,4 @@
-"""What ixserver's HTTP connection (src/ixserver/protocol.py: deadlines, a cap per address)
+"""What ixserver's HTTP connection (src/ixserver/web/protocol.py: deadlines, a cap per address)
 costs per request against uvicorn's own httptools protocol, without the network or the app:
 a kept-alive GET fed whole to each, answered by a trivial ASGI app, the two alternated for 15
 rounds of 20,000 requests; the CPU time of this process per request (other processes on the
@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: E402
 from uvicorn.server import ServerState  # noqa: E402
 
-from ixserver.protocol import Connection, ConnectionLimits  # noqa: E402
 from ixserver.serve import ServerConfig  # noqa: E402
+from ixserver.web.protocol import Connection, ConnectionLimits  # noqa: E402
 
 REQUEST = b"GET /invoices/1.json?api_key=abc HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
 ROUNDS, REQUESTS = 15, 20_000

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ixserver.api.context import AppContext  # noqa: E402
 from ixserver.api.documents import parse_document  # noqa: E402
+from ixserver.app import build_context, start_context, stop_context  # noqa: E402
 from ixserver.config import Settings  # noqa: E402
 from ixserver.domain.doctypes import BY_KEY  # noqa: E402
 from ixserver.services import documents as service  # noqa: E402
@@ -49,13 +49,13 @@ def main() -> None:
 def measure(label: str, url: str, tmp: Path) -> None:
     upgrade(url)
     settings = Settings(database_url=url, data_dir=tmp, public_url="http://x", rate_limit=0, sandbox=True)
-    ctx = AppContext.build(settings)
+    ctx = build_context(settings)
     writes = ctx.writes  # a writer thread: no writer process without `serve`
     body: dict[str, Any] = {"invoice": {**DOCUMENT["invoice"], "date": date.today().strftime("%d/%m/%Y")}}
     kind = BY_KEY["invoice"]
 
     async def rounds() -> dict[str, Any]:
-        await ctx.start()
+        await start_context(ctx)
         try:
             account, _key = await writes.run_with_resources(_bench_account)
             before = await writes.stats()
@@ -70,7 +70,7 @@ def measure(label: str, url: str, tmp: Path) -> None:
                 )  # fmt: skip
             after = await writes.stats()
         finally:
-            ctx.stop()
+            stop_context(ctx)
         return {k: after[k] - before[k] for k in ("seconds", "use_cases")}
 
     done = asyncio.run(rounds())

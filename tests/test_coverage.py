@@ -7,7 +7,7 @@ from pathlib import Path
 
 from starlette.routing import Route
 
-from ixserver.api.coverage import COMMAND, OUTPUT_NAME, coverage_markdown, default_output, generate, normalise
+from ixserver.coverage import COMMAND, OUTPUT_NAME, coverage_markdown, default_output, generate, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The parser process of large bodies (api/parsing.py): what it reads and refuses comes back as
+"""The parser process of large bodies (web/parsing.py): what it reads and refuses comes back as
 in place, and it leaves by itself when its server process is killed."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import time
 
 import pytest
 
-from ixserver.api.parsing import BodyParser
-from ixserver.api.wire import _as_is, _parsed
 from ixserver.domain.errors import MalformedRequest
+from ixserver.web.parsing import BodyParser
+from ixserver.web.wire import _as_is, _parsed
 
 KILLED_SERVER = """
 import asyncio, os, sys
-from ixserver.api.parsing import BodyParser
-from ixserver.api.wire import _as_is, _parsed
+from ixserver.web.parsing import BodyParser
+from ixserver.web.wire import _as_is, _parsed
 
 async def main():
     await BodyParser().parse(_parsed, b'{"a": 1}', "", _as_is)

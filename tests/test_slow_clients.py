@@ -1,4 +1,4 @@
-"""Slow clients cannot hold a server's connections (src/ixserver/protocol.py): a request's head
+"""Slow clients cannot hold a server's connections (src/ixserver/web/protocol.py): a request's head
 and body have deadlines (a 408, and the connection closed), a connection on which nothing is
 sent is closed, and one client address holds a bounded number of connections; a slowloris of
 2,000 connections leaves another client served. The connections are the same whatever the

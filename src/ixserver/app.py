@@ -4,19 +4,24 @@ tests can run many side by side."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-import ixserver.api  # noqa: F401 - registers the {…:id} path convertor
+import ixserver.web  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
 from ixserver.api import (
     accounts,
     clients,
-    errors,
     estimates,
     guides,
     invoices,
@@ -35,28 +40,44 @@ from ixserver.api import (
     taxes,
     treasury,
 )
-from ixserver.api.auth import AuthMiddleware, KeyCache
-from ixserver.api.boundary import InputBoundary
-from ixserver.api.context import AppContext
-from ixserver.api.requestlog import RequestLogMiddleware
-from ixserver.api.routing import IndexedRouter
 from ixserver.config import Settings
+from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
+from ixserver.jobs.worker import JobWorkers
+from ixserver.journal import attach
+from ixserver.resources import Resources, renderers_for
+from ixserver.services.signing_keys import register_signing_key
+from ixserver.store.db import Database
+from ixserver.store.migrate import require_current
+from ixserver.store.rate_counts import RateCounts
+from ixserver.web import errors
+from ixserver.web.auth import AuthMiddleware, KeyCache
+from ixserver.web.boundary import InputBoundary
+from ixserver.web.cache import ReadCache
+from ixserver.web.context import AppContext
+from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
+from ixserver.web.requestlog import RequestLogMiddleware
+from ixserver.web.routing import IndexedRouter
+from ixserver.web.shares import AccountShares
+from ixserver.writes import writes_for
+
+log = logging.getLogger("ixserver")
+PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
 def create_app(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> FastAPI:
     """The app of one server process; `writer_socket`: the writer process's socket, if any;
     `parent_pid`: the `serve` process it stops with, if it is one of several."""
-    ctx = AppContext.build(settings, writer_socket, parent_pid)
+    ctx = build_context(settings, writer_socket, parent_pid)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ctx.start()
+        await start_context(ctx)
         tune_garbage_collector()
         try:
             yield
         finally:
             await ctx.cache.close()
-            ctx.stop()
+            stop_context(ctx)
 
     app = FastAPI(
         title="ixserver",
@@ -85,3 +106,75 @@ def tune_garbage_collector() -> None:
     ms). Objects alive after startup are frozen out of collection; young collections are rarer."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+def build_context(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
+    """What the app of one server process owns (web/context.AppContext), nothing started yet."""
+    """`writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
+    process writes in a thread of its own. `parent_pid`: the `serve` process of this server
+    process (`serve --workers N`), whose end it follows."""
+    db = Database(settings.resolved_database_url)
+    attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
+    resources = Resources.from_settings(settings)
+    return AppContext(
+        settings=settings,
+        db=db,
+        writes=writes_for(settings, db, resources, writer_socket),
+        resources=resources,
+        limiter=(
+            SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url))
+            if settings.rate_limit > 0
+            else None
+        ),
+        address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+        public_limiter=(
+            SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True)
+            if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
+            else None
+        ),
+        cache=ReadCache(db, enabled=settings.read_cache),
+        shares=AccountShares(settings.account_requests, settings.account_body_bytes, settings.max_body_bytes),
+        renderers=renderers_for(settings),
+        drawing=asyncio.Semaphore(settings.render_workers),
+        parent_pid=parent_pid,
+    )
+
+async def start_context(ctx: AppContext) -> None:
+    """The app's start: the schema checked, the writes opened, the signing key's public half
+    registered, the limits' flushers, the job workers, the first PDF child."""
+    require_current(ctx.db)
+    await ctx.writes.open()
+    await ctx.writes.run_with_resources(register_signing_key)
+    for limiter in (ctx.limiter, ctx.public_limiter):
+        if limiter is not None:
+            limiter.start()
+    if ctx.settings.job_workers:
+        ctx.jobs = JobWorkers(ctx.settings, ctx.db, ctx.writes, JOB_HANDLERS, ctx.renderers)
+        ctx.jobs.start(ctx.settings.job_workers)
+    if ctx.parent_pid is not None:
+        threading.Thread(target=_follow, args=(ctx.parent_pid,), name="ixserver-parent", daemon=True).start()
+    ctx.renderers.prestart()
+    ctx.ready = True
+
+
+def stop_context(ctx: AppContext) -> None:
+    """Everything `start_context` started, stopped; the database's connections closed."""
+    ctx.ready = False
+    if ctx.jobs is not None:
+        ctx.jobs.stop()
+    for limiter in (ctx.limiter, ctx.public_limiter):
+        if limiter is not None:
+            limiter.close()
+    ctx.renderers.close()
+    ctx.writes.close()
+    ctx.parser.close()
+    ctx.db.dispose()
+
+
+def _follow(parent_pid: int) -> None:
+    """When `serve` is gone (killed), stop this server process as SIGTERM would: the port is
+    freed for the next `serve`, instead of an orphan that reads but cannot write."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK)
+    log.error("the serve process %s is gone; this server process stops", parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -183,5 +183,10 @@ class Settings(BaseSettings):
         return self.seal_journal or self.data_dir / "seal.journal"
 
     @property
+    def sends_email(self) -> bool:
+        """Whether e-mails can leave: an SMTP server, or the sandbox's sink."""
+        return bool(self.smtp_host) or self.sandbox
+
+    @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/")

@@ -2,7 +2,7 @@
 IMPLEMENTATION_COVERAGE.md, in the manner of moto's. Generated from the route table itself, and
 tests/test_coverage.py fails when the committed file is out of date, so it cannot drift.
 
-    python -m ixserver.api.coverage [OUTPUT]     # default: IMPLEMENTATION_COVERAGE.md at the repository root
+    python -m ixserver.coverage [OUTPUT]     # default: IMPLEMENTATION_COVERAGE.md at the repository root
 
 Matching is by method and path, parameters normalised (`{document-id}`, `{id}`,
 `{document_id:id}` are all one parameter). A path parameter the description restricts to an
@@ -25,7 +25,7 @@ from typing import Any
 from starlette.routing import Route
 
 OUTPUT_NAME = "IMPLEMENTATION_COVERAGE.md"
-COMMAND = "python -m ixserver.api.coverage"
+COMMAND = "python -m ixserver.coverage"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 _PARAMETER = re.compile(r"\{[^}]*\}")
 _NAMED_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
@@ -217,7 +217,7 @@ def generate() -> str:
 
 
 def default_output() -> Path:
-    return Path(__file__).resolve().parents[3] / OUTPUT_NAME
+    return Path(__file__).resolve().parents[2] / OUTPUT_NAME
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,7 @@
 """Logging set-up. API keys travel in the query string, so they are redacted from every log
 line (uvicorn's access log included).
 
-Structured events (the request log of api/requestlog.py) are written with structlog, rendered
+Structured events (the request log of web/requestlog.py) are written with structlog, rendered
 as one logfmt line (`key=value …`, values quoted when they hold spaces or `=`) and handed to the
 stdlib logger of their name (`ixserver.access`). So they go out through the handler of uvicorn's
 log config (stderr, `INFO:     event=request …`): the `ixserver` logger's level applies, and the

@@ -1,10 +1,10 @@
 """Prometheus metrics, served at `GET /metrics` (prometheus_client's text format).
 
 Recorded where they happen: requests by method, route (its template: `/invoices/{document_id}.json`)
-and status, and their latency (api/requestlog.py); the writer's batches — use cases per batch, the
+and status, and their latency (web/requestlog.py); the writer's batches — use cases per batch, the
 time a use case waited for its batch, the time a batch took — and the races it lost to another
 instance, by SQLSTATE (writes/batches.py); documents issued, by type (api/families.py,
-api/payments.py); the read cache's hits and misses (api/cache.py). The job outbox's depth by
+api/payments.py); the read cache's hits and misses (web/cache.py). The job outbox's depth by
 status is read from the database when /metrics is asked.
 
 A server is several processes (`serve --workers N`; on SQLite, the writer process): `ixserver

@@ -26,9 +26,9 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
 
 from ixserver.config import Settings
 from ixserver.files import write_private
-from ixserver.protocol import Connection, ConnectionLimits
 from ixserver.resources import Resources
 from ixserver.store.db import Database
+from ixserver.web.protocol import Connection, ConnectionLimits
 from ixserver.writes.direct import DirectWrites
 
 DEMO_ACCOUNT = "demo"
@@ -91,7 +91,7 @@ def server_config(settings: Settings, app: Any, **options: Any) -> uvicorn.Confi
         limits=ConnectionLimits(
             settings.header_timeout_seconds, settings.body_timeout_seconds, settings.connections_per_client
         ),
-        access_log=False,  # ixserver's request log (api/requestlog.py) replaces uvicorn's
+        access_log=False,  # ixserver's request log (web/requestlog.py) replaces uvicorn's
         server_header=False,
         timeout_keep_alive=settings.keep_alive_seconds,  # a timer's delay: a float is fine
         lifespan="on",  # a failed startup must stop the server, not serve without its writer

@@ -1,4 +1,4 @@
-"""The input boundary (api/boundary.py, api/wire.py, domain/limits.py): malformed and
+"""The input boundary (web/boundary.py, web/wire.py, domain/limits.py): malformed and
 implausible requests are a 4xx in the API's error shape, quickly, change nothing, and leave the
 connection usable; the same answer on SQLite and PostgreSQL."""
 
@@ -116,7 +116,7 @@ def test_a_rate_at_the_edge_issues_and_dates_render_zero_padded(api: Api) -> Non
 def test_an_error_that_escapes_is_a_500_with_a_request_id_and_the_connection_stays(server: LiveServer, api: Api) -> None:
     from starlette.requests import Request
 
-    from ixserver.api.routing import Router
+    from ixserver.web.routing import Router
 
     router = Router()
 

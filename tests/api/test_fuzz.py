@@ -1,6 +1,6 @@
 """Fuzzing against the official OpenAPI description (issue 10): Schemathesis draws requests for
 every operation ixserver implements (chosen as IMPLEMENTATION_COVERAGE.md chooses them, by
-`ixserver.api.coverage`), valid ones and invalid ones, and sends them to the real server on
+`ixserver.coverage`), valid ones and invalid ones, and sends them to the real server on
 SQLite and on PostgreSQL. Every answer must be no 5xx, and a status the description documents
 for that operation or one of the few that any operation may answer (ALLOWED, with why).
 Response bodies are not checked against the description: ixserver answers every error in one
@@ -38,8 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from ixserver import clock
-from ixserver.api import coverage
+from ixserver import clock, coverage
 from ixserver.services.accounts import create_account
 from tests.api.invoicing import body, credit_note_for, finalize
 from tests.support import Api, LiveServer, write

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ixserver.api.errors import HTTP_MESSAGES
+from ixserver.web.errors import HTTP_MESSAGES
 from tests.api.invoicing import issue
 from tests.support import Api, LiveServer, live_server
 

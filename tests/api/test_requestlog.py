@@ -1,4 +1,4 @@
-"""The request log (api/requestlog.py): one structured event per request, a request id on every
+"""The request log (web/requestlog.py): one structured event per request, a request id on every
 response."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ixserver.api.requestlog import LOGGER_NAME, RequestLogMiddleware
+from ixserver.web.requestlog import LOGGER_NAME, RequestLogMiddleware
 from tests.support import LiveServer, fresh_database, live_server
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")

@@ -1,4 +1,4 @@
-"""Text that XML 1.0 cannot carry is refused where every request's text is read (api/wire.py),
+"""Text that XML 1.0 cannot carry is refused where every request's text is read (web/wire.py),
 so no endpoint stores what would then stop the month's SAF-T file (issue 22 item 5): C0 controls
 but tab, line feed and carriage return, U+FFFE, U+FFFF, lone surrogates. 422 naming the field by
 its path in the body; nothing changes; the same on SQLite and PostgreSQL. Tab, line feed and

@@ -1,4 +1,4 @@
-"""An account's share of a server process (api/shares.py), on its own: who is let in, in what
+"""An account's share of a server process (web/shares.py), on its own: who is let in, in what
 order, and what a request that leaves while it waits gives back."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ixserver.api.shares import AccountBusy, AccountShares
+from ixserver.web.shares import AccountBusy, AccountShares
 
 
 def test_requests_past_the_share_wait_in_order_and_past_as_many_waiting_are_refused() -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ixserver.api.ratelimit import RateLimiter
-from ixserver.api.wire import as_decimal, as_flag, as_text, dumps
 from ixserver.config import Settings
 from ixserver.domain.doctypes import DOC_TYPES, ID_ALLOCATION_ORDER
 from ixserver.domain.errors import SequenceNameNotAllowed, ValidationFailed
 from ixserver.domain.sequences import validate_serie
 from ixserver.logs import RedactApiKeys, redact
+from ixserver.web.ratelimit import RateLimiter
+from ixserver.web.wire import as_decimal, as_flag, as_text, dumps
 
 
 def test_rate_limiter_slides_over_one_minute() -> None:
@@ -92,7 +92,7 @@ def test_every_type_has_one_id_slot() -> None:
     ],
 )
 def test_api_key_from_the_query_string(query: bytes, expected: str | None) -> None:
-    from ixserver.api.auth import api_key_of
+    from ixserver.web.auth import api_key_of
 
     assert api_key_of({"query_string": query, "headers": []}) == expected
 
@@ -131,7 +131,7 @@ def test_the_dated_rates_are_the_reference_rates() -> None:
     [("23", "23.0"), ("23.00", "23.0"), ("16.26020", "16.2602"), ("0", "0.0"), ("0.10", "0.1"), ("1E+2", "100.0")],
 )
 def test_numbers_are_written_as_invoicexpress_does(value: str, text: str) -> None:
-    from ixserver.api.wire import number
+    from ixserver.web.wire import number
 
     assert dumps(number(Decimal(value))) == text.encode()
 

@@ -8,15 +8,15 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_flag, as_text, read_body, require_root
 from ixserver.config import Settings
 from ixserver.domain import limits
 from ixserver.domain.accounts import Account
 from ixserver.domain.errors import AccountCreationNotAllowed
 from ixserver.services import accounts as service
 from ixserver.services.accounts import TAX_COUNTRIES, AccountInput
+from ixserver.web.context import account, context
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_flag, as_text, read_body, require_root
 
 router = Router()
 _TAX_COUNTRY_NUMBER = {code: number for number, code in TAX_COUNTRIES.items()}

@@ -9,14 +9,14 @@ from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.reads import cached_json, pagination, pagination_block
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_int, as_text, read_body, require_root
 from ixserver.domain import limits
 from ixserver.domain.clients import Client
 from ixserver.domain.errors import ValidationFailed
 from ixserver.services import clients as service
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json, pagination, pagination_block
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_int, as_text, read_body, require_root
 
 router = Router()
 

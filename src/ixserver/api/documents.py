@@ -7,7 +7,15 @@ from datetime import date, datetime
 from typing import Any
 
 from ixserver.api.clients import parse_client
-from ixserver.api.wire import (
+from ixserver.domain import limits, numbering
+from ixserver.domain.doctypes import BY_KEY, DocType
+from ixserver.domain.documents import Document, DocumentLine, LineInput, Transport
+from ixserver.domain.errors import ValidationFailed, raise_if
+from ixserver.domain.reference import CURRENCIES
+from ixserver.domain.signing import printed_characters
+from ixserver.domain.totals import GlobalDiscount
+from ixserver.services.documents import DocumentInput, TransportInput
+from ixserver.web.wire import (
     as_date,
     as_decimal,
     as_flag,
@@ -20,14 +28,6 @@ from ixserver.api.wire import (
     object_at,
     require_root,
 )
-from ixserver.domain import limits, numbering
-from ixserver.domain.doctypes import BY_KEY, DocType
-from ixserver.domain.documents import Document, DocumentLine, LineInput, Transport
-from ixserver.domain.errors import ValidationFailed, raise_if
-from ixserver.domain.reference import CURRENCIES
-from ixserver.domain.signing import printed_characters
-from ixserver.domain.totals import GlobalDiscount
-from ixserver.services.documents import DocumentInput, TransportInput
 
 
 # Root keys a document may come under, after its own singular type (api-v2 §1.8).

@@ -4,8 +4,8 @@ family routes of families.py; `GET /estimates.json` lists all three."""
 from __future__ import annotations
 
 from ixserver.api.families import register
-from ixserver.api.routing import Router
 from ixserver.domain.families import ESTIMATES
+from ixserver.web.routing import Router
 
 router = Router()
 

@@ -13,11 +13,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver import metrics
-from ixserver.api.context import account, context
 from ixserver.api.documents import parse_document, render
-from ixserver.api.reads import cached_json, pagination, pagination_block
-from ixserver.api.routing import Router
-from ixserver.api.wire import (
+from ixserver.domain import limits, states
+from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType, types_of
+from ixserver.domain.documents import DocumentFilters
+from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
+from ixserver.domain.families import Family
+from ixserver.services import documents as service
+from ixserver.services import emails
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json, pagination, pagination_block
+from ixserver.web.routing import Router
+from ixserver.web.wire import (
     JSONResponse,
     as_date,
     as_decimal,
@@ -28,14 +35,6 @@ from ixserver.api.wire import (
     read_parsed,
     require_root,
 )
-from ixserver.domain import limits, states
-from ixserver.domain.doctypes import BY_KEY, BY_TYPE_NAME, DocType, types_of
-from ixserver.domain.documents import DocumentFilters
-from ixserver.domain.errors import DocumentCreationInProgress, ValidationFailed
-from ixserver.domain.families import Family
-from ixserver.jobs.email import sends_somewhere
-from ixserver.services import documents as service
-from ixserver.services import emails
 
 # `status[]` words of the list filters; "sent" is what they call `final` (api-v2 §4.1, §5.1).
 STATUS_FILTERS = {"draft": states.DRAFT, "sent": states.FINAL, "final": states.FINAL, "settled": states.SETTLED,
@@ -182,7 +181,7 @@ def _handlers(
     async def email(request: Request) -> Response:
         """200 with an empty body (api-v2 §4.7); the e-mail leaves from the job outbox."""
         ctx = context(request)
-        if not sends_somewhere(ctx.settings):
+        if not ctx.settings.sends_email:
             raise ValidationFailed("E-mail is not configured on this server (IXSERVER_SMTP_HOST)")
         message = parse_email(await read_body(request))
         await ctx.writes.run(emails.email_document, account(request).id, kind.key, request.path_params["document_id"], message)

@@ -5,8 +5,8 @@ addresses) is read in api/documents.py and answered with `at_doc_code_id`."""
 from __future__ import annotations
 
 from ixserver.api.families import register
-from ixserver.api.routing import Router
 from ixserver.domain.families import GUIDES
+from ixserver.web.routing import Router
 
 router = Router()
 

@@ -9,16 +9,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
 from ixserver.api.documents import render
 from ixserver.api.families import STATUS_FILTERS, list_filters, register
-from ixserver.api.reads import cached_json, pagination, pagination_block
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, object_at, read_body
 from ixserver.domain.doctypes import BY_TYPE_NAME, INVOICE_TYPES, RECEIPT_TYPES
 from ixserver.domain.families import INVOICES
 from ixserver.services import clients as client_service
 from ixserver.services import documents as service
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json, pagination, pagination_block
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, object_at, read_body
 
 router = Router()
 CLIENT_DOCUMENTS = INVOICE_TYPES + RECEIPT_TYPES  # what a client's list holds (api-v2 §10.6)

@@ -7,14 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.reads import cached_json, pagination, pagination_block
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_decimal, as_text, number, number_text, read_body, require_root
 from ixserver.domain import limits
 from ixserver.domain.items import Item
 from ixserver.services import items as service
 from ixserver.services.items import ItemInput
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json, pagination, pagination_block
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_decimal, as_text, number, number_text, read_body, require_root
 
 router = Router()
 PRICE_NOT_VALID = "Price is not valid. Check the decimal mark and if you are inserting only numbers."

@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ixserver.api.routing import Router
+from ixserver.web.routing import Router
 
 router = Router(prefix="/_ixserver")
 

@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver import metrics
-from ixserver.api.context import context
-from ixserver.api.routing import Router
 from ixserver.domain.errors import NotFound
 from ixserver.store import jobs as job_store
+from ixserver.web.context import context
+from ixserver.web.routing import Router
 
 router = Router()
 PATH = "/metrics"

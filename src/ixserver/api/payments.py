@@ -10,15 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver import metrics
-from ixserver.api.context import account, context
 from ixserver.api.documents import render
 from ixserver.api.families import read_change, register_types
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, read_body, require_root
 from ixserver.domain import limits
 from ixserver.domain.doctypes import BY_KEY, RECEIPT_TYPES
 from ixserver.services import payments as service
 from ixserver.services.payments import PaymentInput
+from ixserver.web.context import account, context
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_date, as_decimal, as_text, read_body, require_root
 
 router = Router()
 

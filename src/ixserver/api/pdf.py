@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
 from ixserver.api.documents import permalink
-from ixserver.api.reads import cached_json
-from ixserver.api.routing import Router
-from ixserver.api.wire import as_flag
 from ixserver.services import pdfs as service
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json
+from ixserver.web.routing import Router
+from ixserver.web.wire import as_flag
 
 router = Router()
 FILES = {False: "original.pdf", True: "duplicado.pdf"}

@@ -8,9 +8,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from ixserver.api import pdf as pdf_api
-from ixserver.api.context import context
-from ixserver.api.routing import Router
-from ixserver.api.wire import fixed, format_date
 from ixserver.domain import numbering, states
 from ixserver.domain.clients import FINAL_CONSUMER, FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
@@ -23,6 +20,9 @@ from ixserver.render import pdf
 from ixserver.render import qr as render_qr
 from ixserver.services import qr_codes as qr_service
 from ixserver.services.documents import public_document
+from ixserver.web.context import context
+from ixserver.web.routing import Router
+from ixserver.web.wire import fixed, format_date
 
 router = Router()
 TITLES = pdf.TITLES["pt"]  # the document types' names, as the PDFs print them

@@ -4,8 +4,8 @@ of families.py; `GET /purchase_orders.json` is its list."""
 from __future__ import annotations
 
 from ixserver.api.families import register
-from ixserver.api.routing import Router
 from ixserver.domain.families import PURCHASE_ORDERS
+from ixserver.web.routing import Router
 
 router = Router()
 

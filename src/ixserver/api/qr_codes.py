@@ -8,11 +8,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
 from ixserver.api.documents import permalink
-from ixserver.api.reads import cached_json
-from ixserver.api.routing import Router
 from ixserver.services import qr_codes as service
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json
+from ixserver.web.routing import Router
 
 router = Router()
 

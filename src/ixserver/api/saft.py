@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ixserver.api.context import account, context
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_int
 from ixserver.domain.errors import NotFound
 from ixserver.services import saft as service
+from ixserver.web.context import account, context
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_int
 
 router = Router()
 STARTED = {"message": "The SAF-T file generation was started. Please keep requesting until you get back the url."}

@@ -6,23 +6,24 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import AppContext, account, context
 from ixserver.api.documents import render as render_document
-from ixserver.api.routing import Router
 from ixserver.api.sequences import render as render_sequence
-from ixserver.api.wire import JSONResponse, as_text, read_body, root_object
 from ixserver.domain import limits
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.errors import NotFound
-from ixserver.jobs.worker import describe
 from ixserver.services import accounts as account_service
 from ixserver.services import documents as document_service
 from ixserver.services import emails as email_service
 from ixserver.services import sequences as sequence_service
+from ixserver.store.jobs import Job
+from ixserver.web.context import AppContext, account, context
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_text, read_body, root_object
 
 router = Router(prefix="/_ixserver")
 
@@ -145,3 +146,20 @@ async def enter_transport_code(request: Request) -> Response:
         document_service.enter_transport_code, account(request).id, request.path_params["document_id"], code
     )
     return JSONResponse({BY_KEY[document.doc_type].key: render_document(document, ctx.settings.base_url)})
+
+
+def describe(job: Job) -> dict[str, Any]:
+    """A job as /_ixserver/jobs shows it."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "attempts": job.attempts,
+        "run_after": job.run_after.isoformat(),
+        "last_error": job.last_error,
+        "payload": job.payload,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "claimed_by": {"host": job.claimer.host, "pid": job.claimer.pid} if job.claimer else None,
+        "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+    }

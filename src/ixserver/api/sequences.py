@@ -7,13 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, RawJSONResponse, as_flag, as_text, dumps, read_body, root_object
 from ixserver.domain.doctypes import DOC_TYPES
 from ixserver.domain.errors import InvalidSequence
 from ixserver.domain.sequences import Sequence
 from ixserver.services import sequences as service
+from ixserver.web.context import account, context
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, RawJSONResponse, as_flag, as_text, dumps, read_body, root_object
 
 router = Router()
 
@@ -61,7 +61,7 @@ async def create_sequence(request: Request) -> JSONResponse:
         raise InvalidSequence()
     make_default = as_flag(data.get("default_sequence"), "default_sequence") if data else None
     ctx = context(request)
-    # its error codes differ from register's: api/errors.py CODES_BY_OPERATION
+    # its error codes differ from register's: web/errors.py CODES_BY_OPERATION
     created = await service.create_sequence(ctx.writes, ctx.resources, account(request).id, serie.strip(), bool(make_default))
     return JSONResponse({"sequence": render(created)}, status_code=201)
 

@@ -7,10 +7,7 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ixserver.api.context import context
 from ixserver.api.permalink import SECURITY_HEADERS, TITLES
-from ixserver.api.routing import Router
-from ixserver.api.wire import format_date
 from ixserver.domain import numbering
 from ixserver.domain.clients import FINAL_CONSUMER_NIF
 from ixserver.domain.doctypes import BY_KEY
@@ -18,6 +15,9 @@ from ixserver.domain.documents import Document
 from ixserver.domain.errors import NotFound
 from ixserver.domain.payments import payable
 from ixserver.services.statements import Statement, statement
+from ixserver.web.context import context
+from ixserver.web.routing import Router
+from ixserver.web.wire import format_date
 
 router = Router()
 

@@ -7,14 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.reads import cached_json
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_decimal, as_flag, as_text, number, read_body, require_root
 from ixserver.domain import limits
 from ixserver.domain.taxes import Tax
 from ixserver.services import taxes as service
 from ixserver.services.taxes import TaxInput
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_decimal, as_flag, as_text, number, read_body, require_root
 
 router = Router()
 

@@ -8,15 +8,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.reads import cached_json, pagination, pagination_block
-from ixserver.api.routing import Router
-from ixserver.api.wire import JSONResponse, as_date, as_decimal, as_text, number, read_body, require_root
 from ixserver.domain import limits
 from ixserver.domain.errors import TreasuryMovementInvalid, ValidationFailed
 from ixserver.domain.treasury import Figures, Regularization, TreasuryMovement, regularization_number
 from ixserver.services import treasury as service
 from ixserver.services.treasury import EntryInput, MovementInput
+from ixserver.web.context import account, context
+from ixserver.web.reads import cached_json, pagination, pagination_block
+from ixserver.web.routing import Router
+from ixserver.web.wire import JSONResponse, as_date, as_decimal, as_text, number, read_body, require_root
 
 router = Router(prefix="/api/v3/clients/{client_id:id}")
 

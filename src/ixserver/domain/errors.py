@@ -1,4 +1,4 @@
-"""Errors the rules raise, named as the API names them. `api/errors.py` is the one place that
+"""Errors the rules raise, named as the API names them. `web/errors.py` is the one place that
 turns them into an HTTP status and body; nothing below the API layer knows about HTTP."""
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
-from ixserver.config import Settings
 from ixserver.domain import numbering
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.jobs.worker import ClaimLost, Handler, InDoubt, JobContext
@@ -35,11 +34,6 @@ from ixserver.services import pdfs
 from ixserver.services.emails import EMAIL_JOB, addresses
 from ixserver.store import documents as document_store
 from ixserver.store import jobs as store
-
-
-def sends_somewhere(settings: Settings) -> bool:
-    """Whether e-mails can leave: an SMTP server, or the sandbox's sink."""
-    return bool(settings.smtp_host) or settings.sandbox
 
 
 def message(context: JobContext, job: store.Job) -> EmailMessage:

@@ -275,20 +275,3 @@ class JobWorkers:
                     raise
                 log.warning("job %s: its outcome could not be recorded; trying again", args[0], exc_info=True)
                 time.sleep(2**attempt)
-
-
-def describe(job: store.Job) -> dict[str, Any]:
-    """A job as /_ixserver/jobs shows it."""
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "attempts": job.attempts,
-        "run_after": job.run_after.isoformat(),
-        "last_error": job.last_error,
-        "payload": job.payload,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "claimed_by": {"host": job.claimer.host, "pid": job.claimer.pid} if job.claimer else None,
-        "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
-    }

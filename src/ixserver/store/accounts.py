@@ -70,7 +70,7 @@ def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
 
 
 
-# The writer's account lock (writes/batches.py) and the read caches' change counter (api/cache.py),
+# The writer's account lock (writes/batches.py) and the read caches' change counter (web/cache.py),
 # on PostgreSQL: one row per account, moved on by every write transaction of the account and held
 # by it to its commit. (On SQLite the write transaction is exclusive already, and the caches read
 # the database's own change counter.)

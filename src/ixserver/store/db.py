@@ -247,7 +247,7 @@ class Database:
 
     async def async_reader(self) -> Any:
         """A new psycopg AsyncConnection in autocommit, for reads awaited on the event loop
-        (PostgreSQL: the read cache's versions, api/cache.py)."""
+        (PostgreSQL: the read cache's versions, web/cache.py)."""
         import psycopg
 
         url = make_url(self.url).set(drivername="postgresql")

@@ -1,5 +1,5 @@
 """Request counts per caller and minute, shared by every process of a server and every instance
-on one database: what makes the rate limit one limit (api/ratelimit.py).
+on one database: what makes the rate limit one limit (web/ratelimit.py).
 
 PostgreSQL: the `rate_counts` table of the database. SQLite: the same table in a file of its own
 beside the database (`<database>-ratelimit`, WAL, no fsync: a count lost in a crash only lets a

@@ -324,7 +324,7 @@ document_day_counts = _counts_per("document_day_counts", "date")
 document_month_counts = _counts_per("document_month_counts", "month")
 
 # Requests per account and minute, shared by the processes and instances of a server (the rate
-# limit, api/ratelimit.py). On PostgreSQL here; an SQLite server keeps it in a file of its own
+# limit, web/ratelimit.py). On PostgreSQL here; an SQLite server keeps it in a file of its own
 # beside the database (store/rate_counts.py), so that counting never waits on the writer.
 rate_counts = Table(
     "rate_counts",
@@ -376,7 +376,7 @@ signing_keys = Table(
 
 # Each account's write lock and change counter on PostgreSQL (store/accounts.lock_account_writes):
 # every write transaction of the account moves `version` on, holding the row to its commit; the
-# read caches of every instance compare it before they answer (api/cache.py).
+# read caches of every instance compare it before they answer (web/cache.py).
 account_versions = Table(
     "account_versions",
     metadata,

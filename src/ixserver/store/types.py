@@ -92,7 +92,7 @@ def _money_text(value: Decimal | None) -> str | None:
 
 # SQLite hands amounts back as the text they were stored as. Amounts recur (prices,
 # quantities, rates, the totals of similar documents): one shared, immutable Decimal per text,
-# whose hash is then computed once, which the memoized renderers of api/wire.py look up by.
+# whose hash is then computed once, which the memoized renderers of web/wire.py look up by.
 @lru_cache(maxsize=16384)
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)

@@ -1,4 +1,7 @@
-"""The HTTP layer: parse leniently, authenticate, call one service, render the exact wire shape."""
+"""The HTTP machinery the API's operations (api/) stand on: the request boundary, the key and the
+rate limits, each account's share, the request log, the error table, the lenient wire format and
+its parser process, the read cache, routing, the connection protocol, and what an app instance
+owns (context.py). Importing it registers the `{…:id}` path convertor."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ reasons (no key, an unknown key, the key of another account than the Host names)
 of the configured account domains (default `localhost`), `{name}` must be the key's account.
 A verified key is remembered for a short while so that reads do not pay for a lookup each time.
 The rate limit (per account) is applied here too, since it needs the account, and so is the
-account's share of the process (api/shares.py).
+account's share of the process (web/shares.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ixserver.api.context import AppContext
-from ixserver.api.errors import too_many_requests, unauthorized
-from ixserver.api.shares import RETRY_AFTER, AccountBusy
 from ixserver.services.accounts import AccountRef, authenticate
+from ixserver.web.context import AppContext
+from ixserver.web.errors import too_many_requests, unauthorized
+from ixserver.web.shares import RETRY_AFTER, AccountBusy
 
 # Not behind the API key: the control API's public part, and the public document pages.
 PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/live", "/_ixserver/openapi.yaml", "/_ixserver/docs", "/metrics"))

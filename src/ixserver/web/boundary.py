@@ -5,7 +5,7 @@
 - A body declared larger than IXSERVER_MAX_BODY_BYTES is a 413 before it is read
   (`api/wire.read_body` counts what arrives as well, for bodies sent without a length).
 
-The rest of the boundary is in api/wire.py (JSON depth, text, numbers) and domain/limits.py
+The rest of the boundary is in web/wire.py (JSON depth, text, numbers) and domain/limits.py
 (each field's range).
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ixserver.api.errors import domain_error_response
 from ixserver.domain.errors import DomainError, MalformedRequest, RequestTooLarge
+from ixserver.web.errors import domain_error_response
 
 
 class InputBoundary:

@@ -1,39 +1,40 @@
 """What one app instance owns: settings, database, writes (a writer thread, or the connection to
-the writer process), the process's resources (signer, vault, AT adapter), caches."""
+the writer process), the process's resources (signer, vault, AT adapter), caches, limits, the
+PDF children; whether it is ready (the health check), and the accessors a handler reaches it by.
+`app.py` builds, starts and stops it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from starlette.requests import Request
 
-from ixserver.api.cache import ReadCache
-from ixserver.api.parsing import BodyParser
-from ixserver.api.ratelimit import RateLimiter, SharedRateLimit
-from ixserver.api.shares import AccountShares
 from ixserver.config import Settings
 from ixserver.domain.errors import DatabaseUnavailable
-from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
-from ixserver.jobs.worker import JobWorkers
-from ixserver.journal import attach
 from ixserver.render.children import Renderers
-from ixserver.resources import Resources, renderers_for
+from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
-from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
-from ixserver.store.migrate import require_current
-from ixserver.store.rate_counts import RateCounts
-from ixserver.writes import Writes, writes_for
+from ixserver.web.cache import ReadCache
+from ixserver.web.parsing import BodyParser
+from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
+from ixserver.web.shares import AccountShares
+from ixserver.writes import Writes
 
 log = logging.getLogger("ixserver")
-PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 HEALTH_FRESH = 0.5  # seconds a health check's look at the writer's fault and at a read is reused
+
+
+class JobsRunning(Protocol):
+    """The job outbox's workers of a process, as the app sees them (jobs/worker.JobWorkers)."""
+
+    def notify(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -54,54 +55,8 @@ class AppContext:
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
     parent_pid: int | None = None
-    jobs: JobWorkers | None = None  # the job outbox's workers of this process (IXSERVER_JOB_WORKERS)
+    jobs: JobsRunning | None = None  # the job outbox's workers of this process (IXSERVER_JOB_WORKERS)
     _health: tuple[float, str | None] = (float("-inf"), None)  # (when, what the last full health check found)
-
-    @classmethod
-    def build(cls, settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
-        """`writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
-        process writes in a thread of its own. `parent_pid`: the `serve` process of this server
-        process (`serve --workers N`), whose end it follows."""
-        db = Database(settings.resolved_database_url)
-        attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
-        resources = Resources.from_settings(settings)
-        return cls(
-            settings=settings,
-            db=db,
-            writes=writes_for(settings, db, resources, writer_socket),
-            resources=resources,
-            limiter=(
-                SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url))
-                if settings.rate_limit > 0
-                else None
-            ),
-            address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
-            public_limiter=(
-                SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True)
-                if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
-                else None
-            ),
-            cache=ReadCache(db, enabled=settings.read_cache),
-            shares=AccountShares(settings.account_requests, settings.account_body_bytes, settings.max_body_bytes),
-            renderers=renderers_for(settings),
-            drawing=asyncio.Semaphore(settings.render_workers),
-            parent_pid=parent_pid,
-        )
-
-    async def start(self) -> None:
-        require_current(self.db)
-        await self.writes.open()
-        await self.writes.run_with_resources(register_signing_key)
-        for limiter in (self.limiter, self.public_limiter):
-            if limiter is not None:
-                limiter.start()
-        if self.settings.job_workers:
-            self.jobs = JobWorkers(self.settings, self.db, self.writes, JOB_HANDLERS, self.renderers)
-            self.jobs.start(self.settings.job_workers)
-        if self.parent_pid is not None:
-            threading.Thread(target=_follow, args=(self.parent_pid,), name="ixserver-parent", daemon=True).start()
-        self.renderers.prestart()
-        self.ready = True
 
     async def not_ready(self) -> str | None:
         """Why a request would not be served now, or None (the health check): still starting; the
@@ -131,28 +86,6 @@ class AppContext:
         """A use case of this process enqueued a job: its workers look now."""
         if self.jobs is not None:
             self.jobs.notify()
-
-    def stop(self) -> None:
-        self.ready = False
-        if self.jobs is not None:
-            self.jobs.stop()
-        for limiter in (self.limiter, self.public_limiter):
-            if limiter is not None:
-                limiter.close()
-        self.renderers.close()
-        self.writes.close()
-        self.parser.close()
-        self.db.dispose()
-
-
-def _follow(parent_pid: int) -> None:
-    """When `serve` is gone (killed), stop this server process as SIGTERM would: the port is
-    freed for the next `serve`, instead of an orphan that reads but cannot write."""
-    while os.getppid() == parent_pid:
-        time.sleep(PARENT_CHECK)
-    log.error("the serve process %s is gone; this server process stops", parent_pid)
-    os.kill(os.getpid(), signal.SIGTERM)
-
 
 def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx

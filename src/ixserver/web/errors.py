@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
-from ixserver.api.wire import JSONResponse
 from ixserver.domain.errors import (
     AccountNotPortuguese,
     Conflict,
@@ -43,6 +42,7 @@ from ixserver.domain.errors import (
     ValidationFailed,
 )
 from ixserver.store.db import fault_of, unavailable
+from ixserver.web.wire import JSONResponse
 
 log = logging.getLogger("ixserver.api")
 

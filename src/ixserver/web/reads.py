@@ -9,8 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ixserver.api.context import account, context
-from ixserver.api.wire import RawJSONResponse, as_int, dumps
+from ixserver.web.context import account, context
+from ixserver.web.wire import RawJSONResponse, as_int, dumps
 
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100  # more is clamped to this, not refused
@@ -36,6 +36,6 @@ def pagination_block(page: int, per_page: int, total: int) -> dict[str, int]:
 
 async def cached_json(request: Request, build: Callable[[], Any]) -> Response:
     """Render `build()` as JSON, or reuse the body rendered for the same account, path and
-    query while the account's data has not changed (api/cache.py)."""
+    query while the account's data has not changed (web/cache.py)."""
     query = "&".join(sorted(p for p in request.scope["query_string"].decode("latin-1").split("&") if not p.startswith("api_key=")))
     return RawJSONResponse(await context(request).cache.body(account(request).id, (request.scope["path"], query), lambda: dumps(build())))

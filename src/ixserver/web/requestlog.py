@@ -39,8 +39,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ixserver import metrics
-from ixserver.api.errors import fault_response, internal_error
 from ixserver.logs import configure_structlog, redact
+from ixserver.web.errors import fault_response, internal_error
 
 LOGGER_NAME = "ixserver.access"
 errors_log = logging.getLogger("ixserver.api")

@@ -1,7 +1,7 @@
 """Routes as plain Starlette routes inside the FastAPI app.
 
 Handlers take the Request and return a Response: they read their input leniently themselves
-(api/wire.py) and render exact shapes, so FastAPI's per-request dependency solving and
+(web/wire.py) and render exact shapes, so FastAPI's per-request dependency solving and
 validation would only add latency.
 """
 

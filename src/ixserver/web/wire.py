@@ -63,7 +63,7 @@ async def read_body(request: Request) -> dict[str, Any]:
 
 async def read_parsed(request: Request, parse: Callable[[dict[str, Any]], T]) -> T:
     """`parse(read_body(request))`: a body over PARSE_APART_BYTES in the parser process
-    (api/parsing.py), so that the server process goes on serving its other requests meanwhile;
+    (web/parsing.py), so that the server process goes on serving its other requests meanwhile;
     `parse` then must be picklable (a function of a module, or a `functools.partial` of one)."""
     ctx = request.app.state.ctx
     raw = await _body(request, ctx.settings.max_body_bytes)
