@@ -47,10 +47,15 @@ bench-tools:
 run: install
 	IXSERVER_SANDBOX=$${IXSERVER_SANDBOX:-1} $(BIN)/ixserver serve --host $(HOST) --port $(PORT) --demo
 
+# The suite in two parts: most of it in TEST_PROCESSES processes (its tests wait on servers,
+# subprocesses and fsync more than on the CPU), then the slow proofs (races, kills, thousands of
+# connections, a saturated CPU) one after another with the machine to themselves.
+TEST_PROCESSES ?= 3
 test: install
 	$(BIN)/ruff check src tests bench deploy
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -m slow
 
 # The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);
 # on PostgreSQL too when IXSERVER_TEST_DATABASE_URL is set.

@@ -28,6 +28,7 @@ DOCUMENTS = 120
 KILL_AFTER = 30
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.skipif(shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(), reason="haproxy is not installed"),
 ]
 

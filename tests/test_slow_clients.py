@@ -22,6 +22,8 @@ import pytest
 
 from tests.support import LiveServer, free_port, live_server, wait_ready
 
+pytestmark = pytest.mark.slow  # thousands of connections: alone on the machine (make test's second part)
+
 HEAD_SECONDS, BODY_SECONDS, PER_CLIENT = 2.0, 3.0, 20
 
 
