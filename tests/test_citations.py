@@ -50,7 +50,18 @@ def _citations() -> list[tuple[str, str, str]]:
 def test_the_cited_documents_are_in_the_repository() -> None:
     for name in set(DOCUMENTS.values()):
         assert (ROOT / "docs" / name).is_file(), name
-    assert not [line for line in _source_lines() if "../shared" in line], "src/ reads or cites outside the repository"
+    climbing = re.compile(r"\.\./\w")  # a path relative to a place that is not the repository's
+    assert not [line for line in _source_lines() if climbing.search(line)], "src/ reads or cites outside the repository"
+
+
+def test_every_path_the_documents_name_is_in_the_repository() -> None:
+    """docs/ names data files relative to itself (`../tests/data/qr-examples.json`): each is there,
+    inside the repository (a clone has nothing beside it)."""
+    named = [(doc.name, path) for doc in (ROOT / "docs").glob("*.md") for path in re.findall(r"`(\.\./[^`\s]+)`", doc.read_text())]
+    assert len(named) >= 8
+    missing = [f"{doc}: {path}" for doc, path in named
+               if not (ROOT / "docs" / path).resolve().is_relative_to(ROOT) or not (ROOT / "docs" / path).exists()]  # fmt: skip
+    assert missing == []
 
 
 def test_every_cited_section_is_a_heading_of_its_document() -> None:
