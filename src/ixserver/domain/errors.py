@@ -24,6 +24,14 @@ class MalformedRequest(DomainError):
     """The request cannot be read at all (e.g. its body is not JSON)."""
 
 
+class RequestTimedOut(DomainError):
+    """A request's head or body did not arrive in time (IXSERVER_HEADER_TIMEOUT_SECONDS,
+    IXSERVER_BODY_TIMEOUT_SECONDS): the connection is closed after it."""
+
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(f"Request timeout: the request's {what} did not arrive within {seconds:g} s")
+
+
 class RequestTooLarge(DomainError):
     """The request's body is larger than the server accepts (IXSERVER_MAX_BODY_BYTES)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,6 +33,7 @@ from ixserver.domain.errors import (
     NotFound,
     QrCodeDocumentNotFound,
     QrCodeNotAvailable,
+    RequestTimedOut,
     RequestTooLarge,
     SaftNothingToExport,
     SaftPeriodInvalid,
@@ -48,6 +50,7 @@ log = logging.getLogger("ixserver.api")
 
 STATUS: dict[type[DomainError], int] = {
     MalformedRequest: 400,
+    RequestTimedOut: 408,
     RequestTooLarge: 413,
     Forbidden: 403,
     NotFound: 404,
@@ -182,6 +185,15 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 def internal_error() -> Response:
     """The answer to an error nothing expected (its details go to the log, never to the client)."""
     return error_response(500, ["Internal server error"])
+
+
+def closing_bytes(exc: DomainError) -> bytes:
+    """The answer to `exc` as HTTP/1.1 bytes, for what answers below the app (the connection's
+    protocol, web/protocol.py), closing the connection after it."""
+    answer = domain_error_response(exc)
+    head = f"HTTP/1.1 {answer.status_code} {HTTPStatus(answer.status_code).phrase}\r\n".encode()
+    headers = b"".join(name + b": " + value + b"\r\n" for name, value in answer.raw_headers)
+    return head + headers + b"connection: close\r\n\r\n" + bytes(answer.body)
 
 
 def fault_response(exc: BaseException) -> Response | None:

@@ -21,13 +21,14 @@ closes a connection on which nothing is sent.
 from __future__ import annotations
 
 import asyncio
-import json
 import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from ixserver.domain.errors import RequestTimedOut
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ _HEAD, _BODY, _OTHER = 1, 2, 0
 
 
 def _timeout_response(what: str, seconds: float) -> bytes:
-    body = json.dumps({"errors": [{"error": f"Request timeout: the request's {what} did not arrive within {seconds:g} s"}]})
-    return (
-        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body.encode()
-    )
+    # imported here: `serve` imports this module before it sets the metrics' directory, which
+    # the error table's imports (the database's faults) must not precede
+    from ixserver.web.errors import closing_bytes
+
+    return closing_bytes(RequestTimedOut(what, seconds))
 
 
 class Connection(HttpToolsProtocol):
