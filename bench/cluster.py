@@ -57,7 +57,9 @@ def documents_through(url: str, instances: int, data_dir: Path, accounts: int) -
             for n in range(accounts)
         ]  # fmt: skip
         before = deadlocks(url)
-        figures = run.load_documents("wrk", base, keys[0], lambda: run.raw_gapless_rate_pg(url), other_keys=tuple(keys[1:]))
+        figures = run.load_documents(
+            "wrk", base, keys[0], lambda: run.raw_gapless_rate_pg(url), other_keys=tuple(keys[1:])
+        )
         return figures, deadlocks(url) - before
     finally:
         cluster.terminate()
@@ -82,7 +84,9 @@ def report(found: dict[int, tuple[run.Figures, int]], accounts: int) -> None:
           f" connections, {run.SECONDS:.0f} s, documents of {accounts} account{'s' if accounts > 1 else ''}]")  # fmt: skip
     print(f"{'instances':<12}{'docs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'deadlocks':>11}{'raw/s':>10}")
     for instances, (f, dead) in found.items():
-        print(f"{instances:<12}{f.documents_per_s:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.errors:>10}{dead:>11}{f.raw_per_s:>10.0f}")
+        print(
+            f"{instances:<12}{f.documents_per_s:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.errors:>10}{dead:>11}{f.raw_per_s:>10.0f}"
+        )
     one, two = found[1][0].documents_per_s or 0, found[2][0].documents_per_s or 0
     verdict = "meets" if two >= one and found[2][1] == 0 else "misses"
     print(f"two instances / one = {two / one:.2f} ({verdict} >= 1.00 with 0 deadlocks)")

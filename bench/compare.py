@@ -75,7 +75,9 @@ def compare(ref_tree: Path, work: Path, label: str, database_url: str | None) ->
                 + " ".join(f"{n}={rate(f):.0f}/s p99={f.p99_ms:.1f}ms" for n, f in runs[build][-1].items())
                 + f" ({time.monotonic() - started:.0f} s)")  # fmt: skip
     lines = [f"\n[{label}] {PAIRS} pairs, {run.SECONDS:.0f} s per scenario, {run.CONNECTIONS} connections"]
-    lines.append(f"{'scenario':<11}{'REF /s':>10}{'this /s':>10}{'ratio':>8}   {'pairs':<24}{'REF p99':>9}{'this p99':>10}")
+    lines.append(
+        f"{'scenario':<11}{'REF /s':>10}{'this /s':>10}{'ratio':>8}   {'pairs':<24}{'REF p99':>9}{'this p99':>10}"
+    )
     for name in SCENARIOS:
         ref = [rate(r[name]) for r in runs["ref"]]
         this = [rate(r[name]) for r in runs["this"]]
@@ -103,7 +105,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ixcompare-") as tmp:
         work = Path(tmp)
         ref_tree = work / "ref"
-        subprocess.run(["git", "-C", str(HERE), "worktree", "add", "--detach", "--quiet", str(ref_tree), commit], check=True)
+        subprocess.run(
+            ["git", "-C", str(HERE), "worktree", "add", "--detach", "--quiet", str(ref_tree), commit], check=True
+        )
         try:
             say(f"bench-compare: this tree ({HERE}) against REF {ref} ({commit}), {PAIRS} pairs")
             lines = compare(ref_tree, work, "sqlite", None)

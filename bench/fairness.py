@@ -57,7 +57,9 @@ def many_exponents() -> bytes:
 def largest_document() -> bytes:
     items = [{"name": f"Item {i}", "description": f"Line {i} of the largest document", "unit_price": "12.50",
               "quantity": "3", "tax": {"name": "IVA23"}} for i in range(LARGEST_DOCUMENT)]  # fmt: skip
-    return json.dumps({"invoice": {"date": _today(), "client": {"name": "Heavy", "code": "H1"}, "items": items}}).encode()
+    return json.dumps(
+        {"invoice": {"date": _today(), "client": {"name": "Heavy", "code": "H1"}, "items": items}}
+    ).encode()
 
 
 def _under_limit(body: dict[str, object]) -> bytes:

@@ -50,7 +50,11 @@ def _copies(db: Database, template: int, first: int, last: int) -> None:
         if sqlite
         else "WITH s(k) AS (SELECT generate_series(CAST(:first AS BIGINT), CAST(:last AS BIGINT)))"
     )
-    day = "date(:today, '-' || (s.k % :days) || ' days')" if sqlite else "CAST(:today AS DATE) - CAST(s.k % :days AS INTEGER)"
+    day = (
+        "date(:today, '-' || (s.k % :days) || ' days')"
+        if sqlite
+        else "CAST(:today AS DATE) - CAST(s.k % :days AS INTEGER)"
+    )
     other = "s.k <= :others"
     overrides = {
         "id": ":base + s.k",
@@ -72,7 +76,9 @@ def _copies(db: Database, template: int, first: int, last: int) -> None:
 
     with db.transaction() as conn:
         conn.execute(
-            text(f"{series} INSERT INTO documents ({', '.join(columns)}) SELECT {picked} FROM s, documents t WHERE t.id = :template"),
+            text(
+                f"{series} INSERT INTO documents ({', '.join(columns)}) SELECT {picked} FROM s, documents t WHERE t.id = :template"
+            ),
             params,
         )
         conn.execute(
@@ -141,7 +147,9 @@ def backend(label: str, data_dir: Path, database_url: str | None) -> None:
         db.dispose()
     print(f"\n[growth, {label}: one account at {SMALL:,} and {LARGE:,} documents (grown through the store in {took:.0f} s),"
           f" read cache off, wrk 4 connections, {SECONDS} s per run, the median of {ROUNDS} runs]")  # fmt: skip
-    print(f"{'request':<40}{'p99 ' + format(SMALL, ','):>14}{'p99 ' + format(LARGE, ','):>16}{'growth':>9}{'rps ' + format(LARGE, ','):>16}")
+    print(
+        f"{'request':<40}{'p99 ' + format(SMALL, ','):>14}{'p99 ' + format(LARGE, ','):>16}{'growth':>9}{'rps ' + format(LARGE, ','):>16}"
+    )
     worst = 0.0
     for (name, a), b in zip(small.items(), large.values(), strict=True):
         growth = b.p99_ms / a.p99_ms

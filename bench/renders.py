@@ -93,8 +93,10 @@ def main() -> None:
         times = sorted(first + rest)
         print(f"renders: {DOWNLOADS} PDFs ({max(sizes) // 1000} kB, {len(sizes)} size(s)), p50 {statistics.median(times):.2f} s,"
               f" max {times[-1]:.2f} s")  # fmt: skip
-        print("renders: serve's processes' VmRSS after 20 PDFs -> after all: "
-              + ", ".join(f"{settled[pid]} -> {after[pid]} MB" for pid in ours))
+        print(
+            "renders: serve's processes' VmRSS after 20 PDFs -> after all: "
+            + ", ".join(f"{settled[pid]} -> {after[pid]} MB" for pid in ours)
+        )
         print(f"renders: {len(refused)} not drawn{': ' + refused[0] if refused else ''}")
         print(f"renders: {len(peaks)} drawing children over the run, peak VmHWM {max(peaks.values(), default=0)} MB")
 

@@ -104,7 +104,14 @@ def _wrk(
     url: str, script: Path | None = None, env: dict[str, str] | None = None, *, connections: int | None = None,
     seconds: float | None = None, threads: int = 2,
 ) -> tuple[str, float, float, float, int]:  # fmt: skip
-    command = ["wrk", f"-t{threads}", f"-c{connections or CONNECTIONS}", f"-d{int(seconds or SECONDS)}s", "--latency", url]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections or CONNECTIONS}",
+        f"-d{int(seconds or SECONDS)}s",
+        "--latency",
+        url,
+    ]
     if script:
         command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout
@@ -277,7 +284,9 @@ def pdf_scenario(server: Server, key: str) -> Figures:
 
     ids: list[int] = []
     for page in range(1, PDF_DOCUMENTS // 100 + 1):
-        listed = httpx.get(f"{server.base}/invoices.json", params={"api_key": key, "per_page": 100, "page": page}).json()
+        listed = httpx.get(
+            f"{server.base}/invoices.json", params={"api_key": key, "per_page": 100, "page": page}
+        ).json()
         ids += [int(d["id"]) for d in listed["invoices"]]
     client = httpx.Client(timeout=30)
 
@@ -324,7 +333,10 @@ def empty_postgres(url: str) -> None:
         if "does not exist" not in str(exc):
             raise
         parsed = make_url(url)
-        _psql(parsed.set(database="postgres").render_as_string(hide_password=False), f'CREATE DATABASE "{parsed.database}"')
+        _psql(
+            parsed.set(database="postgres").render_as_string(hide_password=False),
+            f'CREATE DATABASE "{parsed.database}"',
+        )
 
 
 def analyze(url: str) -> None:

@@ -120,9 +120,18 @@ def main() -> None:
             figures[f"export {name}"] = _timed(
                 [ixserver, "saft", "export", "--account", name, "--from", first, "--to", last, "-o", str(out)], env
             )
-            print(f"export {name}: {figures[f'export {name}'][2].strip()} ({out.stat().st_size / 1e6:.0f} MB)", flush=True)
+            print(
+                f"export {name}: {figures[f'export {name}'][2].strip()} ({out.stat().st_size / 1e6:.0f} MB)", flush=True
+            )
         verified = _timed(
-            [ixserver, "verify", "--saft", str(data / "large.xml"), "--public-key", str(KEY / "at-sample-public-key.pem")],
+            [
+                ixserver,
+                "verify",
+                "--saft",
+                str(data / "large.xml"),
+                "--public-key",
+                str(KEY / "at-sample-public-key.pem"),
+            ],
             env,
         )
         figures["verify large"] = verified

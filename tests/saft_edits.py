@@ -121,7 +121,11 @@ def edited(source: Path | bytes, target: Path, edit: Edit) -> str:
     """`source` (a file, or a file's bytes) with `edit` applied, written to `target`; the number
     of the document it altered."""
     parser = etree.XMLParser(huge_tree=True)
-    tree = etree.ElementTree(etree.fromstring(source, parser)) if isinstance(source, bytes) else etree.parse(str(source), parser)
+    tree = (
+        etree.ElementTree(etree.fromstring(source, parser))
+        if isinstance(source, bytes)
+        else etree.parse(str(source), parser)
+    )
     where = edit(tree.getroot())
     tree.write(str(target), xml_declaration=True, encoding=tree.docinfo.encoding or "UTF-8")
     return where

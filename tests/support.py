@@ -225,7 +225,9 @@ class LiveServer:
         server creates them: in sandbox, with a test NIF and its first series registered.
         `registered=False`: as an account made before that, its first series unregistered."""
         name = name or f"t{secrets.token_hex(5)}"
-        _account, key = write(self.db, lambda conn: create_account(conn, name, self.resources, register=registered, **attrs))
+        _account, key = write(
+            self.db, lambda conn: create_account(conn, name, self.resources, register=registered, **attrs)
+        )
         return Api(self.url, key, name)
 
 

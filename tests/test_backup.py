@@ -22,7 +22,10 @@ def _activity(server) -> tuple[Api, int]:  # type: ignore[no-untyped-def]
     api = server.account()
     invoices = [issue(api) for _ in range(5)]
     finalize(api, "credit_note", credit_note_for(api, invoices[0], "0.5")["id"])
-    paid = api.post(f"/documents/{invoices[1]['id']}/partial_payments.json", json={"partial_payment": {"amount": "1", "payment_mechanism": "MB"}})
+    paid = api.post(
+        f"/documents/{invoices[1]['id']}/partial_payments.json",
+        json={"partial_payment": {"amount": "1", "payment_mechanism": "MB"}},
+    )
     assert paid.status_code == 200
     return api, 7
 

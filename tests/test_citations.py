@@ -8,8 +8,15 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = {"api-v2": "api-v2.md", "pt-compliance": "pt-compliance.md", "clients.md": "clients.md", "clients": "clients.md"}
-CITATION = re.compile(r"\b(api-v2|pt-compliance|clients\.md)(?:'s)?(?: §([0-9]+(?:\.[0-9]+)*)| \(§([0-9]+(?:\.[0-9]+)*)\))?")
+DOCUMENTS = {
+    "api-v2": "api-v2.md",
+    "pt-compliance": "pt-compliance.md",
+    "clients.md": "clients.md",
+    "clients": "clients.md",
+}
+CITATION = re.compile(
+    r"\b(api-v2|pt-compliance|clients\.md)(?:'s)?(?: §([0-9]+(?:\.[0-9]+)*)| \(§([0-9]+(?:\.[0-9]+)*)\))?"
+)
 # a section cited after another document's, "(api-v2 §4.3, §5.2)": the same document
 MORE = re.compile(r"^(?:,| and| or)? ?§([0-9]+(?:\.[0-9]+)*)")
 
@@ -57,7 +64,11 @@ def test_the_cited_documents_are_in_the_repository() -> None:
 def test_every_path_the_documents_name_is_in_the_repository() -> None:
     """docs/ names data files relative to itself (`../tests/data/qr-examples.json`): each is there,
     inside the repository (a clone has nothing beside it)."""
-    named = [(doc.name, path) for doc in (ROOT / "docs").glob("*.md") for path in re.findall(r"`(\.\./[^`\s]+)`", doc.read_text())]
+    named = [
+        (doc.name, path)
+        for doc in (ROOT / "docs").glob("*.md")
+        for path in re.findall(r"`(\.\./[^`\s]+)`", doc.read_text())
+    ]
     assert len(named) >= 8
     missing = [f"{doc}: {path}" for doc, path in named
                if not (ROOT / "docs" / path).resolve().is_relative_to(ROOT) or not (ROOT / "docs" / path).exists()]  # fmt: skip

@@ -106,7 +106,9 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(6)]
-        assert lines[0].startswith("ixserver ") and lines[0].endswith(": production mode (AT: manual)\n"), "the mode first"
+        assert lines[0].startswith("ixserver ") and lines[0].endswith(": production mode (AT: manual)\n"), (
+            "the mode first"
+        )
         assert lines[1] == f"database: sqlite:///{tmp_path / 'ixserver.db'}\n"
         assert lines[2] == f"serving:  http://127.0.0.1:{port}\n"
         assert lines[3] == "Account: demo\n"
@@ -140,6 +142,7 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
 
 def _idle_connection_still_served(port: int, *, after: float) -> bool:
     request = b"GET /_ixserver/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
     def answer(conn: socket.socket) -> bytes:
         """One whole response (its head, then as many bytes as its Content-Length)."""
         data = b""
@@ -223,9 +226,14 @@ def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Pat
 
     today = clock.today()
     assert "counted: 5 final invoice documents counted (not archived), but 3 stored" in result.stdout
-    assert f"counted: 2 final invoice documents dated {today.isoformat()} counted (not archived), but 3 stored" in result.stdout
-    assert f"counted: 4 final invoice documents of {today.isoformat()[:7]} counted (not archived), but 3 stored" in result.stdout
-
+    assert (
+        f"counted: 2 final invoice documents dated {today.isoformat()} counted (not archived), but 3 stored"
+        in result.stdout
+    )
+    assert (
+        f"counted: 4 final invoice documents of {today.isoformat()[:7]} counted (not archived), but 3 stored"
+        in result.stdout
+    )
 
 
 def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
@@ -242,14 +250,24 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         wait_ready(f"http://127.0.0.1:{port}")
-        assert httpx.get(f"http://127.0.0.1:{port}/sequences.json", params={"api_key": key}, headers={"X-Request-Id": "abc-1"}).status_code == 200
+        assert (
+            httpx.get(
+                f"http://127.0.0.1:{port}/sequences.json", params={"api_key": key}, headers={"X-Request-Id": "abc-1"}
+            ).status_code
+            == 200
+        )
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)
     records = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert any(r.get("logger", "").startswith("uvicorn") and "timestamp" in r and "level" in r for r in records), output
     request = next(r for r in records if r.get("request_id") == "abc-1")
-    assert (request["event"], request["status"], request["account"], request["path"]) == ("request", 200, "logs", "/sequences.json")
+    assert (request["event"], request["status"], request["account"], request["path"]) == (
+        "request",
+        200,
+        "logs",
+        "/sequences.json",
+    )
     assert request["query"] == "api_key=[REDACTED]" and isinstance(request["duration_ms"], float)
     assert key not in output
 
@@ -264,16 +282,31 @@ def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_SECRET_KEY=TEST_SECRET_KEY)
-    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "metrics"], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()  # fmt: skip  (sandbox: its series may issue at once)
+    env.update(
+        IXSERVER_DATA_DIR=str(tmp_path),
+        IXSERVER_ACCESS_LOG="0",
+        IXSERVER_SANDBOX="1",
+        IXSERVER_SECRET_KEY=TEST_SECRET_KEY,
+    )
+    key = subprocess.run(
+        [sys.executable, "-m", "ixserver", "accounts", "create", "metrics"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()  # fmt: skip  (sandbox: its series may issue at once)
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base)
         with httpx.Client(base_url=base, params={"api_key": key}) as http:
             draft = http.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
-            assert http.put(f"/invoices/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized"}}).status_code == 200
+            assert (
+                http.put(
+                    f"/invoices/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized"}}
+                ).status_code
+                == 200
+            )
             for _ in range(4):
                 assert http.get(f"/invoices/{draft['id']}.json").status_code == 200
             assert http.get("/invoices/999999.json").status_code == 404
@@ -283,21 +316,27 @@ def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -
         proc.wait(20)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
     samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(answer.text) for s in f.samples
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(answer.text)
+        for s in f.samples
     }
 
     def value(name: str, **labels: str) -> float:
         return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
     route = "/invoices/{document_id}.json"
-    assert value("ixserver_requests_total", method="GET", route=route, status="200") == 4  # two processes' counts, added up
+    assert (
+        value("ixserver_requests_total", method="GET", route=route, status="200") == 4
+    )  # two processes' counts, added up
     assert value("ixserver_requests_total", method="GET", route=route, status="404") == 1
     assert value("ixserver_request_duration_seconds_count", method="GET", route=route) == 5
     assert value("ixserver_documents_issued_total", type="invoice") == 1
     assert value("ixserver_writer_batch_use_cases_count") >= 2  # in the writer process: a creation, a finalization
     assert value("ixserver_writer_queue_seconds_count") >= 2
     assert value("ixserver_jobs", status="queued") == 0
-    assert key not in answer.text and "metrics" not in {v for (_n, labels) in samples for _k, v in labels}, "no account in a label"
+    assert key not in answer.text and "metrics" not in {v for (_n, labels) in samples for _k, v in labels}, (
+        "no account in a label"
+    )
 
 
 def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> None:
@@ -331,7 +370,9 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
                     if document_id is None:
                         return
                     sent = time.monotonic()
-                    done = http.put(f"/invoices/{document_id}/change-state.json", json={"invoice": {"state": "finalized"}})
+                    done = http.put(
+                        f"/invoices/{document_id}/change-state.json", json={"invoice": {"state": "finalized"}}
+                    )
                     answered.append((sent, time.monotonic(), "finalized", done.status_code, document_id))
                 except httpx.TransportError:
                     return  # refused or closed by the server going away: never answered
@@ -373,4 +414,6 @@ def test_serve_says_its_mode_database_and_address_first_without_the_password() -
     assert lines[1] == "database: postgresql://ix:***@db.example:5432/ixserver"
     assert lines[2] == "serving:  http://0.0.0.0:8000 (4 server processes)"
     assert "s3cret" not in "\n".join(lines)
-    assert start_lines(Settings(sandbox=True), "127.0.0.1", 8000, 1)[0].endswith(": sandbox mode (training documents; AT simulated offline)")
+    assert start_lines(Settings(sandbox=True), "127.0.0.1", 8000, 1)[0].endswith(
+        ": sandbox mode (training documents; AT simulated offline)"
+    )

@@ -29,7 +29,9 @@ KILL_AFTER = 30
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(), reason="haproxy is not installed"),
+    pytest.mark.skipif(
+        shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists(), reason="haproxy is not installed"
+    ),
 ]
 
 
@@ -76,7 +78,9 @@ def test_the_cluster_serves_a_real_client_and_survives_the_kill_of_an_instance(t
         assert len(set(acknowledged.values())) == len(acknowledged)
         verified = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=env, capture_output=True, text=True)
         assert verified.returncode == 0, verified.stdout  # numbers 1..n: nothing half-issued by the killed instance
-        print(f"\ncluster: {len(acknowledged)} invoices issued through HAProxy, {failures} failed as an instance was killed")
+        print(
+            f"\ncluster: {len(acknowledged)} invoices issued through HAProxy, {failures} failed as an instance was killed"
+        )
 
 
 def _load(client: IXClient, victim: int) -> tuple[dict[int, str], int]:
@@ -116,7 +120,9 @@ class _server:
         self.port = free_port()
 
     def __enter__(self) -> str:
-        self.proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ixserver", "serve", "--port", str(self.port)], env=self.env
+        )
         base = f"http://127.0.0.1:{self.port}"
         wait_ready(base)
         return base

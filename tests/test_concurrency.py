@@ -43,12 +43,15 @@ def _env(url: str, data_dir: Path) -> dict[str, str]:
 def servers(url: str, data_dir: Path) -> Iterator[tuple[list[str], str]]:
     env = _env(url, data_dir)
     key = subprocess.run(
-        [sys.executable, "-m", "ixserver", "accounts", "create", "race"], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "ixserver", "accounts", "create", "race"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     ports = [free_port() for _ in range(SERVERS)]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env)
-        for port in ports
+        subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env) for port in ports
     ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
@@ -70,8 +73,12 @@ async def _run(bases: list[str], key: str) -> list[httpx.Response]:
             async with gate:
                 return await http.request(method, bases[n % SERVERS] + path, params={"api_key": key}, json=payload)
 
-        drafts = await asyncio.gather(*(call(n, "POST", "/invoices.json", {"invoice": body()}) for n in range(DOCUMENTS)))
-        assert all(d.status_code == 201 for d in drafts), {(d.status_code, d.text[:200]) for d in drafts if d.status_code != 201}
+        drafts = await asyncio.gather(
+            *(call(n, "POST", "/invoices.json", {"invoice": body()}) for n in range(DOCUMENTS))
+        )
+        assert all(d.status_code == 201 for d in drafts), {
+            (d.status_code, d.text[:200]) for d in drafts if d.status_code != 201
+        }
         ids = [d.json()["invoice"]["id"] for d in drafts]
         # finalize each on a different server than the one that created it
         return await asyncio.gather(
@@ -88,7 +95,9 @@ def test_four_servers_finalize_two_thousand_documents(backend: str, tmp_path: Pa
         started = time.monotonic()
         finalized = asyncio.run(_run(bases, key))
         elapsed = time.monotonic() - started
-        assert all(r.status_code == 200 for r in finalized), {r.status_code: r.text for r in finalized if r.status_code != 200}
+        assert all(r.status_code == 200 for r in finalized), {
+            r.status_code: r.text for r in finalized if r.status_code != 200
+        }
         numbers = sorted(int(r.json()["invoice"]["sequence_number"].split("/")[0]) for r in finalized)
         assert numbers == list(range(1, DOCUMENTS + 1))
         verified = subprocess.run(
@@ -117,14 +126,28 @@ async def _mixed(bases: list[str], key: str) -> dict[str, list[httpx.Response]]:
 
         created = await call(0, "POST", "/sequences.json", {"sequence": {"serie": "B"}})
         assert created.status_code == 201, created.text
-        second = created.json()["sequence"]["id"] if "sequence" in created.json() else created.json()["sequences"][0]["id"]
+        second = (
+            created.json()["sequence"]["id"] if "sequence" in created.json() else created.json()["sequences"][0]["id"]
+        )
         registered = await call(0, "PUT", f"/sequences/{second}/register.json")
-        assert registered.status_code == 200 or "are registered" in registered.text, registered.text  # sandbox: at creation
-        default = next(s["id"] for s in (await call(0, "GET", "/sequences.json")).json()["sequences"] if s["serie"] != "B")
-        kinds = [("invoice", default), ("invoice", second), ("simplified_invoice", default), ("invoice_receipt", second)]
+        assert registered.status_code == 200 or "are registered" in registered.text, (
+            registered.text
+        )  # sandbox: at creation
+        default = next(
+            s["id"] for s in (await call(0, "GET", "/sequences.json")).json()["sequences"] if s["serie"] != "B"
+        )
+        kinds = [
+            ("invoice", default),
+            ("invoice", second),
+            ("simplified_invoice", default),
+            ("invoice_receipt", second),
+        ]
         plan = [kinds[n % len(kinds)] for n in range(2 * INVOICES * 2)]
         drafts = await asyncio.gather(
-            *(call(n, "POST", f"/{kind}s.json", {kind: body(sequence_id=series)}) for n, (kind, series) in enumerate(plan))
+            *(
+                call(n, "POST", f"/{kind}s.json", {kind: body(sequence_id=series)})
+                for n, (kind, series) in enumerate(plan)
+            )
         )
         assert all(d.status_code == 201 for d in drafts), {d.text[:200] for d in drafts if d.status_code != 201}
         issued = await asyncio.gather(
@@ -156,7 +179,11 @@ async def _mixed(bases: list[str], key: str) -> dict[str, list[httpx.Response]]:
         for n, invoice in enumerate(invoices):
             racing += [credit(n, invoice), pay(n + 1, invoice, "1.00"), pay(n + 3, invoice, "1.49")]
         settled = await asyncio.gather(*racing)
-    return {"credits": list(settled[0::3]), "payments": list(settled[1::3]) + list(settled[2::3]), "issued": list(issued)}
+    return {
+        "credits": list(settled[0::3]),
+        "payments": list(settled[1::3]) + list(settled[2::3]),
+        "issued": list(issued),
+    }
 
 
 @pytest.mark.slow
@@ -166,7 +193,10 @@ def test_four_servers_race_series_types_credits_and_payments_without_deadlocks(b
             started = time.monotonic()
             results = asyncio.run(_mixed(bases, key))
         for name, answers in results.items():
-            assert {r.status_code for r in answers} <= {200, 201, 422}, (name, {r.text[:200] for r in answers if r.status_code >= 500})
+            assert {r.status_code for r in answers} <= {200, 201, 422}, (
+                name,
+                {r.text[:200] for r in answers if r.status_code >= 500},
+            )
         numbers: dict[str, list[int]] = {}
         for answer in results["issued"]:
             document = next(iter(answer.json().values()))
@@ -174,8 +204,14 @@ def test_four_servers_race_series_types_credits_and_payments_without_deadlocks(b
             numbers.setdefault(f"{document['type']} {serie}", []).append(int(number))
         assert {k: sorted(v) for k, v in numbers.items()} == {k: list(range(1, len(v) + 1)) for k, v in numbers.items()}
         assert len(numbers) == 4
-        verified = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=_env(url, tmp_path), capture_output=True, text=True)
-        assert verified.returncode == 0, verified.stdout  # receipts and credit notes gapless, nothing over-paid or over-credited
+        verified = subprocess.run(
+            [sys.executable, "-m", "ixserver", "verify"], env=_env(url, tmp_path), capture_output=True, text=True
+        )
+        assert verified.returncode == 0, (
+            verified.stdout
+        )  # receipts and credit notes gapless, nothing over-paid or over-credited
         if backend == "postgresql":
             assert _deadlocks(url) == 0, "the instances' batches deadlocked"
-        print(f"\n{SERVERS} servers, mixed series, types, credit notes and payments on {backend}: {time.monotonic() - started:.1f}s")
+        print(
+            f"\n{SERVERS} servers, mixed series, types, credit notes and payments on {backend}: {time.monotonic() - started:.1f}s"
+        )

@@ -162,10 +162,17 @@ def test_a_read_only_database_is_503_with_its_reason_until_it_is_writable(backen
         alter_database(url, "SET default_transaction_read_only = on")
         try:
             terminate_backends(url)  # new connections are read-only
-            refused = wait_for(lambda: (r := api.post("/invoices.json", json={"invoice": body()})).status_code == 503 and r, 30)
-            assert refused.headers["Retry-After"] == "5" and "read-only" in refused.json()["errors"][0]["error"], refused.text
+            refused = wait_for(
+                lambda: (r := api.post("/invoices.json", json={"invoice": body()})).status_code == 503 and r, 30
+            )
+            assert refused.headers["Retry-After"] == "5" and "read-only" in refused.json()["errors"][0]["error"], (
+                refused.text
+            )
             status = not_ready(server)
-            assert (status.status_code, status.json()) == (503, {"status": "unavailable", "reason": "writes: read-only"})
+            assert (status.status_code, status.json()) == (
+                503,
+                {"status": "unavailable", "reason": "writes: read-only"},
+            )
             assert api.get("/invoices.json").status_code == 200, "reads are served"
         finally:
             alter_database(url, "RESET default_transaction_read_only")
@@ -224,17 +231,32 @@ def test_sqlite_full_or_read_only_is_503_with_its_reason_then_recovers(tmp_path:
         assert len(refused) == 5, "the writes met the limit"
         for response in refused:
             assert response.status_code == 503 and response.headers["Retry-After"] == "5", response.text
-            assert response.json() == {"errors": [{"error": f"The database is unavailable ({reason}); nothing was changed. Repeat the request in 5 s."}]}
+            assert response.json() == {
+                "errors": [
+                    {
+                        "error": f"The database is unavailable ({reason}); nothing was changed. Repeat the request in 5 s."
+                    }
+                ]
+            }
         status = not_ready(server)
-        assert (status.status_code, status.json(), status.headers["Retry-After"]) == (503, {"status": "unavailable", "reason": f"writes: {reason}"}, "1")
-        assert api.get("/invoices.json").status_code == 200 and api.get(f"/invoices/{acknowledged[0]}.json").status_code == 200
+        assert (status.status_code, status.json(), status.headers["Retry-After"]) == (
+            503,
+            {"status": "unavailable", "reason": f"writes: {reason}"},
+            "1",
+        )
+        assert (
+            api.get("/invoices.json").status_code == 200
+            and api.get(f"/invoices/{acknowledged[0]}.json").status_code == 200
+        )
         limits.unlink()  # the disk has room again: nobody tells the server
         wait_for(lambda: health(server).status_code == 200, 30, "healthy again by itself")
         again = api.post("/invoices.json", json={"invoice": body()})
         assert again.status_code == 201, again.text
         acknowledged.append(again.json()["invoice"]["id"])
         listed = api.get("/invoices.json", params={"per_page": 100}).json()
-        assert sorted(d["id"] for d in listed["invoices"]) == sorted(acknowledged), "nothing lost, nothing of the 503s kept"
+        assert sorted(d["id"] for d in listed["invoices"]) == sorted(acknowledged), (
+            "nothing lost, nothing of the 503s kept"
+        )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root")

@@ -161,11 +161,15 @@ def test_killing_the_serve_parent_frees_everything_and_serve_starts_again(tmp_pa
             time.sleep(0.1)
         assert all(_gone(pid) for pid in children), "the children of a killed serve leave by themselves"
     left = [p.name for p in (tmp_path / "tmp").iterdir()]
-    assert [name for name in left if not name.startswith(f"metrics-ixserver-{proc.pid}-")] == [], "the writer's socket directory is removed"
+    assert [name for name in left if not name.startswith(f"metrics-ixserver-{proc.pid}-")] == [], (
+        "the writer's socket directory is removed"
+    )
     started = time.monotonic()
     with serving(tmp_path, port), Load(port, key) as load_again:
         time.sleep(1.0)
-        assert not [p for p in (tmp_path / "tmp").iterdir() if p.name in left], "the next serve removes a killed one's metrics"
+        assert not [p for p in (tmp_path / "tmp").iterdir() if p.name in left], (
+            "the next serve removes a killed one's metrics"
+        )
     assert time.monotonic() - started < 30, "a new serve takes the same port within seconds"
     assert load.finalized and load_again.finalized
     _numbers_are_gapless(tmp_path, load.finalized + load_again.finalized)
@@ -203,7 +207,8 @@ def _writer(serve_pid: int, port: int) -> int:
             pid
             for pid in _children(serve_pid)
             if not _gone(pid)
-            and listening not in _sockets(pid) and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and listening not in _sockets(pid)
+            and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
         if len(found) == 1 or time.monotonic() > deadline:
             break

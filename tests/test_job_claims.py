@@ -74,7 +74,9 @@ def _env(server: LiveServer, tmp_path: Path, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def victim(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         yield proc
     finally:
@@ -98,7 +100,10 @@ def rescuer(server: LiveServer, **settings: Any) -> Iterator[JobWorkers]:
 @contextmanager
 def quiet_server(backend: str, tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
     """A server of its own database without job workers: the victim claims first."""
-    with fresh_database(backend, tmp_path) as url, live_server(url, tmp_path, sandbox=True, job_workers=0, **settings) as server:
+    with (
+        fresh_database(backend, tmp_path) as url,
+        live_server(url, tmp_path, sandbox=True, job_workers=0, **settings) as server,
+    ):
         yield server
 
 

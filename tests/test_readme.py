@@ -43,7 +43,9 @@ def test_the_first_invoice_runs_as_written(tmp_path: Path) -> None:
         # the start lines, as the README shows them (the path and the key are the reader's)
         shown = (ROOT / "README.md").read_text().split("\nixserver ", 1)[1].split("\n```", 1)[0].splitlines()
         assert said[0].split(":")[1] == shown[0].split(":")[1]  # the mode
-        assert [line.split(":")[0] for line in said] == [line.split(":")[0] for line in ["ixserver " + shown[0], *shown[1:5]]]
+        assert [line.split(":")[0] for line in said] == [
+            line.split(":")[0] for line in ["ixserver " + shown[0], *shown[1:5]]
+        ]
         wait_ready(f"http://127.0.0.1:{port}")
         block = readme_block("A first invoice")
         assert "KEY=<the demo key>; B=http://127.0.0.1:8000" in block

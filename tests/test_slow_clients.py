@@ -173,7 +173,9 @@ def test_a_slowloris_of_2000_connections_leaves_another_client_served(tmp_path: 
                         open_ones.discard(conn)
                         continue
                     try:
-                        conn.send(HEALTH[sent % len(HEALTH) : sent % len(HEALTH) + 1] if sent < len(HEALTH) - 4 else b"X")
+                        conn.send(
+                            HEALTH[sent % len(HEALTH) : sent % len(HEALTH) + 1] if sent < len(HEALTH) - 4 else b"X"
+                        )
                     except BlockingIOError:
                         pass
                     except OSError:

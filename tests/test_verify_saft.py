@@ -90,7 +90,9 @@ def test_an_altered_gross_total_is_named(tmp_path: Path) -> None:
     found = findings(check(path, keys(), jobs=1))
     assert [f[:2] for f in found] == [("arithmetic", "1T 1/2")] * 2 + [("signature", "1T 1/2")], found
     assert found[0][2] == "GrossTotal says 253.15, NetTotal 195.96 + TaxPayable 39.19 make 235.15"
-    assert found[1][2].startswith("CurrencyAmount 317.45 USD × ExchangeRate 0.740747 = 235.15 euros, GrossTotal says 253.15")
+    assert found[1][2].startswith(
+        "CurrencyAmount 317.45 USD × ExchangeRate 0.740747 = 235.15 euros, GrossTotal says 253.15"
+    )
     assert "GrossTotal is not what was signed" in found[2][2] and "confirmed by 1T 1/3" in found[2][2]
 
 
@@ -136,7 +138,11 @@ DEMO_EDITS = [
     (  # a canceled invoice's figures are checked, though out of the control totals
         saft_edits.canceled_line_amount,
         [
-            ("arithmetic", "1T 1/5", "line 1: UnitPrice 4.6788 × Quantity 35.269 = 165.0165972, its CreditAmount says 166.0166"),
+            (
+                "arithmetic",
+                "1T 1/5",
+                "line 1: UnitPrice 4.6788 × Quantity 35.269 = 165.0165972, its CreditAmount says 166.0166",
+            ),
             ("arithmetic", "1T 1/5", "NetTotal says 165.02, its lines make 166.02 (credit − debit, to the cent)"),
             ("arithmetic", "1T 1/5", "TaxPayable says 33, its lines' taxes make 33.20 (20% of 166.0166)"),
         ],
@@ -147,11 +153,23 @@ DEMO_EDITS = [
     ),
     (
         saft_edits.payment_amount,
-        [("arithmetic", "PGT 1T1/1", "PaymentMethod/PaymentAmount adds up to 7001, GrossTotal 7000.00 − withholding 0 make 7000.00")],
+        [
+            (
+                "arithmetic",
+                "PGT 1T1/1",
+                "PaymentMethod/PaymentAmount adds up to 7001, GrossTotal 7000.00 − withholding 0 make 7000.00",
+            )
+        ],
     ),
     (
         saft_edits.invoice_receipt_payment,
-        [("arithmetic", "1TR R/1", "Payment/PaymentAmount adds up to 121.00, GrossTotal 120.00 − withholding 0 make 120.00")],
+        [
+            (
+                "arithmetic",
+                "1TR R/1",
+                "Payment/PaymentAmount adds up to 121.00, GrossTotal 120.00 − withholding 0 make 120.00",
+            )
+        ],
     ),
     (
         saft_edits.guide_quantity,
@@ -231,7 +249,9 @@ def test_a_failed_assert_of_the_schema_is_named(tmp_path: Path) -> None:
     report = check(path, keys(), jobs=1)
     whole = list(xmlschema.XMLSchema11(str(XSD_PATH)).iter_errors(str(path)))
     assert report.xsd_errors == len(whole) == 2  # the line's TaxPercentage is 0, and its code has no reason
-    assert all(f.check == "xsd" and "assertion test is false" in f.message and "/Line[" in f.message for f in report.findings)
+    assert all(
+        f.check == "xsd" and "assertion test is false" in f.message and "/Line[" in f.message for f in report.findings
+    )
 
 
 def test_an_unknown_customer_is_named(tmp_path: Path) -> None:

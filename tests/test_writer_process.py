@@ -53,7 +53,11 @@ def settings(tmp_path: Path) -> Settings:
     url = f"sqlite:///{tmp_path / 'ix.db'}"
     upgrade(url)
     return Settings(
-        database_url=url, data_dir=tmp_path, public_url="http://127.0.0.1", rate_limit=0, signing_key_version=3,
+        database_url=url,
+        data_dir=tmp_path,
+        public_url="http://127.0.0.1",
+        rate_limit=0,
+        signing_key_version=3,
         sandbox=True,  # its accounts issue at once
     )
 
@@ -174,7 +178,10 @@ def test_health_is_503_while_writes_cannot_be_served(settings: Settings) -> None
         process.stop()  # the writer is gone and nothing starts it again
         response = httpx.get(f"{server.url}/_ixserver/health")
         assert response.status_code == 503 and response.headers["Retry-After"] == "1"
-        assert response.json() == {"status": "unavailable", "reason": "writes: the writer process is being started again"}
+        assert response.json() == {
+            "status": "unavailable",
+            "reason": "writes: the writer process is being started again",
+        }
         assert server.account().post("/invoices.json", json={"invoice": body()}).status_code == 503
     finally:
         server.stop()

@@ -89,13 +89,35 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     )
     app.state.ctx = ctx
     errors.install(app)
-    modules = (sandbox, meta, metrics, invoices, payments, qr_codes, pdf, estimates, guides, purchase_orders, sequences, clients, treasury, statements, saft, items, taxes, accounts, permalink)
+    modules = (
+        sandbox,
+        meta,
+        metrics,
+        invoices,
+        payments,
+        qr_codes,
+        pdf,
+        estimates,
+        guides,
+        purchase_orders,
+        sequences,
+        clients,
+        treasury,
+        statements,
+        saft,
+        items,
+        taxes,
+        accounts,
+        permalink,
+    )
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
     app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestLogMiddleware, access_log=settings.access_log, log_format=settings.log_format)  # last added: outermost
+    app.add_middleware(
+        RequestLogMiddleware, access_log=settings.access_log, log_format=settings.log_format
+    )  # last added: outermost
     return app
 
 
@@ -138,6 +160,7 @@ def build_context(settings: Settings, writer_socket: str | None = None, parent_p
         drawing=asyncio.Semaphore(settings.render_workers),
         parent_pid=parent_pid,
     )
+
 
 async def start_context(ctx: AppContext) -> None:
     """The app's start: the schema checked, the writes opened, the signing key's public half

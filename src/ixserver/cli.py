@@ -31,6 +31,7 @@ app.add_typer(guides_app, name="guides")
 saft_app = typer.Typer(no_args_is_help=True, help="SAF-T (PT) files.")
 app.add_typer(saft_app, name="saft")
 
+
 def _print_version(value: bool) -> None:
     if value:
         from ixserver import __version__
@@ -204,7 +205,9 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="With --saft: the report as JSON on stdout."),
     jobs: int = typer.Option(0, min=0, max=64, help="With --saft: worker processes for the schema (0: by file size)."),
     journal: list[Path] = typer.Option(
-        [], "--journal", help="A seal journal to check the database against (repeat for each instance's; default: this one's)."
+        [],
+        "--journal",
+        help="A seal journal to check the database against (repeat for each instance's; default: this one's).",
     ),
     no_journal: bool = typer.Option(False, "--no-journal", help="Check the database alone, without a seal journal."),
 ) -> None:
@@ -218,7 +221,11 @@ def verify(
 
     settings = Settings()
     paths = [] if no_journal else (journal or [settings.resolved_seal_journal])
-    problems = [f"the seal journal {p} is missing (lost, or not this server's: give --journal)" for p in paths if not p.is_file()]
+    problems = [
+        f"the seal journal {p} is missing (lost, or not this server's: give --journal)"
+        for p in paths
+        if not p.is_file()
+    ]
     heads = [seal_journal.read(p) for p in paths if p.is_file()]
     db = _database(settings)
     with db.read() as conn, _progress_bar("accounts") as progress:
@@ -416,7 +423,11 @@ def _database_problem(exc: BaseException) -> str | None:
 
     shown = make_url(where).render_as_string(hide_password=True) if "://" in where else where
     said = " ".join(str(exc.orig).split())  # the driver's words, on one line
-    hint = "is it running, and is IXSERVER_DATABASE_URL right?" if "connect" in said.lower() else "see IXSERVER_DATABASE_URL"
+    hint = (
+        "is it running, and is IXSERVER_DATABASE_URL right?"
+        if "connect" in said.lower()
+        else "see IXSERVER_DATABASE_URL"
+    )
     return (f"error: the database at {shown} failed: {said}\n"
             f"hint: {hint} (IXSERVER_LOG_LEVEL=debug prints the traceback)")  # fmt: skip
 

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info")
     metrics: bool = Field(default=True, description="Serve Prometheus metrics at GET /metrics (no key).")
     log_format: Literal["logfmt", "json"] = Field(
-        default="logfmt", description="logfmt lines, or one JSON object per line (every log record, uvicorn's included)."
+        default="logfmt",
+        description="logfmt lines, or one JSON object per line (every log record, uvicorn's included).",
     )
     at_adapter: str = Field(
         default="",
@@ -82,7 +83,9 @@ class Settings(BaseSettings):
         "so that the client, never the server, closes it (a server closing as a request arrives loses it).",
     )
     header_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="Time a client has to send a request's headers (and a new connection its first byte)."
+        default=10.0,
+        gt=0,
+        description="Time a client has to send a request's headers (and a new connection its first byte).",
     )
     body_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Time a client has to send a request's body, from the end of its headers."
@@ -91,10 +94,15 @@ class Settings(BaseSettings):
         default=100, ge=0, description="Open connections one client address may hold to a server process; 0: no cap."
     )
     worker_start_seconds: float = Field(
-        default=120.0, gt=0, description="Time a server process or the writer process may take to start (a loaded machine)."
+        default=120.0,
+        gt=0,
+        description="Time a server process or the writer process may take to start (a loaded machine).",
     )
     render_workers: int = Field(
-        default=1, ge=1, le=32, description="Child processes that draw PDFs, per server process (one per core with serve --workers)."
+        default=1,
+        ge=1,
+        le=32,
+        description="Child processes that draw PDFs, per server process (one per core with serve --workers).",
     )
     render_timeout_seconds: float = Field(
         default=20.0, gt=0, description="Seconds a PDF may take to draw (its child is then killed: a 503)."
@@ -103,7 +111,9 @@ class Settings(BaseSettings):
         default=1536, ge=256, description="Address space of a child drawing PDFs, in MiB (RLIMIT_AS; past it: a 503)."
     )
     public_rate_limit: int = Field(
-        default=60, ge=0, description="Requests per minute to one public address (a document's page, PDF, QR code); 0: off."
+        default=60,
+        ge=0,
+        description="Requests per minute to one public address (a document's page, PDF, QR code); 0: off.",
     )
     public_address_rate_limit: int = Field(
         default=600, ge=0, description="Requests per minute from one client address to the public addresses; 0: off."

@@ -38,7 +38,11 @@ class RedactApiKeys(logging.Filter):
 
 
 def _stamped() -> list[Any]:
-    return [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, structlog.processors.TimeStamper(fmt="iso")]
+    return [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso"),
+    ]
 
 
 def uvicorn_log_config(level: str, log_format: str = "logfmt") -> dict[str, Any]:

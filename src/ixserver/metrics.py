@@ -28,17 +28,33 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUESTS = Counter("ixserver_requests_total", "HTTP requests answered", ["method", "route", "status"])
-LATENCY = Histogram("ixserver_request_duration_seconds", "From a request's arrival to its answer", ["method", "route"], buckets=FAST)
-BATCH_USE_CASES = Histogram(
-    "ixserver_writer_batch_use_cases", "Use cases run as one batch (committed together; on PostgreSQL one commit per account)", buckets=(1, 2, 4, 8, 16, 32, 64, 128)
+LATENCY = Histogram(
+    "ixserver_request_duration_seconds", "From a request's arrival to its answer", ["method", "route"], buckets=FAST
 )
-BATCH_SECONDS = Histogram("ixserver_writer_batch_seconds", "Time a batch took, from its first statement to its commit", buckets=FAST)
-QUEUE_SECONDS = Histogram("ixserver_writer_queue_seconds", "Time a use case waited in the writer's queue for its batch", buckets=FAST)
-RACES = Counter("ixserver_writer_races_total", "Use cases run again after losing a race to another instance", ["sqlstate"])
+BATCH_USE_CASES = Histogram(
+    "ixserver_writer_batch_use_cases",
+    "Use cases run as one batch (committed together; on PostgreSQL one commit per account)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+BATCH_SECONDS = Histogram(
+    "ixserver_writer_batch_seconds", "Time a batch took, from its first statement to its commit", buckets=FAST
+)
+QUEUE_SECONDS = Histogram(
+    "ixserver_writer_queue_seconds", "Time a use case waited in the writer's queue for its batch", buckets=FAST
+)
+RACES = Counter(
+    "ixserver_writer_races_total", "Use cases run again after losing a race to another instance", ["sqlstate"]
+)
 ISSUED = Counter("ixserver_documents_issued_total", "Documents issued (finalized, or receipts of payments)", ["type"])
 CACHE = Counter("ixserver_read_cache_total", "Reads answered from the read cache, or not", ["result"])
-BODIES_PARSED_APART = Counter("ixserver_request_bodies_parsed_apart_total", "Request bodies large enough to be parsed by the parser process")
-ACCOUNT_WAITS = Counter("ixserver_account_share_waits_total", "Requests that waited for their account's share of a server process", ["result"])
+BODIES_PARSED_APART = Counter(
+    "ixserver_request_bodies_parsed_apart_total", "Request bodies large enough to be parsed by the parser process"
+)
+ACCOUNT_WAITS = Counter(
+    "ixserver_account_share_waits_total",
+    "Requests that waited for their account's share of a server process",
+    ["result"],
+)
 
 
 class _JobsCollector:
@@ -46,7 +62,9 @@ class _JobsCollector:
         self.depth = depth
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("ixserver_jobs", "Jobs of the outbox waiting or running, by status", labels=["status"])
+        family = GaugeMetricFamily(
+            "ixserver_jobs", "Jobs of the outbox waiting or running, by status", labels=["status"]
+        )
         for status in ("queued", "running"):
             family.add_metric([status], self.depth.get(status, 0))
         yield family

@@ -21,7 +21,6 @@ class Resources:
     at: ATAdapter
     seal_key: bytes  # MACs ixserver's seal (domain/seal.py); derived from the secret key
 
-
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
         vault = Vault.from_settings(settings)

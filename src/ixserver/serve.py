@@ -55,7 +55,11 @@ def _serve(host: str, port: int, workers: int, demo: bool, database: Callable[[S
     try:
         if demo:
             key = _demo_key(settings, db)
-            say(f"Account: {DEMO_ACCOUNT}", f"API key: {key}", f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'")
+            say(
+                f"Account: {DEMO_ACCOUNT}",
+                f"API key: {key}",
+                f"Try:     curl '{settings.base_url}/sequences.json?api_key={key}'",
+            )
     finally:
         db.dispose()
     _raise_open_files_limit()
@@ -70,7 +74,9 @@ def start_lines(settings: Settings, host: str, port: int, workers: int) -> list[
     """What `serve` says first: the mode, the database (without its password), where it serves."""
     from ixserver import __version__
 
-    at = "AT simulated offline" if settings.resolved_at_adapter == "simulator" else f"AT: {settings.resolved_at_adapter}"
+    at = (
+        "AT simulated offline" if settings.resolved_at_adapter == "simulator" else f"AT: {settings.resolved_at_adapter}"
+    )
     mode = f"sandbox mode (training documents; {at})" if settings.sandbox else f"production mode ({at})"
     database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     processes = f" ({workers} server processes)" if workers > 1 else ""
@@ -217,7 +223,9 @@ def _metrics_directory() -> Iterator[None]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         yield
         return
-    assert "prometheus_client" not in sys.modules, "the metrics' directory must be set before prometheus_client is imported"
+    assert "prometheus_client" not in sys.modules, (
+        "the metrics' directory must be set before prometheus_client is imported"
+    )
     for stale in Path(tempfile.gettempdir()).glob("metrics-ixserver-*-*"):
         pid = stale.name.split("-")[2]
         if pid.isdigit() and not _alive(int(pid)):
@@ -260,6 +268,8 @@ def _demo_key(settings: Settings, db: Database) -> str:
         account = DirectWrites(db).run_sync(service.get_account, DEMO_ACCOUNT)
         key = DirectWrites(db).run_sync(service.issue_key, account.id)
     else:
-        _account, key = DirectWrites(db).run_sync(service.create_account, DEMO_ACCOUNT, Resources.from_settings(settings))
+        _account, key = DirectWrites(db).run_sync(
+            service.create_account, DEMO_ACCOUNT, Resources.from_settings(settings)
+        )
     write_private(key_file, (key + "\n").encode())
     return key

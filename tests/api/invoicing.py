@@ -23,7 +23,12 @@ TYPE_NAMES = {
 
 # A business's identity: what its documents must print of their issuer (CIVA art. 36.5 a), which
 # an account needs to issue outside a training series (the sandbox's).
-IDENTITY = {"organization_name": "Oficina Exemplo, Lda", "address": "Rua do Ouro 1", "postal_code": "1100-060", "city": "Lisboa"}
+IDENTITY = {
+    "organization_name": "Oficina Exemplo, Lda",
+    "address": "Rua do Ouro 1",
+    "postal_code": "1100-060",
+    "city": "Lisboa",
+}
 
 
 def today() -> str:
@@ -35,7 +40,15 @@ def body(**fields: Any) -> dict[str, Any]:
         "date": today(),
         "due_date": today(),
         "client": {"name": "Cliente Exemplo", "code": "C1"},
-        "items": [{"name": "Pencil", "description": "The best pencil", "unit_price": "2.0244", "quantity": "1", "tax": {"name": "IVA23"}}],
+        "items": [
+            {
+                "name": "Pencil",
+                "description": "The best pencil",
+                "unit_price": "2.0244",
+                "quantity": "1",
+                "tax": {"name": "IVA23"},
+            }
+        ],
         **fields,
     }
     return document
@@ -78,5 +91,12 @@ def credit_note_for(api: Api, invoice: dict[str, Any], amount: str, **fields: An
     line = invoice["items"][0]
     items = [{"name": line["name"], "description": "Refund", "unit_price": str(Decimal(amount) * 100),
               "quantity": "0.01", "tax": {"name": line["tax"]["name"]}}]  # fmt: skip
-    fields = {"owner_invoice_id": invoice["id"], "items": items, "tax_exemption": invoice.get("tax_exemption") or "M99", **fields}
-    return create(api, "credit_note", client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]}, **fields)
+    fields = {
+        "owner_invoice_id": invoice["id"],
+        "items": items,
+        "tax_exemption": invoice.get("tax_exemption") or "M99",
+        **fields,
+    }
+    return create(
+        api, "credit_note", client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]}, **fields
+    )

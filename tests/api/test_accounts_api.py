@@ -84,7 +84,9 @@ def test_create_needs_a_key(server: LiveServer) -> None:
 def test_a_user_with_several_accounts(server: LiveServer, api: Api) -> None:
     first = open_account(api).json()["account"]
     first_api = Api(server.url, first["api_key"], first["url"].split("//")[1].split(".")[0])
-    response = first_api.post("/api/accounts/create_already_user.json", json={"account": {"organization_name": "My Company", "terms": "1"}})
+    response = first_api.post(
+        "/api/accounts/create_already_user.json", json={"account": {"organization_name": "My Company", "terms": "1"}}
+    )
     assert response.status_code == 200
     second = response.json()["account"]
     assert second["id"] != first["id"] and second["url"] != first["url"], "the same organization gets a free name"
@@ -99,12 +101,16 @@ def test_a_user_with_several_accounts(server: LiveServer, api: Api) -> None:
 
 def test_create_already_user_from_an_account_without_a_user(server: LiveServer, api: Api) -> None:
     # accounts made by `ixserver accounts create` have no user: the request names one
-    body = {"account": {"organization_name": "Branch", "terms": "1", "email": unique_email(api), "password": "secret123"}}
+    body = {
+        "account": {"organization_name": "Branch", "terms": "1", "email": unique_email(api), "password": "secret123"}
+    }
     response = api.post("/api/accounts/create_already_user.json", json=body)
     assert response.status_code == 200
     branch_id = response.json()["account"]["id"]
     assert api.get(f"/api/accounts/{branch_id}/get.json").status_code == 200
-    no_user = server.account().post("/api/accounts/create_already_user.json", json={"account": {"organization_name": "Y", "terms": "1"}})
+    no_user = server.account().post(
+        "/api/accounts/create_already_user.json", json={"account": {"organization_name": "Y", "terms": "1"}}
+    )
     assert no_user.status_code == 422
 
 
@@ -118,11 +124,22 @@ def test_get_and_update(server: LiveServer, api: Api) -> None:
         "organization_name": "My Company", "fiscal_id": "508025338", "email": unique_email(api), "state": "active",
         "at_configured": False, "trial": False, "tax_country": "1",
     }  # fmt: skip
-    update = {"organization_name": "New Name", "address": "Main Street, 123", "city": "Lisbon", "postal_code": "1000-001", "terms": "1"}
+    update = {
+        "organization_name": "New Name",
+        "address": "Main Street, 123",
+        "city": "Lisbon",
+        "postal_code": "1000-001",
+        "terms": "1",
+    }
     response = mine.put(f"/api/accounts/{created['id']}/update.json", json={"account": update})
     assert response.status_code == 200
     after = mine.get(f"/api/accounts/{created['id']}/get.json").json()["account"]
-    assert (after["organization_name"], after["address"], after["city"], after["postal_code"]) == ("New Name", "Main Street, 123", "Lisbon", "1000-001")
+    assert (after["organization_name"], after["address"], after["city"], after["postal_code"]) == (
+        "New Name",
+        "Main Street, 123",
+        "Lisbon",
+        "1000-001",
+    )
     vat = mine.put(f"/api/accounts/{created['id']}/update.json", json={"account": {"fiscal_id": "503504564"}})
     assert vat.status_code == 422 and vat.json() == {"errors": [{"error": "Vat Number can't be changed"}]}
     postal = mine.put(f"/api/accounts/{created['id']}/update.json", json={"account": {"postal_code": "1000"}})
@@ -139,11 +156,19 @@ def test_at_communication_stores_credentials_encrypted(server: LiveServer) -> No
     api = server.account(fiscal_id="508025338")
     response = api.post(
         "/api/v3/accounts/at_communication.json",
-        json={"at_communication": {"at_subuser": "508025338/1", "at_password": b64("s3cr3t-pw"), "communication_type": "auto"}},
+        json={
+            "at_communication": {
+                "at_subuser": "508025338/1",
+                "at_password": b64("s3cr3t-pw"),
+                "communication_type": "auto",
+            }
+        },
     )
     assert response.status_code == 200 and response.json() == {"success": "true"}
     with server.db.read() as conn:
-        stored = conn.execute(text("SELECT at_subuser, at_password_encrypted FROM accounts WHERE name = :n"), {"n": api.name}).one()
+        stored = conn.execute(
+            text("SELECT at_subuser, at_password_encrypted FROM accounts WHERE name = :n"), {"n": api.name}
+        ).one()
     assert stored[0] == "508025338/1"
     assert "s3cr3t-pw" not in stored[1] and b64("s3cr3t-pw") not in stored[1]
     # registration with AT now runs with these credentials
@@ -200,7 +225,9 @@ def test_at_answers_while_no_transaction_is_open(server: LiveServer, tmp_path: P
         durations: list[float] = []
         while checking.is_alive() and len(durations) < 200:
             before = time.monotonic()
-            created = other.post("/clients.json", json={"client": {"name": f"C{len(durations)}", "code": f"C{len(durations)}"}})
+            created = other.post(
+                "/clients.json", json={"client": {"name": f"C{len(durations)}", "code": f"C{len(durations)}"}}
+            )
             durations.append(time.monotonic() - before)
             assert created.status_code == 201, created.text
         checking.join()
@@ -225,7 +252,9 @@ def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(server: L
         api = prod.account()
         response = open_account(api)
         assert response.status_code == 403
-        assert response.json() == {"errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]}
+        assert response.json() == {
+            "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
+        }
     partner = server.account()
     with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
         listed = Api(prod.url, partner.key, partner.name)
@@ -234,9 +263,13 @@ def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(server: L
 
 
 def test_an_account_creates_a_limited_number_of_accounts_a_day(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2) as limited:
+    with live_server(
+        server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2
+    ) as limited:
         api, other = limited.account(), limited.account()
-        created = [open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)]
+        created = [
+            open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)
+        ]
         assert [response.status_code for response in created] == [201, 201], created[-1].text
         refused = open_account(api, organization_name="Org 3")
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"

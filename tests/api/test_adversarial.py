@@ -93,7 +93,12 @@ class Sweep:
         self.slowest: tuple[float, str] = (0.0, "")
 
     def send(
-        self, method: str, path: str, content: bytes | None = None, params: dict[str, Any] | None = None, key: bool = True
+        self,
+        method: str,
+        path: str,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        key: bool = True,
     ) -> httpx.Response:
         if key:
             response = self.api.request(method, path, content=content, params=params)
@@ -184,25 +189,52 @@ def _sweep(api: Api) -> Sweep:
     sweep.fields("POST", f"/documents/{issued['id']}/partial_payments.json", {"partial_payment": payment})
     receipts = api.get("/receipts.json").json()["receipts"]
     if receipts:
-        sweep.fields("PUT", f"/receipts/{receipts[-1]['id']}/change-state.json", {"receipt": {"state": "canceled", "message": "m"}})
+        sweep.fields(
+            "PUT",
+            f"/receipts/{receipts[-1]['id']}/change-state.json",
+            {"receipt": {"state": "canceled", "message": "m"}},
+        )
     v3 = f"/api/v3/clients/{client['id']}"
-    sweep.fields("PUT", f"{v3}/initial_balance.json", {"initial_balance": {"value": "10", "date": "2023-05-19", "observation": "o"}})
-    sweep.fields("POST", f"{v3}/regularization.json", {"regularization": {"value": "1", "date": "2023-08-24", "observation": "o"}})
-    movement = {"value": "1", "movement_type": "Payment", "payment_method": "MB", "date": "2023-04-28", "serie": "ADV", "observation": "o"}
+    sweep.fields(
+        "PUT",
+        f"{v3}/initial_balance.json",
+        {"initial_balance": {"value": "10", "date": "2023-05-19", "observation": "o"}},
+    )
+    sweep.fields(
+        "POST",
+        f"{v3}/regularization.json",
+        {"regularization": {"value": "1", "date": "2023-08-24", "observation": "o"}},
+    )
+    movement = {
+        "value": "1",
+        "movement_type": "Payment",
+        "payment_method": "MB",
+        "date": "2023-04-28",
+        "serie": "ADV",
+        "observation": "o",
+    }
     sweep.fields("POST", f"{v3}/treasury_movements.json", {"treasury_movement": movement})
-    sweep.fields("PUT", f"/invoices/{issued['id']}/change-state.json", {"invoice": {"state": "canceled", "message": "m"}})
+    sweep.fields(
+        "PUT", f"/invoices/{issued['id']}/change-state.json", {"invoice": {"state": "canceled", "message": "m"}}
+    )
     client_body = {"client": {"name": "N", "code": "K", "email": "a@b.pt", "fiscal_id": "503504564", "country": "Portugal",
                               "address": "A", "postal_code": "1000-001", "language": "pt", "send_options": "1"}}  # fmt: skip
     sweep.fields("POST", "/clients.json", client_body, "clients")
     sweep.fields("PUT", f"/clients/{client['id']}.json", client_body)
-    item_body = {"item": {"name": "I", "description": "d", "unit_price": "1.5", "unit": "unit", "tax": {"name": "IVA23"}}}
+    item_body = {
+        "item": {"name": "I", "description": "d", "unit_price": "1.5", "unit": "unit", "tax": {"name": "IVA23"}}
+    }
     sweep.fields("POST", "/items.json", item_body, "items")
     sweep.fields("PUT", f"/items/{item['id']}.json", item_body)
     tax_body = {"tax": {"name": "IVA98", "value": "5", "region": "PT", "default_tax": "0"}}
     sweep.fields("POST", "/taxes.json", tax_body, "taxes")
     sweep.fields("PUT", f"/taxes/{tax['id']}.json", tax_body)
     sweep.fields("POST", "/sequences.json", {"sequence": {"serie": "S", "default_sequence": "0"}}, "sequences")
-    sweep.fields("PUT", f"/api/accounts/{account_id}/update.json", {"account": {"organization_name": "O", "fiscal_id": "508025338"}})
+    sweep.fields(
+        "PUT",
+        f"/api/accounts/{account_id}/update.json",
+        {"account": {"organization_name": "O", "fiscal_id": "508025338"}},
+    )
     sweep.fields("POST", "/api/v3/accounts/at_communication.json",
                  {"at_communication": {"at_subuser": "508025338/1", "at_password": "eA==", "communication_type": "auto"}})  # fmt: skip
 
@@ -233,7 +265,9 @@ def _sweep(api: Api) -> Sweep:
             sweep.send(method, path, b"{}")
     for value in _query_values() + [api.key + "x", api.key.upper(), api.key[:-1], " " + api.key]:
         sweep.send("GET", "/invoices.json", params={"api_key": value}, key=False)
-        sweep.send("POST", "/clients.json", b'{"client": {"name": "N", "code": "KK"}}', params={"api_key": value}, key=False)
+        sweep.send(
+            "POST", "/clients.json", b'{"client": {"name": "N", "code": "KK"}}', params={"api_key": value}, key=False
+        )
     return sweep
 
 
@@ -247,7 +281,11 @@ def test_an_adversarial_sweep_gets_no_5xx_and_only_the_error_shape(server: LiveS
     STATUSES["sqlite" if server.db.is_sqlite else "postgresql"] = sweep.statuses
     if len(STATUSES) == 2:
         sqlite, postgres = STATUSES["sqlite"], STATUSES["postgresql"]
-        differ = [f"{a[0]}: {a[1]} on SQLite, {b[1]} on PostgreSQL" for a, b in zip(sqlite, postgres, strict=True) if a[1] != b[1]]
+        differ = [
+            f"{a[0]}: {a[1]} on SQLite, {b[1]} on PostgreSQL"
+            for a, b in zip(sqlite, postgres, strict=True)
+            if a[1] != b[1]
+        ]
         assert differ == [], "\n".join(differ[:40])
     # Shown, not asserted (speed is for the benchmarks): `pytest -s` prints it.
     print(Counter(status for _label, status in sweep.statuses), "slowest {:.3f} s: {}".format(*sweep.slowest))

@@ -75,7 +75,9 @@ def test_unknown_route_is_404_in_the_api_shape(api: Api) -> None:
     assert response.json() == {"errors": [{"error": "Not found"}]}
 
 
-@pytest.mark.parametrize("path", ["/sequences/abc.json", "/sequences/-1.json", "/sequences/1234567890123456789012.json"])
+@pytest.mark.parametrize(
+    "path", ["/sequences/abc.json", "/sequences/-1.json", "/sequences/1234567890123456789012.json"]
+)
 def test_malformed_ids_are_404(api: Api, path: str) -> None:
     response = api.get(path)
     assert response.status_code == 404

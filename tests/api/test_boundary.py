@@ -113,7 +113,9 @@ def test_a_rate_at_the_edge_issues_and_dates_render_zero_padded(api: Api) -> Non
     assert (document["date"], document["due_date"]) == ("01/01/2000", "31/12/2099")
 
 
-def test_an_error_that_escapes_is_a_500_with_a_request_id_and_the_connection_stays(server: LiveServer, api: Api) -> None:
+def test_an_error_that_escapes_is_a_500_with_a_request_id_and_the_connection_stays(
+    server: LiveServer, api: Api
+) -> None:
     from starlette.requests import Request
 
     from ixserver.web.routing import Router
@@ -129,7 +131,9 @@ def test_an_error_that_escapes_is_a_500_with_a_request_id_and_the_connection_sta
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
             stream = conn.makefile("rb")
-            conn.sendall(f"GET /_ixserver/boom?api_key={api.key} HTTP/1.1\r\nHost: x\r\nX-Request-Id: req-42\r\n\r\n".encode())
+            conn.sendall(
+                f"GET /_ixserver/boom?api_key={api.key} HTTP/1.1\r\nHost: x\r\nX-Request-Id: req-42\r\n\r\n".encode()
+            )
             status, headers, payload = _read_response(stream)
             assert status == 500 and payload == b'{"errors":[{"error":"Internal server error"}]}'
             assert headers["x-request-id"] == "req-42" and headers.get("connection") != "close"

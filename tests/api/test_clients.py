@@ -21,7 +21,12 @@ FULL = {
     "website": "www.invoicexpress.com",
     "phone": "213456789",
     "fax": "213456788",
-    "preferred_contact": {"name": "Bruce Norris", "email": "email@invoicexpress.com", "phone": "213456789", "mobile": "912345678"},
+    "preferred_contact": {
+        "name": "Bruce Norris",
+        "email": "email@invoicexpress.com",
+        "phone": "213456789",
+        "mobile": "912345678",
+    },
     "observations": "Computer Processed",
     "send_options": "2",
     "payment_days": "30",
@@ -51,14 +56,24 @@ def test_every_field_round_trips(api: Api) -> None:
 
 def test_numbers_may_come_as_numbers(api: Api) -> None:
     created = create(api, send_options=3, payment_days=15, phone=912345678, code=12345)
-    assert (created["send_options"], created["payment_days"], created["phone"], created["code"]) == ("3", "15", "912345678", "12345")
+    assert (created["send_options"], created["payment_days"], created["phone"], created["code"]) == (
+        "3",
+        "15",
+        "912345678",
+        "12345",
+    )
 
 
 def test_defaults(api: Api) -> None:
     created = create(api)
     assert created["country"] == "Portugal" and created["language"] == "pt"
     assert (created["send_options"], created["payment_days"]) == ("1", "0")
-    assert created["email"] is None and created["preferred_contact"] == {"name": None, "email": None, "phone": None, "mobile": None}
+    assert created["email"] is None and created["preferred_contact"] == {
+        "name": None,
+        "email": None,
+        "phone": None,
+        "mobile": None,
+    }
 
 
 def test_fiscal_id_is_kept_exactly_as_sent(api: Api) -> None:
@@ -111,13 +126,20 @@ def test_a_country_by_its_code_or_portuguese_name_is_kept_as_the_list_names_it(a
     ISO codes and Portuguese names: each is kept as the list (or the tax-country table) names it."""
     created = create(api, country=sent, fiscal_id=None)
     assert created["country"] == kept
-    assert api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "country": sent}}).json()["client"]["country"] == kept
+    assert (
+        api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "country": sent}}).json()[
+            "client"
+        ]["country"]
+        == kept
+    )
 
 
 @pytest.mark.parametrize("country", ["Narnia", "XX", "Sudão do Sul", "P T", "Portugall"])
 def test_a_country_off_the_list_is_422_everywhere_a_client_is_given(api: Api, country: str) -> None:
     message = f"Country {country} was not found"
-    assert api.post("/clients.json", json={"client": {"name": "N", "code": "K", "country": country}}).json() == {"errors": [{"error": message}]}
+    assert api.post("/clients.json", json={"client": {"name": "N", "code": "K", "country": country}}).json() == {
+        "errors": [{"error": message}]
+    }
     created = create(api)
     updated = api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "country": country}})
     assert (updated.status_code, updated.json()) == (422, {"errors": [{"error": message}]})
@@ -171,7 +193,14 @@ def test_find_by_name_and_code(api: Api) -> None:
 
 def test_odoo_19_finds_then_creates_or_updates(api: Api) -> None:
     headers = {"content-type": "application/json", "accept": "application/json"}
-    vals = {"name": "ACME, Lda", "code": "ODOO-42", "email": "geral@acme.pt", "country": "Portugal", "fiscal_id": "PT508025338", "language": "pt"}
+    vals = {
+        "name": "ACME, Lda",
+        "code": "ODOO-42",
+        "email": "geral@acme.pt",
+        "country": "Portugal",
+        "fiscal_id": "PT508025338",
+        "language": "pt",
+    }
     miss = api.get("/clients/find-by-code.json", params={"client_code": "ODOO-42"}, headers=headers)
     assert miss.status_code == 404
     created = api.post("/clients.json", json={"client": vals}, headers=headers)
@@ -195,14 +224,19 @@ def test_odoo_14_creates_then_looks_up_on_422(api: Api) -> None:
 
 def test_put_back_the_whole_get_document(api: Api) -> None:
     created = create(api, **FULL)
-    response = api.put(f"/clients/{created['id']}.json", json={"client": {**created, "id": 1, "open_account_link": "x"}})
+    response = api.put(
+        f"/clients/{created['id']}.json", json={"client": {**created, "id": 1, "open_account_link": "x"}}
+    )
     assert response.status_code == 200
     assert api.get(f"/clients/{created['id']}.json").json()["client"] == created
 
 
 def test_partial_update_and_nulls(api: Api) -> None:
     created = create(api, **FULL)
-    response = api.put(f"/clients/{created['id']}.json", json={"client": {"name": FULL["name"], "city": "Porto", "email": None, "fax": ""}})
+    response = api.put(
+        f"/clients/{created['id']}.json",
+        json={"client": {"name": FULL["name"], "city": "Porto", "email": None, "fax": ""}},
+    )
     assert response.status_code == 200
     after = api.get(f"/clients/{created['id']}.json").json()["client"]
     assert after == {**created, "city": "Porto", "fax": None}, "null is ignored; an empty string clears"

@@ -95,7 +95,11 @@ def test_cancel_and_credit_at_once_one_wins(api: Api, second: LiveServer) -> Non
 
 
 def _payment(invoice: dict, amount: object) -> tuple[str, dict, str]:
-    return f"/documents/{invoice['id']}/partial_payments.json", {"partial_payment": {"amount": amount, "payment_mechanism": "NU"}}, "POST"
+    return (
+        f"/documents/{invoice['id']}/partial_payments.json",
+        {"partial_payment": {"amount": amount, "payment_mechanism": "NU"}},
+        "POST",
+    )
 
 
 def test_two_full_payments_at_once_one_wins(api: Api, second: LiveServer) -> None:
@@ -103,7 +107,9 @@ def test_two_full_payments_at_once_one_wins(api: Api, second: LiveServer) -> Non
     outcomes = []
     for _ in range(REPEATS // 2):
         invoice = issue(api, items=[LINE])
-        outcomes.append(tuple(sorted(_at_once((api, *_payment(invoice, "123.00")), (other, *_payment(invoice, "123.00"))))))
+        outcomes.append(
+            tuple(sorted(_at_once((api, *_payment(invoice, "123.00")), (other, *_payment(invoice, "123.00")))))
+        )
         assert api.get(f"/invoices/{invoice['id']}.json").json()["invoice"]["status"] == "settled"
     assert outcomes == [(200, 422)] * (REPEATS // 2)
     receipts = api.get("/receipts.json", params={"per_page": 100}).json()
@@ -156,17 +162,31 @@ def test_a_credit_note_takes_back_lines_of_its_invoice(api: Api) -> None:
     widget = {**sold[0], "quantity": "5", "unit_price": "1"}  # within the value, not the quantity
     assert refusal(items=[widget]) == "Can't credit 5 of Widget: 2.5 left to credit"
     assert refusal(items=[{**sold[0], "name": "Pencil"}]) == "Pencil at 23% VAT is not on the document it corrects"
-    assert refusal(items=[{**sold[1], "tax": {"name": "IVA23"}}]) == "Book at 23% VAT is not on the document it corrects"
+    assert (
+        refusal(items=[{**sold[1], "tax": {"name": "IVA23"}}]) == "Book at 23% VAT is not on the document it corrects"
+    )
     assert refusal(items=[sold[1]], date="01/01/2020", due_date="01/01/2020").startswith(
         "A credit note can't be dated before the document it corrects"
     )
     assert refusal(items=[sold[1]], currency_code="USD", rate="1.1") == (
         "A credit note is in the currency of the document it corrects (EUR)"
     )
-    part = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), items=[{**sold[0], "quantity": "1.5"}])
+    part = create(
+        api,
+        "credit_note",
+        owner_invoice_id=invoice["id"],
+        client=client_of(invoice),
+        items=[{**sold[0], "quantity": "1.5"}],
+    )
     assert change(api, "credit_note", part["id"], "finalized").status_code == 200
     assert refusal(items=[{**sold[0], "quantity": "1.5"}]) == "Can't credit 1.5 of Widget: 1 left to credit"
-    rest = create(api, "credit_note", owner_invoice_id=invoice["id"], client=client_of(invoice), items=[sold[1], {**sold[0], "quantity": "1"}])
+    rest = create(
+        api,
+        "credit_note",
+        owner_invoice_id=invoice["id"],
+        client=client_of(invoice),
+        items=[sold[1], {**sold[0], "quantity": "1"}],
+    )
     assert change(api, "credit_note", rest["id"], "finalized").status_code == 200
 
 

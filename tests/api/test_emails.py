@@ -32,15 +32,25 @@ def send(api: Api, document: dict[str, Any], doc_type: str = "invoice", **messag
 
 def test_the_sandbox_keeps_what_it_would_send(api: Api) -> None:
     invoice = issue(api, client=CLIENT)
-    answer = send(api, invoice, cc="cc@example.com", bcc="bcc@example.com", client={"email": "buyer@example.com", "save": "1"})
+    answer = send(
+        api, invoice, cc="cc@example.com", bcc="bcc@example.com", client={"email": "buyer@example.com", "save": "1"}
+    )
     assert (answer.status_code, answer.content) == (200, b"")
     emails = wait_for(lambda: api.get("/_ixserver/emails").json()["emails"])
     assert len(emails) == 1
     sent = emails[0]
     serie = invoice["inverted_sequence_number"].split("/")[0]
-    assert (sent["to"], sent["cc"], sent["bcc"], sent["subject"]) == ("buyer@example.com", "cc@example.com", "bcc@example.com", "A sua fatura")
+    assert (sent["to"], sent["cc"], sent["bcc"], sent["subject"]) == (
+        "buyer@example.com",
+        "cc@example.com",
+        "bcc@example.com",
+        "A sua fatura",
+    )
     assert sent["html"].strip() == "<p>Segue em anexo.</p>"
-    assert sent["attachments"][0]["filename"] == f"FT_{serie}-1.pdf" and sent["attachments"][0]["content_type"] == "application/pdf"
+    assert (
+        sent["attachments"][0]["filename"] == f"FT_{serie}-1.pdf"
+        and sent["attachments"][0]["content_type"] == "application/pdf"
+    )
     assert sent["attachments"][0]["size"] > 1000
     client = api.get(f"/clients/{invoice['client']['id']}.json").json()["client"]
     assert client["email"] == "buyer@example.com", "save: 1 keeps the address on the client"
@@ -54,7 +64,9 @@ def test_every_family_sends(api: Api, doc_type: str) -> None:
     if doc_type == "shipping":
         from tests.api.test_guides import guide
 
-        document = finalize(api, doc_type, api.post("/shippings.json", json={"shipping": guide()}).json()["shipping"]["id"])
+        document = finalize(
+            api, doc_type, api.post("/shippings.json", json={"shipping": guide()}).json()["shipping"]["id"]
+        )
     else:
         document = finalize(api, doc_type, create(api, doc_type)["id"])
     assert send(api, document, doc_type).status_code == 200
@@ -66,7 +78,9 @@ def test_refusals_leave_nothing_to_send(api: Api) -> None:
     missing = api.put(f"/invoices/{invoice['id']}/email-document.json", json={"message": {"client": {"save": "0"}}})
     assert (missing.status_code, missing.json()) == (422, {"errors": [{"error": "Email is a required field"}]})
     assert send(api, invoice, cc="not-an-address").json() == {"errors": [{"error": "Cc: is an invalid email"}]}
-    assert send(api, invoice, client={"email": "x@", "save": "0"}).json() == {"errors": [{"error": "Email: is an invalid email"}]}
+    assert send(api, invoice, client={"email": "x@", "save": "0"}).json() == {
+        "errors": [{"error": "Email: is an invalid email"}]
+    }
     draft = create(api)
     assert send(api, draft).json() == {"errors": [{"error": "A draft can't be sent: finalize it first"}]}
     assert send(api, {"id": 999_999_999}).status_code == 404
@@ -88,7 +102,9 @@ def test_refusals_leave_nothing_to_send(api: Api) -> None:
         ({"client": {"email": "dest@example.com\r\nBcc: spy@example.com", "save": "0"}}, "Email: is an invalid email"),
     ],
 )
-def test_a_header_value_with_a_line_break_is_refused_and_nothing_is_sent(api: Api, message: dict[str, Any], error: str) -> None:
+def test_a_header_value_with_a_line_break_is_refused_and_nothing_is_sent(
+    api: Api, message: dict[str, Any], error: str
+) -> None:
     """Issue 23: such a subject was accepted (200), then the job failed on every attempt (Python's
     email package refuses a header with a line break: nothing was injected). Every value that
     becomes a header is checked at the API: 422 naming the field, no job."""
@@ -149,13 +165,20 @@ def mailing_server(backend: str, tmp_path: Path, **settings: Any) -> Iterator[Li
 
 def test_an_email_leaves_through_a_real_smtp_server(backend: str, smtp: tuple[Inbox, int], tmp_path: Path) -> None:
     inbox, port = smtp
-    with mailing_server(backend, tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_from="faturas@example.com") as mailing:
+    with mailing_server(
+        backend, tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_from="faturas@example.com"
+    ) as mailing:
         api = mailing.account()
         invoice = issue(api, client=CLIENT)
         assert send(api, invoice, cc="cc@example.com", bcc="hidden@example.com").status_code == 200
         recipients, message = wait_for(lambda: inbox.received)[0]
         assert sorted(recipients) == ["cc@example.com", "dest@example.com", "hidden@example.com"]
-        assert (message["From"], message["To"], message["Cc"], message["Bcc"]) == ("faturas@example.com", "dest@example.com", "cc@example.com", None)
+        assert (message["From"], message["To"], message["Cc"], message["Bcc"]) == (
+            "faturas@example.com",
+            "dest@example.com",
+            "cc@example.com",
+            None,
+        )
         assert message["Subject"] == "A sua fatura"
         [attachment] = list(message.iter_attachments())
         assert attachment.get_content_type() == "application/pdf" and attachment.get_content().startswith(b"%PDF-")
@@ -164,7 +187,9 @@ def test_an_email_leaves_through_a_real_smtp_server(backend: str, smtp: tuple[In
 
 def test_a_failing_job_is_retried_and_its_error_shown(backend: str, tmp_path: Path) -> None:
     closed = free_port()  # nothing listens there
-    with mailing_server(backend, tmp_path, smtp_host="127.0.0.1", smtp_port=closed, job_attempts=2, smtp_timeout=2) as mailing:
+    with mailing_server(
+        backend, tmp_path, smtp_host="127.0.0.1", smtp_port=closed, job_attempts=2, smtp_timeout=2
+    ) as mailing:
         api = mailing.account()
         assert send(api, issue(api)).status_code == 200
         job = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)[0]
@@ -193,7 +218,9 @@ def test_ixserver_worker_sends_what_servers_without_workers_enqueue(backend: str
         try:
             emails = wait_for(lambda: api.get("/_ixserver/emails").json()["emails"], 30)
             assert emails[0]["to"] == "dest@example.com"
-            assert wait_for(lambda: [j["status"] for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "done"])
+            assert wait_for(
+                lambda: [j["status"] for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "done"]
+            )
         finally:
             worker.send_signal(signal.SIGTERM)
             output = worker.communicate(timeout=30)[0].decode()

@@ -37,7 +37,9 @@ def _last_entry_ahead(server: LiveServer, api: Api, seconds: int) -> str:
 
 def _entry_of(server: LiveServer, document_id: int) -> str:
     with server.db.read() as conn:
-        found = conn.execute(text("SELECT system_entry_date FROM documents WHERE id = :i"), {"i": document_id}).scalar_one()
+        found = conn.execute(
+            text("SELECT system_entry_date FROM documents WHERE id = :i"), {"i": document_id}
+        ).scalar_one()
     return str(found)
 
 

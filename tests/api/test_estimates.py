@@ -99,6 +99,8 @@ def test_estimates_verify_and_are_sealed(server: LiveServer, api: Api) -> None:
 def test_a_fees_note_withholds_its_retention(api: Api) -> None:
     """Fees notes (nota de honorários) carry IRS withholding: computed on before_taxes, not
     taken off the total (api-v2 §3.3)."""
-    lines = [{"name": "Advice", "description": "Legal advice", "unit_price": "1000", "quantity": 1, "tax": {"name": "IVA23"}}]
+    lines = [
+        {"name": "Advice", "description": "Legal advice", "unit_price": "1000", "quantity": 1, "tax": {"name": "IVA23"}}
+    ]
     note = finalize(api, "fees_note", create(api, "fees_note", items=lines, retention="25")["id"])
     assert (note["before_taxes"], note["taxes"], note["total"], note["retention"]) == (1000.0, 230.0, 1230.0, "25.0")

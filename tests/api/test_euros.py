@@ -62,7 +62,9 @@ def test_every_figure_at_reads_is_in_euros_and_adds_up(server: LiveServer, api: 
     for document, code in ((invoice, "FT"), (note, "NC"), (proforma, "PF"), (receipt, "RG")):
         number = f"{code} {document['inverted_sequence_number']}"
         record = _record(root, number)
-        net, tax, gross = (_amount(record, f"s:DocumentTotals/s:{name}") for name in ("NetTotal", "TaxPayable", "GrossTotal"))
+        net, tax, gross = (
+            _amount(record, f"s:DocumentTotals/s:{name}") for name in ("NetTotal", "TaxPayable", "GrossTotal")
+        )
         currency_amount = _amount(record, "s:DocumentTotals/s:Currency/s:CurrencyAmount")
         rate = _amount(record, "s:DocumentTotals/s:Currency/s:ExchangeRate")
         assert net + tax == gross, number
@@ -99,7 +101,10 @@ def test_the_signed_gross_total_is_the_files(server: LiveServer, api: Api, tmp_p
     content = exported(server, api)
     assert audited(content, tmp_path) == []
     record = _record(etree.fromstring(content), f"FT {invoice['inverted_sequence_number']}")
-    totals = [record.findtext(f"s:DocumentTotals/s:{name}", namespaces=NS) for name in ("NetTotal", "TaxPayable", "GrossTotal")]
+    totals = [
+        record.findtext(f"s:DocumentTotals/s:{name}", namespaces=NS)
+        for name in ("NetTotal", "TaxPayable", "GrossTotal")
+    ]
     assert totals == ["0.34", "0.08", "0.42"]
     assert record.findtext("s:DocumentTotals/s:Currency/s:ExchangeRate", namespaces=NS) == "0.338710"
     with server.db.read() as conn:

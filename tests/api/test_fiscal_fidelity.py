@@ -55,11 +55,20 @@ def test_vat_moss_is_read_as_ats_foreign_vat_example(server: LiveServer, api: Ap
     France's standard rate is its normal rate (NOR), and a VAT MOSS document has no ATCUD (0)."""
     invoice = issue(api, "vat_moss_invoice", **vat_moss(api))
     fields = qr_fields(api, invoice["id"], tmp_path)
-    assert (fields["I1"], fields["I7"], fields["I8"], fields["N"], fields["O"]) == ("FR", "10.00", "2.00", "2.00", "12.00")
+    assert (fields["I1"], fields["I7"], fields["I8"], fields["N"], fields["O"]) == (
+        "FR",
+        "10.00",
+        "2.00",
+        "2.00",
+        "12.00",
+    )
     assert "L" not in fields and fields["H"] == "0"
     root = etree.fromstring(exported(server, api))
     tax = root.find(".//s:Invoice/s:Line/s:Tax", NS)
-    assert (tax.findtext("s:TaxCountryRegion", namespaces=NS), tax.findtext("s:TaxCode", namespaces=NS)) == ("FR", "NOR")
+    assert (tax.findtext("s:TaxCountryRegion", namespaces=NS), tax.findtext("s:TaxCode", namespaces=NS)) == (
+        "FR",
+        "NOR",
+    )
     entry = root.find(".//s:TaxTable/s:TaxTableEntry[s:TaxCountryRegion='FR']", NS)
     assert entry.findtext("s:TaxCode", namespaces=NS) == "NOR"
 
@@ -71,7 +80,11 @@ def test_a_client_without_a_nif_is_ats_final_consumer(server: LiveServer, api: A
     customers = root.findall(".//s:MasterFiles/s:Customer", NS)
     assert len(customers) == 1
     found = {child.tag.split("}")[1]: child.text for child in customers[0].iter() if child.text and child.text.strip()}
-    assert (found["CustomerID"], found["CustomerTaxID"], found["CompanyName"]) == ("CF", "999999990", "Consumidor final")
+    assert (found["CustomerID"], found["CustomerTaxID"], found["CompanyName"]) == (
+        "CF",
+        "999999990",
+        "Consumidor final",
+    )
     assert (found["AddressDetail"], found["City"], found["Country"]) == ("Desconhecido", "Desconhecido", "Desconhecido")
     assert {e.text for e in root.findall(".//s:Invoice/s:CustomerID", NS)} == {"CF"}
 

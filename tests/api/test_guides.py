@@ -30,7 +30,13 @@ def guide(**fields: Any) -> dict[str, Any]:
     """A guide's body: starts in an hour, lines at price 0 as Odoo sends them."""
     items = [{"name": "Pallet", "description": "Pallet", "unit_price": "0", "quantity": "3"}]
     start = loaded_at(clock.local_now() + timedelta(hours=1))
-    transport = {"loaded_at": start, "license_plate": "11-AA-22", "address_from": FROM, "address_to": TO, "items": items}
+    transport = {
+        "loaded_at": start,
+        "license_plate": "11-AA-22",
+        "address_from": FROM,
+        "address_to": TO,
+        "items": items,
+    }
     return body(**{**transport, **fields})
 
 
@@ -55,7 +61,10 @@ def test_a_guide_round_trips_and_is_issued_with_an_at_code(api: Api, doc_type: s
 def test_the_transport_is_required_and_read_strictly(api: Api) -> None:
     missing = api.post("/shippings.json", json={"shipping": body()})
     assert missing.status_code == 422
-    assert missing.json()["errors"][:2] == [{"error": "Loaded at can't be blank"}, {"error": "Address from: detail can't be blank"}]
+    assert missing.json()["errors"][:2] == [
+        {"error": "Loaded at can't be blank"},
+        {"error": "Address from: detail can't be blank"},
+    ]
     half = api.post("/shippings.json", json={"shipping": guide(address_to={"city": "Porto"})})
     assert [e["error"] for e in half.json()["errors"]] == [
         "Address to: detail can't be blank", "Address to: postal code can't be blank", "Address to: country can't be blank",
@@ -111,7 +120,9 @@ def test_guide_states_and_lists(server: LiveServer, api: Api) -> None:
     create(api)  # an invoice is not a guide
     listed = api.get("/guides.json").json()
     assert sorted(d["id"] for d in listed["guides"]) == sorted([shipping["id"], transport["id"]])
-    assert [d["id"] for d in api.get("/guides.json", params={"type[]": "Transport"}).json()["guides"]] == [transport["id"]]
+    assert [d["id"] for d in api.get("/guides.json", params={"type[]": "Transport"}).json()["guides"]] == [
+        transport["id"]
+    ]
     assert [d["id"] for d in api.get("/transports.json").json()["transports"]] == [transport["id"]]
     with server.db.read() as conn:
         assert verify(conn, server.resources.seal_key, api.name) == []
@@ -123,8 +134,12 @@ def test_load_and_delivery_sites_round_trip_and_loaded_at_filters_the_list(api: 
     sent = guide(loaded_at=loaded_at(tomorrow), load_site="Lisbon, Portugal", delivery_site="Madrid, Spain")
     first = api.post("/shippings.json", json={"shipping": sent}).json()["shipping"]
     assert (first["load_site"], first["delivery_site"]) == ("Lisbon, Portugal", "Madrid, Spain")
-    updated = api.put(f"/shippings/{first['id']}.json", json={"shipping": {**sent, "delivery_site": "Porto"}}).json()["shipping"]
-    assert (updated["load_site"], updated["delivery_site"]) == ("Lisbon, Portugal", "Porto"), "what the update leaves out stays"
+    updated = api.put(f"/shippings/{first['id']}.json", json={"shipping": {**sent, "delivery_site": "Porto"}}).json()[
+        "shipping"
+    ]
+    assert (updated["load_site"], updated["delivery_site"]) == ("Lisbon, Portugal", "Porto"), (
+        "what the update leaves out stays"
+    )
     second = create(api, "transport", **guide(loaded_at=loaded_at(later)))
     assert second["load_site"] is None
 
@@ -147,22 +162,37 @@ def test_a_guide_names_countries_of_the_list(server: LiveServer, api: Api) -> No
     its code or its Portuguese name, kept as the list names it; else a 422 naming the address,
     on create, on update, and at finalize for a draft stored before the rule."""
     refused = api.post("/shippings.json", json={"shipping": guide(address_to={**TO, "country": "Narnia"})})
-    assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": "Address to: Country Narnia was not found"}]})
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"errors": [{"error": "Address to: Country Narnia was not found"}]},
+    )
     assert api.get("/shippings.json").json()["shippings"] == [], "nothing created"
     spelled = {**guide(address_from={**FROM, "country": "PT"}, address_to={**TO, "country": "Espanha"})}
     draft = create(api, "shipping", **spelled)
     assert (draft["address_from"]["country"], draft["address_to"]["country"]) == ("Portugal", "Spain")
-    moved = api.put(f"/shippings/{draft['id']}.json", json={"shipping": guide(address_from={**FROM, "country": "Mordor"})})
-    assert (moved.status_code, moved.json()) == (422, {"errors": [{"error": "Address from: Country Mordor was not found"}]})
+    moved = api.put(
+        f"/shippings/{draft['id']}.json", json={"shipping": guide(address_from={**FROM, "country": "Mordor"})}
+    )
+    assert (moved.status_code, moved.json()) == (
+        422,
+        {"errors": [{"error": "Address from: Country Mordor was not found"}]},
+    )
     for name, code in (("united kingdom", "UK"), ("DE", "Germany"), ("França", "France")):
         kept = api.put(f"/shippings/{draft['id']}.json", json={"shipping": guide(address_to={**TO, "country": name})})
         assert kept.json()["shipping"]["address_to"]["country"] == code, name
     stored = create(api, "shipping", **guide())
     with server.by_hand(api) as conn:
-        transport = json.loads(conn.execute(text("SELECT transport FROM documents WHERE id = :i"), {"i": stored["id"]}).scalar_one())
+        transport = json.loads(
+            conn.execute(text("SELECT transport FROM documents WHERE id = :i"), {"i": stored["id"]}).scalar_one()
+        )
         transport["address_to"]["country"] = "Narnia"
-        conn.execute(text("UPDATE documents SET transport = :t WHERE id = :i"), {"t": json.dumps(transport), "i": stored["id"]})
+        conn.execute(
+            text("UPDATE documents SET transport = :t WHERE id = :i"), {"t": json.dumps(transport), "i": stored["id"]}
+        )
     assert api.get(f"/shippings/{stored['id']}.json").json()["shipping"]["address_to"]["country"] == "Narnia"
     unissued = change(api, "shipping", stored["id"], "finalized")
-    assert (unissued.status_code, unissued.json()) == (422, {"errors": [{"error": "Address to: Country Narnia was not found"}]})
+    assert (unissued.status_code, unissued.json()) == (
+        422,
+        {"errors": [{"error": "Address to: Country Narnia was not found"}]},
+    )
     assert finalize(api, "shipping", draft["id"])["address_to"]["country"] == "France"

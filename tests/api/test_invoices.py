@@ -38,8 +38,26 @@ DRAFT_KEYS = [
     "observations", "retention", "permalink", "sum", "discount", "before_taxes", "taxes", "total", "currency",
     "client", "items",
 ]  # fmt: skip
-FINAL_KEYS = DRAFT_KEYS[:5] + ["inverted_sequence_number", "atcud", "sequence_id"] + DRAFT_KEYS[5:12] + ["saft_hash"] + DRAFT_KEYS[12:]
-ITEM_KEYS = ["name", "description", "unit_price", "unit", "quantity", "tax", "discount", "subtotal", "tax_amount", "discount_amount", "total"]
+FINAL_KEYS = (
+    DRAFT_KEYS[:5]
+    + ["inverted_sequence_number", "atcud", "sequence_id"]
+    + DRAFT_KEYS[5:12]
+    + ["saft_hash"]
+    + DRAFT_KEYS[12:]
+)
+ITEM_KEYS = [
+    "name",
+    "description",
+    "unit_price",
+    "unit",
+    "quantity",
+    "tax",
+    "discount",
+    "subtotal",
+    "tax_amount",
+    "discount_amount",
+    "total",
+]
 
 
 def series(api: Api) -> dict:
@@ -56,13 +74,30 @@ def test_create_answers_201_with_a_draft_under_the_singular_key(api: Api, doc_ty
     assert list(response.json()) == [doc_type]
     draft = response.json()[doc_type]
     assert list(draft) == DRAFT_KEYS
-    assert (draft["status"], draft["type"], draft["sequence_number"], draft["archived"]) == ("draft", TYPE_NAMES[doc_type], "rascunho", False)
-    assert (draft["sum"], draft["discount"], draft["before_taxes"], draft["taxes"], draft["total"]) == (2.02, 0.0, 2.02, 0.47, 2.49)
+    assert (draft["status"], draft["type"], draft["sequence_number"], draft["archived"]) == (
+        "draft",
+        TYPE_NAMES[doc_type],
+        "rascunho",
+        False,
+    )
+    assert (draft["sum"], draft["discount"], draft["before_taxes"], draft["taxes"], draft["total"]) == (
+        2.02,
+        0.0,
+        2.02,
+        0.47,
+        2.49,
+    )
     assert all(type(draft[k]) is float for k in ("sum", "discount", "before_taxes", "taxes", "total"))
     assert draft["currency"] == "Euro"
     item = draft["items"][0]
     assert list(item) == ITEM_KEYS
-    assert (item["unit_price"], item["quantity"], item["subtotal"], item["tax_amount"], item["total"]) == ("2.0244", "1.00", 2.0244, 0.465612, 2.49)
+    assert (item["unit_price"], item["quantity"], item["subtotal"], item["tax_amount"], item["total"]) == (
+        "2.0244",
+        "1.00",
+        2.0244,
+        0.465612,
+        2.49,
+    )
     assert item["tax"]["name"] == "IVA23" and item["tax"]["value"] == 23.0 and type(item["tax"]["id"]) is int
     assert draft["permalink"].startswith("http")
     assert api.get(f"/{doc_type}s/{draft['id']}.json").json() == {doc_type: draft}
@@ -77,7 +112,13 @@ def test_the_document_may_come_under_the_family_or_the_singular_key(api: Api, ro
 
 def test_null_root_keys_are_skipped(api: Api) -> None:
     # tim-online's Go client sends every type key, the unused ones null
-    payload = {"invoice": None, "simplified_invoice": None, "invoice_receipt": body(), "credit_note": None, "debit_note": None}
+    payload = {
+        "invoice": None,
+        "simplified_invoice": None,
+        "invoice_receipt": body(),
+        "credit_note": None,
+        "debit_note": None,
+    }
     assert api.post("/invoice_receipts.json", json=payload).status_code == 201
 
 
@@ -89,7 +130,16 @@ def test_missing_document_is_422(api: Api) -> None:
 
 def test_numbers_as_numbers_and_dates_without_padding(api: Api) -> None:
     day = clock.today()
-    items = [{"name": "Odoo", "description": "x", "unit_price": 2.0244, "quantity": 1.0, "discount": 0.0, "tax": {"name": "IVA23", "value": 23.0}}]
+    items = [
+        {
+            "name": "Odoo",
+            "description": "x",
+            "unit_price": 2.0244,
+            "quantity": 1.0,
+            "discount": 0.0,
+            "tax": {"name": "IVA23", "value": 23.0},
+        }
+    ]
     draft = create(api, date=f"{day.day}/{day.month}/{day.year}", due_date=day.isoformat(), items=items)
     assert draft["date"] == day.strftime("%d/%m/%Y") and draft["total"] == 2.49
 
@@ -103,9 +153,18 @@ def test_numbers_as_numbers_and_dates_without_padding(api: Api) -> None:
         ({"items": []}, "Document should have at least one item"),
         ({"items": {"name": "x"}}, "Items element should be of type array"),
         ({"items": [{"name": "x", "unit_price": "1,5", "quantity": 1}]}, "Unit price must be a number"),
-        ({"items": [{"name": "x", "unit_price": 1, "quantity": 0}]}, "Item 1: Quantity must be a number greater than 0"),
-        ({"items": [{"name": "x", "unit_price": 1, "quantity": 1, "unit": "kg"}]}, "Item 1: Unit kg is not included in the list of accepted units"),
-        ({"items": [{"name": "x", "unit_price": 1, "quantity": 1, "discount": 101}]}, "Item 1: Discount must be a number between 0 and 100"),
+        (
+            {"items": [{"name": "x", "unit_price": 1, "quantity": 0}]},
+            "Item 1: Quantity must be a number greater than 0",
+        ),
+        (
+            {"items": [{"name": "x", "unit_price": 1, "quantity": 1, "unit": "kg"}]},
+            "Item 1: Unit kg is not included in the list of accepted units",
+        ),
+        (
+            {"items": [{"name": "x", "unit_price": 1, "quantity": 1, "discount": 101}]},
+            "Item 1: Discount must be a number between 0 and 100",
+        ),
         ({"retention": "100"}, "Retention must be a number between 0 and 99.99"),
         ({"tax_exemption": "M03"}, None),
         ({"sequence_id": 999999999}, "Sequence not found"),
@@ -128,7 +187,9 @@ def test_invalid_drafts_are_422_and_change_nothing(api: Api, fields: dict, messa
 
 
 def test_client_is_found_by_code_then_name_else_created(api: Api) -> None:
-    known = api.post("/clients.json", json={"client": {"name": "Known", "code": "K1", "fiscal_id": "508025338"}}).json()["client"]
+    known = api.post(
+        "/clients.json", json={"client": {"name": "Known", "code": "K1", "fiscal_id": "508025338"}}
+    ).json()["client"]
     by_code = create(api, client={"name": "Other spelling", "code": "K1", "email": "new@k.pt"})
     assert by_code["client"]["id"] == known["id"] and by_code["client"]["email"] == "new@k.pt"
     assert by_code["client"]["name"] == "Known", "the name of a client found by code is kept"
@@ -136,14 +197,21 @@ def test_client_is_found_by_code_then_name_else_created(api: Api) -> None:
     assert by_name["client"]["id"] == known["id"]
     new = create(api, client={"name": "Brand New", "code": "BN", "fiscal_id": "503504564"})
     assert new["client"]["id"] != known["id"]
-    assert api.get("/clients/find-by-code.json", params={"client_code": "BN"}).json()["client"]["fiscal_id"] == "503504564"
+    assert (
+        api.get("/clients/find-by-code.json", params={"client_code": "BN"}).json()["client"]["fiscal_id"] == "503504564"
+    )
 
 
 def test_items_are_created_or_updated_in_the_catalogue(api: Api) -> None:
     create(api, items=[{"name": "SKU-1", "description": "First", "unit_price": "10", "quantity": 1}])
     catalogue = api.get("/items.json").json()["items"]
     assert [(i["name"], i["unit_price"], i["tax"]["name"]) for i in catalogue] == [("SKU-1", 10.0, "IVA23")]
-    create(api, items=[{"name": "SKU-1", "description": "Updated", "unit_price": "12.5", "quantity": 2, "tax": {"name": "IVA6"}}])
+    create(
+        api,
+        items=[
+            {"name": "SKU-1", "description": "Updated", "unit_price": "12.5", "quantity": 2, "tax": {"name": "IVA6"}}
+        ],
+    )
     item = api.get("/items.json").json()["items"][0]
     assert (item["description"], item["unit_price"], item["tax"]["name"]) == ("Updated", 12.5, "IVA6")
 
@@ -170,7 +238,9 @@ def test_sequence_id_takes_the_type_counter_or_the_series_id(api: Api) -> None:
 # -- finalize --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("doc_type", ["invoice", "invoice_receipt", "simplified_invoice", "debit_note", "vat_moss_invoice"])
+@pytest.mark.parametrize(
+    "doc_type", ["invoice", "invoice_receipt", "simplified_invoice", "debit_note", "vat_moss_invoice"]
+)
 def test_finalize_numbers_and_signs(server: LiveServer, api: Api, doc_type: str) -> None:
     extra = vat_moss(api) if doc_type == "vat_moss_invoice" else {}
     if doc_type == "debit_note":
@@ -191,14 +261,19 @@ def test_finalize_numbers_and_signs(server: LiveServer, api: Api, doc_type: str)
 
 def test_the_signature_verifies_and_chains(server: LiveServer, api: Api) -> None:
     public = load_pem_public_key(data_file("at-sample-keys/at-sample-public-key.pem").read_bytes())
-    first, second = issue(api), issue(api, items=[{"name": "X", "description": "X", "unit_price": "100", "quantity": "1"}])
+    first, second = (
+        issue(api),
+        issue(api, items=[{"name": "X", "description": "X", "unit_price": "100", "quantity": "1"}]),
+    )
     serie = series(api)["serie"]
     previous = ""
     for issued, number in ((first, 1), (second, 2)):
         with server.db.read() as conn:
             stored = document_by_token(conn, issued["permalink"].rsplit("/", 1)[1])
         assert stored is not None and stored.signature is not None and stored.gross_total_eur is not None
-        message = signing.message(stored.date, stored.system_entry_date or "", f"FT {serie}/{number}", stored.gross_total_eur, previous)
+        message = signing.message(
+            stored.date, stored.system_entry_date or "", f"FT {serie}/{number}", stored.gross_total_eur, previous
+        )
         assert signing.verify(public, message, stored.signature)  # type: ignore[arg-type]
         assert issued["saft_hash"] == signing.printed_characters(stored.signature)
         assert len(base64.b64decode(stored.signature)) == 128
@@ -216,9 +291,13 @@ def test_a_series_not_registered_issues_nothing(server: LiveServer) -> None:
     draft = create(api)
     refused = change(api, "invoice", draft["id"], "finalized")
     assert refused.status_code == 422
-    assert refused.json()["errors"][0]["error"].startswith(f"The series {seq['serie']} is not registered with the Tax Authority")
+    assert refused.json()["errors"][0]["error"].startswith(
+        f"The series {seq['serie']} is not registered with the Tax Authority"
+    )
     assert series(api)["current_invoice_number"] == 0
-    assert issue(api, "vat_moss_invoice", **vat_moss(api))["atcud"] == "N/A", "a type without ATCUD needs no registration"
+    assert issue(api, "vat_moss_invoice", **vat_moss(api))["atcud"] == "N/A", (
+        "a type without ATCUD needs no registration"
+    )
     registered = api.put(f"/sequences/{seq['id']}/register.json").json()["sequences"][0]
     issued = finalize(api, "invoice", draft["id"])
     assert issued["atcud"] == f"{registered['current_invoice_validation_code']}-1"
@@ -251,9 +330,17 @@ def test_dates_never_go_backwards_in_a_series(api: Api) -> None:
     draft = create(api, date=yesterday.strftime("%d/%m/%Y"), due_date=yesterday.strftime("%d/%m/%Y"))
     refused = change(api, "invoice", draft["id"], "finalized")
     assert refused.status_code == 422
-    assert refused.json()["errors"][0]["error"] == f"Date cannot be earlier than the last invoice of this sequence[{clock.today():%d %b %y}]"
+    assert (
+        refused.json()["errors"][0]["error"]
+        == f"Date cannot be earlier than the last invoice of this sequence[{clock.today():%d %b %y}]"
+    )
     # but backdating the first document of another type is fine
-    assert issue(api, "invoice_receipt", date=yesterday.strftime("%d/%m/%Y"), due_date=yesterday.strftime("%d/%m/%Y"))["status"] == "settled"
+    assert (
+        issue(api, "invoice_receipt", date=yesterday.strftime("%d/%m/%Y"), due_date=yesterday.strftime("%d/%m/%Y"))[
+            "status"
+        ]
+        == "settled"
+    )
 
 
 DUE_BEFORE_DATE = {"errors": [{"error": "Due date must be equal to or later than the document date"}]}
@@ -306,7 +393,9 @@ def test_zero_rate_lines_need_an_exemption_code(api: Api) -> None:
     exempt = [{"name": "Book", "description": "Book", "unit_price": 10, "quantity": 1, "tax": {"name": "IVA0"}}]
     draft = create(api, items=exempt)
     refused = change(api, "invoice", draft["id"], "finalized")
-    assert refused.status_code == 422 and refused.json()["errors"][0]["error"].startswith("Tax exemption should be one of: M01, M02")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["error"].startswith(
+        "Tax exemption should be one of: M01, M02"
+    )
     assert issue(api, items=exempt, tax_exemption="M07")["tax_exemption"] == "M07"
     assert issue(api, items=exempt, tax_exemption_reason="M99")["tax_exemption"] == "M99"
 
@@ -316,7 +405,10 @@ def test_simplified_invoices_of_services_stop_at_100_euros(api: Api) -> None:
     service unit (service, hour, day, month) makes it 100 €, even for a consumer."""
     hours = [{"name": "Repair", "description": "Repair", "unit_price": "90", "quantity": 1, "unit": "hour"}]  # 110.70
     refused = change(api, "simplified_invoice", create(api, "simplified_invoice", items=hours)["id"], "finalized")
-    assert refused.status_code == 422 and "Simplified invoices can't exceed 100.00 €" in refused.json()["errors"][0]["error"]
+    assert (
+        refused.status_code == 422
+        and "Simplified invoices can't exceed 100.00 €" in refused.json()["errors"][0]["error"]
+    )
     goods = [{**hours[0], "name": "Lamp", "unit": "unit"}]
     assert issue(api, "simplified_invoice", items=goods)["sequence_number"].startswith("1/"), "goods: up to 1 000 €"
 
@@ -324,11 +416,18 @@ def test_simplified_invoices_of_services_stop_at_100_euros(api: Api) -> None:
 def test_simplified_invoice_limits(api: Api) -> None:
     big = [{"name": "TV", "description": "TV", "unit_price": "900", "quantity": 1}]  # 1107.00 with VAT
     refused = change(api, "simplified_invoice", create(api, "simplified_invoice", items=big)["id"], "finalized")
-    assert refused.status_code == 422 and "Simplified invoices can't exceed 1000.00 €" in refused.json()["errors"][0]["error"]
+    assert (
+        refused.status_code == 422
+        and "Simplified invoices can't exceed 1000.00 €" in refused.json()["errors"][0]["error"]
+    )
     medium = [{"name": "Radio", "description": "Radio", "unit_price": "100", "quantity": 1}]  # 123.00
-    with_nif = create(api, "simplified_invoice", items=medium, client={"name": "Empresa", "code": "E1", "fiscal_id": "508025338"})
+    with_nif = create(
+        api, "simplified_invoice", items=medium, client={"name": "Empresa", "code": "E1", "fiscal_id": "508025338"}
+    )
     assert change(api, "simplified_invoice", with_nif["id"], "finalized").status_code == 422
-    assert issue(api, "simplified_invoice", items=medium, client={"name": "Consumer", "code": "CF"})["status"] == "final"
+    assert (
+        issue(api, "simplified_invoice", items=medium, client={"name": "Consumer", "code": "CF"})["status"] == "final"
+    )
 
 
 # -- corrective notes ------------------------------------------------------------------------
@@ -336,39 +435,61 @@ def test_simplified_invoice_limits(api: Api) -> None:
 
 def test_credit_notes_need_a_finalized_owner_of_the_same_client(api: Api) -> None:
     no_owner = create(api, "credit_note")
-    assert change(api, "credit_note", no_owner["id"], "finalized").json()["errors"][0]["error"].startswith("A credit note needs owner_invoice_id")
+    assert (
+        change(api, "credit_note", no_owner["id"], "finalized")
+        .json()["errors"][0]["error"]
+        .startswith("A credit note needs owner_invoice_id")
+    )
     draft_owner = create(api)
     pending = credit_note_for(api, draft_owner, "1")
-    assert change(api, "credit_note", pending["id"], "finalized").json() == {"errors": [{"error": "The owner invoice must be finalized first"}]}
+    assert change(api, "credit_note", pending["id"], "finalized").json() == {
+        "errors": [{"error": "The owner invoice must be finalized first"}]
+    }
     invoice = issue(api, client={"name": "Alpha", "code": "A"})
     foreign = create(api, "credit_note", owner_invoice_id=invoice["id"], client={"name": "Beta", "code": "B"})
-    assert change(api, "credit_note", foreign["id"], "finalized").json() == {"errors": [{"error": "The owner invoice belongs to another client"}]}
+    assert change(api, "credit_note", foreign["id"], "finalized").json() == {
+        "errors": [{"error": "The owner invoice belongs to another client"}]
+    }
     assert api.post("/credit_notes.json", json={"credit_note": body(owner_invoice_id=99999999)}).status_code == 422
 
 
 def test_credits_never_exceed_what_is_left_to_credit(api: Api) -> None:
-    invoice = issue(api, items=[{"name": "S", "description": "S", "unit_price": "100", "quantity": 1, "tax": {"name": "IVA0"}}], tax_exemption="M07")
+    invoice = issue(
+        api,
+        items=[{"name": "S", "description": "S", "unit_price": "100", "quantity": 1, "tax": {"name": "IVA0"}}],
+        tax_exemption="M07",
+    )
     first = finalize(api, "credit_note", credit_note_for(api, invoice, "60")["id"])
     too_much = credit_note_for(api, invoice, "40.01")
     refused = change(api, "credit_note", too_much["id"], "finalized")
     assert refused.status_code == 422
-    assert refused.json() == {"errors": [{"error": "Credit notes can't exceed what is left to credit on the owner invoice (40.00)"}]}
+    assert refused.json() == {
+        "errors": [{"error": "Credit notes can't exceed what is left to credit on the owner invoice (40.00)"}]
+    }
     assert change(api, "credit_note", first["id"], "canceled", "wrong amount").status_code == 200
-    assert change(api, "credit_note", too_much["id"], "finalized").status_code == 200, "a canceled note gives its amount back"
+    assert change(api, "credit_note", too_much["id"], "finalized").status_code == 200, (
+        "a canceled note gives its amount back"
+    )
 
 
 def test_odoo_sends_owner_invoice_id_as_a_string_and_raw_owner_invoice(api: Api) -> None:
     invoice = issue(api)
-    note = api.post("/credit_notes.json", json={"invoice": body(owner_invoice_id=str(invoice["id"])), "proprietary_uid": "ODOO1"}).json()["credit_note"]
+    note = api.post(
+        "/credit_notes.json", json={"invoice": body(owner_invoice_id=str(invoice["id"])), "proprietary_uid": "ODOO1"}
+    ).json()["credit_note"]
     assert note["owner_invoice_id"] == invoice["id"]
-    external = api.post("/credit_notes.json", json={"invoice": body(), "raw_owner_invoice": "FT A/1"}).json()["credit_note"]
+    external = api.post("/credit_notes.json", json={"invoice": body(), "raw_owner_invoice": "FT A/1"}).json()[
+        "credit_note"
+    ]
     assert finalize(api, "credit_note", external["id"])["status"] == "final"
 
 
 def test_related_documents(server: LiveServer, api: Api) -> None:
     invoice = issue(api)
     note = finalize(api, "credit_note", credit_note_for(api, invoice, "1")["id"])
-    assert [d["id"] for d in api.get(f"/document/{invoice['id']}/related_documents.json").json()["documents"]] == [note["id"]]
+    assert [d["id"] for d in api.get(f"/document/{invoice['id']}/related_documents.json").json()["documents"]] == [
+        note["id"]
+    ]
     related = api.get(f"/document/{note['id']}/related_documents.json").json()
     assert list(related) == ["documents"] and [d["id"] for d in related["documents"]] == [invoice["id"]]
     assert related["documents"][0]["type"] == "Invoice"
@@ -431,11 +552,16 @@ def test_cancel_needs_a_message_inside_or_at_the_root(api: Api) -> None:
         refused = api.put(f"/invoices/{invoice['id']}/change-state.json", json=payload)
         assert refused.json() == {"errors": [{"error": "Cancel message can't be blank"}]}
     # bitmario puts the message at the body root, beside the object
-    response = api.put(f"/invoices/{invoice['id']}/change-state.json", json={"invoice": {"state": "canceled"}, "message": "Wrong value"})
+    response = api.put(
+        f"/invoices/{invoice['id']}/change-state.json",
+        json={"invoice": {"state": "canceled"}, "message": "Wrong value"},
+    )
     assert response.status_code == 200
     canceled = response.json()["invoice"]
     assert canceled["status"] == "canceled"
-    assert {k: canceled[k] for k in ("sequence_number", "atcud", "saft_hash")} == {k: invoice[k] for k in ("sequence_number", "atcud", "saft_hash")}
+    assert {k: canceled[k] for k in ("sequence_number", "atcud", "saft_hash")} == {
+        k: invoice[k] for k in ("sequence_number", "atcud", "saft_hash")
+    }
 
 
 def test_change_state_without_its_root_key_names_the_element(server: LiveServer, api: Api) -> None:
@@ -444,21 +570,33 @@ def test_change_state_without_its_root_key_names_the_element(server: LiveServer,
     draft = create(api)
     paths = sorted(route.path for route in server.app.state.router.routes if route.path.endswith("/change-state.json"))
     assert paths == sorted(f"/{kind.path}/{{document_id:id}}/change-state.json" for kind in DOC_TYPES)
-    bodies = [{}, {"state": "finalized"}, {"invoice_receipt": None, "state": "finalized"}, {"guide": {"state": "finalized"}}]
+    bodies = [
+        {},
+        {"state": "finalized"},
+        {"invoice_receipt": None, "state": "finalized"},
+        {"guide": {"state": "finalized"}},
+    ]
     for kind in DOC_TYPES:
         for method in ("PUT", "POST"):
             for sent in bodies:
                 if kind.family.moves_goods and "guide" in sent:
                     continue  # the family's key: read
                 response = api.request(method, f"/{kind.path}/{draft['id']}/change-state.json", json=sent)
-                assert (response.status_code, response.json()) == (422, {"errors": [{"error": f"Elemento {kind.key} não fornecido"}]})
+                assert (response.status_code, response.json()) == (
+                    422,
+                    {"errors": [{"error": f"Elemento {kind.key} não fornecido"}]},
+                )
     assert api.get(f"/invoices/{draft['id']}.json").json()["invoice"]["status"] == "draft"
-    assert change(api, "invoice", draft["id"], "archive").json() == {"errors": [{"error": "Invalid state"}]}, "state unknown"
+    assert change(api, "invoice", draft["id"], "archive").json() == {"errors": [{"error": "Invalid state"}]}, (
+        "state unknown"
+    )
 
 
 def test_change_state_by_post_and_with_any_family_key(api: Api) -> None:
     draft = create(api, "credit_note", owner_invoice_id=issue(api)["id"])
-    response = api.post(f"/credit_notes/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized", "message": ""}})
+    response = api.post(
+        f"/credit_notes/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized", "message": ""}}
+    )
     assert response.status_code == 200 and list(response.json()) == ["credit_note"]
 
 
@@ -497,7 +635,9 @@ def test_put_back_the_whole_document_changes_nothing(api: Api) -> None:
 def test_put_replaces_lines_and_keeps_unsent_fields(api: Api) -> None:
     draft = create(api, reference="PO-1")
     items = [{"name": "New", "description": "New", "unit_price": "10", "quantity": "3"}]
-    updated = api.put(f"/invoices/{draft['id']}.json", json={"invoice": {"client": draft["client"], "items": items}}).json()["invoice"]
+    updated = api.put(
+        f"/invoices/{draft['id']}.json", json={"invoice": {"client": draft["client"], "items": items}}
+    ).json()["invoice"]
     assert [i["name"] for i in updated["items"]] == ["New"] and updated["total"] == 36.9
     assert updated["reference"] == "PO-1"
     missing = api.put(f"/invoices/{draft['id']}.json", json={"invoice": {"items": items}})
@@ -511,17 +651,27 @@ def test_issued_documents_are_frozen(api: Api) -> None:
             issued = change(api, "invoice", issued["id"], "canceled", "x").json()["invoice"]
         refused = api.put(f"/invoices/{issued['id']}.json", json={"invoice": body(reference="changed")})
         assert refused.status_code == 422
-        assert refused.json() == {"errors": [{"error": f"Invoice has been {'finalized' if status == 'final' else 'canceled'} so can't be changed anymore"}]}
+        assert refused.json() == {
+            "errors": [
+                {
+                    "error": f"Invoice has been {'finalized' if status == 'final' else 'canceled'} so can't be changed anymore"
+                }
+            ]
+        }
         assert api.get(f"/invoices/{issued['id']}.json").json()["invoice"] == issued
 
 
 def test_issued_documents_keep_their_rate_and_taxes_are_locked(api: Api) -> None:
     tax = api.post("/taxes.json", json={"tax": {"name": "IVA9", "value": 9}}).json()["tax"]
-    issued = issue(api, items=[{"name": "I", "description": "I", "unit_price": 100, "quantity": 1, "tax": {"name": "IVA9"}}])
+    issued = issue(
+        api, items=[{"name": "I", "description": "I", "unit_price": 100, "quantity": 1, "tax": {"name": "IVA9"}}]
+    )
     changed = api.put(f"/taxes/{tax['id']}.json", json={"tax": {"value": 10}})
     assert changed.status_code == 422
     assert api.delete(f"/taxes/{tax['id']}.json").status_code == 422
-    assert api.put(f"/taxes/{tax['id']}.json", json={"tax": {"name": "IVA9 old"}}).status_code == 200, "the name is not fiscal"
+    assert api.put(f"/taxes/{tax['id']}.json", json={"tax": {"name": "IVA9 old"}}).status_code == 200, (
+        "the name is not fiscal"
+    )
     assert api.get(f"/invoices/{issued['id']}.json").json()["invoice"]["items"][0]["tax"]["value"] == 9.0
 
 
@@ -543,9 +693,14 @@ def test_a_clients_nif_is_locked_once_documents_are_issued(api: Api) -> None:
     consumer_id = consumer["client"]["id"]
     # without a NIF, the name is what identifies the client: fixed once it has documents
     renamed = api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Someone", "fiscal_id": "999999990"}})
-    assert renamed.json() == {"errors": [{"error": "Name can't be changed: the client has no NIF and has issued documents"}]}
+    assert renamed.json() == {
+        "errors": [{"error": "Name can't be changed: the client has no NIF and has issued documents"}]
+    }
     # the final consumer's NIF may be replaced by the client's own, and then the name with it
-    assert api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Anon", "fiscal_id": "503504564"}}).status_code == 200
+    assert (
+        api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Anon", "fiscal_id": "503504564"}}).status_code
+        == 200
+    )
     assert api.put(f"/clients/{consumer_id}.json", json={"client": {"name": "Anon, Lda"}}).status_code == 200
 
 
@@ -624,7 +779,9 @@ def test_lists_and_filters(api: Api) -> None:
     yesterday = clock.today() - timedelta(days=1)
     old = issue(api, date=yesterday.strftime("%d/%m/%Y"), due_date=today(), reference="PO-77",
                 client={"name": "Zeta Lda", "code": "Z"})  # fmt: skip
-    receipt = issue(api, "invoice_receipt", items=[{"name": "Big", "description": "Chair", "unit_price": 500, "quantity": 1}])
+    receipt = issue(
+        api, "invoice_receipt", items=[{"name": "Big", "description": "Chair", "unit_price": 500, "quantity": 1}]
+    )
     draft = create(api)
     deleted = create(api)
     change(api, "invoice", deleted["id"], "deleted")
@@ -646,7 +803,9 @@ def test_lists_and_filters(api: Api) -> None:
     assert ids(**{"total_before_taxes[from]": "100"}) == [receipt["id"]]
     big = {"items": [{"name": "Bench", "description": "Bench", "unit_price": 500, "quantity": 2}]}
     assert api.put(f"/invoices/{draft['id']}.json", json={"invoice": body(**big)}).status_code == 200
-    assert ids(**{"total_before_taxes[from]": "1000", "total_before_taxes[to]": "1000"}) == [draft["id"]], "updates keep it"
+    assert ids(**{"total_before_taxes[from]": "1000", "total_before_taxes[to]": "1000"}) == [draft["id"]], (
+        "updates keep it"
+    )
     assert ids(reference="PO-7") == [old["id"]]
     assert ids(text="Zeta") == [old["id"]]
     assert ids(text="Chair") == [receipt["id"]]
@@ -655,20 +814,29 @@ def test_lists_and_filters(api: Api) -> None:
     assert ids(archived="true") == []
     assert ids(non_archived="true", archived="true") == [draft["id"], receipt["id"], old["id"]]
     assert api.get("/invoices.json", params={"type[]": "Nope"}).status_code == 422
-    assert api.get("/invoices.json", params={"date[from]": "yesterday"}).json() == {"errors": [{"error": "date[from] is not valid"}]}
+    assert api.get("/invoices.json", params={"date[from]": "yesterday"}).json() == {
+        "errors": [{"error": "date[from] is not valid"}]
+    }
     page = api.get("/invoices.json", params={"per_page": 2, "page": 2}).json()
     assert page["pagination"] == {"total_entries": 3, "current_page": 2, "total_pages": 2, "per_page": 2}
     assert [d["id"] for d in page["invoices"]] == [old["id"]]
     per_type = api.get("/invoice_receipts.json").json()
-    assert list(per_type) == ["invoice_receipts", "pagination"] and [d["id"] for d in per_type["invoice_receipts"]] == [receipt["id"]]
-    assert api.get("/credit_notes.json").json() == {"credit_notes": [], "pagination": {"total_entries": 0, "current_page": 1, "total_pages": 0, "per_page": 10}}
+    assert list(per_type) == ["invoice_receipts", "pagination"] and [d["id"] for d in per_type["invoice_receipts"]] == [
+        receipt["id"]
+    ]
+    assert api.get("/credit_notes.json").json() == {
+        "credit_notes": [],
+        "pagination": {"total_entries": 0, "current_page": 1, "total_pages": 0, "per_page": 10},
+    }
 
 
 def test_most_recent_document_of_a_series(api: Api) -> None:
     # SuesteCreative: status[]=settled&status[]=final&order_by=date_desc&per_page=1
     issue(api)
     last = issue(api)
-    latest = api.get("/invoices.json", params={"status[]": ["settled", "final"], "order_by": "date_desc", "per_page": 1}).json()
+    latest = api.get(
+        "/invoices.json", params={"status[]": ["settled", "final"], "order_by": "date_desc", "per_page": 1}
+    ).json()
     assert [d["id"] for d in latest["invoices"]] == [last["id"]]
 
 
@@ -688,7 +856,13 @@ def test_multicurrency_signs_the_euro_counter_value(server: LiveServer, api: Api
 def test_global_discount_and_retention(api: Api) -> None:
     items = [{"name": "Fee", "description": "Fee", "unit_price": "1000", "quantity": 1}]
     draft = create(api, items=items, global_discount={"value_type": "percentage", "value": 10}, retention="23")
-    assert (draft["sum"], draft["discount"], draft["before_taxes"], draft["taxes"], draft["total"]) == (1000.0, 100.0, 900.0, 207.0, 1107.0)
+    assert (draft["sum"], draft["discount"], draft["before_taxes"], draft["taxes"], draft["total"]) == (
+        1000.0,
+        100.0,
+        900.0,
+        207.0,
+        1107.0,
+    )
     assert draft["global_discount"] == {"value_type": "percentage", "value": 10.0}
     assert draft["retention"] == "23.0"
 
@@ -712,9 +886,11 @@ def test_every_account_with_documents_verifies(server: LiveServer, api: Api) -> 
     change(api, "invoice", issue(api)["id"], "canceled", "mistake")
     finalize(api, "credit_note", credit_note_for(api, invoice, "1")["id"])
     with server.db.read() as conn:
-        names = conn.exec_driver_sql(
-            "SELECT DISTINCT a.name FROM accounts a JOIN documents d ON d.account_id = a.id"
-        ).scalars().all()
+        names = (
+            conn.exec_driver_sql("SELECT DISTINCT a.name FROM accounts a JOIN documents d ON d.account_id = a.id")
+            .scalars()
+            .all()
+        )
         assert api.name in names
         assert [problem for name in names for problem in verify(conn, server.resources.seal_key, name)] == []
 
@@ -730,7 +906,9 @@ def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveS
     second = issue(api, sequence_id=other["id"])
     key = server.resources.seal_key
     with server.db.transaction() as conn:
-        account_id = conn.execute(text("SELECT account_id FROM documents WHERE id = :i"), {"i": first["id"]}).scalar_one()
+        account_id = conn.execute(
+            text("SELECT account_id FROM documents WHERE id = :i"), {"i": first["id"]}
+        ).scalar_one()
         events = list(seal_store.events(conn, account_id))
         previous = ""
         for event in events:
@@ -746,7 +924,10 @@ def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveS
     with server.db.read() as conn:
         found = verify(conn, key, api.name)
     serie = series(api)["serie"]
-    assert any("FT LATER/1: entered at 2000-01-01T00:00:00" in line and f"before {api.name}: FT {serie}/1" in line for line in found), found
+    assert any(
+        "FT LATER/1: entered at 2000-01-01T00:00:00" in line and f"before {api.name}: FT {serie}/1" in line
+        for line in found
+    ), found
 
 
 def test_each_zero_rate_line_may_carry_its_own_exemption(api: Api) -> None:
@@ -759,9 +940,13 @@ def test_each_zero_rate_line_may_carry_its_own_exemption(api: Api) -> None:
     assert issued["tax_exemption"] is None
     one_without = create(api, items=[{**export, "tax_exemption": "M05"}, {**export, "name": "Other"}])
     refused = change(api, "invoice", one_without["id"], "finalized")
-    assert refused.status_code == 422 and refused.json()["errors"][0]["error"].startswith("Tax exemption should be one of")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["error"].startswith(
+        "Tax exemption should be one of"
+    )
     unknown = api.post("/invoices.json", json={"invoice": body(items=[{**export, "tax_exemption": "M77"}])})
-    assert unknown.status_code == 422 and unknown.json()["errors"][0]["error"].startswith("Item 1: Tax exemption should be one of")
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["error"].startswith(
+        "Item 1: Tax exemption should be one of"
+    )
     assert "tax_exemption" not in issue(api)["items"][0], "the documented line, when it has none"
 
 
@@ -771,7 +956,9 @@ def test_a_vat_moss_invoice_takes_the_consumers_country_vat(api: Api) -> None:
     moss = vat_moss(api)
     at_portuguese_vat = create(api, "vat_moss_invoice", client=moss["client"])  # IVA23 lines
     refused = change(api, "vat_moss_invoice", at_portuguese_vat["id"], "finalized")
-    french = ", ".join(f"{rate.normalize():f}" for rate in rates_of("FR"))  # 0.9, 1.05, 2.1, 5.5, 8.5, 10, 13, 20 in 2026
+    french = ", ".join(
+        f"{rate.normalize():f}" for rate in rates_of("FR")
+    )  # 0.9, 1.05, 2.1, 5.5, 8.5, 10, 13, 20 in 2026
     assert refused.json()["errors"] == [{"error": f"VAT at 23% is not a rate of France ({french})"}]
     in_portugal = create(api, "vat_moss_invoice", items=moss["items"], client={"name": "Lisboa", "code": "LX"})
     assert change(api, "vat_moss_invoice", in_portugal["id"], "finalized").json()["errors"] == [

@@ -72,7 +72,11 @@ def test_update_and_delete(api: Api) -> None:
     other = create(api, name="Other")
     response = api.put(f"/items/{item['id']}.json", json={"item": {"unit_price": 20, "tax": {"name": "IVA6"}, "id": 1}})
     assert response.status_code == 200
-    assert response.json()["item"] == {**item, "unit_price": 20.0, "tax": {"name": "IVA6", "value": 6.0, "comment": "tax value:6.0%"}}
+    assert response.json()["item"] == {
+        **item,
+        "unit_price": 20.0,
+        "tax": {"name": "IVA6", "value": 6.0, "comment": "tax value:6.0%"},
+    }
     clash = api.put(f"/items/{item['id']}.json", json={"item": {"name": other["name"]}})
     assert clash.status_code == 422
     assert api.delete(f"/items/{item['id']}.json").status_code == 200
@@ -88,7 +92,10 @@ def test_pagination(api: Api) -> None:
     last = api.get("/items.json", params={"per_page": 5, "page": 3}).json()
     assert [i["id"] for i in last["items"]] == ids[10:]
     beyond = api.get("/items.json", params={"per_page": 5, "page": 9}).json()
-    assert beyond == {"items": [], "pagination": {"total_entries": 12, "current_page": 9, "total_pages": 3, "per_page": 5}}
+    assert beyond == {
+        "items": [],
+        "pagination": {"total_entries": 12, "current_page": 9, "total_pages": 3, "per_page": 5},
+    }
 
 
 def test_another_accounts_item_is_404(server: LiveServer, api: Api) -> None:

@@ -66,7 +66,9 @@ def spread(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     [{}, {"statuses": ("final",)}, {"statuses": ("settled", "canceled"), "archived": False}, {"archived": True},
      {"date_from": -100}, {"date_to": -30}, {"date_from": -90, "date_to": -20, "statuses": ("final", "settled")}],
 )  # fmt: skip
-def test_deep_pages_and_totals_agree_with_the_documents(spread: tuple[LiveServer, int], filters: dict, newest_first: bool) -> None:
+def test_deep_pages_and_totals_agree_with_the_documents(
+    spread: tuple[LiveServer, int], filters: dict, newest_first: bool
+) -> None:
     server, account_id = spread
     today = clock.today()
     dates = {k: today + timedelta(days=v) for k, v in filters.items() if k.startswith("date")}
@@ -91,7 +93,12 @@ def test_deep_pages_and_totals_agree_with_the_documents(spread: tuple[LiveServer
                 for page in range(1, len(ids) // per_page + 3):
                     found, total = document_lists.list_document_ids(conn, account_id, chosen, page, per_page)
                     assert total == len(ids), (filters, per_page)
-                    assert found == ids[(page - 1) * per_page : page * per_page], (filters, newest_first, per_page, page)
+                    assert found == ids[(page - 1) * per_page : page * per_page], (
+                        filters,
+                        newest_first,
+                        per_page,
+                        page,
+                    )
 
 
 @pytest.mark.parametrize(
@@ -110,6 +117,7 @@ def test_text_and_reference_fold_accented_letters(api: Api, name: str, needle: s
 
 def test_the_text_index_follows_a_draft_that_changes(api: Api) -> None:
     """A draft's new observations and lines replace the old ones in the text index."""
+
     def found(needle: str) -> list[int]:
         return [d["id"] for d in api.get("/invoices.json", params={"text": needle}).json()["invoices"]]
 

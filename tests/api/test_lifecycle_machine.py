@@ -56,7 +56,15 @@ class LifeCycle(RuleBasedStateMachine):
         self.owners: dict[int, int] = {}  # credit note id -> id of the invoice it corrects
 
     def _items(self, price: str, quantity: str) -> list[dict[str, Any]]:
-        return [{"name": "Widget", "description": "Widget", "unit_price": price, "quantity": quantity, "tax": {"name": "IVA0"}}]
+        return [
+            {
+                "name": "Widget",
+                "description": "Widget",
+                "unit_price": price,
+                "quantity": quantity,
+                "tax": {"name": "IVA0"},
+            }
+        ]
 
     @rule(price=prices, quantity=quantities, doc_type=st.sampled_from(["invoice", "invoice_receipt"]))
     def create_draft(self, price: str, quantity: str, doc_type: str) -> None:

@@ -418,7 +418,12 @@ def test_pages_started_from_the_counts_per_date_list_the_same(server: LiveServer
     the same ids, in the same order, as the oracle's, to the last page and past it. (The read
     cache is off: it holds the other tests' answers.)"""
     dates = [(), (("date[from]", _dmy(TODAY)),), (("date[to]", _dmy(YESTERDAY)),)]
-    statuses = [(), (("status[]", ("final", "settled", "canceled")),), (("archived", "true"),), (("non_archived", "true"),)]
+    statuses = [
+        (),
+        (("status[]", ("final", "settled", "canceled")),),
+        (("archived", "true"),),
+        (("non_archived", "true"),),
+    ]
     with patch.object(document_lists, "DEEP_OFFSET", 1), patch.object(server.ctx.cache, "enabled", False):
         for filters in (d + s for d in dates for s in statuses):
             for order in ("date_desc", "date_asc"):
@@ -636,7 +641,7 @@ def test_a_filter_as_long_as_the_longest_reference_finds_it_and_a_longer_one_is_
     longest reference a document can carry is found by the whole of it, wildcards of LIKE (`_`,
     `%`) included; a longer filter is a 422 naming it, on both databases (SQLite's LIKE refused
     a pattern over 50,000 bytes with a 500, PostgreSQL searched)."""
-    longest = ("_%" * 5_000)[: 10_000]
+    longest = ("_%" * 5_000)[:10_000]
     document = create(api, reference=longest)
     create(api, reference="_" * 9_999 + "x")  # what `_` as a wildcard would also match
     found = api.get("/invoices.json", params={name: longest})
@@ -645,5 +650,6 @@ def test_a_filter_as_long_as_the_longest_reference_finds_it_and_a_longer_one_is_
     for value in ("_" * 10_001, "_" * 25_001, "a" * 50_000, "%" * 10_001):
         refused = api.get("/invoices.json", params={name: value})
         assert (refused.status_code, refused.json()) == (
-            422, {"errors": [{"error": f"{name} is too long (at most 10000 characters)"}]}
+            422,
+            {"errors": [{"error": f"{name} is too long (at most 10000 characters)"}]},
         ), value[:3]

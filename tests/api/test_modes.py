@@ -38,7 +38,11 @@ def series_register(server: LiveServer, *args: str) -> subprocess.CompletedProce
     env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(server.settings.data_dir),
                IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # the servers' key: what the command seals, they verify  # fmt: skip
     return subprocess.run(
-        [sys.executable, "-m", "ixserver", "series", "register", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ixserver", "series", "register", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -65,7 +69,9 @@ def test_production_issues_only_in_series_registered_by_the_operator(production:
     draft = create(api)
     not_yet = change(api, "invoice", draft["id"], "finalized")
     assert not_yet.status_code == 422
-    assert not_yet.json()["errors"][0]["error"].startswith(f"The series {serie} is not registered with the Tax Authority")
+    assert not_yet.json()["errors"][0]["error"].startswith(
+        f"The series {serie} is not registered with the Tax Authority"
+    )
     assert first_series(api)["current_invoice_number"] == 0
     # the operator enters the codes AT's portal gave
     entered = series_register(production, api.name, serie, "--code", "FT=AAAA1111", "--code", "nc=BBBB2222")
@@ -80,7 +86,11 @@ def test_production_issues_only_in_series_registered_by_the_operator(production:
     # the same code again changes nothing; another is refused
     assert series_register(production, api.name, serie, "--code", "FT=AAAA1111").returncode == 0
     other_code = series_register(production, api.name, serie, "--code", "FT=CCCC3333")
-    assert other_code.returncode == 1 and "FT of" in other_code.stderr and "registered already, with AAAA1111" in other_code.stderr
+    assert (
+        other_code.returncode == 1
+        and "FT of" in other_code.stderr
+        and "registered already, with AAAA1111" in other_code.stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,7 +128,12 @@ def test_one_taxpayer_holds_a_series_and_type_once(production: LiveServer) -> No
     taken = series_register(production, second.name, "SHARED", "--code", "FT=FFFF6666")
     assert taken.returncode == 1 and "All Sequences are registered in AT." in taken.stderr
     assert series_register(production, second.name, "SHARED", "--code", "NC=FFFF6666").returncode == 0, "another type"
-    assert series_register(production, production.account(fiscal_id=a_nif()).name, "SHARED", "--code", "FT=GGGG7777").returncode == 0
+    assert (
+        series_register(
+            production, production.account(fiscal_id=a_nif()).name, "SHARED", "--code", "FT=GGGG7777"
+        ).returncode
+        == 0
+    )
 
 
 def test_production_creates_series_unregistered(production: LiveServer) -> None:
@@ -182,19 +197,26 @@ def test_the_operator_enters_the_code_at_gave_a_guides_transport(production: Liv
         {"error": "The guide has AT's code already: ABC123456789"}
     ]
     assert api.put(path, json={"at_doc_code_id": "not a code!"}).status_code == 422
-    assert api.put(f"/_ixserver/guides/{create(api)['id']}/at_doc_code.json", json={"at_doc_code_id": "X1"}).status_code == 404
+    assert (
+        api.put(f"/_ixserver/guides/{create(api)['id']}/at_doc_code.json", json={"at_doc_code_id": "X1"}).status_code
+        == 404
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATABASE_URL=production.settings.resolved_database_url,
                IXSERVER_DATA_DIR=str(production.settings.data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
     same = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(issued["id"]), "ABC123456789"],
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert same.returncode == 0 and same.stdout.strip().endswith("ABC123456789"), same.stderr
-    other = finalize(api, "transport", create(api, "transport", loaded_at=start, address_from=address, address_to=address)["id"])
+    other = finalize(
+        api, "transport", create(api, "transport", loaded_at=start, address_from=address, address_to=address)["id"]
+    )
     assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] is None  # (cached now)
     by_command = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(other["id"]), "XYZ987"],
                                 env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert by_command.returncode == 0, by_command.stderr
-    assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] == "XYZ987", "not a stale read"
+    assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] == "XYZ987", (
+        "not a stale read"
+    )
     with production.db.read() as conn:
         from ixserver.services.verify import verify
 

@@ -29,7 +29,9 @@ def receipt_of(response: httpx.Response) -> dict[str, Any]:
     return response.json()["receipt"]
 
 
-def cancel(api: Api, receipt_id: int, message: str | None = "Wrong payment values.", state: str = "canceled") -> httpx.Response:
+def cancel(
+    api: Api, receipt_id: int, message: str | None = "Wrong payment values.", state: str = "canceled"
+) -> httpx.Response:
     payload = {"state": state} if message is None else {"state": state, "message": message}
     return api.put(f"/receipts/{receipt_id}/change-state.json", json={"receipt": payload})
 
@@ -63,19 +65,27 @@ def test_two_payments_settle_an_invoice(api: Api) -> None:
     assert api.get(f"/receipts/{first['id']}.json").json() == {"receipt": first}
     assert api.get(f"/invoices/{first['id']}.json").status_code == 404, "a receipt is not an invoice"
     listed = api.get("/receipts.json").json()
-    assert [r["id"] for r in listed["receipts"]] == [second["id"], first["id"]] and listed["pagination"]["total_entries"] == 2
+    assert [r["id"] for r in listed["receipts"]] == [second["id"], first["id"]] and listed["pagination"][
+        "total_entries"
+    ] == 2
     in_invoices = api.get("/invoices.json", params={"type[]": "Receipt"}).json()["invoices"]
     assert sorted(r["id"] for r in in_invoices) == sorted([first["id"], second["id"]])
     both = api.get("/invoices.json", params={"type[]": ["Receipt", "Invoice"]}).json()["invoices"]
     assert len(both) == 3
     assert invoice["id"] in [d["id"] for d in api.get("/invoices.json").json()["invoices"]]
-    assert first["id"] not in [d["id"] for d in api.get("/invoices.json").json()["invoices"]], "receipts only when asked"
+    assert first["id"] not in [d["id"] for d in api.get("/invoices.json").json()["invoices"]], (
+        "receipts only when asked"
+    )
     related = api.get(f"/document/{invoice['id']}/related_documents.json").json()["documents"]
     assert sorted(d["id"] for d in related) == sorted([first["id"], second["id"]])
-    assert [d["id"] for d in api.get(f"/document/{first['id']}/related_documents.json").json()["documents"]] == [invoice["id"]]
+    assert [d["id"] for d in api.get(f"/document/{first['id']}/related_documents.json").json()["documents"]] == [
+        invoice["id"]
+    ]
     client_docs = api.post(f"/clients/{invoice['client']['id']}/invoices.json", json={}).json()["invoices"]
     assert {d["type"] for d in client_docs} == {"Invoice", "Receipt"}
-    only_receipts = api.post(f"/clients/{invoice['client']['id']}/invoices.json", json={"filter": {"by_type": ["Receipt"]}})
+    only_receipts = api.post(
+        f"/clients/{invoice['client']['id']}/invoices.json", json={"filter": {"by_type": ["Receipt"]}}
+    )
     assert {d["type"] for d in only_receipts.json()["invoices"]} == {"Receipt"}
 
 
@@ -85,8 +95,17 @@ def test_the_dotnet_client_pays_with_a_get_and_a_json_body(api: Api) -> None:
     invoice = issue(api, items=[LINE])
     path = f"/documents/{invoice['id']}/partial_payments.json"
     without = api.get(path)
-    assert (without.status_code, without.json()) == (422, {"errors": [{"error": "Elemento partial_payment não fornecido"}]})
-    payment = {"partial_payment": {"amount": "123", "payment_mechanism": "NU", "payment_date": clock.today().strftime("%d/%m/%Y")}}
+    assert (without.status_code, without.json()) == (
+        422,
+        {"errors": [{"error": "Elemento partial_payment não fornecido"}]},
+    )
+    payment = {
+        "partial_payment": {
+            "amount": "123",
+            "payment_mechanism": "NU",
+            "payment_date": clock.today().strftime("%d/%m/%Y"),
+        }
+    }
     receipt = receipt_of(api.request("GET", path, json=payment))
     assert (receipt["type"], receipt["total"], receipt["payment_mechanism"]) == ("Receipt", 123.0, "NU")
     assert status_of(api, "invoice", invoice["id"]) == "settled"
@@ -107,11 +126,15 @@ def test_payments_that_are_refused_change_nothing(api: Api) -> None:
         "series": pay(api, invoice["id"], 10, serie="NOPE"),
     }
     assert {name: r.status_code for name, r in refusals.items()} == dict.fromkeys(refusals, 422)
-    assert refusals["over"].json() == {"errors": [{"error": "Amount can't be greater than the amount left to pay (123.00)"}]}
+    assert refusals["over"].json() == {
+        "errors": [{"error": "Amount can't be greater than the amount left to pay (123.00)"}]
+    }
     assert refusals["blank"].json() == {"errors": [{"error": "Amount can't be blank"}]}
     assert refusals["series"].json() == {"errors": [{"error": "Serie NOPE doesn't exist"}]}
     mechanism = pay(api, invoice["id"], 10, payment_mechanism="XX")
-    assert (mechanism.status_code, mechanism.json()) == (422, ["payment_mechanism", "is invalid"]), "shape E (api-v2 §4.11)"
+    assert (mechanism.status_code, mechanism.json()) == (422, ["payment_mechanism", "is invalid"]), (
+        "shape E (api-v2 §4.11)"
+    )
     assert api.post(f"/documents/{invoice['id']}/partial_payments.json", json={}).status_code == 422
     assert pay(api, 999_999_999, 10).status_code == 404
     assert api.get(f"/sequences/{serie['id']}.json").json()["sequence"]["current_receipt_number"] == 0
@@ -126,18 +149,24 @@ def test_what_cannot_be_paid(api: Api) -> None:
         "errors": [{"error": f"Payment date can't be before the document's date ({old['date']})"}]
     }
     draft = create(api, items=[LINE])
-    assert pay(api, draft["id"], 1).json() == {"errors": [{"error": "The document must be finalized before it can be paid"}]}
+    assert pay(api, draft["id"], 1).json() == {
+        "errors": [{"error": "The document must be finalized before it can be paid"}]
+    }
     canceled = issue(api, items=[LINE])
     assert change(api, "invoice", canceled["id"], "canceled", "wrong client").status_code == 200
     assert pay(api, canceled["id"], 1).json() == {"errors": [{"error": "A canceled document can't be paid"}]}
     invoice_receipt = issue(api, "invoice_receipt", items=[LINE])
     assert invoice_receipt["status"] == "settled", "paid at issue"
     assert pay(api, invoice_receipt["id"], 1).json() == {
-        "errors": [{"error": "Payments are only possible on invoices, simplified invoices, debit notes and VAT MOSS invoices"}]
+        "errors": [
+            {"error": "Payments are only possible on invoices, simplified invoices, debit notes and VAT MOSS invoices"}
+        ]
     }
     settled = issue(api, items=[LINE])
     assert change(api, "invoice", settled["id"], "settled").status_code == 200
-    assert pay(api, settled["id"], 1).json() == {"errors": [{"error": "The document is settled: there is nothing left to pay"}]}
+    assert pay(api, settled["id"], 1).json() == {
+        "errors": [{"error": "The document is settled: there is nothing left to pay"}]
+    }
     quote = finalize(api, "quote", create(api, "quote", items=[LINE])["id"])
     invoice = issue(api, items=[LINE])
     note = finalize(api, "credit_note", credit_note_for(api, invoice, "10")["id"])
@@ -212,9 +241,14 @@ def test_receipts_in_a_named_series_and_vat_moss(api: Api) -> None:
     moss_receipt = receipt_of(pay(api, moss["id"], moss["total"]))
     assert (moss_receipt["type"], moss_receipt["atcud"], moss_receipt["saft_hash"]) == ("VatMossReceipt", "N/A", "")
     assert status_of(api, "vat_moss_invoice", moss["id"]) == "settled"
-    assert api.get(f"/vat_moss_receipts/{moss_receipt['id']}.json").json()["vat_moss_receipt"]["id"] == moss_receipt["id"]
+    assert (
+        api.get(f"/vat_moss_receipts/{moss_receipt['id']}.json").json()["vat_moss_receipt"]["id"] == moss_receipt["id"]
+    )
     assert [r["id"] for r in api.get("/vat_moss_receipts.json").json()["vat_moss_receipts"]] == [moss_receipt["id"]]
-    canceled = api.put(f"/vat_moss_receipts/{moss_receipt['id']}/change-state.json", json={"receipt": {"state": "canceled", "message": "x"}})
+    canceled = api.put(
+        f"/vat_moss_receipts/{moss_receipt['id']}/change-state.json",
+        json={"receipt": {"state": "canceled", "message": "x"}},
+    )
     assert canceled.status_code == 200 and status_of(api, "vat_moss_invoice", moss["id"]) == "final"
 
 

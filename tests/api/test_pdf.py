@@ -57,7 +57,9 @@ def download(api: Api, document_id: int, second_copy: bool = False) -> bytes:
 def text_of(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "document.pdf"
     path.write_bytes(pdf)
-    return subprocess.run([_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    return subprocess.run(
+        [_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
 
 
 def qr_of(pdf: bytes, tmp_path: Path) -> str:
@@ -74,7 +76,9 @@ def qr_image_text(api: Api, document_id: int, tmp_path: Path) -> str:
     url = api.get(f"/api/qr_codes/{document_id}.json").json()["qr_code"]["url"]
     image = tmp_path / "qr.png"
     image.write_bytes(httpx.get(url.replace("http://127.0.0.1", api.base_url)).content)
-    out = subprocess.run([_tool("zbarimg"), "--quiet", "--raw", "-Sbinary", str(image)], capture_output=True, check=True)
+    out = subprocess.run(
+        [_tool("zbarimg"), "--quiet", "--raw", "-Sbinary", str(image)], capture_output=True, check=True
+    )
     return out.stdout.decode().rstrip("\n")
 
 
@@ -90,7 +94,9 @@ def one_of_each_type(api: Api) -> dict[str, dict[str, Any]]:
     for doc_type in ("invoice_receipt", "simplified_invoice", "quote", "proforma", "fees_note", "purchase_order"):
         made[doc_type] = issue(api, doc_type, client=client, items=LINES[:1])
     for doc_type in ("shipping", "transport", "devolution"):
-        made[doc_type] = finalize(api, doc_type, api.post(f"/{doc_type}s.json", json={doc_type: guide(client=client)}).json()[doc_type]["id"])
+        made[doc_type] = finalize(
+            api, doc_type, api.post(f"/{doc_type}s.json", json={doc_type: guide(client=client)}).json()[doc_type]["id"]
+        )
     refund = [{**LINES[0], "unit_price": "1", "description": "Refund"}]
     for doc_type in ("credit_note", "debit_note"):
         made[doc_type] = issue(api, doc_type, client=client, items=refund, owner_invoice_id=made["invoice"]["id"])
@@ -116,15 +122,35 @@ def test_an_invoice_pdf_has_every_mandatory_element(api: Api, tmp_path: Path) ->
     text = text_of(pdf, tmp_path)
     serie = invoice["inverted_sequence_number"].split("/")[0]
     for expected in (
-        "Fatura", f"FT {serie}/1", f"ATCUD:{invoice['atcud']}",  # type, number, ATCUD
-        "Mercearia Sol, Lda", "508025338", "Rua do Sol 1", "1000-001 Lisboa",  # the client
-        clock.today().strftime("%d-%m-%Y"), "PO-77",  # date, reference
-        "Azeite 5 L", "12,50", "Receitas",  # lines
-        "23%", "37,50", "8,63", "6%", "0,60", "0%",  # the summary per rate, VAT per rate half-up
+        "Fatura",
+        f"FT {serie}/1",
+        f"ATCUD:{invoice['atcud']}",  # type, number, ATCUD
+        "Mercearia Sol, Lda",
+        "508025338",
+        "Rua do Sol 1",
+        "1000-001 Lisboa",  # the client
+        clock.today().strftime("%d-%m-%Y"),
+        "PO-77",  # date, reference
+        "Azeite 5 L",
+        "12,50",
+        "Receitas",  # lines
+        "23%",
+        "37,50",
+        "8,63",
+        "6%",
+        "0,60",
+        "0%",  # the summary per rate, VAT per rate half-up
         "M05: Isento artigo 14.º do CIVA",  # the exemption's legal wording
-        "52,50", "9,23", "61,73 EUR", "Retenção na fonte (10%)", "-5,25", "56,48 EUR",  # totals, withholding
+        "52,50",
+        "9,23",
+        "61,73 EUR",
+        "Retenção na fonte (10%)",
+        "-5,25",
+        "56,48 EUR",  # totals, withholding
         f"{invoice['saft_hash']}-Processado por ixserver (programa não certificado pela AT)",
-        "Original", "Página 1 de 1", "Documento emitido para fins de formação",
+        "Original",
+        "Página 1 de 1",
+        "Documento emitido para fins de formação",
     ):
         assert expected in text, f"{expected!r} is not in the PDF:\n{text}"
     assert "Este documento não serve de fatura" not in text and "RASCUNHO" not in text
@@ -159,7 +185,9 @@ def test_drafts_canceled_documents_and_other_languages(api: Api, tmp_path: Path)
     assert "Invoice" in text and "Page 1 of 1" in text and "Total before VAT" in text
     spanish = {"name": "Tienda Sol SL", "code": "ES1", "language": "es", "country": "Spain"}
     assert api.post("/clients.json", json={"client": spanish}).status_code == 201
-    text = text_of(download(api, issue(api, client={"name": "Tienda Sol SL", "code": "ES1"}, items=LINES[:1])["id"]), tmp_path)
+    text = text_of(
+        download(api, issue(api, client={"name": "Tienda Sol SL", "code": "ES1"}, items=LINES[:1])["id"]), tmp_path
+    )
     assert "Factura" in text and "Página 1 de 1" in text and "Total sin IVA" in text
     assert api.get("/api/pdf/999999999.json").status_code == 404
     deleted = create(api, items=LINES[:1])
@@ -215,7 +243,11 @@ def test_every_document_of_a_training_series_says_so(api: Api, tmp_path: Path) -
     (VAT MOSS documents, fees notes and purchase orders included: their counters are not
     registered with AT, but they are the series')."""
     made = one_of_each_type(api)
-    unmarked = [doc_type for doc_type, document in made.items() if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)]
+    unmarked = [
+        doc_type
+        for doc_type, document in made.items()
+        if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)
+    ]
     assert unmarked == []
 
 
@@ -234,7 +266,9 @@ def test_a_note_names_the_document_it_corrects(api: Api, tmp_path: Path) -> None
         note = issue(api, doc_type, client=CLIENT, items=refund, owner_invoice_id=invoice["id"])
         text = words(text_of(download(api, note["id"]), tmp_path))
         assert f"Documento retificado {corrected} de {clock.today():%d-%m-%Y}" in text, text
-    external = api.post("/credit_notes.json", json={"credit_note": body(client=CLIENT, items=refund), "raw_owner_invoice": "FT A/77"})
+    external = api.post(
+        "/credit_notes.json", json={"credit_note": body(client=CLIENT, items=refund), "raw_owner_invoice": "FT A/77"}
+    )
     assert external.status_code == 201, external.text
     note = finalize(api, "credit_note", external.json()["credit_note"]["id"])
     assert "Documento retificado FT A/77" in words(text_of(download(api, note["id"]), tmp_path))
@@ -255,7 +289,9 @@ class Word:
 
 def words_of(path: Path) -> list[list[Word]]:
     """Each page's words and where they are (pdftotext -bbox)."""
-    html = subprocess.run([_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    html = subprocess.run(
+        [_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
     word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
     return [
         [Word(text, *(float(v) * MM_PER_POINT for v in box)) for *box, text in word.findall(page)]
@@ -272,7 +308,7 @@ def dark_box(path: Path, page: int, left: float, top: float, right: float, botto
     subprocess.run([_tool("pdftoppm"), "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page), "-x", str(x),
                     "-y", str(y), "-W", str(round((right - left) * px)), "-H", str(round((bottom - top) * px)), str(path), str(out)],
                    check=True)  # fmt: skip
-    magic, width, height, _, pixels = (out.with_suffix(".pgm").read_bytes().split(maxsplit=4))
+    magic, width, height, _, pixels = out.with_suffix(".pgm").read_bytes().split(maxsplit=4)
     assert magic == b"P5"
     width, height = int(width), int(height)
     dark = bytes(1 if value < 128 else 0 for value in range(256))
@@ -303,7 +339,9 @@ def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(
     mention = min((w for w in last if w.text.endswith("-Processado")), key=lambda w: w.top)
     # what is drawn below the ATCUD, left of the program mention (a glyph's ink may start a little
     # before its word's box), above the footer: the symbol
-    symbol = dark_box(path, len(pages), above.left - 5, above.bottom, mention.left - 1, min(above.bottom + 45, footer.top - 4))
+    symbol = dark_box(
+        path, len(pages), above.left - 5, above.bottom, mention.left - 1, min(above.bottom + 45, footer.top - 4)
+    )
     assert symbol is not None
     left, top, right, bottom = symbol
     size = (right - left, bottom - top)
@@ -341,6 +379,8 @@ def test_a_document_in_another_currency_shows_its_vat_in_euros_and_the_rate(api:
     for document in made:
         in_euros = qr_fields(api, document["id"], tmp_path)["N"].replace(".", ",")
         text = words(text_of(download(api, document["id"]), tmp_path))
-        missing += [(document["type"], t) for t in ("Câmbio 1 EUR = 1,1 USD", f"IVA em euros {in_euros} EUR") if t not in text]
+        missing += [
+            (document["type"], t) for t in ("Câmbio 1 EUR = 1,1 USD", f"IVA em euros {in_euros} EUR") if t not in text
+        ]
     assert missing == []
     assert "IVA em euros" not in text_of(download(api, issue(api, client=CLIENT, items=PRICED)["id"]), tmp_path)

@@ -13,7 +13,10 @@ def test_a_purchase_order_from_draft_to_canceled(api: Api) -> None:
     order = created.json()["purchase_order"]
     assert (order["type"], order["status"]) == ("PurchaseOrder", "draft")
     assert api.get(f"/purchase_orders/{order['id']}.json").json() == {"purchase_order": order}
-    assert api.put(f"/purchase_orders/{order['id']}.json", json={"purchase_order": body(reference="PO-2")}).status_code == 200
+    assert (
+        api.put(f"/purchase_orders/{order['id']}.json", json={"purchase_order": body(reference="PO-2")}).status_code
+        == 200
+    )
     issued = finalize(api, "purchase_order", order["id"])
     serie = api.get("/sequences.json").json()["sequences"][0]
     assert (issued["sequence_number"], issued["atcud"], issued["reference"]) == (f"1/{serie['serie']}", "N/A", "PO-2")
@@ -41,7 +44,9 @@ def test_a_purchase_order_keeps_its_load_date_and_delivery_site(api: Api) -> Non
     assert (first["loaded_at"], first["delivery_site"]) == ("07/05/2017", "Lisboa")
     assert api.get(f"/purchase_orders/{first['id']}.json").json()["purchase_order"]["delivery_site"] == "Lisboa"
     issued = finalize(api, "purchase_order", first["id"])
-    assert (issued["loaded_at"], issued["delivery_site"]) == ("07/05/2017", "Lisboa"), "no transport rule: a date past is fine"
+    assert (issued["loaded_at"], issued["delivery_site"]) == ("07/05/2017", "Lisboa"), (
+        "no transport rule: a date past is fine"
+    )
     second = create(api, "purchase_order")
     assert (second["loaded_at"], second["delivery_site"]) == (None, None)
     in_may = api.get("/purchase_orders.json", params={"loaded_at[from]": "01/05/2017", "loaded_at[to]": "07/05/2017"})

@@ -58,7 +58,13 @@ def test_an_invoice_qr_code_decodes_to_its_fields(server: LiveServer, api: Api, 
     assert fields["G"] == f"FT {serie}/1" and fields["H"] == invoice["atcud"] and fields["Q"] == invoice["saft_hash"]
     assert fields["F"] == "".join(reversed(invoice["date"].split("/")))
     # 3 × 12.50 at 23 % and 1 × 10.00 at 6 %: VAT per rate, half-up (pt-compliance §4.2's worked example)
-    assert (fields["I1"], fields["I3"], fields["I4"], fields["I7"], fields["I8"]) == ("PT", "10.00", "0.60", "37.50", "8.63")
+    assert (fields["I1"], fields["I3"], fields["I4"], fields["I7"], fields["I8"]) == (
+        "PT",
+        "10.00",
+        "0.60",
+        "37.50",
+        "8.63",
+    )
     assert (fields["N"], fields["O"], fields["R"]) == ("9.23", "56.73", "0")
     assert "P" not in fields and "L" not in fields
     assert len(fields["A"]) == 9 and fields["A"].isdigit()
@@ -71,7 +77,12 @@ def test_a_canceled_document_a_receipt_and_a_guide(server: LiveServer, api: Api,
     paid = receipt.json()["receipt"]
     fields = qr_fields(api, paid["id"], tmp_path)
     assert (fields["D"], fields["I1"], fields["Q"], fields["H"]) == ("RG", "0", "0", paid["atcud"])
-    assert api.put(f"/receipts/{paid['id']}/change-state.json", json={"receipt": {"state": "canceled", "message": "x"}}).status_code == 200
+    assert (
+        api.put(
+            f"/receipts/{paid['id']}/change-state.json", json={"receipt": {"state": "canceled", "message": "x"}}
+        ).status_code
+        == 200
+    )
     canceled = issue(api, client=CONSUMER, items=LINES)
     assert change(api, "invoice", canceled["id"], "canceled", "wrong").status_code == 200
     fields = qr_fields(api, canceled["id"], tmp_path)
@@ -87,7 +98,10 @@ def test_drafts_and_unknown_documents_have_none(api: Api) -> None:
         f"Document with ID {draft['id']} is still in draft. QR Codes are only available for final, canceled or settled documents."
     )})  # fmt: skip
     missing = qr_of(api, 999_999_999)
-    assert (missing.status_code, missing.json()) == (404, {"error": "No document with ID 999999999 was found in this account"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"error": "No document with ID 999999999 was found in this account"},
+    )
     order = finalize(api, "purchase_order", create(api, "purchase_order", items=LINES)["id"])
     assert qr_of(api, order["id"]).status_code == 422, "not a SAF-T document"
     assert fetch(api, draft["permalink"] + "/qr.png").status_code == 404

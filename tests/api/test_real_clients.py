@@ -27,7 +27,15 @@ def test_bitmario_invoicexpress_api_life_cycle(pypi_client: IXClient) -> None:
             "date": today(),
             "due_date": today(),
             "client": {"name": "John Doe", "code": "XYZ123"},
-            "items": [{"name": "SRV1", "description": "Service 1", "unit_price": "10.0", "quantity": "5.0", "tax": {"name": "IVA23"}}],
+            "items": [
+                {
+                    "name": "SRV1",
+                    "description": "Service 1",
+                    "unit_price": "10.0",
+                    "quantity": "5.0",
+                    "tax": {"name": "IVA23"},
+                }
+            ],
         }
     }
     created = ix_invoices.create(pypi_client, data)["invoice_receipt"]

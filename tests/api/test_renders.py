@@ -49,7 +49,10 @@ def bounded(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("bounded", "reason"),
-    [({"render_timeout_seconds": 1}, "it took longer than 1 s"), ({"render_memory_mb": 500}, "it needed more than 500 MB")],
+    [
+        ({"render_timeout_seconds": 1}, "it took longer than 1 s"),
+        ({"render_memory_mb": 500}, "it needed more than 500 MB"),
+    ],
     indirect=["bounded"],
     ids=["time", "memory"],
 )
@@ -58,7 +61,9 @@ def test_a_render_past_its_bounds_is_a_503_and_the_next_render_works(bounded: Li
     largest, small = issue(api, items=LONGEST), issue(api)
     answer = pdf(api, largest)
     assert (answer.status_code, answer.headers.get("retry-after")) == (503, "5"), answer.text[:300]
-    assert answer.json() == {"errors": [{"error": f"The PDF could not be drawn ({reason}). Repeat the request in 5 s."}]}
+    assert answer.json() == {
+        "errors": [{"error": f"The PDF could not be drawn ({reason}). Repeat the request in 5 s."}]
+    }
     after = pdf(api, small)
     assert (after.status_code, after.content[:5]) == (200, b"%PDF-"), after.text[:300]
     assert api.get(f"/invoices/{small['id']}.json").status_code == 200  # the server process went on

@@ -177,7 +177,10 @@ EDITS: list[tuple[saft_edits.Edit, list[tuple[str, str, str]]]] = [
         [("rates", "", "line 1: TaxCode NOR is 23% in PT on "), ("arithmetic", "", "TaxPayable says ")],
     ),
     (saft_edits.payment_amount, [("arithmetic", "", "PaymentMethod/PaymentAmount adds up to ")]),
-    (saft_edits.invoice_receipt_payment, [("arithmetic", "", "Payment/PaymentAmount adds up to 57.73, GrossTotal 56.73")]),
+    (
+        saft_edits.invoice_receipt_payment,
+        [("arithmetic", "", "Payment/PaymentAmount adds up to 57.73, GrossTotal 56.73")],
+    ),
     (
         saft_edits.guide_quantity,
         [

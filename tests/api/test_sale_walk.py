@@ -44,7 +44,9 @@ def test_a_sale_from_quote_to_payments_and_back(server: LiveServer, api: Api) ->
     assert accepted.json()["quote"]["status"] == "accepted"
     assert balance(api, client_id) == (0, 0, 0)
 
-    invoice = finalize(api, "invoice", create(api, "invoice", client=CLIENT, items=LINES, reference=quote["sequence_number"])["id"])
+    invoice = finalize(
+        api, "invoice", create(api, "invoice", client=CLIENT, items=LINES, reference=quote["sequence_number"])["id"]
+    )
     assert (invoice["total"], invoice["status"]) == (119.6, "final")
     assert balance(api, client_id) == (119.6, 100.0, 0)
 
@@ -57,13 +59,20 @@ def test_a_sale_from_quote_to_payments_and_back(server: LiveServer, api: Api) ->
     assert balance(api, client_id) == (0, 0, 0)
     assert [first["sequence_number"][0], second["sequence_number"][0]] == ["1", "2"]
 
-    canceled = api.put(f"/receipts/{second['id']}/change-state.json", json={"receipt": {"state": "canceled", "message": "Bounced transfer"}})
+    canceled = api.put(
+        f"/receipts/{second['id']}/change-state.json",
+        json={"receipt": {"state": "canceled", "message": "Bounced transfer"}},
+    )
     assert canceled.status_code == 200, canceled.text
     assert status(api, invoice["id"]) == "final"
     assert balance(api, client_id) == (59.6, 49.83, 0)
 
     documents = api.post(f"/clients/{client_id}/invoices.json", json={}).json()["invoices"]
-    assert sorted((d["type"], d["status"]) for d in documents) == [("Invoice", "final"), ("Receipt", "canceled"), ("Receipt", "final")]
+    assert sorted((d["type"], d["status"]) for d in documents) == [
+        ("Invoice", "final"),
+        ("Receipt", "canceled"),
+        ("Receipt", "final"),
+    ]
     related = api.get(f"/document/{invoice['id']}/related_documents.json").json()["documents"]
     assert sorted(d["id"] for d in related) == sorted([first["id"], second["id"]])
     with server.db.read() as conn:
@@ -84,7 +93,12 @@ def test_a_paid_sale_refunded(server: LiveServer, api: Api) -> None:
     finalize(api, "credit_note", note["id"])
     assert balance(api, client_id) == (-21.2, -17.73, 0), "owed back to the client"
     movement = {"value": "21.20", "movement_type": "Reimbursement", "payment_method": "NU", "date": "2026-12-01"}
-    assert api.post(f"/api/v3/clients/{client_id}/treasury_movements.json", json={"treasury_movement": movement}).status_code == 201
+    assert (
+        api.post(
+            f"/api/v3/clients/{client_id}/treasury_movements.json", json={"treasury_movement": movement}
+        ).status_code
+        == 201
+    )
     assert balance(api, client_id) == (0, 3.47, 0)
 
     sold = finalize(api, "invoice_receipt", create(api, "invoice_receipt", client=CLIENT, items=LINES[1:])["id"])

@@ -92,17 +92,34 @@ def test_two_instances_never_answer_from_a_stale_cache(server: LiveServer, api: 
     line = {"name": "Chair", "description": "Oak", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
     with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True) as other:
         there = Api(other.url, api.key, api.name)
-        draft = api.post("/invoices.json", json={"invoice": {"date": today(), "due_date": today(), "client": {"name": "C", "code": "C1"}, "items": [line]}})
+        draft = api.post(
+            "/invoices.json",
+            json={
+                "invoice": {
+                    "date": today(),
+                    "due_date": today(),
+                    "client": {"name": "C", "code": "C1"},
+                    "items": [line],
+                }
+            },
+        )
         document_id = draft.json()["invoice"]["id"]
         path = f"/invoices/{document_id}.json"
         hits = there.get("/_ixserver/stats").json()["read_cache"]["hits"]
         for n in range(25):
             there.get(path), there.get("/invoices.json")  # cached there
             assert there.get(path).json() == there.get(path).json()
-            changed = api.put(path, json={"invoice": {"observations": f"change {n}", "client": {"name": "C", "code": "C1"}, "items": [line]}})
+            changed = api.put(
+                path,
+                json={
+                    "invoice": {"observations": f"change {n}", "client": {"name": "C", "code": "C1"}, "items": [line]}
+                },
+            )
             assert changed.status_code == 200, changed.text
             assert there.get(path).json()["invoice"]["observations"] == f"change {n}"
-        assert there.get("/_ixserver/stats").json()["read_cache"]["hits"] >= hits + 25, "answered from the cache in between"
+        assert there.get("/_ixserver/stats").json()["read_cache"]["hits"] >= hits + 25, (
+            "answered from the cache in between"
+        )
         finalized = api.put(f"/invoices/{document_id}/change-state.json", json={"invoice": {"state": "finalized"}})
         assert finalized.status_code == 200, finalized.text
         listed = there.get("/invoices.json").json()["invoices"]
@@ -151,8 +168,10 @@ def test_a_read_cache_whose_version_connection_was_closed_answers_on_a_new_one(s
     assert api.get("/sequences.json").status_code == 200  # the connection is open
     with server.by_hand(api) as conn:
         closed = conn.execute(
-            text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"
-                 " AND datname = current_database()"),
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"
+                " AND datname = current_database()"
+            ),
             {"name": VERSIONS_APPLICATION},
         ).scalar_one()
     assert closed >= 1

@@ -129,7 +129,9 @@ def test_serie_outside_at_rules_is_422_code_001(api: Api, serie: str) -> None:
     assert api.get("/sequences.json").json() == before
 
 
-@pytest.mark.parametrize("body", [{}, {"sequence": None}, {"sequence": {}}, {"sequence": {"serie": ""}}, {"serie": "A"}])
+@pytest.mark.parametrize(
+    "body", [{}, {"sequence": None}, {"sequence": {}}, {"sequence": {"serie": ""}}, {"serie": "A"}]
+)
 def test_missing_serie_is_422_code_003(api: Api, body: dict) -> None:
     response = api.post("/sequences.json", json=body)
     assert response.status_code == 422
@@ -229,7 +231,9 @@ def test_register_a_registered_series_is_409_code_005(server: LiveServer) -> Non
 def test_sandbox_accounts_get_a_test_nif_of_their_own(server: LiveServer) -> None:
     """Two accounts without a NIF no longer share one (nor their validation codes)."""
     first, second = server.account(), server.account()
-    codes = [a.get("/sequences.json").json()["sequences"][0]["current_invoice_validation_code"] for a in (first, second)]
+    codes = [
+        a.get("/sequences.json").json()["sequences"][0]["current_invoice_validation_code"] for a in (first, second)
+    ]
     assert CODE.fullmatch(codes[0]) and codes[0] != codes[1]
 
 
@@ -271,7 +275,9 @@ def test_concurrent_registration_is_409_code_008(server: LiveServer, tmp_path: P
         conflict = None
         for _ in range(100):  # once the slow registration holds its lease
             with server.db.read() as conn:
-                leased = conn.execute(text("SELECT registering_since FROM sequences WHERE id = :i"), {"i": seq_id}).scalar()
+                leased = conn.execute(
+                    text("SELECT registering_since FROM sequences WHERE id = :i"), {"i": seq_id}
+                ).scalar()
             if leased is not None:
                 conflict = httpx.put(f"{server.url}/sequences/{seq_id}/register.json", params={"api_key": api.key})
                 break
@@ -287,7 +293,9 @@ def test_create_numbers_its_refusals_as_the_create_operation_does(server: LiveSe
     """api-v2 §8.5 numbers "no open activity" 005, where register (§8.6) says 003."""
     without_nif = server.account(registered=False)
     created = without_nif.post("/sequences.json", json={"sequence": {"serie": "X1"}})
-    assert created.json() == {"errors": [{"error": "Account fiscal ID doesn't have open activity in Tax Authority.", "code": "005"}]}
+    assert created.json() == {
+        "errors": [{"error": "Account fiscal ID doesn't have open activity in Tax Authority.", "code": "005"}]
+    }
     seq_id = without_nif.get("/sequences.json").json()["sequences"][0]["id"]
     assert without_nif.put(f"/sequences/{seq_id}/register.json").json()["errors"][0]["code"] == "003"
     assert [s["serie"] for s in without_nif.get("/sequences.json").json()["sequences"]] == [str(clock.today().year)]

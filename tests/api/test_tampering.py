@@ -138,7 +138,9 @@ def test_seal_refuses_documents_issued_after_its_start(server: LiveServer, api: 
                            " WHERE account_id = :a"])  # fmt: skip
     with pytest.raises(SealRefused) as refused:
         write(server.db, lambda conn: seal_unsealed(conn, server.resources, _account_id(server, api)))
-    assert refused.value.messages == [f"FT {clock.today().year}/1 was issued after the seal began and has no seal event"]
+    assert refused.value.messages == [
+        f"FT {clock.today().year}/1 was issued after the seal began and has no seal event"
+    ]
 
 
 def test_the_last_document_deleted_and_its_counter_set_back_is_found(server: LiveServer, api: Api) -> None:

@@ -40,7 +40,9 @@ def test_island_accounts_get_their_regions_rates(server: LiveServer, region: str
 
 @pytest.mark.parametrize("value", ["37.0", 37, "37", 37.5])
 def test_create_takes_the_value_as_number_or_string(api: Api, value: object) -> None:
-    response = api.post("/taxes.json", json={"tax": {"name": "IVA37", "value": value, "region": "PT", "default_tax": "0"}})
+    response = api.post(
+        "/taxes.json", json={"tax": {"name": "IVA37", "value": value, "region": "PT", "default_tax": "0"}}
+    )
     assert response.status_code == 201
     tax = response.json()["tax"]
     assert tax["name"] == "IVA37" and tax["value"] == float(value) and tax["default_tax"] == 0

@@ -103,7 +103,10 @@ def test_a_raw_u_fffe_in_utf8_is_refused_too(api: Api) -> None:
     """Not only escaped: the character itself, as UTF-8 bytes."""
     payload = json.dumps({"client": {"name": "A\ufffe", "code": "X4"}}, ensure_ascii=False).encode("utf-8")
     response = api.post("/clients.json", content=payload, headers={"Content-Type": "application/json"})
-    assert (response.status_code, response.json()) == (422, {"errors": [{"error": f"client.name contains U+FFFE, {XML}"}]})
+    assert (response.status_code, response.json()) == (
+        422,
+        {"errors": [{"error": f"client.name contains U+FFFE, {XML}"}]},
+    )
     assert api.get("/clients.json").json()["clients"] == []
 
 

@@ -37,7 +37,9 @@ def db(backend: str, tmp_path: Path) -> Iterator[Database]:
             database.dispose()
 
 
-def claim(db: Database, at: timedelta, claimer: store.Claimer, token: str, orphans: tuple[str, ...] = ()) -> store.Job | None:
+def claim(
+    db: Database, at: timedelta, claimer: store.Claimer, token: str, orphans: tuple[str, ...] = ()
+) -> store.Job | None:
     now = START + at
     return write(db, store.claim, now, now - STALE_AFTER, claimer, token, orphans, IN_DOUBT)  # type: ignore[no-any-return]
 
@@ -61,7 +63,9 @@ def test_another_hosts_claim_lasts_while_its_heartbeat_is_fresh(db: Database) ->
     write(db, store.heartbeat, [(job_id, "t1")], START + 8 * SECOND)
     assert claim(db, 15 * SECOND, THERE, "t2") is None, "beaten 7 s before"
     taken = claim(db, 19 * SECOND, THERE, "t2")
-    assert taken is not None and (taken.id, taken.attempts, taken.claimer) == (job_id, 2, THERE), "stale: its claimer is gone"
+    assert taken is not None and (taken.id, taken.attempts, taken.claimer) == (job_id, 2, THERE), (
+        "stale: its claimer is gone"
+    )
     # the old holder, back, holds nothing
     assert write(db, store.mark_sending, job_id, "t1", START) is False
     assert write(db, store.finish, job_id, "t1", START) is False

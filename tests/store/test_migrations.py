@@ -152,7 +152,9 @@ def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
     try:
         with db.transaction() as conn:
             conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-        modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "private").glob("ix.db*") if "lock" not in p.name}
+        modes = {
+            p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "private").glob("ix.db*") if "lock" not in p.name
+        }
         assert modes == {"ix.db": "0o600", "ix.db-wal": "0o600", "ix.db-shm": "0o600"}
     finally:
         db.dispose()

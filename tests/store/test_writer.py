@@ -151,7 +151,9 @@ def holds_account_lock(conn, account_id: int) -> bool:  # type: ignore[no-untype
 
 
 @pytest.mark.postgres
-def test_a_lost_race_is_run_again_counted_and_logged(db: Database, resources: Resources, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_lost_race_is_run_again_counted_and_logged(
+    db: Database, resources: Resources, caplog: pytest.LogCaptureFixture
+) -> None:
     if db.dialect != "postgresql":
         pytest.skip("PostgreSQL's races")
     writer = WriterThread(db, resources)
@@ -272,12 +274,16 @@ def _one(writer: WriterThread, fn: object, *args: object) -> object:
 
 def _allocated(db: Database, sub_id: int) -> list[int]:
     with db.read() as conn:
-        return sorted(conn.execute(select(allocations.c.number).where(allocations.c.sub_sequence_id == sub_id)).scalars())
+        return sorted(
+            conn.execute(select(allocations.c.number).where(allocations.c.sub_sequence_id == sub_id)).scalars()
+        )
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("together", [False, True])
-def test_a_use_case_that_lost_its_connection_runs_once_more_on_a_new_one(db: Database, resources: Resources, together: bool) -> None:
+def test_a_use_case_that_lost_its_connection_runs_once_more_on_a_new_one(
+    db: Database, resources: Resources, together: bool
+) -> None:
     """Not half-done: the first run's work went with its connection; the second, on a new
     connection, is committed once. Alone, or in a batch (whose other use case is committed once)."""
     if db.dialect != "postgresql":

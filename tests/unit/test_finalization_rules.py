@@ -45,7 +45,9 @@ OVER_100 = (
     "Simplified invoices can't exceed 100.00 € unless they sell goods only, to a consumer (not to a company, not"
     " services); issue an invoice instead"
 )
-OVER_1000 = "Simplified invoices can't exceed 1000.00 € for retail sales of goods to consumers; issue an invoice instead"
+OVER_1000 = (
+    "Simplified invoices can't exceed 1000.00 € for retail sales of goods to consumers; issue an invoice instead"
+)
 
 
 def row(id: str, expected: list[str], **changes: Any) -> Any:
@@ -54,7 +56,9 @@ def row(id: str, expected: list[str], **changes: Any) -> Any:
 
 def simplified(id: str, expected: list[str], total_eur: str, client_fiscal_id: str | None) -> Any:
     """A simplified invoice of `total_eur` for a client with that NIF."""
-    return row(id, expected, doc_type=BY_KEY["simplified_invoice"], total_eur=D(total_eur), client_fiscal_id=client_fiscal_id)
+    return row(
+        id, expected, doc_type=BY_KEY["simplified_invoice"], total_eur=D(total_eur), client_fiscal_id=client_fiscal_id
+    )
 
 
 # -- finalization_problems: what prevents a draft from being issued now -------------------
@@ -81,10 +85,15 @@ def finalization(**changes: Any) -> list[str]:
 
 FINALIZATION = [
     # DL 28/2019 art. 35: a series is communicated to AT before use (pt-compliance §2.3)
-    row("unregistered-series", [
-        "The series 2026 is not registered with the Tax Authority (AT) for the invoice type: register it before"
-        " issuing (PUT /sequences/{id}/register.json; on a production server, ixserver series register ACCOUNT 2026"
-        " --code FT=CODE)"], validation_code=None),
+    row(
+        "unregistered-series",
+        [
+            "The series 2026 is not registered with the Tax Authority (AT) for the invoice type: register it before"
+            " issuing (PUT /sequences/{id}/register.json; on a production server, ixserver series register ACCOUNT 2026"
+            " --code FT=CODE)"
+        ],
+        validation_code=None,
+    ),
     row("unregistered-series-of-a-type-without-atcud", [], validation_code=None, doc_type=BY_KEY["vat_moss_invoice"]),
     row("ok-baseline", []),
     row("no-lines", [NO_ITEMS], tax_rates=[]),
@@ -133,8 +142,13 @@ FINALIZATION = [
     row("ok-zero-rate-line-exemption", [], tax_rates=[D("0"), D("23")], line_exemptions=["M07", None]),
     row("ok-zero-rate-lines-own-codes", [], tax_rates=[D("0"), D("0")], line_exemptions=["M07", "M16"]),
     row("zero-rate-line-without-any", [EXEMPTION], tax_rates=[D("0"), D("0")], line_exemptions=["M07", None]),
-    row("ok-line-code-or-document-code", [], tax_rates=[D("0"), D("0")], line_exemptions=["M07", None],
-        tax_exemption="M01"),
+    row(
+        "ok-line-code-or-document-code",
+        [],
+        tax_rates=[D("0"), D("0")],
+        line_exemptions=["M07", None],
+        tax_exemption="M01",
+    ),
     # simplified invoices (CIVA art. 40): 1 000 € for retail sales of goods to consumers, 100 € else
     row("ok-simplified-100-with-nif", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.00")),
     row("simplified-100.01-with-nif", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.01")),
@@ -148,12 +162,30 @@ FINALIZATION = [
     simplified("ok-simplified-final-consumer-spaced", [], "500.00", f" {FINAL_CONSUMER} "),
     # ... a consumer with a personal NIF is a consumer; services are 100 € whoever buys them
     simplified("ok-simplified-1000-personal-nif", [], "1000.00", "234567899"),
-    row("simplified-services-to-a-consumer", [OVER_100], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.01"),
-        client_fiscal_id=None, units=["unit", "hour"]),
-    row("ok-simplified-services-100", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("100.00"),
-        client_fiscal_id=None, units=["service"]),
-    row("ok-simplified-no-unit-is-goods", [], doc_type=BY_KEY["simplified_invoice"], total_eur=D("999.00"),
-        client_fiscal_id=FINAL_CONSUMER, units=[None, "other"]),
+    row(
+        "simplified-services-to-a-consumer",
+        [OVER_100],
+        doc_type=BY_KEY["simplified_invoice"],
+        total_eur=D("100.01"),
+        client_fiscal_id=None,
+        units=["unit", "hour"],
+    ),
+    row(
+        "ok-simplified-services-100",
+        [],
+        doc_type=BY_KEY["simplified_invoice"],
+        total_eur=D("100.00"),
+        client_fiscal_id=None,
+        units=["service"],
+    ),
+    row(
+        "ok-simplified-no-unit-is-goods",
+        [],
+        doc_type=BY_KEY["simplified_invoice"],
+        total_eur=D("999.00"),
+        client_fiscal_id=FINAL_CONSUMER,
+        units=[None, "other"],
+    ),
     row("ok-invoice-has-no-limit", [], total_eur=D("50000.00"), client_fiscal_id=None),
     row("ok-invoice-receipt-has-no-limit", [], doc_type=BY_KEY["invoice_receipt"], total_eur=D("50000.00")),
 ]
@@ -301,7 +333,12 @@ DRAFTS = [
     row("ok-due-date-same-day", [], doc_date=TODAY, due_date=TODAY),
     row("ok-due-date-later", [], doc_date=TODAY, due_date=TODAY + 30 * DAY),
     row("due-date-before-date", [DUE_BEFORE_DATE], doc_date=TODAY, due_date=TODAY - DAY),
-    row("due-date-out-of-range-only", ["Due date must be between 01/01/2000 and 31/12/2099"], doc_date=TODAY, due_date=date(1999, 12, 31)),
+    row(
+        "due-date-out-of-range-only",
+        ["Due date must be between 01/01/2000 and 31/12/2099"],
+        doc_date=TODAY,
+        due_date=date(1999, 12, 31),
+    ),
 ]
 
 
@@ -483,11 +520,22 @@ CORRECTIONS = [
     ),
     row("ok-debit-over-total", [], doc_type=BY_KEY["debit_note"], total=D("500.00"), already_credited=D("100.00")),
     # one currency, and not before the document it corrects
-    row("credit-in-another-currency", ["A credit note is in the currency of the document it corrects (EUR)"], currency="USD"),
-    row("debit-in-another-currency", ["A debit note is in the currency of the document it corrects (EUR)"],
-        doc_type=BY_KEY["debit_note"], currency="USD"),
-    row("credit-dated-before", [f"A credit note can't be dated before the document it corrects ({TODAY:%d/%m/%Y})"],
-        doc_date=TODAY - timedelta(days=1)),
+    row(
+        "credit-in-another-currency",
+        ["A credit note is in the currency of the document it corrects (EUR)"],
+        currency="USD",
+    ),
+    row(
+        "debit-in-another-currency",
+        ["A debit note is in the currency of the document it corrects (EUR)"],
+        doc_type=BY_KEY["debit_note"],
+        currency="USD",
+    ),
+    row(
+        "credit-dated-before",
+        [f"A credit note can't be dated before the document it corrects ({TODAY:%d/%m/%Y})"],
+        doc_date=TODAY - timedelta(days=1),
+    ),
     row("ok-credit-dated-after", [], doc_date=TODAY + timedelta(days=3)),
 ]
 
@@ -506,24 +554,42 @@ CREDIT_LINES = [
     row("ok-part-of-a-line", [], note=[line("Widget", "1", "10")]),
     row("ok-everything", [], note=[line("Widget", "3.5", "10"), line("Book", "1", "20", rate="6")]),
     row("more-than-invoiced", ["Can't credit 5 of Widget: 3.5 left to credit"], note=[line("Widget", "5", "10")]),
-    row("more-than-left", ["Can't credit 2 of Widget: 1.5 left to credit"],
-        earlier=[line("Widget", "2", "10")], note=[line("Widget", "2", "10")]),
+    row(
+        "more-than-left",
+        ["Can't credit 2 of Widget: 1.5 left to credit"],
+        earlier=[line("Widget", "2", "10")],
+        note=[line("Widget", "2", "10")],
+    ),
     row("a-higher-price", ["Can't credit 50.00 of Widget: 35.00 left to credit"], note=[line("Widget", "1", "50")]),
     row("ok-a-discounted-line", [], note=[line("Widget", "3.5", "20", discount="50")]),
     row("never-invoiced", ["Pencil at 23% VAT is not on the document it corrects"], note=[line("Pencil", "1", "1")]),
-    row("another-rate", ["Book at 13% VAT is not on the document it corrects"], note=[line("Book", "1", "20", rate="13")]),
+    row(
+        "another-rate",
+        ["Book at 13% VAT is not on the document it corrects"],
+        note=[line("Book", "1", "20", rate="13")],
+    ),
     # values as the documents show them, to the cent: 17 × 0.0103 is 0.1751, shown 0.18
     row("ok-the-shown-value", [], note=[line("Clip", "1", "0.18")], invoiced=[line("Clip", "17", "0.0103")]),
-    row("over-the-shown-value", ["Can't credit 0.19 of Clip: 0.18 left to credit"], note=[line("Clip", "1", "0.19")],
-        invoiced=[line("Clip", "17", "0.0103")]),
-    row("book-already-credited", ["Can't credit 1 of Book: 0 left to credit"],
-        earlier=[line("Book", "1", "20", rate="6")], note=[line("Book", "1", "20", rate="6")]),
+    row(
+        "over-the-shown-value",
+        ["Can't credit 0.19 of Clip: 0.18 left to credit"],
+        note=[line("Clip", "1", "0.19")],
+        invoiced=[line("Clip", "17", "0.0103")],
+    ),
+    row(
+        "book-already-credited",
+        ["Can't credit 1 of Book: 0 left to credit"],
+        earlier=[line("Book", "1", "20", rate="6")],
+        note=[line("Book", "1", "20", rate="6")],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("changes", "expected"), CREDIT_LINES)
 def test_credit_line_problems(changes: dict[str, Any], expected: list[str]) -> None:
-    assert credit_line_problems(changes.get("invoiced", INVOICED), changes.get("earlier", []), changes["note"]) == expected
+    assert (
+        credit_line_problems(changes.get("invoiced", INVOICED), changes.get("earlier", []), changes["note"]) == expected
+    )
 
 
 @pytest.mark.parametrize(("changes", "expected"), CORRECTIONS)

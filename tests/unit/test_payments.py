@@ -85,7 +85,9 @@ def test_open_amount(status: str, retention: str, settled: list[Settlement], lef
         ("999999999999.99", "999999999999.99", "0", ["333333333333.33", "333333333333.33", "333333333333.33"]),
     ],
 )
-def test_the_receipts_of_a_document_add_up_to_it(before_taxes: str, total: str, retention: str, payments: list[str]) -> None:
+def test_the_receipts_of_a_document_add_up_to_it(
+    before_taxes: str, total: str, retention: str, payments: list[str]
+) -> None:
     earlier: list[Settlement] = []
     for amount in payments:
         share = receipt_amounts(before_taxes=D(before_taxes), total=D(total), retention_amount=D(retention),

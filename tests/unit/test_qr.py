@@ -79,7 +79,9 @@ def test_what_the_table_forbids_is_refused(change: dict) -> None:
         payload(QrFields(**{**WORKED.__dict__, **change}))
 
 
-@pytest.mark.parametrize("example", [e for e in EXAMPLES["examples"] if "expected_version" in e], ids=lambda e: str(e["expected_version"]))
+@pytest.mark.parametrize(
+    "example", [e for e in EXAMPLES["examples"] if "expected_version" in e], ids=lambda e: str(e["expected_version"])
+)
 def test_the_symbol_is_level_m_at_version_9_at_least(example: dict) -> None:
     """AT's examples name the version each payload takes (pt-compliance §4.1): 9 at least."""
     from ixserver.render.qr import symbol

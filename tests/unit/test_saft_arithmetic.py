@@ -16,7 +16,9 @@ PT23 = ("IVA", "PT", "NOR", "23")
 EXEMPT = ("IVA", "PT", "ISE", "0")
 
 
-def line(quantity: str, price: str, amount: str, tax: tuple[str, str, str, str] | None = PT23, side: str = "Credit") -> str:
+def line(
+    quantity: str, price: str, amount: str, tax: tuple[str, str, str, str] | None = PT23, side: str = "Credit"
+) -> str:
     taxed = (
         ""
         if tax is None
@@ -93,10 +95,14 @@ def test_net_total_is_the_lines_to_the_cent_within_their_written_decimals() -> N
     # 10.005 as written; each amount rounded to be written may stand for a little less: 10.00 or 10.01
     assert problems(exempt, "10.01", "0") == []
     assert problems(exempt, "10.00", "0") == []
-    assert messages(problems(exempt, "10.02", "0")) == ["NetTotal says 10.02, its lines make 10.00 to 10.01 (credit − debit, to the cent)"]
+    assert messages(problems(exempt, "10.02", "0")) == [
+        "NetTotal says 10.02, its lines make 10.00 to 10.01 (credit − debit, to the cent)"
+    ]
     # amounts to the cent are as they are: one cent only
     to_the_cent = [line("1", "10.00", "10.00", EXEMPT), line("1", "0.01", "0.01", EXEMPT)]
-    assert messages(problems(to_the_cent, "10.00", "0")) == ["NetTotal says 10.00, its lines make 10.01 (credit − debit, to the cent)"]
+    assert messages(problems(to_the_cent, "10.00", "0")) == [
+        "NetTotal says 10.00, its lines make 10.01 (credit − debit, to the cent)"
+    ]
 
 
 def test_gross_total_is_net_plus_tax_exactly() -> None:
@@ -119,7 +125,11 @@ def test_a_credit_notes_lines_are_debits() -> None:
     [
         (PT23, "2026-03-02", []),
         (("IVA", "PT", "NOR", "13"), "2026-03-02", ["line 1: TaxCode NOR is 23% in PT on 2026-03-02, not 13%"]),
-        (("IVA", "PT", "OUT", "24"), "2026-03-02", ["line 1: VAT 24% is not a rate of PT on 2026-03-02 (NOR 23, INT 13, RED 6, or 0)"]),
+        (
+            ("IVA", "PT", "OUT", "24"),
+            "2026-03-02",
+            ["line 1: VAT 24% is not a rate of PT on 2026-03-02 (NOR 23, INT 13, RED 6, or 0)"],
+        ),
         (("IVA", "PT", "ISE", "6"), "2026-03-02", ["line 1: TaxCode ISE is 0% in PT on 2026-03-02, not 6%"]),
         (("IVA", "PT-MA", "RED", "5"), "2024-09-30", []),
         (("IVA", "PT-MA", "RED", "5"), "2024-10-01", ["line 1: TaxCode RED is 4% in PT-MA on 2024-10-01, not 5%"]),
@@ -129,7 +139,9 @@ def test_a_credit_notes_lines_are_debits() -> None:
         (("IS", "PT", "1.1", "0.8"), "2026-03-02", []),  # stamp duty
     ],
 )
-def test_a_vat_rate_is_one_of_its_regions_on_the_documents_date(tax: tuple[str, str, str, str], day: str, expected: list[str]) -> None:
+def test_a_vat_rate_is_one_of_its_regions_on_the_documents_date(
+    tax: tuple[str, str, str, str], day: str, expected: list[str]
+) -> None:
     from decimal import Decimal
 
     vat = f"{(100 * Decimal(tax[3]) / 100).quantize(Decimal('0.01')):f}"

@@ -31,7 +31,9 @@ def test_rate_limiter_slides_over_one_minute() -> None:
 
 def test_api_keys_are_redacted_from_log_lines() -> None:
     assert redact("GET /x.json?api_key=abc123&page=2") == "GET /x.json?api_key=[REDACTED]&page=2"
-    record = logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET", "/a?api_key=s3cret"), None)
+    record = logging.LogRecord(
+        "uvicorn.access", 20, "", 0, '%s - "%s %s"', ("1.2.3.4", "GET", "/a?api_key=s3cret"), None
+    )
     RedactApiKeys().filter(record)
     assert "s3cret" not in record.getMessage()
 
@@ -52,7 +54,9 @@ def test_decimals_are_rendered_as_exact_json_numbers() -> None:
     )
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", True), (1, True), (True, True), ("0", False), (0, False), (None, None)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), (1, True), (True, True), ("0", False), (0, False), (None, None)]
+)
 def test_flags(value: object, expected: bool | None) -> None:
     assert as_flag(value, "f") is expected
 
@@ -166,7 +170,9 @@ def test_vat_moss_documents_take_an_eu_consumer_countrys_rates() -> None:
     assert Decimal("19") in rates_of("DE") and Decimal("7") in rates_of("DE")
     assert rates_of("NO") == () and rates_of("US") == ()
     assert vat_moss_problems("vat_moss_invoice", "Germany", [Decimal("19"), Decimal("7.0")]) == []
-    assert vat_moss_problems("vat_moss_credit_note", "Germany", [Decimal("23")])[0].startswith("VAT at 23% is not a rate of Germany (")
+    assert vat_moss_problems("vat_moss_credit_note", "Germany", [Decimal("23")])[0].startswith(
+        "VAT at 23% is not a rate of Germany ("
+    )
     assert vat_moss_problems("vat_moss_invoice", "Norway", [Decimal("25")]) == [
         "A VAT MOSS document is for a consumer in another EU country, not in Norway"
     ]

@@ -17,6 +17,7 @@ def next_status(doc_type: str, type_name: str, status: str, event: str) -> str:
     """change-state's rule for a document of `doc_type`: its family's."""
     return BY_KEY[doc_type].family.next_status(doc_type, type_name, status, event)
 
+
 # The columns of GRID, with the `type` value each shows in "CantHandle: <status> for <Type>".
 TYPES = {
     "invoice": "Invoice",

@@ -41,7 +41,20 @@ def test_one_account_alone_has_the_whole_batch_in_order() -> None:
 def test_accounts_take_turns_and_each_keeps_its_order() -> None:
     pending = jobs(1, 40) + jobs(2, 3) + jobs(3, 10)
     batch, rest = take_batch(pending, 12, 256)
-    assert named(batch) == [(1, 0), (2, 0), (3, 0), (1, 1), (2, 1), (3, 1), (1, 2), (2, 2), (3, 2), (1, 3), (3, 3), (1, 4)]
+    assert named(batch) == [
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (1, 1),
+        (2, 1),
+        (3, 1),
+        (1, 2),
+        (2, 2),
+        (3, 2),
+        (1, 3),
+        (3, 3),
+        (1, 4),
+    ]
     assert named(rest) == [(1, n) for n in range(5, 40)] + [(3, n) for n in range(4, 10)], "in the order they arrived"
     assert len(batch) + len(rest) == len(pending)
 

@@ -19,7 +19,12 @@ def test_api_v2_section_3_example() -> None:
         D("24.39"), D("0.00"), D("24.39"), D("5.61"), D("30.00"),
     )  # fmt: skip
     line = totals.lines[0]
-    assert (line.subtotal, line.tax_amount, line.discount_amount, line.total) == (D("24.3902"), D("5.609746"), D("0"), D("30.00"))
+    assert (line.subtotal, line.tax_amount, line.discount_amount, line.total) == (
+        D("24.3902"),
+        D("5.609746"),
+        D("0"),
+        D("30.00"),
+    )
 
 
 def test_live_capture_2022() -> None:
@@ -36,7 +41,10 @@ def test_live_draft_2018() -> None:
 def test_pt_compliance_worked_example_vat_per_rate_half_up() -> None:
     # 3 x 12.50 at 23 % and 1 x 10.00 at 6 %: 8.625 -> 8.63 (half-up, per rate), 0.60
     totals = compute([Line(D("12.50"), D("3"), D("0"), D("23")), Line(D("10.00"), D("1"), D("0"), D("6"))])
-    assert [(r.rate, r.base, r.tax) for r in totals.rates] == [(D("6"), D("10.00"), D("0.60")), (D("23"), D("37.50"), D("8.63"))]
+    assert [(r.rate, r.base, r.tax) for r in totals.rates] == [
+        (D("6"), D("10.00"), D("0.60")),
+        (D("23"), D("37.50"), D("8.63")),
+    ]
     assert (totals.before_taxes, totals.taxes, totals.total) == (D("47.50"), D("9.23"), D("56.73"))
 
 
@@ -99,5 +107,8 @@ def test_per_rate_bases_are_what_their_lines_add_up_to() -> None:
     lines' sum rounded once, is 2.23 (the audit of issue 22 found a base moved a cent off its lines)."""
     totals = compute([Line(D("1.115"), D("1"), D("0"), D("23")), Line(D("1.115"), D("1"), D("0"), D("6"))])
     assert totals.before_taxes == D("2.23")
-    assert [(r.rate, r.base, r.tax) for r in totals.rates] == [(D("6"), D("1.12"), D("0.07")), (D("23"), D("1.12"), D("0.26"))]
+    assert [(r.rate, r.base, r.tax) for r in totals.rates] == [
+        (D("6"), D("1.12"), D("0.07")),
+        (D("23"), D("1.12"), D("0.26")),
+    ]
     assert totals.taxes == D("0.33") and totals.total == D("2.56")

@@ -43,7 +43,9 @@ def doc(
 ) -> ClientDocument:
     """A document; `settled`: (doc_type, total) of its live receipts and credit notes."""
     settlements = tuple(Settlement(kind, D(amount), D(amount), D(0)) for kind, amount in settled)
-    return ClientDocument(doc_type, status, due, D(before_taxes), D(total), D(retention), D(rate) if rate else None, settlements)
+    return ClientDocument(
+        doc_type, status, due, D(before_taxes), D(total), D(retention), D(rate) if rate else None, settlements
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,7 +59,11 @@ def doc(
         (doc(status=states.SETTLED), "0", "0"),  # settled by hand: paid
         (doc(status=states.SETTLED, settled=(("receipt", "123"), ("credit_note", "123"))), "-123", "-100.00"),
         (doc(doc_type="invoice_receipt", status=states.SETTLED), "0", "0"),  # paid when issued
-        (doc(doc_type="invoice_receipt", status=states.SETTLED, settled=(("credit_note", "12.30"),)), "-12.30", "-10.00"),
+        (
+            doc(doc_type="invoice_receipt", status=states.SETTLED, settled=(("credit_note", "12.30"),)),
+            "-12.30",
+            "-10.00",
+        ),
         (doc(status=states.CANCELED), "0", "0"),
         (doc(status=states.DRAFT), "0", "0"),
         (doc("110", "100", rate="1.1"), "100.00", "90.91"),  # USD at 1.1 per euro, in euros

@@ -33,7 +33,12 @@ TEXT_LIMITS = {
     "contact_phone": 64, "contact_mobile": 64,
 }  # fmt: skip
 CONTACT_INVALID = "Client contact is invalid"
-CONTACT_FIELDS = (("name", "contact_name"), ("email", "contact_email"), ("phone", "contact_phone"), ("mobile", "contact_mobile"))
+CONTACT_FIELDS = (
+    ("name", "contact_name"),
+    ("email", "contact_email"),
+    ("phone", "contact_phone"),
+    ("mobile", "contact_mobile"),
+)
 
 
 def _mobile(value: str | None) -> int | str | None:
@@ -124,7 +129,10 @@ async def list_clients(request: Request) -> Response:
     def build() -> Any:
         with ctx.db.snapshot() as conn:
             rows, total = service.list_clients(conn, account_id, page, per_page, fiscal_id)
-        return {"clients": [render(c, ctx.settings.base_url) for c in rows], "pagination": pagination_block(page, per_page, total)}
+        return {
+            "clients": [render(c, ctx.settings.base_url) for c in rows],
+            "pagination": pagination_block(page, per_page, total),
+        }
 
     return await cached_json(request, build)
 

@@ -127,7 +127,7 @@ def render(document: Document, base_url: str) -> dict[str, Any]:
 
 
 def _loaded_at(transport: Transport | None) -> str | None:
-    """"dd/mm/yyyy HH:MM:SS" (a purchase order's: "dd/mm/yyyy")."""
+    """ "dd/mm/yyyy HH:MM:SS" (a purchase order's: "dd/mm/yyyy")."""
     if transport is None or not transport.loaded_at:
         return None
     day, _, time = transport.loaded_at.partition("T")

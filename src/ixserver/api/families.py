@@ -113,7 +113,9 @@ def read_change(body: dict[str, Any], *keys: str) -> tuple[str, str | None]:
     return state.strip().lower(), as_text(message, "Message", limits.LONG_TEXT)
 
 
-async def list_response(request: Request, key: str, types: tuple[str, ...], selectable: tuple[str, ...] = ()) -> Response:
+async def list_response(
+    request: Request, key: str, types: tuple[str, ...], selectable: tuple[str, ...] = ()
+) -> Response:
     ctx, account_id = context(request), account(request).id
     filters = list_filters(request, types, selectable)
     page, per_page = pagination(request)
@@ -184,7 +186,9 @@ def _handlers(
         if not ctx.settings.sends_email:
             raise ValidationFailed("E-mail is not configured on this server (IXSERVER_SMTP_HOST)")
         message = parse_email(await read_body(request))
-        await ctx.writes.run(emails.email_document, account(request).id, kind.key, request.path_params["document_id"], message)
+        await ctx.writes.run(
+            emails.email_document, account(request).id, kind.key, request.path_params["document_id"], message
+        )
         ctx.job_enqueued()
         return Response(b"", status_code=200)
 

@@ -59,7 +59,9 @@ async def client_invoices(request: Request) -> Response:
         client_service.get_client(conn, account_id, client_id)
         documents, total = service.list_documents(conn, account_id, filters, page, per_page)
     base = ctx.settings.base_url
-    return JSONResponse({"invoices": [render(d, base) for d in documents], "pagination": pagination_block(page, per_page, total)})
+    return JSONResponse(
+        {"invoices": [render(d, base) for d in documents], "pagination": pagination_block(page, per_page, total)}
+    )
 
 
 def _words(value: Any) -> list[str]:

@@ -40,7 +40,9 @@ async def partial_payment(request: Request) -> Response:
         serie=as_text(data.get("serie"), "Serie", 35),
         payment_date=as_date(data.get("payment_date"), "Payment date"),
     )
-    receipt = await ctx.writes.run_with_resources(service.pay, account(request).id, request.path_params["document_id"], payment)
+    receipt = await ctx.writes.run_with_resources(
+        service.pay, account(request).id, request.path_params["document_id"], payment
+    )
     metrics.ISSUED.labels(receipt.doc_type).inc()
     return JSONResponse({"receipt": render(receipt, ctx.settings.base_url)})
 

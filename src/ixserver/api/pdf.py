@@ -64,4 +64,8 @@ async def download(request: Request, second_copy: bool) -> Response | None:
 async def _response(content: bytes | None, second_copy: bool) -> Response | None:
     if content is None:
         return None
-    return Response(content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{FILES[second_copy]}"'})
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{FILES[second_copy]}"'},
+    )

@@ -44,7 +44,11 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
     qr = ""
     if document.number is not None and kind.saft_code is not None:
         qr = f'<p><img src="/documents/{document.permalink_token}/qr.png" alt="QR code" width="160" height="160"></p>'
-    status = "" if document.status in (states.DRAFT, *states.LIVE) else f"<p><strong>{escape(document.status.upper())}</strong></p>"
+    status = (
+        ""
+        if document.status in (states.DRAFT, *states.LIVE)
+        else f"<p><strong>{escape(document.status.upper())}</strong></p>"
+    )
     if BY_KEY[document.doc_type].family is not INVOICES:  # Despacho 8632/2014 §1.2, in Portuguese whatever the client's
         status += f"<p><strong>{escape(pdf.NOT_AN_INVOICE)}</strong></p>"
     if training:

@@ -62,7 +62,9 @@ async def create_sequence(request: Request) -> JSONResponse:
     make_default = as_flag(data.get("default_sequence"), "default_sequence") if data else None
     ctx = context(request)
     # its error codes differ from register's: web/errors.py CODES_BY_OPERATION
-    created = await service.create_sequence(ctx.writes, ctx.resources, account(request).id, serie.strip(), bool(make_default))
+    created = await service.create_sequence(
+        ctx.writes, ctx.resources, account(request).id, serie.strip(), bool(make_default)
+    )
     return JSONResponse({"sequence": render(created)}, status_code=201)
 
 

@@ -264,7 +264,9 @@ class Figures:
             if percentage
         )
         made = f"{per_rate}" if per_rate == per_line else f"{per_rate} per rate, {per_line} line by line"
-        self._problem(f"TaxPayable says {_text(stated)}, its lines' taxes make {made}" + (f" ({rates})" if rates else ""))
+        self._problem(
+            f"TaxPayable says {_text(stated)}, its lines' taxes make {made}" + (f" ({rates})" if rates else "")
+        )
 
     def _currency(self, totals: Any, gross: Decimal) -> None:
         currency = totals.find(Q + "Currency")

@@ -67,7 +67,9 @@ TABLES = {
     t.element: t
     for t in (
         Table("SalesInvoices", "Invoice", "InvoiceNo", "InvoiceDate", "InvoiceStatus", "InvoiceType", True),
-        Table("MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", "MovementType", True),
+        Table(
+            "MovementOfGoods", "StockMovement", "DocumentNumber", "MovementDate", "MovementStatus", "MovementType", True
+        ),
         Table("WorkingDocuments", "WorkDocument", "DocumentNumber", "WorkDate", "WorkStatus", "WorkType", True),
         Table("Payments", "Payment", "PaymentRefNo", "TransactionDate", "PaymentStatus", "PaymentType", False),
     )
@@ -280,7 +282,9 @@ class _Audit:
     def receipts(self) -> None:
         """A receipt without taxes in its lines is under VAT OSS when the documents it pays are:
         known when they are in the file (a document not under it is enough to say it is not)."""
-        issued = {e.text: e.foreign for (name, _), entries in self.series.items() if name != "Payments" for e in entries}
+        issued = {
+            e.text: e.foreign for (name, _), entries in self.series.items() if name != "Payments" for e in entries
+        }
         for entry in itertools.chain.from_iterable(v for (name, _), v in self.series.items() if name == "Payments"):
             if entry.foreign is None:
                 known = [issued.get(paid) for paid in entry.paid]

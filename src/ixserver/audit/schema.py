@@ -129,7 +129,9 @@ def document_errors(element: str, where: str, node: Any) -> list[XsdError]:
 
         node = ElementTree.fromstring(node)
     errors = [(where, _message(error)) for error in _declaration(element).iter_errors(node, namespaces={"ns": NS})]
-    return errors + [(where, message) for message in assertion_errors(node, ("AuditFile", *DOCUMENT_PATHS[element][:-1]))]
+    return errors + [
+        (where, message) for message in assertion_errors(node, ("AuditFile", *DOCUMENT_PATHS[element][:-1]))
+    ]
 
 
 def _batch_errors(batch: list[tuple[str, str, bytes]]) -> list[XsdError]:

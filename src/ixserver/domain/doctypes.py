@@ -29,8 +29,20 @@ class DocType:
 # sub-sequence per type.
 DOC_TYPES: tuple[DocType, ...] = (
     DocType("invoice", "invoices", "Invoice", INVOICES, "FT", "SI", True, "FT", "invoice"),
-    DocType("invoice_receipt", "invoice_receipts", "InvoiceReceipt", INVOICES, "FR", "SI", True, "FR", "invoice-receipt"),
-    DocType("simplified_invoice", "simplified_invoices", "SimplifiedInvoice", INVOICES, "FS", "SI", True, "FS", "simplified invoice"),
+    DocType(
+        "invoice_receipt", "invoice_receipts", "InvoiceReceipt", INVOICES, "FR", "SI", True, "FR", "invoice-receipt"
+    ),
+    DocType(
+        "simplified_invoice",
+        "simplified_invoices",
+        "SimplifiedInvoice",
+        INVOICES,
+        "FS",
+        "SI",
+        True,
+        "FS",
+        "simplified invoice",
+    ),
     DocType("credit_note", "credit_notes", "CreditNote", INVOICES, "NC", "SI", True, "NC", "credit note"),
     DocType("debit_note", "debit_notes", "DebitNote", INVOICES, "ND", "SI", True, "ND", "debit note"),
     DocType("receipt", "receipts", "Receipt", RECEIPTS, "RG", "PY", True, "RG", "receipt", signed=False),
@@ -41,10 +53,43 @@ DOC_TYPES: tuple[DocType, ...] = (
     DocType("quote", "quotes", "Quote", ESTIMATES, "OR", "WD", True, "OR", "quote"),
     # Not relevant for ATCUD per the OpenAPI ("N/A"); api-v2 §8.1 treats purchase orders alike.
     DocType("fees_note", "fees_notes", "FeesNote", ESTIMATES, None, None, False, "NH", "fees note"),
-    DocType("purchase_order", "purchase_orders", "PurchaseOrder", PURCHASE_ORDERS, None, None, False, "NE", "purchase order"),
-    DocType("vat_moss_invoice", "vat_moss_invoices", "VatMossInvoice", INVOICES, "FT", "SI", False, "FVM", "VAT MOSS invoice"),
-    DocType("vat_moss_credit_note", "vat_moss_credit_notes", "VatMossCreditNote", INVOICES, "NC", "SI", False, "NCVM", "VAT MOSS credit note"),
-    DocType("vat_moss_receipt", "vat_moss_receipts", "VatMossReceipt", RECEIPTS, "RG", "PY", False, "RGVM", "VAT MOSS receipt", signed=False),
+    DocType(
+        "purchase_order", "purchase_orders", "PurchaseOrder", PURCHASE_ORDERS, None, None, False, "NE", "purchase order"
+    ),
+    DocType(
+        "vat_moss_invoice",
+        "vat_moss_invoices",
+        "VatMossInvoice",
+        INVOICES,
+        "FT",
+        "SI",
+        False,
+        "FVM",
+        "VAT MOSS invoice",
+    ),
+    DocType(
+        "vat_moss_credit_note",
+        "vat_moss_credit_notes",
+        "VatMossCreditNote",
+        INVOICES,
+        "NC",
+        "SI",
+        False,
+        "NCVM",
+        "VAT MOSS credit note",
+    ),
+    DocType(
+        "vat_moss_receipt",
+        "vat_moss_receipts",
+        "VatMossReceipt",
+        RECEIPTS,
+        "RG",
+        "PY",
+        False,
+        "RGVM",
+        "VAT MOSS receipt",
+        signed=False,
+    ),
 )
 
 BY_KEY: dict[str, DocType] = {t.key: t for t in DOC_TYPES}
@@ -88,5 +133,5 @@ assert sorted(ID_ALLOCATION_ORDER) == sorted(BY_KEY), "every type gets exactly o
 
 
 def with_article(label: str) -> str:
-    """"an invoice", "a credit note", "a VAT MOSS invoice"."""
+    """ "an invoice", "a credit note", "a VAT MOSS invoice"."""
     return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"

@@ -232,7 +232,11 @@ def draft_problems(
         else:
             problems.extend(
                 number_problems(
-                    global_discount.value, "Global discount value", low=Decimal(0), high=MAX_AMOUNT, places=AMOUNT_PLACES
+                    global_discount.value,
+                    "Global discount value",
+                    low=Decimal(0),
+                    high=MAX_AMOUNT,
+                    places=AMOUNT_PLACES,
                 )
             )
     if not lines:

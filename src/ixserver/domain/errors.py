@@ -85,7 +85,9 @@ class DatabaseUnavailable(Unavailable):
     (store/db.py's FAULTS); the request may be repeated as it is."""
 
     def __init__(self, reason: str, retry_after: int = 1) -> None:
-        super().__init__(f"The database is unavailable ({reason}); nothing was changed. Repeat the request in {retry_after} s.")
+        super().__init__(
+            f"The database is unavailable ({reason}); nothing was changed. Repeat the request in {retry_after} s."
+        )
         self.reason = reason
         self.retry_after = retry_after
 
@@ -349,4 +351,6 @@ class SealRefused(ValidationFailed):
 class SaftExportNotSealed(Conflict):
     """A kept SAF-T file is not the one the seal recorded: it is not served (`ixserver verify`)."""
 
-    message = "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"
+    message = (
+        "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"
+    )

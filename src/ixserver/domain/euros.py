@@ -40,7 +40,9 @@ def in_document_currency(document: Document) -> DocumentTotals:
     return compute(document_lines(document), document.global_discount, document.retention)
 
 
-def converted(lines: list[Line], discount: GlobalDiscount | None, retention: Decimal | None, rate: Decimal | None) -> DocumentTotals:
+def converted(
+    lines: list[Line], discount: GlobalDiscount | None, retention: Decimal | None, rate: Decimal | None
+) -> DocumentTotals:
     """The arithmetic of lines in a currency `rate` units per euro, made in euros (the rule above);
     `rate` None: the lines are in euros."""
     if rate is None:
@@ -77,7 +79,9 @@ def by_the_rule(document: Document) -> DocumentTotals:
     # a receipt: its shares of the document it pays
     net, taxes = in_euros(document.before_taxes, rate), in_euros(document.taxes, rate)
     retention = in_euros(document.retention_amount, rate)
-    return DocumentTotals(sum=net, discount=Decimal(0), before_taxes=net, taxes=taxes, total=net + taxes, retention=retention)
+    return DocumentTotals(
+        sum=net, discount=Decimal(0), before_taxes=net, taxes=taxes, total=net + taxes, retention=retention
+    )
 
 
 def gross_totals_allowed(document: Document) -> tuple[Decimal, Decimal]:

@@ -16,7 +16,11 @@ Transitions = dict[str, dict[str, str]]  # event -> {current status -> new statu
 # The events of change-state that every family but the estimates knows: one it does not apply
 # is "CantHandle", one nobody knows "Invalid state" (api-v2 §4.6).
 EVENTS = ("finalized", "deleted", "canceled", "settled", "unsettled")
-_ISSUED_THEN_CANCELED: Transitions = {"finalized": {DRAFT: FINAL}, "deleted": {DRAFT: DELETED}, "canceled": {FINAL: CANCELED}}
+_ISSUED_THEN_CANCELED: Transitions = {
+    "finalized": {DRAFT: FINAL},
+    "deleted": {DRAFT: DELETED},
+    "canceled": {FINAL: CANCELED},
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +56,12 @@ class Family:
 
 INVOICES = Family(
     "invoices",
-    {"finalized": {DRAFT: FINAL}, "deleted": {DRAFT: DELETED}, "canceled": {FINAL: CANCELED}, "settled": {FINAL: SETTLED}},
+    {
+        "finalized": {DRAFT: FINAL},
+        "deleted": {DRAFT: DELETED},
+        "canceled": {FINAL: CANCELED},
+        "settled": {FINAL: SETTLED},
+    },
     of_type={
         "invoice_receipt": {"finalized": {DRAFT: SETTLED}, "canceled": {FINAL: CANCELED, SETTLED: CANCELED}},
         "credit_note": {"unsettled": {SETTLED: FINAL}},

@@ -22,7 +22,7 @@ def document_number(doc_type: DocType, serie: str, number: int) -> str:
 
 
 def atcud(doc_type: DocType, validation_code: str | None, number: int) -> str:
-    """"CODE-n"; "N/D" when the series is not registered with AT; "N/A" when the type does
+    """ "CODE-n"; "N/D" when the series is not registered with AT; "N/A" when the type does
     not take an ATCUD."""
     if not doc_type.atcud:
         return NOT_APPLICABLE

@@ -154,7 +154,11 @@ def document_fields(document: Document, issuer_nif: str, certificate: int) -> Qr
             slot = _SLOT.get(code, "normal")
             base, vat = space.get(slot, (Decimal(0), Decimal(0)))
             space[slot] = (base + rate.base, vat + rate.tax)
-    found = tuple(FiscalSpace(region, **amounts) for region, amounts in spaces.items() if any(_nonzero(v) for v in amounts.values()))
+    found = tuple(
+        FiscalSpace(region, **amounts)
+        for region, amounts in spaces.items()
+        if any(_nonzero(v) for v in amounts.values())
+    )
     client = document.client
     return QrFields(
         issuer_nif=issuer_nif,

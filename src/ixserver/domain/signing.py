@@ -75,7 +75,9 @@ def printed_mention(signature: str | None, certificate: int) -> str:
     """What an issued document prints of the program (pt-compliance §3.2): "XXXX-Processado por
     programa certificado n.º N/AT" when signed, "Emitido por …" when not (receipts); naming AT's
     certificate only when there is one (IXSERVER_SOFTWARE_CERTIFICATE), ixserver's name else."""
-    program = f"programa certificado n.º {certificate}/AT" if certificate else "ixserver (programa não certificado pela AT)"
+    program = (
+        f"programa certificado n.º {certificate}/AT" if certificate else "ixserver (programa não certificado pela AT)"
+    )
     if signature:
         return f"{printed_characters(signature)}-Processado por {program}"
     return f"Emitido por {program}"

@@ -57,9 +57,7 @@ def seed_taxes(region: str) -> list[SeedTax]:
     is the default. Names are what real clients look taxes up by (IVA23, IVA13, IVA6, IVA0)."""
     rates = RATES.get(region, RATES["PT"])
     region = region if region in RATES else "PT"
-    taxes = [
-        SeedTax(f"IVA{rates[code]}", rates[code], region, code, code == "NOR") for code in ("NOR", "INT", "RED")
-    ]
+    taxes = [SeedTax(f"IVA{rates[code]}", rates[code], region, code, code == "NOR") for code in ("NOR", "INT", "RED")]
     taxes.append(SeedTax("IVA0", Decimal("0"), region, "ISE", False))
     return taxes
 

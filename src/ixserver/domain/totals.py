@@ -84,7 +84,9 @@ def _global_shares(nets: list[Decimal], discount: GlobalDiscount | None) -> list
     return shares
 
 
-def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, retention: Decimal | None = None) -> DocumentTotals:
+def compute(
+    lines: list[Line], global_discount: GlobalDiscount | None = None, retention: Decimal | None = None
+) -> DocumentTotals:
     grosses = [to_line(line.quantity * line.unit_price) for line in lines]
     line_discounts = [to_line(percent_of(gross, line.discount)) for gross, line in zip(grosses, lines, strict=True)]
     after_line = [gross - disc for gross, disc in zip(grosses, line_discounts, strict=True)]
@@ -100,7 +102,10 @@ def compute(lines: list[Line], global_discount: GlobalDiscount | None = None, re
 
     total_sum = to_cents(sum(grosses, ZERO))
     before_taxes = to_cents(sum((a.net for a in amounts), ZERO))
-    rates = [RateTotals(rate, to_cents(base), to_cents(percent_of(base, rate))) for rate, base in sorted(base_by_rate.items())]
+    rates = [
+        RateTotals(rate, to_cents(base), to_cents(percent_of(base, rate)))
+        for rate, base in sorted(base_by_rate.items())
+    ]
     taxes = sum((r.tax for r in rates), to_cents(ZERO))
     withheld = to_cents(percent_of(before_taxes, retention)) if retention else to_cents(ZERO)
     return DocumentTotals(
@@ -119,5 +124,3 @@ def in_euros(amount: Decimal, rate: Decimal | None) -> Decimal:
     """The EUR counter-value of an amount in a document's currency (`rate` = units of that
     currency per euro); signatures and SAF-T are in euros (pt-compliance §6.6)."""
     return to_cents(amount / rate) if rate else amount
-
-

@@ -95,7 +95,9 @@ def _clean(value: Decimal) -> Decimal:
 def document_due(document: ClientDocument) -> Figures:
     """What the client still owes on a document, in euros, with and without VAT (negative: what
     the client is owed back)."""
-    left = balance_due(document.doc_type, document.status, document.total, document.retention_amount, document.settlements)
+    left = balance_due(
+        document.doc_type, document.status, document.total, document.retention_amount, document.settlements
+    )
     if not left or not document.total:
         return Figures(ZERO, ZERO)
     with_vat = in_euros(left, document.exchange_rate)

@@ -54,7 +54,9 @@ def code_of(country_code: str, rate: Decimal) -> str | None:
     reduced = sorted(Decimal(str(r)) for r in found["reduced"])
     if found["standard"] is not None and rate == Decimal(str(found["standard"])):
         return "NOR"
-    if (found["parking"] is not None and rate == Decimal(str(found["parking"]))) or (len(reduced) > 1 and rate == reduced[-1]):
+    if (found["parking"] is not None and rate == Decimal(str(found["parking"]))) or (
+        len(reduced) > 1 and rate == reduced[-1]
+    ):
         return "INT"
     if rate in reduced or (found["super_reduced"] is not None and rate == Decimal(str(found["super_reduced"]))):
         return "RED"

@@ -61,7 +61,9 @@ def message(context: JobContext, job: store.Job) -> EmailMessage:
     body = payload.get("body") or f"<p>{name}</p>"
     mail.set_content("This message is in HTML; the document is attached as a PDF.")
     mail.add_alternative(body, subtype="html")
-    mail.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{name.replace(' ', '_').replace('/', '-')}.pdf")
+    mail.add_attachment(
+        pdf, maintype="application", subtype="pdf", filename=f"{name.replace(' ', '_').replace('/', '-')}.pdf"
+    )
     return mail
 
 
@@ -72,7 +74,9 @@ def send(context: JobContext, job: store.Job) -> None:
     if not settings.smtp_host:
         if not settings.sandbox:
             raise RuntimeError("no SMTP server is configured (IXSERVER_SMTP_HOST)")
-        if not context.writes.run_sync(_keep, job.account_id, job.id, job.token, _with_bcc(mail, job.payload.get("bcc"))):
+        if not context.writes.run_sync(
+            _keep, job.account_id, job.id, job.token, _with_bcc(mail, job.payload.get("bcc"))
+        ):
             raise ClaimLost(f"job {job.id} was taken by another worker")
         return
     if settings.smtp_tls == "ssl":

@@ -36,7 +36,9 @@ def make(context: JobContext, job: store.Job) -> None:
         if job.attempts >= context.settings.job_attempts:
             context.writes.run_sync(saft.fail_export, export_id, f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    kept = context.writes.run_sync_with_resources(_kept, export.account_id, export_id, buffer.getvalue(), count, job.id, job.token)
+    kept = context.writes.run_sync_with_resources(
+        _kept, export.account_id, export_id, buffer.getvalue(), count, job.id, job.token
+    )
     if not kept:
         raise ClaimLost(f"job {job.id} was taken by another worker")
 

@@ -150,7 +150,12 @@ def _retry_or_fail(conn: Connection, job_id: int, token: str, error: str, retry_
 
 class JobWorkers:
     def __init__(
-        self, settings: Settings, db: Database, writes: Writes, handlers: dict[str, Handler], renderers: Renderers | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        writes: Writes,
+        handlers: dict[str, Handler],
+        renderers: Renderers | None = None,
     ) -> None:
         """`renderers`: the process's (a server process's are its API's); else the workers' own."""
         self._own_renderers = renderers_for(settings) if renderers is None else None

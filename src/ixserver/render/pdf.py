@@ -180,7 +180,9 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         facts.append([labels["reference"], document.reference])
     if document.doc_type in CORRECTS:
         related = context.related
-        corrected = f"{related.number} {labels['dated']} {related.date:%d-%m-%Y}" if related else document.owner_reference
+        corrected = (
+            f"{related.number} {labels['dated']} {related.date:%d-%m-%Y}" if related else document.owner_reference
+        )
         if corrected:
             facts.append([labels["corrected"], corrected])
     lines = [
@@ -261,7 +263,11 @@ def data(document: Document, context: Context) -> dict[str, Any]:
         "canceled": labels["canceled"] if document.status == states.CANCELED else None,
         "training": TRAINING_MENTION if context.training else None,
         "not_invoice": None if kind.family is INVOICES else NOT_AN_INVOICE,
-        "issuer": {"name": context.issuer.name, "fiscal_id": context.issuer.fiscal_id, "address": list(context.issuer.address)},
+        "issuer": {
+            "name": context.issuer.name,
+            "fiscal_id": context.issuer.fiscal_id,
+            "address": list(context.issuer.address),
+        },
         "client": {
             "name": str(client.get("name") or ""),
             # a final consumer's line is "Consumidor final" (Despacho 8632/2014 §2.2.5), not a NIF

@@ -104,7 +104,9 @@ def table_of(document: Document) -> str | None:
 
 # A client who gave no NIF is AT's final consumer (pt-compliance §5.4, AT's demo file): one
 # master record, its NIF 999999990, "Consumidor final", its address unknown.
-FINAL_CONSUMER_CUSTOMER = Customer(FINAL_CONSUMER_ID, FINAL_CONSUMER_NIF, FINAL_CONSUMER, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+FINAL_CONSUMER_CUSTOMER = Customer(
+    FINAL_CONSUMER_ID, FINAL_CONSUMER_NIF, FINAL_CONSUMER, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN
+)
 
 
 def _nif(document: Document) -> str:
@@ -139,7 +141,9 @@ def product_code(line: DocumentLine) -> str:
 
 def product_of(line: DocumentLine) -> Product:
     name = xml_text(line.name).strip()
-    return Product(product_code(line), "S" if line.unit in SERVICE_UNITS else "P", (name if len(name) >= 2 else f"{name}.")[:200])
+    return Product(
+        product_code(line), "S" if line.unit in SERVICE_UNITS else "P", (name if len(name) >= 2 else f"{name}.")[:200]
+    )
 
 
 def counts(document: Document) -> bool:
@@ -401,7 +405,9 @@ def _invoice(document: Document, reference: str | None) -> etree._Element:
     totals = _totals(root, document, figures)
     _currency(totals, document, figures)
     if kind.key == "invoice_receipt":  # paid when issued (AT's demo: FR with its Payment)
-        _payment_method(totals, "Payment", INVOICE_RECEIPT_MECHANISM, payable(figures.total, figures.retention), document)
+        _payment_method(
+            totals, "Payment", INVOICE_RECEIPT_MECHANISM, payable(figures.total, figures.retention), document
+        )
     _withholding(root, figures)
     return root
 

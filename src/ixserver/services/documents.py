@@ -187,7 +187,9 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
     )
 
 
-def update_document(conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput) -> Document:
+def update_document(
+    conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput
+) -> Document:
     """Replace a draft (a client PUTs back the whole document it read)."""
     store.lock_document(conn, account_id, document_id)
     current = get_document(conn, account_id, document_id, doc_type)
@@ -245,7 +247,9 @@ def _prepare(
     assert data.client is not None and data.lines
 
     client = client_service.resolve_for_document(conn, account_id, data.client)
-    lines, totals = _priced_lines(conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None)
+    lines, totals = _priced_lines(
+        conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None
+    )
     content = DocumentContent(
         date=doc_date,
         due_date=due_date,
@@ -285,7 +289,9 @@ def _dates(doc_type: DocType, data: DocumentInput, current: Document | None) -> 
     return doc_date, due_date
 
 
-def _draft_transport(doc_type: DocType, data: DocumentInput, current: Document | None, problems: list[str]) -> Transport | None:
+def _draft_transport(
+    doc_type: DocType, data: DocumentInput, current: Document | None, problems: list[str]
+) -> Transport | None:
     """A guide's transport or a purchase order's delivery, as the request changes the draft's; a
     guide's problems added to `problems` (a start the request sets must be later than now; one
     the draft keeps is checked at finalization)."""
@@ -490,7 +496,9 @@ def _finalize(
     )
     issuer, issuer_problems = issuer_at_issue(taken)
     problems += issuer_problems
-    problems += vat_moss_problems(kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines])
+    problems += vat_moss_problems(
+        kind.key, (client or document.client).get("country"), [line.tax_value for line in document.lines]
+    )
     if kind.family.moves_goods and document.transport:
         problems += departure_problems(document.transport.loaded_at, signing.entry_date(clock.local_now()))
         # a draft saved before countries were checked is not issued to "Narnia"
@@ -569,7 +577,9 @@ def _communicate_transport(
     return resources.at.communicate_transport(taxpayer, document_number, document.transport.loaded_at)
 
 
-def enter_transport_code(conn: Connection, resources: Resources, account_id: int, document_id: int, code: str) -> Document:
+def enter_transport_code(
+    conn: Connection, resources: Resources, account_id: int, document_id: int, code: str
+) -> Document:
     """The code AT's portal gave an issued guide's transport (production, where the manual
     adapter communicates nothing): kept once, and sealed. The same code again changes nothing."""
     code = code.strip()

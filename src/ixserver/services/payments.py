@@ -80,7 +80,10 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
     taken = counters.take_number(conn, counter, account_id=account_id, doc_type=kind.key)
     head = taken.head
     issuer, issuer_problems = issuer_at_issue(taken)
-    raise_if(numbering_problems(kind, taken.serie, head.validation_code, payment_date, clock.today(), head.last_date) + issuer_problems)
+    raise_if(
+        numbering_problems(kind, taken.serie, head.validation_code, payment_date, clock.today(), head.last_date)
+        + issuer_problems
+    )
     entry = signing.next_entry(clock.local_now(), taken.latest_entry)
     counters.advance_chain(conn, taken.sub_sequence_id, payment_date, entry, None)
 

@@ -50,7 +50,9 @@ def pdf_inputs(conn: Connection, document: Document, certificate: int, second_co
     if document.owner_document_id is not None:
         owner = store.get_document(conn, document.account_id, document.owner_document_id)
         if owner is not None and owner.number is not None and owner.serie is not None:
-            related = render.Related(numbering.document_number(BY_KEY[owner.doc_type], owner.serie, owner.number), owner.date)
+            related = render.Related(
+                numbering.document_number(BY_KEY[owner.doc_type], owner.serie, owner.number), owner.date
+            )
     context = render.Context(
         issuer=issuer,
         language=client.language if client is not None else account.language,

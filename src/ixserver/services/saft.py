@@ -93,13 +93,17 @@ def export(
     latest: Document | None = None  # the latest document issued, whose issuer the header names
     for document in _chunks(conn, account.id, ids):  # pass 1: control totals, master files
         render.add_to_totals(period.totals, document)
-        if document.issuer and (latest is None or (document.system_entry_date or "") >= (latest.system_entry_date or "")):
+        if document.issuer and (
+            latest is None or (document.system_entry_date or "") >= (latest.system_entry_date or "")
+        ):
             latest = document
         customers[render.customer_id(document)] = render.customer_of(document)
         for line in document.lines:
             products.setdefault(render.product_code(line), render.product_of(line))
             code = reported_code(line.tax_region, line.tax_value, line.tax_code)
-            taxes.setdefault((line.tax_region, code, line.tax_value), render.TaxEntry(line.tax_region, code, line.tax_value))
+            taxes.setdefault(
+                (line.tax_region, code, line.tax_value), render.TaxEntry(line.tax_region, code, line.tax_value)
+            )
         if document.sub_sequence_id not in series_types:
             series_types[document.sub_sequence_id] = sequence_store.series_type_of(conn, document.sub_sequence_id)
     training = TRAINING in series_types.values()
@@ -129,7 +133,9 @@ def export(
     def documents() -> Iterator[tuple[Document, Document | None]]:
         nonlocal written
         for document in _chunks(conn, account.id, ids):  # pass 2: the documents
-            related = store.get_document(conn, account.id, document.owner_document_id) if document.owner_document_id else None
+            related = (
+                store.get_document(conn, account.id, document.owner_document_id) if document.owner_document_id else None
+            )
             yield document, related
             written += 1
             if progress is not None:
@@ -183,7 +189,9 @@ def start_export(conn: Connection, account_id: int, year: int, month: int) -> tu
     return "running", None
 
 
-def finish_export(conn: Connection, resources: Resources, account_id: int, export_id: int, content: bytes, count: int) -> None:
+def finish_export(
+    conn: Connection, resources: Resources, account_id: int, export_id: int, content: bytes, count: int
+) -> None:
     """The file made, kept, and sealed: the API serves only the file the seal recorded."""
     export_store.finish(conn, export_id, content, count, clock.now())
     export = export_store.get(conn, export_id)

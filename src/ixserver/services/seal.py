@@ -60,17 +60,27 @@ def _append_opened(conn: Connection, key: bytes, account_id: int, predates: dict
     _append(conn, key, account_id, seal.ACCOUNT, seal.OPENED, text, seal.OPENED)
 
 
-def record_identity(conn: Connection, key: bytes, account_id: int, before: dict[str, str], after: dict[str, str]) -> None:
+def record_identity(
+    conn: Connection, key: bytes, account_id: int, before: dict[str, str], after: dict[str, str]
+) -> None:
     """The account's fiscal identity changed (`before` → `after`, domain/accounts.fiscal_identity)."""
     if before != after:
-        _append(conn, key, account_id, seal.ACCOUNT, seal.IDENTITY, seal.account_text({"identity": after}), seal.IDENTITY)
+        _append(
+            conn, key, account_id, seal.ACCOUNT, seal.IDENTITY, seal.account_text({"identity": after}), seal.IDENTITY
+        )
 
 
 def record_export(conn: Connection, key: bytes, account_id: int, export: export_store.Export, sha256: str) -> int:
     """A SAF-T file kept for the API: its place in the chain, which the export row keeps."""
     payload = {"export": export.id, "year": export.year, "month": export.month, "sha256": sha256}
     return _append(
-        conn, key, account_id, seal.ACCOUNT, seal.SAFT_EXPORT, seal.account_text(payload), f"SAF-T {export.year}-{export.month:02d}"
+        conn,
+        key,
+        account_id,
+        seal.ACCOUNT,
+        seal.SAFT_EXPORT,
+        seal.account_text(payload),
+        f"SAF-T {export.year}-{export.month:02d}",
     )
 
 
@@ -83,7 +93,10 @@ def sealed_export_digest(conn: Connection, key: bytes, export: export_store.Expo
     previous = store.event_at(conn, export.account_id, export.seal_seq - 1) if export.seal_seq > 1 else None
     if event is None or event.event != seal.SAFT_EXPORT or (export.seal_seq > 1 and previous is None):
         return None
-    if seal.mac(key, previous.mac if previous else "", event.seq, event.document_id, event.event, event.canonical) != event.mac:
+    if (
+        seal.mac(key, previous.mac if previous else "", event.seq, event.document_id, event.event, event.canonical)
+        != event.mac
+    ):
         return None
     payload = json.loads(event.canonical)
     return str(payload["sha256"]) if payload.get("export") == export.id else None
@@ -157,7 +170,9 @@ def _replay(conn: Connection, key: bytes, account_id: int, name_of: dict[int, st
         if event.seq != expected:
             found.problems.append(f"seal: event {expected} is missing (the next is {event.seq})")
         if seal.mac(key, previous, event.seq, event.document_id, event.event, event.canonical) != event.mac:
-            found.problems.append(f"seal: event {event.seq} ({where}, {event.event}) does not verify: edited, or another key")
+            found.problems.append(
+                f"seal: event {event.seq} ({where}, {event.event}) does not verify: edited, or another key"
+            )
         previous, expected = event.mac, event.seq + 1
         found.macs[event.seq] = event.mac
         if event.document_id == seal.ACCOUNT:

@@ -60,7 +60,9 @@ def create_default_sequence(conn: Connection, account_id: int, resources: Resour
     pending = _pending(sequence)
     try:
         _check_taxpayer(conn, account, serie, [sub.doc_type for sub in pending], resources.at.training)
-        codes = resources.at.register_series(taxpayer_of(account, resources.vault), _requests(serie, pending, resources))
+        codes = resources.at.register_series(
+            taxpayer_of(account, resources.vault), _requests(serie, pending, resources)
+        )
     except ValidationFailed:  # an account AT would not register (not Portuguese): it stays N/D
         return sequence
     _store_codes(conn, pending, codes, resources)
@@ -251,12 +253,18 @@ async def register(writes: Writes, resources: Resources, account_id: int, sequen
     sequence, pending, account = await writes.run(begin_registration, account_id, sequence_id, clock.now(), training)
     try:
         codes = await asyncio.to_thread(
-            resources.at.register_series, taxpayer_of(account, resources.vault), _requests(sequence.serie, pending, resources)
+            resources.at.register_series,
+            taxpayer_of(account, resources.vault),
+            _requests(sequence.serie, pending, resources),
         )
     except BaseException:
         await writes.run(abandon_registration, account_id, sequence_id)
         raise
     series_type = TRAINING if training else NORMAL
     await writes.run(
-        finish_registration, account_id, sequence_id, {sub.id: code for sub, code in zip(pending, codes, strict=True)}, series_type
+        finish_registration,
+        account_id,
+        sequence_id,
+        {sub.id: code for sub, code in zip(pending, codes, strict=True)},
+        series_type,
     )

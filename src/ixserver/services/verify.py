@@ -36,7 +36,11 @@ from ixserver.store import signing_keys as key_store
 
 
 def verify(
-    conn: Connection, seal_key: bytes, account_name: str | None = None, *, journals: list[Heads] | None = None,
+    conn: Connection,
+    seal_key: bytes,
+    account_name: str | None = None,
+    *,
+    journals: list[Heads] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
     """Every problem found, one line each; an empty list means clean. `seal_key`: the key that
@@ -56,7 +60,9 @@ def verify(
     checked = [a for a in accounts if account_name is None or a.name == account_name]
     for done, account in enumerate(checked, 1):
         problems += _series_problems(conn, account.id, account.name)
-        for doc_type, status, archived, period, day, kept, actual in document_counts.count_disagreements(conn, account.id):
+        for doc_type, status, archived, period, day, kept, actual in document_counts.count_disagreements(
+            conn, account.id
+        ):
             dated = {"total": "", "day": f" dated {day}", "month": f" of {str(day)[:7]}"}[period]
             problems.append(
                 f"{account.name}: {kept} {status} {doc_type} documents{dated} counted ({'' if archived else 'not '}archived),"
@@ -91,7 +97,9 @@ def _correction_problems(conn: Connection, account_id: int, name: str) -> list[s
         if owner is None:
             continue
         where = f"{name}: {seal_service.label(owner)}"
-        notes = document_store.fetch_documents(conn, account_id, document_store.live_correction_ids(conn, owner_id, tuple(BY_KEY)))
+        notes = document_store.fetch_documents(
+            conn, account_id, document_store.live_correction_ids(conn, owner_id, tuple(BY_KEY))
+        )
         if notes and owner.status == states.CANCELED:
             problems.append(f"{where}: canceled, but corrected by {', '.join(seal_service.label(n) for n in notes)}")
         credits = [n for n in notes if n.doc_type in CREDIT_NOTES]
@@ -161,7 +169,9 @@ def _chain_problems(
         if not numbering.atcud_is_valid(kind, document.atcud or "", document.number or 0):
             problems.append(f"{where}: ATCUD {document.atcud!r} is not CODE-{document.number} (or N/D, N/A)")
         elif counter.validation_code and document.atcud not in (f"{counter.validation_code}-{document.number}", "N/D"):
-            problems.append(f"{where}: ATCUD {document.atcud!r} is not the series' {counter.validation_code}-{document.number}")
+            problems.append(
+                f"{where}: ATCUD {document.atcud!r} is not the series' {counter.validation_code}-{document.number}"
+            )
         previous_hash, previous = document.signature or "", document
     if chain and kind.signed and counter.last_hash != chain[-1].signature:
         problems.append(f"{label}: the chain head is not the last document's signature")
@@ -171,7 +181,11 @@ def _chain_problems(
 def _receipt_problems(where: str, document: Document) -> list[str]:
     """A receipt has no lines: its share of the document it pays adds up (domain/payments.py)."""
     problems = []
-    if document.lines or document.before_taxes + document.taxes != document.total or document.sum != document.before_taxes:
+    if (
+        document.lines
+        or document.before_taxes + document.taxes != document.total
+        or document.sum != document.before_taxes
+    ):
         problems.append(f"{where}: amounts {document.before_taxes} + {document.taxes} do not make {document.total}")
     if payable(document.total, document.retention_amount) <= 0 or document.owner_document_id is None:
         problems.append(f"{where}: pays nothing, or no document")

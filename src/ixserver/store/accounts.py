@@ -69,7 +69,6 @@ def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
     return KeyRow(row[0], row[1], row[2]) if row else None
 
 
-
 # The writer's account lock (writes/batches.py) and the read caches' change counter (web/cache.py),
 # on PostgreSQL: one row per account, moved on by every write transaction of the account and held
 # by it to its commit. (On SQLite the write transaction is exclusive already, and the caches read
@@ -77,7 +76,9 @@ def key_by_lookup(conn: Connection, lookup: str) -> KeyRow | None:
 _MOVE_ON = Prepared(
     pg_insert(account_versions)
     .values(account_id=bindparam("account_id"), version=1)
-    .on_conflict_do_update(index_elements=[account_versions.c.account_id], set_={"version": account_versions.c.version + 1})
+    .on_conflict_do_update(
+        index_elements=[account_versions.c.account_id], set_={"version": account_versions.c.version + 1}
+    )
 )
 
 

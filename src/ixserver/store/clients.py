@@ -67,7 +67,9 @@ def update_client(conn: Connection, client_id: int, **values: Any) -> None:
 
 def client_by_statement_token(conn: Connection, token: str) -> tuple[int, Client] | None:
     """The client whose public statement this token opens, with its account's id."""
-    row = conn.execute(select(_c.account_id, *(getattr(_c, f) for f in FIELDS)).where(_c.statement_token == token)).first()
+    row = conn.execute(
+        select(_c.account_id, *(getattr(_c, f) for f in FIELDS)).where(_c.statement_token == token)
+    ).first()
     return (int(row[0]), Client(*row[1:])) if row else None
 
 

@@ -12,13 +12,13 @@ from sqlalchemy.engine import Connection
 def make_default(conn: Connection, table: Table, account_id: int, row_id: int) -> None:
     """Exactly one default per account (series, taxes): clear the old one, set the new one."""
     c = table.c
-    conn.execute(
-        update(table).where(c.account_id == account_id, c.is_default, c.id != row_id).values(is_default=False)
-    )
+    conn.execute(update(table).where(c.account_id == account_id, c.is_default, c.id != row_id).values(is_default=False))
     conn.execute(update(table).where(c.id == row_id).values(is_default=True))
 
 
-def page(conn: Connection, query: Select[Any], page_number: int, per_page: int) -> tuple[list[Any], int]:  # rows (Row), unpacked by position
+def page(
+    conn: Connection, query: Select[Any], page_number: int, per_page: int
+) -> tuple[list[Any], int]:  # rows (Row), unpacked by position
     """One page of `query` (already ordered) and the total number of rows it has."""
     total = int(conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
     offset = page_offset(page_number, per_page, total)

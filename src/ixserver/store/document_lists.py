@@ -148,7 +148,10 @@ def _build(
         c = table.c
         return [
             condition
-            for present, condition in ((date_from, c.date >= bindparam("date_from")), (date_to, c.date <= bindparam("date_to")))
+            for present, condition in (
+                (date_from, c.date >= bindparam("date_from")),
+                (date_to, c.date <= bindparam("date_to")),
+            )
             if present
         ]
 
@@ -175,7 +178,9 @@ def _build(
 
     def page_of(*more: Any) -> Prepared:
         query = select(_d.id).where(and_(*conditions, *more))
-        return Prepared(query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")), planned_per_values=searched)
+        return Prepared(
+            query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")), planned_per_values=searched
+        )
 
     page = page_of()
     if len(conditions) > by_day:
@@ -193,7 +198,9 @@ def _build(
         """The first key (date or month), in the list's order, whose documents and those of the
         keys before it are more than `offset`; and how many those before it are."""
         grouped = select(per.c.key, func.sum(per.c.n).label("n")).group_by(per.c.key).subquery()
-        running = select(grouped.c.key, grouped.c.n, func.sum(grouped.c.n).over(order_by=ordered(grouped.c.key)).label("through")).subquery()
+        running = select(
+            grouped.c.key, grouped.c.n, func.sum(grouped.c.n).over(order_by=ordered(grouped.c.key)).label("through")
+        ).subquery()
         return Prepared(
             select(running.c.key, running.c.through - running.c.n)
             .where(running.c.through > bindparam("offset"))
@@ -206,7 +213,9 @@ def _build(
 
     from_start = _d.date <= bindparam("start") if newest_first else _d.date >= bindparam("start")
     if date_from or date_to:  # few dates, or few before the deep pages: walk the days
-        return _Statements(page, Prepared(count), None, walk(_per(document_day_counts, "date", kept, dated)), page_of(from_start))
+        return _Statements(
+            page, Prepared(count), None, walk(_per(document_day_counts, "date", kept, dated)), page_of(from_start)
+        )
 
     def in_month(table: Any) -> list[Any]:
         return [table.c.date >= bindparam("month_first"), table.c.date < bindparam("month_next")]
@@ -221,7 +230,9 @@ def _per(table: Any, key: str, kept: Callable[[Any], list[Any]], more: Callable[
     """(key, n) rows of a kept count per date or month, and of the changes not folded into it yet."""
     changes = document_count_changes
     return union_all(
-        select(table.c[key].label("key"), table.c.n.label("n")).where(and_(*kept(table), *(more(table) if more else ()))),
+        select(table.c[key].label("key"), table.c.n.label("n")).where(
+            and_(*kept(table), *(more(table) if more else ()))
+        ),
         select((changes.c.date if change_key is None else change_key).label("key"), changes.c.delta.label("n")).where(
             and_(*kept(changes), *(more(changes) if more else ()))
         ),
@@ -324,7 +335,9 @@ def list_document_ids(
     return [row[0] for row in statements.page.rows(conn, {**params, "limit": per_page, "offset": offset})], total
 
 
-def _deep_page(conn: Connection, statements: _Statements, params: dict[str, Any], offset: int, per_page: int) -> list[int] | None:
+def _deep_page(
+    conn: Connection, statements: _Statements, params: dict[str, Any], offset: int, per_page: int
+) -> list[int] | None:
     """The page at `offset`, started at the month and then the day the counts place it on; None if
     they end before it (never: they are read in one snapshot with the total)."""
     assert statements.start is not None and statements.page_from is not None

@@ -116,7 +116,9 @@ def get_document_and_client(
 ) -> tuple[Document, dict[str, Any] | None] | None:
     """A document, and its client's current fields (None if the client is gone); `lock`: and
     the document's row locked until the transaction ends, as `lock_document` does."""
-    row = (_DOC_AND_CLIENT_LOCKED if lock else _DOC_AND_CLIENT).first(conn, {"account_id": account_id, "id": document_id})
+    row = (_DOC_AND_CLIENT_LOCKED if lock else _DOC_AND_CLIENT).first(
+        conn, {"account_id": account_id, "id": document_id}
+    )
     if row is None:
         return None
     lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
@@ -338,8 +340,13 @@ def issued_between(conn: Connection, account_id: int, first: date, last: date, d
     query = (
         select(_d.id)
         .select_from(documents.join(sub_sequences, _ss.id == _d.sub_sequence_id))
-        .where(_d.account_id == account_id, _d.number.is_not(None), _d.date >= first, _d.date <= last,
-               _d.doc_type.in_(list(doc_types)))  # fmt: skip
+        .where(
+            _d.account_id == account_id,
+            _d.number.is_not(None),
+            _d.date >= first,
+            _d.date <= last,
+            _d.doc_type.in_(list(doc_types)),
+        )  # fmt: skip
         .order_by(_d.doc_type, _ss.serie, _d.number)
     )
     return [int(i) for i in conn.scalars(query)]
@@ -367,5 +374,3 @@ def delete_account_documents(conn: Connection, account_id: int) -> None:
 def document_by_token(conn: Connection, token: str) -> Document | None:
     row = conn.execute(select(_d.id, _d.account_id).where(_d.permalink_token == token)).first()
     return get_document(conn, row[1], row[0]) if row else None
-
-

@@ -69,7 +69,12 @@ def _job(row: Any) -> Job:
 
 def enqueue(conn: Connection, account_id: int | None, kind: str, payload: dict[str, Any], now: datetime) -> int:
     statement = insert(jobs).values(
-        account_id=account_id, kind=kind, payload=orjson.dumps(payload).decode(), status=QUEUED, run_after=now, created_at=now
+        account_id=account_id,
+        kind=kind,
+        payload=orjson.dumps(payload).decode(),
+        status=QUEUED,
+        run_after=now,
+        created_at=now,
     )
     return int(conn.execute(statement.returning(_j.id)).scalar_one())
 
@@ -140,17 +145,25 @@ def heartbeat(conn: Connection, claims: Sequence[tuple[int, str]], now: datetime
 def mark_sending(conn: Connection, job_id: int, token: str, now: datetime) -> bool:
     """The job's effect is under way (an e-mail is being handed over): if its claimer is gone now,
     it is not run again. False when the claim is not held any more (another worker has the job)."""
-    marked = conn.execute(update(jobs).where(_claimed(job_id, token), _j.status == RUNNING).values(status=SENDING, heartbeat_at=now))
+    marked = conn.execute(
+        update(jobs).where(_claimed(job_id, token), _j.status == RUNNING).values(status=SENDING, heartbeat_at=now)
+    )
     return marked.rowcount == 1
 
 
 def finish(conn: Connection, job_id: int, token: str, now: datetime) -> bool:
     """Done, if the claim is still held (else nothing: another worker has the job). Whether it was."""
-    done = conn.execute(update(jobs).where(_claimed(job_id, token), _j.status != DONE).values(status=DONE, finished_at=now, last_error=None))
+    done = conn.execute(
+        update(jobs)
+        .where(_claimed(job_id, token), _j.status != DONE)
+        .values(status=DONE, finished_at=now, last_error=None)
+    )
     return done.rowcount == 1
 
 
-def retry_or_fail(conn: Connection, job_id: int, token: str, error: str, retry_at: datetime | None, now: datetime) -> None:
+def retry_or_fail(
+    conn: Connection, job_id: int, token: str, error: str, retry_at: datetime | None, now: datetime
+) -> None:
     """Put a failed attempt back for `retry_at`; with None, the job has failed for good. Nothing
     if the claim is not held any more."""
     if retry_at is None:
@@ -185,7 +198,9 @@ def record_email(conn: Connection, account_id: int, job_id: int | None, message:
 def account_emails(conn: Connection, account_id: int, limit: int = 100) -> list[tuple[int, str, datetime]]:
     """The account's latest e-mails of the sandbox's sink: (id, message, received), newest first."""
     c = sent_emails.c
-    rows = conn.execute(select(c.id, c.message, c.created_at).where(c.account_id == account_id).order_by(c.id.desc()).limit(limit))
+    rows = conn.execute(
+        select(c.id, c.message, c.created_at).where(c.account_id == account_id).order_by(c.id.desc()).limit(limit)
+    )
     return [(int(r[0]), r[1], r[2]) for r in rows]
 
 

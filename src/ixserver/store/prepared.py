@@ -28,7 +28,9 @@ class _Plan:
     __slots__ = ("sql", "params", "convert", "positional", "_types", "_dialect")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str]) -> None:
-        compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys))  # SQLCompiler: binds, positiontup
+        compiled: Any = statement.compile(
+            dialect=dialect, column_keys=list(column_keys)
+        )  # SQLCompiler: binds, positiontup
         if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
             raise ValueError("Prepared statements take every value from their parameters")
         if "POSTCOMPILE" in compiled.string:

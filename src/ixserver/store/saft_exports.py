@@ -48,12 +48,18 @@ def get(conn: Connection, export_id: int) -> Export | None:
 
 
 def start(conn: Connection, account_id: int, year: int, month: int, token: str, now: datetime) -> int:
-    statement = insert(saft_exports).values(account_id=account_id, year=year, month=month, status=RUNNING, token=token, created_at=now)
+    statement = insert(saft_exports).values(
+        account_id=account_id, year=year, month=month, status=RUNNING, token=token, created_at=now
+    )
     return int(conn.execute(statement.returning(_e.id)).scalar_one())
 
 
 def finish(conn: Connection, export_id: int, content: bytes, count: int, now: datetime) -> None:
-    conn.execute(update(saft_exports).where(_e.id == export_id).values(status=DONE, content=content, documents=count, finished_at=now))
+    conn.execute(
+        update(saft_exports)
+        .where(_e.id == export_id)
+        .values(status=DONE, content=content, documents=count, finished_at=now)
+    )
 
 
 def set_seal(conn: Connection, export_id: int, seq: int) -> None:

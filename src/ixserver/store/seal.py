@@ -35,10 +35,7 @@ def open_chain(conn: Connection, account_id: int) -> None:
 # Taking the next place locks the head's row until the transaction ends (as the gapless counter
 # does): an account's events are appended one transaction at a time, on every instance.
 _ADVANCE = Prepared(
-    update(seal_heads)
-    .where(_h.account_id == bindparam("of_account"))
-    .values(seq=_h.seq + 1)
-    .returning(_h.seq, _h.mac)
+    update(seal_heads).where(_h.account_id == bindparam("of_account")).values(seq=_h.seq + 1).returning(_h.seq, _h.mac)
 )
 _APPEND = Prepared(insert(seal_events))
 _SET_MAC = Prepared(update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac")))
@@ -84,7 +81,9 @@ def head(conn: Connection, account_id: int) -> tuple[int, str] | None:
 def events(conn: Connection, account_id: int) -> Iterator[SealEvent]:
     """The account's events in order (for `ixserver verify`)."""
     rows = conn.execute(
-        select(_e.seq, _e.document_id, _e.event, _e.canonical, _e.mac).where(_e.account_id == account_id).order_by(_e.seq)
+        select(_e.seq, _e.document_id, _e.event, _e.canonical, _e.mac)
+        .where(_e.account_id == account_id)
+        .order_by(_e.seq)
     )
     for row in rows:
         yield SealEvent(int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]))

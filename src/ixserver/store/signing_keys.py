@@ -15,7 +15,9 @@ def public_key(conn: Connection, version: int) -> str | None:
 
 
 def all_public_keys(conn: Connection) -> dict[int, str]:
-    return {version: pem for version, pem in conn.execute(select(signing_keys.c.version, signing_keys.c.public_key)).all()}
+    return {
+        version: pem for version, pem in conn.execute(select(signing_keys.c.version, signing_keys.c.public_key)).all()
+    }
 
 
 def insert_public_key(conn: Connection, version: int, pem: str, created_at: datetime) -> None:

@@ -303,6 +303,7 @@ document_count_changes = Table(
     Index("ix_document_count_changes_account", "account_id"),
 )
 
+
 # The same per date and per month (its first day): the totals of lists filtered by date, and
 # where a deep page of a list starts (store/document_lists.py), without reading the documents.
 # Folded with document_counts.
@@ -477,7 +478,9 @@ jobs = Table(
     Column("payload", Text, nullable=False),  # JSON
     Column("status", String(16), nullable=False),  # queued, running, sending, done, failed
     Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("run_after", UtcDateTime(), nullable=False),  # queued: not before; running, claimed before 0020: the lease's end
+    Column(
+        "run_after", UtcDateTime(), nullable=False
+    ),  # queued: not before; running, claimed before 0020: the lease's end
     Column("last_error", Text),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),

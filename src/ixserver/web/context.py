@@ -87,6 +87,7 @@ class AppContext:
         if self.jobs is not None:
             self.jobs.notify()
 
+
 def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx

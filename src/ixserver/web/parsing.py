@@ -61,7 +61,9 @@ class BodyParser:
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_lowered, initargs=(os.getpid(),))
+            pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lowered, initargs=(os.getpid(),)
+            )
             pool.submit(int).add_done_callback(lambda started: self._up(pool, started))
             self._pool = pool
         return self._pool

@@ -37,5 +37,9 @@ def pagination_block(page: int, per_page: int, total: int) -> dict[str, int]:
 async def cached_json(request: Request, build: Callable[[], Any]) -> Response:
     """Render `build()` as JSON, or reuse the body rendered for the same account, path and
     query while the account's data has not changed (web/cache.py)."""
-    query = "&".join(sorted(p for p in request.scope["query_string"].decode("latin-1").split("&") if not p.startswith("api_key=")))
-    return RawJSONResponse(await context(request).cache.body(account(request).id, (request.scope["path"], query), lambda: dumps(build())))
+    query = "&".join(
+        sorted(p for p in request.scope["query_string"].decode("latin-1").split("&") if not p.startswith("api_key="))
+    )
+    return RawJSONResponse(
+        await context(request).cache.body(account(request).id, (request.scope["path"], query), lambda: dumps(build()))
+    )

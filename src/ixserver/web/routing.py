@@ -45,7 +45,7 @@ class Router:
 
 
 def first_segment(path: str) -> str:
-    """"invoices" for /invoices.json and /invoices/12/change-state.json."""
+    """ "invoices" for /invoices.json and /invoices/12/change-state.json."""
     segment = path.lstrip("/").split("/", 1)[0]
     return segment[:-5] if segment.endswith(".json") else segment
 

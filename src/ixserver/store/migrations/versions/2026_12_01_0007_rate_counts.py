@@ -10,21 +10,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'rate_counts',
-        sa.Column('who', sa.String(length=64), nullable=False),
-        sa.Column('window', sa.BigInteger(), nullable=False),
-        sa.Column('n', sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint('who', 'window'),
+        "rate_counts",
+        sa.Column("who", sa.String(length=64), nullable=False),
+        sa.Column("window", sa.BigInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("who", "window"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('rate_counts')
+    op.drop_table("rate_counts")

@@ -10,17 +10,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('document_lines', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('tax_exemption', sa.String(length=8), nullable=True))
+    with op.batch_alter_table("document_lines", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("tax_exemption", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('document_lines', schema=None) as batch_op:
-        batch_op.drop_column('tax_exemption')
+    with op.batch_alter_table("document_lines", schema=None) as batch_op:
+        batch_op.drop_column("tax_exemption")

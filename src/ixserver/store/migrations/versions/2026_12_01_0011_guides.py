@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -21,10 +21,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('documents', sa.Column('transport', sa.Text(), nullable=True))
-    op.add_column('documents', sa.Column('at_doc_code', sa.String(length=64), nullable=True))
+    op.add_column("documents", sa.Column("transport", sa.Text(), nullable=True))
+    op.add_column("documents", sa.Column("at_doc_code", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    op.execute('ALTER TABLE documents DROP COLUMN at_doc_code')
-    op.execute('ALTER TABLE documents DROP COLUMN transport')
+    op.execute("ALTER TABLE documents DROP COLUMN at_doc_code")
+    op.execute("ALTER TABLE documents DROP COLUMN transport")

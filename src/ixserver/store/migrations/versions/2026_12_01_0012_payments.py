@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -20,15 +20,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('documents', sa.Column('loaded_at', sa.String(length=19), nullable=True))
-    op.add_column('documents', sa.Column('payment_mechanism', sa.String(length=2), nullable=True))
+    op.add_column("documents", sa.Column("loaded_at", sa.String(length=19), nullable=True))
+    op.add_column("documents", sa.Column("payment_mechanism", sa.String(length=2), nullable=True))
     # guides issued before: their load start, from the transport they keep as JSON
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("UPDATE documents SET loaded_at = transport::json->>'loaded_at' WHERE transport IS NOT NULL")
     else:
-        op.execute("UPDATE documents SET loaded_at = json_extract(transport, '$.loaded_at') WHERE transport IS NOT NULL")
+        op.execute(
+            "UPDATE documents SET loaded_at = json_extract(transport, '$.loaded_at') WHERE transport IS NOT NULL"
+        )
 
 
 def downgrade() -> None:
-    op.execute('ALTER TABLE documents DROP COLUMN payment_mechanism')
-    op.execute('ALTER TABLE documents DROP COLUMN loaded_at')
+    op.execute("ALTER TABLE documents DROP COLUMN payment_mechanism")
+    op.execute("ALTER TABLE documents DROP COLUMN loaded_at")

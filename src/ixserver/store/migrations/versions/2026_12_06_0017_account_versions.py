@@ -10,22 +10,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017'
-down_revision = '0016'
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
-        'account_versions',
-        sa.Column('account_id', ID, nullable=False),
-        sa.Column('version', sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint('account_id', name=op.f('pk_account_versions')),
+        "account_versions",
+        sa.Column("account_id", ID, nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_versions")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('account_versions')
+    op.drop_table("account_versions")

@@ -21,12 +21,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018'
-down_revision = '0017'
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
-ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # -- counts ---------------------------------------------------------------------------------------
 _KEY = "account_id, doc_type, status, archived"
@@ -95,7 +95,9 @@ def _text(sqlite: bool, row: str, line: bool) -> str:
 def _sqlite_search() -> None:
     # contentless (the text is in documents and document_lines): removing a row gives the FTS
     # table the text it indexed, which triggers have as OLD
-    op.execute("CREATE VIRTUAL TABLE document_search USING fts5(body, tokenize = 'trigram', content = '', columnsize = 0)")
+    op.execute(
+        "CREATE VIRTUAL TABLE document_search USING fts5(body, tokenize = 'trigram', content = '', columnsize = 0)"
+    )
 
     def add(key: str, row: str, line: bool) -> str:
         return f"INSERT INTO document_search (rowid, body) VALUES ({key}, {_text(True, row, line)});"
@@ -114,7 +116,9 @@ def _sqlite_search() -> None:
         )
         op.execute(f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} BEGIN {remove(old_key, 'OLD', line)} END")
     op.execute(f"INSERT INTO document_search (rowid, body) SELECT d.id, {_text(True, 'd', False)} FROM documents d")
-    op.execute(f"INSERT INTO document_search (rowid, body) SELECT -l.id, {_text(True, 'l', True)} FROM document_lines l")
+    op.execute(
+        f"INSERT INTO document_search (rowid, body) SELECT -l.id, {_text(True, 'l', True)} FROM document_lines l"
+    )
 
 
 def _postgresql_search() -> None:
@@ -152,7 +156,9 @@ def _postgresql_search() -> None:
         "CREATE TRIGGER document_search_lines AFTER INSERT OR DELETE OR UPDATE OF name, description, document_id"
         " ON document_lines FOR EACH ROW EXECUTE FUNCTION document_search_track()"
     )
-    op.execute(f"INSERT INTO document_search (key, document_id, body) SELECT d.id, d.id, {_text(False, 'd', False)} FROM documents d")
+    op.execute(
+        f"INSERT INTO document_search (key, document_id, body) SELECT d.id, d.id, {_text(False, 'd', False)} FROM documents d"
+    )
     op.execute(
         f"INSERT INTO document_search (key, document_id, body) SELECT -l.id, l.document_id, {_text(False, 'l', True)} FROM document_lines l"
     )
@@ -161,30 +167,30 @@ def _postgresql_search() -> None:
 def _counts_per(name: str, period: str) -> None:
     op.create_table(
         name,
-        sa.Column('account_id', ID, nullable=False),
-        sa.Column('doc_type', sa.String(length=32), nullable=False),
-        sa.Column('status', sa.String(length=16), nullable=False),
-        sa.Column('archived', sa.Boolean(), nullable=False),
+        sa.Column("account_id", ID, nullable=False),
+        sa.Column("doc_type", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
         sa.Column(period, sa.Date(), nullable=False),
-        sa.Column('n', sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint('account_id', period, 'doc_type', 'status', 'archived', name=op.f(f'pk_{name}')),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", period, "doc_type", "status", "archived", name=op.f(f"pk_{name}")),
     )
 
 
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
-    op.drop_index('ix_documents_account_date', table_name='documents')
+    op.drop_index("ix_documents_account_date", table_name="documents")
     op.create_index(
-        'ix_documents_account_date', 'documents', ['account_id', 'date', 'id', 'doc_type', 'status', 'archived']
+        "ix_documents_account_date", "documents", ["account_id", "date", "id", "doc_type", "status", "archived"]
     )
     _fold_pending(sqlite)
-    op.add_column('document_count_changes', sa.Column('date', sa.Date(), nullable=True))
-    _counts_per('document_day_counts', 'date')
+    op.add_column("document_count_changes", sa.Column("date", sa.Date(), nullable=True))
+    _counts_per("document_day_counts", "date")
     op.execute(
         f"INSERT INTO document_day_counts ({_KEY}, date, n) SELECT {_KEY}, date, COUNT(*) FROM documents"
         f" GROUP BY {_KEY}, date"
     )
-    _counts_per('document_month_counts', 'month')
+    _counts_per("document_month_counts", "month")
     month = "date(date, 'start of month')" if sqlite else "CAST(date_trunc('month', date) AS DATE)"
     op.execute(
         f"INSERT INTO document_month_counts ({_KEY}, month, n) SELECT {_KEY}, {month}, sum(n) FROM document_day_counts"
@@ -213,9 +219,9 @@ def downgrade() -> None:
     old_add = _ADD.replace(", date, delta", ", delta").replace(", NEW.date, 1", ", 1")
     old_remove = _REMOVE.replace(", date, delta", ", delta").replace(", OLD.date, -1", ", -1")
     _count_triggers(sqlite, old_add, old_remove, _OLD_CHANGED, _TRACKED.rsplit(", ", 1)[0])
-    op.drop_table('document_month_counts')
-    op.drop_table('document_day_counts')
+    op.drop_table("document_month_counts")
+    op.drop_table("document_day_counts")
     # no batch copy on SQLite (it would drop the table under its triggers): SQLite >= 3.35 drops a column
     op.execute("ALTER TABLE document_count_changes DROP COLUMN date")
-    op.drop_index('ix_documents_account_date', table_name='documents')
-    op.create_index('ix_documents_account_date', 'documents', ['account_id', 'date', 'id'])
+    op.drop_index("ix_documents_account_date", table_name="documents")
+    op.create_index("ix_documents_account_date", "documents", ["account_id", "date", "id"])

@@ -19,24 +19,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = '0019'
-down_revision = '0018'
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     # plain ALTER TABLE ADD COLUMN (no batch copy: `documents` keeps its triggers)
-    op.add_column('documents', sa.Column('issuer', sa.Text(), nullable=True))
-    op.add_column('saft_exports', sa.Column('seal_seq', sa.BigInteger(), nullable=True))
-    seal_start = context.config.attributes.get('seal_start')
+    op.add_column("documents", sa.Column("issuer", sa.Text(), nullable=True))
+    op.add_column("saft_exports", sa.Column("seal_seq", sa.BigInteger(), nullable=True))
+    seal_start = context.config.attributes.get("seal_start")
     if seal_start is None:
         return
     conn = op.get_bind()
-    for (account_id,) in conn.execute(sa.text('SELECT id FROM accounts ORDER BY id')).all():
+    for (account_id,) in conn.execute(sa.text("SELECT id FROM accounts ORDER BY id")).all():
         seal_start(conn, int(account_id))
 
 
 def downgrade() -> None:
-    op.drop_column('saft_exports', 'seal_seq')
-    op.drop_column('documents', 'issuer')
+    op.drop_column("saft_exports", "seal_seq")
+    op.drop_column("documents", "issuer")

@@ -17,20 +17,20 @@ from alembic import op
 
 import ixserver.store.types
 
-revision = '0020'
-down_revision = '0019'
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('jobs', sa.Column('claim_token', sa.String(length=32), nullable=True))
-    op.add_column('jobs', sa.Column('claimer_host', sa.String(length=255), nullable=True))
-    op.add_column('jobs', sa.Column('claimer_pid', sa.Integer(), nullable=True))
-    op.add_column('jobs', sa.Column('claimer_started', sa.BigInteger(), nullable=True))
-    op.add_column('jobs', sa.Column('heartbeat_at', ixserver.store.types.UtcDateTime(timezone=True), nullable=True))
+    op.add_column("jobs", sa.Column("claim_token", sa.String(length=32), nullable=True))
+    op.add_column("jobs", sa.Column("claimer_host", sa.String(length=255), nullable=True))
+    op.add_column("jobs", sa.Column("claimer_pid", sa.Integer(), nullable=True))
+    op.add_column("jobs", sa.Column("claimer_started", sa.BigInteger(), nullable=True))
+    op.add_column("jobs", sa.Column("heartbeat_at", ixserver.store.types.UtcDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    for column in ('heartbeat_at', 'claimer_started', 'claimer_pid', 'claimer_host', 'claim_token'):
-        op.drop_column('jobs', column)
+    for column in ("heartbeat_at", "claimer_started", "claimer_pid", "claimer_host", "claim_token"):
+        op.drop_column("jobs", column)
