@@ -185,6 +185,8 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.db = Database(settings.resolved_database_url)
         self.resources = Resources.from_settings(settings)  # accounts are made as the server makes them
+        # accounts whose rows a test changed behind the rules and the seal, on purpose: `verify` finds them
+        self.tampered: set[str] = set()
 
     @property
     def ctx(self) -> Any:

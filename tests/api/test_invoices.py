@@ -892,7 +892,8 @@ def test_every_account_with_documents_verifies(server: LiveServer, api: Api) -> 
             .all()
         )
         assert api.name in names
-        assert [problem for name in names for problem in verify(conn, server.resources.seal_key, name)] == []
+        checked = [name for name in names if name not in server.tampered]
+        assert [problem for name in checked for problem in verify(conn, server.resources.seal_key, name)] == []
 
 
 def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveServer, api: Api) -> None:

@@ -22,6 +22,7 @@ DOC = "(SELECT id FROM documents WHERE account_id = :a AND doc_type = '{}' AND n
 
 def _edited(server: LiveServer, api: Api, edits: list[str]) -> list[str]:
     """Apply `edits` (SQL with :a for the account id) and run verify on the account."""
+    server.tampered.add(api.name)
     with server.db.transaction() as conn:
         account_id = conn.execute(text("SELECT id FROM accounts WHERE name = :n"), {"n": api.name}).scalar_one()
         for statement in edits:
@@ -95,6 +96,7 @@ def _verify(server: LiveServer, api: Api, *, journal: bool = True) -> list[str]:
 
 
 def _by_hand(server: LiveServer, api: Api, edits: list[str]) -> None:
+    server.tampered.add(api.name)
     with server.db.transaction() as conn:
         account_id = conn.execute(text("SELECT id FROM accounts WHERE name = :n"), {"n": api.name}).scalar_one()
         for statement in edits:
@@ -202,6 +204,7 @@ def test_a_kept_saft_file_edited_in_the_database_is_found_and_not_served(server:
     assert httpx.get(url).status_code == 200
     assert _verify(server, api) == []
     forged = gzip.compress(httpx.get(url).content.replace(b"<GrossTotal>", b"<GrossTotal>1"), mtime=0)
+    server.tampered.add(api.name)
     with server.db.transaction() as conn:
         conn.execute(text("UPDATE saft_exports SET content = :c WHERE account_id = (SELECT id FROM accounts WHERE name = :n)"),
                      {"c": forged, "n": api.name})  # fmt: skip
