@@ -124,7 +124,7 @@ def test_a_laundered_seal_stays_a_finding_and_ixserver_seal_refuses_it(server: L
     for number in (1, 2, 3):
         assert f"{name}: FT {year}/{number}: issued but has no seal event: its events were deleted" in found
     with pytest.raises(SealRefused) as refused:
-        write(server.db, lambda conn: seal_unsealed(conn, server.resources, _account_id(server, api)))
+        write(server.db, seal_unsealed, server.resources, _account_id(server, api))
     assert "the seal has no start" in str(refused.value.messages)
     again = "\n".join(_verify(server, api))
     assert f"{name}: seal: the chain has no start" in again, "nothing was sealed"
@@ -139,7 +139,7 @@ def test_seal_refuses_documents_issued_after_its_start(server: LiveServer, api: 
                            "UPDATE seal_heads SET seq = 1, mac = (SELECT mac FROM seal_events WHERE account_id = :a AND seq = 1)"
                            " WHERE account_id = :a"])  # fmt: skip
     with pytest.raises(SealRefused) as refused:
-        write(server.db, lambda conn: seal_unsealed(conn, server.resources, _account_id(server, api)))
+        write(server.db, seal_unsealed, server.resources, _account_id(server, api))
     assert refused.value.messages == [
         f"FT {clock.today().year}/1 was issued after the seal began and has no seal event"
     ]

@@ -37,6 +37,7 @@ from ixserver.resources import renderers_for
 from ixserver.store import jobs as store
 from ixserver.store.db import Database
 from ixserver.writes import Writes
+from ixserver.writes.use_cases import of_no_account
 
 log = logging.getLogger("ixserver.jobs")
 HEARTBEAT_EVERY = 2.0  # seconds between the heartbeats of a process's running jobs
@@ -128,22 +129,27 @@ def claimer_alive(pid: int, started: int | None) -> bool:
 # -- the use cases (short writes) --------------------------------------------------------------
 
 
+@of_no_account
 def _claim(conn: Connection, now: datetime, claimer: store.Claimer, orphans: list[str]) -> store.Job | None:
     return store.claim(conn, now, now - STALE_AFTER, claimer, secrets.token_hex(16), orphans, IN_DOUBT)
 
 
+@of_no_account
 def _heartbeat(conn: Connection, claims: list[tuple[int, str]]) -> None:
     store.heartbeat(conn, claims, clock.now())
 
 
+@of_no_account
 def _mark_sending(conn: Connection, job_id: int, token: str) -> bool:
     return store.mark_sending(conn, job_id, token, clock.now())
 
 
+@of_no_account
 def _finish(conn: Connection, job_id: int, token: str) -> None:
     store.finish(conn, job_id, token, clock.now())
 
 
+@of_no_account
 def _retry_or_fail(conn: Connection, job_id: int, token: str, error: str, retry_at: datetime | None) -> None:
     store.retry_or_fail(conn, job_id, token, error, retry_at, clock.now())
 

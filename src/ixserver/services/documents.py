@@ -57,6 +57,7 @@ from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
+from ixserver.writes.use_cases import of_account
 
 # The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
 # purchase orders' delivery (§7).
@@ -163,6 +164,7 @@ def related_documents(conn: Connection, account_id: int, document_id: int) -> li
 # -- create and update drafts --------------------------------------------------------------
 
 
+@of_account
 def create_document(conn: Connection, account_id: int, doc_type: str, data: DocumentInput) -> Document:
     """A new draft. With a `proprietary_uid` already used, the document made then (api-v2 §4.3);
     a UID that names a document of another type is a conflict, not a repeat."""
@@ -187,6 +189,7 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
     )
 
 
+@of_account
 def update_document(
     conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput
 ) -> Document:
@@ -403,6 +406,7 @@ def _snapshot(client: Client) -> dict[str, Any]:
 # -- change state --------------------------------------------------------------------------
 
 
+@of_account
 def change_state(
     conn: Connection,
     resources: Resources,
@@ -577,6 +581,7 @@ def _communicate_transport(
     return resources.at.communicate_transport(taxpayer, document_number, document.transport.loaded_at)
 
 
+@of_account
 def enter_transport_code(
     conn: Connection, resources: Resources, account_id: int, document_id: int, code: str
 ) -> Document:

@@ -16,6 +16,7 @@ from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
 from ixserver.store import clients as client_store
 from ixserver.store import documents as store
 from ixserver.store import jobs as job_store
+from ixserver.writes.use_cases import of_account
 
 EMAIL_JOB = "email"
 
@@ -58,6 +59,7 @@ def _joined(value: str | None) -> str:
     return ", ".join(addresses(value))
 
 
+@of_account
 def email_document(conn: Connection, account_id: int, doc_type: str, document_id: int, message: EmailInput) -> int:
     """Enqueue the e-mail of an issued document, to the address given (else the client's); with
     `save`, the address given becomes the client's. The job's id."""

@@ -38,6 +38,7 @@ from ixserver.store import documents as store
 from ixserver.store import jobs as job_store
 from ixserver.store import saft_exports as export_store
 from ixserver.store import sequences as sequence_store
+from ixserver.writes.use_cases import of_account
 
 CHUNK = 500
 PRODUCER_NOT_IDENTIFIED = FINAL_CONSUMER_NIF  # ProductCompanyTaxID until IXSERVER_PRODUCER_TAX_ID says who
@@ -174,6 +175,7 @@ def export_state(conn: Connection, account_id: int, year: int, month: int) -> tu
     return "none", None
 
 
+@of_account
 def start_export(conn: Connection, account_id: int, year: int, month: int) -> tuple[str, str | None]:
     """Start making the month's file (a job), unless it is ready or under way; what `export_state`
     says after. 422 when the month has no document."""
@@ -201,7 +203,10 @@ def finish_export(
     export_store.set_seal(conn, export_id, seq)
 
 
-def fail_export(conn: Connection, export_id: int, error: str) -> None:
+@of_account
+def fail_export(conn: Connection, account_id: int, export_id: int, error: str) -> None:
+    """The export failed for good: a use case of its account, whose lock it takes (on PostgreSQL
+    its version moves on, so that the export's state is read anew)."""
     export_store.fail(conn, export_id, error, clock.now())
 
 

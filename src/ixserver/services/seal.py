@@ -21,6 +21,7 @@ from ixserver.store import counters as counter_store
 from ixserver.store import documents as document_store
 from ixserver.store import saft_exports as export_store
 from ixserver.store import seal as store
+from ixserver.writes.use_cases import of_account
 
 # The event of a document sealed as it was found (issued before ixserver sealed documents).
 FOUND = "found"
@@ -112,6 +113,7 @@ def open_existing(conn: Connection, key: bytes, account_id: int) -> None:
     _append_opened(conn, key, account_id, predates)
 
 
+@of_account
 def seal_unsealed(conn: Connection, resources: Resources, account_id: int) -> int:
     """Seal, as they now are, the account's issued documents that predate the seal and have no
     event (`ixserver seal`); how many were sealed. Refused, sealing nothing, when a document
