@@ -1,7 +1,7 @@
 """sandbox controls (issue 25): an account's clock, its faults, and the recorder's requests
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-08 12:00:00
 
 The clock is read by the writer in each use case's transaction. Faults and recorded requests are
@@ -16,8 +16,8 @@ from alembic import op
 
 import ixserver.store.types
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
