@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, TypeVar, overload
 
+from ixserver import clock
 from ixserver.store.accounts import lock_account_writes
+from ixserver.store.clocks import offset_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,9 +120,25 @@ def cost_of(case: UseCase) -> int:
     return cost
 
 
-def lock_account(conn: Any, case: UseCase) -> None:
-    """Take the lock of the case's account, if it is an account's use case. Every writer does
-    this before an account's use case (`Batches`, and `DirectWrites` for the CLI): on PostgreSQL
-    it also moves the account's version on, which the read caches of every instance compare."""
+def lock_account(conn: Any, case: UseCase) -> int | None:
+    """Take the lock of the case's account, if it is an account's use case; the account, or None.
+    Every writer does this before an account's use case (`Batches`, and `DirectWrites` for the
+    CLI): on PostgreSQL it also moves the account's version on, which the read caches of every
+    instance compare."""
     if case.account is not None:
         lock_account_writes(conn, case.account)
+    return case.account
+
+
+def call(conn: Any, case: UseCase, resources: Any) -> Any:
+    """Run the use case on `conn`; an account's in the account's time when accounts have clocks
+    (sandbox: its clock's offset, read in the same transaction, so a change of the clock is seen
+    by the next use case, whichever process writes it; in production, the server's time and no
+    read)."""
+    account = case.account
+    clocks = resources is not None and resources.account_clocks
+    offset = offset_of(conn, account) if account is not None and clocks else None
+    if offset is None:
+        return case.fn(conn, resources, *case.args) if case.with_resources else case.fn(conn, *case.args)
+    with clock.shifted(offset):
+        return case.fn(conn, resources, *case.args) if case.with_resources else case.fn(conn, *case.args)
