@@ -21,7 +21,9 @@ import ixserver.web  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
 from ixserver.api import (
     accounts,
+    assets,
     clients,
+    console,
     estimates,
     guides,
     invoices,
@@ -92,6 +94,8 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     modules = (
         sandbox,
         meta,
+        assets,
+        console,
         metrics,
         invoices,
         payments,
