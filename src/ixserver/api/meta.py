@@ -35,7 +35,7 @@ async def openapi(_request: Request) -> Response:
 # out" off: the description's `servers` entry is InvoiceXpress itself, not this server.
 DOCS_PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>InvoiceXpress API v2 (ixserver)</title>
-<link rel="stylesheet" href="{PREFIX}swagger-ui/swagger-ui.css"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="{PREFIX}swagger-ui/swagger-ui.css"></head>
 <body><div id="swagger-ui" data-url="{OPENAPI_PATH}"></div>
 <script src="{PREFIX}swagger-ui/swagger-ui-bundle.js"></script><script src="{PREFIX}docs.js"></script></body></html>
 """
