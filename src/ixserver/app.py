@@ -37,6 +37,10 @@ from ixserver.api import (
     qr_codes,
     saft,
     sandbox,
+    sandbox_clock,
+    sandbox_faults,
+    sandbox_requests,
+    sandbox_seed,
     sequences,
     statements,
     taxes,
@@ -51,12 +55,15 @@ from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.store.rate_counts import RateCounts
+from ixserver.store.sandbox_state import SandboxState
 from ixserver.web import errors
 from ixserver.web.auth import AuthMiddleware, KeyCache
 from ixserver.web.boundary import InputBoundary
 from ixserver.web.cache import ReadCache
 from ixserver.web.context import AppContext
+from ixserver.web.faults import FaultsMiddleware
 from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
+from ixserver.web.recorder import Recorder, RecorderMiddleware
 from ixserver.web.requestlog import RequestLogMiddleware
 from ixserver.web.routing import IndexedRouter
 from ixserver.web.shares import AccountShares
@@ -93,6 +100,10 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     errors.install(app)
     modules = (
         sandbox,
+        sandbox_clock,
+        sandbox_faults,
+        sandbox_requests,
+        sandbox_seed,
         meta,
         assets,
         console,
@@ -117,6 +128,9 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))
+    if ctx.recorder is not None:  # sandbox: inside the key's check (they need the account)
+        app.add_middleware(FaultsMiddleware, ctx=ctx)
+        app.add_middleware(RecorderMiddleware, recorder=ctx.recorder)  # records what faults answer too
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
     app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -142,6 +156,7 @@ def build_context(settings: Settings, writer_socket: str | None = None, parent_p
     db = Database(settings.resolved_database_url)
     attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
     resources = Resources.from_settings(settings)
+    sandbox_state = SandboxState(settings.resolved_database_url) if settings.sandbox else None
     return AppContext(
         settings=settings,
         db=db,
@@ -163,6 +178,8 @@ def build_context(settings: Settings, writer_socket: str | None = None, parent_p
         renderers=renderers_for(settings),
         drawing=asyncio.Semaphore(settings.render_workers),
         parent_pid=parent_pid,
+        sandbox=sandbox_state,
+        recorder=Recorder(sandbox_state) if sandbox_state is not None else None,
     )
 
 
@@ -180,6 +197,8 @@ async def start_context(ctx: AppContext) -> None:
         ctx.jobs.start(ctx.settings.job_workers)
     if ctx.parent_pid is not None:
         threading.Thread(target=_follow, args=(ctx.parent_pid,), name="ixserver-parent", daemon=True).start()
+    if ctx.recorder is not None:
+        ctx.recorder.start()
     ctx.renderers.prestart()
     ctx.ready = True
 
@@ -193,6 +212,10 @@ def stop_context(ctx: AppContext) -> None:
         if limiter is not None:
             limiter.close()
     ctx.renderers.close()
+    if ctx.recorder is not None:
+        ctx.recorder.stop()
+    if ctx.sandbox is not None:
+        ctx.sandbox.dispose()
     ctx.writes.close()
     ctx.parser.close()
     ctx.db.dispose()

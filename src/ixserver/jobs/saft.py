@@ -47,7 +47,7 @@ def _kept(conn: Connection, resources: Resources, account_id: int, export_id: in
           job_id: int, token: str) -> bool:  # fmt: skip
     """The file kept and sealed, and the job finished, in one transaction: only by the worker
     whose claim holds (one taken for gone may have made it too)."""
-    if not store.finish(conn, job_id, token, clock.now()):
+    if not store.finish(conn, job_id, token, clock.real_now()):
         return False
     saft.finish_export(conn, resources, account_id, export_id, content, count)
     return True

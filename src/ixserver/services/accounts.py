@@ -27,6 +27,7 @@ from ixserver.domain.errors import (
     raise_if,
 )
 from ixserver.resources import Resources
+from ixserver.services import clocks as clock_service
 from ixserver.services import first_free
 from ixserver.services import seal as seal_service
 from ixserver.services import sequences as sequence_service
@@ -123,7 +124,13 @@ def list_accounts(conn: Connection) -> list[store.Account]:
 
 def reset_account(conn: Connection, resources: Resources, account_id: int) -> None:
     """Sandbox: wipe everything the account owns except the account and its keys, and give it
-    back the state of a new account."""
+    back the state of a new account, on the server's time again (its clock forgotten)."""
+    clock_service.forget_clock(conn, account_id)
+    with clock.shifted(timedelta(0)):
+        _wipe(conn, resources, account_id)
+
+
+def _wipe(conn: Connection, resources: Resources, account_id: int) -> None:
     account = store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
@@ -227,7 +234,7 @@ def open_account(
     (another account for the user behind the calling key). The calling account (`creator_id`)
     may create at most `per_day` accounts in 24 hours."""
     owner_account_id = creator_id if for_the_callers_user else None
-    if store.accounts_created_by(conn, creator_id, clock.now() - timedelta(days=1)) >= per_day:
+    if store.accounts_created_by(conn, creator_id, clock.real_now() - timedelta(days=1)) >= per_day:
         raise AccountCreationLimit(per_day)
     tax_country = _tax_country(data.tax_country)
     problems = _account_problems(data, tax_country=tax_country, creating=owner_account_id is None)

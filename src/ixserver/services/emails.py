@@ -78,7 +78,7 @@ def email_document(conn: Connection, account_id: int, doc_type: str, document_id
         client_store.update_client(conn, document.client_id, email=to)
     payload = {"document_id": document.id, "to": to, "cc": _joined(message.cc), "bcc": _joined(message.bcc),
                "subject": message.subject, "body": message.body}  # fmt: skip
-    return job_store.enqueue(conn, account_id, EMAIL_JOB, payload, clock.now())
+    return job_store.enqueue(conn, account_id, EMAIL_JOB, payload, clock.real_now())  # the jobs' time
 
 
 def sent(conn: Connection, account_id: int) -> list[tuple[int, str, datetime]]:

@@ -32,6 +32,7 @@ from ixserver.domain.sequences import TRAINING, TRAINING_MENTION
 from ixserver.domain.taxes import reported_code
 from ixserver.render import saft as render
 from ixserver.resources import Resources
+from ixserver.services import clocks
 from ixserver.services import seal as seal_service
 from ixserver.store import accounts as account_store
 from ixserver.store import documents as store
@@ -121,7 +122,7 @@ def export(
         fiscal_year=first.year,
         start_date=first,
         end_date=last,
-        date_created=clock.today(),
+        date_created=clocks.account_today(conn, account.id),
         product_company_tax_id=producer_tax_id,
         software_certificate=certificate,
         product_version=__version__,
@@ -165,7 +166,7 @@ def export_state(conn: Connection, account_id: int, year: int, month: int) -> tu
     found = export_store.latest(conn, account_id, year, month)
     if found is None:
         return "none", None
-    if found.status == export_store.RUNNING and clock.now() - found.created_at < RUNNING_FOR:
+    if found.status == export_store.RUNNING and clocks.account_now(conn, account_id) - found.created_at < RUNNING_FOR:
         return "running", None
     if found.status == export_store.DONE and found.seal_seq is not None:  # (kept before files were sealed: made again)
         _count, changed = export_store.period_activity(conn, account_id, first, last)
@@ -185,7 +186,7 @@ def start_export(conn: Connection, account_id: int, year: int, month: int) -> tu
     if count == 0:
         raise SaftNothingToExport()
     export_id = export_store.start(conn, account_id, year, month, secrets.token_hex(20), clock.now())
-    job_store.enqueue(conn, account_id, SAFT_JOB, {"export_id": export_id}, clock.now())
+    job_store.enqueue(conn, account_id, SAFT_JOB, {"export_id": export_id}, clock.real_now())
     return "running", None
 
 

@@ -25,6 +25,7 @@ from ixserver.domain.errors import (
 from ixserver.domain.money import ZERO, to_cents
 from ixserver.domain.treasury import InitialBalance, Regularization, TreasuryMovement
 from ixserver.services import clients as client_service
+from ixserver.services import clocks
 from ixserver.store import sequences as sequence_store
 from ixserver.store import treasury as store
 from ixserver.store.documents import live_settlements
@@ -94,7 +95,7 @@ def _balance(conn: Connection, account_id: int, client_id: int, today: date) -> 
 
 def client_balance(conn: Connection, account_id: int, client_id: int) -> ClientBalance:
     client_service.get_client(conn, account_id, client_id)
-    return _balance(conn, account_id, client_id, clock.today())
+    return _balance(conn, account_id, client_id, clocks.account_today(conn, account_id))
 
 
 def list_regularizations(

@@ -527,3 +527,52 @@ saft_exports = Table(
     Index("ix_saft_exports_account_period", "account_id", "year", "month"),
     sqlite_autoincrement=True,
 )
+
+
+# Sandbox (issue 25). An account's clock: how far its time is ahead of the server's
+# (store/clocks.py); no row: the server's time. In the database: the writer reads it in the
+# transaction of each of the account's use cases.
+account_clocks = Table(
+    "account_clocks",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("offset_us", BigInteger, nullable=False),  # microseconds ahead of the server's time
+)
+
+# Sandbox: the faults an account asked for (store/sandbox_state.py), checked before each of its
+# requests. On SQLite kept in a side file beside the database, as rate_counts are (the requests
+# of every server process read it, without waiting for the writer).
+sandbox_faults = Table(
+    "sandbox_faults",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", BigInteger, nullable=False, index=True),
+    Column("method", String(8)),  # None: any
+    Column("path", String(255), nullable=False),  # the API path, `*` for any characters but "/"
+    Column("status", Integer),  # None: the request runs (after its delay)
+    Column("delay_ms", Integer, nullable=False),
+    Column("close", Boolean, nullable=False),
+    Column("remaining", Integer),  # None: every time
+    Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Sandbox: the recorder, the latest requests of each account with their answers (a ring: the
+# newest RECORDED per account are kept), beside the faults.
+sandbox_requests = Table(
+    "sandbox_requests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),  # without api_key
+    Column("status", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("truncated", Boolean, nullable=False),
+    Index("ix_sandbox_requests_account_id_id", "account_id", "id"),
+    sqlite_autoincrement=True,
+)

@@ -60,7 +60,7 @@ from ixserver.domain.errors import CommitUnknown, DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import LOST, Database, UseCasePoints, fault_of, unavailable
 from ixserver.store.document_counts import fold_count_changes
-from ixserver.writes.use_cases import UseCase, account_of, cost_of, lock_account
+from ixserver.writes.use_cases import UseCase, account_of, call, cost_of, lock_account
 
 log = logging.getLogger("ixserver.writer")
 
@@ -195,9 +195,7 @@ class Batches:
         return outcomes, retry
 
     def _call(self, conn: Any, case: UseCase) -> Any:
-        if case.with_resources:
-            return case.fn(conn, self.resources, *case.args)
-        return case.fn(conn, *case.args)
+        return call(conn, case, self.resources)
 
     def _run(self, batch: list[UseCase]) -> tuple[list[Outcome], list[UseCase]]:
         outcomes: list[Outcome] = []

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ixserver import clock
 from ixserver.store.accounts import lock_account_writes
+from ixserver.store.clocks import offset_of
 
 
 @dataclass(slots=True)
@@ -67,3 +69,15 @@ def lock_account(conn: Any, case: UseCase) -> int | None:
     if account is not None:
         lock_account_writes(conn, account)
     return account
+
+
+def call(conn: Any, case: UseCase, resources: Any) -> Any:
+    """Run the use case on `conn`; an account's in the account's time (its clock's offset, read
+    in the same transaction: a change of the clock is seen by the next use case, whichever
+    process writes it)."""
+    account = account_of(case)
+    offset = offset_of(conn, account) if account is not None else None
+    if offset is None:
+        return case.fn(conn, resources, *case.args) if case.with_resources else case.fn(conn, *case.args)
+    with clock.shifted(offset):
+        return case.fn(conn, resources, *case.args) if case.with_resources else case.fn(conn, *case.args)
