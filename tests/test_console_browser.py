@@ -176,3 +176,30 @@ def test_the_api_docs_page_draws_offline(page: Watched) -> None:
     title.wait_for(timeout=30_000)
     assert "InvoiceXpress" in title.inner_text()
     assert page.page.locator(".opblock-tag").count() > 5, "the operations are listed"
+
+
+def test_set_the_clock_add_a_fault_and_read_the_request_log(page: Watched, console_server: LiveServer) -> None:
+    api = console_server.account()
+    sign_in(page.page, api.key)
+    page.page.click("nav >> text=Clock & faults")
+    page.page.fill("input[name=now]", "2031-01-15T10:00:00+00:00")
+    page.page.click("form:has(input[name=now]) button")
+    page.page.wait_for_url("**/_ixserver/console/sandbox")
+    assert page.page.locator(".clock-today").inner_text() == "2031-01-15"
+    assert api.get("/_ixserver/clock").json()["clock"]["today"] == "2031-01-15", "the API's clock, the same"
+    page.page.fill("input[name=advance]", "30d")
+    page.page.click("form:has(input[name=advance]) button")
+    page.page.wait_for_url("**/_ixserver/console/sandbox")
+    assert page.page.locator(".clock-today").inner_text() == "2031-02-14"
+    page.page.select_option("select[name=method]", "POST")
+    page.page.fill("input[name=path]", "/invoices.json")
+    page.page.fill("input[name=status]", "503")
+    page.page.click("text=Add the fault")
+    page.page.wait_for_url("**/_ixserver/console/sandbox")
+    assert page.page.locator("table.faults tbody tr").inner_text().split("\t")[:3] == ["POST", "/invoices.json", "503"]
+    answer = api.post("/invoices.json", json={"invoice": {}})
+    assert answer.status_code == 503, "the fault is the API's"
+    page.page.click("nav >> text=Requests")
+    row = page.page.locator("table.requests tbody tr").first
+    assert "POST /invoices.json" in row.inner_text() and row.locator(".status").inner_text() == "503"
+    assert api.key not in page.page.content(), "the recorder leaves the key out"

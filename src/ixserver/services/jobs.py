@@ -15,7 +15,7 @@ def retry_job(conn: Connection, account_id: int, job_id: int) -> store.Job:
     job = store.get(conn, job_id)
     if job is None or job.account_id != account_id:
         raise JobNotFound()
-    if not store.retry(conn, job_id, clock.now()):
+    if not store.retry(conn, job_id, clock.real_now()):  # the machinery's time, never an account's
         raise JobNotFailed()
     found = store.get(conn, job_id)
     assert found is not None
