@@ -98,8 +98,9 @@ def test_a_retry_queues_the_accounts_failed_job_only(server: LiveServer, api: Ap
 
 
 @pytest.fixture
-def production(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(database_url, tmp_path, sandbox=False, job_workers=0) as srv:
+def production(backend: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A production server of its own database (a database keeps the mode it was made with)."""
+    with fresh_database(backend, tmp_path) as url, live_server(url, tmp_path / "d", sandbox=False) as srv:
         yield srv
 
 
@@ -111,12 +112,18 @@ def test_production_serves_no_console_without_ixserver_console(production: LiveS
     assert httpx.get(f"{production.url}/_ixserver/docs").status_code == 200, "the API's docs are there in every mode"
 
 
-def test_production_with_the_console_is_read_only_but_for_a_retry(database_url: str, tmp_path: Path) -> None:
-    with live_server(database_url, tmp_path, sandbox=False, console=True, job_workers=0) as production:
+def test_production_with_the_console_is_read_only_but_for_a_retry(backend: str, tmp_path: Path) -> None:
+    with (
+        fresh_database(backend, tmp_path) as url,
+        live_server(url, tmp_path / "d", sandbox=False, console=True, job_workers=0) as production,
+    ):
         api = production.account(**IDENTITY)
         job_id = failed_job(production, api)
         http, token = signed_in(production, api.key)
         assert "production" in http.get(f"{CONSOLE}/documents").text
+        for path in ("/requests", "/sandbox"):
+            assert http.get(f"{CONSOLE}{path}").status_code == 404, "the sandbox's pages"
+        assert http.post(f"{CONSOLE}/sandbox/faults/clear", data={"csrf": token}).status_code == 403, "read-only"
         assert http.post(f"{CONSOLE}/jobs/{job_id}/retry", data={"csrf": token}).status_code == 303
         with production.db.read() as conn:
             job = job_store.get(conn, job_id)
