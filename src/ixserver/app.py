@@ -21,7 +21,9 @@ import ixserver.web  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
 from ixserver.api import (
     accounts,
+    assets,
     clients,
+    console,
     estimates,
     guides,
     invoices,
@@ -103,6 +105,8 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
         sandbox_requests,
         sandbox_seed,
         meta,
+        assets,
+        console,
         metrics,
         invoices,
         payments,

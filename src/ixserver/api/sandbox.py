@@ -4,8 +4,6 @@ behind an API key like every API call, and 404 otherwise."""
 
 from __future__ import annotations
 
-from email import policy
-from email.parser import BytesParser
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -107,7 +105,7 @@ async def emails(request: Request) -> Response:
 
 
 def _email(email_id: int, text: str, when: str) -> dict[str, object]:
-    parsed = BytesParser(policy=policy.default).parsebytes(text.encode())
+    parsed = email_service.parsed(text)
     html = parsed.get_body(preferencelist=("html",))
     return {
         "id": email_id, "received_at": when, "from": parsed["From"], "to": parsed["To"], "cc": parsed["Cc"],

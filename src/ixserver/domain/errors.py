@@ -354,3 +354,15 @@ class SaftExportNotSealed(Conflict):
     message = (
         "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"
     )
+
+
+class JobNotFound(NotFound):
+    message = "Job not found"
+
+
+class JobNotFailed(Conflict):
+    message = "Only a job that has failed can be retried"
+
+
+class EmailNotFound(NotFound):
+    message = "E-mail not found"

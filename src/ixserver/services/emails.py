@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import states
 from ixserver.domain.clients import header_problem, is_valid_email
-from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
+from ixserver.domain.errors import DocumentNotFound, EmailNotFound, ValidationFailed, raise_if
 from ixserver.store import clients as client_store
 from ixserver.store import documents as store
 from ixserver.store import jobs as job_store
@@ -83,6 +86,21 @@ def email_document(conn: Connection, account_id: int, doc_type: str, document_id
 def sent(conn: Connection, account_id: int) -> list[tuple[int, str, datetime]]:
     """Sandbox: the account's e-mails the built-in sink kept, newest first (id, message, when)."""
     return job_store.account_emails(conn, account_id)
+
+
+def sent_email(conn: Connection, account_id: int, email_id: int) -> tuple[int, EmailMessage, datetime]:
+    """Sandbox: one of the account's e-mails the sink kept, as sent (id, message, when)."""
+    found = job_store.account_email(conn, account_id, email_id)
+    if found is None:
+        raise EmailNotFound()
+    return found[0], parsed(found[1]), found[2]
+
+
+def parsed(text: str) -> EmailMessage:
+    """A kept message, read back (its parts, its attachments' bytes)."""
+    message = BytesParser(policy=policy.default).parsebytes(text.encode())
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def jobs_of(conn: Connection, account_id: int) -> list[job_store.Job]:

@@ -211,6 +211,11 @@ def fail_export(conn: Connection, account_id: int, export_id: int, error: str) -
     export_store.fail(conn, export_id, error, clock.now())
 
 
+def exports_of(conn: Connection, account_id: int, limit: int = 100) -> list[export_store.Export]:
+    """The account's latest SAF-T files (made, under way or failed), newest first."""
+    return export_store.account_exports(conn, account_id, limit)
+
+
 def exported_file(conn: Connection, seal_key: bytes, token: str) -> tuple[str, bytes] | None:
     """A made file's name and gzipped content, by the token of its address; refused unless it
     is the file the seal recorded (an edit in the database is not served)."""

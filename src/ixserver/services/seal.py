@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
@@ -34,6 +35,13 @@ def label(document: Document) -> str:
     if document.number is None or document.serie is None:
         return f"{kind.label} {document.id} (draft)"
     return numbering.document_number(kind, document.serie, document.number)
+
+
+def document_events(
+    conn: Connection, account_id: int, document_id: int, limit: int = 100
+) -> list[tuple[int, str, datetime]]:
+    """The seal's events of one of the account's documents (seq, event, when), in order."""
+    return store.document_events(conn, account_id, document_id, limit)
 
 
 def record(conn: Connection, key: bytes, document: Document, event: str) -> None:
