@@ -15,6 +15,7 @@ import pytest
 from ixserver import clock
 from ixserver.store import jobs as job_store
 from ixserver.store.accounts import account_by_name
+from ixserver.writes.use_cases import of_no_account
 from tests.api.invoicing import create, issue
 from tests.support import Api, LiveServer, fresh_database, live_server, wait_for, write
 
@@ -148,7 +149,9 @@ def failed_job(server: LiveServer, api: Api) -> int:
     with server.db.read() as conn:
         account = account_by_name(conn, api.name)
     assert account is not None
-    job_id = int(write(server.db, job_store.enqueue, account.id, "email", payload, clock.now()))
+    job_id = int(
+        write(server.db, of_no_account(lambda conn: job_store.enqueue(conn, account.id, "email", payload, clock.now())))
+    )
     server.ctx.job_enqueued()
     wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)
     return job_id
