@@ -24,6 +24,7 @@ from ixserver.api import (
     clients,
     estimates,
     guides,
+    identity,
     invoices,
     items,
     meta,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
         items,
         taxes,
         accounts,
+        identity,
         permalink,
     )
     router = IndexedRouter([route for module in modules for route in module.router.routes])
