@@ -16,7 +16,7 @@ from ixserver.domain.errors import NotFound
 from ixserver.domain.families import INVOICES
 from ixserver.domain.sequences import TRAINING_MENTION
 from ixserver.domain.signing import printed_mention
-from ixserver.render import pdf
+from ixserver.render import view
 from ixserver.render import qr as render_qr
 from ixserver.services import qr_codes as qr_service
 from ixserver.services.documents import public_document
@@ -25,7 +25,7 @@ from ixserver.web.routing import Router
 from ixserver.web.wire import fixed, format_date
 
 router = Router()
-TITLES = pdf.TITLES["pt"]  # the document types' names, as the PDFs print them
+TITLES = {doc_type: view.title(doc_type, "pt") for doc_type in view.TITLES}  # as the PDFs print them
 
 
 def page(document: Document, issuer: str, certificate: int, training: bool = False) -> str:
@@ -50,7 +50,7 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
         else f"<p><strong>{escape(document.status.upper())}</strong></p>"
     )
     if BY_KEY[document.doc_type].family is not INVOICES:  # Despacho 8632/2014 §1.2, in Portuguese whatever the client's
-        status += f"<p><strong>{escape(pdf.NOT_AN_INVOICE)}</strong></p>"
+        status += f"<p><strong>{escape(view.NOT_AN_INVOICE)}</strong></p>"
     if training:
         status = f"<p><strong>{escape(TRAINING_MENTION)}</strong></p>" + status
     nif = str(client.get("fiscal_id") or "").strip()
