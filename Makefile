@@ -25,9 +25,10 @@ lock:
 install: $(BIN)/ixserver tools
 
 # The tests read QR symbols back with zbarimg and PDFs with pdftotext (Debian's zbar-tools and
-# poppler-utils), and run the cluster behind HAProxy (haproxy): installed when missing and
-# apt-get can (root); else the tests say what is missing (the cluster's is skipped).
-TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy
+# poppler-utils), run the cluster behind HAProxy (haproxy) and open the public pages in a
+# browser (Debian's chromium, which Playwright drives): installed when missing and apt-get can
+# (root); else the tests say what is missing (the cluster's is skipped).
+TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy chromium:chromium
 # The benchmarks load the server with wrk (Debian's wrk), installed the same way.
 BENCH_TOOLS := wrk:wrk
 define install_missing
