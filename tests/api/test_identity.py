@@ -58,7 +58,7 @@ def images_of(pdf: bytes, tmp_path: Path) -> list[list[str]]:
 def test_the_identity_is_kept_validated_and_answered(server: LiveServer, api: Api) -> None:
     answer = api.put("/_ixserver/account.json", json={"account": BANK})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["account"] == {**BANK, "iban": IBAN, "share_capital": "50000", "logo": None}
+    assert answer.json()["account"] == {**BANK, "iban": IBAN, "share_capital": "50000.00", "logo": None}
     assert api.get("/_ixserver/account.json").json() == answer.json()
     bad = api.put("/_ixserver/account.json", json={"account": {"iban": IBAN[:-1] + "5", "swift": "NOTABIC!"}})
     assert bad.status_code == 422

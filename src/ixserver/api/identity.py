@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ixserver.domain.accounts import IDENTITY_TEXT, Account
 from ixserver.domain.errors import NotFound, RequestTooLarge
+from ixserver.domain.money import to_cents
 from ixserver.render import logo as render_logo
 from ixserver.services import identity as service
 from ixserver.store.logos import Logo
@@ -29,7 +30,7 @@ def render(row: Account) -> dict[str, Any]:
         "account": {
             "iban": row.iban,
             "swift": row.swift,
-            "share_capital": None if row.share_capital is None else format(row.share_capital, "f"),
+            "share_capital": None if row.share_capital is None else format(to_cents(row.share_capital), "f"),
             "registry_office": row.registry_office,
             "registry_number": row.registry_number,
             "logo": row.logo,  # the SHA-256 of the logo (GET /_ixserver/account/logo), or null

@@ -14,6 +14,7 @@ from stdnum.pt import nif
 
 from ixserver.domain import limits
 from ixserver.domain.clients import LANGUAGES, is_valid_email, is_valid_portuguese_nif
+from ixserver.domain.money import to_cents
 
 POSTAL_CODE_PT = re.compile(r"\d{4}-\d{3}")
 AT_SUBUSER = re.compile(r"\d{9}/\d{1,4}")  # "NIF/N"
@@ -156,7 +157,7 @@ def issuer_of(account: dict[str, Any]) -> dict[str, str]:
         "website": account.get("website"),
         "iban": account.get("iban"),
         "swift": account.get("swift"),
-        "share_capital": None if capital is None else format(capital, "f"),
+        "share_capital": None if capital is None else format(to_cents(capital), "f"),
         "registry_office": account.get("registry_office"),
         "registry_number": account.get("registry_number"),
         "logo": account.get("logo"),
