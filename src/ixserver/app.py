@@ -26,6 +26,7 @@ from ixserver.api import (
     console,
     estimates,
     guides,
+    identity,
     invoices,
     items,
     meta,
@@ -123,6 +124,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
         items,
         taxes,
         accounts,
+        identity,
         permalink,
     )
     router = IndexedRouter([route for module in modules for route in module.router.routes])

@@ -875,7 +875,9 @@ def test_permalink_is_a_public_page(api: Api) -> None:
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f"FT {issued['inverted_sequence_number']}" in page.text
     assert f"{issued['saft_hash']}-Processado por" in page.text
-    assert page.headers["content-security-policy"] == "default-src 'none'; img-src 'self'; frame-ancestors 'none'"
+    assert page.headers["content-security-policy"] == (
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'"
+    )
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "no-referrer"
 

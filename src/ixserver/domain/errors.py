@@ -150,6 +150,10 @@ class AccountNotFound(NotFound):
     message = "The account doesn't exist."
 
 
+class InvalidLogo(ValidationFailed):
+    message = "The logo must be a PNG or JPEG image"
+
+
 class AccountNameInvalid(ValidationFailed):
     message = "Account name must be 1-63 lowercase letters, digits or hyphens, starting with a letter or digit"
 

@@ -126,29 +126,6 @@ def list_documents(
     return store.fetch_documents(conn, account_id, ids), total
 
 
-@dataclass(frozen=True)
-class PublicDocument:
-    document: Document
-    issuer: str  # name and NIF as printed
-    training: bool  # of a training series (the sandbox): shown as such (Despacho 8632/2014 §1.5)
-
-
-def public_document(conn: Connection, token: str) -> PublicDocument | None:
-    """The issued document behind a permalink: drafts and deleted documents are not public."""
-    document = store.document_by_token(conn, token)
-    if document is None or document.status in (states.DRAFT, states.DELETED):
-        return None
-    account = account_store.account_by_id(conn, document.account_id)
-    if account is None:
-        return None
-    frozen = issuer_of_document(document, account)
-    issuer = frozen.get("name", account.name)
-    if frozen.get("fiscal_id"):
-        issuer += f" — NIF {frozen['fiscal_id']}"
-    training = sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING
-    return PublicDocument(document, issuer, training)
-
-
 def issuer_of_document(document: Document, account: Account) -> dict[str, str]:
     """The issuer a document prints: as frozen when it was issued; a draft (and a document issued
     before issuers were kept), the account as it is now."""

@@ -64,6 +64,14 @@ accounts = Table(
     Column("postal_code", String(16)),
     Column("website", String(255)),
     Column("fax", String(64)),
+    # The issuer's identity beyond the API's fields (PUT /_ixserver/account.json): bank details,
+    # share capital and commercial registry (CSC art. 171), and its current logo (account_logos).
+    Column("iban", String(34)),
+    Column("swift", String(11)),
+    Column("share_capital", Money()),
+    Column("registry_office", String(255)),
+    Column("registry_number", String(32)),
+    Column("logo", String(64)),  # the SHA-256 of its current logo; None: no logo
     Column("marketing", Boolean, nullable=False, server_default=text("false")),
     # AT web-service credentials (Sequences / transport communication), encrypted at rest.
     Column("at_subuser", String(32)),
@@ -74,6 +82,19 @@ accounts = Table(
     Column("created_by", Id),
     Index("ix_accounts_created_by", "created_by", "created_at"),
     sqlite_autoincrement=True,
+)
+
+# Every logo an account has had, by the SHA-256 of its bytes (PNG or JPEG, as re-encoded): a
+# document freezes the digest of its issuer's logo, and prints that logo whatever came after.
+account_logos = Table(
+    "account_logos",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("media_type", String(16), nullable=False),  # image/png, image/jpeg
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "digest"),
 )
 
 api_keys = Table(
