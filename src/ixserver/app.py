@@ -202,6 +202,7 @@ async def start_context(ctx: AppContext) -> None:
     if ctx.recorder is not None:
         ctx.recorder.start()
     ctx.renderers.prestart()
+    ctx.parser.prestart()
     ctx.ready = True
 
 

@@ -116,6 +116,18 @@ class RenderUnavailable(Unavailable):
         self.retry_after = retry_after
 
 
+class ParseUnavailable(Unavailable):
+    """A request's body could not be read within its deadline (web/parsing.py): nothing was
+    done, and the request may be repeated."""
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(
+            f"The request could not be read ({reason}); nothing was changed. Repeat it in {retry_after} s."
+        )
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class ClockBehind(Unavailable):
     """The server's clock reads a moment before the account's last SystemEntryDate (a clock
     stepped back a little, another instance a little off): a document signed now would be
