@@ -45,8 +45,8 @@ def test_host_naming_another_account_is_401(server: LiveServer, api: Api) -> Non
 
 @pytest.mark.parametrize(
     "host",
-    ["{other}.localhost.", "{other}.localhost.:{port}", "{other}.localhost:80:81", "{other}.localhost:", "{other}.localhost:x",
-     "{other}.localhost:123456", "{other}.localhost/x", "{other}..localhost"],
+    ["{other}.localhost.", "{other}.localhost.:{port}", "{other}.localhost:80:81", "{other}.localhost:",
+     "{other}.localhost:x", "{other}.localhost:123456", "{other}.localhost/x", "{other}..localhost"],
 )  # fmt: skip
 def test_a_host_is_read_strictly(server: LiveServer, api: Api, host: str) -> None:
     """A trailing dot still names the account; a host that is not a plain name and port names none."""

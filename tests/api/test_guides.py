@@ -67,8 +67,10 @@ def test_the_transport_is_required_and_read_strictly(api: Api) -> None:
     ]
     half = api.post("/shippings.json", json={"shipping": guide(address_to={"city": "Porto"})})
     assert [e["error"] for e in half.json()["errors"]] == [
-        "Address to: detail can't be blank", "Address to: postal code can't be blank", "Address to: country can't be blank",
-    ]  # fmt: skip
+        "Address to: detail can't be blank",
+        "Address to: postal code can't be blank",
+        "Address to: country can't be blank",
+    ]
     long_ago = api.post("/shippings.json", json={"shipping": guide(loaded_at="01/01/0001 10:00:00")})
     assert long_ago.json()["errors"] == [{"error": "Loaded at must be between 01/01/2000 and 31/12/2099"}]
     bad_time = api.post("/shippings.json", json={"shipping": guide(loaded_at="tomorrow")})

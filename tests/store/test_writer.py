@@ -201,8 +201,8 @@ def test_the_account_of_a_use_case() -> None:
     def of_none(conn, job_id: int) -> None:  # type: ignore[no-untyped-def]
         """One of no single account (e.g. a job's claim), though its first argument is a number."""
 
-    jobs = [UseCase(of_account, (9, 1)), UseCase(of_none, (3,)), UseCase(with_resources, (2,), with_resources=True), UseCase(of_account, (2, 2)),
-            UseCase(of_account, (9, 3))]  # fmt: skip
+    jobs = [UseCase(of_account, (9, 1)), UseCase(of_none, (3,)), UseCase(with_resources, (2,), with_resources=True),
+            UseCase(of_account, (2, 2)), UseCase(of_account, (9, 3))]  # fmt: skip
     assert [account_of(job) for job in jobs] == [9, None, 2, 2, 9]
 
 

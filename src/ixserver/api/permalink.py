@@ -55,13 +55,17 @@ def page(document: Document, issuer: str, certificate: int, training: bool = Fal
         status = f"<p><strong>{escape(TRAINING_MENTION)}</strong></p>" + status
     nif = str(client.get("fiscal_id") or "").strip()
     buyer = FINAL_CONSUMER if nif in ("", FINAL_CONSUMER_NIF) else f"NIF {nif}"
+    totals = (
+        f"Total sem IVA: {document.before_taxes:.2f} · IVA: {document.taxes:.2f} · "
+        f"Total: {document.total:.2f} {escape(document.currency_code)}"
+    )
     return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>{escape(heading)}</title></head>
 <body><h1>{escape(heading)}</h1>{status}
 <p>{escape(issuer)}</p>
 <p>Cliente: {escape(str(client.get("name") or ""))} — {escape(buyer)}</p>
 <p>Data: {format_date(document.date)} · Vencimento: {format_date(document.due_date)}</p>
 <table><tr><th>Artigo</th><th>Descrição</th><th>Qtd.</th><th>Preço</th><th>Desc.</th><th>IVA</th><th>Total</th></tr>{rows}</table>
-<p>Total sem IVA: {document.before_taxes:.2f} · IVA: {document.taxes:.2f} · Total: {document.total:.2f} {escape(document.currency_code)}</p>
+<p>{totals}</p>
 <p>{"ATCUD:" + escape(document.atcud) if document.atcud else ""}</p><p>{escape(mention)}</p>
 {qr}<p><a href="/documents/{document.permalink_token}/original.pdf">PDF</a></p></body></html>"""
 

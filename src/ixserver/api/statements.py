@@ -36,7 +36,8 @@ def page(found: Statement) -> str:
     client = found.client
     documents = "".join(
         f"<tr><td>{escape(_number(d))}</td><td>{format_date(d.date)}</td><td>{format_date(d.due_date)}</td>"
-        f"<td>{d.total:.2f} {escape(d.currency_code)}</td><td>{due:.2f}</td><td>{escape(d.status)}</td><td>{_pdf(d)}</td></tr>"
+        f"<td>{d.total:.2f} {escape(d.currency_code)}</td><td>{due:.2f}</td><td>{escape(d.status)}</td>"
+        f"<td>{_pdf(d)}</td></tr>"
         for d, due in found.documents
     )
     receipts = "".join(
@@ -46,12 +47,20 @@ def page(found: Statement) -> str:
         for r in found.receipts
     )
     balance = found.balance.balance
-    return f"""<!doctype html><html lang="pt"><head><meta charset="utf-8"><title>Conta corrente — {escape(client.name)}</title></head>
+    head = f'<head><meta charset="utf-8"><title>Conta corrente — {escape(client.name)}</title></head>'
+    columns = (
+        "<th>Documento</th><th>Data</th><th>Vencimento</th><th>Total</th><th>Em dívida</th><th>Estado</th><th></th>"
+    )
+    saldo = (
+        f"Saldo: {balance.balance.with_vat:.2f} EUR (sem IVA: {balance.balance.without_vat:.2f} EUR) · "
+        f"Vencido: {balance.overdue.with_vat:.2f} EUR"
+    )
+    return f"""<!doctype html><html lang="pt">{head}
 <body><h1>Conta corrente</h1><p>{escape(found.issuer)}</p>
 <p>Cliente: {escape(client.name)} — NIF {escape(client.fiscal_id or FINAL_CONSUMER_NIF)}</p>
-<h2>Documentos</h2><table><tr><th>Documento</th><th>Data</th><th>Vencimento</th><th>Total</th><th>Em dívida</th><th>Estado</th><th></th></tr>{documents}</table>
+<h2>Documentos</h2><table><tr>{columns}</tr>{documents}</table>
 <h2>Pagamentos</h2><table><tr><th>Recibo</th><th>Data</th><th>Valor</th><th>Estado</th><th></th></tr>{receipts}</table>
-<h2>Saldo</h2><p>Saldo: {balance.balance.with_vat:.2f} EUR (sem IVA: {balance.balance.without_vat:.2f} EUR) · Vencido: {balance.overdue.with_vat:.2f} EUR</p>
+<h2>Saldo</h2><p>{saldo}</p>
 </body></html>"""
 
 

@@ -64,8 +64,8 @@ TITLES: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 LABELS: dict[str, dict[str, Any]] = {
-    "pt": {"client": "Cliente", "fiscal_id": "NIF", "date": "Data", "due_date": "Vencimento", "valid_until": "Válido até",
-           "reference": "Referência", "page": "Página", "of": "de",
+    "pt": {"client": "Cliente", "fiscal_id": "NIF", "date": "Data", "due_date": "Vencimento",
+           "valid_until": "Válido até", "reference": "Referência", "page": "Página", "of": "de",
            "columns": ["Artigo", "Descrição", "Qtd.", "Preço", "Desc.", "IVA", "Total"], "rate": "Taxa",
            "base": "Incidência", "vat": "IVA", "exemption": "Motivo de isenção", "sum": "Soma",
            "discount": "Descontos", "before_taxes": "Total sem IVA", "taxes": "IVA", "total": "Total",
@@ -76,8 +76,8 @@ LABELS: dict[str, dict[str, Any]] = {
            "license_plate": "Matrícula", "at_code": "Código AT", "paid_document": "Documento pago",
            "payment_mechanism": "Meio de pagamento", "amount_paid": "Valor pago", "payment_date": "Data do pagamento",
            "corrected": "Documento retificado", "dated": "de", "taxes_in_euros": "IVA em euros"},
-    "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date", "valid_until": "Valid until",
-           "reference": "Reference", "page": "Page", "of": "of",
+    "en": {"client": "Client", "fiscal_id": "VAT no.", "date": "Date", "due_date": "Due date",
+           "valid_until": "Valid until", "reference": "Reference", "page": "Page", "of": "of",
            "columns": ["Item", "Description", "Qty", "Price", "Disc.", "VAT", "Total"], "rate": "Rate",
            "base": "Base", "vat": "VAT", "exemption": "Exemption reason", "sum": "Sum",
            "discount": "Discounts", "before_taxes": "Total before VAT", "taxes": "VAT", "total": "Total",
@@ -88,8 +88,8 @@ LABELS: dict[str, dict[str, Any]] = {
            "license_plate": "License plate", "at_code": "AT code", "paid_document": "Paid document",
            "payment_mechanism": "Payment method", "amount_paid": "Amount paid", "payment_date": "Payment date",
            "corrected": "Corrected document", "dated": "dated", "taxes_in_euros": "VAT in euros"},
-    "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento", "valid_until": "Válido hasta",
-           "reference": "Referencia", "page": "Página", "of": "de",
+    "es": {"client": "Cliente", "fiscal_id": "NIF", "date": "Fecha", "due_date": "Vencimiento",
+           "valid_until": "Válido hasta", "reference": "Referencia", "page": "Página", "of": "de",
            "columns": ["Artículo", "Descripción", "Cant.", "Precio", "Dto.", "IVA", "Total"], "rate": "Tipo",
            "base": "Base", "vat": "IVA", "exemption": "Motivo de exención", "sum": "Suma",
            "discount": "Descuentos", "before_taxes": "Total sin IVA", "taxes": "IVA", "total": "Total",
