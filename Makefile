@@ -25,9 +25,11 @@ lock:
 install: $(BIN)/ixserver tools
 
 # The tests read QR symbols back with zbarimg and PDFs with pdftotext (Debian's zbar-tools and
-# poppler-utils), and run the cluster behind HAProxy (haproxy): installed when missing and
-# apt-get can (root); else the tests say what is missing (the cluster's is skipped).
-TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy
+# poppler-utils), run the cluster behind HAProxy (haproxy), and open the web console and the
+# public pages in Chromium (Debian's chromium, driven by the playwright package: never
+# `playwright install`): installed when missing and apt-get can (root); else the tests say what
+# is missing (and are skipped).
+TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy chromium:chromium
 # The benchmarks load the server with wrk (Debian's wrk), installed the same way.
 BENCH_TOOLS := wrk:wrk
 define install_missing

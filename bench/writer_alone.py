@@ -26,11 +26,13 @@ from ixserver.domain.doctypes import BY_KEY  # noqa: E402
 from ixserver.services import documents as service  # noqa: E402
 from ixserver.services.accounts import create_account  # noqa: E402
 from ixserver.store.migrate import upgrade  # noqa: E402
+from ixserver.writes.use_cases import of_no_account  # noqa: E402
 from run import DOCUMENT, empty_postgres  # noqa: E402
 
 BATCH, ROUNDS = 32, 60
 
 
+@of_no_account
 def _bench_account(conn: Any, resources: Any) -> Any:
     """A sandbox account: its first series registered, so that its documents may be issued."""
     return create_account(conn, "bench", resources)

@@ -31,6 +31,7 @@ from ixserver.store.db import Database, admin_engine
 from ixserver.store.migrate import upgrade
 from ixserver.writes.direct import DirectWrites
 from ixserver.writes.process import running_writer
+from ixserver.writes.use_cases import of_no_account
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 PG_ENV = "IXSERVER_TEST_DATABASE_URL"
@@ -47,6 +48,7 @@ def data_file(name: str) -> Path:
     return path
 
 
+@of_no_account  # the counter alone: no account's lock (the proofs race on the counter itself)
 def next_number(conn: Any, sub_sequence_id: int) -> int:
     """The next number of a counter alone (the counter proofs and the writer tests allocate)."""
     return take_number(conn, sub_sequence_id).number
@@ -84,7 +86,8 @@ def resources_for_tests() -> Resources:
 
 
 def write(db: Database, fn: Any, *args: Any) -> Any:
-    """`fn(conn, *args)` in a write transaction of its own, committed (the CLI's path)."""
+    """`fn(conn, *args)` in a write transaction of its own, committed (the CLI's path): `fn` is a
+    use case, marked as the write path wants (a test's own write: `of_no_account(lambda conn: …)`)."""
     return DirectWrites(db).run_sync(fn, *args)
 
 
@@ -210,6 +213,8 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.db = Database(settings.resolved_database_url)
         self.resources = Resources.from_settings(settings)  # accounts are made as the server makes them
+        # accounts whose rows a test changed behind the rules and the seal, on purpose: `verify` finds them
+        self.tampered: set[str] = set()
 
     @property
     def ctx(self) -> Any:
@@ -251,7 +256,8 @@ class LiveServer:
         `registered=False`: as an account made before that, its first series unregistered."""
         name = name or f"t{secrets.token_hex(5)}"
         _account, key = write(
-            self.db, lambda conn: create_account(conn, name, self.resources, register=registered, **attrs)
+            self.db,
+            of_no_account(lambda conn: create_account(conn, name, self.resources, register=registered, **attrs)),
         )
         return Api(self.url, key, name)
 

@@ -30,6 +30,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 
+from ixserver.writes.use_cases import of_no_account
 from tests.api.invoicing import body, issue
 from tests.support import Api, LiveServer, admin_engine, fresh_database, live_server, wait_for
 
@@ -188,6 +189,7 @@ def test_a_read_only_database_is_503_with_its_reason_until_it_is_writable(backen
 _LIMITS: dict[str, str] = {}  # in the writer process: the file its connections read their limits from
 
 
+@of_no_account
 def limit_writer_connections(conn: Connection, path: str) -> None:
     """A use case (run in the writer process): each of the writer's connections, as it is checked
     out, is limited by the PRAGMAs written in the file at `path` (none when it is missing)."""

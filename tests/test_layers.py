@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("services",),  # use cases
     ("web", "jobs"),  # the HTTP machinery; the job outbox's workers (an entry point)
     ("api",),  # the API's operations
-    ("app", "serve", "coverage", "cli", "__main__"),  # assembly and entry points
+    ("app", "serve", "coverage", "replay", "cli", "__main__"),  # assembly and entry points
 )
 SIDEWAYS = {
     ("journal", "store"),
@@ -31,6 +31,7 @@ SIDEWAYS = {
     ("serve", "app"),  # serve runs the app
     ("coverage", "app"),  # the route table is the app's
     ("cli", "serve"),
+    ("cli", "replay"),
     ("__main__", "cli"),
 }
 LAYER = {unit: n for n, units in enumerate(LAYERS) for unit in units}

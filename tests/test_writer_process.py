@@ -23,21 +23,29 @@ from ixserver.store.migrate import upgrade
 from ixserver.writes import crossing
 from ixserver.writes.process import WRITER_NICE, WriterProcess, running_writer
 from ixserver.writes.remote import RemoteWriter, WriterUnavailable
+from ixserver.writes.use_cases import NotAUseCase, of_no_account
 from tests.api.invoicing import body, finalize
 from tests.store.conftest import invoice_counter
 from tests.support import LiveServer, next_number
 
 
+@of_no_account
 def refuse(_conn: Any, *messages: str) -> None:
     raise ValidationFailed(*messages, code="007")
 
 
+@of_no_account
 def a_lock(_conn: Any) -> threading.Lock:
     return threading.Lock()  # cannot be pickled
 
 
+@of_no_account
 def signer_version(_conn: Any, resources: Resources) -> int:
     return resources.signer.version
+
+
+def unmarked(_conn: Any) -> None:
+    """Not marked as a use case (writes/use_cases.py): the writer process refuses it too."""
 
 
 class Odd(Exception):
@@ -101,17 +109,19 @@ def test_outcomes_errors_and_services_cross_the_socket(settings: Settings, write
             remote.run(refuse, "no", "never"),
             remote.run(a_lock),
             remote.run_with_resources(signer_version),
+            remote._call(unmarked, (), False),  # past the server process's own refusal (remote.py)
             return_exceptions=True,
         )
         results.append(await remote.stats())
         remote.close()
         return results
 
-    *numbers, refused, unsendable, version, stats = asyncio.run(session())
+    *numbers, refused, unsendable, version, not_a_use_case, stats = asyncio.run(session())
     assert sorted(numbers) == list(range(1, 51)), "use cases of one batch are numbered without gaps"
     assert isinstance(refused, ValidationFailed) and refused.messages == ["no", "never"] and refused.code == "007"
     assert isinstance(unsendable, RuntimeError) and "could not send back lock" in str(unsendable)
     assert version == 3, "use cases that need resources get the writer's own"
+    assert isinstance(not_a_use_case, NotAUseCase) and "without a mark" in str(not_a_use_case), "answered, not a crash"
     assert stats["use_cases"] == 53 and stats["batches"] >= 1
 
 

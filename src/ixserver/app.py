@@ -21,9 +21,12 @@ import ixserver.web  # noqa: F401 - registers the {…:id} path convertor
 from ixserver import __version__
 from ixserver.api import (
     accounts,
+    assets,
     clients,
+    console,
     estimates,
     guides,
+    identity,
     invoices,
     items,
     meta,
@@ -35,6 +38,10 @@ from ixserver.api import (
     qr_codes,
     saft,
     sandbox,
+    sandbox_clock,
+    sandbox_faults,
+    sandbox_requests,
+    sandbox_seed,
     sequences,
     statements,
     taxes,
@@ -50,12 +57,15 @@ from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
 from ixserver.store.rate_counts import RateCounts
+from ixserver.store.sandbox_state import SandboxState
 from ixserver.web import errors
 from ixserver.web.auth import AuthMiddleware, KeyCache
 from ixserver.web.boundary import InputBoundary
 from ixserver.web.cache import ReadCache
 from ixserver.web.context import AppContext
+from ixserver.web.faults import FaultsMiddleware
 from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
+from ixserver.web.recorder import Recorder, RecorderMiddleware
 from ixserver.web.requestlog import RequestLogMiddleware
 from ixserver.web.routing import IndexedRouter
 from ixserver.web.shares import AccountShares
@@ -95,7 +105,13 @@ def create_app(
     errors.install(app)
     modules = (
         sandbox,
+        sandbox_clock,
+        sandbox_faults,
+        sandbox_requests,
+        sandbox_seed,
         meta,
+        assets,
+        console,
         metrics,
         invoices,
         payments,
@@ -112,11 +128,15 @@ def create_app(
         items,
         taxes,
         accounts,
+        identity,
         permalink,
     )
     router = IndexedRouter([route for module in modules for route in module.router.routes])
     app.state.router = router
     app.router.routes.append(Mount("", app=router))
+    if ctx.recorder is not None:  # sandbox: inside the key's check (they need the account)
+        app.add_middleware(FaultsMiddleware, ctx=ctx)
+        app.add_middleware(RecorderMiddleware, recorder=ctx.recorder)  # records what faults answer too
     app.add_middleware(AuthMiddleware, ctx=ctx, keys=KeyCache(ctx))
     app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -144,6 +164,7 @@ def build_context(
     db = Database(settings.resolved_database_url)
     attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
     resources = Resources.from_settings(settings)
+    sandbox_state = SandboxState(settings.resolved_database_url) if settings.sandbox else None
     return AppContext(
         settings=settings,
         db=db,
@@ -167,6 +188,8 @@ def build_context(
         renderers=renderers_for(settings),
         drawing=asyncio.Semaphore(settings.render_workers),
         parent_pid=parent_pid,
+        sandbox=sandbox_state,
+        recorder=Recorder(sandbox_state) if sandbox_state is not None else None,
     )
 
 
@@ -184,6 +207,8 @@ async def start_context(ctx: AppContext) -> None:
         ctx.jobs.start(ctx.settings.job_workers)
     if ctx.parent_pid is not None:
         threading.Thread(target=_follow, args=(ctx.parent_pid,), name="ixserver-parent", daemon=True).start()
+    if ctx.recorder is not None:
+        ctx.recorder.start()
     ctx.renderers.prestart()
     ctx.ready = True
 
@@ -197,6 +222,10 @@ def stop_context(ctx: AppContext) -> None:
         if limiter is not None:
             limiter.close()
     ctx.renderers.close()
+    if ctx.recorder is not None:
+        ctx.recorder.stop()
+    if ctx.sandbox is not None:
+        ctx.sandbox.dispose()
     ctx.writes.close()
     ctx.parser.close()
     ctx.db.dispose()

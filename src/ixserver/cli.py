@@ -196,6 +196,61 @@ def guides_code(account: str, guide_id: int, code: str) -> None:
 
 
 @app.command()
+def seed(
+    account: str,
+    documents: int = typer.Option(50, min=1, max=2000, help="Documents to make (of every family, in every state)."),
+    seed_value: int = typer.Option(0, "--seed", help="The random choices' seed: the same seed, the same data."),
+) -> None:
+    """Sandbox: fill an account with realistic clients, items and documents, made through the
+    API's own use cases (as POST /_ixserver/seed does)."""
+    import asyncio
+
+    import orjson
+
+    from ixserver.api.sandbox_seed import seed as fill
+    from ixserver.services.accounts import get_account
+
+    settings = Settings()
+    if not settings.sandbox:
+        _fail("seed makes made-up documents: only in sandbox mode (IXSERVER_SANDBOX=1)")
+    db = _database(settings)
+    try:
+        found = DirectWrites(db).run_sync(get_account, account)
+        writes = DirectWrites(db, Resources.from_settings(settings))
+        made = asyncio.run(fill(db, writes, found.id, documents, seed_value))
+    except DomainError as exc:
+        _fail("; ".join(exc.messages))
+    finally:
+        db.dispose()
+    typer.echo(orjson.dumps({"seed": made}, option=orjson.OPT_INDENT_2).decode())
+
+
+@app.command()
+def replay(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A recording: GET /_ixserver/requests's answer."
+    ),
+    base: str = typer.Option(..., help="The server to replay against, e.g. http://127.0.0.1:8000"),
+    key: str = typer.Option(..., help="The API key of the account to replay on."),
+) -> None:
+    """Replay a recording against a server speaking the API and print where its answers differ
+    (ids, dates, addresses and document numbers normalized): exit 0 when they agree, 1 if not."""
+    from ixserver.replay import load
+    from ixserver.replay import replay as run
+
+    try:
+        entries = load(file.read_bytes())
+    except ValueError as exc:
+        _fail(f"{file}: {exc}", 2)
+    found = 0
+    for line in run(entries, base, key):
+        found += 1
+        typer.echo(line)
+    typer.echo(f"{len(entries)} requests replayed, {found} differences", err=True)
+    raise typer.Exit(1 if found else 0)
+
+
+@app.command()
 def verify(
     account: str = typer.Option(None, help="Only this account."),
     saft: Path = typer.Option(None, "--saft", help="Check this SAF-T (PT) file instead of the database."),

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Absolute base URL for links the server hands out."
     )
     sandbox: bool = Field(default=False, description="Enables the /_ixserver control API (reset, …).")
+    console: bool | None = Field(
+        default=None,
+        description="The web console at /_ixserver/console/: in sandbox mode on unless 0; in production only when 1"
+        " (read-only there but for a job's retry).",
+    )
     rate_limit: int = Field(default=780, ge=0, description="Requests per minute per account; 0 turns it off.")
     account_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["localhost"],
@@ -191,6 +196,10 @@ class Settings(BaseSettings):
     @property
     def resolved_seal_journal(self) -> Path:
         return self.seal_journal or self.data_dir / "seal.journal"
+
+    @property
+    def console_enabled(self) -> bool:
+        return self.sandbox if self.console is None else self.console
 
     @property
     def sends_email(self) -> bool:

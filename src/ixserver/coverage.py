@@ -27,6 +27,12 @@ from starlette.routing import Route
 OUTPUT_NAME = "IMPLEMENTATION_COVERAGE.md"
 COMMAND = "python -m ixserver.coverage"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+# Pages for people, not operations: said in one line each.
+PAGES_SAID = {
+    "/_ixserver/console": "the web console's pages, under `/_ixserver/console/` (docs/console.md)",
+    "/_ixserver/assets/": "the pages' style sheets and scripts, under `/_ixserver/assets/`",
+}
+PAGES = tuple(PAGES_SAID)
 _PARAMETER = re.compile(r"\{[^}]*\}")
 _NAMED_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
@@ -178,13 +184,14 @@ def coverage_markdown(routes: Iterable[Any], document: Mapping[str, Any]) -> str
 
     extra: dict[str, list[str]] = {}
     for (method, key), path in served.items():
-        if (method, key) not in described:
+        if (method, key) not in described and not path.startswith(PAGES):
             extra.setdefault(path, []).append(method)
     lines += ["", "## Served by ixserver, not in the description", ""]
     if extra:
         lines += [f"- `{', '.join(sorted(methods))} {path}`" for path, methods in sorted(extra.items())]
     else:
         lines.append("(none)")
+    lines += [f"- {what}" for prefix, what in PAGES_SAID.items() if any(p.startswith(prefix) for p in served.values())]
     return "\n".join(lines) + "\n"
 
 

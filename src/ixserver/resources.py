@@ -20,6 +20,7 @@ class Resources:
     vault: Vault
     at: ATAdapter
     seal_key: bytes  # MACs ixserver's seal (domain/seal.py); derived from the secret key
+    account_clocks: bool = False  # accounts may have clocks of their own (sandbox): the writer reads them
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
@@ -29,6 +30,7 @@ class Resources:
             vault=vault,
             at=make_adapter(settings.resolved_at_adapter, delay=settings.at_simulator_delay),
             seal_key=vault.derive("seal"),
+            account_clocks=settings.sandbox,
         )
 
 

@@ -138,7 +138,7 @@ class Fuzzed:
 
 @pytest.fixture(scope="module")
 def fuzzed(server: LiveServer) -> Iterator[Fuzzed]:
-    account, key = write(server.db, lambda conn: create_account(conn, f"fuzz{secrets.token_hex(4)}", server.resources))
+    account, key = write(server.db, create_account, f"fuzz{secrets.token_hex(4)}", server.resources)
     api = Api(server.url, key, account.name)
     bindings: list[dict[str, Any]] = [{"account-id": account.id}]
 

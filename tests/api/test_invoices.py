@@ -878,7 +878,9 @@ def test_permalink_is_a_public_page(api: Api) -> None:
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f"FT {issued['inverted_sequence_number']}" in page.text
     assert f"{issued['saft_hash']}-Processado por" in page.text
-    assert page.headers["content-security-policy"] == "default-src 'none'; img-src 'self'; frame-ancestors 'none'"
+    assert page.headers["content-security-policy"] == (
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'"
+    )
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "no-referrer"
 
@@ -895,7 +897,8 @@ def test_every_account_with_documents_verifies(server: LiveServer, api: Api) -> 
             .all()
         )
         assert api.name in names
-        assert [problem for name in names for problem in verify(conn, server.resources.seal_key, name)] == []
+        checked = [name for name in names if name not in server.tampered]
+        assert [problem for name in checked for problem in verify(conn, server.resources.seal_key, name)] == []
 
 
 def test_verify_finds_entry_times_out_of_issue_order_across_series(server: LiveServer, api: Api) -> None:

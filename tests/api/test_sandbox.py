@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ixserver.store.accounts import account_by_name
 from ixserver.writes.direct import DirectWrites
+from ixserver.writes.use_cases import of_account
 from tests.api.invoicing import today
 from tests.support import Api, LiveServer, live_server, next_number
 
@@ -59,6 +60,7 @@ def test_reset_is_not_there_outside_sandbox_mode(server: LiveServer, tmp_path: P
         assert httpx.get(f"{prod.url}/_ixserver/live").status_code == 200
 
 
+@of_account
 def _take_a_number(conn, account_id: int, seq_id: int) -> int:  # type: ignore[no-untyped-def]
     """An account's use case that changes what /sequences.json answers."""
     return next_number(conn, seq_id)

@@ -25,6 +25,7 @@ DOC = (
 
 def _edited(server: LiveServer, api: Api, edits: list[str]) -> list[str]:
     """Apply `edits` (SQL with :a for the account id) and run verify on the account."""
+    server.tampered.add(api.name)
     with server.db.transaction() as conn:
         account_id = conn.execute(text("SELECT id FROM accounts WHERE name = :n"), {"n": api.name}).scalar_one()
         for statement in edits:
@@ -98,6 +99,7 @@ def _verify(server: LiveServer, api: Api, *, journal: bool = True) -> list[str]:
 
 
 def _by_hand(server: LiveServer, api: Api, edits: list[str]) -> None:
+    server.tampered.add(api.name)
     with server.db.transaction() as conn:
         account_id = conn.execute(text("SELECT id FROM accounts WHERE name = :n"), {"n": api.name}).scalar_one()
         for statement in edits:
@@ -126,7 +128,7 @@ def test_a_laundered_seal_stays_a_finding_and_ixserver_seal_refuses_it(server: L
     for number in (1, 2, 3):
         assert f"{name}: FT {year}/{number}: issued but has no seal event: its events were deleted" in found
     with pytest.raises(SealRefused) as refused:
-        write(server.db, lambda conn: seal_unsealed(conn, server.resources, _account_id(server, api)))
+        write(server.db, seal_unsealed, server.resources, _account_id(server, api))
     assert "the seal has no start" in str(refused.value.messages)
     again = "\n".join(_verify(server, api))
     assert f"{name}: seal: the chain has no start" in again, "nothing was sealed"
@@ -142,7 +144,7 @@ def test_seal_refuses_documents_issued_after_its_start(server: LiveServer, api: 
                            " mac = (SELECT mac FROM seal_events WHERE account_id = :a AND seq = 1)"
                            " WHERE account_id = :a"])  # fmt: skip
     with pytest.raises(SealRefused) as refused:
-        write(server.db, lambda conn: seal_unsealed(conn, server.resources, _account_id(server, api)))
+        write(server.db, seal_unsealed, server.resources, _account_id(server, api))
     assert refused.value.messages == [
         f"FT {clock.today().year}/1 was issued after the seal began and has no seal event"
     ]
@@ -208,6 +210,7 @@ def test_a_kept_saft_file_edited_in_the_database_is_found_and_not_served(server:
     assert httpx.get(url).status_code == 200
     assert _verify(server, api) == []
     forged = gzip.compress(httpx.get(url).content.replace(b"<GrossTotal>", b"<GrossTotal>1"), mtime=0)
+    server.tampered.add(api.name)
     with server.db.transaction() as conn:
         conn.execute(text("UPDATE saft_exports SET content = :c"
                           " WHERE account_id = (SELECT id FROM accounts WHERE name = :n)"),

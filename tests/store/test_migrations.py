@@ -132,7 +132,7 @@ def test_document_counts_are_backfilled_and_the_migration_undone(backend: str, t
         with db.read() as conn:  # the downgrade dropped the seal: its documents predate the new one
             assert sum("issued before the seal began and not sealed yet" in p for p in verify(conn, key)) == 3
             api_id = conn.exec_driver_sql("SELECT id FROM accounts WHERE name = 'counted'").scalar_one()
-        write(db, lambda conn: seal_unsealed(conn, server.resources, api_id))  # `ixserver seal`
+        write(db, seal_unsealed, server.resources, api_id)  # `ixserver seal`
         with db.read() as conn:
             assert verify(conn, key) == []  # the counts per date and month (0018) included
         with db.snapshot() as conn:  # 0018 indexed the text of the documents already there

@@ -12,11 +12,13 @@ from ixserver.domain.errors import CommitUnknown, DatabaseUnavailable, Validatio
 from ixserver.resources import Resources
 from ixserver.store.db import LOST, Database, admin_engine
 from ixserver.writes.thread import WriterThread
+from ixserver.writes.use_cases import NotAUseCase, of_account, of_no_account
 from tests.store.conftest import invoice_counter
 from tests.store.scratch import allocations
 from tests.support import TEST_SECRET_KEY, Settings, data_file, next_number
 
 
+@of_no_account
 def allocate(conn, sub_id: int, fail: bool) -> int:  # type: ignore[no-untyped-def]
     number = next_number(conn, sub_id)
     conn.execute(insert(allocations).values(sub_sequence_id=sub_id, number=number, pid=0))
@@ -25,6 +27,7 @@ def allocate(conn, sub_id: int, fail: bool) -> int:  # type: ignore[no-untyped-d
     return number
 
 
+@of_no_account
 def signer_version(_conn, resources: Resources) -> int:  # type: ignore[no-untyped-def]
     return resources.signer.version
 
@@ -77,6 +80,7 @@ def test_a_failing_use_case_fails_alone(db: Database, resources: Resources) -> N
     assert stats["batches"] < 300 / 4, "a refusal is undone alone: its batch is not run again one by one"
 
 
+@of_no_account
 def broken(conn, sub_id: int) -> int:  # type: ignore[no-untyped-def]
     next_number(conn, sub_id)
     conn.exec_driver_sql("SELECT * FROM no_such_table")  # not a refusal: a failure of the database
@@ -116,6 +120,7 @@ def test_use_cases_get_the_writers_resources(db: Database, resources: Resources)
 # -- issue 15: one lock order for every instance's batches, and lost races counted and logged ----
 
 
+@of_account
 def deadlocks_once(conn, account_id: int, attempts: list[int]) -> int:  # type: ignore[no-untyped-def]
     """A use case of an account that loses a race the first time it runs: a real PostgreSQL
     error of SQLSTATE 40P01 (what a deadlock victim gets), not a simulated one."""
@@ -127,6 +132,7 @@ def deadlocks_once(conn, account_id: int, attempts: list[int]) -> int:  # type: 
     return len(attempts)
 
 
+@of_account
 def holds_account_lock(conn, account_id: int) -> bool:  # type: ignore[no-untyped-def]
     """Whether another connection taking the account's lock would wait (it gives up after 0.2 s),
     once the use case has run a statement (the lock is deferred to the first: store/deferred.py)."""
@@ -189,23 +195,31 @@ def test_an_accounts_use_case_holds_its_account_lock(db: Database, resources: Re
         writer.close()
 
 
-def test_the_account_of_a_use_case() -> None:
-    from ixserver.writes.use_cases import UseCase, account_of
-
-    def of_account(conn, account_id: int, n: int) -> None:  # type: ignore[no-untyped-def]
-        """A use case of an account."""
-
-    def with_resources(conn, resources, account_id: int) -> None:  # type: ignore[no-untyped-def]
-        """One that also takes the resources."""
-
-    def of_none(conn, job_id: int) -> None:  # type: ignore[no-untyped-def]
-        """One of no single account (e.g. a job's claim), though its first argument is a number."""
-
-    jobs = [UseCase(of_account, (9, 1)), UseCase(of_none, (3,)), UseCase(with_resources, (2,), with_resources=True),
-            UseCase(of_account, (2, 2)), UseCase(of_account, (9, 3))]  # fmt: skip
-    assert [account_of(job) for job in jobs] == [9, None, 2, 2, 9]
+def unmarked(conn, account_id: int, ran: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Named like an account's use case, but not marked (writes/use_cases.py)."""
+    ran.append(account_id)
 
 
+def test_every_writer_refuses_an_unmarked_function_at_the_call(db: Database, resources: Resources) -> None:
+    """A programming error, raised where the function is handed over, before it runs."""
+    from ixserver.writes.direct import DirectWrites
+    from ixserver.writes.remote import RemoteWriter
+
+    ran: list[int] = []
+    thread = WriterThread(db, resources)
+    remote = RemoteWriter("/nonexistent/writer.sock")  # refused before it would connect
+    try:
+        for writes in (DirectWrites(db, resources), thread, remote):
+            with pytest.raises(NotAUseCase, match="unmarked is handed to the write path without a mark"):
+                writes.run_sync(unmarked, 1, ran)
+            with pytest.raises(NotAUseCase, match="without a mark"):
+                asyncio.run(writes.run(unmarked, 1, ran))
+    finally:
+        thread.close()
+    assert ran == []
+
+
+@of_account
 def transaction_of(conn, account_id: int, n: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """A use case of an account: the account and the transaction it ran in."""
     from sqlalchemy import text
@@ -236,6 +250,7 @@ def test_a_batch_holds_one_accounts_lock_at_a_time(db: Database, resources: Reso
 # -- the database's faults (issue 23) ------------------------------------------------------------
 
 
+@of_no_account
 def loses_its_connection(conn, sub_id: int, runs: list[int], losing: int) -> int:  # type: ignore[no-untyped-def]
     """Allocates a number, then (its first `losing` runs) has the server end its connection, as a
     restart or pg_terminate_backend would: after some of its work, before its commit."""
@@ -247,6 +262,7 @@ def loses_its_connection(conn, sub_id: int, runs: list[int], losing: int) -> int
     return number
 
 
+@of_no_account
 def lost_at_commit(conn, sub_id: int, runs: list[int]) -> int:  # type: ignore[no-untyped-def]
     """Allocates a number; its connection is ended by another one after its last statement, so
     that its COMMIT is what fails."""
@@ -341,6 +357,7 @@ def test_a_use_case_that_keeps_losing_its_connection_or_its_commit_is_a_503(db: 
 RUN_ORDER: list[tuple[int, int]] = []
 
 
+@of_account
 def noted(_conn, account_id: int, n: int) -> int:  # type: ignore[no-untyped-def]
     RUN_ORDER.append((account_id, n))
     return n

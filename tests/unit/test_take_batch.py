@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ixserver.writes.batches import take_batch
-from ixserver.writes.use_cases import UseCase, cost_of
+from ixserver.writes.use_cases import UseCase, cost_of, of_account, of_no_account
 
 
+@of_account
 def use_case(conn: Any, account_id: int, n: int, document: Any = None) -> None:
-    """An account's use case (its parameter after `conn` is `account_id`)."""
+    """An account's use case."""
 
 
+@of_no_account
 def no_account(conn: Any, n: int) -> None:
     """A use case of no single account (a job's claim)."""
 

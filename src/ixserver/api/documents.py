@@ -3,6 +3,7 @@ reading a document from a request body leniently (clients.md §4)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
@@ -192,11 +193,16 @@ def _global_discount(value: Any) -> GlobalDiscount | None:
     return GlobalDiscount("absolute" if kind == "amount" else kind, amount)
 
 
+# The fields a request may name that `given` records (the rules ask only about these): the
+# request's other keys, which may be tens of thousands, would otherwise cross to the writer.
+INPUT_FIELDS = tuple(f.name for f in fields(DocumentInput) if f.name != "given")
+
+
 def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
     data = document_object(body, kind)
-    given = {key for key, value in data.items() if value is not None}
+    given = {key for key in INPUT_FIELDS if data.get(key) is not None}
     exemption = as_text(data.get("tax_exemption") or data.get("tax_exemption_reason"), "Tax exemption")
-    if "tax_exemption_reason" in given:
+    if data.get("tax_exemption_reason") is not None:
         given.add("tax_exemption")
     client = data.get("client")
     currency = as_text(data.get("currency_code"), "Currency code")
@@ -223,7 +229,11 @@ def parse_document(body: dict[str, Any], kind: DocType) -> DocumentInput:
         given=frozenset(
             given
             | ({"owner_reference"} if body.get("raw_owner_invoice") else set())
-            | ({"transport"} if kind.family.transported and given & set(TRANSPORT_FIELDS) else set())
+            | (
+                {"transport"}
+                if kind.family.transported and any(data.get(key) is not None for key in TRANSPORT_FIELDS)
+                else set()
+            )
         ),
     )
 

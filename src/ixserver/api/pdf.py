@@ -7,15 +7,17 @@ nothing goes stale, and the answer is never a 202."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver.api.documents import permalink
 from ixserver.services import pdfs as service
-from ixserver.web.context import account, context
+from ixserver.web.context import AppContext, account, context
 from ixserver.web.reads import cached_json
 from ixserver.web.routing import Router
 from ixserver.web.wire import as_flag
@@ -42,21 +44,28 @@ async def download(request: Request, second_copy: bool) -> Response | None:
     """The PDF behind a permalink token (api/permalink.py serves the public addresses)."""
     token = request.path_params["token"]
     ctx = context(request)
+    if len(token) != 40:
+        return None
+    certificate = ctx.settings.software_certificate
+    content = await drawn(ctx, lambda conn: service.public_pdf_inputs(conn, token, certificate, second_copy))
+    return await _response(content, second_copy)
+
+
+async def drawn(ctx: AppContext, inputs_of: Callable[[Connection], dict[str, str] | None]) -> bytes | None:
+    """A PDF drawn from what `inputs_of` reads (None: no such document), in a bounded child
+    process; those waiting for a child wait here, not in the threads every request shares."""
 
     def draw() -> bytes | None:
         with ctx.db.read() as conn:
-            inputs = service.public_pdf_inputs(conn, token, ctx.settings.software_certificate, second_copy)
-        return None if inputs is None else ctx.renderers.pdf(inputs)  # in a bounded child process
+            inputs = inputs_of(conn)
+        return None if inputs is None else ctx.renderers.pdf(inputs)
 
-    if len(token) != 40:
-        return None
-    # Those waiting for a child wait here, not in the threads every request shares.
     try:
         await asyncio.wait_for(ctx.drawing.acquire(), ctx.renderers.timeout)
     except TimeoutError:
         raise ctx.renderers.busy() from None
     try:
-        return await _response(await run_in_threadpool(draw), second_copy)
+        return await run_in_threadpool(draw)
     finally:
         ctx.drawing.release()
 

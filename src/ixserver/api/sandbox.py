@@ -4,10 +4,9 @@ behind an API key like every API call, and 404 otherwise."""
 
 from __future__ import annotations
 
-from email import policy
-from email.parser import BytesParser
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -58,7 +57,11 @@ async def reset(request: Request) -> Response:
     if not ctx.settings.sandbox:
         raise NotFound()
     ref = account(request)  # authenticated, host checked, rate limited, as every API call
-    await ctx.writes.run_with_resources(account_service.reset_account, ref.id)
+    await ctx.writes.run_with_resources(account_service.reset_account, ref.id)  # its clock too
+    if ctx.sandbox is not None:  # its faults and recorded requests
+        if ctx.recorder is not None:
+            await run_in_threadpool(ctx.recorder.flush)
+        await run_in_threadpool(ctx.sandbox.forget, ref.id)
     return JSONResponse({"reset": ref.name})
 
 
@@ -86,7 +89,7 @@ async def stats(request: Request) -> Response:
 @router.get("/jobs")
 async def jobs(request: Request) -> Response:
     """Sandbox: the account's latest jobs (the outbox), with their attempts and last error."""
-    ctx = _sandbox(request)
+    ctx = sandbox_context(request)
     with ctx.db.read() as conn:
         found = email_service.jobs_of(conn, account(request).id)
     return JSONResponse({"jobs": [describe(job) for job in found]})
@@ -95,14 +98,14 @@ async def jobs(request: Request) -> Response:
 @router.get("/emails")
 async def emails(request: Request) -> Response:
     """Sandbox without an SMTP server: the e-mails the account's documents were sent by."""
-    ctx = _sandbox(request)
+    ctx = sandbox_context(request)
     with ctx.db.read() as conn:
         found = email_service.sent(conn, account(request).id)
     return JSONResponse({"emails": [_email(n, text, when.isoformat()) for n, text, when in found]})
 
 
 def _email(email_id: int, text: str, when: str) -> dict[str, object]:
-    parsed = BytesParser(policy=policy.default).parsebytes(text.encode())
+    parsed = email_service.parsed(text)
     html = parsed.get_body(preferencelist=("html",))
     return {
         "id": email_id, "received_at": when, "from": parsed["From"], "to": parsed["To"], "cc": parsed["Cc"],
@@ -115,7 +118,8 @@ def _email(email_id: int, text: str, when: str) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _sandbox(request: Request) -> AppContext:
+def sandbox_context(request: Request) -> AppContext:
+    """The app's context, for a route that is there only in sandbox mode (else its 404)."""
     ctx = context(request)
     if not ctx.settings.sandbox:
         raise NotFound()

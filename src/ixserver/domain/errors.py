@@ -150,6 +150,10 @@ class AccountNotFound(NotFound):
     message = "The account doesn't exist."
 
 
+class InvalidLogo(ValidationFailed):
+    message = "The logo must be a PNG or JPEG image"
+
+
 class AccountNameInvalid(ValidationFailed):
     message = "Account name must be 1-63 lowercase letters, digits or hyphens, starting with a letter or digit"
 
@@ -354,3 +358,15 @@ class SaftExportNotSealed(Conflict):
     message = (
         "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"
     )
+
+
+class JobNotFound(NotFound):
+    message = "Job not found"
+
+
+class JobNotFailed(Conflict):
+    message = "Only a job that has failed can be retried"
+
+
+class EmailNotFound(NotFound):
+    message = "E-mail not found"

@@ -34,6 +34,7 @@ from ixserver.services import pdfs
 from ixserver.services.emails import EMAIL_JOB, addresses
 from ixserver.store import documents as document_store
 from ixserver.store import jobs as store
+from ixserver.writes.use_cases import of_account
 
 
 def message(context: JobContext, job: store.Job) -> EmailMessage:
@@ -139,12 +140,13 @@ def _with_bcc(mail: EmailMessage, bcc: Any) -> str:
     return mail.as_string()
 
 
+@of_account
 def _keep(conn: Connection, account_id: int, job_id: int, token: str, text: str) -> bool:
     """The sink's delivery and the job's end in one transaction (exactly once); nothing when
     another worker has the job. Whether it was kept."""
-    if not store.finish(conn, job_id, token, clock.now()):
+    if not store.finish(conn, job_id, token, clock.real_now()):
         return False
-    store.record_email(conn, account_id, job_id, text, clock.now())
+    store.record_email(conn, account_id, job_id, text, clock.real_now())
     return True
 
 

@@ -15,6 +15,7 @@ from ixserver.services import saft
 from ixserver.store import accounts as account_store
 from ixserver.store import jobs as store
 from ixserver.store import saft_exports as export_store
+from ixserver.writes.use_cases import of_account
 
 
 def make(context: JobContext, job: store.Job) -> None:
@@ -34,7 +35,8 @@ def make(context: JobContext, job: store.Job) -> None:
                                     producer_tax_id=settings.producer_tax_id)  # fmt: skip
     except Exception as exc:
         if job.attempts >= context.settings.job_attempts:
-            context.writes.run_sync(saft.fail_export, export_id, f"{type(exc).__name__}: {exc}"[:2000])
+            assert job.account_id is not None  # a SAF-T job is an account's (services/saft.start_export)
+            context.writes.run_sync(saft.fail_export, job.account_id, export_id, f"{type(exc).__name__}: {exc}"[:2000])
         raise
     kept = context.writes.run_sync_with_resources(
         _kept, export.account_id, export_id, buffer.getvalue(), count, job.id, job.token
@@ -43,11 +45,12 @@ def make(context: JobContext, job: store.Job) -> None:
         raise ClaimLost(f"job {job.id} was taken by another worker")
 
 
+@of_account
 def _kept(conn: Connection, resources: Resources, account_id: int, export_id: int, content: bytes, count: int,
           job_id: int, token: str) -> bool:  # fmt: skip
     """The file kept and sealed, and the job finished, in one transaction: only by the worker
     whose claim holds (one taken for gone may have made it too)."""
-    if not store.finish(conn, job_id, token, clock.now()):
+    if not store.finish(conn, job_id, token, clock.real_now()):
         return False
     saft.finish_export(conn, resources, account_id, export_id, content, count)
     return True

@@ -37,6 +37,7 @@ from ixserver.resources import renderers_for
 from ixserver.store import jobs as store
 from ixserver.store.db import Database
 from ixserver.writes import Writes
+from ixserver.writes.use_cases import of_no_account
 
 log = logging.getLogger("ixserver.jobs")
 HEARTBEAT_EVERY = 2.0  # seconds between the heartbeats of a process's running jobs
@@ -128,24 +129,29 @@ def claimer_alive(pid: int, started: int | None) -> bool:
 # -- the use cases (short writes) --------------------------------------------------------------
 
 
+@of_no_account
 def _claim(conn: Connection, now: datetime, claimer: store.Claimer, orphans: list[str]) -> store.Job | None:
     return store.claim(conn, now, now - STALE_AFTER, claimer, secrets.token_hex(16), orphans, IN_DOUBT)
 
 
+@of_no_account
 def _heartbeat(conn: Connection, claims: list[tuple[int, str]]) -> None:
-    store.heartbeat(conn, claims, clock.now())
+    store.heartbeat(conn, claims, clock.real_now())
 
 
+@of_no_account
 def _mark_sending(conn: Connection, job_id: int, token: str) -> bool:
-    return store.mark_sending(conn, job_id, token, clock.now())
+    return store.mark_sending(conn, job_id, token, clock.real_now())
 
 
+@of_no_account
 def _finish(conn: Connection, job_id: int, token: str) -> None:
-    store.finish(conn, job_id, token, clock.now())
+    store.finish(conn, job_id, token, clock.real_now())
 
 
+@of_no_account
 def _retry_or_fail(conn: Connection, job_id: int, token: str, error: str, retry_at: datetime | None) -> None:
-    store.retry_or_fail(conn, job_id, token, error, retry_at, clock.now())
+    store.retry_or_fail(conn, job_id, token, error, retry_at, clock.real_now())
 
 
 class JobWorkers:
@@ -234,7 +240,7 @@ class JobWorkers:
     def claim(self) -> store.Job | None:
         """The next due job, claimed by this process (its heartbeat kept until it is run), or None.
         Found first with reads: what is due, and the claims of this host whose process is gone."""
-        now = clock.now()
+        now = clock.real_now()
         with self.context.db.read() as conn:
             orphans = [token for token, pid, started in store.claims_on(conn, self.claimer.host)
                        if not claimer_alive(pid, started)]  # fmt: skip
@@ -261,7 +267,7 @@ class JobWorkers:
         except Exception as exc:  # noqa: BLE001 - any failure is the job's, kept and retried
             error = f"{type(exc).__name__}: {exc}"[:2000]
             final = isinstance(exc, InDoubt) or job.attempts >= self.settings.job_attempts
-            retry_at = None if final else clock.now() + backoff(job.attempts)
+            retry_at = None if final else clock.real_now() + backoff(job.attempts)
             log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, error)
             self._record(_retry_or_fail, job.id, job.token, error, retry_at)
             return

@@ -27,6 +27,7 @@ from ixserver.domain.errors import (
     raise_if,
 )
 from ixserver.resources import Resources
+from ixserver.services import clocks as clock_service
 from ixserver.services import first_free
 from ixserver.services import seal as seal_service
 from ixserver.services import sequences as sequence_service
@@ -42,6 +43,7 @@ from ixserver.store import taxes as tax_store
 from ixserver.store import treasury as treasury_store
 from ixserver.store import users as user_store
 from ixserver.writes import Writes
+from ixserver.writes.use_cases import of_account, of_no_account
 
 # Account names are subdomains ({name}.app.invoicexpress.com).
 ACCOUNT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -65,6 +67,7 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@of_account
 def issue_key(conn: Connection, account_id: int) -> str:
     key = secrets.token_hex(20)
     store.insert_key(
@@ -73,6 +76,7 @@ def issue_key(conn: Connection, account_id: int) -> str:
     return key
 
 
+@of_no_account
 def create_account(
     conn: Connection, name: str, resources: Resources, *, register: bool = True, **attrs: Any
 ) -> tuple[store.Account, str]:
@@ -110,6 +114,7 @@ def find_account(conn: Connection, name: str) -> store.Account | None:
     return store.account_by_name(conn, name.strip().lower())
 
 
+@of_no_account
 def get_account(conn: Connection, name: str) -> store.Account:
     account = find_account(conn, name)
     if account is None:
@@ -121,9 +126,16 @@ def list_accounts(conn: Connection) -> list[store.Account]:
     return store.list_accounts(conn)
 
 
+@of_account
 def reset_account(conn: Connection, resources: Resources, account_id: int) -> None:
     """Sandbox: wipe everything the account owns except the account and its keys, and give it
-    back the state of a new account."""
+    back the state of a new account, on the server's time again (its clock forgotten)."""
+    clock_service.forget_clock(conn, account_id)
+    with clock.shifted(timedelta(0)):
+        _wipe(conn, resources, account_id)
+
+
+def _wipe(conn: Connection, resources: Resources, account_id: int) -> None:
     account = store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
@@ -215,6 +227,7 @@ def _details(data: AccountInput) -> dict[str, Any]:
     return values
 
 
+@of_account(parameter="creator_id")
 def open_account(
     conn: Connection,
     resources: Resources,
@@ -227,7 +240,7 @@ def open_account(
     (another account for the user behind the calling key). The calling account (`creator_id`)
     may create at most `per_day` accounts in 24 hours."""
     owner_account_id = creator_id if for_the_callers_user else None
-    if store.accounts_created_by(conn, creator_id, clock.now() - timedelta(days=1)) >= per_day:
+    if store.accounts_created_by(conn, creator_id, clock.real_now() - timedelta(days=1)) >= per_day:
         raise AccountCreationLimit(per_day)
     tax_country = _tax_country(data.tax_country)
     problems = _account_problems(data, tax_country=tax_country, creating=owner_account_id is None)
@@ -346,12 +359,14 @@ def _update_problems(conn: Connection, caller_id: int, account_id: int, data: Ac
     return account
 
 
+@of_account
 def _taxpayer_after_update(conn: Connection, caller_id: int, account_id: int, data: AccountInput) -> Taxpayer:
     """Who AT will know the account as once updated (a fiscal id is set only when missing)."""
     account = _update_problems(conn, caller_id, account_id, data)
     return Taxpayer(account.fiscal_id or data.fiscal_id or None, account.tax_country)
 
 
+@of_account
 def _update_account(
     conn: Connection,
     resources: Resources,
@@ -401,6 +416,7 @@ async def set_at_credentials(
     await writes.run(_store_credentials, account_id, checked)
 
 
+@of_account
 def _taxpayer(conn: Connection, account_id: int) -> Taxpayer:
     account = store.account_by_id(conn, account_id)
     if account is None:
@@ -416,6 +432,7 @@ async def _check_with_at(
     return CheckedCredentials(taxpayer.fiscal_id, subuser, resources.vault.encrypt(password), communication_type)
 
 
+@of_account
 def _store_credentials(conn: Connection, account_id: int, checked: CheckedCredentials) -> None:
     account = store.account_by_id(conn, account_id)
     if account is None:

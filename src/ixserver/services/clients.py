@@ -21,6 +21,7 @@ from ixserver.domain.errors import ClientNotFound, ClientTaken, ValidationFailed
 from ixserver.services import first_free
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as store
+from ixserver.writes.use_cases import of_account
 
 # Fields a request may set; anything else it sends is ignored.
 WRITABLE = tuple(f for f in store.FIELDS if f != "id")
@@ -76,6 +77,7 @@ def _unique(conn: Connection, account_id: int, fields: dict[str, Any], client_id
         raise ClientTaken(*problems)
 
 
+@of_account
 def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> Client:
     account = account_store.account_by_id(conn, account_id)
     fields = {
@@ -101,6 +103,7 @@ def create_client(conn: Connection, account_id: int, sent: dict[str, Any]) -> Cl
     return get_client(conn, account_id, client_id)
 
 
+@of_account
 def update_client(conn: Connection, account_id: int, client_id: int, sent: dict[str, Any]) -> Client:
     current = get_client(conn, account_id, client_id)
     if "name" not in sent:

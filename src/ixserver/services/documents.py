@@ -57,6 +57,7 @@ from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
+from ixserver.writes.use_cases import of_account
 
 # The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
 # purchase orders' delivery (§7).
@@ -125,29 +126,6 @@ def list_documents(
     return store.fetch_documents(conn, account_id, ids), total
 
 
-@dataclass(frozen=True)
-class PublicDocument:
-    document: Document
-    issuer: str  # name and NIF as printed
-    training: bool  # of a training series (the sandbox): shown as such (Despacho 8632/2014 §1.5)
-
-
-def public_document(conn: Connection, token: str) -> PublicDocument | None:
-    """The issued document behind a permalink: drafts and deleted documents are not public."""
-    document = store.document_by_token(conn, token)
-    if document is None or document.status in (states.DRAFT, states.DELETED):
-        return None
-    account = account_store.account_by_id(conn, document.account_id)
-    if account is None:
-        return None
-    frozen = issuer_of_document(document, account)
-    issuer = frozen.get("name", account.name)
-    if frozen.get("fiscal_id"):
-        issuer += f" — NIF {frozen['fiscal_id']}"
-    training = sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING
-    return PublicDocument(document, issuer, training)
-
-
 def issuer_of_document(document: Document, account: Account) -> dict[str, str]:
     """The issuer a document prints: as frozen when it was issued; a draft (and a document issued
     before issuers were kept), the account as it is now."""
@@ -163,6 +141,7 @@ def related_documents(conn: Connection, account_id: int, document_id: int) -> li
 # -- create and update drafts --------------------------------------------------------------
 
 
+@of_account
 def create_document(conn: Connection, account_id: int, doc_type: str, data: DocumentInput) -> Document:
     """A new draft. With a `proprietary_uid` already used, the document made then (api-v2 §4.3);
     a UID that names a document of another type is a conflict, not a repeat."""
@@ -187,6 +166,7 @@ def create_document(conn: Connection, account_id: int, doc_type: str, data: Docu
     )
 
 
+@of_account
 def update_document(
     conn: Connection, account_id: int, doc_type: str, document_id: int, data: DocumentInput
 ) -> Document:
@@ -403,6 +383,7 @@ def _snapshot(client: Client) -> dict[str, Any]:
 # -- change state --------------------------------------------------------------------------
 
 
+@of_account
 def change_state(
     conn: Connection,
     resources: Resources,
@@ -578,6 +559,7 @@ def _communicate_transport(
     return resources.at.communicate_transport(taxpayer, document_number, document.transport.loaded_at)
 
 
+@of_account
 def enter_transport_code(
     conn: Connection, resources: Resources, account_id: int, document_id: int, code: str
 ) -> Document:

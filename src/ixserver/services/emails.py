@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import states
 from ixserver.domain.clients import header_problem, is_valid_email
-from ixserver.domain.errors import DocumentNotFound, ValidationFailed, raise_if
+from ixserver.domain.errors import DocumentNotFound, EmailNotFound, ValidationFailed, raise_if
 from ixserver.store import clients as client_store
 from ixserver.store import documents as store
 from ixserver.store import jobs as job_store
+from ixserver.writes.use_cases import of_account
 
 EMAIL_JOB = "email"
 
@@ -58,6 +62,7 @@ def _joined(value: str | None) -> str:
     return ", ".join(addresses(value))
 
 
+@of_account
 def email_document(conn: Connection, account_id: int, doc_type: str, document_id: int, message: EmailInput) -> int:
     """Enqueue the e-mail of an issued document, to the address given (else the client's); with
     `save`, the address given becomes the client's. The job's id."""
@@ -75,12 +80,27 @@ def email_document(conn: Connection, account_id: int, doc_type: str, document_id
         client_store.update_client(conn, document.client_id, email=to)
     payload = {"document_id": document.id, "to": to, "cc": _joined(message.cc), "bcc": _joined(message.bcc),
                "subject": message.subject, "body": message.body}  # fmt: skip
-    return job_store.enqueue(conn, account_id, EMAIL_JOB, payload, clock.now())
+    return job_store.enqueue(conn, account_id, EMAIL_JOB, payload, clock.real_now())  # the jobs' time
 
 
 def sent(conn: Connection, account_id: int) -> list[tuple[int, str, datetime]]:
     """Sandbox: the account's e-mails the built-in sink kept, newest first (id, message, when)."""
     return job_store.account_emails(conn, account_id)
+
+
+def sent_email(conn: Connection, account_id: int, email_id: int) -> tuple[int, EmailMessage, datetime]:
+    """Sandbox: one of the account's e-mails the sink kept, as sent (id, message, when)."""
+    found = job_store.account_email(conn, account_id, email_id)
+    if found is None:
+        raise EmailNotFound()
+    return found[0], parsed(found[1]), found[2]
+
+
+def parsed(text: str) -> EmailMessage:
+    """A kept message, read back (its parts, its attachments' bytes)."""
+    message = BytesParser(policy=policy.default).parsebytes(text.encode())
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def jobs_of(conn: Connection, account_id: int) -> list[job_store.Job]:

@@ -12,6 +12,7 @@ from ixserver.domain.errors import ItemNotFound, ValidationFailed, raise_if
 from ixserver.domain.items import Item, validate_item
 from ixserver.services import taxes as tax_service
 from ixserver.store import items as store
+from ixserver.writes.use_cases import of_account
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def _name_is_free(conn: Connection, account_id: int, name: str, item_id: int | N
         raise ValidationFailed("Name is not available.")
 
 
+@of_account
 def create_item(conn: Connection, account_id: int, data: ItemInput) -> Item:
     raise_if(
         validate_item(
@@ -67,6 +69,7 @@ def create_item(conn: Connection, account_id: int, data: ItemInput) -> Item:
     return get_item(conn, account_id, item_id)
 
 
+@of_account
 def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput) -> Item:
     current = get_item(conn, account_id, item_id)
     raise_if(
@@ -92,6 +95,7 @@ def update_item(conn: Connection, account_id: int, item_id: int, data: ItemInput
     return get_item(conn, account_id, item_id)
 
 
+@of_account
 def delete_item(conn: Connection, account_id: int, item_id: int) -> None:
     get_item(conn, account_id, item_id)
     store.delete_item(conn, item_id)

@@ -39,6 +39,7 @@ from ixserver.store import counters
 from ixserver.store import documents as store
 from ixserver.store import sequences as sequence_store
 from ixserver.store.documents import Numbering
+from ixserver.writes.use_cases import of_account
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class PaymentInput:
     payment_date: date | None
 
 
+@of_account
 def pay(conn: Connection, resources: Resources, account_id: int, document_id: int, payment: PaymentInput) -> Document:
     """POST /documents/{id}/partial_payments.json: the receipt of a payment of the document."""
     mechanism = (payment.payment_mechanism or DEFAULT_MECHANISM).strip().upper()
@@ -169,6 +171,7 @@ def _receipt_content(
     )
 
 
+@of_account
 def cancel_receipt(
     conn: Connection, resources: Resources, account_id: int, receipt_id: int, event: str, message: str | None
 ) -> Document:

@@ -32,12 +32,14 @@ from ixserver.domain.sequences import TRAINING, TRAINING_MENTION
 from ixserver.domain.taxes import reported_code
 from ixserver.render import saft as render
 from ixserver.resources import Resources
+from ixserver.services import clocks
 from ixserver.services import seal as seal_service
 from ixserver.store import accounts as account_store
 from ixserver.store import documents as store
 from ixserver.store import jobs as job_store
 from ixserver.store import saft_exports as export_store
 from ixserver.store import sequences as sequence_store
+from ixserver.writes.use_cases import of_account
 
 CHUNK = 500
 PRODUCER_NOT_IDENTIFIED = FINAL_CONSUMER_NIF  # ProductCompanyTaxID until IXSERVER_PRODUCER_TAX_ID says who
@@ -121,7 +123,7 @@ def export(
         fiscal_year=first.year,
         start_date=first,
         end_date=last,
-        date_created=clock.today(),
+        date_created=clocks.account_today(conn, account.id),
         product_company_tax_id=producer_tax_id,
         software_certificate=certificate,
         product_version=__version__,
@@ -165,7 +167,7 @@ def export_state(conn: Connection, account_id: int, year: int, month: int) -> tu
     found = export_store.latest(conn, account_id, year, month)
     if found is None:
         return "none", None
-    if found.status == export_store.RUNNING and clock.now() - found.created_at < RUNNING_FOR:
+    if found.status == export_store.RUNNING and clocks.account_now(conn, account_id) - found.created_at < RUNNING_FOR:
         return "running", None
     if found.status == export_store.DONE and found.seal_seq is not None:  # (kept before files were sealed: made again)
         _count, changed = export_store.period_activity(conn, account_id, first, last)
@@ -174,6 +176,7 @@ def export_state(conn: Connection, account_id: int, year: int, month: int) -> tu
     return "none", None
 
 
+@of_account
 def start_export(conn: Connection, account_id: int, year: int, month: int) -> tuple[str, str | None]:
     """Start making the month's file (a job), unless it is ready or under way; what `export_state`
     says after. 422 when the month has no document."""
@@ -185,7 +188,7 @@ def start_export(conn: Connection, account_id: int, year: int, month: int) -> tu
     if count == 0:
         raise SaftNothingToExport()
     export_id = export_store.start(conn, account_id, year, month, secrets.token_hex(20), clock.now())
-    job_store.enqueue(conn, account_id, SAFT_JOB, {"export_id": export_id}, clock.now())
+    job_store.enqueue(conn, account_id, SAFT_JOB, {"export_id": export_id}, clock.real_now())
     return "running", None
 
 
@@ -201,8 +204,16 @@ def finish_export(
     export_store.set_seal(conn, export_id, seq)
 
 
-def fail_export(conn: Connection, export_id: int, error: str) -> None:
+@of_account
+def fail_export(conn: Connection, account_id: int, export_id: int, error: str) -> None:
+    """The export failed for good: a use case of its account, whose lock it takes (on PostgreSQL
+    its version moves on, so that the export's state is read anew)."""
     export_store.fail(conn, export_id, error, clock.now())
+
+
+def exports_of(conn: Connection, account_id: int, limit: int = 100) -> list[export_store.Export]:
+    """The account's latest SAF-T files (made, under way or failed), newest first."""
+    return export_store.account_exports(conn, account_id, limit)
 
 
 def exported_file(conn: Connection, seal_key: bytes, token: str) -> tuple[str, bytes] | None:

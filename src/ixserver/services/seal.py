@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, seal
-from ixserver.domain.accounts import fiscal_identity
+from ixserver.domain.accounts import FISCAL_IDENTITY, fiscal_identity
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.errors import AccountNotFound, SealRefused
@@ -21,6 +22,7 @@ from ixserver.store import counters as counter_store
 from ixserver.store import documents as document_store
 from ixserver.store import saft_exports as export_store
 from ixserver.store import seal as store
+from ixserver.writes.use_cases import of_account
 
 # The event of a document sealed as it was found (issued before ixserver sealed documents).
 FOUND = "found"
@@ -33,6 +35,13 @@ def label(document: Document) -> str:
     if document.number is None or document.serie is None:
         return f"{kind.label} {document.id} (draft)"
     return numbering.document_number(kind, document.serie, document.number)
+
+
+def document_events(
+    conn: Connection, account_id: int, document_id: int, limit: int = 100
+) -> list[tuple[int, str, datetime]]:
+    """The seal's events of one of the account's documents (seq, event, when), in order."""
+    return store.document_events(conn, account_id, document_id, limit)
 
 
 def record(conn: Connection, key: bytes, document: Document, event: str) -> None:
@@ -53,10 +62,10 @@ def open_seal(conn: Connection, key: bytes, account_id: int) -> None:
 
 
 def _append_opened(conn: Connection, key: bytes, account_id: int, predates: dict[int, int]) -> None:
-    account = account_store.account_by_id(conn, account_id)
-    if account is None:
+    fields = account_store.account_fields(conn, account_id, FISCAL_IDENTITY)  # migration 0019 calls this
+    if fields is None:
         raise AccountNotFound()
-    text = seal.opened_text(predates, fiscal_identity(asdict(account)))
+    text = seal.opened_text(predates, fiscal_identity(fields))
     _append(conn, key, account_id, seal.ACCOUNT, seal.OPENED, text, seal.OPENED)
 
 
@@ -112,6 +121,7 @@ def open_existing(conn: Connection, key: bytes, account_id: int) -> None:
     _append_opened(conn, key, account_id, predates)
 
 
+@of_account
 def seal_unsealed(conn: Connection, resources: Resources, account_id: int) -> int:
     """Seal, as they now are, the account's issued documents that predate the seal and have no
     event (`ixserver seal`); how many were sealed. Refused, sealing nothing, when a document

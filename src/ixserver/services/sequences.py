@@ -31,6 +31,7 @@ from ixserver.store import accounts as account_store
 from ixserver.store import sequences as store
 from ixserver.vault import Vault
 from ixserver.writes import Writes
+from ixserver.writes.use_cases import of_account
 
 # A registration that has not finished after this long is considered abandoned (a crash
 # between asking AT and storing its answer) and may be started again.
@@ -69,6 +70,7 @@ def create_default_sequence(conn: Connection, account_id: int, resources: Resour
     return get_sequence(conn, account_id, sequence_id)
 
 
+@of_account
 def _create_sequence(
     conn: Connection, account_id: int, serie: str, make_default: bool, codes: dict[str, str] | None, series_type: str
 ) -> Sequence:
@@ -86,6 +88,7 @@ def _create_sequence(
     return get_sequence(conn, account_id, sequence_id)
 
 
+@of_account
 def _creation_taxpayer(conn: Connection, account_id: int, serie: str, training: bool) -> Account:
     if store.serie_exists(conn, account_id, serie):
         raise SequenceAlreadyExists()
@@ -94,6 +97,7 @@ def _creation_taxpayer(conn: Connection, account_id: int, serie: str, training: 
     return account
 
 
+@of_account
 def enter_validation_codes(
     conn: Connection, resources: Resources, account_id: int, serie: str, codes: dict[str, str]
 ) -> Sequence:
@@ -149,6 +153,7 @@ async def create_sequence(
     return await writes.run(_create_sequence, account_id, serie, make_default, codes, series_type)
 
 
+@of_account
 def set_current(conn: Connection, account_id: int, sequence_id: int) -> Sequence:
     get_sequence(conn, account_id, sequence_id)  # 404 for unknown or foreign ids
     store.make_default(conn, account_id, sequence_id)
@@ -216,6 +221,7 @@ def _store_codes(conn: Connection, pending: list[SubSequence], codes: list[str],
     )
 
 
+@of_account
 def begin_registration(
     conn: Connection, account_id: int, sequence_id: int, now: datetime, training: bool
 ) -> tuple[Sequence, list[SubSequence], Account]:
@@ -233,6 +239,7 @@ def begin_registration(
     return sequence, pending, account
 
 
+@of_account
 def finish_registration(
     conn: Connection, account_id: int, sequence_id: int, codes: dict[int, str], series_type: str
 ) -> None:
@@ -241,6 +248,7 @@ def finish_registration(
     store.set_registering(conn, sequence_id, None)
 
 
+@of_account
 def abandon_registration(conn: Connection, account_id: int, sequence_id: int) -> None:
     store.set_registering(conn, sequence_id, None)
 

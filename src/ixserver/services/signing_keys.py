@@ -8,12 +8,14 @@ from sqlalchemy.exc import IntegrityError
 from ixserver import clock
 from ixserver.resources import Resources
 from ixserver.store import signing_keys as store
+from ixserver.writes.use_cases import of_no_account
 
 
 class KeyVersionConflict(RuntimeError):
     pass
 
 
+@of_no_account
 def register_signing_key(conn: Connection, resources: Resources) -> None:
     """Record the public key of the signer's version; refuse a different key under a version in
     use. Several instances may start at once: when another one registered it first, what it

@@ -13,6 +13,7 @@ from ixserver.domain.errors import TaxNotFound, ValidationFailed, raise_if
 from ixserver.domain.taxes import Tax
 from ixserver.store import taxes as store
 from ixserver.store.accounts import account_by_id
+from ixserver.writes.use_cases import of_account
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def _account_region(conn: Connection, account_id: int) -> str:
     return account.tax_region if account else "PT"
 
 
+@of_account
 def create_tax(conn: Connection, account_id: int, data: TaxInput) -> Tax:
     problems = rules.validate_tax(name=data.name, value=data.value, region=data.region or None, code=data.code)
     if data.name is None:
@@ -86,6 +88,7 @@ def create_tax(conn: Connection, account_id: int, data: TaxInput) -> Tax:
     return get_tax(conn, account_id, tax_id)
 
 
+@of_account
 def update_tax(conn: Connection, account_id: int, tax_id: int, data: TaxInput) -> Tax:
     current = get_tax(conn, account_id, tax_id)
     raise_if(rules.validate_tax(name=data.name, value=data.value, region=data.region or None, code=data.code))
@@ -109,6 +112,7 @@ def update_tax(conn: Connection, account_id: int, tax_id: int, data: TaxInput) -
     return get_tax(conn, account_id, tax_id)
 
 
+@of_account
 def delete_tax(conn: Connection, account_id: int, tax_id: int) -> None:
     tax = get_tax(conn, account_id, tax_id)
     if tax.is_default:

@@ -25,9 +25,11 @@ from ixserver.domain.errors import (
 from ixserver.domain.money import ZERO, to_cents
 from ixserver.domain.treasury import InitialBalance, Regularization, TreasuryMovement
 from ixserver.services import clients as client_service
+from ixserver.services import clocks
 from ixserver.store import sequences as sequence_store
 from ixserver.store import treasury as store
 from ixserver.store.documents import live_settlements
+from ixserver.writes.use_cases import of_account
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def _balance(conn: Connection, account_id: int, client_id: int, today: date) -> 
 
 def client_balance(conn: Connection, account_id: int, client_id: int) -> ClientBalance:
     client_service.get_client(conn, account_id, client_id)
-    return _balance(conn, account_id, client_id, clock.today())
+    return _balance(conn, account_id, client_id, clocks.account_today(conn, account_id))
 
 
 def list_regularizations(
@@ -112,6 +114,7 @@ def _cents(value: Decimal) -> Decimal:
     return to_cents(value)
 
 
+@of_account
 def set_initial_balance(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> InitialBalance:
     _locked(conn, account_id, client_id)
     raise_if(rules.initial_balance_problems(sent.value, sent.date))
@@ -130,6 +133,7 @@ def set_initial_balance(conn: Connection, account_id: int, client_id: int, sent:
     return found
 
 
+@of_account
 def create_regularization(conn: Connection, account_id: int, client_id: int, sent: EntryInput) -> Regularization:
     _locked(conn, account_id, client_id)
     remaining = _balance(conn, account_id, client_id, clock.today()).balance.remaining_value
@@ -151,12 +155,14 @@ def create_regularization(conn: Connection, account_id: int, client_id: int, sen
     return found
 
 
+@of_account
 def delete_regularization(conn: Connection, account_id: int, client_id: int, regularization_id: int) -> None:
     _locked(conn, account_id, client_id)
     if not store.delete_regularization(conn, account_id, client_id, regularization_id):
         raise RegularizationNotFound()
 
 
+@of_account
 def create_movement(conn: Connection, account_id: int, client_id: int, sent: MovementInput) -> TreasuryMovement:
     _locked(conn, account_id, client_id)
     method = rules.payment_method(sent.payment_method)
@@ -182,6 +188,7 @@ def create_movement(conn: Connection, account_id: int, client_id: int, sent: Mov
     )
 
 
+@of_account
 def delete_movement(conn: Connection, account_id: int, client_id: int, movement_id: int) -> None:
     _locked(conn, account_id, client_id)
     if not store.delete_movement(conn, account_id, client_id, movement_id):

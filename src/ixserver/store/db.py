@@ -385,6 +385,29 @@ def admin_engine(url: str) -> Engine:
     return create_engine(normalize_url(url), poolclass=NullPool)
 
 
+def side_engine(database_url: str, suffix: str, pool_size: int = 1) -> Engine:
+    """An engine for what every process of a server shares beside the database's own data (the
+    rate counts, the sandbox's faults and recordings). PostgreSQL: the database itself. SQLite:
+    a file of its own beside it (`<database>-<suffix>`, WAL, no fsync: a few counts or recordings
+    lost in a crash are no loss), so that it never queues on the writer and never changes the
+    database's `data_version` (which would empty every read cache)."""
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    side = url.set(database=f"{url.database}-{suffix}") if url.database not in (None, "", ":memory:") else url
+    private_sqlite_file(side.render_as_string(hide_password=False))
+    engine = create_engine(side, connect_args={"check_same_thread": False, "timeout": 10})
+    event.listen(engine, "connect", _side_pragmas)
+    return engine
+
+
+def _side_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
 def private_sqlite_file(url: str) -> None:
     """An SQLite file readable by its owner only (0600), created so before SQLite opens it: SQLite
     gives its -wal and -shm files the database file's mode. Other URLs are left alone."""

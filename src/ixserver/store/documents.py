@@ -25,6 +25,7 @@ from ixserver.domain.doctypes import RECEIPT_TYPES
 from ixserver.domain.documents import CREDIT_NOTES, Document, DocumentContent, DocumentLine, Transport
 from ixserver.domain.payments import Settlement
 from ixserver.domain.totals import GlobalDiscount
+from ixserver.store import document_search
 from ixserver.store.prepared import PerLength, Prepared
 from ixserver.store.tables import clients, document_lines, documents, sub_sequences
 
@@ -220,6 +221,7 @@ def insert_document(
     }
     document_id = int(_INSERT_DOCUMENT.scalar(conn, row))
     _insert_lines(conn, document_id, lines)
+    document_search.index(conn, document_id, new=True)
     return Document(
         **{name: getattr(content, name) for name in _CONTENT_FIELDS},
         id=document_id, account_id=account_id, doc_type=doc_type, status=states.DRAFT, archived=False,
@@ -235,6 +237,7 @@ def update_draft(
     _UPDATE_DOCUMENT.run(conn, {"document_id": document_id, "updated_at": now, **_content_columns(content)})
     _DELETE_LINES.run(conn, {"document_id": document_id})
     _insert_lines(conn, document_id, lines)
+    document_search.index(conn, document_id, new=False)
 
 
 def set_at_doc_code(conn: Connection, document_id: int, code: str, now: datetime) -> None:
@@ -263,6 +266,8 @@ def set_status(
         if numbering.issuer is not None:
             values["issuer"] = orjson.dumps(numbering.issuer).decode()
     _UPDATE_DOCUMENT.send(conn, values)
+    if numbering is not None and numbering.client is not None:  # the client's name as issued is searched
+        document_search.index(conn, document_id, new=False)
 
 
 def _insert_lines(conn: Connection, document_id: int, lines: list[DocumentLine]) -> None:
@@ -366,6 +371,7 @@ def chain(conn: Connection, sub_sequence_id: int) -> list[Document]:
 
 def delete_account_documents(conn: Connection, account_id: int) -> None:
     owned = select(_d.id).where(_d.account_id == account_id)
+    document_search.forget_account(conn, account_id)
     conn.execute(delete(document_lines).where(_l.document_id.in_(owned)))
     conn.execute(update(documents).where(_d.account_id == account_id).values(owner_document_id=None))
     conn.execute(delete(documents).where(_d.account_id == account_id))

@@ -207,3 +207,21 @@ def account_emails(conn: Connection, account_id: int, limit: int = 100) -> list[
 def delete_account_jobs(conn: Connection, account_id: int) -> None:
     conn.execute(delete(jobs).where(_j.account_id == account_id))
     conn.execute(delete(sent_emails).where(sent_emails.c.account_id == account_id))
+
+
+def retry(conn: Connection, job_id: int, now: datetime) -> bool:
+    """A failed job queued again, due now, for one more attempt (its attempts go on counting:
+    if it fails again, it has failed for good). Whether it was failed."""
+    again = conn.execute(
+        update(jobs).where(_j.id == job_id, _j.status == FAILED).values(status=QUEUED, run_after=now, finished_at=None)
+    )
+    return again.rowcount == 1
+
+
+def account_email(conn: Connection, account_id: int, email_id: int) -> tuple[int, str, datetime] | None:
+    """One of the account's e-mails of the sandbox's sink: (id, message, received)."""
+    c = sent_emails.c
+    row = conn.execute(
+        select(c.id, c.message, c.created_at).where(c.account_id == account_id, c.id == email_id)
+    ).first()
+    return (int(row[0]), row[1], row[2]) if row else None

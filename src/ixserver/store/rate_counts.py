@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 
-from ixserver.store.db import normalize_url, private_sqlite_file
+from ixserver.store.db import side_engine
 from ixserver.store.tables import rate_counts
 
 Key = tuple[str, int]  # (who, minute)
@@ -24,16 +23,11 @@ Key = tuple[str, int]  # (who, minute)
 
 class RateCounts:
     def __init__(self, database_url: str) -> None:
-        url = make_url(normalize_url(database_url))
-        if url.get_backend_name() == "sqlite":
-            side = url.set(database=f"{url.database}-ratelimit") if url.database not in (None, "", ":memory:") else url
-            private_sqlite_file(side.render_as_string(hide_password=False))
-            self.engine = create_engine(side, connect_args={"check_same_thread": False, "timeout": 10})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = side_engine(database_url, "ratelimit")
+        if self.engine.dialect.name == "sqlite":
             rate_counts.create(self.engine, checkfirst=True)
             self._insert: Any = sqlite_insert
         else:
-            self.engine = create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True)
             self._insert = pg_insert
 
     def add(self, deltas: dict[Key, int]) -> dict[Key, int]:
@@ -57,10 +51,3 @@ class RateCounts:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=OFF")
-    cursor.close()

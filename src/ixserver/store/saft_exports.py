@@ -102,3 +102,9 @@ def period_activity(conn: Connection, account_id: int, first: date, last: date) 
 
 def delete_account_exports(conn: Connection, account_id: int) -> None:
     conn.execute(delete(saft_exports).where(_e.account_id == account_id))
+
+
+def account_exports(conn: Connection, account_id: int, limit: int) -> list[Export]:
+    """The account's latest files, newest first."""
+    query = select(*_COLUMNS).where(_e.account_id == account_id).order_by(_e.id.desc()).limit(limit)
+    return [Export(*row) for row in conn.execute(query)]

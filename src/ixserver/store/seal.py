@@ -101,3 +101,14 @@ def event_at(conn: Connection, account_id: int, seq: int) -> SealEvent | None:
         select(_e.seq, _e.document_id, _e.event, _e.canonical, _e.mac).where(_e.account_id == account_id, _e.seq == seq)
     ).first()
     return SealEvent(int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4])) if row else None
+
+
+def document_events(conn: Connection, account_id: int, document_id: int, limit: int) -> list[tuple[int, str, datetime]]:
+    """A document's events (seq, event, when), in order, the first `limit`."""
+    rows = conn.execute(
+        select(_e.seq, _e.event, _e.created_at)
+        .where(_e.account_id == account_id, _e.document_id == document_id)
+        .order_by(_e.seq)
+        .limit(limit)
+    )
+    return [(int(row[0]), str(row[1]), row[2]) for row in rows]

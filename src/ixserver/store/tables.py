@@ -64,6 +64,14 @@ accounts = Table(
     Column("postal_code", String(16)),
     Column("website", String(255)),
     Column("fax", String(64)),
+    # The issuer's identity beyond the API's fields (PUT /_ixserver/account.json): bank details,
+    # share capital and commercial registry (CSC art. 171), and its current logo (account_logos).
+    Column("iban", String(34)),
+    Column("swift", String(11)),
+    Column("share_capital", Money()),
+    Column("registry_office", String(255)),
+    Column("registry_number", String(32)),
+    Column("logo", String(64)),  # the SHA-256 of its current logo; None: no logo
     Column("marketing", Boolean, nullable=False, server_default=text("false")),
     # AT web-service credentials (Sequences / transport communication), encrypted at rest.
     Column("at_subuser", String(32)),
@@ -74,6 +82,19 @@ accounts = Table(
     Column("created_by", Id),
     Index("ix_accounts_created_by", "created_by", "created_at"),
     sqlite_autoincrement=True,
+)
+
+# Every logo an account has had, by the SHA-256 of its bytes (PNG or JPEG, as re-encoded): a
+# document freezes the digest of its issuer's logo, and prints that logo whatever came after.
+account_logos = Table(
+    "account_logos",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("media_type", String(16), nullable=False),  # image/png, image/jpeg
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "digest"),
 )
 
 api_keys = Table(
@@ -525,5 +546,54 @@ saft_exports = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
     Index("ix_saft_exports_account_period", "account_id", "year", "month"),
+    sqlite_autoincrement=True,
+)
+
+
+# Sandbox (issue 25). An account's clock: how far its time is ahead of the server's
+# (store/clocks.py); no row: the server's time. In the database: the writer reads it in the
+# transaction of each of the account's use cases.
+account_clocks = Table(
+    "account_clocks",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("offset_us", BigInteger, nullable=False),  # microseconds ahead of the server's time
+)
+
+# Sandbox: the faults an account asked for (store/sandbox_state.py), checked before each of its
+# requests. On SQLite kept in a side file beside the database, as rate_counts are (the requests
+# of every server process read it, without waiting for the writer).
+sandbox_faults = Table(
+    "sandbox_faults",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", BigInteger, nullable=False, index=True),
+    Column("method", String(8)),  # None: any
+    Column("path", String(255), nullable=False),  # the API path, `*` for any characters but "/"
+    Column("status", Integer),  # None: the request runs (after its delay)
+    Column("delay_ms", Integer, nullable=False),
+    Column("close", Boolean, nullable=False),
+    Column("remaining", Integer),  # None: every time
+    Column("created_at", UtcDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Sandbox: the recorder, the latest requests of each account with their answers (a ring: the
+# newest RECORDED per account are kept), beside the faults.
+sandbox_requests = Table(
+    "sandbox_requests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),  # without api_key
+    Column("status", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("truncated", Boolean, nullable=False),
+    Index("ix_sandbox_requests_account_id_id", "account_id", "id"),
     sqlite_autoincrement=True,
 )

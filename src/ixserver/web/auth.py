@@ -25,6 +25,8 @@ from ixserver.web.shares import RETRY_AFTER, AccountBusy
 # Not behind the API key: the control API's public part, and the public document pages.
 PUBLIC = frozenset(("/_ixserver/health", "/_ixserver/live", "/_ixserver/openapi.yaml", "/_ixserver/docs", "/metrics"))
 PUBLIC_PREFIX = ("/documents/", "/statements/", "/saft/")  # permalinks, PDFs, QR codes; statements; SAF-T files
+# The pages' files (public); the web console, which signs its users in itself (api/console/).
+OWN_PREFIXES = ("/_ixserver/assets/", "/_ixserver/console")
 CONTROL_PREFIX = "/_ixserver/"  # the rest of the control API: a key, in sandbox mode (else 404)
 OPERATOR_PREFIXES = ("/_ixserver/series/", "/_ixserver/guides/")  # ... but AT's codes: a key, in every mode
 _HOST = re.compile(r"(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)\.?(?::[0-9]{1,5})?")
@@ -99,6 +101,9 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        if path.startswith(OWN_PREFIXES):
+            await self.app(scope, receive, send)
+            return
         if path in PUBLIC or (path.startswith(PUBLIC_PREFIX) and not path.endswith(".json")):
             wait = self._public_wait(scope, path) if path.startswith(PUBLIC_PREFIX) else 0
             await (too_many_requests(wait) if wait else self.app)(scope, receive, send)

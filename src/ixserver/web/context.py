@@ -19,9 +19,11 @@ from ixserver.render.children import Renderers
 from ixserver.resources import Resources
 from ixserver.services.accounts import AccountRef
 from ixserver.store.db import Database
+from ixserver.store.sandbox_state import SandboxState
 from ixserver.web.cache import ReadCache
 from ixserver.web.parsing import BodyParser
 from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
+from ixserver.web.recorder import Recorder
 from ixserver.web.shares import AccountShares
 from ixserver.writes import Writes
 
@@ -56,6 +58,8 @@ class AppContext:
     ready: bool = field(default=False)
     parent_pid: int | None = None
     jobs: JobsRunning | None = None  # the job outbox's workers of this process (IXSERVER_JOB_WORKERS)
+    sandbox: SandboxState | None = None  # sandbox: the accounts' faults and recorded requests, shared
+    recorder: Recorder | None = None  # sandbox: this process's recordings on their way to `sandbox`
     _health: tuple[float, str | None] = (float("-inf"), None)  # (when, what the last full health check found)
 
     async def not_ready(self) -> str | None:

@@ -97,6 +97,8 @@ class Connection(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._phase = _HEAD
+        # the sandbox's faults close a connection without an answer (web/faults.py)
+        self.scope["extensions"] = {"ixserver.abort": self.transport.abort}  # type: ignore[dict-item]
 
     def on_headers_complete(self) -> None:
         if self._timer is not None:

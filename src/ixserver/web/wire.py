@@ -96,8 +96,17 @@ def _parsed(raw: bytes, content_type: str, parse: Callable[[dict[str, Any]], T])
         raise MalformedRequest(f"Malformed JSON in request body: {exc}") from None
     if not isinstance(body, dict):
         raise MalformedRequest("The request body must be a JSON object")
-    _check_values(body, "", 1)
+    _check_values(body, "", 1, MAYBE_FORBIDDEN.search(raw) is not None)
     return parse(body)
+
+
+# What, in a body's bytes, may become a text XML_FORBIDDEN refuses: such a byte (in UTF-8; a
+# UTF-16 or UTF-32 body has NULs), U+FFFE or U+FFFF in UTF-8, or an escape of a control
+# character (`\b` and `\f` too), a surrogate or either of those two. Bodies without any (nearly all) have their
+# texts unread by the check: only their depth is walked.
+MAYBE_FORBIDDEN = re.compile(
+    rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]|\\(?:[bf]|u(?:00[01]|[dD][89a-fA-F]|[fF]{3}[eEfF]))"
+)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -113,27 +122,28 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _check_values(value: Any, path: str, depth: int) -> None:
-    """Every text of the body checked once, named by its path (`invoice.items[0].description`),
-    which is spelled out only for a text that is refused (the walk is on every write's path)."""
+def _check_values(value: Any, path: str, depth: int, texts: bool) -> None:
+    """Every text of the body checked once (`texts`: else only the depth), named by its path
+    (`invoice.items[0].description`), which is spelled out only for a text that is refused (the
+    walk is on every write's path)."""
     if depth > MAX_DEPTH or (depth == MAX_DEPTH and isinstance(value, dict | list) and value):  # (its items)
         raise MalformedRequest(f"Malformed JSON in request body: nested more than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         for key, item in value.items():
-            if XML_FORBIDDEN.search(key):
+            if texts and XML_FORBIDDEN.search(key):
                 check_text(key, f"A key of {path or 'the body'}")
             if isinstance(item, str):
-                if XML_FORBIDDEN.search(item):
+                if texts and XML_FORBIDDEN.search(item):
                     check_text(item, f"{path}.{key}" if path else key)
             elif isinstance(item, dict | list):
-                _check_values(item, f"{path}.{key}" if path else key, depth + 1)
+                _check_values(item, f"{path}.{key}" if path else key, depth + 1, texts)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, str):
-                if XML_FORBIDDEN.search(item):
+                if texts and XML_FORBIDDEN.search(item):
                     check_text(item, f"{path}[{index}]")
             elif isinstance(item, dict | list):
-                _check_values(item, f"{path}[{index}]", depth + 1)
+                _check_values(item, f"{path}[{index}]", depth + 1, texts)
     elif isinstance(value, str):
         check_text(value, path)
 

@@ -1,6 +1,7 @@
 """The one write path. Every write use case is a function `fn(conn, *args)` (or, when it needs
-the process's resources, `fn(conn, resources, *args)`) run in one write transaction by a
-`Writes`, and answered only once that transaction is committed.
+the process's resources, `fn(conn, resources, *args)`), marked with what it locks (`@of_account`,
+`@of_no_account`: use_cases.py), run in one write transaction by a `Writes`, and answered only
+once that transaction is committed.
 
 - `batches.py`: the rules every writer follows: use cases run in batches (group commit), a
   batch that fails is run again one use case at a time, races lost to another PostgreSQL
@@ -10,6 +11,8 @@ the process's resources, `fn(conn, resources, *args)`) run in one write transact
 - `process.py` and `remote.py`: on SQLite, the one writer process of a server's processes,
   and each server process's connection to it; `crossing.py` is what crosses between them.
 - `direct.py`: a transaction per use case, in the calling thread (the CLI, tests).
+- `use_cases.py`: a use case as a writer holds it (`UseCase`), the marks, and the account's lock
+  every writer takes before an account's use case.
 
 `writes_for` picks the writer of a server process.
 """

@@ -9,9 +9,9 @@ transaction, so that only the failing one fails. Nobody is answered before the c
 nothing acknowledged is lost.
 
 With several server instances on PostgreSQL, the account's lock keeps their batches from
-deadlocking: a use case of an account (its first parameter after the connection, and the
-resources, is `account_id`) first takes the account's lock (its `account_versions` row, moved on
-and held to the commit: `store/accounts.lock_account_writes`), and a batch is committed as one
+deadlocking: a use case of an account (marked `@of_account`: writes/use_cases.py) first takes
+the account's lock (its `account_versions` row, moved on and held to the commit:
+`store/accounts.lock_account_writes`), and a batch is committed as one
 transaction per account (on SQLite, as one transaction). Every row an account's use case locks
 or waits on (its documents, counters, seal, clients) is then only ever waited on by a
 transaction that holds that account's lock and no other: writers of one account queue on its
@@ -60,7 +60,7 @@ from ixserver.domain.errors import CommitUnknown, DomainError
 from ixserver.resources import Resources
 from ixserver.store.db import LOST, Database, UseCasePoints, fault_of, unavailable
 from ixserver.store.document_counts import fold_count_changes
-from ixserver.writes.use_cases import UseCase, account_of, cost_of, lock_account
+from ixserver.writes.use_cases import UseCase, call, cost_of, lock_account
 
 log = logging.getLogger("ixserver.writer")
 
@@ -81,7 +81,7 @@ def take_batch(pending: list[UseCase], batch_max: int, cost_max: int) -> tuple[l
         return pending, []
     queues: dict[int | None, list[UseCase]] = {}
     for case in pending:
-        queues.setdefault(account_of(case), []).append(case)
+        queues.setdefault(case.account, []).append(case)
     if len(queues) == 1 and len(pending) <= batch_max and sum(map(cost_of, pending)) <= cost_max:
         return pending, []  # one account's few small use cases: the common case, all of them
     batch: list[UseCase] = []
@@ -173,8 +173,9 @@ class Batches:
         log.warning("writer: %s lost a race to another instance (SQLSTATE %s) and runs again", what, state)
 
     def _lock_account(self, conn: Any, case: UseCase, locked: set[int | None]) -> None:
-        if self._locks and account_of(case) not in locked:
-            locked.add(lock_account(conn, case))
+        if self._locks and case.account not in locked:
+            lock_account(conn, case)
+            locked.add(case.account)
 
     def run(self, batch: list[UseCase]) -> tuple[list[Outcome], list[UseCase]]:
         """The outcome of each use case that is settled, and the use cases to run again later."""
@@ -195,9 +196,7 @@ class Batches:
         return outcomes, retry
 
     def _call(self, conn: Any, case: UseCase) -> Any:
-        if case.with_resources:
-            return case.fn(conn, self.resources, *case.args)
-        return case.fn(conn, *case.args)
+        return call(conn, case, self.resources)
 
     def _run(self, batch: list[UseCase]) -> tuple[list[Outcome], list[UseCase]]:
         outcomes: list[Outcome] = []
@@ -222,7 +221,7 @@ class Batches:
             return [batch]
         groups: dict[int | None, list[UseCase]] = {}
         for case in batch:
-            groups.setdefault(account_of(case), []).append(case)
+            groups.setdefault(case.account, []).append(case)
         return list(groups.values())
 
     def _run_together(self, batch: list[UseCase]) -> list[Outcome] | None:

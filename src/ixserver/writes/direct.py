@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from ixserver.resources import Resources
 from ixserver.store.db import Database
-from ixserver.writes.use_cases import UseCase, lock_account
+from ixserver.writes.use_cases import UseCase, call, lock_account
 
 T = TypeVar("T")
 
@@ -29,7 +29,7 @@ class DirectWrites:
     def _run(self, case: UseCase) -> Any:
         with self.db.transaction() as conn:
             lock_account(conn, case)  # as every writer does: the account's lock, and its version moved on
-            value = case.fn(conn, self.resources, *case.args) if case.with_resources else case.fn(conn, *case.args)
+            value = call(conn, case, self.resources)
         self.use_cases += 1
         return value
 

@@ -41,6 +41,7 @@ from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.writes import crossing
 from ixserver.writes.batches import Batches, Outcome, UseCase, take_batch
+from ixserver.writes.use_cases import NotAUseCase
 
 log = logging.getLogger("ixserver.writer")
 
@@ -160,7 +161,12 @@ class _Server:
             if fn == crossing.FAULT:
                 self._send(conn, [crossing.outcome(call_id, True, self.runner.fault)])
                 continue
-            self.pending.append(UseCase(fn, args, with_resources, (conn, call_id)))
+            try:
+                case = UseCase(fn, args, with_resources, (conn, call_id))
+            except NotAUseCase as exc:  # the server process refuses it first (remote.py); not a crash here
+                self._send(conn, [crossing.outcome(call_id, False, exc)])
+                continue
+            self.pending.append(case)
 
     def _answer(self, outcomes: list[Outcome]) -> None:
         frames: dict[socket.socket, list[bytes]] = {}

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from ixserver.domain.errors import Unavailable
 from ixserver.writes import crossing
+from ixserver.writes.use_cases import UseCase
 
 T = TypeVar("T")
 
@@ -41,23 +42,26 @@ class RemoteWriter:
         if self._link is not None:
             self._link.transport.close()
 
+    # Each use case is built here (UseCase): one the write path cannot take (NotAUseCase) is
+    # refused in this process, at the call, before it crosses.
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(fn, args, False)
+        return await self._send_case(UseCase(fn, args))
 
     async def run_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._call(fn, args, True)
+        return await self._send_case(UseCase(fn, args, with_resources=True))
 
     def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """For a plain thread of a server process whose loop is running."""
-        return self._wait(fn, args, False)
+        return self._wait(UseCase(fn, args))
 
     def run_sync_with_resources(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._wait(fn, args, True)
+        return self._wait(UseCase(fn, args, with_resources=True))
 
-    def _wait(self, fn: Callable[..., Any], args: tuple[Any, ...], with_resources: bool) -> Any:
+    def _wait(self, case: UseCase) -> Any:
         if self._loop is None:
             raise WriterUnavailable()
-        return asyncio.run_coroutine_threadsafe(self._call(fn, args, with_resources), self._loop).result()
+        return asyncio.run_coroutine_threadsafe(self._send_case(case), self._loop).result()
 
     async def ready(self) -> bool:
         """Connected, or able to connect now."""
@@ -81,6 +85,9 @@ class RemoteWriter:
         except WriterUnavailable:
             pass
         return "the writer process is being started again"
+
+    async def _send_case(self, case: UseCase) -> Any:
+        return await self._call(case.fn, case.args, case.with_resources)
 
     async def _call(self, fn: Any, args: tuple[Any, ...], with_resources: bool) -> Any:
         call_id = next(self._ids)

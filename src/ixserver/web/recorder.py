@@ -1,0 +1,130 @@
+"""The recorder (sandbox): each account's latest API requests with their answers, for
+`GET /_ixserver/requests` and `ixserver replay`.
+
+`RecorderMiddleware` (inside AuthMiddleware: it needs the account) copies a request's body and
+its answer as they pass, up to BODY_MAX bytes each, and hands the entry to the process's
+`Recorder`, which writes what has gathered every FLUSH_EVERY seconds in one transaction of the
+shared store (store/sandbox_state.py), keeping the newest KEEP of each account. So a request
+costs a copy of its bodies and an append; the writes are off the request's path, and another
+server process sees a request within FLUSH_EVERY. The control API (`/_ixserver/…`) is not
+recorded; the key (`api_key`) is left out of the query."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ixserver import clock
+from ixserver.store.sandbox_state import Recorded, SandboxState
+
+log = logging.getLogger("ixserver")
+BODY_MAX = 64 * 1024
+KEEP = 500
+FLUSH_EVERY = 0.1
+CONTROL_PREFIX = "/_ixserver/"
+
+
+def query_without_key(raw: bytes) -> str:
+    if not raw:
+        return ""
+    if b"api_key" not in raw:
+        return raw.decode("latin-1")
+    return urlencode([(k, v) for k, v in parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if k != "api_key"])
+
+
+class Recorder:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self._pending: deque[Recorded] = deque()  # appended on the event loop, drained by the flusher
+        self._lock = threading.Lock()  # one flush at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, entry: Recorded) -> None:
+        self._pending.append(entry)
+
+    def flush(self) -> None:
+        with self._lock:
+            entries = []
+            while self._pending:
+                entries.append(self._pending.popleft())
+            try:
+                self.state.record(entries, KEEP)
+            except Exception:  # noqa: BLE001 - a recording is no reason to fail anything
+                log.exception("recorder: %d requests not recorded", len(entries))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ixserver-recorder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(FLUSH_EVERY):
+            if self._pending:
+                self.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
+
+
+class RecorderMiddleware:
+    def __init__(self, app: ASGIApp, recorder: Recorder) -> None:
+        self.app = app
+        self.recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        account = scope.get("state", {}).get("account")
+        if scope["type"] != "http" or account is None or scope["path"].startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        asked, answered = bytearray(), bytearray()
+        status = 0
+        truncated = False
+
+        async def receiving() -> Message:
+            nonlocal truncated
+            message = await receive()
+            body = message.get("body", b"")
+            if body:
+                room = BODY_MAX - len(asked)
+                truncated |= len(body) > room
+                asked.extend(body[: max(room, 0)])
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal status, truncated
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            else:
+                body = message.get("body", b"")
+                if body:
+                    room = BODY_MAX - len(answered)
+                    truncated |= len(body) > room
+                    answered.extend(body[: max(room, 0)])
+            await send(message)
+
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receiving, sending)
+        finally:
+            self.recorder.add(
+                Recorded(
+                    account_id=account.id,
+                    at=clock.real_now(),
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=query_without_key(scope.get("query_string", b"")),
+                    status=status,
+                    duration_ms=round((time.perf_counter() - start) * 1000),
+                    request_body=asked.decode("utf-8", "replace"),
+                    response_body=answered.decode("utf-8", "replace"),
+                    truncated=truncated,
+                )
+            )
