@@ -55,6 +55,7 @@ run: install
 TEST_PROCESSES ?= 3
 test: install
 	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile -m "not slow"
 	$(BIN)/python -m pytest -m slow

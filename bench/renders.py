@@ -91,8 +91,8 @@ def main() -> None:
             rest = list(pool.map(fetch, range(DOWNLOADS - 20)))
         after = {pid: status(pid, "VmRSS") for pid in ours}
         times = sorted(first + rest)
-        print(f"renders: {DOWNLOADS} PDFs ({max(sizes) // 1000} kB, {len(sizes)} size(s)), p50 {statistics.median(times):.2f} s,"
-              f" max {times[-1]:.2f} s")  # fmt: skip
+        print(f"renders: {DOWNLOADS} PDFs ({max(sizes) // 1000} kB, {len(sizes)} size(s)),"
+              f" p50 {statistics.median(times):.2f} s, max {times[-1]:.2f} s")  # fmt: skip
         print(
             "renders: serve's processes' VmRSS after 20 PDFs -> after all: "
             + ", ".join(f"{settled[pid]} -> {after[pid]} MB" for pid in ours)

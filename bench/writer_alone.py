@@ -77,7 +77,8 @@ def measure(label: str, url: str, tmp: Path) -> None:
 
     done = asyncio.run(rounds())
     per_job = done["seconds"] / done["use_cases"] * 1e6
-    print(f"writer alone, {label}: {per_job:.0f} us per use case ({done['use_cases']} jobs in batches of up to {BATCH});"
+    print(f"writer alone, {label}: {per_job:.0f} us per use case"
+          f" ({done['use_cases']} jobs in batches of up to {BATCH});"
           f" {1e6 / (2 * per_job):.0f} documents/s if writing were all there is")  # fmt: skip
 
 

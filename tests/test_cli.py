@@ -243,8 +243,8 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", IXSERVER_LOG_FORMAT="json", IXSERVER_SANDBOX="1",
-               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", IXSERVER_LOG_FORMAT="json",
+               IXSERVER_SANDBOX="1", IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
     key = ixserver("accounts", "create", "logs", data_dir=tmp_path).stdout.strip()
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -352,8 +352,8 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
                IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "drained"], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()  # fmt: skip
+    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "drained"], env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
     base = f"http://127.0.0.1:{port}"
     answered: list[tuple[float, float, str, int, int | None]] = []  # (sent, answered, what, status, id)

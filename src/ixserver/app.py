@@ -47,6 +47,7 @@ from ixserver.api import (
     taxes,
     treasury,
 )
+from ixserver.clock import SYSTEM, Clock
 from ixserver.config import Settings
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
@@ -74,10 +75,13 @@ log = logging.getLogger("ixserver")
 PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
-def create_app(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None, clock: Clock = SYSTEM
+) -> FastAPI:
     """The app of one server process; `writer_socket`: the writer process's socket, if any;
-    `parent_pid`: the `serve` process it stops with, if it is one of several."""
-    ctx = build_context(settings, writer_socket, parent_pid)
+    `parent_pid`: the `serve` process it stops with, if it is one of several; `clock`: what its
+    rate limits count by."""
+    ctx = build_context(settings, writer_socket, parent_pid, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -150,11 +154,13 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def build_context(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
-    """What the app of one server process owns (web/context.AppContext), nothing started yet."""
-    """`writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
+def build_context(
+    settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None, clock: Clock = SYSTEM
+) -> AppContext:
+    """What the app of one server process owns (web/context.AppContext), nothing started yet.
+    `writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
     process writes in a thread of its own. `parent_pid`: the `serve` process of this server
-    process (`serve --workers N`), whose end it follows."""
+    process (`serve --workers N`), whose end it follows. `clock`: what the rate limits count by."""
     db = Database(settings.resolved_database_url)
     attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
     resources = Resources.from_settings(settings)
@@ -165,13 +171,15 @@ def build_context(settings: Settings, writer_socket: str | None = None, parent_p
         writes=writes_for(settings, db, resources, writer_socket),
         resources=resources,
         limiter=(
-            SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url))
+            SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url), clock=clock)
             if settings.rate_limit > 0
             else None
         ),
-        address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+        address_limiter=RateLimiter(settings.rate_limit, clock) if settings.rate_limit > 0 else None,
         public_limiter=(
-            SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True)
+            SharedRateLimit(
+                settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True, clock=clock
+            )
             if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
             else None
         ),

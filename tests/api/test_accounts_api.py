@@ -120,7 +120,8 @@ def test_get_and_update(server: LiveServer, api: Api) -> None:
     details = mine.get(f"/api/accounts/{created['id']}/get.json")
     assert details.status_code == 200
     account = details.json()["account"]
-    assert {k: account[k] for k in ("organization_name", "fiscal_id", "email", "state", "at_configured", "trial", "tax_country")} == {
+    shown = ("organization_name", "fiscal_id", "email", "state", "at_configured", "trial", "tax_country")
+    assert {k: account[k] for k in shown} == {
         "organization_name": "My Company", "fiscal_id": "508025338", "email": unique_email(api), "state": "active",
         "at_configured": False, "trial": False, "tax_country": "1",
     }  # fmt: skip
@@ -178,10 +179,14 @@ def test_at_communication_stores_credentials_encrypted(server: LiveServer) -> No
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"at_subuser": "5080/1", "at_password": b64("x"), "communication_type": "auto"}, "The field at_subuser has an incorrect size"),
-        ({"at_subuser": "508025338/1", "at_password": "%%%", "communication_type": "auto"}, "The field at_password must be encoded in Base64"),
-        ({"at_subuser": "508025338/1", "at_password": b64("x"), "communication_type": "fax"}, "The field communication_type must be one of: auto, manual, guides, portal_at"),
-        ({"at_subuser": "503504564/1", "at_password": b64("x"), "communication_type": "auto"}, "Invalid Tax Authority credentials."),
+        ({"at_subuser": "5080/1", "at_password": b64("x"), "communication_type": "auto"},
+         "The field at_subuser has an incorrect size"),
+        ({"at_subuser": "508025338/1", "at_password": "%%%", "communication_type": "auto"},
+         "The field at_password must be encoded in Base64"),
+        ({"at_subuser": "508025338/1", "at_password": b64("x"), "communication_type": "fax"},
+         "The field communication_type must be one of: auto, manual, guides, portal_at"),
+        ({"at_subuser": "503504564/1", "at_password": b64("x"), "communication_type": "auto"},
+         "Invalid Tax Authority credentials."),
     ],
 )  # fmt: skip
 def test_at_communication_refuses(server: LiveServer, body: dict, message: str) -> None:
@@ -208,7 +213,8 @@ def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveSe
     [
         ("/api/v3/accounts/at_communication.json",
          {"at_communication": {"at_subuser": "508025338/1", "at_password": b64("pw"), "communication_type": "auto"}}),
-        ("/api/accounts/{id}/update.json", {"account": {"credentials": {"username": "508025338/2", "password": b64("pw")}}}),
+        ("/api/accounts/{id}/update.json",
+         {"account": {"credentials": {"username": "508025338/2", "password": b64("pw")}}}),
     ],
     ids=["at_communication", "update"],
 )  # fmt: skip

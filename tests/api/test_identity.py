@@ -62,8 +62,10 @@ def test_the_identity_is_kept_validated_and_answered(server: LiveServer, api: Ap
     assert api.get("/_ixserver/account.json").json() == answer.json()
     bad = api.put("/_ixserver/account.json", json={"account": {"iban": IBAN[:-1] + "5", "swift": "NOTABIC!"}})
     assert bad.status_code == 422
-    assert bad.json() == {"errors": [{"error": "IBAN is invalid (its check digits do not match)"},
-                                     {"error": "SWIFT/BIC is invalid (8 or 11 letters and digits: bank, country, place, branch)"}]}  # fmt: skip
+    assert bad.json() == {"errors": [
+        {"error": "IBAN is invalid (its check digits do not match)"},
+        {"error": "SWIFT/BIC is invalid (8 or 11 letters and digits: bank, country, place, branch)"},
+    ]}  # fmt: skip
     negative = api.put("/_ixserver/account.json", json={"account": {"share_capital": "-1"}})
     assert negative.status_code == 422 and "Share capital" in negative.text
     assert api.get("/_ixserver/account.json").json() == answer.json(), "a refusal changes nothing"

@@ -654,7 +654,10 @@ def test_issued_documents_are_frozen(api: Api) -> None:
         assert refused.json() == {
             "errors": [
                 {
-                    "error": f"Invoice has been {'finalized' if status == 'final' else 'canceled'} so can't be changed anymore"
+                    "error": (
+                        f"Invoice has been {'finalized' if status == 'final' else 'canceled'}"
+                        " so can't be changed anymore"
+                    )
                 }
             ]
         }

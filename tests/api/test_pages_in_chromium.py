@@ -130,8 +130,9 @@ def test_a_statement_in_chromium(server: LiveServer, api: Api, browser: Browser,
     page = open_page(browser, url, DESKTOP, heard)
     page.screenshot(path=str(tmp_path / "statement.png"), full_page=True)
     shown = words(page.inner_text("body"))
-    for expected in ("Conta corrente", "Mercearia Sol, Lda", "Saldo 21,51 €", "Em dívida Estado", "41,51 € 21,51 € Pendente",
-                     "Valor pago Estado", "20,00 €", "IBAN PT50 0002 0123 1234 5678 9015 4"):  # fmt: skip
+    for expected in ("Conta corrente", "Mercearia Sol, Lda", "Saldo 21,51 €", "Em dívida Estado",
+                     "41,51 € 21,51 € Pendente", "Valor pago Estado", "20,00 €",
+                     "IBAN PT50 0002 0123 1234 5678 9015 4"):  # fmt: skip
         assert expected in shown, (expected, shown)
     assert style(page, "h1", "color") == "rgb(30, 60, 110)" and page.eval_on_selector("img.logo", "e => e.naturalWidth")
     phone = open_page(browser, url, PHONE, heard)

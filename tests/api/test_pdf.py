@@ -103,8 +103,9 @@ def one_of_each_type(api: Api) -> dict[str, dict[str, Any]]:
     made["receipt"] = pay(api, made["invoice"]["id"], "10")
     moss = {**vat_moss(api), "client": client}
     made["vat_moss_invoice"] = issue(api, "vat_moss_invoice", **moss)
-    made["vat_moss_credit_note"] = issue(api, "vat_moss_credit_note", client=client, owner_invoice_id=made["vat_moss_invoice"]["id"],
-                                         items=[{**moss["items"][0], "unit_price": "1", "description": "Refund"}])  # fmt: skip
+    refund = {**moss["items"][0], "unit_price": "1", "description": "Refund"}
+    made["vat_moss_credit_note"] = issue(api, "vat_moss_credit_note", client=client,
+                                         owner_invoice_id=made["vat_moss_invoice"]["id"], items=[refund])  # fmt: skip
     made["vat_moss_receipt"] = pay(api, made["vat_moss_invoice"]["id"], "5")
     assert sorted(made) == sorted(BY_KEY)
     return made
@@ -192,8 +193,10 @@ def test_drafts_canceled_documents_and_other_languages(api: Api, tmp_path: Path)
 
 
 def test_a_long_invoice_carries_its_totals_over_and_numbers_its_pages(api: Api, tmp_path: Path) -> None:
-    lines = [{"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
-             for n in range(1, 91)]  # fmt: skip
+    lines = [
+        {"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
+        for n in range(1, 91)
+    ]
     invoice = issue(api, client=CLIENT, items=lines)
     pdf = download(api, invoice["id"])
     text = text_of(pdf, tmp_path)
@@ -215,15 +218,18 @@ def test_every_family_has_its_layout(api: Api, tmp_path: Path) -> None:
     start = (clock.local_now() + timedelta(hours=2)).strftime("%d/%m/%Y %H:%M:%S")
     place = {"detail": "Rua 5", "city": "Lisboa", "postal_code": "1000-555", "country": "Portugal"}
     to = {"detail": "Avenida 10", "city": "Porto", "postal_code": "4000-555", "country": "Portugal"}
-    guide = finalize(api, "shipping", create(api, "shipping", client=CLIENT, items=LINES[:1], loaded_at=start,
-                                             license_plate="11-AA-22", address_from=place, address_to=to)["id"])  # fmt: skip
+    draft = create(api, "shipping", client=CLIENT, items=LINES[:1], loaded_at=start, license_plate="11-AA-22",
+                   address_from=place, address_to=to)  # fmt: skip
+    guide = finalize(api, "shipping", draft["id"])
     text = text_of(download(api, guide["id"]), tmp_path)
     for expected in ("Guia de Remessa", "Local de carga", "Rua 5", "Local de descarga", "Avenida 10", "4000-555 Porto",
                      "11-AA-22", guide["at_doc_code_id"], "Este documento não serve de fatura"):  # fmt: skip
         assert expected in text, expected
     invoice = issue(api, client=CLIENT, items=LINES[:1])
-    paid = api.post(f"/documents/{invoice['id']}/partial_payments.json",
-                    json={"partial_payment": {"amount": "10", "payment_mechanism": "MB"}}).json()["receipt"]  # fmt: skip
+    paid = api.post(
+        f"/documents/{invoice['id']}/partial_payments.json",
+        json={"partial_payment": {"amount": "10", "payment_mechanism": "MB"}},
+    ).json()["receipt"]
     text = text_of(download(api, paid["id"]), tmp_path)
     serie = invoice["inverted_sequence_number"].split("/")[0]
     for expected in ("Recibo", f"FT {serie}/1", "MB — Referências de pagamento para Multibanco", "10,00 €",
@@ -301,8 +307,9 @@ def dark_box(path: Path, page: int, left: float, top: float, right: float, botto
     px = DPI / 25.4
     x, y = round(left * px), round(top * px)
     out = path.parent / "crop"
-    subprocess.run([_tool("pdftoppm"), "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page), "-x", str(x),
-                    "-y", str(y), "-W", str(round((right - left) * px)), "-H", str(round((bottom - top) * px)), str(path), str(out)],
+    crop_width, crop_height = str(round((right - left) * px)), str(round((bottom - top) * px))
+    subprocess.run([_tool("pdftoppm"), "-r", str(DPI), "-gray", "-singlefile", "-f", str(page), "-l", str(page),
+                    "-x", str(x), "-y", str(y), "-W", crop_width, "-H", crop_height, str(path), str(out)],
                    check=True)  # fmt: skip
     magic, width, height, _, pixels = out.with_suffix(".pgm").read_bytes().split(maxsplit=4)
     assert magic == b"P5"
@@ -321,8 +328,10 @@ def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(
     """Portaria 195/2020 and AT's QR specification (pt-compliance §2.1, §4.1): the symbol itself
     (its modules, not the image) at least 30 × 30 mm, 2.5 mm of quiet zone around it;
     `ATCUD:CODE-n` (no space) immediately above it, and on every page."""
-    lines = [{"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
-             for n in range(1, 91)]  # fmt: skip
+    lines = [
+        {"name": f"Item {n}", "description": f"Line {n}", "unit_price": "1", "quantity": "1", "tax": {"name": "IVA23"}}
+        for n in range(1, 91)
+    ]
     invoice = issue(api, client=CLIENT, items=lines)
     path = tmp_path / "document.pdf"
     path.write_bytes(download(api, invoice["id"]))
@@ -356,8 +365,9 @@ def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(api: Api
     for doc_type, document in one_of_each_type(api).items():
         first = words(text_of(download(api, document["id"]), tmp_path))
         second = words(text_of(download(api, document["id"], second_copy=True), tmp_path))
-        expected = [title(doc_type, "en"), "Page 1 of 1", "Original", "por ixserver (programa não certificado pela AT)",
-                    "Consumidor final", TRAINING_MENTION]  # fmt: skip
+        expected = [title(doc_type, "en"), "Page 1 of 1", "Original",
+                    "por ixserver (programa não certificado pela AT)", "Consumidor final",
+                    TRAINING_MENTION]  # fmt: skip
         expected += [] if doc_type in INVOICE_TYPES else ["Este documento não serve de fatura"]
         expected += ["M05: Isento artigo 14.º do CIVA"] if doc_type == "invoice" else []
         missing += [(doc_type, text) for text in expected if text not in first]
@@ -369,7 +379,9 @@ def test_a_document_in_another_currency_shows_its_vat_in_euros_and_the_rate(api:
     """Directive 2006/112 art. 230: beside its amounts in its currency, a document shows the VAT in
     euros, as AT reads it (the QR code's N), and the rate it converts at: every family alike."""
     invoice = issue(api, client=CLIENT, items=PRICED, **USD)
-    made = [invoice, issue(api, "credit_note", client=CLIENT, items=[{**PRICED[0], "quantity": "1"}], owner_invoice_id=invoice["id"], **USD),
+    made = [invoice,
+            issue(api, "credit_note", client=CLIENT, items=[{**PRICED[0], "quantity": "1"}],
+                  owner_invoice_id=invoice["id"], **USD),
             issue(api, "proforma", client=CLIENT, items=PRICED, **USD), pay(api, invoice["id"], "50.55")]  # fmt: skip
     missing = []
     for document in made:

@@ -25,8 +25,8 @@ from tests.support import Api, LiveServer, free_port, live_server, wait_ready
 # The largest document a request body carries: the most lines, each with as much text as fits.
 LONGEST = [{"name": f"Artigo {n}", "description": f"Artigo {n} " + "palavra " * 475, "unit_price": "12.34",
             "quantity": "2", "tax": {"name": "IVA23"}} for n in range(MAX_LINES)]  # fmt: skip
-MOST = [{"name": f"Artigo {n}", "description": "Parafuso", "unit_price": "1.5", "quantity": "3", "tax": {"name": "IVA23"}}
-        for n in range(MAX_LINES)]  # fmt: skip
+MOST = [{"name": f"Artigo {n}", "description": "Parafuso", "unit_price": "1.5", "quantity": "3",
+         "tax": {"name": "IVA23"}} for n in range(MAX_LINES)]  # fmt: skip
 
 
 def pdf(api: Api, document: dict[str, Any], client: Any = httpx) -> httpx.Response:
@@ -77,7 +77,8 @@ def test_the_server_does_not_grow_with_the_pdfs_it_serves(tmp_path: Path) -> Non
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_SANDBOX="1", IXSERVER_LOG_LEVEL="warning",
-               IXSERVER_RATE_LIMIT="0", IXSERVER_PUBLIC_RATE_LIMIT="0", IXSERVER_PUBLIC_ADDRESS_RATE_LIMIT="0")  # fmt: skip
+               IXSERVER_RATE_LIMIT="0", IXSERVER_PUBLIC_RATE_LIMIT="0",
+               IXSERVER_PUBLIC_ADDRESS_RATE_LIMIT="0")  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "renders"], env=env,
                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip

@@ -45,8 +45,9 @@ def test_documents_are_dated_and_issued_on_the_accounts_clock(api: Api, server: 
     issued = finalize(api, "invoice", invoice["id"])
     assert issued["date"] == "15/01/2027" and issued["status"] == "final"
     with server.db.read() as conn:
-        entry = conn.exec_driver_sql("SELECT system_entry_date FROM documents WHERE id = ?" if server.db.dialect == "sqlite"
-                                     else "SELECT system_entry_date FROM documents WHERE id = %s", (invoice["id"],)).scalar()  # fmt: skip
+        placeholder = "?" if server.db.dialect == "sqlite" else "%s"
+        entry = conn.exec_driver_sql(f"SELECT system_entry_date FROM documents WHERE id = {placeholder}",
+                                     (invoice["id"],)).scalar()  # fmt: skip
     assert str(entry).startswith("2027-01-15T10:0"), entry  # Lisbon time: UTC in January
 
     # Other accounts keep the server's time.

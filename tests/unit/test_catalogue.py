@@ -31,7 +31,7 @@ def asked_for() -> set[tuple[str | None, str]]:
     """Every message the code asks for: `_("…")` in render/ and its templates, the types' names,
     the units and the states a page shows (asked for by value)."""
     found = {(None, str(message)) for path in RENDER.glob("*.py")
-             for _line, message, _comments, _context in extract_from_file("python", str(path), keywords={"_": None})}  # fmt: skip
+             for _l, message, _c, _x in extract_from_file("python", str(path), keywords={"_": None})}  # fmt: skip
     for path in (RENDER / "templates" / "pages").glob("*.html"):
         found |= {(None, str(m)) for _l, m, _c, _x in extract_from_file("jinja2", str(path), keywords={"_": None})}
     found |= {(None, name) for name in TITLES.values()}

@@ -106,7 +106,10 @@ def send(context: JobContext, job: store.Job) -> None:
         smtp.close()
 
 
-IN_DOUBT_SMTP = "The SMTP conversation broke off while the message was being handed over: it may or may not have been delivered, and is not sent again"
+IN_DOUBT_SMTP = (
+    "The SMTP conversation broke off while the message was being handed over: "
+    "it may or may not have been delivered, and is not sent again"
+)
 
 
 class _Once:

@@ -61,8 +61,8 @@ from ixserver.writes.use_cases import of_account
 
 # The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
 # purchase orders' delivery (§7).
-_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
-                 states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
+_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled",
+                 states.DELETED: "deleted", states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -511,9 +511,10 @@ def _correction_problems(
     conn: Connection, account_id: int, kind: DocType, document: Document, checked: list[str]
 ) -> list[str]:
     """What keeps a note from correcting its document (a credit note more than is left of it,
-    lines it never had, the lines only when nothing else, `checked` included, is wrong). The corrected document is locked for the checks and the number: its
-    cancellation, and another note on it, take the same lock and wait (row lock on PostgreSQL;
-    SQLite's write transaction is exclusive already)."""
+    lines it never had, the lines only when nothing else, `checked` included, is wrong). The
+    corrected document is locked for the checks and the number: its cancellation, and another
+    note on it, take the same lock and wait (row lock on PostgreSQL; SQLite's write transaction
+    is exclusive already)."""
     owner, credited = None, []
     if document.owner_document_id:
         store.lock_document(conn, account_id, document.owner_document_id)

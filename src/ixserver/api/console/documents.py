@@ -50,7 +50,8 @@ async def documents(request: Request, session: Session) -> Response:
     doc_type = query.get("type", "")
     status = query.get("state", "")
     wanted = {"type": doc_type if doc_type in BY_KEY else "", "state": status if status in STATES else "",
-              "from": query.get("from", ""), "to": query.get("to", ""), "client": query.get("client", "").strip()}  # fmt: skip
+              "from": query.get("from", ""), "to": query.get("to", ""),
+              "client": query.get("client", "").strip()}  # fmt: skip
     problem = None
     with ctx.db.snapshot() as conn:
         client_id = None
@@ -75,7 +76,8 @@ async def documents(request: Request, session: Session) -> Response:
             ([], 0) if problem else service.list_documents(conn, session.account.id, filters, number, PER_PAGE)
         )
     return render(request, session, "documents.html", documents=found, pager=pages(request, number, total),
-                  wanted=wanted, types=DOC_TYPES, states=STATES, problem=problem, number_of=number_of, kinds=BY_KEY)  # fmt: skip
+                  wanted=wanted, types=DOC_TYPES, states=STATES, problem=problem, number_of=number_of,
+                  kinds=BY_KEY)  # fmt: skip
 
 
 @page("/documents/{document_id:id}")
@@ -87,7 +89,8 @@ async def document(request: Request, session: Session) -> Response:
         events = seal_service.document_events(conn, account_id, found.id)
         has_qr = _qr_payload(conn, found, ctx.settings.software_certificate) is not None
     return render(request, session, "document.html", document=found, related=related, events=events, has_qr=has_qr,
-                  number_of=number_of, kind=BY_KEY[found.doc_type], kinds=BY_KEY, drawn=found.status != states.DELETED)  # fmt: skip
+                  number_of=number_of, kind=BY_KEY[found.doc_type], kinds=BY_KEY,
+                  drawn=found.status != states.DELETED)  # fmt: skip
 
 
 def _qr_payload(conn: Connection, document: Document, certificate: int) -> str | None:
