@@ -51,14 +51,23 @@ def _options(
 
 def _database(settings: Settings) -> Database:
     """The database, migrated to the current schema (idempotent, safe with several processes),
-    its writes journaling the seal heads they move (ixserver/journal.py)."""
+    its writes journaling the seal heads they move (ixserver/journal.py); refused (exit 1) when
+    it was made in the other mode than the settings' (services/modes.py)."""
     from ixserver.journal import attach
+    from ixserver.services.modes import ModeMismatch, settle
     from ixserver.services.seal import open_existing
     from ixserver.store.migrate import upgrade
 
     key = _seal_key(settings)
     upgrade(settings.resolved_database_url, seal_start=lambda conn, account_id: open_existing(conn, key, account_id))
     db = Database(settings.resolved_database_url)
+    try:
+        note = settle(db, settings.sandbox)
+    except ModeMismatch as exc:
+        db.dispose()
+        _fail(str(exc))
+    if note is not None:
+        typer.echo(note, err=True)
     attach(db, settings)
     return db
 

@@ -148,7 +148,7 @@ def a_fresh_minute() -> None:
 
 def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) -> None:
     a_fresh_minute()
-    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, rate_limit=5) as limited:
         first, second = limited.account(), limited.account()
         codes = [first.get("/sequences.json").status_code for _ in range(5)]
         assert codes == [200] * 5
@@ -166,7 +166,10 @@ def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: P
     """Two instances on one database share each account's count (store/rate_counts.py)."""
     a_fresh_minute()
     url = server.settings.resolved_database_url
-    with live_server(url, tmp_path / "a", rate_limit=10) as a, live_server(url, tmp_path / "b", rate_limit=10) as b:
+    with (
+        live_server(url, tmp_path / "a", sandbox=True, rate_limit=10) as a,
+        live_server(url, tmp_path / "b", sandbox=True, rate_limit=10) as b,
+    ):
         on_a = a.account()
         on_b = Api(b.url, on_a.key, on_a.name)
         assert [on_a.get("/sequences.json").status_code for _ in range(6)] == [200] * 6
@@ -178,7 +181,7 @@ def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: P
 
 
 def test_wrong_keys_are_limited_per_address(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, rate_limit=5) as limited:
         api = limited.account()
         wrong = [httpx.get(f"{limited.url}/sequences.json", params={"api_key": f"{n:040x}"}) for n in range(6)]
         assert [r.status_code for r in wrong] == [401] * 5 + [429]

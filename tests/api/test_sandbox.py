@@ -12,7 +12,7 @@ from sqlalchemy import text
 from ixserver.store.accounts import account_by_name
 from ixserver.writes.direct import DirectWrites
 from tests.api.invoicing import today
-from tests.support import Api, LiveServer, live_server, next_number
+from tests.support import Api, LiveServer, fresh_database, live_server, next_number
 
 
 def test_health(server: LiveServer) -> None:
@@ -47,8 +47,8 @@ def test_reset_needs_a_key(server: LiveServer) -> None:
     assert response.status_code == 401 and response.content == b""
 
 
-def test_reset_is_not_there_outside_sandbox_mode(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=False) as prod:
+def test_reset_is_not_there_outside_sandbox_mode(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url, live_server(url, tmp_path, sandbox=False) as prod:
         api = prod.account()
         before = api.get("/sequences.json").json()
         response = api.post("/_ixserver/reset")
