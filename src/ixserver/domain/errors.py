@@ -263,6 +263,19 @@ class ItemNotFound(NotFound):
 # -- documents -----------------------------------------------------------------------------
 
 
+class JobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"There is no job {job_id}")
+
+
+class JobNotFailed(ValidationFailed):
+    """Only a job that has failed for good is run again by hand; the others are run, or are
+    retried, by the workers."""
+
+    def __init__(self, job_id: int, status: str) -> None:
+        super().__init__(f"Job {job_id} is {status}: only a failed job is retried")
+
+
 class DocumentNotFound(NotFound):
     message = "Document not found"
 

@@ -1,0 +1,40 @@
+"""The job outbox as its operator sees it: every account's jobs with their state, attempts and
+last error (`ixserver jobs list`), and a job that has failed for good run again (`ixserver jobs
+retry`), in production as in sandbox. The workers (jobs/) pick a retried job up as any other."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from ixserver import clock
+from ixserver.domain.errors import AccountNotFound, JobNotFailed, JobNotFound
+from ixserver.store import jobs as store
+from ixserver.store.accounts import account_by_name
+
+STATES = (store.QUEUED, store.RUNNING, store.SENDING, store.DONE, store.FAILED)
+
+
+def list_jobs(
+    conn: Connection, *, state: str | None = None, account: str | None = None, limit: int = 50
+) -> list[tuple[store.Job, str | None]]:
+    """The latest jobs, newest first, with their account's name; of one state or account if given."""
+    account_id = None
+    if account is not None:
+        found = account_by_name(conn, account.strip().lower())
+        if found is None:
+            raise AccountNotFound()
+        account_id = found.id
+    return store.listed(conn, status=state, account_id=account_id, limit=limit)
+
+
+def retry_job(conn: Connection, job_id: int) -> store.Job:
+    """A failed job queued again, due now, with all its attempts ahead. An e-mail that failed in
+    doubt (its claimer died while handing it to SMTP) may then be sent twice: its error says so."""
+    job = store.get(conn, job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    if not store.requeue(conn, job_id, clock.now()):
+        raise JobNotFailed(job_id, job.status)
+    again = store.get(conn, job_id)
+    assert again is not None
+    return again
