@@ -17,12 +17,16 @@ import httpx
 from tests.support import TEST_SECRET_KEY, free_port, fresh_database, wait_ready
 
 
-def ixserver(*args: str, data_dir: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
+def ixserver(
+    *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env["IXSERVER_DATA_DIR"] = str(data_dir)
     env["IXSERVER_SECRET_KEY"] = TEST_SECRET_KEY  # the test servers' (the seal's key comes from it)
     if url:
         env["IXSERVER_DATABASE_URL"] = url
+    if sandbox:
+        env["IXSERVER_SANDBOX"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "ixserver", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -184,7 +188,7 @@ def issued(tmp_path: Path, account: str, count: int) -> str:
 
 def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
     env_url = issued(tmp_path, "tampered", 4)
-    clean = ixserver("verify", data_dir=tmp_path, url=env_url)
+    clean = ixserver("verify", data_dir=tmp_path, url=env_url, sandbox=True)
     assert clean.returncode == 0, clean.stdout
     import sqlite3
 
@@ -195,7 +199,7 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
         conn.execute(f"UPDATE documents SET signature = {first} || substr(signature, 2) WHERE number = 3")
         conn.execute("DELETE FROM document_lines WHERE document_id = (SELECT id FROM documents WHERE number = 4)")
         conn.execute("DELETE FROM documents WHERE number = 4")
-    result = ixserver("verify", "--account", "tampered", data_dir=tmp_path, url=env_url)
+    result = ixserver("verify", "--account", "tampered", data_dir=tmp_path, url=env_url, sandbox=True)
     assert result.returncode == 1
     from ixserver import clock
 
@@ -208,7 +212,7 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
 
 def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Path) -> None:
     url = issued(tmp_path, "counted", 3)
-    assert ixserver("verify", data_dir=tmp_path, url=url).returncode == 0
+    assert ixserver("verify", data_dir=tmp_path, url=url, sandbox=True).returncode == 0
     import sqlite3
 
     with sqlite3.connect(tmp_path / "ixserver.db") as conn:
@@ -220,7 +224,7 @@ def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Pat
         conn.execute("UPDATE document_counts SET n = n + 2 WHERE status = 'final'")
         conn.execute("UPDATE document_day_counts SET n = n - 1 WHERE status = 'final'")
         conn.execute("UPDATE document_month_counts SET n = n + 1 WHERE status = 'final'")
-    result = ixserver("verify", data_dir=tmp_path, url=url)
+    result = ixserver("verify", data_dir=tmp_path, url=url, sandbox=True)
     assert result.returncode == 1
     from ixserver import clock
 
@@ -245,7 +249,7 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", IXSERVER_LOG_FORMAT="json",
                IXSERVER_SANDBOX="1", IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    key = ixserver("accounts", "create", "logs", data_dir=tmp_path).stdout.strip()
+    key = ixserver("accounts", "create", "logs", data_dir=tmp_path, sandbox=True).stdout.strip()
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:

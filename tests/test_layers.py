@@ -23,7 +23,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("services",),  # use cases
     ("web", "jobs"),  # the HTTP machinery; the job outbox's workers (an entry point)
     ("api",),  # the API's operations
-    ("app", "serve", "coverage", "replay", "cli", "__main__"),  # assembly and entry points
+    (
+        "app",
+        "serve",
+        "coverage",
+        "replay",
+        "cli",
+        "__main__",
+        "testing",
+    ),  # assembly and entry points (testing: pytest's)
 )
 SIDEWAYS = {
     ("journal", "store"),

@@ -53,6 +53,7 @@ from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
 from ixserver.journal import attach
 from ixserver.resources import Resources, renderers_for
+from ixserver.services.modes import settle as settle_mode
 from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
@@ -194,9 +195,13 @@ def build_context(
 
 
 async def start_context(ctx: AppContext) -> None:
-    """The app's start: the schema checked, the writes opened, the signing key's public half
+    """The app's start: the schema checked, the database's mode checked against the settings'
+    (recorded if it has none: services/modes.py), the writes opened, the signing key's public half
     registered, the limits' flushers, the job workers, the first PDF child."""
     require_current(ctx.db)
+    note = settle_mode(ctx.db, ctx.settings.sandbox)  # ModeMismatch: the server does not start
+    if note is not None:
+        log.warning(note)
     await ctx.writes.open()
     await ctx.writes.run_with_resources(register_signing_key)
     for limiter in (ctx.limiter, ctx.public_limiter):

@@ -39,7 +39,11 @@ class Settings(BaseSettings):
         description="Accounts whose keys may create accounts through the accounts API (sandbox mode: every account).",
     )
     account_creations_per_day: int = Field(
-        default=20, ge=0, description="Accounts one account may create through the accounts API in 24 hours."
+        default=20,
+        ge=0,
+        description=(
+            "Accounts one account may create through the accounts API in 24 hours (production; no cap in sandbox)."
+        ),
     )
     access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
     log_level: str = Field(default="info")

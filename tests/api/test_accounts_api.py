@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import Api, LiveServer, live_server
+from tests.support import Api, LiveServer, fresh_database, live_server
 
 ACCOUNT = {
     "first_name": "John",
@@ -252,27 +252,29 @@ def _account_id(server: LiveServer, api: Api) -> int:
         return get_account(conn, api.name).id
 
 
-def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(server: LiveServer, tmp_path: Path) -> None:
-    url = server.settings.resolved_database_url
-    with live_server(url, tmp_path / "a", sandbox=False) as prod:
-        api = prod.account()
-        response = open_account(api)
-        assert response.status_code == 403
-        assert response.json() == {
-            "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
-        }
-    partner = server.account()
-    with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
-        listed = Api(prod.url, partner.key, partner.name)
-        assert open_account(listed).status_code == 201
-        assert open_account(prod.account()).status_code == 403, "only the listed ones"
+def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        with live_server(url, tmp_path / "a", sandbox=False) as prod:
+            api = prod.account()
+            response = open_account(api)
+            assert response.status_code == 403
+            assert response.json() == {
+                "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
+            }
+            partner = prod.account()
+        with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
+            listed = Api(prod.url, partner.key, partner.name)
+            assert open_account(listed).status_code == 201
+            assert open_account(prod.account()).status_code == 403, "only the listed ones"
 
 
-def test_an_account_creates_a_limited_number_of_accounts_a_day(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(
-        server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2
-    ) as limited:
-        api, other = limited.account(), limited.account()
+def test_in_production_an_account_creates_a_limited_number_of_accounts_a_day(backend: str, tmp_path: Path) -> None:
+    creators = ["creator-a", "creator-b"]
+    with (
+        fresh_database(backend, tmp_path) as url,
+        live_server(url, tmp_path, sandbox=False, account_creations_per_day=2, account_creators=creators) as limited,
+    ):
+        api, other = limited.account(creators[0]), limited.account(creators[1])
         created = [
             open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)
         ]
@@ -281,3 +283,15 @@ def test_an_account_creates_a_limited_number_of_accounts_a_day(server: LiveServe
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
         assert refused.json() == {"errors": [{"error": "Too many accounts created: at most 2 a day"}]}
         assert open_account(other, organization_name="Org 4").status_code == 201, "counted per creating account"
+
+
+def test_in_sandbox_accounts_are_created_without_a_daily_cap(server: LiveServer, tmp_path: Path) -> None:
+    """A test suite makes as many accounts as it needs: the daily cap is production's."""
+    with live_server(
+        server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2
+    ) as sandbox:
+        api = sandbox.account()
+        created = [
+            open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(5)
+        ]
+        assert [response.status_code for response in created] == [201] * 5, created[-1].text

@@ -141,7 +141,7 @@ def test_a_json_body_on_a_read_is_ignored(api: Api) -> None:
 
 
 def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, rate_limit=5) as limited:
         limited.clock.to_a_fresh_minute()  # counts are per calendar minute: all of one ahead
         first, second = limited.account(), limited.account()
         codes = [first.get("/sequences.json").status_code for _ in range(5)]
@@ -162,8 +162,8 @@ def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: P
     """Two instances on one database share each account's count (store/rate_counts.py)."""
     url, clock = server.settings.resolved_database_url, MovedClock()  # one time, as instances have
     with (
-        live_server(url, tmp_path / "a", clock, rate_limit=10) as a,
-        live_server(url, tmp_path / "b", clock, rate_limit=10) as b,
+        live_server(url, tmp_path / "a", clock, sandbox=True, rate_limit=10) as a,
+        live_server(url, tmp_path / "b", clock, sandbox=True, rate_limit=10) as b,
     ):
         clock.to_a_fresh_minute()
         on_a = a.account()
@@ -177,7 +177,7 @@ def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: P
 
 
 def test_wrong_keys_are_limited_per_address(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, rate_limit=5) as limited:
         api = limited.account()
         wrong = [httpx.get(f"{limited.url}/sequences.json", params={"api_key": f"{n:040x}"}) for n in range(6)]
         assert [r.status_code for r in wrong] == [401] * 5 + [429]

@@ -10,7 +10,6 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -18,7 +17,7 @@ from stdnum.pt import nif
 
 from ixserver.config import Settings
 from tests.api.invoicing import IDENTITY, body, change, create, issue
-from tests.support import TEST_SECRET_KEY, Api, LiveServer, live_server
+from tests.support import TEST_SECRET_KEY, Api, LiveServer, fresh_database, live_server
 
 
 def a_nif() -> str:
@@ -27,9 +26,11 @@ def a_nif() -> str:
     return base + nif.calc_check_digit(base)
 
 
-@pytest.fixture
-def production(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(database_url, tmp_path, sandbox=False) as srv:
+@pytest.fixture(scope="module")
+def production(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A production server of its own database (a database keeps the mode it was made in)."""
+    tmp = tmp_path_factory.mktemp("production")
+    with fresh_database(backend, tmp) as url, live_server(url, tmp, sandbox=False) as srv:
         yield srv
 
 

@@ -259,7 +259,7 @@ def test_the_command_writes_the_file(server: LiveServer, api: Api, tmp_path: Pat
     issue(api, client=CLIENT, items=LINES[:1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(tmp_path),
-               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY, IXSERVER_SANDBOX="1")  # the database's mode  # fmt: skip
     today = clock.today()
     target = tmp_path / "saft.xml"
     done = subprocess.run(

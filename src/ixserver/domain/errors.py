@@ -279,6 +279,19 @@ class ItemNotFound(NotFound):
 # -- documents -----------------------------------------------------------------------------
 
 
+class JobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"There is no job {job_id}")
+
+
+class JobNotFailed(ValidationFailed):
+    """Only a job that has failed for good is run again by hand; the others are run, or are
+    retried, by the workers."""
+
+    def __init__(self, job_id: int, status: str) -> None:
+        super().__init__(f"Job {job_id} is {status}: only a failed job is retried")
+
+
 class DocumentNotFound(NotFound):
     message = "Document not found"
 
@@ -370,14 +383,6 @@ class SaftExportNotSealed(Conflict):
     message = (
         "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"
     )
-
-
-class JobNotFound(NotFound):
-    message = "Job not found"
-
-
-class JobNotFailed(Conflict):
-    message = "Only a job that has failed can be retried"
 
 
 class EmailNotFound(NotFound):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -30,6 +31,19 @@ metadata = MetaData(
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     }
+)
+
+# The mode the database was made in, sandbox or production: one row (store/modes.py). A server
+# or command of the other mode refuses the database.
+database_mode = Table(
+    "database_mode",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("mode", String(16), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("how", Text, nullable=False),  # made with it; or, made before 0021, how it was decided
+    CheckConstraint("id = 1", name="ck_database_mode_one_row"),
+    CheckConstraint("mode IN ('sandbox', 'production')", name="ck_database_mode_mode"),
 )
 
 # The people who own accounts (api-v2 §13: "adds an account to an existing user").
