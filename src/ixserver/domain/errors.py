@@ -284,7 +284,7 @@ class JobNotFound(NotFound):
         super().__init__(f"There is no job {job_id}")
 
 
-class JobNotFailed(ValidationFailed):
+class JobNotFailed(Conflict):
     """Only a job that has failed for good is run again by hand; the others are run, or are
     retried, by the workers."""
 
