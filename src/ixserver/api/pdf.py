@@ -1,19 +1,22 @@
 """`GET /api/pdf/{id}.json[?second_copy=true]` (api-v2 §4.8): the URL of the document's PDF,
-served without the key at the document's public address. PDFs are drawn when downloaded (a few
-milliseconds, in a child process bounded in time and memory: render/children.py), from the
-document as it then is, and the same document always gives the same bytes: nothing is stored,
-nothing goes stale, and the answer is never a 202."""
+served without the key at the document's public address. A PDF is drawn and signed when first
+downloaded (a few milliseconds, in a child process bounded in time and memory:
+render/children.py), from the document as it then is, and kept: the same document always gives the
+same bytes, a changed one (a draft edited, a document canceled) is drawn and signed again
+(services/pdfs.py), and the answer is never a 202."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver.api.documents import permalink
+from ixserver.domain.documents import Document
 from ixserver.services import pdfs as service
 from ixserver.web.context import account, context
 from ixserver.web.reads import cached_json
@@ -43,10 +46,11 @@ async def download(request: Request, second_copy: bool) -> Response | None:
     token = request.path_params["token"]
     ctx = context(request)
 
-    def draw() -> bytes | None:
-        with ctx.db.read() as conn:
-            inputs = service.public_pdf_inputs(conn, token, ctx.settings.software_certificate, second_copy)
-        return None if inputs is None else ctx.renderers.pdf(inputs)  # in a bounded child process
+    def find(conn: Connection) -> Document | None:
+        return service.public_document(conn, token)
+
+    def draw() -> service.Drawn | None:  # in a bounded child process, if not kept
+        return service.draw(ctx.db, ctx.renderers, find, ctx.settings.software_certificate, second_copy)
 
     if len(token) != 40:
         return None
@@ -56,14 +60,12 @@ async def download(request: Request, second_copy: bool) -> Response | None:
     except TimeoutError:
         raise ctx.renderers.busy() from None
     try:
-        return await _response(await run_in_threadpool(draw), second_copy)
+        drawn = await run_in_threadpool(draw)
     finally:
         ctx.drawing.release()
-
-
-async def _response(content: bytes | None, second_copy: bool) -> Response | None:
-    if content is None:
+    if drawn is None:
         return None
+    content = await ctx.writes.run(service.keep_pdf, *drawn.keeping()) if drawn.to_keep else drawn.content
     return Response(
         content,
         media_type="application/pdf",

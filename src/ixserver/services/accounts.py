@@ -33,6 +33,7 @@ from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as store
 from ixserver.store import clients as client_store
+from ixserver.store import document_pdfs as pdf_store
 from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
 from ixserver.store import jobs as job_store
@@ -127,6 +128,7 @@ def reset_account(conn: Connection, resources: Resources, account_id: int) -> No
     account = store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
+    pdf_store.delete_account_pdfs(conn, account_id)
     document_store.delete_account_documents(conn, account_id)
     seal_store.delete_account_events(conn, account_id)
     seal_service.open_seal(conn, resources.seal_key, account_id)  # the chain starts again
