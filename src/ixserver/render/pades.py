@@ -8,15 +8,19 @@ data (B-LT): a reader checks the certificate when it opens the PDF. The time of 
 dictionary's /M, as PAdES asks (no signing-time attribute in the CMS).
 
 `PadesSigner` is built once in each child that draws PDFs (render/children.py): the key is loaded
-once, and the room kept for the signature is computed once from the certificates' sizes, so a
-signature costs ~8 ms here (pyHanko would load the key again and sign twice, to measure, each time).
+once, the CMS is built once (`_HeldKeySigner`), and the room kept for the signature is computed
+once from the certificates' sizes (pyHanko would load the key again, and build the CMS twice, to
+measure it, for each PDF).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
+from typing import Any
 
+from asn1crypto import cms
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ixserver.render.pdf_certificate import PdfCertificate
@@ -68,12 +73,32 @@ class PadesSigner:
 
 
 class _HeldKeySigner(signers.SimpleSigner):
-    """pyHanko's SimpleSigner with its key loaded once (it parses the key again at every
-    signature: ~50 ms of an RSA key's checks)."""
+    """pyHanko's SimpleSigner, made cheap to call again: its key loaded once (it parses the key
+    again at every signature: ~50 ms of an RSA key's checks), and its CMS built once. pyHanko
+    builds the first CMS (`_Template`); every later one is that CMS with two values put in: the
+    document's digest (the message-digest attribute) and the signature over the signed
+    attributes. The rest — the certificates, the signer's identity, the algorithms, the other
+    signed attributes (content type, the signing certificate's hash) — is the same for every PDF,
+    and building it again with asn1crypto cost ~90 % of a signature."""
 
     def __init__(self, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, **options: object) -> None:
         super().__init__(**options)  # type: ignore[arg-type]
         self._key = key
+        self._template: _Template | None = None
+
+    async def async_sign(
+        self, data_digest: bytes, digest_algorithm: str, dry_run: bool = False, use_pades: bool = False,
+        timestamper: Any = None, signed_attr_settings: PdfCMSSignedAttributes | None = None, is_pdf_sig: bool = True,
+        encap_content_info: Any = None,
+    ) -> cms.ContentInfo:  # fmt: skip
+        plain = not dry_run and timestamper is None and encap_content_info is None
+        if self._template is None or not plain:
+            built = await super().async_sign(data_digest, digest_algorithm, dry_run, use_pades, timestamper,
+                                             signed_attr_settings, is_pdf_sig, encap_content_info)  # fmt: skip
+            if plain and self._template is None:
+                self._template = _Template(built)
+            return built
+        return self._template.filled(data_digest, lambda attributes: self.sign_raw(attributes, digest_algorithm))
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
@@ -83,6 +108,40 @@ class _HeldKeySigner(signers.SimpleSigner):
         if mechanism == "ecdsa" and isinstance(self._key, ec.EllipticCurvePrivateKey):
             return self._key.sign(data, ec.ECDSA(digest))
         return bytes(super().sign_raw(data, digest_algorithm))
+
+
+class _Template:
+    """A CMS pyHanko built, as DER, and where its digest and signature are in it."""
+
+    def __init__(self, built: cms.ContentInfo) -> None:
+        self.der = built.dump()
+        signer_info = built["content"]["signer_infos"][0]
+        self.attributes = signer_info["signed_attrs"].untag().dump()  # what is signed: a DER SET
+        (digest,) = [a["values"][0].native for a in signer_info["signed_attrs"] if a["type"].native == "message_digest"]
+        self.digest, self.signature = bytes(digest), bytes(signer_info["signature"].native)
+        for part in (self.digest, self.signature):
+            assert self.der.count(part) == 1, "each value is found once in the CMS"
+        assert self.attributes.count(self.digest) == 1
+        self.at, self.signed_at = self.der.index(self.digest), self.der.index(self.signature)
+        assert self.at < self.signed_at, "the signed attributes come before the signature"
+
+    def filled(self, digest: bytes, sign: Callable[[bytes], bytes]) -> cms.ContentInfo:
+        """The CMS with `digest` as its message digest, and signed."""
+        if len(digest) != len(self.digest):
+            raise ValueError("the CMS was built for another digest algorithm")
+        signature = sign(self.attributes.replace(self.digest, digest))
+        if len(signature) == len(self.signature):  # RSA: the same lengths, the bytes put in place
+            at, signed_at = self.at, self.signed_at
+            der = (self.der[:at] + digest + self.der[at + len(digest) : signed_at] + signature
+                   + self.der[signed_at + len(signature) :])  # fmt: skip
+            return cms.ContentInfo.load(der)
+        content = cms.ContentInfo.load(self.der)  # ECDSA: another length, asn1crypto encodes it
+        signer_info = content["content"]["signer_infos"][0]
+        for attribute in signer_info["signed_attrs"]:
+            if attribute["type"].native == "message_digest":
+                attribute["values"] = cms.SetOfOctetString([digest])
+        signer_info["signature"] = signature
+        return content
 
 
 def _signature_size(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> int:
