@@ -65,7 +65,7 @@ async def download(request: Request, second_copy: bool) -> Response | None:
         ctx.drawing.release()
     if drawn is None:
         return None
-    content = await ctx.writes.run(service.keep_pdf, *drawn.keeping()) if drawn.to_keep else drawn.content
+    content = drawn.served(await ctx.writes.run(service.keep_pdf, *drawn.keeping()) if drawn.to_keep else None)
     return Response(
         content,
         media_type="application/pdf",

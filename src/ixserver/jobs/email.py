@@ -50,7 +50,7 @@ def message(context: JobContext, job: store.Job) -> EmailMessage:
     if drawn is None:
         raise LookupError(f"document {payload['document_id']} is gone")
     document = drawn.document
-    pdf = context.writes.run_sync(pdfs.keep_pdf, *drawn.keeping()) if drawn.to_keep else drawn.content
+    pdf = drawn.served(context.writes.run_sync(pdfs.keep_pdf, *drawn.keeping()) if drawn.to_keep else None)
     kind = BY_KEY[document.doc_type]
     name = kind.type_name
     if document.number is not None and document.serie is not None:

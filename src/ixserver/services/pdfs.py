@@ -100,6 +100,10 @@ class Drawn:
         """`keep_pdf`'s arguments after `conn`."""
         return self.document.account_id, self.document.id, self.second_copy, self.inputs_sha256, self.content
 
+    def served(self, kept_instead: bytes | None) -> bytes:
+        """The PDF to serve, given what `keep_pdf` answered (if it was asked)."""
+        return self.content if kept_instead is None else kept_instead
+
 
 def draw(
     db: Database,
@@ -126,13 +130,13 @@ def draw(
 
 def keep_pdf(
     conn: Connection, account_id: int, document_id: int, second_copy: bool, inputs_sha256: str, content: bytes
-) -> bytes:
-    """Keep a PDF just drawn and signed as the document's copy; the PDF to serve: this one, or
-    the one another request kept meanwhile from the same inputs."""
+) -> bytes | None:
+    """Keep a PDF just drawn and signed as the document's copy. None: it is kept, serve it; else
+    the PDF another request kept meanwhile from the same inputs, to serve instead."""
     kept = pdf_store.kept(conn, document_id, second_copy)
     if kept is not None and kept[0] == inputs_sha256:
         return kept[1]
     pdf_store.keep(
         conn, account_id, document_id, second_copy, inputs_sha256, content, clock.now(), replace=kept is not None
     )
-    return content
+    return None  # not the bytes again: they would cross back from the writer process for nothing
