@@ -2,6 +2,10 @@
 of the server's processes meanwhile (issue 23: drawn in the server process, one 12,000-line PDF
 left a worker at 13.7 GB, and 1,000 lines added 200 MB for good).
 
+Since issue 26 the first download draws and signs the PDF and keeps it; the others are its kept
+bytes (the inputs are still made, to check they are unchanged, and 1.1 MB read and sent): the
+server processes' memory is still what is measured, the children draw once.
+
 `serve --workers N` as bench/run.py starts it, 2 clients at once. The largest document: the most
 lines a document may have (domain/limits.py MAX_LINES), each with as much text as a 1 MB body
 carries. Printed: the resident memory (VmRSS) of `serve`'s own processes — the server processes

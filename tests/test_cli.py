@@ -109,16 +109,17 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(6)]
+        lines = [proc.stdout.readline() for _ in range(7)]
         assert lines[0].startswith("ixserver ") and lines[0].endswith(": production mode (AT: manual)\n"), (
             "the mode first"
         )
         assert lines[1] == f"database: sqlite:///{tmp_path / 'ixserver.db'}\n"
         assert lines[2] == f"serving:  http://127.0.0.1:{port}\n"
-        assert lines[3] == "Account: demo\n"
-        key = lines[4].split()[-1]
+        assert lines[3].startswith("PDFs:     NOT SIGNED: IXSERVER_PDF_SIGNING_P12 is not set."), "production, no P12"
+        assert lines[4] == "Account: demo\n"
+        key = lines[5].split()[-1]
         assert re.fullmatch(r"[0-9a-f]{40}", key)
-        curl = lines[5]
+        curl = lines[6]
         assert f"http://127.0.0.1:{port}/sequences.json?api_key={key}" in curl
         url = curl[curl.index("'") + 1 : curl.rindex("'")]
         wait_ready(f"http://127.0.0.1:{port}")

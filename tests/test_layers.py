@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain", "clock", "files", "__init__"),  # pure rules and the smallest helpers
     ("config",),  # the settings (IXSERVER_*), whose ranges are the domain's limits
     ("store", "render", "audit", "at", "vault", "signing_key", "logs", "metrics"),
-    ("journal", "resources"),
+    ("journal", "resources", "pdf_signing"),
     ("writes",),  # the one write path
     ("services",),  # use cases
     ("web", "jobs"),  # the HTTP machinery; the job outbox's workers (an entry point)
@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 SIDEWAYS = {
     ("journal", "store"),
     ("resources", "at"),
+    ("resources", "pdf_signing"),  # the renderers sign with its certificate
     ("serve", "app"),  # serve runs the app
     ("coverage", "app"),  # the route table is the app's
     ("cli", "serve"),

@@ -44,7 +44,7 @@ def test_the_first_invoice_runs_as_written(tmp_path: Path) -> None:
         shown = (ROOT / "README.md").read_text().split("\nixserver ", 1)[1].split("\n```", 1)[0].splitlines()
         assert said[0].split(":")[1] == shown[0].split(":")[1]  # the mode
         assert [line.split(":")[0] for line in said] == [
-            line.split(":")[0] for line in ["ixserver " + shown[0], *shown[1:5]]
+            line.split(":")[0] for line in ["ixserver " + shown[0], *shown[1:6]]
         ]
         wait_ready(f"http://127.0.0.1:{port}")
         block = readme_block("A first invoice")

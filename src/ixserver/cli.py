@@ -97,6 +97,16 @@ def serve(
 
 
 @app.command()
+def encrypt() -> None:
+    """Encrypt a secret read on standard input (its first line) with the secret key, as the vault
+    keeps secrets: what IXSERVER_PDF_SIGNING_PASSWORD holds, the P12's password encrypted."""
+    lines = sys.stdin.read().splitlines()
+    if not lines or not lines[0]:
+        _fail("nothing to encrypt: give the secret on standard input")
+    typer.echo(Vault.from_settings(Settings()).encrypt(lines[0]))
+
+
+@app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
     from ixserver.journal import SealJournal

@@ -34,6 +34,7 @@ from ixserver.services import sequences as sequence_service
 from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as store
 from ixserver.store import clients as client_store
+from ixserver.store import document_pdfs as pdf_store
 from ixserver.store import documents as document_store
 from ixserver.store import items as item_store
 from ixserver.store import jobs as job_store
@@ -139,6 +140,7 @@ def _wipe(conn: Connection, resources: Resources, account_id: int) -> None:
     account = store.account_by_id(conn, account_id)
     if account is None:
         raise AccountNotFound()
+    pdf_store.delete_account_pdfs(conn, account_id)
     document_store.delete_account_documents(conn, account_id)
     seal_store.delete_account_events(conn, account_id)
     seal_service.open_seal(conn, resources.seal_key, account_id)  # the chain starts again

@@ -542,6 +542,22 @@ sent_emails = Table(
     sqlite_autoincrement=True,
 )
 
+# A document's PDF as first drawn and signed (services/pdfs.py): one per document and copy
+# (original, duplicado), served again byte for byte while what it is drawn from is unchanged (the
+# SHA-256 of the template's inputs), drawn and signed again once it changes (a draft edited, a
+# document canceled). Only signed PDFs are kept: an unsigned one is the same bytes when drawn again.
+document_pdfs = Table(
+    "document_pdfs",
+    metadata,
+    Column("document_id", Id, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("second_copy", Boolean, nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("inputs_sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("signed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("document_id", "second_copy"),
+)
+
 # SAF-T files made for the API (GET /api/export_saft.json): one row per request that started one,
 # the file kept gzipped until asked for again, behind an unguessable token.
 saft_exports = Table(

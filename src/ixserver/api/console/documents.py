@@ -117,13 +117,7 @@ async def qr_image(request: Request, session: Session) -> Response:
 async def pdf(request: Request, session: Session) -> Response:
     """The PDF, drawn as the API's address draws it, for the session's account (no key in a URL)."""
     ctx, account_id, document_id = context(request), session.account.id, request.path_params["document_id"]
-    certificate = ctx.settings.software_certificate
-
-    def inputs(conn: Connection) -> dict[str, str]:
-        document = pdf_service.pdf_document(conn, account_id, document_id)
-        return pdf_service.pdf_inputs(conn, document, certificate, second_copy=False)
-
-    content = await pdf_api.drawn(ctx, inputs)
+    content = await pdf_api.drawn(ctx, lambda conn: pdf_service.pdf_document(conn, account_id, document_id), False)
     assert content is not None
     return Response(content, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="document-{document_id}.pdf"'})  # fmt: skip
