@@ -33,7 +33,7 @@ from ixserver.serve import pdf_line
 from ixserver.vault import Vault
 from tests.api.invoicing import body, change, create, issue
 from tests.api.test_pdf import CLIENT, LINES, download, text_of
-from tests.support import TEST_SECRET_KEY, Api, LiveServer, live_server
+from tests.support import TEST_SECRET_KEY, Api, LiveServer, fresh_database, live_server
 
 
 def validated(pdf: bytes, trusted: bytes) -> PdfSignatureStatus:
@@ -135,11 +135,15 @@ def operators_p12(tmp_path: Path) -> tuple[Path, Path, x509.Certificate, x509.Ce
 
 @pytest.fixture
 def production_signing(
-    database_url: str, tmp_path: Path, operators_p12: tuple[Path, Path, x509.Certificate, x509.Certificate]
+    backend: str, tmp_path: Path, operators_p12: tuple[Path, Path, x509.Certificate, x509.Certificate]
 ) -> Iterator[LiveServer]:
     p12, password, _ca, _seal = operators_p12
-    with live_server(database_url, tmp_path / "data", sandbox=False, pdf_signing_p12=p12,
-                     pdf_signing_password_file=password) as srv:  # fmt: skip
+    with (
+        fresh_database(backend, tmp_path / "db") as database_url,
+        live_server(
+            database_url, tmp_path / "data", sandbox=False, pdf_signing_p12=p12, pdf_signing_password_file=password
+        ) as srv,
+    ):
         yield srv
 
 
@@ -156,11 +160,14 @@ def test_production_pdfs_are_signed_by_the_operators_certificate(
     assert not (production_signing.settings.data_dir / SANDBOX_FILE).exists(), "no test certificate in production"
 
 
-def test_production_without_a_certificate_serves_unsigned_pdfs_and_says_so(database_url: str, tmp_path: Path) -> None:
+def test_production_without_a_certificate_serves_unsigned_pdfs_and_says_so(backend: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, sandbox=False)
     assert load_pdf_certificate(settings) is None
     assert "NOT SIGNED" in pdf_line(None) and "1 January 2027" in pdf_line(None)
-    with live_server(database_url, tmp_path / "data", sandbox=False) as production:
+    with (
+        fresh_database(backend, tmp_path / "db") as database_url,
+        live_server(database_url, tmp_path / "data", sandbox=False) as production,
+    ):
         api = production.account(fiscal_id="508025338")
         draft = create(api, client=CLIENT, items=LINES[:1])
         pdf = download(api, draft["id"])
