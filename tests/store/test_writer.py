@@ -387,3 +387,48 @@ def test_accounts_share_the_batches(db: Database, resources: Resources) -> None:
     assert [n for a, n in RUN_ORDER if a == quiet.id] == list(range(4))
     last_quiet = max(i for i, (a, _n) in enumerate(RUN_ORDER) if a == quiet.id)
     assert last_quiet < 24, f"the quiet account's writes waited for the busy one's ({RUN_ORDER[:30]})"
+
+
+# -- issue 27: what a batch writes once for all its use cases ----------------------------------
+
+
+@of_account
+def create_then_maybe_refuse(conn, account_id: int, words: str, refuse: bool) -> int:  # type: ignore[no-untyped-def]
+    """A draft with `words` in its observations; refused after it was written when `refuse`."""
+    from ixserver.api.documents import parse_document
+    from ixserver.domain.doctypes import BY_KEY
+    from ixserver.services.documents import create_document
+
+    body = {"invoice": {"client": {"name": "Index Client", "code": "I1"}, "observations": words,
+                        "items": [{"name": "Chair", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}]}}  # fmt: skip
+    document = create_document(conn, account_id, "invoice", parse_document(body, BY_KEY["invoice"]))
+    if refuse:
+        raise ValidationFailed("refused after writing its document")
+    return document.id
+
+
+def test_a_batchs_documents_are_indexed_at_its_commit(db: Database, resources: Resources) -> None:
+    """The text index's rows of a batch are written once, before its commit: each document kept
+    is found by its text, one undone by its savepoint is not (a later document of the batch may
+    take its id: its row is then the later document's)."""
+    from ixserver.services.accounts import create_account
+    from ixserver.store import document_search
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    account, _key = write(db, create_account, "indexed", resources_for_tests())
+    refused = {1, 2, 5}
+    jobs = [UseCase(create_then_maybe_refuse, (account.id, f"batchword{n}x", n in refused)) for n in range(8)]
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == [] and [ok for _case, ok, _value in outcomes] == [n not in refused for n in range(8)]
+    kept = {n: value for n, (_case, ok, value) in enumerate(outcomes) if ok}
+
+    def found(words: str) -> list[int]:
+        query = document_search.matching_ids(db.dialect)
+        params = {"text": words, **document_search.params(db.dialect, words)}
+        with db.read() as conn:
+            return sorted(conn.scalars(query, params))
+
+    for n in range(8):
+        assert found(f"batchword{n}x") == ([kept[n]] if n in kept else []), n

@@ -435,7 +435,15 @@ def change_state(
         if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
     issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
-    store.set_status(conn, document_id, target, reason, clock.now(), issued[0] if issued else None)
+    store.set_status(
+        conn,
+        document_id,
+        target,
+        reason,
+        clock.now(),
+        issued[0] if issued else None,
+        client_name=document.client["name"],
+    )
     changed = changed_document(document, target, reason, issued)
     if changed.number is not None:  # an issued document: the change is sealed
         seal_service.record(conn, resources.seal_key, changed, event)

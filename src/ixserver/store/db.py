@@ -37,6 +37,8 @@ T = TypeVar("T")
 # (account id, event number, MAC, what the event is of), or (account id, 0, "", "reset").
 SEALED = "ixserver.sealed"
 SealedHead = tuple[int, int, str, str]
+# Where a write transaction keeps the work its statements left for its end (`at_commit`).
+AT_COMMIT = "ixserver.at_commit"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 VERSIONS_APPLICATION = "ixserver-versions"  # PostgreSQL's application_name of the read cache's connections
 
@@ -315,8 +317,12 @@ class Database:
         with self._writing(), self.write_engine.connect() as conn:
             transaction = conn.begin()
             conn.info[SEALED] = sealed
+            work: dict[str, Callable[[Connection], None]] = {}
+            conn.info[AT_COMMIT] = work
             try:
                 yield conn
+                for write in work.values():  # (`at_commit`) its failure is the body's too
+                    write(conn)
                 deferred.flush(conn)  # what waits for the commit is sent now: its failure is the body's
             except BaseException:
                 with suppress(Exception):  # a lost connection: the server has rolled it back
@@ -324,6 +330,7 @@ class Database:
                 raise
             finally:
                 conn.info.pop(SEALED, None)
+                conn.info.pop(AT_COMMIT, None)
             if transaction.is_active:  # (not if the body ended it itself)
                 try:
                     transaction.commit()
@@ -431,6 +438,24 @@ PROBE_FREE_BYTES = 1 << 20  # SQLite: a filesystem with less room than this is f
 
 class _Probed(Exception):  # noqa: N818 - not an error: the probe's way to roll back
     pass
+
+
+W = TypeVar("W", bound=Callable[[Connection], None])
+
+
+def at_commit(conn: Connection, key: str, write: Callable[[], W]) -> W | None:
+    """The work of the write transaction on `conn` registered under `key` (made by `write()` the
+    first time): it is called with the connection once, after the transaction's body and before
+    its commit, so that what many use cases of a batch each ask for is written in one statement
+    (store/document_search.py's rows). Rolled back with the transaction, it is dropped with it.
+    None: `conn` is not in a transaction of `Database.transaction`; the caller writes at once."""
+    work = conn.info.get(AT_COMMIT)
+    if work is None:
+        return None
+    found = work.get(key)
+    if found is None:
+        found = work[key] = write()
+    return found
 
 
 class UseCasePoints:
