@@ -432,3 +432,47 @@ def test_a_batchs_documents_are_indexed_at_its_commit(db: Database, resources: R
 
     for n in range(8):
         assert found(f"batchword{n}x") == ([kept[n]] if n in kept else []), n
+
+
+@of_account
+def finalize_then_maybe_refuse(conn, resources: Resources, account_id: int, document_id: int, refuse: bool) -> int:  # type: ignore[no-untyped-def]
+    """A draft finalized (its number taken, its chain moved, its seal event appended); then
+    refused when `refuse`, so that its savepoint undoes all of that."""
+    from ixserver.services.documents import change_state
+
+    document = change_state(conn, resources, account_id, "invoice", document_id, "finalized", None)
+    if refuse:
+        raise ValidationFailed("refused after sealing")
+    assert document.number is not None
+    return document.number
+
+
+def test_a_batchs_seal_events_chain_through_refusals_and_the_head_is_written_once(db: Database) -> None:
+    """Within a batch, an account's seal head is taken from the events the transaction appended
+    (its row written once, before the commit): a finalization undone by its savepoint takes its
+    event and its place with it, the next one chains to the event before, and the chain, the
+    numbers and the head verify."""
+    from ixserver.services import seal as seal_service
+    from ixserver.services.accounts import create_account
+    from ixserver.store import seal as seal_store
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()  # the sandbox's: its series registered when it is created
+    account, _key = write(db, create_account, "sealed", resources)
+    create_jobs = [UseCase(create_then_maybe_refuse, (account.id, f"sealword{n}x", False)) for n in range(6)]
+    created, _retry = Batches(db, resources).run(create_jobs)
+    drafts = [value for _case, _ok, value in created]
+    refused = {1, 3, 4}
+    jobs = [UseCase(finalize_then_maybe_refuse, (account.id, d, n in refused), with_resources=True)
+            for n, d in enumerate(drafts)]  # fmt: skip
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == []
+    assert [value if ok else None for _case, ok, value in outcomes] == [1, None, 2, None, None, 3], outcomes
+    with db.read() as conn:
+        events = list(seal_store.events(conn, account.id))
+        assert seal_store.head(conn, account.id) == (events[-1].seq, events[-1].mac)
+        issued = {d: f"FT {d}" for n, d in enumerate(drafts) if n not in refused}
+        assert seal_service.seal_problems(conn, resources.seal_key, account.id, issued) == []
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
