@@ -476,3 +476,46 @@ def test_a_batchs_seal_events_chain_through_refusals_and_the_head_is_written_onc
         issued = {d: f"FT {d}" for n, d in enumerate(drafts) if n not in refused}
         assert seal_service.seal_problems(conn, resources.seal_key, account.id, issued) == []
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+@of_account
+def accounts_year(conn, account_id: int) -> int:  # type: ignore[no-untyped-def]
+    """The year in the account's time, as the writer runs its use cases."""
+    from ixserver import clock
+
+    return clock.today().year
+
+
+@of_account
+def advance_then_maybe_refuse(conn, account_id: int, years: int, refuse: bool) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from ixserver.services.clocks import advance_clock
+    from ixserver.store.clocks import offset_of
+
+    moved = advance_clock(conn, account_id, timedelta(days=366 * years))
+    assert offset_of(conn, account_id) == moved.offset  # read again after the move: the new offset
+    if refuse:
+        raise ValidationFailed("refused after moving the clock")
+
+
+def test_a_batch_reads_an_accounts_clock_once_and_sees_its_changes(db: Database) -> None:
+    """The writer reads an account's clock once per transaction (sandbox): a use case that moves
+    it is seen by the next ones of the batch, and one undone by its savepoint is not."""
+    from ixserver import clock
+    from ixserver.services.accounts import create_account
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()  # the sandbox's: accounts have clocks
+    account, _key = write(db, create_account, "clocked", resources)
+    year = clock.today().year
+    jobs = [UseCase(accounts_year, (account.id,)), UseCase(advance_then_maybe_refuse, (account.id, 2, False)),
+            UseCase(accounts_year, (account.id,)), UseCase(advance_then_maybe_refuse, (account.id, 10, True)),
+            UseCase(accounts_year, (account.id,))]  # fmt: skip
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == [] and [ok for _case, ok, _value in outcomes] == [True, True, True, False, True]
+    assert [value for _case, _ok, value in outcomes[::2]] == [year, year + 2, year + 2]
+    later, _retry = Batches(db, resources).run([UseCase(accounts_year, (account.id,))])
+    assert later[0][2] == year + 2

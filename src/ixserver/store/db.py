@@ -39,6 +39,8 @@ SEALED = "ixserver.sealed"
 SealedHead = tuple[int, int, str, str]
 # Where a write transaction keeps the work its statements left for its end (`at_commit`).
 AT_COMMIT = "ixserver.at_commit"
+# Where a write transaction keeps what it read and may read again (`remembered`).
+MEMO = "ixserver.memo"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 VERSIONS_APPLICATION = "ixserver-versions"  # PostgreSQL's application_name of the read cache's connections
 
@@ -319,6 +321,7 @@ class Database:
             conn.info[SEALED] = sealed
             work: dict[str, Callable[[Connection], None]] = {}
             conn.info[AT_COMMIT] = work
+            conn.info[MEMO] = {}
             try:
                 yield conn
                 for write in work.values():  # (`at_commit`) its failure is the body's too
@@ -331,6 +334,7 @@ class Database:
             finally:
                 conn.info.pop(SEALED, None)
                 conn.info.pop(AT_COMMIT, None)
+                conn.info.pop(MEMO, None)
             if transaction.is_active:  # (not if the body ended it itself)
                 try:
                     transaction.commit()
@@ -458,6 +462,15 @@ def at_commit(conn: Connection, key: str, write: Callable[[], W]) -> W | None:
     return found
 
 
+def remembered(conn: Connection) -> dict[Any, Any] | None:
+    """What the write transaction on `conn` remembers of rows it read (an account's clock), by a
+    key of the store module that reads them, which forgets (pops) its key when it writes them.
+    A savepoint undone gives it back as it was when the savepoint began (`UseCasePoints`).
+    None: `conn` is not in a transaction of `Database.transaction`; nothing is remembered."""
+    memo: dict[Any, Any] | None = conn.info.get(MEMO)
+    return memo
+
+
 class UseCasePoints:
     """Savepoints on one write connection, one use case at a time (the writer's batches): a use
     case that refuses is undone alone. On SQLite, on the driver's cursor: a pair costs about
@@ -468,14 +481,20 @@ class UseCasePoints:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._sealed = 0
+        self._memo: dict[Any, Any] = {}
 
     def begin(self) -> None:
         deferred.defer(self._conn, "SAVEPOINT use_case")
         self._sealed = len(self._conn.info.get(SEALED, ()))
+        self._memo = dict(self._conn.info.get(MEMO, ()))
 
     def undo(self) -> None:
         deferred.defer(self._conn, "ROLLBACK TO SAVEPOINT use_case")
         del self._conn.info.get(SEALED, [])[self._sealed :]  # the heads it moved are undone with it
+        memo = self._conn.info.get(MEMO)
+        if memo is not None:  # and what it read or wrote is remembered as before it
+            memo.clear()
+            memo.update(self._memo)
 
     def end(self) -> None:
         deferred.defer(self._conn, "RELEASE SAVEPOINT use_case")
