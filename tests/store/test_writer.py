@@ -448,19 +448,22 @@ def finalize_then_maybe_refuse(conn, resources: Resources, account_id: int, docu
 
 
 def test_a_batchs_seal_events_chain_through_refusals_and_the_head_is_written_once(db: Database) -> None:
-    """Within a batch, an account's seal head is taken from the events the transaction appended
-    (its row written once, before the commit): a finalization undone by its savepoint takes its
-    event and its place with it, the next one chains to the event before, and the chain, the
-    numbers and the head verify."""
-    from ixserver.services import seal as seal_service
+    """Within a batch, an account's seal head and its counter's signature chain are taken from
+    what the transaction wrote (their rows written once, before the commit): a finalization
+    undone by its savepoint takes its number, signature, event and place with it, the next one
+    chains to the one before, and numbers, signatures, seal and head verify."""
     from ixserver.services.accounts import create_account
+    from ixserver.services.signing_keys import register_signing_key
+    from ixserver.services.verify import verify
     from ixserver.store import seal as seal_store
     from ixserver.writes.batches import Batches
+    from ixserver.writes.direct import DirectWrites
     from ixserver.writes.use_cases import UseCase
     from tests.support import resources_for_tests, write
 
     resources = resources_for_tests()  # the sandbox's: its series registered when it is created
     account, _key = write(db, create_account, "sealed", resources)
+    DirectWrites(db, resources).run_sync_with_resources(register_signing_key)  # for verify's signature check
     create_jobs = [UseCase(create_then_maybe_refuse, (account.id, f"sealword{n}x", False)) for n in range(6)]
     created, _retry = Batches(db, resources).run(create_jobs)
     drafts = [value for _case, _ok, value in created]
@@ -473,8 +476,7 @@ def test_a_batchs_seal_events_chain_through_refusals_and_the_head_is_written_onc
     with db.read() as conn:
         events = list(seal_store.events(conn, account.id))
         assert seal_store.head(conn, account.id) == (events[-1].seq, events[-1].mac)
-        issued = {d: f"FT {d}" for n, d in enumerate(drafts) if n not in refused}
-        assert seal_service.seal_problems(conn, resources.seal_key, account.id, issued) == []
+        assert verify(conn, resources.seal_key, "sealed") == []  # numbers, signature chain, seal
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
 
 
@@ -519,3 +521,26 @@ def test_a_batch_reads_an_accounts_clock_once_and_sees_its_changes(db: Database)
     assert [value for _case, _ok, value in outcomes[::2]] == [year, year + 2, year + 2]
     later, _retry = Batches(db, resources).run([UseCase(accounts_year, (account.id,))])
     assert later[0][2] == year + 2
+
+
+def test_a_batch_sees_the_entries_it_made_when_an_accounts_clock_moves_back(db: Database) -> None:
+    """An account's time only moves forward past its last entry: a move back in the batch that
+    issued that entry is refused, though the counter's row gets the entry only at the commit."""
+    from datetime import timedelta
+
+    from ixserver import clock
+    from ixserver.services.accounts import create_account
+    from ixserver.services.clocks import set_clock
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()
+    account, _key = write(db, create_account, "backwards", resources)
+    created, _retry = Batches(db, resources).run([UseCase(create_then_maybe_refuse, (account.id, "backx", False))])
+    draft = created[0][2]
+    jobs = [UseCase(finalize_then_maybe_refuse, (account.id, draft, False), with_resources=True),
+            UseCase(set_clock, (account.id, clock.real_now() - timedelta(days=1)))]  # fmt: skip
+    outcomes, _retry = Batches(db, resources).run(jobs)
+    assert outcomes[0][1] is True
+    assert outcomes[1][1] is False and "only moves forward" in str(outcomes[1][2])

@@ -522,7 +522,7 @@ def _finalize(
     document_number = numbering.document_number(kind, taken.serie, taken.number)
     signer = resources.signer
     signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))
-    counters.advance_chain(conn, taken.sub_sequence_id, document.date, entry, signature)
+    counters.advance_chain(conn, taken, document.date, entry, signature)
     numbered = Numbering(
         sub_sequence_id=taken.sub_sequence_id,
         number=taken.number,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Connection
 
 from ixserver.store.db import remembered
 from ixserver.store.prepared import Prepared
-from ixserver.store.tables import account_clocks, sub_sequences
+from ixserver.store.tables import account_clocks
 
 _CLOCK = "clock"  # its key in what a write transaction remembers
 _OFFSET = Prepared(select(account_clocks.c.offset_us).where(account_clocks.c.account_id == bindparam("account_id")))
@@ -51,10 +51,3 @@ def set_offset(conn: Connection, account_id: int, offset: timedelta) -> None:
 def delete_offset(conn: Connection, account_id: int) -> None:
     _forget(conn, account_id)
     conn.execute(delete(account_clocks).where(account_clocks.c.account_id == account_id))
-
-
-def latest_entry(conn: Connection, account_id: int) -> str | None:
-    """The account's last SystemEntryDate, of any series (local time, `YYYY-MM-DDTHH:MM:SS`)."""
-    return conn.execute(
-        select(func.max(sub_sequences.c.last_entry)).where(sub_sequences.c.account_id == account_id)
-    ).scalar()
