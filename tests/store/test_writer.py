@@ -544,3 +544,25 @@ def test_a_batch_sees_the_entries_it_made_when_an_accounts_clock_moves_back(db: 
     outcomes, _retry = Batches(db, resources).run(jobs)
     assert outcomes[0][1] is True
     assert outcomes[1][1] is False and "only moves forward" in str(outcomes[1][2])
+
+
+def test_a_reset_in_the_batch_of_an_entry_forgets_it(db: Database) -> None:
+    """A sandbox reset after a finalization of the same batch starts the account again: its
+    clock may then be set back (the entry is gone with its counter)."""
+    from datetime import timedelta
+
+    from ixserver import clock
+    from ixserver.services.accounts import create_account, reset_account
+    from ixserver.services.clocks import set_clock
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()
+    account, _key = write(db, create_account, "reset", resources)
+    created, _retry = Batches(db, resources).run([UseCase(create_then_maybe_refuse, (account.id, "resetx", False))])
+    jobs = [UseCase(finalize_then_maybe_refuse, (account.id, created[0][2], False), with_resources=True),
+            UseCase(reset_account, (account.id,), with_resources=True),
+            UseCase(set_clock, (account.id, clock.real_now() - timedelta(days=1)))]  # fmt: skip
+    outcomes, _retry = Batches(db, resources).run(jobs)
+    assert [ok for _case, ok, _value in outcomes] == [True, True, True], outcomes

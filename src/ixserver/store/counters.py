@@ -160,6 +160,15 @@ def _later(latest: str | None, memo: dict[Any, Any], account_id: int) -> str | N
     return max(entries, default=None)
 
 
+def forget_chains(conn: Connection, account_id: int) -> None:
+    """The account's counters are gone (a sandbox reset): what the write transaction remembers of
+    their chains goes with them."""
+    memo = remembered(conn)
+    if memo:
+        for key in [key for key, counter in _chains(memo) if counter[0] == account_id]:
+            del memo[(_CHAIN, key)]
+
+
 _LATEST_ENTRY = Prepared(select(func.max(_c.last_entry)).where(_c.account_id == bindparam("account_id")))
 
 
