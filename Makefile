@@ -25,9 +25,10 @@ lock:
 install: $(BIN)/ixserver tools
 
 # The tests read QR symbols back with zbarimg and PDFs with pdftotext (Debian's zbar-tools and
-# poppler-utils), run the cluster behind HAProxy (haproxy) and the web console in Chromium
-# (Debian's chromium, driven by the playwright package: never `playwright install`): installed
-# when missing and apt-get can (root); else the tests say what is missing (and are skipped).
+# poppler-utils), run the cluster behind HAProxy (haproxy), and open the web console and the
+# public pages in Chromium (Debian's chromium, driven by the playwright package: never
+# `playwright install`): installed when missing and apt-get can (root); else the tests say what
+# is missing (and are skipped).
 TOOLS := zbarimg:zbar-tools pdftotext:poppler-utils haproxy:haproxy chromium:chromium
 # The benchmarks load the server with wrk (Debian's wrk), installed the same way.
 BENCH_TOOLS := wrk:wrk
@@ -54,6 +55,7 @@ run: install
 TEST_PROCESSES ?= 3
 test: install
 	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile -m "not slow"
 	$(BIN)/python -m pytest -m slow

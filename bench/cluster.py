@@ -37,8 +37,8 @@ def deadlocks(url: str) -> int:
 def documents_through(url: str, instances: int, data_dir: Path, accounts: int) -> tuple[run.Figures, int]:
     run.empty_postgres(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
-               IXSERVER_ACCESS_LOG="0", IXSERVER_LOG_LEVEL="warning")  # fmt: skip
+    env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SANDBOX="1",
+               IXSERVER_RATE_LIMIT="0", IXSERVER_ACCESS_LOG="0", IXSERVER_LOG_LEVEL="warning")  # fmt: skip
     port = run._free_port()
     cluster = subprocess.Popen(
         [sys.executable, str(CLUSTER), "--instances", str(instances), "--port", str(port), "--data-dir", str(data_dir)],
@@ -80,8 +80,9 @@ def main() -> None:
 
 
 def report(found: dict[int, tuple[run.Figures, int]], accounts: int) -> None:
-    print(f"\n[cluster: HAProxy in front of N instances (one process each) on one PostgreSQL database, wrk {run.CONNECTIONS}"
-          f" connections, {run.SECONDS:.0f} s, documents of {accounts} account{'s' if accounts > 1 else ''}]")  # fmt: skip
+    print("\n[cluster: HAProxy in front of N instances (one process each) on one PostgreSQL database,"
+          f" wrk {run.CONNECTIONS} connections, {run.SECONDS:.0f} s,"
+          f" documents of {accounts} account{'s' if accounts > 1 else ''}]")  # fmt: skip
     print(f"{'instances':<12}{'docs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'deadlocks':>11}{'raw/s':>10}")
     for instances, (f, dead) in found.items():
         print(

@@ -10,9 +10,10 @@ working tree as it is, uncommitted changes included. Both run on this venv's Pyt
 libraries, `serve --workers N` as in `make bench`, each from its own `src/` (PYTHONPATH).
 
 Scenarios (wrk, as bench/run.py defines them): documents (POST then finalize: documents/s and
-p99), get (GET /invoices/{id}.json: rps and p99), list (GET /invoices.json?per_page=25).
+p99), get (GET /invoices/{id}.json: rps and p99), list (GET /invoices.json?per_page=25), and
+pdf (bench/run.py's: PDFs of documents never drawn before, one client's p50 and p99, 8 clients' PDFs/s).
 Environment: COMPARE_PAIRS (default 3), BENCH_SECONDS (default 5 here), BENCH_CONNECTIONS,
-BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list), and
+BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list; add pdf), and
 BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too.
 """
 
@@ -56,6 +57,8 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
             if name in SCENARIOS:
                 warm(url)
                 figures[name] = load_get("wrk", name, url)
+        if "pdf" in SCENARIOS:  # PDFs of the documents just made, never drawn before
+            figures["pdf"] = run.pdf_scenario(server, key)
     return {name: f for name, f in figures.items() if name in SCENARIOS}
 
 
@@ -71,9 +74,13 @@ def compare(ref_tree: Path, work: Path, label: str, database_url: str | None) ->
         for build in order:
             started = time.monotonic()
             runs[build].append(measure(trees[build], work / f"{label}-{build}", database_url))
-            say(f"  {label} pair {pair + 1}/{PAIRS}: {build:<4} "
-                + " ".join(f"{n}={rate(f):.0f}/s p99={f.p99_ms:.1f}ms" for n, f in runs[build][-1].items())
-                + f" ({time.monotonic() - started:.0f} s)")  # fmt: skip
+            say(
+                f"  {label} pair {pair + 1}/{PAIRS}: {build:<4} "
+                + " ".join(
+                    f"{n}={rate(f):.0f}/s p50={f.p50_ms:.1f}ms p99={f.p99_ms:.1f}ms" for n, f in runs[build][-1].items()
+                )
+                + f" ({time.monotonic() - started:.0f} s)"
+            )
     lines = [f"\n[{label}] {PAIRS} pairs, {run.SECONDS:.0f} s per scenario, {run.CONNECTIONS} connections"]
     lines.append(
         f"{'scenario':<11}{'REF /s':>10}{'this /s':>10}{'ratio':>8}   {'pairs':<24}{'REF p99':>9}{'this p99':>10}"

@@ -192,7 +192,8 @@ def main() -> None:
         ratio = p99_1 / p99_0
         print(f"[{r['label']}] quiet alone: {rps0:.0f} rps, p50 {p50_0:.1f} ms, p99 {p99_0:.1f} ms ({err0} non-2xx);"
               f" beside the heavy account: {rps1:.0f} rps, p50 {p50_1:.1f} ms, p99 {p99_1:.1f} ms ({err1} non-2xx);"
-              f" p99 ratio {ratio:.2f} ({'meets' if ratio <= 2 else 'misses'} <= 2); heavy answers {r['heavy']}")  # fmt: skip
+              f" p99 ratio {ratio:.2f} ({'meets' if ratio <= 2 else 'misses'} <= 2);"
+              f" heavy answers {r['heavy']}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ def _copies(db: Database, template: int, first: int, last: int) -> None:
     with db.transaction() as conn:
         conn.execute(
             text(
-                f"{series} INSERT INTO documents ({', '.join(columns)}) SELECT {picked} FROM s, documents t WHERE t.id = :template"
+                f"{series} INSERT INTO documents ({', '.join(columns)})"
+                f" SELECT {picked} FROM s, documents t WHERE t.id = :template"
             ),
             params,
         )
@@ -145,10 +146,12 @@ def backend(label: str, data_dir: Path, database_url: str | None) -> None:
         took = grow(db, made["id"], SMALL, LARGE)
         large = measure(requests(server.base, key, LARGE, made["id"]))
         db.dispose()
-    print(f"\n[growth, {label}: one account at {SMALL:,} and {LARGE:,} documents (grown through the store in {took:.0f} s),"
-          f" read cache off, wrk 4 connections, {SECONDS} s per run, the median of {ROUNDS} runs]")  # fmt: skip
+    print(f"\n[growth, {label}: one account at {SMALL:,} and {LARGE:,} documents"
+          f" (grown through the store in {took:.0f} s), read cache off, wrk 4 connections,"
+          f" {SECONDS} s per run, the median of {ROUNDS} runs]")  # fmt: skip
     print(
-        f"{'request':<40}{'p99 ' + format(SMALL, ','):>14}{'p99 ' + format(LARGE, ','):>16}{'growth':>9}{'rps ' + format(LARGE, ','):>16}"
+        f"{'request':<40}{'p99 ' + format(SMALL, ','):>14}{'p99 ' + format(LARGE, ','):>16}{'growth':>9}"
+        f"{'rps ' + format(LARGE, ','):>16}"
     )
     worst = 0.0
     for (name, a), b in zip(small.items(), large.values(), strict=True):

@@ -84,9 +84,8 @@ def main() -> None:
             figures[name].append(per_request(kinds[name]))
     for name, values in figures.items():
         print(f"{name:9} median {statistics.median(values):.1f} µs/request  rounds {[round(v, 1) for v in values]}")
-    print(
-        f"ixserver - uvicorn: {statistics.median(figures['ixserver']) - statistics.median(figures['uvicorn']):+.1f} µs/request"
-    )
+    difference = statistics.median(figures["ixserver"]) - statistics.median(figures["uvicorn"])
+    print(f"ixserver - uvicorn: {difference:+.1f} µs/request")
 
 
 if __name__ == "__main__":

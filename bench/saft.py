@@ -109,7 +109,7 @@ def main() -> None:
             signing_key_file=KEY / "at-sample-private-key.pem",
         )  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-        env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data))
+        env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data), IXSERVER_SANDBOX="1")  # the database's mode
         figures: dict[str, tuple[float, float, str]] = {}
         for name, count in (("small", SMALL), ("large", LARGE)):
             first = date.today().isoformat()  # the documents are dated the day they are made: a run may cross midnight

@@ -99,10 +99,19 @@ def _free(port: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("IXSERVER_DATABASE_URL"), required="IXSERVER_DATABASE_URL" not in os.environ)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("IXSERVER_DATABASE_URL"),
+        required="IXSERVER_DATABASE_URL" not in os.environ,
+    )
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="HAProxy's port; the instances take the next ones (a taken one: any free port)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="HAProxy's port; the instances take the next ones (a taken one: any free port)",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("var/cluster"))
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
@@ -125,7 +134,11 @@ def main() -> None:
         subprocess.Popen(
             [ixserver, "serve", "--host", "127.0.0.1", "--port", str(port)],
             # links point at the balancer; every connection comes from it: no cap per address
-            env={**env, "IXSERVER_PUBLIC_URL": f"http://{args.host}:{args.port}", "IXSERVER_CONNECTIONS_PER_CLIENT": "0"},
+            env={
+                **env,
+                "IXSERVER_PUBLIC_URL": f"http://{args.host}:{args.port}",
+                "IXSERVER_CONNECTIONS_PER_CLIENT": "0",
+            },
             stdout=sys.stderr,  # what each says at start; stdout: the cluster's own line
         )
         for port in ports
@@ -161,7 +174,9 @@ def main() -> None:
         base = f"http://{args.host}:{args.port}"
         _wait(base, "HAProxy")
         (data_dir / "cluster.json").write_text(
-            json.dumps({"url": base, "instances": [{"port": p, "pid": i.pid} for p, i in zip(ports, instances, strict=True)]})
+            json.dumps(
+                {"url": base, "instances": [{"port": p, "pid": i.pid} for p, i in zip(ports, instances, strict=True)]}
+            )
         )
         print(f"cluster: {base} -> {len(ports)} instances on ports {', '.join(map(str, ports))}", flush=True)
         while balancer.poll() is None:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ixserver.app import create_app
+from ixserver.clock import Clock
 from ixserver.config import Settings
 from ixserver.resources import Resources
 from ixserver.serve import server_config
@@ -51,6 +52,28 @@ def data_file(name: str) -> Path:
 def next_number(conn: Any, sub_sequence_id: int) -> int:
     """The next number of a counter alone (the counter proofs and the writer tests allocate)."""
     return take_number(conn, sub_sequence_id).number
+
+
+class MovedClock(Clock):
+    """The system's clock, moved on by what the test asked: a test moves its app's time (the
+    rate limits' minute) instead of waiting for the wall clock to get there."""
+
+    def __init__(self) -> None:
+        self.moved = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.moved
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.moved
+
+    def move(self, seconds: float) -> None:
+        self.moved += seconds
+
+    def to_a_fresh_minute(self) -> None:
+        """To the start of the next calendar minute: counts per minute start from nothing, with
+        the whole minute ahead."""
+        self.move(60 - self.time() % 60 + 0.001)
 
 
 @functools.cache
@@ -176,13 +199,15 @@ def admin_query(url: str, sql: str) -> Any:
 
 
 class LiveServer:
-    """The real app, served by uvicorn over TCP on 127.0.0.1, in a background thread."""
+    """The real app, served by uvicorn over TCP on 127.0.0.1, in a background thread; `clock`,
+    the time its rate limits count by, is the test's to move."""
 
-    def __init__(self, settings: Settings, writer_socket: str | None = None) -> None:
+    def __init__(self, settings: Settings, writer_socket: str | None = None, clock: MovedClock | None = None) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings, writer_socket)
+        self.clock = clock if clock is not None else MovedClock()
+        self.app = create_app(settings, writer_socket, clock=self.clock)
         config = server_config(settings, self.app, host="127.0.0.1", port=self.port, log_level="warning")  # as `serve`
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -238,7 +263,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServer]:
+def live_server(url: str, data_dir: Path, clock: MovedClock | None = None, **overrides: Any) -> Iterator[LiveServer]:
+    """A LiveServer of these settings (`overrides`); `clock`: one that another server has too
+    (instances of one server share its minutes)."""
     upgrade(url)
     options: dict[str, Any] = {
         "public_url": "http://127.0.0.1",
@@ -256,7 +283,7 @@ def live_server(url: str, data_dir: Path, **overrides: Any) -> Iterator[LiveServ
     settings = Settings(database_url=url, data_dir=data_dir, **options)
     # As `ixserver serve` does: on SQLite, writes go to a writer process.
     with running_writer(settings) as writer_socket:
-        server = LiveServer(settings, writer_socket).start()
+        server = LiveServer(settings, writer_socket, clock).start()
         try:
             yield server
         finally:

@@ -36,7 +36,8 @@ def _documents(url: str) -> int:
 
 def _verify(url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)
+    env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY,
+               IXSERVER_SANDBOX="1")  # the database's mode  # fmt: skip
     command = [sys.executable, "-m", "ixserver", "verify", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 

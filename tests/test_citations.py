@@ -71,7 +71,8 @@ def test_every_path_the_documents_name_is_in_the_repository() -> None:
     ]
     assert len(named) >= 8
     missing = [f"{doc}: {path}" for doc, path in named
-               if not (ROOT / "docs" / path).resolve().is_relative_to(ROOT) or not (ROOT / "docs" / path).exists()]  # fmt: skip
+               if not (ROOT / "docs" / path).resolve().is_relative_to(ROOT)
+               or not (ROOT / "docs" / path).exists()]  # fmt: skip
     assert missing == []
 
 

@@ -17,12 +17,16 @@ import httpx
 from tests.support import TEST_SECRET_KEY, free_port, fresh_database, wait_ready
 
 
-def ixserver(*args: str, data_dir: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
+def ixserver(
+    *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env["IXSERVER_DATA_DIR"] = str(data_dir)
     env["IXSERVER_SECRET_KEY"] = TEST_SECRET_KEY  # the test servers' (the seal's key comes from it)
     if url:
         env["IXSERVER_DATABASE_URL"] = url
+    if sandbox:
+        env["IXSERVER_SANDBOX"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "ixserver", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -105,16 +109,17 @@ def test_serve_with_demo_prints_key_and_curl_and_serves(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(6)]
+        lines = [proc.stdout.readline() for _ in range(7)]
         assert lines[0].startswith("ixserver ") and lines[0].endswith(": production mode (AT: manual)\n"), (
             "the mode first"
         )
         assert lines[1] == f"database: sqlite:///{tmp_path / 'ixserver.db'}\n"
         assert lines[2] == f"serving:  http://127.0.0.1:{port}\n"
-        assert lines[3] == "Account: demo\n"
-        key = lines[4].split()[-1]
+        assert lines[3].startswith("PDFs:     NOT SIGNED: IXSERVER_PDF_SIGNING_P12 is not set."), "production, no P12"
+        assert lines[4] == "Account: demo\n"
+        key = lines[5].split()[-1]
         assert re.fullmatch(r"[0-9a-f]{40}", key)
-        curl = lines[5]
+        curl = lines[6]
         assert f"http://127.0.0.1:{port}/sequences.json?api_key={key}" in curl
         url = curl[curl.index("'") + 1 : curl.rindex("'")]
         wait_ready(f"http://127.0.0.1:{port}")
@@ -184,7 +189,7 @@ def issued(tmp_path: Path, account: str, count: int) -> str:
 
 def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
     env_url = issued(tmp_path, "tampered", 4)
-    clean = ixserver("verify", data_dir=tmp_path, url=env_url)
+    clean = ixserver("verify", data_dir=tmp_path, url=env_url, sandbox=True)
     assert clean.returncode == 0, clean.stdout
     import sqlite3
 
@@ -195,7 +200,7 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
         conn.execute(f"UPDATE documents SET signature = {first} || substr(signature, 2) WHERE number = 3")
         conn.execute("DELETE FROM document_lines WHERE document_id = (SELECT id FROM documents WHERE number = 4)")
         conn.execute("DELETE FROM documents WHERE number = 4")
-    result = ixserver("verify", "--account", "tampered", data_dir=tmp_path, url=env_url)
+    result = ixserver("verify", "--account", "tampered", data_dir=tmp_path, url=env_url, sandbox=True)
     assert result.returncode == 1
     from ixserver import clock
 
@@ -208,7 +213,7 @@ def test_verify_finds_a_tampered_chain(tmp_path: Path) -> None:
 
 def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Path) -> None:
     url = issued(tmp_path, "counted", 3)
-    assert ixserver("verify", data_dir=tmp_path, url=url).returncode == 0
+    assert ixserver("verify", data_dir=tmp_path, url=url, sandbox=True).returncode == 0
     import sqlite3
 
     with sqlite3.connect(tmp_path / "ixserver.db") as conn:
@@ -220,7 +225,7 @@ def test_verify_finds_list_totals_that_disagree_with_the_documents(tmp_path: Pat
         conn.execute("UPDATE document_counts SET n = n + 2 WHERE status = 'final'")
         conn.execute("UPDATE document_day_counts SET n = n - 1 WHERE status = 'final'")
         conn.execute("UPDATE document_month_counts SET n = n + 1 WHERE status = 'final'")
-    result = ixserver("verify", data_dir=tmp_path, url=url)
+    result = ixserver("verify", data_dir=tmp_path, url=url, sandbox=True)
     assert result.returncode == 1
     from ixserver import clock
 
@@ -243,9 +248,9 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", IXSERVER_LOG_FORMAT="json", IXSERVER_SANDBOX="1",
-               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    key = ixserver("accounts", "create", "logs", data_dir=tmp_path).stdout.strip()
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="1", IXSERVER_LOG_FORMAT="json",
+               IXSERVER_SANDBOX="1", IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    key = ixserver("accounts", "create", "logs", data_dir=tmp_path, sandbox=True).stdout.strip()
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
@@ -352,8 +357,8 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
                IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "drained"], env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()  # fmt: skip
+    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "drained"], env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
     base = f"http://127.0.0.1:{port}"
     answered: list[tuple[float, float, str, int, int | None]] = []  # (sent, answered, what, status, id)

@@ -37,8 +37,8 @@ pytestmark = [
 
 def _env(url: str, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
-               IXSERVER_ACCESS_LOG="0", IXSERVER_LOG_LEVEL="warning")  # fmt: skip
+    env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SANDBOX="1",
+               IXSERVER_RATE_LIMIT="0", IXSERVER_ACCESS_LOG="0", IXSERVER_LOG_LEVEL="warning")  # fmt: skip
     return env
 
 
@@ -49,7 +49,8 @@ def test_the_cluster_serves_a_real_client_and_survives_the_kill_of_an_instance(t
         env = _env(url, tmp_path)
         port = free_port()
         cluster = subprocess.Popen(
-            [sys.executable, str(CLUSTER), "--database-url", url, "--instances", "2", "--port", str(port), "--data-dir", str(tmp_path)],
+            [sys.executable, str(CLUSTER), "--database-url", url, "--instances", "2", "--port", str(port),
+             "--data-dir", str(tmp_path)],
             env=env, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
@@ -57,8 +58,8 @@ def test_the_cluster_serves_a_real_client_and_survives_the_kill_of_an_instance(t
             ready = cluster.stdout.readline()
             assert ready.startswith(f"cluster: http://127.0.0.1:{port} -> 2 instances"), ready
             described = json.loads((tmp_path / "cluster.json").read_text())
-            key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "shop"], env=env, capture_output=True,
-                                 text=True, check=True).stdout.strip()  # fmt: skip
+            key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "shop"], env=env,
+                                 capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
             client = IXClient("shop", key)
             client.base_url = described["url"] + "/"
             acknowledged, failures = _load(client, described["instances"][0]["pid"])
@@ -79,7 +80,8 @@ def test_the_cluster_serves_a_real_client_and_survives_the_kill_of_an_instance(t
         verified = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=env, capture_output=True, text=True)
         assert verified.returncode == 0, verified.stdout  # numbers 1..n: nothing half-issued by the killed instance
         print(
-            f"\ncluster: {len(acknowledged)} invoices issued through HAProxy, {failures} failed as an instance was killed"
+            f"\ncluster: {len(acknowledged)} invoices issued through HAProxy,"
+            f" {failures} failed as an instance was killed"
         )
 
 
@@ -89,8 +91,9 @@ def _load(client: IXClient, victim: int) -> tuple[dict[int, str], int]:
     acknowledged: dict[int, str] = {}
     failures = 0
     lock = threading.Lock()
+    line = {"name": "P", "description": "P", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
     body = {"invoice": {"date": today(), "due_date": today(), "client": {"name": "Cliente", "code": "C1"},
-                        "items": [{"name": "P", "description": "P", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}]}}  # fmt: skip
+                        "items": [line]}}  # fmt: skip
 
     def one(_n: int) -> None:
         nonlocal failures

@@ -161,7 +161,8 @@ async def _mixed(bases: list[str], key: str) -> dict[str, list[httpx.Response]]:
 
         async def credit(n: int, invoice: dict) -> httpx.Response:
             line = invoice["items"][0]
-            note = body(owner_invoice_id=invoice["id"], client={"name": invoice["client"]["name"], "code": invoice["client"]["code"]},
+            buyer = {"name": invoice["client"]["name"], "code": invoice["client"]["code"]}
+            note = body(owner_invoice_id=invoice["id"], client=buyer,
                         items=[{"name": line["name"], "description": "Refund", "unit_price": "1", "quantity": "0.01",
                                 "tax": {"name": line["tax"]["name"]}}])  # fmt: skip
             made = await call(n, "POST", "/credit_notes.json", {"credit_note": note})
@@ -207,11 +208,9 @@ def test_four_servers_race_series_types_credits_and_payments_without_deadlocks(b
         verified = subprocess.run(
             [sys.executable, "-m", "ixserver", "verify"], env=_env(url, tmp_path), capture_output=True, text=True
         )
-        assert verified.returncode == 0, (
-            verified.stdout
-        )  # receipts and credit notes gapless, nothing over-paid or over-credited
+        # receipts and credit notes gapless, nothing over-paid or over-credited
+        assert verified.returncode == 0, verified.stdout
         if backend == "postgresql":
             assert _deadlocks(url) == 0, "the instances' batches deadlocked"
-        print(
-            f"\n{SERVERS} servers, mixed series, types, credit notes and payments on {backend}: {time.monotonic() - started:.1f}s"
-        )
+        took = time.monotonic() - started
+        print(f"\n{SERVERS} servers, mixed series, types, credit notes and payments on {backend}: {took:.1f}s")

@@ -97,7 +97,8 @@ def terminate_backends(url: str) -> int:
     try:
         with engine.connect() as conn:
             ended = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                                      " WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name}).scalar_one()  # fmt: skip
+                                      " WHERE datname = :name AND pid <> pg_backend_pid()"),
+                                 {"name": name}).scalar_one()  # fmt: skip
             conn.commit()
             return int(ended)
     finally:
@@ -236,7 +237,9 @@ def test_sqlite_full_or_read_only_is_503_with_its_reason_then_recovers(tmp_path:
             assert response.json() == {
                 "errors": [
                     {
-                        "error": f"The database is unavailable ({reason}); nothing was changed. Repeat the request in 5 s."
+                        "error": (
+                            f"The database is unavailable ({reason}); nothing was changed. Repeat the request in 5 s."
+                        )
                     }
                 ]
             }

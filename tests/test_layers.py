@@ -18,16 +18,25 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain", "clock", "files", "__init__"),  # pure rules and the smallest helpers
     ("config",),  # the settings (IXSERVER_*), whose ranges are the domain's limits
     ("store", "render", "audit", "at", "vault", "signing_key", "logs", "metrics"),
-    ("journal", "resources"),
+    ("journal", "resources", "pdf_signing"),
     ("writes",),  # the one write path
     ("services",),  # use cases
     ("web", "jobs"),  # the HTTP machinery; the job outbox's workers (an entry point)
     ("api",),  # the API's operations
-    ("app", "serve", "coverage", "replay", "cli", "__main__"),  # assembly and entry points
+    (
+        "app",
+        "serve",
+        "coverage",
+        "replay",
+        "cli",
+        "__main__",
+        "testing",
+    ),  # assembly and entry points (testing: pytest's)
 )
 SIDEWAYS = {
     ("journal", "store"),
     ("resources", "at"),
+    ("resources", "pdf_signing"),  # the renderers sign with its certificate
     ("serve", "app"),  # serve runs the app
     ("coverage", "app"),  # the route table is the app's
     ("cli", "serve"),

@@ -59,3 +59,44 @@ def test_the_parser_process_leaves_when_its_server_process_is_killed(tmp_path) -
     while any(os.path.exists(f"/proc/{pid}") for pid in children):
         assert time.monotonic() < deadline, f"the parser process {children} outlived its server process"
         time.sleep(0.2)
+
+
+def test_a_parse_past_its_deadline_is_a_503_and_the_parser_process_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ixserver.domain.errors import ParseUnavailable
+    from ixserver.web import parsing
+    from ixserver.web.errors import domain_error_response
+
+    monkeypatch.setattr(parsing, "PARSE_SECONDS", 0.5)
+
+    async def ready(parser: BodyParser) -> None:
+        while not parser._ready:
+            await asyncio.sleep(0.05)
+
+    async def run() -> None:
+        parser = BodyParser()
+        parser.prestart()
+        await ready(parser)
+        stuck = [p.pid for p in parser._pool._processes.values()]  # type: ignore[union-attr]
+        try:
+            with pytest.raises(ParseUnavailable) as refused:
+                await parser.parse(time.sleep, 30)  # a body that never ends being read
+            answer = domain_error_response(refused.value)
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+            deadline = time.monotonic() + 10
+            while any(os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid) for pid in stuck):
+                assert time.monotonic() < deadline, "the stuck parser process was stopped"
+                await asyncio.sleep(0.05)
+            await ready(parser)  # started again at once
+            assert await parser.parse(_parsed, b'{"a": 1}', "", _as_is) == {"a": 1}
+        finally:
+            parser.close()
+
+    asyncio.run(run())
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -44,7 +44,7 @@ def test_the_first_invoice_runs_as_written(tmp_path: Path) -> None:
         shown = (ROOT / "README.md").read_text().split("\nixserver ", 1)[1].split("\n```", 1)[0].splitlines()
         assert said[0].split(":")[1] == shown[0].split(":")[1]  # the mode
         assert [line.split(":")[0] for line in said] == [
-            line.split(":")[0] for line in ["ixserver " + shown[0], *shown[1:5]]
+            line.split(":")[0] for line in ["ixserver " + shown[0], *shown[1:6]]
         ]
         wait_ready(f"http://127.0.0.1:{port}")
         block = readme_block("A first invoice")
@@ -56,7 +56,8 @@ def test_the_first_invoice_runs_as_written(tmp_path: Path) -> None:
                        f"ID=$(tail -n 1 {answers} | {shlex.quote(sys.executable)} -c "
                        "'import json, sys; print(json.load(sys.stdin)[\"invoice\"][\"id\"])')", block)  # fmt: skip
         block = block.replace(".venv/bin/ixserver", f"{shlex.quote(sys.executable)} -m ixserver")
-        script = (f"set -euo pipefail\ncurl() {{ command curl --fail-with-body \"$@\" | tee -a {answers}; echo >> {answers}; }}\n"
+        script = ("set -euo pipefail\n"
+                  f"curl() {{ command curl --fail-with-body \"$@\" | tee -a {answers}; echo >> {answers}; }}\n"
                   + block)  # fmt: skip
         result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr

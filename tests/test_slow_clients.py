@@ -84,7 +84,10 @@ def test_a_connection_on_which_nothing_is_sent_is_closed(server: LiveServer) -> 
 
 def test_a_body_sent_too_slowly_is_a_408_and_the_connection_closes(server: LiveServer) -> None:
     api = server.account()
-    head = f"POST /clients.json?api_key={api.key} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    head = (
+        f"POST /clients.json?api_key={api.key} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
     with _connect(server) as conn:
         started = time.monotonic()
         conn.sendall(head.encode() + b'{"client": ')
@@ -138,8 +141,9 @@ def test_a_slowloris_of_2000_connections_leaves_another_client_served(tmp_path: 
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     port, head_seconds = free_port(), 4.0
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_SANDBOX="1", IXSERVER_LOG_LEVEL="warning", IXSERVER_ACCESS_LOG="0",
-               IXSERVER_HEADER_TIMEOUT_SECONDS=str(head_seconds), TMPDIR=str(tmp_path))  # fmt: skip
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_SANDBOX="1", IXSERVER_LOG_LEVEL="warning",
+               IXSERVER_ACCESS_LOG="0", IXSERVER_HEADER_TIMEOUT_SECONDS=str(head_seconds),
+               TMPDIR=str(tmp_path))  # fmt: skip
 
     def usual_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(1_024, hard), hard))

@@ -177,7 +177,8 @@ def _unmarked(conn: Any, account_id: int) -> None:
 
 
 def test_the_account_of_a_use_case_is_what_its_mark_says() -> None:
-    cases = [UseCase(_of_an_account, (9, 1)), UseCase(_of_none, (3,)), UseCase(_with_resources, (2,), with_resources=True),
+    cases = [UseCase(_of_an_account, (9, 1)), UseCase(_of_none, (3,)),
+             UseCase(_with_resources, (2,), with_resources=True),
              UseCase(_of_the_creator, ({}, 5), with_resources=True), UseCase(_of_an_account, (9, 3))]  # fmt: skip
     assert [case.account for case in cases] == [9, None, 2, 5, 9]
 

@@ -188,7 +188,8 @@ DEMO_EDITS = [
             (
                 "arithmetic",
                 "1T 1/2",
-                "CurrencyAmount 317.45 USD × ExchangeRate 1.349989 = 428.55 euros, GrossTotal says 235.15 (ExchangeRate is euros per unit)",
+                "CurrencyAmount 317.45 USD × ExchangeRate 1.349989 = 428.55 euros, GrossTotal says 235.15"
+                " (ExchangeRate is euros per unit)",
             )
         ],
     ),

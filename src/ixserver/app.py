@@ -26,6 +26,7 @@ from ixserver.api import (
     console,
     estimates,
     guides,
+    identity,
     invoices,
     items,
     meta,
@@ -46,11 +47,13 @@ from ixserver.api import (
     taxes,
     treasury,
 )
+from ixserver.clock import SYSTEM, Clock
 from ixserver.config import Settings
 from ixserver.jobs.handlers import HANDLERS as JOB_HANDLERS
 from ixserver.jobs.worker import JobWorkers
 from ixserver.journal import attach
 from ixserver.resources import Resources, renderers_for
+from ixserver.services.modes import settle as settle_mode
 from ixserver.services.signing_keys import register_signing_key
 from ixserver.store.db import Database
 from ixserver.store.migrate import require_current
@@ -73,10 +76,13 @@ log = logging.getLogger("ixserver")
 PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
-def create_app(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None, clock: Clock = SYSTEM
+) -> FastAPI:
     """The app of one server process; `writer_socket`: the writer process's socket, if any;
-    `parent_pid`: the `serve` process it stops with, if it is one of several."""
-    ctx = build_context(settings, writer_socket, parent_pid)
+    `parent_pid`: the `serve` process it stops with, if it is one of several; `clock`: what its
+    rate limits count by."""
+    ctx = build_context(settings, writer_socket, parent_pid, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -123,6 +129,7 @@ def create_app(settings: Settings, writer_socket: str | None = None, parent_pid:
         items,
         taxes,
         accounts,
+        identity,
         permalink,
     )
     router = IndexedRouter([route for module in modules for route in module.router.routes])
@@ -148,11 +155,13 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def build_context(settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None) -> AppContext:
-    """What the app of one server process owns (web/context.AppContext), nothing started yet."""
-    """`writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
+def build_context(
+    settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None, clock: Clock = SYSTEM
+) -> AppContext:
+    """What the app of one server process owns (web/context.AppContext), nothing started yet.
+    `writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
     process writes in a thread of its own. `parent_pid`: the `serve` process of this server
-    process (`serve --workers N`), whose end it follows."""
+    process (`serve --workers N`), whose end it follows. `clock`: what the rate limits count by."""
     db = Database(settings.resolved_database_url)
     attach(db, settings).ensure()  # its writes (a writer thread) journal the seal heads they move
     resources = Resources.from_settings(settings)
@@ -163,13 +172,15 @@ def build_context(settings: Settings, writer_socket: str | None = None, parent_p
         writes=writes_for(settings, db, resources, writer_socket),
         resources=resources,
         limiter=(
-            SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url))
+            SharedRateLimit(settings.rate_limit, RateCounts(settings.resolved_database_url), clock=clock)
             if settings.rate_limit > 0
             else None
         ),
-        address_limiter=RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None,
+        address_limiter=RateLimiter(settings.rate_limit, clock) if settings.rate_limit > 0 else None,
         public_limiter=(
-            SharedRateLimit(settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True)
+            SharedRateLimit(
+                settings.public_rate_limit, RateCounts(settings.resolved_database_url), many=True, clock=clock
+            )
             if settings.public_rate_limit > 0 or settings.public_address_rate_limit > 0
             else None
         ),
@@ -184,9 +195,13 @@ def build_context(settings: Settings, writer_socket: str | None = None, parent_p
 
 
 async def start_context(ctx: AppContext) -> None:
-    """The app's start: the schema checked, the writes opened, the signing key's public half
+    """The app's start: the schema checked, the database's mode checked against the settings'
+    (recorded if it has none: services/modes.py), the writes opened, the signing key's public half
     registered, the limits' flushers, the job workers, the first PDF child."""
     require_current(ctx.db)
+    note = settle_mode(ctx.db, ctx.settings.sandbox)  # ModeMismatch: the server does not start
+    if note is not None:
+        log.warning(note)
     await ctx.writes.open()
     await ctx.writes.run_with_resources(register_signing_key)
     for limiter in (ctx.limiter, ctx.public_limiter):
@@ -200,6 +215,7 @@ async def start_context(ctx: AppContext) -> None:
     if ctx.recorder is not None:
         ctx.recorder.start()
     ctx.renderers.prestart()
+    ctx.parser.prestart()
     ctx.ready = True
 
 

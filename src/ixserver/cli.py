@@ -30,6 +30,8 @@ guides_app = typer.Typer(no_args_is_help=True, help="Guides: the codes AT gives 
 app.add_typer(guides_app, name="guides")
 saft_app = typer.Typer(no_args_is_help=True, help="SAF-T (PT) files.")
 app.add_typer(saft_app, name="saft")
+jobs_app = typer.Typer(no_args_is_help=True, help="The job outbox (e-mails): see jobs, run a failed one again.")
+app.add_typer(jobs_app, name="jobs")
 
 
 def _print_version(value: bool) -> None:
@@ -51,14 +53,23 @@ def _options(
 
 def _database(settings: Settings) -> Database:
     """The database, migrated to the current schema (idempotent, safe with several processes),
-    its writes journaling the seal heads they move (ixserver/journal.py)."""
+    its writes journaling the seal heads they move (ixserver/journal.py); refused (exit 1) when
+    it was made in the other mode than the settings' (services/modes.py)."""
     from ixserver.journal import attach
+    from ixserver.services.modes import ModeMismatch, settle
     from ixserver.services.seal import open_existing
     from ixserver.store.migrate import upgrade
 
     key = _seal_key(settings)
     upgrade(settings.resolved_database_url, seal_start=lambda conn, account_id: open_existing(conn, key, account_id))
     db = Database(settings.resolved_database_url)
+    try:
+        note = settle(db, settings.sandbox)
+    except ModeMismatch as exc:
+        db.dispose()
+        _fail(str(exc))
+    if note is not None:
+        typer.echo(note, err=True)
     attach(db, settings)
     return db
 
@@ -83,6 +94,16 @@ def serve(
     from ixserver.serve import serve as run
 
     run(host, port, workers, demo, _database)
+
+
+@app.command()
+def encrypt() -> None:
+    """Encrypt a secret read on standard input (its first line) with the secret key, as the vault
+    keeps secrets: what IXSERVER_PDF_SIGNING_PASSWORD holds, the P12's password encrypted."""
+    lines = sys.stdin.read().splitlines()
+    if not lines or not lines[0]:
+        _fail("nothing to encrypt: give the secret on standard input")
+    typer.echo(Vault.from_settings(Settings()).encrypt(lines[0]))
 
 
 @app.command()
@@ -421,6 +442,58 @@ def saft_export(
         _fail(exc.message)
     finally:
         db.dispose()
+
+
+ERROR_WIDTH = 100  # characters of a job's last error in `jobs list` (one line each)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    state: str = typer.Option(None, help="Only jobs in this state: queued, running, sending, done or failed."),
+    account: str = typer.Option(None, help="Only this account's jobs."),
+    limit: int = typer.Option(50, min=1, max=10_000, help="The latest this many."),
+) -> None:
+    """The latest jobs, newest first: id, kind, state, attempts, last error, account."""
+    from ixserver.services.jobs import STATES, list_jobs
+
+    if state is not None and state not in STATES:
+        _fail(f"--state {state}: one of {', '.join(STATES)}", USAGE)
+    db = _database(Settings())
+    try:
+        with db.read() as conn:
+            rows = list_jobs(conn, state=state, account=account, limit=limit)
+    except DomainError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    table = [("ID", "KIND", "STATE", "ATTEMPTS", "LAST ERROR", "ACCOUNT")]
+    for job, name in rows:
+        error = " ".join((job.last_error or "-").split())  # one line
+        error = error if len(error) <= ERROR_WIDTH else error[: ERROR_WIDTH - 1] + "…"
+        table.append((str(job.id), job.kind, job.status, str(job.attempts), error, name or "-"))
+    widths = [max(len(row[n]) for row in table) for n in range(len(table[0]) - 1)]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Queue a failed job again, due now, with all its attempts ahead: a server's job workers (or
+    `ixserver worker`) run it."""
+    from ixserver.services.jobs import job_of, retry_job
+
+    db = _database(Settings())
+    try:
+        with db.read() as conn:
+            account_id = job_of(conn, job_id).account_id
+        if account_id is None:
+            _fail(f"Job {job_id} belongs to no account: nothing runs it again")
+        job = DirectWrites(db).run_sync(retry_job, account_id, job_id)
+    except DomainError as exc:
+        _fail(exc.message)
+    finally:
+        db.dispose()
+    typer.echo(f"job {job.id} ({job.kind}) queued again")
 
 
 @app.command()

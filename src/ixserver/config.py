@@ -39,7 +39,11 @@ class Settings(BaseSettings):
         description="Accounts whose keys may create accounts through the accounts API (sandbox mode: every account).",
     )
     account_creations_per_day: int = Field(
-        default=20, ge=0, description="Accounts one account may create through the accounts API in 24 hours."
+        default=20,
+        ge=0,
+        description=(
+            "Accounts one account may create through the accounts API in 24 hours (production; no cap in sandbox)."
+        ),
     )
     access_log: bool = Field(default=True, description="Log one line per request (api_key redacted).")
     log_level: str = Field(default="info")
@@ -61,6 +65,19 @@ class Settings(BaseSettings):
         default=None, description="PEM RSA private key that signs documents; default: <data dir>/signing-key.pem."
     )
     signing_key_version: int = Field(default=1, ge=1, description="Version of that key (SAF-T HashControl).")
+    pdf_signing_p12: Path | None = Field(
+        default=None,
+        description="PKCS#12 file of the certificate that signs PDFs (PAdES); default: in sandbox mode a test"
+        " certificate made once (<data dir>/pdf-certificate.pem), in production none (PDFs unsigned).",
+    )
+    pdf_signing_password_file: Path | None = Field(
+        default=None, description="A file whose first line is the password of IXSERVER_PDF_SIGNING_P12."
+    )
+    pdf_signing_password: str | None = Field(
+        default=None,
+        description="The password of IXSERVER_PDF_SIGNING_P12 encrypted by the secret key (`ixserver encrypt`),"
+        " instead of a password file.",
+    )
     seal_journal: Path | None = Field(
         default=None,
         description="Append-only file of each account's latest seal head, outside the database (`ixserver verify`"

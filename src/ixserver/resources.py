@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ixserver.at import ATAdapter, make_adapter
 from ixserver.config import Settings
+from ixserver.pdf_signing import load_pdf_certificate
 from ixserver.render.children import Renderers
 from ixserver.signing_key import Signer, load_signer
 from ixserver.vault import Vault
@@ -36,5 +37,11 @@ class Resources:
 
 def renderers_for(settings: Settings) -> Renderers:
     """The child processes that draw a process's PDFs (its API's and its job workers'), bounded
-    as the settings say; none is started before the first PDF."""
-    return Renderers(settings.render_workers, settings.render_timeout_seconds, settings.render_memory_mb)
+    as the settings say, and sign them with the settings' certificate (pdf_signing.py); none is
+    started before the first PDF."""
+    return Renderers(
+        settings.render_workers,
+        settings.render_timeout_seconds,
+        settings.render_memory_mb,
+        load_pdf_certificate(settings),
+    )

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from socket import socket
 from typing import Any
@@ -26,6 +27,8 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
 
 from ixserver.config import Settings
 from ixserver.files import write_private
+from ixserver.pdf_signing import load_pdf_certificate
+from ixserver.render.pdf_certificate import PdfCertificate
 from ixserver.resources import Resources
 from ixserver.store.db import Database
 from ixserver.web.protocol import Connection, ConnectionLimits
@@ -50,7 +53,11 @@ def _serve(host: str, port: int, workers: int, demo: bool, database: Callable[[S
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     say = functools.partial(_say, settings.log_format)
-    say(*start_lines(settings, host, port, workers))
+    try:
+        certificate = load_pdf_certificate(settings)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: the certificate that signs PDFs: {exc}") from None
+    say(*start_lines(settings, host, port, workers), pdf_line(certificate))
     db = database(settings)
     try:
         if demo:
@@ -81,6 +88,18 @@ def start_lines(settings: Settings, host: str, port: int, workers: int) -> list[
     database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     processes = f" ({workers} server processes)" if workers > 1 else ""
     return [f"ixserver {__version__}: {mode}", f"database: {database}", f"serving:  http://{host}:{port}{processes}"]
+
+
+def pdf_line(certificate: PdfCertificate | None) -> str:
+    """What `serve` says of its PDFs' signature (pdf_signing.py)."""
+    if certificate is None:
+        return (
+            "PDFs:     NOT SIGNED: IXSERVER_PDF_SIGNING_P12 is not set. From 1 January 2027 a PDF invoice is an"
+            " electronic invoice only with a qualified electronic signature or seal (docs/operations.md)"
+        )
+    until = certificate.not_after
+    expired = " — EXPIRED: renew it" if until <= datetime.now(UTC) else ""
+    return f"PDFs:     signed (PAdES B-B) by {certificate.subject}, valid until {until:%Y-%m-%d}{expired}"
 
 
 def _say(log_format: str, *lines: str) -> None:

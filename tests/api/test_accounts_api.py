@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import Api, LiveServer, live_server
+from tests.support import Api, LiveServer, fresh_database, live_server
 
 ACCOUNT = {
     "first_name": "John",
@@ -120,7 +120,8 @@ def test_get_and_update(server: LiveServer, api: Api) -> None:
     details = mine.get(f"/api/accounts/{created['id']}/get.json")
     assert details.status_code == 200
     account = details.json()["account"]
-    assert {k: account[k] for k in ("organization_name", "fiscal_id", "email", "state", "at_configured", "trial", "tax_country")} == {
+    shown = ("organization_name", "fiscal_id", "email", "state", "at_configured", "trial", "tax_country")
+    assert {k: account[k] for k in shown} == {
         "organization_name": "My Company", "fiscal_id": "508025338", "email": unique_email(api), "state": "active",
         "at_configured": False, "trial": False, "tax_country": "1",
     }  # fmt: skip
@@ -178,10 +179,14 @@ def test_at_communication_stores_credentials_encrypted(server: LiveServer) -> No
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"at_subuser": "5080/1", "at_password": b64("x"), "communication_type": "auto"}, "The field at_subuser has an incorrect size"),
-        ({"at_subuser": "508025338/1", "at_password": "%%%", "communication_type": "auto"}, "The field at_password must be encoded in Base64"),
-        ({"at_subuser": "508025338/1", "at_password": b64("x"), "communication_type": "fax"}, "The field communication_type must be one of: auto, manual, guides, portal_at"),
-        ({"at_subuser": "503504564/1", "at_password": b64("x"), "communication_type": "auto"}, "Invalid Tax Authority credentials."),
+        ({"at_subuser": "5080/1", "at_password": b64("x"), "communication_type": "auto"},
+         "The field at_subuser has an incorrect size"),
+        ({"at_subuser": "508025338/1", "at_password": "%%%", "communication_type": "auto"},
+         "The field at_password must be encoded in Base64"),
+        ({"at_subuser": "508025338/1", "at_password": b64("x"), "communication_type": "fax"},
+         "The field communication_type must be one of: auto, manual, guides, portal_at"),
+        ({"at_subuser": "503504564/1", "at_password": b64("x"), "communication_type": "auto"},
+         "Invalid Tax Authority credentials."),
     ],
 )  # fmt: skip
 def test_at_communication_refuses(server: LiveServer, body: dict, message: str) -> None:
@@ -208,7 +213,8 @@ def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveSe
     [
         ("/api/v3/accounts/at_communication.json",
          {"at_communication": {"at_subuser": "508025338/1", "at_password": b64("pw"), "communication_type": "auto"}}),
-        ("/api/accounts/{id}/update.json", {"account": {"credentials": {"username": "508025338/2", "password": b64("pw")}}}),
+        ("/api/accounts/{id}/update.json",
+         {"account": {"credentials": {"username": "508025338/2", "password": b64("pw")}}}),
     ],
     ids=["at_communication", "update"],
 )  # fmt: skip
@@ -246,27 +252,29 @@ def _account_id(server: LiveServer, api: Api) -> int:
         return get_account(conn, api.name).id
 
 
-def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(server: LiveServer, tmp_path: Path) -> None:
-    url = server.settings.resolved_database_url
-    with live_server(url, tmp_path / "a", sandbox=False) as prod:
-        api = prod.account()
-        response = open_account(api)
-        assert response.status_code == 403
-        assert response.json() == {
-            "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
-        }
-    partner = server.account()
-    with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
-        listed = Api(prod.url, partner.key, partner.name)
-        assert open_account(listed).status_code == 201
-        assert open_account(prod.account()).status_code == 403, "only the listed ones"
+def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        with live_server(url, tmp_path / "a", sandbox=False) as prod:
+            api = prod.account()
+            response = open_account(api)
+            assert response.status_code == 403
+            assert response.json() == {
+                "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
+            }
+            partner = prod.account()
+        with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
+            listed = Api(prod.url, partner.key, partner.name)
+            assert open_account(listed).status_code == 201
+            assert open_account(prod.account()).status_code == 403, "only the listed ones"
 
 
-def test_an_account_creates_a_limited_number_of_accounts_a_day(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(
-        server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2
-    ) as limited:
-        api, other = limited.account(), limited.account()
+def test_in_production_an_account_creates_a_limited_number_of_accounts_a_day(backend: str, tmp_path: Path) -> None:
+    creators = ["creator-a", "creator-b"]
+    with (
+        fresh_database(backend, tmp_path) as url,
+        live_server(url, tmp_path, sandbox=False, account_creations_per_day=2, account_creators=creators) as limited,
+    ):
+        api, other = limited.account(creators[0]), limited.account(creators[1])
         created = [
             open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)
         ]
@@ -275,3 +283,15 @@ def test_an_account_creates_a_limited_number_of_accounts_a_day(server: LiveServe
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
         assert refused.json() == {"errors": [{"error": "Too many accounts created: at most 2 a day"}]}
         assert open_account(other, organization_name="Org 4").status_code == 201, "counted per creating account"
+
+
+def test_in_sandbox_accounts_are_created_without_a_daily_cap(server: LiveServer, tmp_path: Path) -> None:
+    """A test suite makes as many accounts as it needs: the daily cap is production's."""
+    with live_server(
+        server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2
+    ) as sandbox:
+        api = sandbox.account()
+        created = [
+            open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(5)
+        ]
+        assert [response.status_code for response in created] == [201] * 5, created[-1].text

@@ -52,9 +52,9 @@ LIST_PARAMS = ["page", "per_page", "type[]", "status[]", "date[from]", "date[to]
 
 
 def _query_values() -> list[str]:
-    return [v for v in HOSTILE if isinstance(v, str) and not v.startswith(RAW) and "\u0000" not in v and len(v) < 1000] + [
-        "-5", "0", str(2**63), "1e999999", "1" * 400, "%", "a&b=c",
-    ]  # fmt: skip
+    return [
+        v for v in HOSTILE if isinstance(v, str) and not v.startswith(RAW) and "\u0000" not in v and len(v) < 1000
+    ] + ["-5", "0", str(2**63), "1e999999", "1" * 400, "%", "a&b=c"]  # fmt: skip
 
 
 def _paths(document: dict[str, Any], prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -217,8 +217,9 @@ def _sweep(api: Api) -> Sweep:
     sweep.fields(
         "PUT", f"/invoices/{issued['id']}/change-state.json", {"invoice": {"state": "canceled", "message": "m"}}
     )
-    client_body = {"client": {"name": "N", "code": "K", "email": "a@b.pt", "fiscal_id": "503504564", "country": "Portugal",
-                              "address": "A", "postal_code": "1000-001", "language": "pt", "send_options": "1"}}  # fmt: skip
+    client_body = {"client": {"name": "N", "code": "K", "email": "a@b.pt", "fiscal_id": "503504564",
+                              "country": "Portugal", "address": "A", "postal_code": "1000-001", "language": "pt",
+                              "send_options": "1"}}  # fmt: skip
     sweep.fields("POST", "/clients.json", client_body, "clients")
     sweep.fields("PUT", f"/clients/{client['id']}.json", client_body)
     item_body = {
@@ -236,7 +237,8 @@ def _sweep(api: Api) -> Sweep:
         {"account": {"organization_name": "O", "fiscal_id": "508025338"}},
     )
     sweep.fields("POST", "/api/v3/accounts/at_communication.json",
-                 {"at_communication": {"at_subuser": "508025338/1", "at_password": "eA==", "communication_type": "auto"}})  # fmt: skip
+                 {"at_communication": {"at_subuser": "508025338/1", "at_password": "eA==",
+                                       "communication_type": "auto"}})  # fmt: skip
 
     for template in ["/invoices/{}.json", "/credit_notes/{}.json", "/invoices/{}/change-state.json",
                      "/document/{}/related_documents.json", "/clients/{}.json", "/clients/{}/invoices.json",

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Api, LiveServer, live_server
+from tests.support import Api, LiveServer, MovedClock, live_server
 
 
 def assert_401(response: httpx.Response) -> None:
@@ -45,8 +45,8 @@ def test_host_naming_another_account_is_401(server: LiveServer, api: Api) -> Non
 
 @pytest.mark.parametrize(
     "host",
-    ["{other}.localhost.", "{other}.localhost.:{port}", "{other}.localhost:80:81", "{other}.localhost:", "{other}.localhost:x",
-     "{other}.localhost:123456", "{other}.localhost/x", "{other}..localhost"],
+    ["{other}.localhost.", "{other}.localhost.:{port}", "{other}.localhost:80:81", "{other}.localhost:",
+     "{other}.localhost:x", "{other}.localhost:123456", "{other}.localhost/x", "{other}..localhost"],
 )  # fmt: skip
 def test_a_host_is_read_strictly(server: LiveServer, api: Api, host: str) -> None:
     """A trailing dot still names the account; a host that is not a plain name and port names none."""
@@ -140,15 +140,9 @@ def test_a_json_body_on_a_read_is_ignored(api: Api) -> None:
     assert api.request("GET", "/sequences.json", json={"sequence": {"serie": "X"}}).json() == sequences
 
 
-def a_fresh_minute() -> None:
-    """Counts are per calendar minute: start a test of them with most of one ahead."""
-    if time.time() % 60 > 50:
-        time.sleep(60 - time.time() % 60 + 0.1)
-
-
 def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) -> None:
-    a_fresh_minute()
-    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, rate_limit=5) as limited:
+        limited.clock.to_a_fresh_minute()  # counts are per calendar minute: all of one ahead
         first, second = limited.account(), limited.account()
         codes = [first.get("/sequences.json").status_code for _ in range(5)]
         assert codes == [200] * 5
@@ -160,13 +154,18 @@ def test_rate_limit_is_429_with_retry_after(server: LiveServer, tmp_path: Path) 
         assert second.get("/sequences.json").status_code == 200
         # health is outside the API and never limited
         assert httpx.get(f"{limited.url}/_ixserver/health").status_code == 200
+        limited.clock.to_a_fresh_minute()
+        assert first.get("/sequences.json").status_code == 200, "the next minute counts afresh"
 
 
 def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: Path) -> None:
     """Two instances on one database share each account's count (store/rate_counts.py)."""
-    a_fresh_minute()
-    url = server.settings.resolved_database_url
-    with live_server(url, tmp_path / "a", rate_limit=10) as a, live_server(url, tmp_path / "b", rate_limit=10) as b:
+    url, clock = server.settings.resolved_database_url, MovedClock()  # one time, as instances have
+    with (
+        live_server(url, tmp_path / "a", clock, sandbox=True, rate_limit=10) as a,
+        live_server(url, tmp_path / "b", clock, sandbox=True, rate_limit=10) as b,
+    ):
+        clock.to_a_fresh_minute()
         on_a = a.account()
         on_b = Api(b.url, on_a.key, on_a.name)
         assert [on_a.get("/sequences.json").status_code for _ in range(6)] == [200] * 6
@@ -178,11 +177,14 @@ def test_the_rate_limit_is_one_for_all_instances(server: LiveServer, tmp_path: P
 
 
 def test_wrong_keys_are_limited_per_address(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, rate_limit=5) as limited:
+    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True, rate_limit=5) as limited:
         api = limited.account()
         wrong = [httpx.get(f"{limited.url}/sequences.json", params={"api_key": f"{n:040x}"}) for n in range(6)]
         assert [r.status_code for r in wrong] == [401] * 5 + [429]
         assert 1 <= int(wrong[-1].headers["retry-after"]) <= 60
+        limited.clock.move(60)
+        again = httpx.get(f"{limited.url}/sequences.json", params={"api_key": f"{6:040x}"})
+        assert again.status_code == 401, "a minute on, the address's earlier requests have left the window"
         assert api.get("/sequences.json").status_code == 200, "a right key is counted for its account, not the address"
 
 

@@ -143,7 +143,8 @@ def test_a_country_off_the_list_is_422_everywhere_a_client_is_given(api: Api, co
     created = create(api)
     updated = api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "country": country}})
     assert (updated.status_code, updated.json()) == (422, {"errors": [{"error": message}]})
-    document = {"date": "01/01/2026", "due_date": "01/01/2026", "client": {"name": "Other", "code": "O1", "country": country},
+    document = {"date": "01/01/2026", "due_date": "01/01/2026",
+                "client": {"name": "Other", "code": "O1", "country": country},
                 "items": [{"name": "Pencil", "unit_price": "1", "quantity": "1"}]}  # fmt: skip
     refused = api.post("/invoices.json", json={"invoice": document})
     assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": f"Client: {message}"}]})
@@ -155,7 +156,8 @@ def test_a_preferred_contact_that_is_not_an_object_is_422_on_update_and_in_a_doc
     updated = api.put(f"/clients/{created['id']}.json", json={"client": {"name": "Client", "preferred_contact": "x"}})
     assert (updated.status_code, updated.json()) == (422, {"errors": [{"error": "Client contact is invalid"}]})
     assert api.get(f"/clients/{created['id']}.json").json() == {"client": created}
-    document = {"date": "01/01/2026", "due_date": "01/01/2026", "client": {"name": "Client", "code": "C1", "preferred_contact": "x"},
+    document = {"date": "01/01/2026", "due_date": "01/01/2026",
+                "client": {"name": "Client", "code": "C1", "preferred_contact": "x"},
                 "items": [{"name": "Pencil", "unit_price": "1", "quantity": "1"}]}  # fmt: skip
     refused = api.post("/invoices.json", json={"invoice": document})
     assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": "Client contact is invalid"}]})

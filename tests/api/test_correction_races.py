@@ -149,8 +149,10 @@ def test_a_payment_and_the_cancellation_of_another_at_once(api: Api, second: Liv
 
 def test_a_credit_note_takes_back_lines_of_its_invoice(api: Api) -> None:
     """pt-compliance §7: quantities and values, per line, in the invoice's currency, not before it."""
-    sold = [{"name": "Widget", "description": "W", "unit_price": "10", "quantity": "2.5", "tax": {"name": "IVA23"}},
-            {"name": "Book", "description": "B", "unit_price": "20", "quantity": "1", "tax": {"name": "IVA13"}}]  # fmt: skip
+    sold = [
+        {"name": "Widget", "description": "W", "unit_price": "10", "quantity": "2.5", "tax": {"name": "IVA23"}},
+        {"name": "Book", "description": "B", "unit_price": "20", "quantity": "1", "tax": {"name": "IVA13"}},
+    ]
     invoice = issue(api, items=sold)
 
     def refusal(**fields: object) -> str:

@@ -212,7 +212,8 @@ def test_ixserver_worker_sends_what_servers_without_workers_enqueue(backend: str
         assert [j["status"] for j in api.get("/_ixserver/jobs").json()["jobs"]] == ["queued"], "no worker here"
         env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
         env.update(IXSERVER_DATABASE_URL=quiet.settings.resolved_database_url, IXSERVER_SANDBOX="1",
-                   IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_SECRET_KEY=TEST_SECRET_KEY, IXSERVER_JOB_POLL_SECONDS="0.1")  # fmt: skip
+                   IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_SECRET_KEY=TEST_SECRET_KEY,
+                   IXSERVER_JOB_POLL_SECONDS="0.1")  # fmt: skip
         worker = subprocess.Popen([sys.executable, "-m", "ixserver", "worker", "--threads", "2"], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
         try:

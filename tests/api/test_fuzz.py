@@ -153,7 +153,8 @@ def fuzzed(server: LiveServer) -> Iterator[Fuzzed]:
     simplified = made(api.post("/simplified_invoices.json", json={"simplified_invoice": body()}), "simplified_invoice")
     debit = made(api.post("/debit_notes.json", json={"debit_note": body()}), "debit_note")
     for path, document_id in [("invoices", draft), ("invoices", final["id"]), ("credit_notes", credit["id"]),
-                              ("invoice_receipts", receipt), ("simplified_invoices", simplified), ("debit_notes", debit)]:  # fmt: skip
+                              ("invoice_receipts", receipt), ("simplified_invoices", simplified),
+                              ("debit_notes", debit)]:  # fmt: skip
         bindings.append({"invoices-type": path, "document-id": document_id})
     client = made(api.post("/clients.json", json={"client": {"name": "Fuzz Lda", "code": "FZ"}}), "client")
     item = made(

@@ -654,7 +654,10 @@ def test_issued_documents_are_frozen(api: Api) -> None:
         assert refused.json() == {
             "errors": [
                 {
-                    "error": f"Invoice has been {'finalized' if status == 'final' else 'canceled'} so can't be changed anymore"
+                    "error": (
+                        f"Invoice has been {'finalized' if status == 'final' else 'canceled'}"
+                        " so can't be changed anymore"
+                    )
                 }
             ]
         }
@@ -875,7 +878,9 @@ def test_permalink_is_a_public_page(api: Api) -> None:
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f"FT {issued['inverted_sequence_number']}" in page.text
     assert f"{issued['saft_hash']}-Processado por" in page.text
-    assert page.headers["content-security-policy"] == "default-src 'none'; img-src 'self'; frame-ancestors 'none'"
+    assert page.headers["content-security-policy"] == (
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'"
+    )
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "no-referrer"
 

@@ -50,7 +50,8 @@ def test_tax_by_name_and_value_else_the_default(api: Api) -> None:
         ({"name": "x", "description": "y", "unit_price": "1,5"}, [PRICE_NOT_VALID]),
         ({"name": "x", "description": "y", "unit_price": "abc"}, [PRICE_NOT_VALID]),
         ({"name": "x", "description": "y", "unit_price": -1}, ["Price must be greater than or equal to 0"]),
-        ({"name": "x", "description": "y", "unit_price": 1, "unit": "kg"}, ["Unit kg is not included in the list of accepted units"]),
+        ({"name": "x", "description": "y", "unit_price": 1, "unit": "kg"},
+         ["Unit kg is not included in the list of accepted units"]),
     ],
 )  # fmt: skip
 def test_invalid_items_are_422_naming_the_field(api: Api, item: dict, messages: list[str]) -> None:

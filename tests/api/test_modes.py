@@ -10,7 +10,6 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -18,7 +17,7 @@ from stdnum.pt import nif
 
 from ixserver.config import Settings
 from tests.api.invoicing import IDENTITY, body, change, create, issue
-from tests.support import TEST_SECRET_KEY, Api, LiveServer, live_server
+from tests.support import TEST_SECRET_KEY, Api, LiveServer, fresh_database, live_server
 
 
 def a_nif() -> str:
@@ -27,16 +26,19 @@ def a_nif() -> str:
     return base + nif.calc_check_digit(base)
 
 
-@pytest.fixture
-def production(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(database_url, tmp_path, sandbox=False) as srv:
+@pytest.fixture(scope="module")
+def production(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A production server of its own database (a database keeps the mode it was made in)."""
+    tmp = tmp_path_factory.mktemp("production")
+    with fresh_database(backend, tmp) as url, live_server(url, tmp, sandbox=False) as srv:
         yield srv
 
 
 def series_register(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(server.settings.data_dir),
-               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # the servers' key: what the command seals, they verify  # fmt: skip
+    # the servers' key: what the command seals, they verify
+    env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url,
+               IXSERVER_DATA_DIR=str(server.settings.data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "ixserver", "series", "register", *args],
         env=env,
@@ -204,15 +206,19 @@ def test_the_operator_enters_the_code_at_gave_a_guides_transport(production: Liv
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATABASE_URL=production.settings.resolved_database_url,
                IXSERVER_DATA_DIR=str(production.settings.data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    same = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(issued["id"]), "ABC123456789"],
-                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    same = subprocess.run(
+        [sys.executable, "-m", "ixserver", "guides", "code", api.name, str(issued["id"]), "ABC123456789"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert same.returncode == 0 and same.stdout.strip().endswith("ABC123456789"), same.stderr
     other = finalize(
         api, "transport", create(api, "transport", loaded_at=start, address_from=address, address_to=address)["id"]
     )
     assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] is None  # (cached now)
-    by_command = subprocess.run([sys.executable, "-m", "ixserver", "guides", "code", api.name, str(other["id"]), "XYZ987"],
-                                env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    by_command = subprocess.run(
+        [sys.executable, "-m", "ixserver", "guides", "code", api.name, str(other["id"]), "XYZ987"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert by_command.returncode == 0, by_command.stderr
     assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] == "XYZ987", (
         "not a stale read"

@@ -95,7 +95,8 @@ def test_drafts_and_unknown_documents_have_none(api: Api) -> None:
     draft = create(api, items=LINES)
     refused = qr_of(api, draft["id"])
     assert (refused.status_code, refused.json()) == (422, {"error": (
-        f"Document with ID {draft['id']} is still in draft. QR Codes are only available for final, canceled or settled documents."
+        f"Document with ID {draft['id']} is still in draft."
+        " QR Codes are only available for final, canceled or settled documents."
     )})  # fmt: skip
     missing = qr_of(api, 999_999_999)
     assert (missing.status_code, missing.json()) == (

@@ -73,8 +73,9 @@ def test_bitmario_pdf_url_and_email(pypi_client: IXClient, api: Api) -> None:
     `send_email` (a PUT whose 200 has an empty body)."""
     import httpx
 
+    service = {"name": "SRV1", "description": "Service 1", "unit_price": "10.0", "quantity": "5.0"}
     data = {"invoice_receipt": {"date": today(), "due_date": today(), "client": {"name": "John Doe", "code": "XYZ123"},
-                                "items": [{"name": "SRV1", "description": "Service 1", "unit_price": "10.0", "quantity": "5.0"}]}}  # fmt: skip
+                                "items": [service]}}  # fmt: skip
     created = ix_invoices.create(pypi_client, data)["invoice_receipt"]
     ix_invoices.change_state(pypi_client, created["id"], States.FINAL)
     url = ix_invoices.get_pdf_url(pypi_client, created["id"])

@@ -57,8 +57,9 @@ def activity(api: Api) -> None:
     canceled = issue(api, client=CLIENT, items=LINES[:1])
     change(api, "invoice", canceled["id"], "canceled", "Wrong client")
     finalize(api, "credit_note", credit_note_for(api, invoice, "10")["id"])
-    finalize(api, "debit_note", create(api, "debit_note", owner_invoice_id=invoice["id"], client={"name": CLIENT["name"], "code": "SOL"},
-                                       items=LINES[:1])["id"])  # fmt: skip
+    debit = create(api, "debit_note", owner_invoice_id=invoice["id"], client={"name": CLIENT["name"], "code": "SOL"},
+                   items=LINES[:1])  # fmt: skip
+    finalize(api, "debit_note", debit["id"])
     issue(api, client=CLIENT, items=LINES[:1], currency_code="USD", rate="1.1")
     moss = issue(api, "vat_moss_invoice", **vat_moss(api))
     moss_paid = api.post(
@@ -258,12 +259,13 @@ def test_the_command_writes_the_file(server: LiveServer, api: Api, tmp_path: Pat
     issue(api, client=CLIENT, items=LINES[:1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url, IXSERVER_DATA_DIR=str(tmp_path),
-               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY, IXSERVER_SANDBOX="1")  # the database's mode  # fmt: skip
     today = clock.today()
     target = tmp_path / "saft.xml"
     done = subprocess.run(
-        [sys.executable, "-m", "ixserver", "saft", "export", "--account", api.name, "--from", today.replace(day=1).isoformat(),
-         "--to", today.isoformat(), "-o", str(target)], env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "ixserver", "saft", "export", "--account", api.name,
+         "--from", today.replace(day=1).isoformat(), "--to", today.isoformat(), "-o", str(target)],
+        env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{target}: 1 documents"
@@ -273,8 +275,11 @@ def test_the_command_writes_the_file(server: LiveServer, api: Api, tmp_path: Pat
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert verified.returncode == 0 and verified.stdout.startswith(f"ok: {target}: 1 documents"), verified.stdout
-    bad = subprocess.run([sys.executable, "-m", "ixserver", "saft", "export", "--account", "nobody", "--from", "2026-01-01",
-                          "--to", "2026-01-31", "-o", str(tmp_path / "x.xml")], env=env, capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "ixserver", "saft", "export", "--account", "nobody",
+         "--from", "2026-01-01", "--to", "2026-01-31", "-o", str(tmp_path / "x.xml")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
     assert bad.returncode == 1 and not (tmp_path / "x.xml").exists()
 
 
@@ -308,7 +313,9 @@ def test_the_api_makes_the_months_file_with_a_job(api: Api, tmp_path: Path) -> N
             assert (answer.status_code, answer.json()) == (
                 202,
                 {
-                    "message": "The SAF-T file generation was started. Please keep requesting until you get back the url."
+                    "message": (
+                        "The SAF-T file generation was started. Please keep requesting until you get back the url."
+                    )
                 },
             )
             time.sleep(0.05)

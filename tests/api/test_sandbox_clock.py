@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.api.invoicing import change, finalize
-from tests.support import Api, LiveServer, live_server
+from tests.support import Api, LiveServer, fresh_database, live_server
 
 LINE = {"name": "Pencil", "description": "A pencil", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
 
@@ -45,8 +45,9 @@ def test_documents_are_dated_and_issued_on_the_accounts_clock(api: Api, server: 
     issued = finalize(api, "invoice", invoice["id"])
     assert issued["date"] == "15/01/2027" and issued["status"] == "final"
     with server.db.read() as conn:
-        entry = conn.exec_driver_sql("SELECT system_entry_date FROM documents WHERE id = ?" if server.db.dialect == "sqlite"
-                                     else "SELECT system_entry_date FROM documents WHERE id = %s", (invoice["id"],)).scalar()  # fmt: skip
+        placeholder = "?" if server.db.dialect == "sqlite" else "%s"
+        entry = conn.exec_driver_sql(f"SELECT system_entry_date FROM documents WHERE id = {placeholder}",
+                                     (invoice["id"],)).scalar()  # fmt: skip
     assert str(entry).startswith("2027-01-15T10:0"), entry  # Lisbon time: UTC in January
 
     # Other accounts keep the server's time.
@@ -106,8 +107,8 @@ def test_bad_clocks_are_refused_and_change_nothing(api: Api) -> None:
     assert api.get("/_ixserver/clock").json()["clock"]["real"] is True
 
 
-def test_the_sandbox_controls_are_not_there_in_production(server: LiveServer, tmp_path: Path) -> None:
-    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=False) as prod:
+def test_the_sandbox_controls_are_not_there_in_production(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path / "db") as url, live_server(url, tmp_path, sandbox=False) as prod:
         api = prod.account()
         for method, path, body in (
             ("GET", "/_ixserver/clock", None), ("PUT", "/_ixserver/clock", {"clock": {"advance": "1d"}}),

@@ -26,8 +26,9 @@ def states_of(api: Api, family: str) -> set[str]:
 def environment(server: LiveServer) -> dict[str, str]:
     """The command's settings: the test server's database, data and key, in sandbox mode."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    return env | {"IXSERVER_DATABASE_URL": server.settings.resolved_database_url, "IXSERVER_SECRET_KEY": TEST_SECRET_KEY,
-                  "IXSERVER_DATA_DIR": str(server.settings.data_dir), "IXSERVER_SANDBOX": "1"}  # fmt: skip
+    return env | {"IXSERVER_DATABASE_URL": server.settings.resolved_database_url,
+                  "IXSERVER_SECRET_KEY": TEST_SECRET_KEY, "IXSERVER_DATA_DIR": str(server.settings.data_dir),
+                  "IXSERVER_SANDBOX": "1"}  # fmt: skip
 
 
 def verify(server: LiveServer, account: str) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,10 @@ from ixserver.services.verify import verify
 from tests.api.invoicing import change, credit_note_for, finalize, issue
 from tests.support import Api, LiveServer, write
 
-DOC = "(SELECT id FROM documents WHERE account_id = :a AND doc_type = '{}' AND number = {} AND sub_sequence_id IS NOT NULL)"
+DOC = (
+    "(SELECT id FROM documents"
+    " WHERE account_id = :a AND doc_type = '{}' AND number = {} AND sub_sequence_id IS NOT NULL)"
+)
 
 
 def _edited(server: LiveServer, api: Api, edits: list[str]) -> list[str]:
@@ -115,7 +118,8 @@ def test_a_laundered_seal_stays_a_finding_and_ixserver_seal_refuses_it(server: L
     _by_hand(server, api, [
         "DELETE FROM seal_events WHERE account_id = :a",
         "UPDATE seal_heads SET seq = 0, mac = '' WHERE account_id = :a",
-        f"UPDATE documents SET client = replace(client, '\"fiscal_id\": null', '\"fiscal_id\": \"508025338\"') WHERE id = {invoice(1)}",
+        "UPDATE documents SET client = replace(client, '\"fiscal_id\": null', '\"fiscal_id\": \"508025338\"')"
+        f" WHERE id = {invoice(1)}",
         f"UPDATE document_lines SET description = 'Something else' WHERE document_id = {invoice(2)}",
         f"UPDATE documents SET status = 'final', status_reason = NULL WHERE id = {invoice(3)}",
     ])  # fmt: skip
@@ -136,7 +140,8 @@ def test_seal_refuses_documents_issued_after_its_start(server: LiveServer, api: 
     """With the start kept, documents whose events alone were deleted are not sealed again."""
     issue(api)
     _by_hand(server, api, ["DELETE FROM seal_events WHERE account_id = :a AND seq = 2",
-                           "UPDATE seal_heads SET seq = 1, mac = (SELECT mac FROM seal_events WHERE account_id = :a AND seq = 1)"
+                           "UPDATE seal_heads SET seq = 1,"
+                           " mac = (SELECT mac FROM seal_events WHERE account_id = :a AND seq = 1)"
                            " WHERE account_id = :a"])  # fmt: skip
     with pytest.raises(SealRefused) as refused:
         write(server.db, seal_unsealed, server.resources, _account_id(server, api))
@@ -164,7 +169,8 @@ def test_the_last_document_deleted_and_its_counter_set_back_is_found(server: Liv
     found = _verify(server, api)
     assert f"{name}: FT {year}/2: sealed (event 3) but no longer issued in the database" in found
     _by_hand(server, api, ["DELETE FROM seal_events WHERE account_id = :a AND seq = 3",
-                           "UPDATE seal_heads SET seq = 2, mac = (SELECT mac FROM seal_events WHERE account_id = :a AND seq = 2)"
+                           "UPDATE seal_heads SET seq = 2,"
+                           " mac = (SELECT mac FROM seal_events WHERE account_id = :a AND seq = 2)"
                            " WHERE account_id = :a"])  # fmt: skip
     assert _verify(server, api, journal=False) == [], "the database alone is consistent"
     assert _verify(server, api) == [
@@ -206,7 +212,8 @@ def test_a_kept_saft_file_edited_in_the_database_is_found_and_not_served(server:
     forged = gzip.compress(httpx.get(url).content.replace(b"<GrossTotal>", b"<GrossTotal>1"), mtime=0)
     server.tampered.add(api.name)
     with server.db.transaction() as conn:
-        conn.execute(text("UPDATE saft_exports SET content = :c WHERE account_id = (SELECT id FROM accounts WHERE name = :n)"),
+        conn.execute(text("UPDATE saft_exports SET content = :c"
+                          " WHERE account_id = (SELECT id FROM accounts WHERE name = :n)"),
                      {"c": forged, "n": api.name})  # fmt: skip
     found = _verify(server, api)
     assert len(found) == 1 and "differs from the file its seal recorded" in found[0], found

@@ -251,7 +251,8 @@ def test_treasury_movements_and_their_deletion(api: Api) -> None:
         ({"value": None}, "Validation failed: Value can't be blank"),
         ({"value": 0}, "Validation failed: Value must be greater than 0 and at most 999999999999.99"),
         ({"value": "1.001"}, "Validation failed: Value can have at most 2 decimal places"),
-        ({"movement_type": "Refund"}, "Validation failed: Movement type is not included in the list (Reimbursement, Payment)"),
+        ({"movement_type": "Refund"}, "Validation failed: Movement type is not included in the list "
+                                      "(Reimbursement, Payment)"),
         ({"movement_type": None}, "Validation failed: Movement type can't be blank"),
         ({"payment_method": "XX"}, "Validation failed: Payment method is not included in the list "
                                    "(CC, CD, CH, CI, CO, CS, DE, LC, MB, NU, OU, PR, TB, TR)"),

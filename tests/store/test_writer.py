@@ -399,8 +399,8 @@ def create_then_maybe_refuse(conn, account_id: int, words: str, refuse: bool) ->
     from ixserver.domain.doctypes import BY_KEY
     from ixserver.services.documents import create_document
 
-    body = {"invoice": {"client": {"name": "Index Client", "code": "I1"}, "observations": words,
-                        "items": [{"name": "Chair", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}]}}  # fmt: skip
+    line = {"name": "Chair", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
+    body = {"invoice": {"client": {"name": "Index Client", "code": "I1"}, "observations": words, "items": [line]}}
     document = create_document(conn, account_id, "invoice", parse_document(body, BY_KEY["invoice"]))
     if refuse:
         raise ValidationFailed("refused after writing its document")

@@ -545,7 +545,8 @@ def line(name: str, quantity: str, price: str, rate: str = "23", discount: str =
     discount_amount = (subtotal * D(discount) / 100).quantize(D("0.01"))
     return DocumentLine(name=name, description=name, unit_price=D(price), quantity=D(quantity), unit=None,
                         discount=D(discount), tax_id=None, tax_name=f"IVA{rate}", tax_value=D(rate), tax_region="PT",
-                        tax_code="NOR", subtotal=subtotal, discount_amount=discount_amount, tax_amount=D(0), total=D(0))  # fmt: skip
+                        tax_code="NOR", subtotal=subtotal, discount_amount=discount_amount, tax_amount=D(0),
+                        total=D(0))  # fmt: skip
 
 
 INVOICED = [line("Widget", "2.5", "10"), line("Book", "1", "20", rate="6"), line("Widget", "1", "10")]

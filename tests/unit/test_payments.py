@@ -13,6 +13,7 @@ from ixserver.domain.payments import Settlement, open_amount, payment_problems, 
 
 D = Decimal
 TODAY = date(2026, 6, 15)
+NOT_PAYABLE = "Payments are only possible on invoices, simplified invoices, debit notes and VAT MOSS invoices"
 
 
 def problems(amount: str | None = "10", *, doc_type: str = "invoice", status: str = states.FINAL, left: str = "123",
@@ -34,9 +35,9 @@ def problems(amount: str | None = "10", *, doc_type: str = "invoice", status: st
         ({"amount": None}, ["Amount can't be blank"]),
         ({"amount": "1.001"}, ["Amount can have at most 2 decimal places"]),
         ({"amount": "1.100"}, []),  # trailing zeros are not decimals
-        ({"doc_type": "credit_note"}, ["Payments are only possible on invoices, simplified invoices, debit notes and VAT MOSS invoices"]),
-        ({"doc_type": "invoice_receipt"}, ["Payments are only possible on invoices, simplified invoices, debit notes and VAT MOSS invoices"]),
-        ({"doc_type": "quote"}, ["Payments are only possible on invoices, simplified invoices, debit notes and VAT MOSS invoices"]),
+        ({"doc_type": "credit_note"}, [NOT_PAYABLE]),
+        ({"doc_type": "invoice_receipt"}, [NOT_PAYABLE]),
+        ({"doc_type": "quote"}, [NOT_PAYABLE]),
         ({"status": states.DRAFT}, ["The document must be finalized before it can be paid"]),
         ({"status": states.CANCELED}, ["A canceled document can't be paid"]),
         ({"status": states.SETTLED}, ["The document is settled: there is nothing left to pay"]),

@@ -58,8 +58,9 @@ def test_money_has_two_decimals_and_what_is_zero_is_left_out() -> None:
         "A:123456789*B:999999990*C:PT*D:FT*E:N*F:20250314*G:FT 2025A/1*H:CSDF7T5H-1*I1:PT*I3:10.00*I4:0.60"
         "*I7:37.50*I8:8.63*N:9.23*O:56.73*Q:FTAb*R:9999"
     )
-    zeros = QrFields(**{**WORKED.__dict__, "spaces": (FiscalSpace("PT", exempt=Decimal(0), normal=(Decimal(0), Decimal(0))),),
-                        "withholding": Decimal(0), "not_subject": Decimal(0)})  # fmt: skip
+    nothing = FiscalSpace("PT", exempt=Decimal(0), normal=(Decimal(0), Decimal(0)))
+    zeros = QrFields(**{**WORKED.__dict__, "spaces": (nothing,), "withholding": Decimal(0),
+                        "not_subject": Decimal(0)})  # fmt: skip
     assert "I2" not in payload(zeros) and "I7" not in payload(zeros) and "*P:" not in payload(zeros)
 
 

@@ -155,17 +155,24 @@ def test_another_currency_converts_to_the_gross_total() -> None:
     lines = [line("1", "73909.83", "73909.83")]
 
     def currency(rate: str) -> str:
-        return f"<Currency><CurrencyCode>USD</CurrencyCode><CurrencyAmount>100000.00</CurrencyAmount><ExchangeRate>{rate}</ExchangeRate></Currency>"
+        return (
+            "<Currency><CurrencyCode>USD</CurrencyCode><CurrencyAmount>100000.00</CurrencyAmount>"
+            f"<ExchangeRate>{rate}</ExchangeRate></Currency>"
+        )
 
     assert problems(lines, "73909.83", "16999.26", totals=currency("0.909091")) == []
     assert messages(problems(lines, "73909.83", "16999.26", totals=currency("1.1"))) == [
-        "CurrencyAmount 100000.00 USD × ExchangeRate 1.1 = 110000.00 euros, GrossTotal says 90909.09 (ExchangeRate is euros per unit)"
+        "CurrencyAmount 100000.00 USD × ExchangeRate 1.1 = 110000.00 euros, GrossTotal says 90909.09"
+        " (ExchangeRate is euros per unit)"
     ]
 
 
 def test_what_was_paid_is_the_gross_total_less_what_was_withheld() -> None:
     def receipt(paid: str) -> list[tuple[str, str]]:
-        method = f"<PaymentMethod><PaymentMechanism>TB</PaymentMechanism><PaymentAmount>{paid}</PaymentAmount></PaymentMethod>"
+        method = (
+            f"<PaymentMethod><PaymentMechanism>TB</PaymentMechanism><PaymentAmount>{paid}</PaymentAmount>"
+            "</PaymentMethod>"
+        )
         withheld = "<WithholdingTax><WithholdingTaxAmount>1.86</WithholdingTaxAmount></WithholdingTax>"
         credit = "<LineNumber>1</LineNumber><CreditAmount>18.59</CreditAmount>"
         xml = (

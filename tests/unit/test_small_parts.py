@@ -15,17 +15,18 @@ from ixserver.domain.sequences import validate_serie
 from ixserver.logs import RedactApiKeys, redact
 from ixserver.web.ratelimit import RateLimiter
 from ixserver.web.wire import as_decimal, as_flag, as_text, dumps
+from tests.support import MovedClock
 
 
 def test_rate_limiter_slides_over_one_minute() -> None:
-    now = [1000.0]
-    limiter = RateLimiter(3, clock=lambda: now[0])
+    clock = MovedClock()
+    limiter = RateLimiter(3, clock)
     assert [limiter.check(1) for _ in range(3)] == [0, 0, 0]
     assert limiter.check(1) == 60
     assert limiter.check(2) == 0, "per account"
-    now[0] += 30
+    clock.move(30)
     assert limiter.check(1) == 30
-    now[0] += 30.001
+    clock.move(30.001)
     assert limiter.check(1) == 0
 
 

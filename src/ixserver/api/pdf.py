@@ -1,8 +1,9 @@
 """`GET /api/pdf/{id}.json[?second_copy=true]` (api-v2 §4.8): the URL of the document's PDF,
-served without the key at the document's public address. PDFs are drawn when downloaded (a few
-milliseconds, in a child process bounded in time and memory: render/children.py), from the
-document as it then is, and the same document always gives the same bytes: nothing is stored,
-nothing goes stale, and the answer is never a 202."""
+served without the key at the document's public address. A PDF is drawn and signed when first
+downloaded (a few milliseconds, in a child process bounded in time and memory:
+render/children.py), from the document as it then is, and kept: the same document always gives the
+same bytes, a changed one (a draft edited, a document canceled) is drawn and signed again
+(services/pdfs.py), and the answer is never a 202 (but for a sandbox's `pdf_pending` fault)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ixserver.api.documents import permalink
+from ixserver.domain.documents import Document
 from ixserver.services import pdfs as service
 from ixserver.web.context import AppContext, account, context
 from ixserver.web.reads import cached_json
@@ -43,34 +45,9 @@ async def pdf(request: Request) -> Response:
 async def download(request: Request, second_copy: bool) -> Response | None:
     """The PDF behind a permalink token (api/permalink.py serves the public addresses)."""
     token = request.path_params["token"]
-    ctx = context(request)
     if len(token) != 40:
         return None
-    certificate = ctx.settings.software_certificate
-    content = await drawn(ctx, lambda conn: service.public_pdf_inputs(conn, token, certificate, second_copy))
-    return await _response(content, second_copy)
-
-
-async def drawn(ctx: AppContext, inputs_of: Callable[[Connection], dict[str, str] | None]) -> bytes | None:
-    """A PDF drawn from what `inputs_of` reads (None: no such document), in a bounded child
-    process; those waiting for a child wait here, not in the threads every request shares."""
-
-    def draw() -> bytes | None:
-        with ctx.db.read() as conn:
-            inputs = inputs_of(conn)
-        return None if inputs is None else ctx.renderers.pdf(inputs)
-
-    try:
-        await asyncio.wait_for(ctx.drawing.acquire(), ctx.renderers.timeout)
-    except TimeoutError:
-        raise ctx.renderers.busy() from None
-    try:
-        return await run_in_threadpool(draw)
-    finally:
-        ctx.drawing.release()
-
-
-async def _response(content: bytes | None, second_copy: bool) -> Response | None:
+    content = await drawn(context(request), lambda conn: service.public_document(conn, token), second_copy)
     if content is None:
         return None
     return Response(
@@ -78,3 +55,24 @@ async def _response(content: bytes | None, second_copy: bool) -> Response | None
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{FILES[second_copy]}"'},
     )
+
+
+async def drawn(ctx: AppContext, find: Callable[[Connection], Document | None], second_copy: bool) -> bytes | None:
+    """The PDF of the document `find` reads (None: no such document): the one kept, or drawn now
+    in a bounded child process and kept if signed (services/pdfs.py); those waiting for a child
+    wait here, not in the threads every request shares."""
+
+    def draw() -> service.Drawn | None:
+        return service.draw(ctx.db, ctx.renderers, find, ctx.settings.software_certificate, second_copy)
+
+    try:
+        await asyncio.wait_for(ctx.drawing.acquire(), ctx.renderers.timeout)
+    except TimeoutError:
+        raise ctx.renderers.busy() from None
+    try:
+        made = await run_in_threadpool(draw)
+    finally:
+        ctx.drawing.release()
+    if made is None:
+        return None
+    return made.served(await ctx.writes.run(service.keep_pdf, *made.keeping()) if made.to_keep else None)

@@ -80,7 +80,8 @@ class Seeding:
         for name, nif, address, postal_code, city in CLIENTS:
             sent = {"name": name, "code": f"CLI{len(self.clients) + 1:03d}", "email": _email(name),
                     "address": address, "postal_code": postal_code, "city": city, "country": "Portugal",
-                    "fiscal_id": nif or None, "language": "pt", "payment_days": self.rng.choice([0, 15, 30, 60])}  # fmt: skip
+                    "fiscal_id": nif or None, "language": "pt",
+                    "payment_days": self.rng.choice([0, 15, 30, 60])}  # fmt: skip
             client = await self.writes.run(client_service.create_client, self.account_id, parse_client(sent))
             self.clients.append({"name": client.name, "code": client.code})
         for name, description, price, unit, tax in ITEMS:
@@ -182,7 +183,8 @@ async def _credit_note(s: Seeding) -> None:
     s.count(invoice)
     note = await s.draft("credit_note", owner_invoice_id=invoice.id, client=_client_of(invoice),
                          items=[{"name": line.name, "description": line.description, "unit_price": str(line.unit_price),
-                                 "quantity": "1", "tax": {"name": line.tax_name}} for line in invoice.lines[:1]])  # fmt: skip
+                                 "quantity": "1", "tax": {"name": line.tax_name}}
+                                for line in invoice.lines[:1]])  # fmt: skip
     s.count(await s.change(note, "finalized"))
 
 

@@ -237,7 +237,8 @@ class Figures:
             self._taxes(tax, sign)
         if net is not None and tax is not None and gross is not None and net + tax != gross:
             self._problem(
-                f"GrossTotal says {_text(gross)}, NetTotal {_text(net)} + TaxPayable {_text(tax)} make {_text(net + tax)}"
+                f"GrossTotal says {_text(gross)}, NetTotal {_text(net)} + TaxPayable {_text(tax)} "
+                f"make {_text(net + tax)}"
             )
         if gross is not None:
             self._currency(totals, gross)
@@ -280,8 +281,9 @@ class Figures:
         if not converted.holds(gross):
             code = currency.findtext(Q + "CurrencyCode") or ""
             self._problem(
-                f"CurrencyAmount {_text(amount)} {code} × ExchangeRate {_text(rate)} = {_text(to_cents(amount * rate))} "
-                f"euros, GrossTotal says {_text(gross)} (ExchangeRate is euros per unit)"
+                f"CurrencyAmount {_text(amount)} {code} × ExchangeRate {_text(rate)} "
+                f"= {_text(to_cents(amount * rate))} euros, GrossTotal says {_text(gross)} "
+                "(ExchangeRate is euros per unit)"
             )
 
     def _paid(self, amounts: Any, node: Any, gross: Decimal, element: str) -> None:

@@ -399,7 +399,10 @@ class _Audit:
                     f"signed (its Hash is confirmed by {entries[index + 1].text}, which chains to it)"
                 )
             elif follower is False:
-                message = f"its Hash is not the one signed: neither its own signature nor that of {entries[index + 1].text} verifies with it"
+                message = (
+                    "its Hash is not the one signed: neither its own signature nor that of "
+                    f"{entries[index + 1].text} verifies with it"
+                )
             else:
                 message = (
                     "the signature does not verify: its Hash, date, SystemEntryDate, number or GrossTotal was altered"
@@ -421,7 +424,8 @@ class _Audit:
                 self.find(
                     "totals",
                     table.name,
-                    f"{name} says {declared}, the documents make {Decimal(value).normalize():f} (documents with status {left_out} left out of sums)",
+                    f"{name} says {declared}, the documents make {Decimal(value).normalize():f} "
+                    f"(documents with status {left_out} left out of sums)",
                 )
 
 

@@ -116,6 +116,18 @@ class RenderUnavailable(Unavailable):
         self.retry_after = retry_after
 
 
+class ParseUnavailable(Unavailable):
+    """A request's body could not be read within its deadline (web/parsing.py): nothing was
+    done, and the request may be repeated."""
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(
+            f"The request could not be read ({reason}); nothing was changed. Repeat it in {retry_after} s."
+        )
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class ClockBehind(Unavailable):
     """The server's clock reads a moment before the account's last SystemEntryDate (a clock
     stepped back a little, another instance a little off): a document signed now would be
@@ -148,6 +160,10 @@ class MissingElement(ValidationFailed):
 
 class AccountNotFound(NotFound):
     message = "The account doesn't exist."
+
+
+class InvalidLogo(ValidationFailed):
+    message = "The logo must be a PNG or JPEG image"
 
 
 class AccountNameInvalid(ValidationFailed):
@@ -263,6 +279,19 @@ class ItemNotFound(NotFound):
 # -- documents -----------------------------------------------------------------------------
 
 
+class JobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"There is no job {job_id}")
+
+
+class JobNotFailed(Conflict):
+    """Only a job that has failed for good is run again by hand; the others are run, or are
+    retried, by the workers."""
+
+    def __init__(self, job_id: int, status: str) -> None:
+        super().__init__(f"Job {job_id} is {status}: only a failed job is retried")
+
+
 class DocumentNotFound(NotFound):
     message = "Document not found"
 
@@ -354,14 +383,6 @@ class SaftExportNotSealed(Conflict):
     message = (
         "The SAF-T file kept for this period is not the one ixserver sealed: it is not served (see ixserver verify)"
     )
-
-
-class JobNotFound(NotFound):
-    message = "Job not found"
-
-
-class JobNotFailed(Conflict):
-    message = "Only a job that has failed can be retried"
 
 
 class EmailNotFound(NotFound):

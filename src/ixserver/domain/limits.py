@@ -4,7 +4,8 @@ They keep each total exact to the cent and storable alike on SQLite (amounts as 
 PostgreSQL (NUMERIC(24,10), BIGINT, VARCHAR(n)): an amount below 10^12 with at most ten decimals,
 times a quantity below 10^9 with at most six, fits; so does a document total below 10^12 in its
 currency and in euros. Values outside them are refused with a 422 naming the field, before any
-arithmetic (a number such as 1e999999999 is never expanded). docs/api.md lists them ("Limits of what a request may carry").
+arithmetic (a number such as 1e999999999 is never expanded). docs/api.md lists them ("Limits of
+what a request may carry").
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ from ixserver.domain.taxes import reported_code
 
 # The most characters each field may hold (AT's table).
 MAX_LENGTH = {"A": 9, "B": 30, "C": 12, "D": 2, "E": 1, "F": 8, "G": 60, "H": 70, "L": 16, "M": 16, "N": 16, "O": 16,
-              "P": 16, "Q": 4, "R": 4, "S": 65} | {f"{s}{n}": (5 if n == 1 else 16) for s in "IJK" for n in range(1, 9)}  # fmt: skip
+              "P": 16, "Q": 4, "R": 4, "S": 65,
+              **{f"{s}{n}": (5 if n == 1 else 16) for s in "IJK" for n in range(1, 9)}}  # fmt: skip
 MIN_VERSION = 9  # the smallest symbol AT accepts (error level M, byte mode)
 MANDATORY = ("A", "B", "C", "D", "E", "F", "G", "H", "I1", "N", "O", "Q", "R")
 SPACES = "IJK"

@@ -207,7 +207,8 @@ class Regularization:
 
 @dataclass(frozen=True)
 class TreasuryMovement:
-    """A treasury movement of a client (a payment or a reimbursement), as stored: `Movement` is what the balance counts of it."""
+    """A treasury movement of a client (a payment or a reimbursement), as stored: `Movement` is
+    what the balance counts of it."""
 
     id: int
     movement_type: str

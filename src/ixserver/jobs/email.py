@@ -1,5 +1,6 @@
 """Sending a document by e-mail (api-v2 §4.7): the job `email-document.json` enqueues. The
-message — to, cc, bcc, subject, HTML body — carries the document's PDF as it is when the job runs,
+message — to, cc, bcc, subject, HTML body — carries the document's PDF as it is when the job runs
+(the one its permalink serves, signed: services/pdfs.py),
 and leaves through the SMTP server of the settings (IXSERVER_SMTP_*); without one, in sandbox
 mode, the built-in sink keeps it (/_ixserver/emails).
 
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Connection
 from ixserver import clock
 from ixserver.domain import numbering
 from ixserver.domain.doctypes import BY_KEY
+from ixserver.domain.documents import Document
 from ixserver.jobs.worker import ClaimLost, Handler, InDoubt, JobContext
 from ixserver.services import pdfs
 from ixserver.services.emails import EMAIL_JOB, addresses
@@ -41,12 +43,15 @@ def message(context: JobContext, job: store.Job) -> EmailMessage:
     """The e-mail of a job: its addresses and texts, and the document's PDF attached."""
     payload: dict[str, Any] = job.payload
     settings = context.settings
-    with context.db.read() as conn:
-        document = document_store.get_document(conn, job.account_id or 0, payload["document_id"])
-        if document is None:
-            raise LookupError(f"document {payload['document_id']} is gone")
-        inputs = pdfs.pdf_inputs(conn, document, settings.software_certificate, second_copy=False)
-    pdf = context.renderers.pdf(inputs)
+
+    def find(conn: Connection) -> Document | None:
+        return document_store.get_document(conn, job.account_id or 0, payload["document_id"])
+
+    drawn = pdfs.draw(context.db, context.renderers, find, settings.software_certificate, second_copy=False)
+    if drawn is None:
+        raise LookupError(f"document {payload['document_id']} is gone")
+    document = drawn.document
+    pdf = drawn.served(context.writes.run_sync(pdfs.keep_pdf, *drawn.keeping()) if drawn.to_keep else None)
     kind = BY_KEY[document.doc_type]
     name = kind.type_name
     if document.number is not None and document.serie is not None:
@@ -106,7 +111,10 @@ def send(context: JobContext, job: store.Job) -> None:
         smtp.close()
 
 
-IN_DOUBT_SMTP = "The SMTP conversation broke off while the message was being handed over: it may or may not have been delivered, and is not sent again"
+IN_DOUBT_SMTP = (
+    "The SMTP conversation broke off while the message was being handed over: "
+    "it may or may not have been delivered, and is not sent again"
+)
 
 
 class _Once:

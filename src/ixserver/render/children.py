@@ -9,6 +9,9 @@ RENDERS_PER_CHILD renders: neither the server process nor its renderers grow wit
 render waits at most the timeout for a free child. Children are started with `spawn` (the server
 process has threads): one in the background as the server starts, the others by the render that
 first needs one; starting is not counted in the timeout.
+
+With a certificate (pdf_signing.py), a child also signs each PDF it draws (render/pades.py):
+the signature's work stays out of the server process, its event loop and its threads.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ixserver.domain.errors import RenderUnavailable
+from ixserver.render.pdf_certificate import PdfCertificate
 
 RENDERS_PER_CHILD = 500
 START_TIMEOUT = 60.0  # seconds a child may take to start (an interpreter and typst, on a loaded machine)
@@ -34,9 +38,10 @@ TEMPLATE = Path(str(package.files("ixserver.render").joinpath("templates/documen
 class Renderers:
     """`size` child processes of this process that draw PDFs, each within `memory_mb` and `timeout`."""
 
-    def __init__(self, size: int, timeout: float, memory_mb: int) -> None:
+    def __init__(self, size: int, timeout: float, memory_mb: int, certificate: PdfCertificate | None = None) -> None:
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.certificate = certificate  # signs every PDF drawn; None: they are not signed
         self._spawn = multiprocessing.get_context("spawn")
         self._idle: queue.LifoQueue[_Child | None] = queue.LifoQueue()  # None: a child to start
         for _ in range(size):
@@ -46,7 +51,8 @@ class Renderers:
         self._closed = False
 
     def pdf(self, inputs: dict[str, str]) -> bytes:
-        """The PDF typst draws from the template with these inputs (render/pdf.py `inputs`)."""
+        """The PDF typst draws from the template with these inputs (render/pdf.py `inputs`),
+        signed if the renderers have a certificate."""
         try:
             child = self._idle.get(timeout=self.timeout)
         except queue.Empty:
@@ -102,7 +108,7 @@ class Renderers:
             child.end()
 
     def _start(self) -> _Child:
-        child = _Child(self._spawn, self.memory_mb)
+        child = _Child(self._spawn, self.memory_mb, self.certificate)
         with self._lock:
             closed = self._closed
             if not closed:
@@ -122,9 +128,11 @@ class Renderers:
 
 
 class _Child:
-    def __init__(self, spawn: Any, memory_mb: int) -> None:
+    def __init__(self, spawn: Any, memory_mb: int, certificate: PdfCertificate | None) -> None:
         self.conn, theirs = spawn.Pipe()
-        self.process = spawn.Process(target=_serve, args=(theirs, memory_mb), name="ixserver-render", daemon=True)
+        self.process = spawn.Process(
+            target=_serve, args=(theirs, memory_mb, certificate), name="ixserver-render", daemon=True
+        )
         self.process.start()
         theirs.close()
         self.renders = 0
@@ -159,14 +167,20 @@ class _Child:
         self.conn.close()
 
 
-def _serve(conn: Any, memory_mb: int) -> None:
-    """A child: draw each PDF asked for on `conn`, until it closes."""
+def _serve(conn: Any, memory_mb: int, certificate: PdfCertificate | None) -> None:
+    """A child: draw (and sign) each PDF asked for on `conn`, until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which ends its children
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     import typst
 
     compiler = typst.Compiler(str(TEMPLATE), root=str(TEMPLATE.parent), ignore_system_fonts=True)
+    signer = None
+    if certificate is not None:
+        from ixserver.render.pades import PadesSigner, blank_pdf
+
+        signer = PadesSigner(certificate)
+        signer.sign(blank_pdf())  # the first signature loads pyHanko's code and tables: not a document's
     conn.send("ready")
     while True:
         try:
@@ -176,6 +190,8 @@ def _serve(conn: Any, memory_mb: int) -> None:
         try:
             drawn = compiler.compile(sys_inputs=inputs)  # a PDF: one document, bytes
             assert isinstance(drawn, bytes)
+            if signer is not None:
+                drawn = signer.sign(drawn)
             answer: tuple[str, bytes | str | None] = ("pdf", drawn)
         except MemoryError:
             answer = ("memory", None)

@@ -61,8 +61,8 @@ from ixserver.writes.use_cases import of_account
 
 # The families whose documents say where and when goods travel: guides' transport (api-v2 §6.2),
 # purchase orders' delivery (§7).
-_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled", states.DELETED: "deleted",
-                 states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
+_STATUS_WORDS = {states.FINAL: "finalized", states.SETTLED: "settled", states.CANCELED: "canceled",
+                 states.DELETED: "deleted", states.ACCEPTED: "accepted", states.REFUSED: "refused"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -124,29 +124,6 @@ def list_documents(
 ) -> tuple[list[Document], int]:
     ids, total = document_lists.list_document_ids(conn, account_id, filters, page, per_page)
     return store.fetch_documents(conn, account_id, ids), total
-
-
-@dataclass(frozen=True)
-class PublicDocument:
-    document: Document
-    issuer: str  # name and NIF as printed
-    training: bool  # of a training series (the sandbox): shown as such (Despacho 8632/2014 §1.5)
-
-
-def public_document(conn: Connection, token: str) -> PublicDocument | None:
-    """The issued document behind a permalink: drafts and deleted documents are not public."""
-    document = store.document_by_token(conn, token)
-    if document is None or document.status in (states.DRAFT, states.DELETED):
-        return None
-    account = account_store.account_by_id(conn, document.account_id)
-    if account is None:
-        return None
-    frozen = issuer_of_document(document, account)
-    issuer = frozen.get("name", account.name)
-    if frozen.get("fiscal_id"):
-        issuer += f" — NIF {frozen['fiscal_id']}"
-    training = sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING
-    return PublicDocument(document, issuer, training)
 
 
 def issuer_of_document(document: Document, account: Account) -> dict[str, str]:
@@ -542,9 +519,10 @@ def _correction_problems(
     conn: Connection, account_id: int, kind: DocType, document: Document, checked: list[str]
 ) -> list[str]:
     """What keeps a note from correcting its document (a credit note more than is left of it,
-    lines it never had, the lines only when nothing else, `checked` included, is wrong). The corrected document is locked for the checks and the number: its
-    cancellation, and another note on it, take the same lock and wait (row lock on PostgreSQL;
-    SQLite's write transaction is exclusive already)."""
+    lines it never had, the lines only when nothing else, `checked` included, is wrong). The
+    corrected document is locked for the checks and the number: its cancellation, and another
+    note on it, take the same lock and wait (row lock on PostgreSQL; SQLite's write transaction
+    is exclusive already)."""
     owner, credited = None, []
     if document.owner_document_id:
         store.lock_document(conn, account_id, document.owner_document_id)

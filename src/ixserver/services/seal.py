@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.domain import numbering, seal
-from ixserver.domain.accounts import fiscal_identity
+from ixserver.domain.accounts import FISCAL_IDENTITY, fiscal_identity
 from ixserver.domain.doctypes import BY_KEY
 from ixserver.domain.documents import Document
 from ixserver.domain.errors import AccountNotFound, SealRefused
@@ -62,10 +62,10 @@ def open_seal(conn: Connection, key: bytes, account_id: int) -> None:
 
 
 def _append_opened(conn: Connection, key: bytes, account_id: int, predates: dict[int, int]) -> None:
-    account = account_store.account_by_id(conn, account_id)
-    if account is None:
+    fields = account_store.account_fields(conn, account_id, FISCAL_IDENTITY)  # migration 0019 calls this
+    if fields is None:
         raise AccountNotFound()
-    text = seal.opened_text(predates, fiscal_identity(asdict(account)))
+    text = seal.opened_text(predates, fiscal_identity(fields))
     _append(conn, key, account_id, seal.ACCOUNT, seal.OPENED, text, seal.OPENED)
 
 

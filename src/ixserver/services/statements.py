@@ -4,16 +4,18 @@ shown without a key to whoever holds the unguessable link."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from sqlalchemy.engine import Connection
 
 from ixserver.domain import states
+from ixserver.domain.accounts import issuer_of
 from ixserver.domain.clients import Client
 from ixserver.domain.doctypes import RECEIPT_TYPES
 from ixserver.domain.documents import Document, DocumentFilters
 from ixserver.domain.payments import LEDGER_TYPES, balance_due
+from ixserver.render.view import Issuer
 from ixserver.services import treasury
 from ixserver.store import accounts as account_store
 from ixserver.store import clients as client_store
@@ -25,7 +27,7 @@ SHOWN = 100  # the latest documents and payments a statement lists
 
 @dataclass(frozen=True)
 class Statement:
-    issuer: str
+    issuer: Issuer  # the account as it is now
     client: Client
     documents: list[tuple[Document, Decimal]]  # issued, not canceled, with what each is still due
     receipts: list[Document]  # the payments, live and canceled
@@ -39,9 +41,7 @@ def statement(conn: Connection, token: str) -> Statement | None:
     account_id, client = found
     account = account_store.account_by_id(conn, account_id)
     assert account is not None
-    issuer = account.organization_name or account.name
-    if account.fiscal_id:
-        issuer += f" — NIF {account.fiscal_id}"
+    issuer = Issuer.of(issuer_of(asdict(account)))
 
     def latest(types: tuple[str, ...], statuses: tuple[str, ...]) -> list[Document]:
         filters = DocumentFilters(types=types, statuses=statuses, archived=None, client_id=client.id)

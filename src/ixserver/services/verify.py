@@ -65,8 +65,8 @@ def verify(
         ):
             dated = {"total": "", "day": f" dated {day}", "month": f" of {str(day)[:7]}"}[period]
             problems.append(
-                f"{account.name}: {kept} {status} {doc_type} documents{dated} counted ({'' if archived else 'not '}archived),"
-                f" but {actual} stored"
+                f"{account.name}: {kept} {status} {doc_type} documents{dated} counted "
+                f"({'' if archived else 'not '}archived), but {actual} stored"
             )
         for counter in counter_store.account_counters(conn, account.id):
             chain = document_store.chain(conn, counter.id)

@@ -46,6 +46,13 @@ def account_by_id(conn: Connection, account_id: int) -> Account | None:
     return Account(**row) if row else None
 
 
+def account_fields(conn: Connection, account_id: int, names: tuple[str, ...]) -> dict[str, Any] | None:
+    """Some of an account's fields: only those columns are read (a migration's step reads the
+    columns that exist at that step, before later ones add theirs)."""
+    row = conn.execute(select(*(accounts.c[n] for n in names)).where(accounts.c.id == account_id)).mappings().first()
+    return dict(row) if row else None
+
+
 def list_accounts(conn: Connection) -> list[Account]:
     return [Account(**r) for r in conn.execute(select(accounts).order_by(accounts.c.id)).mappings()]
 

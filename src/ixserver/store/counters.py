@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from ixserver.store.db import at_commit, remembered
 from ixserver.store.prepared import Prepared
 from ixserver.store.sequences import SERIES_TYPE
-from ixserver.store.tables import sequences, sub_sequences
+from ixserver.store.tables import accounts, sequences, sub_sequences
 
 _c = sub_sequences.c
 
@@ -77,9 +77,10 @@ _LATEST = literal_column(
 # The account's fields a document keeps of its issuer when it is issued (domain/accounts.py), read
 # in the same statement: a finalization makes no round trip for them.
 ISSUING_FIELDS = ("name", "organization_name", "fiscal_id", "address", "postal_code", "city", "tax_country", "email",
-                  "phone", "website")  # fmt: skip
+                  "phone", "website", "iban", "swift", "share_capital", "registry_office", "registry_number",
+                  "logo")  # fmt: skip
 _ACCOUNT = tuple(
-    literal_column(f"(SELECT a.{name} FROM accounts AS a WHERE a.id = sub_sequences.account_id)", String)
+    literal_column(f"(SELECT a.{name} FROM accounts AS a WHERE a.id = sub_sequences.account_id)", accounts.c[name].type)
     for name in ISSUING_FIELDS
 )
 _HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash, _LATEST,

@@ -89,7 +89,7 @@ def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, st
     c, dc, mc, ch = document_counts.c, document_day_counts.c, document_month_counts.c, document_count_changes.c
     zero, one = literal(0), literal(1)
     total, day, month = literal("total"), literal("day"), literal("month")
-    month_of_change, month_of_document = month_of(conn.dialect.name, ch.date), month_of(conn.dialect.name, _d.date)
+    ch_month, d_month = month_of(conn.dialect.name, ch.date), month_of(conn.dialect.name, _d.date)
     rows = union_all(
         select(c.doc_type, c.status, c.archived, total.label("period"), cast(null(), Date).label("date"),
                c.n.label("kept"), zero.label("actual")).where(c.account_id == account_id),
@@ -99,8 +99,8 @@ def count_disagreements(conn: Connection, account_id: int) -> list[tuple[str, st
         select(ch.doc_type, ch.status, ch.archived, day, ch.date, ch.delta, zero).where(ch.account_id == account_id),
         select(_d.doc_type, _d.status, _d.archived, day, _d.date, zero, one).where(_d.account_id == account_id),
         select(mc.doc_type, mc.status, mc.archived, month, mc.month, mc.n, zero).where(mc.account_id == account_id),
-        select(ch.doc_type, ch.status, ch.archived, month, month_of_change, ch.delta, zero).where(ch.account_id == account_id),
-        select(_d.doc_type, _d.status, _d.archived, month, month_of_document, zero, one).where(_d.account_id == account_id),
+        select(ch.doc_type, ch.status, ch.archived, month, ch_month, ch.delta, zero).where(ch.account_id == account_id),
+        select(_d.doc_type, _d.status, _d.archived, month, d_month, zero, one).where(_d.account_id == account_id),
     ).subquery()  # fmt: skip
     key = [rows.c.doc_type, rows.c.status, rows.c.archived, rows.c.period, rows.c.date]
     kept, actual = func.sum(rows.c.kept), func.sum(rows.c.actual)

@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, selec
 from sqlalchemy.engine import Connection
 
 from ixserver.store.prepared import Prepared
-from ixserver.store.tables import jobs, sent_emails
+from ixserver.store.tables import accounts, jobs, sent_emails
 
 _j = jobs.c
 QUEUED, RUNNING, SENDING, DONE, FAILED = "queued", "running", "sending", "done", "failed"
@@ -190,6 +190,29 @@ def account_jobs(conn: Connection, account_id: int, limit: int = 100) -> list[Jo
     return [_job(row) for row in rows]
 
 
+def listed(
+    conn: Connection, *, status: str | None = None, account_id: int | None = None, limit: int = 50
+) -> list[tuple[Job, str | None]]:
+    """Jobs of every account (or of one, or in one status), newest first, each with its account's
+    name (None: a job of no account)."""
+    query = select(*_COLUMNS, accounts.c.name).select_from(jobs.outerjoin(accounts, accounts.c.id == _j.account_id))
+    if status is not None:
+        query = query.where(_j.status == status)
+    if account_id is not None:
+        query = query.where(_j.account_id == account_id)
+    rows = conn.execute(query.order_by(_j.id.desc()).limit(limit))
+    return [(_job(row), row[len(_COLUMNS)]) for row in rows]
+
+
+def requeue(conn: Connection, job_id: int, now: datetime) -> bool:
+    """A job that has failed for good queued again, due now, with all its attempts ahead (its
+    last error kept until the next attempt); False when it is not failed."""
+    again = update(jobs).where(_j.id == job_id, _j.status == FAILED)
+    values = {"status": QUEUED, "attempts": 0, "run_after": now, "finished_at": None, "claim_token": None,
+              "claimer_host": None, "claimer_pid": None, "claimer_started": None, "heartbeat_at": None}  # fmt: skip
+    return conn.execute(again.values(**values)).rowcount == 1
+
+
 def record_email(conn: Connection, account_id: int, job_id: int | None, message: str, now: datetime) -> int:
     statement = insert(sent_emails).values(account_id=account_id, job_id=job_id, message=message, created_at=now)
     return int(conn.execute(statement.returning(sent_emails.c.id)).scalar_one())
@@ -207,15 +230,6 @@ def account_emails(conn: Connection, account_id: int, limit: int = 100) -> list[
 def delete_account_jobs(conn: Connection, account_id: int) -> None:
     conn.execute(delete(jobs).where(_j.account_id == account_id))
     conn.execute(delete(sent_emails).where(sent_emails.c.account_id == account_id))
-
-
-def retry(conn: Connection, job_id: int, now: datetime) -> bool:
-    """A failed job queued again, due now, for one more attempt (its attempts go on counting:
-    if it fails again, it has failed for good). Whether it was failed."""
-    again = conn.execute(
-        update(jobs).where(_j.id == job_id, _j.status == FAILED).values(status=QUEUED, run_after=now, finished_at=None)
-    )
-    return again.rowcount == 1
 
 
 def account_email(conn: Connection, account_id: int, email_id: int) -> tuple[int, str, datetime] | None:

@@ -71,26 +71,35 @@ class SandboxState:
     # -- faults ----------------------------------------------------------------------------
 
     def faults_of(self, account_id: int) -> list[Fault]:
+        """The account's faults, on the connection kept for it; a kept connection that was lost
+        (a database restarted, its sessions ended) is replaced once, at once."""
         with self._hot_lock:
-            if self._hot is None:
-                self._hot = self.engine.raw_connection()
-                if self._marker == "%s":
-                    self._hot.driver_connection.autocommit = True
-            cursor = self._hot.cursor()
             try:
-                cursor.execute(self._select_faults, (account_id,))
-                rows = cursor.fetchall()
-            except Exception:
-                self._hot.invalidate()  # a new one for the next request
-                self._hot = None
-                raise
-            finally:
-                cursor.close()
-            if self._marker == "?":
-                self._hot.commit()  # no read transaction left open on the side file
+                rows = self._faults_rows(account_id)
+            except Exception:  # noqa: BLE001 - a lost kept connection: once more on a new one
+                rows = self._faults_rows(account_id)
         if not rows:
             return []
         return [_fault(row) for row in rows]
+
+    def _faults_rows(self, account_id: int) -> list[Any]:
+        if self._hot is None:
+            self._hot = self.engine.raw_connection()
+            if self._marker == "%s":
+                self._hot.driver_connection.autocommit = True
+        cursor = self._hot.cursor()
+        try:
+            cursor.execute(self._select_faults, (account_id,))
+            rows = list(cursor.fetchall())
+        except Exception:
+            self._hot.invalidate()  # a new one for the next call
+            self._hot = None
+            raise
+        finally:
+            cursor.close()
+        if self._marker == "?":
+            self._hot.commit()  # no read transaction left open on the side file
+        return rows
 
     def add_fault(self, account_id: int, fault: Fault) -> Fault:
         values = {k: v for k, v in fault.__dict__.items() if k != "id"}

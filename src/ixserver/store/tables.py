@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -30,6 +31,19 @@ metadata = MetaData(
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     }
+)
+
+# The mode the database was made in, sandbox or production: one row (store/modes.py). A server
+# or command of the other mode refuses the database.
+database_mode = Table(
+    "database_mode",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("mode", String(16), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("how", Text, nullable=False),  # made with it; or, made before 0021, how it was decided
+    CheckConstraint("id = 1", name="ck_database_mode_one_row"),
+    CheckConstraint("mode IN ('sandbox', 'production')", name="ck_database_mode_mode"),
 )
 
 # The people who own accounts (api-v2 §13: "adds an account to an existing user").
@@ -64,6 +78,14 @@ accounts = Table(
     Column("postal_code", String(16)),
     Column("website", String(255)),
     Column("fax", String(64)),
+    # The issuer's identity beyond the API's fields (PUT /_ixserver/account.json): bank details,
+    # share capital and commercial registry (CSC art. 171), and its current logo (account_logos).
+    Column("iban", String(34)),
+    Column("swift", String(11)),
+    Column("share_capital", Money()),
+    Column("registry_office", String(255)),
+    Column("registry_number", String(32)),
+    Column("logo", String(64)),  # the SHA-256 of its current logo; None: no logo
     Column("marketing", Boolean, nullable=False, server_default=text("false")),
     # AT web-service credentials (Sequences / transport communication), encrypted at rest.
     Column("at_subuser", String(32)),
@@ -74,6 +96,19 @@ accounts = Table(
     Column("created_by", Id),
     Index("ix_accounts_created_by", "created_by", "created_at"),
     sqlite_autoincrement=True,
+)
+
+# Every logo an account has had, by the SHA-256 of its bytes (PNG or JPEG, as re-encoded): a
+# document freezes the digest of its issuer's logo, and prints that logo whatever came after.
+account_logos = Table(
+    "account_logos",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("media_type", String(16), nullable=False),  # image/png, image/jpeg
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("account_id", "digest"),
 )
 
 api_keys = Table(
@@ -505,6 +540,22 @@ sent_emails = Table(
     Column("message", Text, nullable=False),  # the whole RFC 5322 message, attachments included
     Column("created_at", UtcDateTime(), nullable=False),
     sqlite_autoincrement=True,
+)
+
+# A document's PDF as first drawn and signed (services/pdfs.py): one per document and copy
+# (original, duplicado), served again byte for byte while what it is drawn from is unchanged (the
+# SHA-256 of the template's inputs), drawn and signed again once it changes (a draft edited, a
+# document canceled). Only signed PDFs are kept: an unsigned one is the same bytes when drawn again.
+document_pdfs = Table(
+    "document_pdfs",
+    metadata,
+    Column("document_id", Id, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("second_copy", Boolean, nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("inputs_sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("signed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("document_id", "second_copy"),
 )
 
 # SAF-T files made for the API (GET /api/export_saft.json): one row per request that started one,

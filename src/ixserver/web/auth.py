@@ -1,8 +1,9 @@
 """Who is calling: the `api_key` query parameter on every API endpoint (api-v2 §1.2).
 
 A missing or wrong key is a 401 with an empty body; the request log says which of the three
-reasons (no key, an unknown key, the key of another account than the Host names). When the Host is `{name}.{domain}` for one
-of the configured account domains (default `localhost`), `{name}` must be the key's account.
+reasons (no key, an unknown key, the key of another account than the Host names). When the
+Host is `{name}.{domain}` for one of the configured account domains (default `localhost`),
+`{name}` must be the key's account.
 A verified key is remembered for a short while so that reads do not pay for a lookup each time.
 The rate limit (per account) is applied here too, since it needs the account, and so is the
 account's share of the process (web/shares.py).

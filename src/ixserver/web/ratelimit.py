@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any
+
+from ixserver.clock import SYSTEM, Clock
 
 log = logging.getLogger("ixserver")
 
@@ -22,9 +23,9 @@ MAX_TRACKED = 100_000  # callers tracked before the idle ones are forgotten
 
 
 class RateLimiter:
-    """A sliding log per caller, in this process."""
+    """A sliding log per caller, in this process, on `clock`'s monotonic seconds."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Clock = SYSTEM) -> None:
         self.per_minute = per_minute
         self._clock = clock
         self._log: dict[Hashable, deque[float]] = {}
@@ -32,7 +33,7 @@ class RateLimiter:
     def check(self, who: Hashable) -> int:
         """0 when the request of `who` (a client address) may go ahead (and counts it); else the
         seconds to wait."""
-        now = self._clock()
+        now = self._clock.monotonic()
         stamps = self._log.get(who)
         if stamps is None:
             if len(self._log) >= MAX_TRACKED:
@@ -55,7 +56,8 @@ class RateLimiter:
 
 class SharedRateLimit:
     """Requests per minute per account, one limit for all the processes and instances of a
-    server: counts per calendar minute in the database (store/rate_counts.py).
+    server: counts per calendar minute (of `clock`'s seconds since the epoch) in the database
+    (store/rate_counts.py).
 
     A request is checked against what this process knows in memory: the minute's total as the
     store last answered, plus what this process let through since. A thread sends what was let
@@ -72,7 +74,7 @@ class SharedRateLimit:
         counts: Any,
         *,
         flush_every: float = 0.1,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM,
         many: bool = False,
     ) -> None:
         """`many`: the callers are many and each asks rarely (the public addresses' tokens): a
@@ -106,7 +108,7 @@ class SharedRateLimit:
     def check(self, who: int | str, per_minute: int | None = None) -> int:
         """0 when the request of `who` (an account id, or what a public address is counted by)
         may go ahead (and counts it); else the seconds to wait. `per_minute`: `who`'s own limit."""
-        now = self._clock()
+        now = self._clock.time()
         limit = self.per_minute if per_minute is None else per_minute
         key = (str(who), int(now // WINDOW))
         if key not in self._known and not self.many:
@@ -131,7 +133,7 @@ class SharedRateLimit:
         last_forget = 0.0
         while not self._stop.wait(self.flush_every):
             self._flush()
-            now = self._clock()
+            now = self._clock.time()
             if now - last_forget > WINDOW:
                 last_forget = now
                 try:
@@ -140,7 +142,7 @@ class SharedRateLimit:
                     log.exception("rate limit: old counts could not be removed")
 
     def _flush(self) -> None:
-        current = int(self._clock() // WINDOW)
+        current = int(self._clock.time() // WINDOW)
         with self._lock:
             pending, self._pending = self._pending, {}
             self._sending = pending

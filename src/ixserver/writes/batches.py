@@ -5,8 +5,8 @@ commits it together: one fsync for many finalizations (group commit), and no req
 spins on SQLite's write lock. Each use case runs inside a savepoint: one that refuses (a domain
 error: a 422, a 404) is undone alone, and the others of its batch are committed. Any other
 failure rolls the batch back and its use cases are run again one by one, each in its own
-transaction, so that only the failing one fails. Nobody is answered before the commit of its own work has succeeded, so
-nothing acknowledged is lost.
+transaction, so that only the failing one fails. Nobody is answered before the commit of its own
+work has succeeded, so nothing acknowledged is lost.
 
 With several server instances on PostgreSQL, the account's lock keeps their batches from
 deadlocking: a use case of an account (marked `@of_account`: writes/use_cases.py) first takes
@@ -15,7 +15,8 @@ the account's lock (its `account_versions` row, moved on and held to the commit:
 transaction per account (on SQLite, as one transaction). Every row an account's use case locks
 or waits on (its documents, counters, seal, clients) is then only ever waited on by a
 transaction that holds that account's lock and no other: writers of one account queue on its
-lock, and a writer busy with one account never holds up another writer's other accounts. A use case that still loses a race to
+lock, and a writer busy with one account never holds up another writer's other accounts. A use
+case that still loses a race to
 another instance is run again in a later batch, and the writer logs it and counts it by its
 SQLSTATE (`stats()["races"]`): a deadlock or serialization failure, or a unique violation from a
 find-or-create that both attempted (the loser's insert waits for the winner's commit, then fails;
@@ -134,8 +135,13 @@ class Batches:
         self._last_probe = 0.0
 
     def stats(self) -> dict[str, Any]:
-        return {"batches": self.batches, "use_cases": self.cases, "seconds": round(self.seconds, 6), "races": dict(self.races),
-                "fault": self.fault}  # fmt: skip
+        return {
+            "batches": self.batches,
+            "use_cases": self.cases,
+            "seconds": round(self.seconds, 6),
+            "races": dict(self.races),
+            "fault": self.fault,
+        }
 
     def _faulted(self, fault: str) -> None:
         if self.fault != fault:

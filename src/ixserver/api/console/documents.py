@@ -50,7 +50,8 @@ async def documents(request: Request, session: Session) -> Response:
     doc_type = query.get("type", "")
     status = query.get("state", "")
     wanted = {"type": doc_type if doc_type in BY_KEY else "", "state": status if status in STATES else "",
-              "from": query.get("from", ""), "to": query.get("to", ""), "client": query.get("client", "").strip()}  # fmt: skip
+              "from": query.get("from", ""), "to": query.get("to", ""),
+              "client": query.get("client", "").strip()}  # fmt: skip
     problem = None
     with ctx.db.snapshot() as conn:
         client_id = None
@@ -75,7 +76,8 @@ async def documents(request: Request, session: Session) -> Response:
             ([], 0) if problem else service.list_documents(conn, session.account.id, filters, number, PER_PAGE)
         )
     return render(request, session, "documents.html", documents=found, pager=pages(request, number, total),
-                  wanted=wanted, types=DOC_TYPES, states=STATES, problem=problem, number_of=number_of, kinds=BY_KEY)  # fmt: skip
+                  wanted=wanted, types=DOC_TYPES, states=STATES, problem=problem, number_of=number_of,
+                  kinds=BY_KEY)  # fmt: skip
 
 
 @page("/documents/{document_id:id}")
@@ -87,7 +89,8 @@ async def document(request: Request, session: Session) -> Response:
         events = seal_service.document_events(conn, account_id, found.id)
         has_qr = _qr_payload(conn, found, ctx.settings.software_certificate) is not None
     return render(request, session, "document.html", document=found, related=related, events=events, has_qr=has_qr,
-                  number_of=number_of, kind=BY_KEY[found.doc_type], kinds=BY_KEY, drawn=found.status != states.DELETED)  # fmt: skip
+                  number_of=number_of, kind=BY_KEY[found.doc_type], kinds=BY_KEY,
+                  drawn=found.status != states.DELETED)  # fmt: skip
 
 
 def _qr_payload(conn: Connection, document: Document, certificate: int) -> str | None:
@@ -114,13 +117,7 @@ async def qr_image(request: Request, session: Session) -> Response:
 async def pdf(request: Request, session: Session) -> Response:
     """The PDF, drawn as the API's address draws it, for the session's account (no key in a URL)."""
     ctx, account_id, document_id = context(request), session.account.id, request.path_params["document_id"]
-    certificate = ctx.settings.software_certificate
-
-    def inputs(conn: Connection) -> dict[str, str]:
-        document = pdf_service.pdf_document(conn, account_id, document_id)
-        return pdf_service.pdf_inputs(conn, document, certificate, second_copy=False)
-
-    content = await pdf_api.drawn(ctx, inputs)
+    content = await pdf_api.drawn(ctx, lambda conn: pdf_service.pdf_document(conn, account_id, document_id), False)
     assert content is not None
     return Response(content, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="document-{document_id}.pdf"'})  # fmt: skip

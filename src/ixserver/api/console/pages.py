@@ -120,5 +120,5 @@ def pages(request: Request, page: int, total: int, per_page: int = PER_PAGE) -> 
     def link(number: int) -> str:
         return request.url.path + "?" + urlencode({**query, "page": number})
 
-    return {"page": page, "last": last, "total": total,
-            "previous": link(page - 1) if page > 1 else None, "next": link(page + 1) if page < last else None}  # fmt: skip
+    return {"page": page, "last": last, "total": total, "previous": link(page - 1) if page > 1 else None,
+            "next": link(page + 1) if page < last else None}  # fmt: skip

@@ -28,7 +28,8 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     op.execute(
-        "UPDATE sub_sequences SET serie = (SELECT sequences.serie FROM sequences WHERE sequences.id = sub_sequences.sequence_id)"
+        "UPDATE sub_sequences SET serie ="
+        " (SELECT sequences.serie FROM sequences WHERE sequences.id = sub_sequences.sequence_id)"
         " WHERE sequence_id IS NOT NULL"
     )
 

@@ -103,7 +103,10 @@ def _sqlite_search() -> None:
         return f"INSERT INTO document_search (rowid, body) VALUES ({key}, {_text(True, row, line)});"
 
     def remove(key: str, row: str, line: bool) -> str:
-        return f"INSERT INTO document_search (document_search, rowid, body) VALUES ('delete', {key}, {_text(True, row, line)});"
+        return (
+            "INSERT INTO document_search (document_search, rowid, body)"
+            f" VALUES ('delete', {key}, {_text(True, row, line)});"
+        )
 
     for table, key, line, fields in (("documents", "id", False, "client_name, reference, observations"),
                                      ("document_lines", "-{}.id", True, "name, description")):  # fmt: skip
@@ -134,14 +137,17 @@ def _postgresql_search() -> None:
         "BEGIN\n"
         "  IF TG_TABLE_NAME = 'documents' THEN\n"
         "    IF TG_OP = 'INSERT' THEN\n"
-        f"      INSERT INTO document_search (key, document_id, body) VALUES (NEW.id, NEW.id, {_text(False, 'NEW', False)});\n"
+        "      INSERT INTO document_search (key, document_id, body)"
+        f" VALUES (NEW.id, NEW.id, {_text(False, 'NEW', False)});\n"
         "    ELSE\n"
         f"      UPDATE document_search SET body = {_text(False, 'NEW', False)} WHERE key = NEW.id;\n"
         "    END IF;\n"
         "  ELSIF TG_OP = 'INSERT' THEN\n"
-        f"    INSERT INTO document_search (key, document_id, body) VALUES (-NEW.id, NEW.document_id, {_text(False, 'NEW', True)});\n"
+        "    INSERT INTO document_search (key, document_id, body)"
+        f" VALUES (-NEW.id, NEW.document_id, {_text(False, 'NEW', True)});\n"
         "  ELSIF TG_OP = 'UPDATE' THEN\n"
-        f"    UPDATE document_search SET document_id = NEW.document_id, body = {_text(False, 'NEW', True)} WHERE key = -NEW.id;\n"
+        f"    UPDATE document_search SET document_id = NEW.document_id, body = {_text(False, 'NEW', True)}"
+        " WHERE key = -NEW.id;\n"
         "  ELSE\n"
         "    DELETE FROM document_search WHERE key = -OLD.id;\n"
         "  END IF;\n"
@@ -157,10 +163,12 @@ def _postgresql_search() -> None:
         " ON document_lines FOR EACH ROW EXECUTE FUNCTION document_search_track()"
     )
     op.execute(
-        f"INSERT INTO document_search (key, document_id, body) SELECT d.id, d.id, {_text(False, 'd', False)} FROM documents d"
+        "INSERT INTO document_search (key, document_id, body)"
+        f" SELECT d.id, d.id, {_text(False, 'd', False)} FROM documents d"
     )
     op.execute(
-        f"INSERT INTO document_search (key, document_id, body) SELECT -l.id, l.document_id, {_text(False, 'l', True)} FROM document_lines l"
+        "INSERT INTO document_search (key, document_id, body)"
+        f" SELECT -l.id, l.document_id, {_text(False, 'l', True)} FROM document_lines l"
     )
 
 
