@@ -6,19 +6,33 @@ writer spends per use case. Compared with the same figure under HTTP load, it sh
 event loop's share of the interpreter lock slows the one serial part of writing. With
 BENCH_DATABASE_URL=postgresql://…, the same on that (emptied) database: there the figure is
 mostly the round trips of a use case, one after the other, with nothing else running.
+
+On a machine shared with other work the wall time is mostly the others' (the writer waits for a
+core); the CPU time of the writer thread is not: it prints that too, per use case and per kind of
+use case (a create, a finalization: `time.thread_time()` of the writer thread around each batch),
+and for the whole run of the writer thread (its batches, their answers, the folds of the counts
+between batches). BENCH_WRITER_STATEMENTS=1 also counts, per use case, the SQL statements SQLite
+runs (its trace callback: every statement, the triggers' included, BEGIN, SAVEPOINT and COMMIT),
+by their first words; it costs the writer a little, so its CPU figure is then not comparable.
+BENCH_WRITER_JSON=1 prints the figures as one JSON line at the end (bench/writer_pairs.py reads it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
+import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from sqlalchemy import event  # noqa: E402
+
 from ixserver.api.documents import parse_document  # noqa: E402
 from ixserver.app import build_context, start_context, stop_context  # noqa: E402
 from ixserver.config import Settings  # noqa: E402
@@ -29,7 +43,10 @@ from ixserver.store.migrate import upgrade  # noqa: E402
 from ixserver.writes.use_cases import of_no_account  # noqa: E402
 from run import DOCUMENT, empty_postgres  # noqa: E402
 
-BATCH, ROUNDS = 32, 60
+BATCH = 32
+ROUNDS = int(os.environ.get("BENCH_WRITER_ROUNDS", "60"))
+STATEMENTS = os.environ.get("BENCH_WRITER_STATEMENTS") == "1"
+KINDS = {"create_document": "create", "change_state": "finalize"}
 
 
 @of_no_account
@@ -41,18 +58,60 @@ def _bench_account(conn: Any, resources: Any) -> Any:
 def main() -> None:
     print("writer_alone: the writer's cost per use case, without HTTP", file=sys.stderr, flush=True)
     pg_url = os.environ.get("BENCH_DATABASE_URL")
+    figures = {}
     with tempfile.TemporaryDirectory(prefix="ixwriter-") as tmp:
-        measure("SQLite", f"sqlite:///{Path(tmp) / 'ix.db'}", Path(tmp))
+        figures["sqlite"] = measure("SQLite", f"sqlite:///{Path(tmp) / 'ix.db'}", Path(tmp))
         if pg_url:
             empty_postgres(pg_url)
-            measure("PostgreSQL", pg_url, Path(tmp))
+            figures["postgresql"] = measure("PostgreSQL", pg_url, Path(tmp))
+    if os.environ.get("BENCH_WRITER_JSON") == "1":
+        print(json.dumps(figures))
 
 
-def measure(label: str, url: str, tmp: Path) -> None:
+class _WriterCpu:
+    """The writer thread's CPU time: per kind of use case around each batch, and in all."""
+
+    def __init__(self, runner: Any) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.cases: Counter[str] = Counter()
+        self.statements: dict[str, Counter[str]] = {}
+        self.kind = "other"
+        self.on = False
+        run = runner.run
+
+        def measured(batch: list[Any]) -> Any:
+            self.kind = KINDS.get(getattr(batch[0].fn, "__name__", ""), "other")
+            started = time.thread_time()
+            try:
+                return run(batch)
+            finally:
+                if self.on:
+                    self.seconds[self.kind] += time.thread_time() - started
+                    self.cases[self.kind] += len(batch)
+                self.kind = "other"
+
+        runner.run = measured
+
+    def trace(self, sql: str) -> None:
+        if self.on:
+            words = sql.split(None, 3)
+            shape = " ".join(words[:3] if words[:1] == ["--"] else words[:2]).rstrip("(")
+            self.statements.setdefault(self.kind, Counter())[shape] += 1
+
+
+def _thread_clock(writes: Any) -> int | None:
+    thread = getattr(writes, "_thread", None)
+    return None if thread is None else time.pthread_getcpuclockid(thread.ident)
+
+
+def measure(label: str, url: str, tmp: Path) -> dict[str, Any]:
     upgrade(url)
     settings = Settings(database_url=url, data_dir=tmp, public_url="http://x", rate_limit=0, sandbox=True)
     ctx = build_context(settings)
     writes = ctx.writes  # a writer thread: no writer process without `serve`
+    cpu = _WriterCpu(writes.runner)
+    if STATEMENTS and ctx.db.is_sqlite:
+        event.listen(ctx.db.write_engine, "connect", lambda raw, _record: raw.set_trace_callback(cpu.trace))
     body: dict[str, Any] = {"invoice": {**DOCUMENT["invoice"], "date": date.today().strftime("%d/%m/%Y")}}
     kind = BY_KEY["invoice"]
 
@@ -60,7 +119,10 @@ def measure(label: str, url: str, tmp: Path) -> None:
         await start_context(ctx)
         try:
             account, _key = await writes.run_with_resources(_bench_account)
+            clock = _thread_clock(writes)
             before = await writes.stats()
+            thread_before = time.clock_gettime(clock) if clock is not None else 0.0
+            cpu.on = True
             for _ in range(ROUNDS):
                 drafts = await asyncio.gather(
                     *(writes.run(service.create_document, account.id, kind.key, parse_document(body, kind))
@@ -71,15 +133,33 @@ def measure(label: str, url: str, tmp: Path) -> None:
                       for d in drafts)
                 )  # fmt: skip
             after = await writes.stats()
+            thread_after = time.clock_gettime(clock) if clock is not None else 0.0
+            cpu.on = False
         finally:
             stop_context(ctx)
-        return {k: after[k] - before[k] for k in ("seconds", "use_cases")}
+        done = {k: after[k] - before[k] for k in ("seconds", "use_cases")}
+        done["thread_cpu"] = thread_after - thread_before
+        return done
 
     done = asyncio.run(rounds())
-    per_job = done["seconds"] / done["use_cases"] * 1e6
-    print(f"writer alone, {label}: {per_job:.0f} us per use case"
-          f" ({done['use_cases']} jobs in batches of up to {BATCH});"
+    cases = done["use_cases"]
+    per_job = done["seconds"] / cases * 1e6
+    print(f"writer alone, {label}: {per_job:.0f} us per use case ({cases} jobs in batches of up to {BATCH});"
           f" {1e6 / (2 * per_job):.0f} documents/s if writing were all there is")  # fmt: skip
+    figures: dict[str, Any] = {"wall_us": per_job, "cpu_us": done["thread_cpu"] / cases * 1e6}
+    for name in KINDS.values():
+        if cpu.cases[name]:
+            figures[f"{name}_cpu_us"] = cpu.seconds[name] / cpu.cases[name] * 1e6
+    print(f"  CPU of the writer thread: {figures['cpu_us']:.0f} us per use case in all (batches, answers, folds);"
+          + "".join(f" {n} {figures.get(f'{n}_cpu_us', 0):.0f} us" for n in KINDS.values())
+          + " in its batches")  # fmt: skip
+    for name, shapes in sorted(cpu.statements.items()):
+        n = cpu.cases[name] or cases
+        total = sum(shapes.values()) / n
+        print(f"  statements per {name}: {total:.2f}: "
+              + ", ".join(f"{shape} {count / n:.2f}" for shape, count in shapes.most_common()))  # fmt: skip
+        figures[f"{name}_statements"] = total
+    return figures
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from ixserver.domain.documents import DocumentFilters
 from ixserver.store import document_lists
 from ixserver.store.document_counts import fold_count_changes
 from ixserver.store.tables import documents
-from tests.api.invoicing import create, issue
+from tests.api.invoicing import create, finalize, issue
 from tests.support import Api, LiveServer, fresh_database, live_server
 
 COPIES = 240
@@ -130,3 +130,23 @@ def test_the_text_index_follows_a_draft_that_changes(api: Api) -> None:
     assert changed.status_code == 200, changed.text
     assert found("first words") == found("alpha ch") == found("oak") == []
     assert found("second words") == found("bravo ta") == found("pine") == [draft["id"]]
+
+
+def test_the_text_index_follows_the_client_name_an_issue_freezes(api: Api) -> None:
+    """A draft is found by its client's name; issued after the client was renamed, by the new
+    name the document now holds (and no longer by the old), and an issue that keeps the name
+    keeps the document found by it."""
+
+    def found(needle: str) -> list[int]:
+        return [d["id"] for d in api.get("/invoices.json", params={"text": needle}).json()["invoices"]]
+
+    renamed = create(api, client={"name": "Firstname Lda", "code": "RN1"})
+    kept = create(api, client={"name": "Steadyname Lda", "code": "RN2"})
+    assert found("firstname") == [renamed["id"]] and found("steadyname") == [kept["id"]]
+    changed = api.put(f"/clients/{renamed['client']['id']}.json", json={"client": {"name": "Secondname Lda"}})
+    assert changed.status_code == 200, changed.text
+    assert found("secondname") == [], "a draft holds its client's name as it was written"
+    finalize(api, "invoice", renamed["id"])
+    finalize(api, "invoice", kept["id"])
+    assert found("secondname") == [renamed["id"]] and found("firstname") == []
+    assert found("steadyname") == [kept["id"]]

@@ -387,3 +387,182 @@ def test_accounts_share_the_batches(db: Database, resources: Resources) -> None:
     assert [n for a, n in RUN_ORDER if a == quiet.id] == list(range(4))
     last_quiet = max(i for i, (a, _n) in enumerate(RUN_ORDER) if a == quiet.id)
     assert last_quiet < 24, f"the quiet account's writes waited for the busy one's ({RUN_ORDER[:30]})"
+
+
+# -- issue 27: what a batch writes once for all its use cases ----------------------------------
+
+
+@of_account
+def create_then_maybe_refuse(conn, account_id: int, words: str, refuse: bool) -> int:  # type: ignore[no-untyped-def]
+    """A draft with `words` in its observations; refused after it was written when `refuse`."""
+    from ixserver.api.documents import parse_document
+    from ixserver.domain.doctypes import BY_KEY
+    from ixserver.services.documents import create_document
+
+    line = {"name": "Chair", "unit_price": "10", "quantity": "1", "tax": {"name": "IVA23"}}
+    body = {"invoice": {"client": {"name": "Index Client", "code": "I1"}, "observations": words, "items": [line]}}
+    document = create_document(conn, account_id, "invoice", parse_document(body, BY_KEY["invoice"]))
+    if refuse:
+        raise ValidationFailed("refused after writing its document")
+    return document.id
+
+
+def test_a_batchs_documents_are_indexed_at_its_commit(db: Database, resources: Resources) -> None:
+    """The text index's rows of a batch are written once, before its commit: each document kept
+    is found by its text, one undone by its savepoint is not (a later document of the batch may
+    take its id: its row is then the later document's)."""
+    from ixserver.services.accounts import create_account
+    from ixserver.store import document_search
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    account, _key = write(db, create_account, "indexed", resources_for_tests())
+    refused = {1, 2, 5}
+    jobs = [UseCase(create_then_maybe_refuse, (account.id, f"batchword{n}x", n in refused)) for n in range(8)]
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == [] and [ok for _case, ok, _value in outcomes] == [n not in refused for n in range(8)]
+    kept = {n: value for n, (_case, ok, value) in enumerate(outcomes) if ok}
+
+    def found(words: str) -> list[int]:
+        query = document_search.matching_ids(db.dialect)
+        params = {"text": words, **document_search.params(db.dialect, words)}
+        with db.read() as conn:
+            return sorted(conn.scalars(query, params))
+
+    for n in range(8):
+        assert found(f"batchword{n}x") == ([kept[n]] if n in kept else []), n
+
+
+@of_account
+def finalize_then_maybe_refuse(conn, resources: Resources, account_id: int, document_id: int, refuse: bool) -> int:  # type: ignore[no-untyped-def]
+    """A draft finalized (its number taken, its chain moved, its seal event appended); then
+    refused when `refuse`, so that its savepoint undoes all of that."""
+    from ixserver.services.documents import change_state
+
+    document = change_state(conn, resources, account_id, "invoice", document_id, "finalized", None)
+    if refuse:
+        raise ValidationFailed("refused after sealing")
+    assert document.number is not None
+    return document.number
+
+
+def test_a_batchs_seal_events_chain_through_refusals_and_the_head_is_written_once(db: Database) -> None:
+    """Within a batch, an account's seal head and its counter's signature chain are taken from
+    what the transaction wrote (their rows written once, before the commit): a finalization
+    undone by its savepoint takes its number, signature, event and place with it, the next one
+    chains to the one before, and numbers, signatures, seal and head verify."""
+    from ixserver.services.accounts import create_account
+    from ixserver.services.signing_keys import register_signing_key
+    from ixserver.services.verify import verify
+    from ixserver.store import seal as seal_store
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.direct import DirectWrites
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()  # the sandbox's: its series registered when it is created
+    account, _key = write(db, create_account, "sealed", resources)
+    DirectWrites(db, resources).run_sync_with_resources(register_signing_key)  # for verify's signature check
+    create_jobs = [UseCase(create_then_maybe_refuse, (account.id, f"sealword{n}x", False)) for n in range(6)]
+    created, _retry = Batches(db, resources).run(create_jobs)
+    drafts = [value for _case, _ok, value in created]
+    refused = {1, 3, 4}
+    jobs = [UseCase(finalize_then_maybe_refuse, (account.id, d, n in refused), with_resources=True)
+            for n, d in enumerate(drafts)]  # fmt: skip
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == []
+    assert [value if ok else None for _case, ok, value in outcomes] == [1, None, 2, None, None, 3], outcomes
+    with db.read() as conn:
+        events = list(seal_store.events(conn, account.id))
+        assert seal_store.head(conn, account.id) == (events[-1].seq, events[-1].mac)
+        assert verify(conn, resources.seal_key, "sealed") == []  # numbers, signature chain, seal
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+@of_account
+def accounts_year(conn, account_id: int) -> int:  # type: ignore[no-untyped-def]
+    """The year in the account's time, as the writer runs its use cases."""
+    from ixserver import clock
+
+    return clock.today().year
+
+
+@of_account
+def advance_then_maybe_refuse(conn, account_id: int, years: int, refuse: bool) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from ixserver.services.clocks import advance_clock
+    from ixserver.store.clocks import offset_of
+
+    moved = advance_clock(conn, account_id, timedelta(days=366 * years))
+    assert offset_of(conn, account_id) == moved.offset  # read again after the move: the new offset
+    if refuse:
+        raise ValidationFailed("refused after moving the clock")
+
+
+def test_a_batch_reads_an_accounts_clock_once_and_sees_its_changes(db: Database) -> None:
+    """The writer reads an account's clock once per transaction (sandbox): a use case that moves
+    it is seen by the next ones of the batch, and one undone by its savepoint is not."""
+    from ixserver import clock
+    from ixserver.services.accounts import create_account
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()  # the sandbox's: accounts have clocks
+    account, _key = write(db, create_account, "clocked", resources)
+    year = clock.today().year
+    jobs = [UseCase(accounts_year, (account.id,)), UseCase(advance_then_maybe_refuse, (account.id, 2, False)),
+            UseCase(accounts_year, (account.id,)), UseCase(advance_then_maybe_refuse, (account.id, 10, True)),
+            UseCase(accounts_year, (account.id,))]  # fmt: skip
+    outcomes, retry = Batches(db, resources).run(jobs)
+    assert retry == [] and [ok for _case, ok, _value in outcomes] == [True, True, True, False, True]
+    assert [value for _case, _ok, value in outcomes[::2]] == [year, year + 2, year + 2]
+    later, _retry = Batches(db, resources).run([UseCase(accounts_year, (account.id,))])
+    assert later[0][2] == year + 2
+
+
+def test_a_batch_sees_the_entries_it_made_when_an_accounts_clock_moves_back(db: Database) -> None:
+    """An account's time only moves forward past its last entry: a move back in the batch that
+    issued that entry is refused, though the counter's row gets the entry only at the commit."""
+    from datetime import timedelta
+
+    from ixserver import clock
+    from ixserver.services.accounts import create_account
+    from ixserver.services.clocks import set_clock
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()
+    account, _key = write(db, create_account, "backwards", resources)
+    created, _retry = Batches(db, resources).run([UseCase(create_then_maybe_refuse, (account.id, "backx", False))])
+    draft = created[0][2]
+    jobs = [UseCase(finalize_then_maybe_refuse, (account.id, draft, False), with_resources=True),
+            UseCase(set_clock, (account.id, clock.real_now() - timedelta(days=1)))]  # fmt: skip
+    outcomes, _retry = Batches(db, resources).run(jobs)
+    assert outcomes[0][1] is True
+    assert outcomes[1][1] is False and "only moves forward" in str(outcomes[1][2])
+
+
+def test_a_reset_in_the_batch_of_an_entry_forgets_it(db: Database) -> None:
+    """A sandbox reset after a finalization of the same batch starts the account again: its
+    clock may then be set back (the entry is gone with its counter)."""
+    from datetime import timedelta
+
+    from ixserver import clock
+    from ixserver.services.accounts import create_account, reset_account
+    from ixserver.services.clocks import set_clock
+    from ixserver.writes.batches import Batches
+    from ixserver.writes.use_cases import UseCase
+    from tests.support import resources_for_tests, write
+
+    resources = resources_for_tests()
+    account, _key = write(db, create_account, "reset", resources)
+    created, _retry = Batches(db, resources).run([UseCase(create_then_maybe_refuse, (account.id, "resetx", False))])
+    jobs = [UseCase(finalize_then_maybe_refuse, (account.id, created[0][2], False), with_resources=True),
+            UseCase(reset_account, (account.id,), with_resources=True),
+            UseCase(set_clock, (account.id, clock.real_now() - timedelta(days=1)))]  # fmt: skip
+    outcomes, _retry = Batches(db, resources).run(jobs)
+    assert [ok for _case, ok, _value in outcomes] == [True, True, True], outcomes

@@ -21,6 +21,7 @@ from ixserver import clock
 from ixserver.domain.errors import ValidationFailed
 from ixserver.domain.signing import ENTRY_FORMAT
 from ixserver.store import clocks as store
+from ixserver.store import counters
 from ixserver.writes.use_cases import of_account
 
 MAX_OFFSET = timedelta(days=366 * 50)  # so far and no further: dates stay within the API's years
@@ -96,7 +97,7 @@ def _move(conn: Connection, account_id: int, offset: timedelta | None) -> Accoun
     if offset is not None and abs(offset) > MAX_OFFSET:
         raise ValidationFailed("Clock out of range: at most 50 years from the server's time")
     moment = clock.real_now() + (offset or timedelta(0))
-    latest = store.latest_entry(conn, account_id)
+    latest = counters.latest_entry(conn, account_id)
     local = moment.astimezone(clock.LISBON).replace(microsecond=0, tzinfo=None)
     if latest is not None and local < datetime.strptime(latest, ENTRY_FORMAT):
         raise ValidationFailed(

@@ -412,7 +412,15 @@ def change_state(
         if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
     issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
-    store.set_status(conn, document_id, target, reason, clock.now(), issued[0] if issued else None)
+    store.set_status(
+        conn,
+        document_id,
+        target,
+        reason,
+        clock.now(),
+        issued[0] if issued else None,
+        client_name=document.client["name"],
+    )
     changed = changed_document(document, target, reason, issued)
     if changed.number is not None:  # an issued document: the change is sealed
         seal_service.record(conn, resources.seal_key, changed, event)
@@ -491,7 +499,7 @@ def _finalize(
     document_number = numbering.document_number(kind, taken.serie, taken.number)
     signer = resources.signer
     signature = signer.sign(signing.message(document.date, entry, document_number, total_eur, head.last_hash or ""))
-    counters.advance_chain(conn, taken.sub_sequence_id, document.date, entry, signature)
+    counters.advance_chain(conn, taken, document.date, entry, signature)
     numbered = Numbering(
         sub_sequence_id=taken.sub_sequence_id,
         number=taken.number,

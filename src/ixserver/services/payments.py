@@ -87,7 +87,7 @@ def pay(conn: Connection, resources: Resources, account_id: int, document_id: in
         + issuer_problems
     )
     entry = signing.next_entry(clock.local_now(), taken.latest_entry)
-    counters.advance_chain(conn, taken.sub_sequence_id, payment_date, entry, None)
+    counters.advance_chain(conn, taken, payment_date, entry, None)
 
     receipts = [s for s in earlier if s.doc_type in RECEIPT_TYPES]
     amounts = receipt_amounts(

@@ -28,6 +28,7 @@ from ixserver.domain.errors import (
 from ixserver.domain.sequences import NORMAL, TRAINING, VALIDATION_CODE, Sequence, SubSequence, validate_serie
 from ixserver.resources import Resources
 from ixserver.store import accounts as account_store
+from ixserver.store import counters
 from ixserver.store import sequences as store
 from ixserver.vault import Vault
 from ixserver.writes import Writes
@@ -162,6 +163,7 @@ def set_current(conn: Connection, account_id: int, sequence_id: int) -> Sequence
 
 def delete_all(conn: Connection, account_id: int) -> None:
     store.delete_account_sequences(conn, account_id)
+    counters.forget_chains(conn, account_id)
 
 
 # -- registration with AT: three steps, so that AT is never called inside a transaction --

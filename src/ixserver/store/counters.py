@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, bindparam, literal_column, select, update
+from sqlalchemy import String, bindparam, func, literal_column, select, update
 from sqlalchemy.engine import Connection
 
+from ixserver.store.db import at_commit, remembered
 from ixserver.store.prepared import Prepared
 from ixserver.store.sequences import SERIES_TYPE
 from ixserver.store.tables import accounts, sequences, sub_sequences
@@ -52,6 +53,7 @@ class Numbered:
     head: ChainHead
     latest_entry: str | None  # the last SystemEntryDate of any series of the account
     account: dict[str, Any]  # the account's fields a document freezes of its issuer (ISSUING_FIELDS)
+    account_id: int
 
 
 # The default series' counter for a type, when a document does not name one.
@@ -82,7 +84,7 @@ _ACCOUNT = tuple(
     for name in ISSUING_FIELDS
 )
 _HEAD = (_c.id, _c.serie, _c.current_number, _c.validation_code, _c.last_date, _c.last_entry, _c.last_hash, _LATEST,
-         SERIES_TYPE, *_ACCOUNT)  # fmt: skip
+         SERIES_TYPE, _c.account_id, *_ACCOUNT)  # fmt: skip
 
 
 def _next(where: Any) -> Prepared:
@@ -98,15 +100,24 @@ def take_number(
 ) -> Numbered:
     """The next number of a counter — given, or the default series' counter for `doc_type` —
     with where its signature chain stands and the account's latest entry, all in one statement
-    under the counter's lock."""
+    under the counter's lock; the chain as the transaction advanced it (`advance_chain`)."""
     if not conn.in_transaction():
         raise RuntimeError("take_number must run inside the caller's write transaction")
     params = {"sub_id": sub_sequence_id, "b_account_id": account_id, "b_doc_type": doc_type}
     row = (_NEXT if sub_sequence_id is not None else _NEXT_DEFAULT).first(conn, params)
     if row is None:
         raise LookupError(f"no counter {sub_sequence_id or doc_type}")
-    head = ChainHead(row[3], row[4], row[5], row[6], row[8])
-    return Numbered(int(row[0]), row[1], int(row[2]), head, row[7], dict(zip(ISSUING_FIELDS, row[9:], strict=True)))
+    counter, owner = int(row[0]), int(row[9])
+    last_date, last_entry, last_hash, latest = row[4], row[5], row[6], row[7]
+    memo = remembered(conn)
+    if memo:
+        advanced = memo.get((_CHAIN, counter))
+        if advanced is not None:
+            _owner, last_date, last_entry, last_hash = advanced
+        latest = _later(latest, memo, owner)
+    head = ChainHead(row[3], last_date, last_entry, last_hash, row[8])
+    issuer = dict(zip(ISSUING_FIELDS, row[10:], strict=True))
+    return Numbered(counter, row[1], int(row[2]), head, latest, issuer, owner)
 
 
 _ADVANCE = Prepared(
@@ -114,11 +125,60 @@ _ADVANCE = Prepared(
     .where(_c.id == bindparam("sub_id"))
     .values(last_date=bindparam("last_date"), last_entry=bindparam("last_entry"), last_hash=bindparam("last_hash"))
 )
+# In what a write transaction remembers (store/db.remembered), one entry per counter it advanced:
+# (_CHAIN, counter) -> (its account, last date, last entry, last hash). A savepoint undone restores
+# the entries as they were when it began.
+_CHAIN = "chain"
 
 
-def advance_chain(conn: Connection, sub_sequence_id: int, doc_date: date, entry: str, signature: str | None) -> None:
-    """The counter's last document is now this one (`signature` None: an unsigned receipt)."""
-    _ADVANCE.send(conn, {"sub_id": sub_sequence_id, "last_date": doc_date, "last_entry": entry, "last_hash": signature})
+def advance_chain(conn: Connection, taken: Numbered, doc_date: date, entry: str, signature: str | None) -> None:
+    """The counter's last document is now this one (`signature` None: an unsigned receipt). In a
+    write transaction, remembered and written once per counter before the commit, whatever the
+    number of its documents in the transaction (`take_number` reads it back); at once outside one."""
+    memo = remembered(conn)
+    if memo is None or at_commit(conn, _CHAIN, lambda: _write_chains) is None:
+        _ADVANCE.send(conn, {"sub_id": taken.sub_sequence_id, "last_date": doc_date, "last_entry": entry,
+                             "last_hash": signature})  # fmt: skip
+        return
+    memo[(_CHAIN, taken.sub_sequence_id)] = (taken.account_id, doc_date, entry, signature)
+
+
+def _chains(memo: dict[Any, Any]) -> list[tuple[int, tuple[int, date, str, str | None]]]:
+    """The counters the transaction advanced, by id, and where it left each."""
+    return sorted((key[1], value) for key, value in memo.items() if type(key) is tuple and key[0] == _CHAIN)
+
+
+def _write_chains(conn: Connection) -> None:
+    for counter, (_owner, last_date, entry, signature) in _chains(remembered(conn) or {}):
+        _ADVANCE.send(conn, {"sub_id": counter, "last_date": last_date, "last_entry": entry, "last_hash": signature})
+
+
+def _later(latest: str | None, memo: dict[Any, Any], account_id: int) -> str | None:
+    """The account's latest SystemEntryDate: `latest` as stored, or one the transaction entered."""
+    entries = [entry for _counter, (owner, _date, entry, _hash) in _chains(memo) if owner == account_id]
+    if latest is not None:
+        entries.append(latest)
+    return max(entries, default=None)
+
+
+def forget_chains(conn: Connection, account_id: int) -> None:
+    """The account's counters are gone (a sandbox reset): what the write transaction remembers of
+    their chains goes with them."""
+    memo = remembered(conn)
+    if memo:
+        for key in [key for key, counter in _chains(memo) if counter[0] == account_id]:
+            del memo[(_CHAIN, key)]
+
+
+_LATEST_ENTRY = Prepared(select(func.max(_c.last_entry)).where(_c.account_id == bindparam("account_id")))
+
+
+def latest_entry(conn: Connection, account_id: int) -> str | None:
+    """The account's last SystemEntryDate, of any series (local time, `YYYY-MM-DDTHH:MM:SS`), as
+    the write transaction on `conn` left it."""
+    latest = _LATEST_ENTRY.scalar(conn, {"account_id": account_id})
+    memo = remembered(conn)
+    return _later(latest, memo, account_id) if memo else latest
 
 
 @dataclass(frozen=True)

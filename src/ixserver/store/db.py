@@ -37,6 +37,10 @@ T = TypeVar("T")
 # (account id, event number, MAC, what the event is of), or (account id, 0, "", "reset").
 SEALED = "ixserver.sealed"
 SealedHead = tuple[int, int, str, str]
+# Where a write transaction keeps the work its statements left for its end (`at_commit`).
+AT_COMMIT = "ixserver.at_commit"
+# Where a write transaction keeps what it read and may read again (`remembered`).
+MEMO = "ixserver.memo"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 VERSIONS_APPLICATION = "ixserver-versions"  # PostgreSQL's application_name of the read cache's connections
 
@@ -315,8 +319,13 @@ class Database:
         with self._writing(), self.write_engine.connect() as conn:
             transaction = conn.begin()
             conn.info[SEALED] = sealed
+            work: dict[str, Callable[[Connection], None]] = {}
+            conn.info[AT_COMMIT] = work
+            conn.info[MEMO] = {}
             try:
                 yield conn
+                for write in work.values():  # (`at_commit`) its failure is the body's too
+                    write(conn)
                 deferred.flush(conn)  # what waits for the commit is sent now: its failure is the body's
             except BaseException:
                 with suppress(Exception):  # a lost connection: the server has rolled it back
@@ -324,6 +333,8 @@ class Database:
                 raise
             finally:
                 conn.info.pop(SEALED, None)
+                conn.info.pop(AT_COMMIT, None)
+                conn.info.pop(MEMO, None)
             if transaction.is_active:  # (not if the body ended it itself)
                 try:
                     transaction.commit()
@@ -433,6 +444,33 @@ class _Probed(Exception):  # noqa: N818 - not an error: the probe's way to roll 
     pass
 
 
+W = TypeVar("W", bound=Callable[[Connection], None])
+
+
+def at_commit(conn: Connection, key: str, write: Callable[[], W]) -> W | None:
+    """The work of the write transaction on `conn` registered under `key` (made by `write()` the
+    first time): it is called with the connection once, after the transaction's body and before
+    its commit, so that what many use cases of a batch each ask for is written in one statement
+    (store/document_search.py's rows). Rolled back with the transaction, it is dropped with it.
+    None: `conn` is not in a transaction of `Database.transaction`; the caller writes at once."""
+    work = conn.info.get(AT_COMMIT)
+    if work is None:
+        return None
+    found = work.get(key)
+    if found is None:
+        found = work[key] = write()
+    return found
+
+
+def remembered(conn: Connection) -> dict[Any, Any] | None:
+    """What the write transaction on `conn` remembers of rows it read (an account's clock), by a
+    key of the store module that reads them, which forgets (pops) its key when it writes them.
+    A savepoint undone gives it back as it was when the savepoint began (`UseCasePoints`).
+    None: `conn` is not in a transaction of `Database.transaction`; nothing is remembered."""
+    memo: dict[Any, Any] | None = conn.info.get(MEMO)
+    return memo
+
+
 class UseCasePoints:
     """Savepoints on one write connection, one use case at a time (the writer's batches): a use
     case that refuses is undone alone. On SQLite, on the driver's cursor: a pair costs about
@@ -443,14 +481,20 @@ class UseCasePoints:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._sealed = 0
+        self._memo: dict[Any, Any] = {}
 
     def begin(self) -> None:
         deferred.defer(self._conn, "SAVEPOINT use_case")
         self._sealed = len(self._conn.info.get(SEALED, ()))
+        self._memo = dict(self._conn.info.get(MEMO, ()))
 
     def undo(self) -> None:
         deferred.defer(self._conn, "ROLLBACK TO SAVEPOINT use_case")
         del self._conn.info.get(SEALED, [])[self._sealed :]  # the heads it moved are undone with it
+        memo = self._conn.info.get(MEMO)
+        if memo is not None:  # and what it read or wrote is remembered as before it
+            memo.clear()
+            memo.update(self._memo)
 
     def end(self) -> None:
         deferred.defer(self._conn, "RELEASE SAVEPOINT use_case")

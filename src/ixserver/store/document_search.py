@@ -2,9 +2,14 @@
 holding its client name, reference and observations and its lines' names and descriptions, the
 fields apart by U+001F (so that a text is never found across two of them).
 
-The store writes a document's row once per write of its text (`index`: a new document with its
-lines, a draft's new content, an issue that froze another client name), in one statement built
-from the rows just written; no trigger, so that a line costs the index nothing of its own.
+The store notes a document whenever its text is written (`index`: a new document with its lines,
+a draft's new content, an issue that froze another client name), and its write transaction
+rewrites the rows of every document it noted once, just before its commit (`store/db.at_commit`):
+one statement from the rows as they then are (two on SQLite when rows are replaced), whatever
+the number of documents of the batch; no trigger, so that a line costs the index nothing of its
+own. On SQLite that also keeps the FTS5 table out of the batch's savepoints, where it wrote its
+pending text to the file at every use case (a segment each, then merges of those segments). A
+use case undone by its savepoint leaves its note: the row is then written from what is there.
 
 - SQLite: an FTS5 table with the trigram tokenizer (case folded) that keeps its text (so a row
   can be rewritten without giving the text it had); a text is found as a phrase (`MATCH '"…"'`),
@@ -20,8 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, column, select, table, text
 
+from ixserver.store.db import at_commit
 from ixserver.store.prepared import Prepared
 
 TRIGRAM = 3  # the shortest text the trigram index finds
@@ -42,22 +49,27 @@ def _body(dialect: str) -> str:
     )
 
 
+_IDS = {
+    "sqlite": "(SELECT value FROM json_each(:ids))",  # a JSON list: one statement for any number
+    "postgresql": "ANY(:ids)",  # an array
+}
 _INDEX = {
     "sqlite": (
-        Prepared(text("DELETE FROM document_search WHERE rowid = :document_id")),
+        Prepared(text(f"DELETE FROM document_search WHERE rowid IN {_IDS['sqlite']}")),
         Prepared(
             text(
                 f"INSERT INTO document_search (rowid, body) SELECT d.id, {_body('sqlite')}"
-                " FROM documents d WHERE d.id = :document_id"
+                f" FROM documents d WHERE d.id IN {_IDS['sqlite']}"
             )
         ),  # fmt: skip
     ),
     "postgresql": (
-        None,  # the insert rewrites the row it meets
+        None,  # the insert rewrites the rows it meets
         Prepared(
             text(
                 f"INSERT INTO document_search (key, document_id, body) SELECT d.id, d.id, {_body('postgresql')}"
-                " FROM documents d WHERE d.id = :document_id ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body"
+                f" FROM documents d WHERE d.id = {_IDS['postgresql']} ORDER BY d.id"
+                " ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body"
             )
         ),  # fmt: skip
     ),
@@ -72,13 +84,41 @@ _FORGET = {
 }
 
 
+class _Noted(dict[int, bool]):
+    """The documents whose rows a write transaction rewrites before its commit: id -> whether it
+    is new (has no row yet)."""
+
+    def __call__(self, conn: Connection) -> None:
+        _write(conn, self)
+
+
+_NOTED = "document_search"
+
+
 def index(conn: Connection, document_id: int, new: bool) -> None:
-    """(Re)write the document's row from its rows as they are now (sent after them: on PostgreSQL
-    with the statements it follows); `new`: it has no row yet."""
-    forget, write = _INDEX[conn.dialect.name]
-    if forget is not None and not new:
-        forget.send(conn, {"document_id": document_id})
-    write.send(conn, {"document_id": document_id})
+    """Note that the document's text was written (`new`: it has no row yet): its row is
+    rewritten from its rows as they are at the end of the transaction, with every other noted
+    one; at once outside a transaction of `Database.transaction`."""
+    noted = at_commit(conn, _NOTED, _Noted)
+    if noted is None:
+        _write(conn, {document_id: new})
+    else:
+        noted[document_id] = noted.get(document_id, True) and new
+
+
+def _write(conn: Connection, noted: dict[int, bool]) -> None:
+    """Write the rows of the noted documents (sent: on PostgreSQL with the statement that follows,
+    or the commit)."""
+    dialect = conn.dialect.name
+    forget, write = _INDEX[dialect]
+    stale = sorted(i for i, new in noted.items() if not new)
+    if forget is not None and stale:
+        forget.send(conn, {"ids": _ids(dialect, stale)})
+    write.send(conn, {"ids": _ids(dialect, sorted(noted))})
+
+
+def _ids(dialect: str, ids: list[int]) -> Any:
+    return orjson.dumps(ids).decode() if dialect == "sqlite" else ids
 
 
 def forget_account(conn: Connection, account_id: int) -> None:

@@ -249,9 +249,18 @@ _AS_JSON = ("client", "issuer")
 
 
 def set_status(
-    conn: Connection, document_id: int, status: str, reason: str | None, now: datetime, numbering: Numbering | None
+    conn: Connection,
+    document_id: int,
+    status: str,
+    reason: str | None,
+    now: datetime,
+    numbering: Numbering | None,
+    *,
+    client_name: str | None = None,
 ) -> None:
-    """A change of state; with `numbering`, the finalization that issues the document."""
+    """A change of state; with `numbering`, the finalization that issues the document.
+    `client_name`: the client's name the document had, which its text row holds: the row is
+    written again only when the issue froze another."""
     values: dict[str, Any] = {
         "document_id": document_id,
         "status": status,
@@ -266,8 +275,8 @@ def set_status(
         if numbering.issuer is not None:
             values["issuer"] = orjson.dumps(numbering.issuer).decode()
     _UPDATE_DOCUMENT.send(conn, values)
-    if numbering is not None and numbering.client is not None:  # the client's name as issued is searched
-        document_search.index(conn, document_id, new=False)
+    if numbering is not None and numbering.client is not None and numbering.client["name"] != client_name:
+        document_search.index(conn, document_id, new=False)  # the client's name as issued is searched
 
 
 def _insert_lines(conn: Connection, document_id: int, lines: list[DocumentLine]) -> None:

@@ -25,7 +25,7 @@ _MISSING = object()
 
 
 class _Plan:
-    __slots__ = ("sql", "params", "convert", "positional", "_types", "_dialect")
+    __slots__ = ("sql", "params", "convert", "positional", "bind", "_types", "_dialect")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str]) -> None:
         compiled: Any = statement.compile(
@@ -44,6 +44,7 @@ class _Plan:
             bind = compiled.binds[name]
             fixed = bind.effective_value if not bind.required and bind.key not in column_keys else _MISSING
             self.params.append((name, bind.key, fixed, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        self.bind = self._binder()
         columns = getattr(compiled, "_result_columns", None) or []
         self._types = [c[3] for c in columns]
         self._dialect = dialect
@@ -71,16 +72,26 @@ class _Plan:
                 self.convert = _as_tuples
         return self.convert
 
-    def bind(self, values: Mapping[str, Any]) -> Any:
-        out = []
-        for _name, key, fixed, processor in self.params:
-            value = values.get(key, fixed)
-            if value is _MISSING:
-                raise KeyError(f"no value for the parameter {key!r}")
-            out.append(processor(value) if processor is not None else value)
-        if self.positional:
-            return out
-        return {name: value for (name, *_), value in zip(self.params, out, strict=True)}
+    def _binder(self) -> Callable[[Mapping[str, Any]], Any]:
+        """A function from the caller's values to the driver's parameters, generated for this
+        statement (`[p0(v["a"]), v.get("b", f1), …]`): no loop, no test per value. A value
+        missing (and not fixed by the statement) is a KeyError naming it."""
+        namespace: dict[str, Any] = {}
+        items = []
+        for index, (name, key, fixed, processor) in enumerate(self.params):
+            if fixed is _MISSING:
+                value = f"v[{key!r}]"
+            else:
+                namespace[f"f{index}"] = fixed
+                value = f"v.get({key!r}, f{index})"
+            if processor is not None:
+                namespace[f"p{index}"] = processor
+                value = f"p{index}({value})"
+            items.append(value if self.positional else f"{name!r}: {value}")
+        body = f"[{', '.join(items)}]" if self.positional else f"{{{', '.join(items)}}}"
+        exec(f"def bind(v):\n    return {body}", namespace)  # noqa: S102
+        bind: Callable[[Mapping[str, Any]], Any] = namespace["bind"]
+        return bind
 
     def rows(self, cursor: Any, raws: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         if not raws:
@@ -120,21 +131,24 @@ class Prepared:
         raw = conn.connection.dbapi_connection
         assert raw is not None
         cursor = raw.cursor()
-
-        def execute() -> None:
-            if many:
-                cursor.executemany(plan.sql, params)
-            elif self.planned_per_values and conn.dialect.name == "postgresql":
-                cursor.execute(plan.sql, params, prepare=False)  # type: ignore[call-arg]  # psycopg: never a prepared statement
-            else:
-                cursor.execute(plan.sql, params)
-
-        queue = deferred.taken(conn)
         try:
-            if queue:  # the writes deferred before it go with it (PostgreSQL)
-                deferred.send_with(raw, queue, execute)
+            if conn.dialect.name != "postgresql":  # SQLite: nothing deferred, nothing else to say
+                (cursor.executemany if many else cursor.execute)(plan.sql, params)
             else:
-                execute()
+                queue = deferred.taken(conn)
+
+                def execute() -> None:
+                    if many:
+                        cursor.executemany(plan.sql, params)
+                    elif self.planned_per_values:
+                        cursor.execute(plan.sql, params, prepare=False)  # type: ignore[call-arg]  # psycopg: never a prepared statement
+                    else:
+                        cursor.execute(plan.sql, params)
+
+                if queue:  # the writes deferred before it go with it
+                    deferred.send_with(raw, queue, execute)
+                else:
+                    execute()
         except conn.dialect.loaded_dbapi.Error as exc:
             error = deferred.driver_error(conn, exc, plan.sql, params, cursor)
             cursor.close()

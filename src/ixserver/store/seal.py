@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ixserver.store.db import SEALED, SealedHead
+from ixserver.store.db import SEALED, SealedHead, at_commit
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import seal_events, seal_heads
 
@@ -38,20 +38,39 @@ _ADVANCE = Prepared(
     update(seal_heads).where(_h.account_id == bindparam("of_account")).values(seq=_h.seq + 1).returning(_h.seq, _h.mac)
 )
 _APPEND = Prepared(insert(seal_events))
-_SET_MAC = Prepared(update(seal_heads).where(_h.account_id == bindparam("of_account")).values(mac=bindparam("new_mac")))
+_SET_HEAD = Prepared(
+    update(seal_heads)
+    .where(_h.account_id == bindparam("of_account"))
+    .values(seq=bindparam("new_seq"), mac=bindparam("new_mac"))
+)
 
 
 def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
-    """The next event's number and the MAC it chains to."""
+    """The next event's number and the MAC it chains to. In a transaction that moved the
+    account's head already, from the head it noted (store/db.py's SEALED: a use case undone by
+    its savepoint takes its notes with it), without a statement: the head's row was locked by
+    the first, and is written once, before the commit (`append`)."""
+    moved = _moved(conn, account_id)
+    if moved is not None:
+        return moved[0] + 1, moved[1]
     row = _ADVANCE.first(conn, {"of_account": account_id})
     if row is None:
         raise RuntimeError(f"account {account_id} has no seal head")
     return int(row[0]), str(row[1])
 
 
+def _moved(conn: Connection, account_id: int) -> tuple[int, str] | None:
+    """The account's head as this transaction last noted it, if it moved it."""
+    for noted, seq, mac, _what in reversed(conn.info.get(SEALED) or ()):
+        if noted == account_id:
+            return seq, mac
+    return None
+
+
 def append(conn: Connection, account_id: int, event: SealEvent, now: datetime, label: str) -> None:
-    """The event, and the head moved on to its MAC; noted for the seal journal (`label`: what
-    the event is of, e.g. "FT 2026/3")."""
+    """The event, and the head moved on to it: noted for the seal journal (`label`: what the
+    event is of, e.g. "FT 2026/3"), and written to the head's row before the commit, once for
+    all the account's events of the transaction (at once outside `Database.transaction`)."""
     values = {
         "account_id": account_id,
         "seq": event.seq,
@@ -61,10 +80,24 @@ def append(conn: Connection, account_id: int, event: SealEvent, now: datetime, l
         "mac": event.mac,
         "created_at": now,
     }
-    # deferred (store/deferred.py): on PostgreSQL both go with the transaction's next statement
+    # deferred (store/deferred.py): on PostgreSQL it goes with the transaction's next statement
     _APPEND.send(conn, values)
-    _SET_MAC.send(conn, {"of_account": account_id, "new_mac": event.mac})
+    if at_commit(conn, _HEADS, lambda: _write_heads) is None:  # not in a Database.transaction
+        _SET_HEAD.send(conn, {"of_account": account_id, "new_seq": event.seq, "new_mac": event.mac})
     _note(conn, (account_id, event.seq, event.mac, label))
+
+
+_HEADS = "seal_heads"
+
+
+def _write_heads(conn: Connection) -> None:
+    """Each head the transaction moved, as it last noted it (a reset's included)."""
+    heads: dict[int, tuple[int, str]] = {}
+    for account_id, seq, mac, _what in conn.info.get(SEALED) or ():
+        heads[account_id] = (seq, mac)
+    for account_id in sorted(heads):  # one order in every writer
+        seq, mac = heads[account_id]
+        _SET_HEAD.send(conn, {"of_account": account_id, "new_seq": seq, "new_mac": mac})
 
 
 def _note(conn: Connection, head: SealedHead) -> None:
@@ -74,6 +107,10 @@ def _note(conn: Connection, head: SealedHead) -> None:
 
 
 def head(conn: Connection, account_id: int) -> tuple[int, str] | None:
+    """The account's head (in a write transaction that moved it, as it last noted it)."""
+    moved = _moved(conn, account_id)
+    if moved is not None:
+        return moved
     row = conn.execute(select(_h.seq, _h.mac).where(_h.account_id == account_id)).first()
     return (int(row[0]), str(row[1])) if row else None
 
