@@ -24,9 +24,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from ixserver.domain.errors import CommitUnknown, DatabaseUnavailable
@@ -410,6 +410,17 @@ def side_engine(database_url: str, suffix: str, pool_size: int = 1) -> Engine:
     engine = create_engine(side, connect_args={"check_same_thread": False, "timeout": 10})
     event.listen(engine, "connect", _side_pragmas)
     return engine
+
+
+def create_side_tables(engine: Engine, *tables: Table) -> None:
+    """The side file's tables (SQLite), made by whichever server process opens it first: two that
+    start together both find a table missing, and the second's CREATE fails; it is there then."""
+    for table in tables:
+        try:
+            table.create(engine, checkfirst=True)
+        except OperationalError:
+            if not inspect(engine).has_table(table.name):
+                raise
 
 
 def _side_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ixserver.store.db import side_engine
+from ixserver.store.db import create_side_tables, side_engine
 from ixserver.store.tables import rate_counts
 
 Key = tuple[str, int]  # (who, minute)
@@ -25,7 +25,7 @@ class RateCounts:
     def __init__(self, database_url: str) -> None:
         self.engine = side_engine(database_url, "ratelimit")
         if self.engine.dialect.name == "sqlite":
-            rate_counts.create(self.engine, checkfirst=True)
+            create_side_tables(self.engine, rate_counts)
             self._insert: Any = sqlite_insert
         else:
             self._insert = pg_insert

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
 
-from ixserver.store.db import side_engine
+from ixserver.store.db import create_side_tables, side_engine
 from ixserver.store.tables import sandbox_faults, sandbox_requests
 
 _f, _r = sandbox_faults.c, sandbox_requests.c
@@ -54,8 +54,7 @@ class SandboxState:
     def __init__(self, database_url: str) -> None:
         self.engine: Engine = side_engine(database_url, "sandbox", pool_size=2)
         if self.engine.dialect.name == "sqlite":
-            sandbox_faults.create(self.engine, checkfirst=True)
-            sandbox_requests.create(self.engine, checkfirst=True)
+            create_side_tables(self.engine, sandbox_faults, sandbox_requests)
             self._marker = "?"
         else:
             self._marker = "%s"
