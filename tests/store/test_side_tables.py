@@ -10,21 +10,25 @@ from ixserver.store.rate_counts import RateCounts
 from ixserver.store.sandbox_state import SandboxState
 
 
+def _open_together(url: str, makers: list[type]) -> list[Exception]:
+    start, failed = threading.Barrier(len(makers)), []
+
+    def open_it(make: type) -> None:
+        start.wait()
+        try:
+            make(url).engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - what the test reports
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_it, args=(make,)) for make in makers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failed
+
+
 def test_processes_starting_together_all_open_the_side_file(tmp_path: Path) -> None:
     for attempt in range(5):
         url = f"sqlite:///{tmp_path / f'ix{attempt}.db'}"
-        start, failed = threading.Barrier(8), []
-
-        def open_it(make: type) -> None:
-            start.wait()
-            try:
-                make(url).engine.dispose()
-            except Exception as exc:  # noqa: BLE001 - what the test reports
-                failed.append(exc)
-
-        threads = [threading.Thread(target=open_it, args=(SandboxState if n % 2 else RateCounts,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failed == []
+        assert _open_together(url, [SandboxState, RateCounts] * 4) == []
