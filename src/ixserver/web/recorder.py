@@ -3,10 +3,13 @@
 
 `RecorderMiddleware` (inside AuthMiddleware: it needs the account) copies a request's body and
 its answer as they pass, up to BODY_MAX bytes each, and hands the entry to the process's
-`Recorder`, which writes what has gathered every FLUSH_EVERY seconds in one transaction of the
-shared store (store/sandbox_state.py), keeping the newest KEEP of each account. So a request
-costs a copy of its bodies and an append; the writes are off the request's path, and another
-server process sees a request within FLUSH_EVERY. The control API (`/_ixserver/…`) is not
+`Recorder`, which keeps the newest KEEP of each account and writes them every FLUSH_EVERY
+seconds in one transaction of the shared store (store/sandbox_state.py), which keeps the newest
+KEEP of each account. So a request costs a copy of its bodies and an append; the decoding and
+the writes are off the request's path, and at most KEEP entries of an account are written per
+flush however fast it sends (at 10,000 reads a second, writing each answer cost the sandbox's
+reads a third of their rate). `GET /_ixserver/requests` writes its process's entries first;
+another server process's are there within FLUSH_EVERY. The control API (`/_ixserver/…`) is not
 recorded; the key (`api_key`) is left out of the query."""
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +30,7 @@ from ixserver.store.sandbox_state import Recorded, SandboxState
 log = logging.getLogger("ixserver")
 BODY_MAX = 64 * 1024
 KEEP = 500
-FLUSH_EVERY = 0.1
+FLUSH_EVERY = 1.0
 CONTROL_PREFIX = "/_ixserver/"
 
 
@@ -40,19 +45,26 @@ def query_without_key(raw: bytes) -> str:
 class Recorder:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self._pending: deque[Recorded] = deque()  # appended on the event loop, drained by the flusher
+        # per account, its newest KEEP: appended on the event loop, taken by the flusher
+        self._pending: dict[int, deque[Taken]] = {}
         self._lock = threading.Lock()  # one flush at a time
+        self._taking = threading.Lock()  # the pending entries, between the loop and the flusher
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, entry: Recorded) -> None:
-        self._pending.append(entry)
+    def add(self, entry: Taken) -> None:
+        with self._taking:
+            kept = self._pending.get(entry.account_id)
+            if kept is None:
+                kept = self._pending[entry.account_id] = deque(maxlen=KEEP)
+            kept.append(entry)
 
     def flush(self) -> None:
         with self._lock:
-            entries = []
-            while self._pending:
-                entries.append(self._pending.popleft())
+            with self._taking:
+                pending, self._pending = self._pending, {}
+            entries = [taken.recorded() for kept in pending.values() for taken in kept]
+            entries.sort(key=lambda entry: entry.at)
             try:
                 self.state.record(entries, KEEP)
             except Exception:  # noqa: BLE001 - a recording is no reason to fail anything
@@ -115,16 +127,46 @@ class RecorderMiddleware:
             await self.app(scope, receiving, sending)
         finally:
             self.recorder.add(
-                Recorded(
-                    account_id=account.id,
-                    at=clock.real_now(),
-                    method=scope["method"],
-                    path=scope["path"],
-                    query=query_without_key(scope.get("query_string", b"")),
-                    status=status,
-                    duration_ms=round((time.perf_counter() - start) * 1000),
-                    request_body=asked.decode("utf-8", "replace"),
-                    response_body=answered.decode("utf-8", "replace"),
-                    truncated=truncated,
+                Taken(
+                    account.id,
+                    clock.real_now(),
+                    scope["method"],
+                    scope["path"],
+                    scope.get("query_string", b""),
+                    status,
+                    round((time.perf_counter() - start) * 1000),
+                    asked,
+                    answered,
+                    truncated,
                 )
             )
+
+
+@dataclass(slots=True)
+class Taken:
+    """A request as it passed, its bodies as bytes: made a `Recorded` (decoded) when written."""
+
+    account_id: int
+    at: datetime
+    method: str
+    path: str
+    query: bytes
+    status: int
+    duration_ms: int
+    request_body: bytearray
+    response_body: bytearray
+    truncated: bool
+
+    def recorded(self) -> Recorded:
+        return Recorded(
+            account_id=self.account_id,
+            at=self.at,
+            method=self.method,
+            path=self.path,
+            query=query_without_key(self.query),
+            status=self.status,
+            duration_ms=self.duration_ms,
+            request_body=self.request_body.decode("utf-8", "replace"),
+            response_body=self.response_body.decode("utf-8", "replace"),
+            truncated=self.truncated,
+        )
