@@ -169,7 +169,9 @@ ROUNDS = int(os.environ.get("BENCH_FAIRNESS_ROUNDS", "3"))
 
 
 def scenario(label: str, data_dir: Path, database_url: str | None) -> dict[str, object]:
-    with Server(data_dir, database_url) as server:
+    # BENCH_ACCOUNT_PARSE_MS: the server's IXSERVER_ACCOUNT_PARSE_MS (0: no parsing budget), to compare
+    budget = os.environ.get("BENCH_ACCOUNT_PARSE_MS")
+    with Server(data_dir, database_url, **({"IXSERVER_ACCOUNT_PARSE_MS": budget} if budget else {})) as server:
         quiet_key = server.cli("accounts", "create", f"quiet{server.port}")
         heavy_key = server.cli("accounts", "create", f"heavy{server.port}")
         quiet(server.base, quiet_key)  # warm

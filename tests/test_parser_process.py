@@ -87,6 +87,7 @@ def test_a_parse_past_its_deadline_is_a_503_and_the_parser_process_is_replaced(m
                 assert time.monotonic() < deadline, "the stuck parser process was stopped"
                 await asyncio.sleep(0.05)
             await ready(parser)  # started again at once
+            monkeypatch.setattr(parsing, "PARSE_SECONDS", 30.0)  # (its first parse imports the modules)
             assert await parser.parse(_parsed, b'{"a": 1}', "", _as_is) == {"a": 1}
         finally:
             parser.close()
@@ -100,3 +101,36 @@ def _state(pid: int) -> str:
             return stat.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_an_account_past_its_parsing_budget_waits_and_others_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ixserver.domain.errors import ParsingBudgetSpent
+    from ixserver.web import parsing
+
+    body = ('{"invoice": {' + ",".join(f'"k{i}": {i}' for i in range(40_000)) + "}}").encode()  # ~0.6 MB
+
+    async def run() -> None:
+        parser = BodyParser(account_parse_ms=20)  # 20 ms of CPU a second, a second's worth saved
+        parser.prestart()
+        while not parser._ready:
+            await asyncio.sleep(0.05)
+        try:
+            await parser.parse(_parsed, body, "", _as_is, account=1)
+            left, _since = parser._budgets[1]
+            assert left < 0.020 - 0.005, "the parse's CPU (some 15 ms or more) is charged to its account"
+            parser._budgets[1] = (-0.010, time.monotonic())  # 10 ms over: half a second to come back
+            started = time.monotonic()
+            await parser.parse(_parsed, b'{"a": 1}', "", _as_is, account=1)
+            assert time.monotonic() - started >= 0.45, "it waited for its budget"
+            parser._budgets[1] = (-0.010, time.monotonic())
+            started = time.monotonic()
+            await parser.parse(_parsed, b'{"a": 1}', "", _as_is, account=2)
+            assert time.monotonic() - started < 0.4, "another account's body does not wait"
+            monkeypatch.setattr(parsing, "MAX_WAIT", 0.1)
+            with pytest.raises(ParsingBudgetSpent) as refused:
+                await parser.parse(_parsed, b'{"a": 1}', "", _as_is, account=1)
+            assert refused.value.retry_after == 1
+        finally:
+            parser.close()
+
+    asyncio.run(run())

@@ -65,6 +65,7 @@ from ixserver.web.boundary import InputBoundary
 from ixserver.web.cache import ReadCache
 from ixserver.web.context import AppContext
 from ixserver.web.faults import FaultsMiddleware
+from ixserver.web.parsing import BodyParser
 from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.web.recorder import Recorder, RecorderMiddleware
 from ixserver.web.requestlog import RequestLogMiddleware
@@ -186,6 +187,7 @@ def build_context(
         ),
         cache=ReadCache(db, enabled=settings.read_cache),
         shares=AccountShares(settings.account_requests, settings.account_body_bytes, settings.max_body_bytes),
+        parser=BodyParser(settings.account_parse_ms),
         renderers=renderers_for(settings),
         drawing=asyncio.Semaphore(settings.render_workers),
         parent_pid=parent_pid,

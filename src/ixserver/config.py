@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     account_body_bytes: int = Field(
         default=1_000_000, ge=1, description="Bytes of request bodies of one account a server process works on at once."
     )
+    account_parse_ms: int = Field(
+        default=100,
+        ge=0,
+        description="Milliseconds of CPU a second that parsing one account's large bodies (over 64 kB) may take of a"
+        " server process; past it, its next large body waits (or, past 5 s, is a 429). 0: no limit.",
+    )
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."
     )

@@ -178,6 +178,17 @@ class AccountCreationNotAllowed(Forbidden):
     message = "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"
 
 
+class ParsingBudgetSpent(Throttled):
+    """An account's large request bodies have taken their share of a server process's CPU, and
+    the next would wait too long for it to come back (web/parsing.py)."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(
+            f"This account's large request bodies have taken their share of the server; retry in {seconds} s"
+        )
+        self.retry_after = seconds
+
+
 class AccountCreationLimit(Throttled):
     def __init__(self, per_day: int) -> None:
         super().__init__(f"Too many accounts created: at most {per_day} a day")

@@ -12,8 +12,17 @@ are parsed in place.
 
 A parse has a deadline (PARSE_SECONDS; a body of 1 MB takes some 30 ms): past it, the parser
 process is stopped and started again, and the request answers 503 with Retry-After, as a PDF
-past its bounds does. If the parser process dies, the body is parsed in a thread instead, and
-the next large body starts a new one.
+past its bounds does.
+
+Each account has a budget of parsing CPU in the process (IXSERVER_ACCOUNT_PARSE_MS a second,
+100 by default, up to a second's worth saved): the CPU each of its parses took is charged to it,
+and once it is spent, its next large body waits until the budget has come back, or, if that is
+more than MAX_WAIT seconds away, is a 429 with Retry-After. The parser runs at `nice` 10, but
+the other accounts' processes still share the machine's cores with it: an account sending 1 MB
+bodies at its rate limit (13 a second) took a third of a 2-core machine.
+
+If the parser process dies, the body is parsed in a thread instead, and the next large body
+starts a new one.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -31,7 +41,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from ixserver.domain.errors import ParseUnavailable
+from ixserver.domain.errors import ParseUnavailable, ParsingBudgetSpent
 from ixserver.writes import crossing
 
 log = logging.getLogger("ixserver")
@@ -39,27 +49,64 @@ T = TypeVar("T")
 PARSER_NICE = 10
 PARENT_CHECK = 1.0  # seconds between the parser process's looks at whether its server process is there
 PARSE_SECONDS = 5.0  # a parse's deadline in the parser process (a 1 MB body: ~30 ms)
+MAX_WAIT = 5.0  # seconds a large body may wait for its account's parsing budget; beyond, a 429
+PARSE_IN_THREAD = 0.03  # CPU seconds charged for a body parsed in a thread (a 1 MB body's)
+BUDGETS_KEPT = 10_000  # accounts whose spent budget a process remembers before forgetting rested ones
 
 
 class BodyParser:
-    def __init__(self) -> None:
+    def __init__(self, account_parse_ms: int = 0) -> None:
         self._pool: ProcessPoolExecutor | None = None
         self._ready = False  # the parser process has started (it takes a second or more to)
+        self._rate = account_parse_ms / 1000  # CPU seconds a second per account; 0: no budget
+        self._budgets: dict[int, tuple[float, float]] = {}  # account -> (CPU seconds left, when)
+
+    async def _within_budget(self, account: int) -> None:
+        """Wait until the account's parsing budget is not spent; Throttled if that is far."""
+        left, since = self._budgets.get(account, (self._rate, time.monotonic()))
+        now = time.monotonic()
+        left = min(self._rate, left + (now - since) * self._rate)  # at most a second's worth saved
+        self._budgets[account] = (left, now)
+        if left >= 0:
+            return
+        wait = -left / self._rate
+        if wait > MAX_WAIT:
+            raise ParsingBudgetSpent(math.ceil(wait))
+        await asyncio.sleep(wait)
+
+    def _charge(self, account: int, cpu: float) -> None:
+        left, since = self._budgets.get(account, (self._rate, time.monotonic()))
+        self._budgets[account] = (left - cpu, since)
+        if len(self._budgets) > BUDGETS_KEPT:  # accounts long at rest have their whole budget
+            now = time.monotonic()
+            for other, (kept, when) in list(self._budgets.items()):
+                if kept >= 0 and now - when > 1:
+                    del self._budgets[other]
 
     def prestart(self) -> None:
         """Start the parser process in the background, so that the first large body need not."""
         self._started()
 
-    async def parse(self, parsed: Callable[..., T], *args: Any) -> T:
+    async def parse(self, parsed: Callable[..., T], *args: Any, account: int | None = None) -> T:
         """`parsed(*args)` in the parser process (its function and arguments picklable); in a
         thread while the parser process is starting (the first large bodies do not wait for it).
-        Past PARSE_SECONDS, ParseUnavailable (a 503) and a new parser process."""
+        Past PARSE_SECONDS, ParseUnavailable (a 503) and a new parser process. With `account`,
+        within the account's parsing budget (its CPU is charged to it)."""
+        budget = account is not None and self._rate > 0
+        if budget:
+            assert account is not None
+            await self._within_budget(account)
         pool = self._started()
         if not self._ready:
-            return await asyncio.to_thread(parsed, *args)
+            try:
+                return await asyncio.to_thread(parsed, *args)
+            finally:
+                if budget:
+                    assert account is not None
+                    self._charge(account, PARSE_IN_THREAD)
         loop = asyncio.get_running_loop()
         try:
-            payload = await asyncio.wait_for(loop.run_in_executor(pool, _outcome, parsed, args), PARSE_SECONDS)
+            payload, cpu = await asyncio.wait_for(loop.run_in_executor(pool, _outcome, parsed, args), PARSE_SECONDS)
         except TimeoutError:
             log.error("a body took the parser process more than %.0f s: it is started again", PARSE_SECONDS)
             self._kill(pool)
@@ -68,6 +115,9 @@ class BodyParser:
             log.error("the parser process ended; this body is parsed in a thread, the next starts it again")
             self.close()
             return await asyncio.to_thread(parsed, *args)
+        if budget:
+            assert account is not None
+            self._charge(account, cpu)
         _id, ok, value = crossing.read_outcome(payload)
         if ok:
             return value
@@ -121,9 +171,12 @@ def _follow(parent: int) -> None:
     os._exit(0)
 
 
-def _outcome(parsed: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
-    """In the parser process: what `parsed(*args)` gave or raised, as crossing.py writes it."""
+def _outcome(parsed: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bytes, float]:
+    """In the parser process: what `parsed(*args)` gave or raised, as crossing.py writes it, and
+    the CPU seconds it took."""
+    started = time.process_time()
     try:
-        return crossing.outcome(0, True, parsed(*args))[4:]
+        payload = crossing.outcome(0, True, parsed(*args))[4:]
     except Exception as exc:  # noqa: BLE001 - the request's error, raised in the server process
-        return crossing.outcome(0, False, exc)[4:]
+        payload = crossing.outcome(0, False, exc)[4:]
+    return payload, time.process_time() - started

@@ -70,7 +70,10 @@ async def read_parsed(request: Request, parse: Callable[[dict[str, Any]], T]) ->
     content_type = request.headers.get("content-type", "")
     if len(raw) > PARSE_APART_BYTES:
         metrics.BODIES_PARSED_APART.inc()
-        return await ctx.parser.parse(_parsed, raw, content_type, parse)
+        account = request.scope.get("state", {}).get("account")
+        return await ctx.parser.parse(
+            _parsed, raw, content_type, parse, account=account.id if account is not None else None
+        )
     return _parsed(raw, content_type, parse)
 
 
