@@ -92,3 +92,16 @@ def test_bad_faults_are_refused(api: Api, fault: dict[str, object]) -> None:
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["error"]
     assert api.get("/_ixserver/faults").json()["faults"] == []
+
+
+def test_an_account_holds_a_bounded_number_of_faults(api: Api) -> None:
+    from ixserver.store.sandbox_state import MAX_FAULTS
+
+    for n in range(MAX_FAULTS):
+        add(api, path=f"/never/{n}.json", status=500)
+    refused = api.post("/_ixserver/faults", json={"fault": {"path": "/items.json", "status": 503}})
+    assert refused.status_code == 422 and f"at most {MAX_FAULTS} faults" in refused.json()["errors"][0]["error"]
+    assert len(api.get("/_ixserver/faults").json()["faults"]) == MAX_FAULTS, "nothing added"
+    assert api.delete("/_ixserver/faults").status_code == 200
+    add(api, path="/items.json", status=503)
+    assert api.get("/items.json").status_code == 503

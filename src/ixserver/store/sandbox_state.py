@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
+from ixserver.domain.errors import ValidationFailed
 from ixserver.store.db import create_side_tables, side_engine
 from ixserver.store.tables import sandbox_faults, sandbox_requests
 
@@ -27,6 +28,7 @@ _f, _r = sandbox_faults.c, sandbox_requests.c
 
 FAULTS_FRESH = 1.0  # seconds a process uses the faults it read of an account
 FAULTS_CACHED = 10_000  # accounts whose faults a process remembers, at most
+MAX_FAULTS = 100  # faults an account may hold at once
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,11 @@ class SandboxState:
     def add_fault(self, account_id: int, fault: Fault) -> Fault:
         values = {k: v for k, v in fault.__dict__.items() if k != "id"}
         with self.engine.begin() as conn:
+            held = conn.execute(select(func.count()).where(_f.account_id == account_id)).scalar_one()
+            if held >= MAX_FAULTS:  # each is matched against every request of the account
+                raise ValidationFailed(
+                    f"An account can have at most {MAX_FAULTS} faults: clear them first (DELETE /_ixserver/faults)"
+                )
             new_id = conn.execute(
                 sandbox_faults.insert().values(account_id=account_id, **values).returning(_f.id)
             ).scalar_one()
