@@ -93,6 +93,17 @@ def test_a_logo_is_a_png_or_jpeg_reencoded_within_bounds(api: Api) -> None:
         assert bad.status_code == 422 and bad.json() == {"errors": [{"error": "The logo must be a PNG or JPEG image"}]}
     too_large = api.put("/_ixserver/account/logo", content=logo_png() + b"\0" * MAX_BYTES)
     assert too_large.status_code == 413
+    too_many = logo_png(4000, 2600)  # 10.4 million pixels in a few kB: refused before it is decoded
+    assert len(too_many) < MAX_BYTES
+    refused_size = api.put("/_ixserver/account/logo", content=too_many)
+    assert refused_size.status_code == 422, refused_size.text
+    assert refused_size.json() == {"errors": [{"error": "The logo must have at most 10 000 000 pixels"}]}
+    photo = io.BytesIO()
+    Image.new("RGB", (3800, 2600), "navy").save(photo, "JPEG", quality=50)  # decoded at a quarter's scale
+    scaled = api.put("/_ixserver/account/logo", content=photo.getvalue())
+    assert scaled.status_code == 200, scaled.text
+    with Image.open(io.BytesIO(api.get("/_ixserver/account/logo").content)) as image:
+        assert image.size[0] <= MAX_SIZE[0] and image.size[1] <= MAX_SIZE[1]
     assert api.get("/_ixserver/account.json").json()["account"]["logo"] != digest, "the JPEG is the logo now"
     assert api.delete("/_ixserver/account/logo").json()["account"]["logo"] is None
     assert api.get("/_ixserver/account/logo").status_code == 404

@@ -13,7 +13,10 @@ from PIL import Image, UnidentifiedImageError
 from ixserver.domain.errors import InvalidLogo, RequestTooLarge
 
 MAX_BYTES = 500 * 1024  # what PUT /_ixserver/account/logo accepts
-MAX_SOURCE_PIXELS = 40_000_000  # larger images are refused before they are decoded
+# Larger images are refused before they are decoded: a decode takes 4 bytes a pixel (and as many
+# again to convert) of the server process that draws it, 40 MB at most here. A JPEG is decoded at
+# the smallest scale that still covers MAX_SIZE (its `draft`).
+MAX_SOURCE_PIXELS = 10_000_000
 MAX_SIZE = (1200, 600)  # what is kept: larger images are scaled down to fit
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 LOGO_MM = (45, 18)  # the most a logo takes on a PDF: its box, the image fitted inside
@@ -30,7 +33,9 @@ def normalized(body: bytes) -> tuple[bytes, str]:
             image = Image.open(io.BytesIO(body), formats=tuple(FORMATS))
             width, height = image.size
             if width * height > MAX_SOURCE_PIXELS:
-                raise InvalidLogo(f"The logo must have at most {MAX_SOURCE_PIXELS} pixels")
+                raise InvalidLogo(f"The logo must have at most {MAX_SOURCE_PIXELS:,} pixels".replace(",", " "))
+            if image.format == "JPEG":
+                image.draft("RGB", MAX_SIZE)
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise InvalidLogo() from exc
