@@ -392,3 +392,18 @@ def test_a_document_in_another_currency_shows_its_vat_in_euros_and_the_rate(api:
         ]
     assert missing == []
     assert "IVA em euros" not in text_of(download(api, issue(api, client=CLIENT, items=PRICED)["id"]), tmp_path)
+
+
+def test_an_issued_document_keeps_the_language_it_was_issued_in(api: Api, tmp_path: Path) -> None:
+    """The words of an issued document are frozen with its client: a later change of the client's
+    language leaves its PDF, signed and kept, the same bytes; a draft follows the client."""
+    english = {**CLIENT, "name": "Harbour Ltd", "code": "HBR", "language": "en", "country": "Great Britain"}
+    client_id = api.post("/clients.json", json={"client": english}).json()["client"]["id"]
+    sold = issue(api, client={"name": "Harbour Ltd", "code": "HBR"}, items=LINES[:1])
+    draft = create(api, client={"name": "Harbour Ltd", "code": "HBR"}, items=LINES[:1])
+    before = download(api, sold["id"])
+    assert "Invoice" in text_of(before, tmp_path) and "Invoice" in text_of(download(api, draft["id"]), tmp_path)
+    moved = api.put(f"/clients/{client_id}.json", json={"client": {**english, "language": "pt"}})
+    assert moved.status_code == 200, moved.text
+    assert download(api, sold["id"]) == before, "issued: the same bytes, in the language it was issued in"
+    assert "Fatura" in text_of(download(api, draft["id"]), tmp_path), "a draft prints in its client's language now"

@@ -78,7 +78,7 @@ def document_context(
             )
     context = view.Context(
         issuer=view.Issuer.of(frozen),
-        language=client.language if client is not None else account.language,
+        language=_language(document, client.language if client is not None else account.language),
         certificate=certificate,
         training=sequence_store.series_type_of(conn, document.sub_sequence_id) == TRAINING,
         second_copy=second_copy,
@@ -86,6 +86,13 @@ def document_context(
         related=related,
     )
     return context, logo
+
+
+def _language(document: Document, current: str) -> str:
+    """The language a document prints in: as its client was when it was issued (frozen with the
+    client), else (a draft, or a document issued before the language was kept) the client's now."""
+    frozen = document.client.get("language") if document.number is not None else None
+    return str(frozen) if frozen else current
 
 
 def public_view(conn: Connection, token: str, certificate: int) -> dict[str, Any] | None:

@@ -51,7 +51,8 @@ _DOCS_BASE = select(*_DOC_COLUMNS, _ss.serie).select_from(
 _DOCS = PerLength(lambda n: _DOCS_BASE.where(_d.id.in_([bindparam(f"i{k}") for k in range(n)])))
 _DOC = Prepared(_DOCS_BASE.where(_d.account_id == bindparam("account_id"), _d.id == bindparam("id")))
 # The document with its client as the client is now (finalization freezes that on the document).
-CLIENT_FIELDS = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id")
+# the client as a document keeps it (frozen at issue): language too, the words its PDF and page print in
+CLIENT_FIELDS = ("id", "name", "code", "email", "address", "city", "postal_code", "country", "fiscal_id", "language")
 _DOC_AND_CLIENT_QUERY = (
     select(*_DOC_COLUMNS, _ss.serie, *(getattr(clients.c, f).label(f"client__{f}") for f in CLIENT_FIELDS))
     .select_from(
