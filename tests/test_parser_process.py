@@ -9,12 +9,16 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from ixserver.domain.errors import MalformedRequest
-from ixserver.web.parsing import BodyParser
+from ixserver.store.rate_counts import RateCounts
+from ixserver.web.parsing import PARSE_BUDGET, BodyParser
+from ixserver.web.ratelimit import SharedRateLimit
 from ixserver.web.wire import _as_is, _parsed
+from tests.support import MovedClock
 
 KILLED_SERVER = """
 import asyncio, os, sys
@@ -103,34 +107,69 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def test_an_account_past_its_parsing_budget_waits_and_others_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+def _budget(path: Path, clock: MovedClock) -> SharedRateLimit:
+    """A server process's parsing budget, counted in the shared counts of the database at `path`
+    (as app.py builds it)."""
+    return SharedRateLimit(0, RateCounts(f"sqlite:///{path}"), clock=clock, window=1.0, prefix=PARSE_BUDGET)
+
+
+def test_the_parsing_budget_is_one_for_all_processes_and_carries_what_went_past(tmp_path: Path) -> None:
+    clock = MovedClock()
+    clock.move(1 - clock.time() % 1 + 0.001)  # the start of a second
+    one, other = _budget(tmp_path / "db", clock), _budget(tmp_path / "db", clock)  # two server processes
+    try:
+        assert other.wait(1, 20_000) == 0.0
+        one.spend(1, 50_000, 20_000)  # 50 ms where 20 a second are allowed: this second, the next, half the third
+        one._flush()
+        other._flush()  # (its thread's, every 0.1 s)
+        wait = other.wait(1, 20_000)
+        assert 1.9 < wait <= 2.0, "the other process waits for what went past, two seconds on"
+        assert other.wait(2, 20_000) == 0.0, "another account has its own budget"
+        clock.move(2)
+        assert other.wait(1, 20_000) == 0.0
+    finally:
+        one.counts.dispose()
+        other.counts.dispose()
+
+
+def test_an_account_past_its_parsing_budget_waits_and_others_do_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from ixserver.domain.errors import ParsingBudgetSpent
     from ixserver.web import parsing
 
     body = ('{"invoice": {' + ",".join(f'"k{i}": {i}' for i in range(40_000)) + "}}").encode()  # ~0.6 MB
+    clock = MovedClock()
+    budget = _budget(tmp_path / "db", clock)
+    name = f"{PARSE_BUDGET}1"
+
+    def spent() -> int:
+        now = int(clock.time())
+        with budget._lock:
+            return budget._total((name, now)) + budget._total((name, now + 1))
 
     async def run() -> None:
-        parser = BodyParser(account_parse_ms=20)  # 20 ms of CPU a second, a second's worth saved
+        parser = BodyParser(account_parse_ms=20, budget=budget)  # 20 ms of CPU a second
         parser.prestart()
         while not parser._ready:
             await asyncio.sleep(0.05)
         try:
             await parser.parse(_parsed, body, "", _as_is, account=1)
-            left, _since = parser._budgets[1]
-            assert left < 0.020 - 0.005, "the parse's CPU (some 15 ms or more) is charged to its account"
-            parser._budgets[1] = (-0.010, time.monotonic())  # 10 ms over: half a second to come back
+            assert spent() >= 5_000, "the parse's CPU (some 15 ms or more) is charged to its account"
+            budget.spend(1, 20_000, 20_000)  # this second's budget spent
             started = time.monotonic()
             await parser.parse(_parsed, b'{"a": 1}', "", _as_is, account=1)
-            assert time.monotonic() - started >= 0.45, "it waited for its budget"
-            parser._budgets[1] = (-0.010, time.monotonic())
+            assert time.monotonic() - started >= 0.05 or clock.time() % 1 < 0.1, "it waited for the next second"
+            budget.spend(1, 40_000, 20_000)
             started = time.monotonic()
             await parser.parse(_parsed, b'{"a": 1}', "", _as_is, account=2)
             assert time.monotonic() - started < 0.4, "another account's body does not wait"
             monkeypatch.setattr(parsing, "MAX_WAIT", 0.1)
             with pytest.raises(ParsingBudgetSpent) as refused:
                 await parser.parse(_parsed, b'{"a": 1}', "", _as_is, account=1)
-            assert refused.value.retry_after == 1
+            assert refused.value.retry_after in (1, 2)
         finally:
             parser.close()
+            budget.counts.dispose()
 
     asyncio.run(run())

@@ -65,7 +65,7 @@ from ixserver.web.boundary import InputBoundary
 from ixserver.web.cache import ReadCache
 from ixserver.web.context import AppContext
 from ixserver.web.faults import FaultsMiddleware
-from ixserver.web.parsing import BodyParser
+from ixserver.web.parsing import PARSE_BUDGET, BodyParser
 from ixserver.web.ratelimit import RateLimiter, SharedRateLimit
 from ixserver.web.recorder import Recorder, RecorderMiddleware
 from ixserver.web.requestlog import RequestLogMiddleware
@@ -187,7 +187,12 @@ def build_context(
         ),
         cache=ReadCache(db, enabled=settings.read_cache),
         shares=AccountShares(settings.account_requests, settings.account_body_bytes, settings.max_body_bytes),
-        parser=BodyParser(settings.account_parse_ms),
+        parser=BodyParser(
+            settings.account_parse_ms,
+            SharedRateLimit(0, RateCounts(settings.resolved_database_url), clock=clock, window=1.0, prefix=PARSE_BUDGET)
+            if settings.account_parse_ms > 0
+            else None,
+        ),
         renderers=renderers_for(settings),
         drawing=asyncio.Semaphore(settings.render_workers),
         parent_pid=parent_pid,
@@ -206,7 +211,7 @@ async def start_context(ctx: AppContext) -> None:
         log.warning(note)
     await ctx.writes.open()
     await ctx.writes.run_with_resources(register_signing_key)
-    for limiter in (ctx.limiter, ctx.public_limiter):
+    for limiter in (ctx.limiter, ctx.public_limiter, ctx.parser.budget):
         if limiter is not None:
             limiter.start()
     if ctx.settings.job_workers:
@@ -226,7 +231,7 @@ def stop_context(ctx: AppContext) -> None:
     ctx.ready = False
     if ctx.jobs is not None:
         ctx.jobs.stop()
-    for limiter in (ctx.limiter, ctx.public_limiter):
+    for limiter in (ctx.limiter, ctx.public_limiter, ctx.parser.budget):
         if limiter is not None:
             limiter.close()
     ctx.renderers.close()

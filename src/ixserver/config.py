@@ -153,8 +153,9 @@ class Settings(BaseSettings):
     account_parse_ms: int = Field(
         default=100,
         ge=0,
-        description="Milliseconds of CPU a second that parsing one account's large bodies (over 64 kB) may take of a"
-        " server process; past it, its next large body waits (or, past 5 s, is a 429). 0: no limit.",
+        description="Milliseconds of CPU a second that parsing one account's large bodies (over 64 kB) may take of the"
+        " server (all its processes and instances); past it, its next large body waits (or, past 5 s, is a 429)."
+        " 0: no limit.",
     )
     job_workers: int = Field(
         default=1, ge=0, le=32, description="Job worker threads per server process (e-mails); 0: run `ixserver worker`."

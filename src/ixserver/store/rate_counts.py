@@ -1,5 +1,6 @@
 """Request counts per caller and minute, shared by every process of a server and every instance
-on one database: what makes the rate limit one limit (web/ratelimit.py).
+on one database: what makes the rate limit one limit (web/ratelimit.py); and, beside them, the
+CPU each account's large bodies took to parse, per second (names `parse:…`).
 
 PostgreSQL: the `rate_counts` table of the database. SQLite: the same table in a file of its own
 beside the database (`<database>-ratelimit`, WAL, no fsync: a count lost in a crash only lets a
@@ -45,9 +46,13 @@ class RateCounts:
                 )
         return totals
 
-    def forget(self, before_window: int) -> None:
+    def forget(self, before_window: int, prefix: str = "") -> None:
+        """The counts of windows before `before_window` (of callers named `prefix`…) removed."""
+        old = rate_counts.c.window < before_window
+        if prefix:
+            old &= rate_counts.c.who.startswith(prefix, autoescape=True)
         with self.engine.begin() as conn:
-            conn.execute(delete(rate_counts).where(rate_counts.c.window < before_window))
+            conn.execute(delete(rate_counts).where(old))
 
     def dispose(self) -> None:
         self.engine.dispose()

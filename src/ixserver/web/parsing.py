@@ -14,12 +14,16 @@ A parse has a deadline (PARSE_SECONDS; a body of 1 MB takes some 30 ms): past it
 process is stopped and started again, and the request answers 503 with Retry-After, as a PDF
 past its bounds does.
 
-Each account has a budget of parsing CPU in the process (IXSERVER_ACCOUNT_PARSE_MS a second,
-100 by default, up to a second's worth saved): the CPU each of its parses took is charged to it,
-and once it is spent, its next large body waits until the budget has come back, or, if that is
-more than MAX_WAIT seconds away, is a 429 with Retry-After. The parser runs at `nice` 10, but
-the other accounts' processes still share the machine's cores with it: an account sending 1 MB
-bodies at its rate limit (13 a second) took a third of a 2-core machine.
+Each account has a budget of parsing CPU (IXSERVER_ACCOUNT_PARSE_MS a second, 100 by default),
+one for all the processes and instances of a server: the CPU each of its parses took is counted
+per second in the rate limits' shared counts (web/ratelimit.py, `SharedRateLimit.spend`; what goes
+past a second's budget is carried into the seconds after), and once this second's is spent, its
+next large body waits for a second with room, or, if that is more than MAX_WAIT seconds away, is
+a 429 with Retry-After. Processes learn what the others spent within the counts' flush (0.1 s),
+so a second may go past the budget by the parses under way in them. The parser runs at `nice`
+10, but the other accounts' processes still share the machine's cores with it: an account
+sending 1 MB bodies at its rate limit (13 a second) took a third of a 2-core machine, and with a
+budget per process (as first built) each server process gave it as much again.
 
 If the parser process dies, the body is parsed in a thread instead, and the next large body
 starts a new one.
@@ -42,6 +46,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ixserver.domain.errors import ParseUnavailable, ParsingBudgetSpent
+from ixserver.web.ratelimit import SharedRateLimit
 from ixserver.writes import crossing
 
 log = logging.getLogger("ixserver")
@@ -50,38 +55,31 @@ PARSER_NICE = 10
 PARENT_CHECK = 1.0  # seconds between the parser process's looks at whether its server process is there
 PARSE_SECONDS = 5.0  # a parse's deadline in the parser process (a 1 MB body: ~30 ms)
 MAX_WAIT = 5.0  # seconds a large body may wait for its account's parsing budget; beyond, a 429
+PARSE_BUDGET = "parse:"  # the budget's names in the shared counts
 PARSE_IN_THREAD = 0.03  # CPU seconds charged for a body parsed in a thread (a 1 MB body's)
-BUDGETS_KEPT = 10_000  # accounts whose spent budget a process remembers before forgetting rested ones
 
 
 class BodyParser:
-    def __init__(self, account_parse_ms: int = 0) -> None:
+    def __init__(self, account_parse_ms: int = 0, budget: SharedRateLimit | None = None) -> None:
+        """`budget`: where each account's parsing CPU is counted (per second, `parse:` names),
+        when `account_parse_ms` is not 0."""
         self._pool: ProcessPoolExecutor | None = None
         self._ready = False  # the parser process has started (it takes a second or more to)
-        self._rate = account_parse_ms / 1000  # CPU seconds a second per account; 0: no budget
-        self._budgets: dict[int, tuple[float, float]] = {}  # account -> (CPU seconds left, when)
+        self._limit = account_parse_ms * 1000  # CPU microseconds a second per account; 0: no budget
+        self.budget = budget if self._limit else None
 
     async def _within_budget(self, account: int) -> None:
         """Wait until the account's parsing budget is not spent; Throttled if that is far."""
-        left, since = self._budgets.get(account, (self._rate, time.monotonic()))
-        now = time.monotonic()
-        left = min(self._rate, left + (now - since) * self._rate)  # at most a second's worth saved
-        self._budgets[account] = (left, now)
-        if left >= 0:
-            return
-        wait = -left / self._rate
+        assert self.budget is not None
+        wait = await asyncio.to_thread(self.budget.wait, account, self._limit)
         if wait > MAX_WAIT:
             raise ParsingBudgetSpent(math.ceil(wait))
-        await asyncio.sleep(wait)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def _charge(self, account: int, cpu: float) -> None:
-        left, since = self._budgets.get(account, (self._rate, time.monotonic()))
-        self._budgets[account] = (left - cpu, since)
-        if len(self._budgets) > BUDGETS_KEPT:  # accounts long at rest have their whole budget
-            now = time.monotonic()
-            for other, (kept, when) in list(self._budgets.items()):
-                if kept >= 0 and now - when > 1:
-                    del self._budgets[other]
+        assert self.budget is not None
+        self.budget.spend(account, math.ceil(cpu * 1_000_000), self._limit)
 
     def prestart(self) -> None:
         """Start the parser process in the background, so that the first large body need not."""
@@ -92,7 +90,7 @@ class BodyParser:
         thread while the parser process is starting (the first large bodies do not wait for it).
         Past PARSE_SECONDS, ParseUnavailable (a 503) and a new parser process. With `account`,
         within the account's parsing budget (its CPU is charged to it)."""
-        budget = account is not None and self._rate > 0
+        budget = account is not None and self.budget is not None
         if budget:
             assert account is not None
             await self._within_budget(account)

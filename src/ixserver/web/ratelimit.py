@@ -2,7 +2,8 @@
 and instance of a server (SharedRateLimit); per client address for requests with a wrong key
 (RateLimiter, a sliding log in this process). The public addresses (a document's page, PDF and QR
 code, a statement, a SAF-T file) are counted per address and per client address by a
-SharedRateLimit of their own.
+SharedRateLimit of their own. An account's parsing CPU a second (web/parsing.py) is a budget
+counted the same way, per second (SharedRateLimit's `wait` and `spend`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ixserver.clock import SYSTEM, Clock
 log = logging.getLogger("ixserver")
 
 WINDOW = 60.0
+CARRIED = 60  # windows ahead that a budget's overspending is carried into (and kept in the store)
 MAX_TRACKED = 100_000  # callers tracked before the idle ones are forgotten
 
 
@@ -76,17 +78,23 @@ class SharedRateLimit:
         flush_every: float = 0.1,
         clock: Clock = SYSTEM,
         many: bool = False,
+        window: float = WINDOW,
+        prefix: str = "",
     ) -> None:
         """`many`: the callers are many and each asks rarely (the public addresses' tokens): a
         caller's first request is not read from the store first (a write on the event loop for
         every new token: 3.6 ms on SQLite under load), and a flush sends and reads back only the
         callers with new requests; the limit then holds across processes from a caller's first
-        flush on."""
+        flush on. `window`: the seconds counted together (a minute; a budget's, a second), and
+        `prefix`: what the callers' names start with in the store, for counts other than the
+        requests per minute (whose windows, minutes since the epoch, never reach a second's)."""
         self.per_minute = per_minute
         self.many = many
         self.counts = counts
         self.flush_every = flush_every
         self._clock = clock
+        self.window = window
+        self.prefix = prefix
         self._known: dict[tuple[str, int], int] = {}
         self._pending: dict[tuple[str, int], int] = {}
         self._sending: dict[tuple[str, int], int] = {}  # what a flush is sending: counted until it is known
@@ -110,15 +118,51 @@ class SharedRateLimit:
         may go ahead (and counts it); else the seconds to wait. `per_minute`: `who`'s own limit."""
         now = self._clock.time()
         limit = self.per_minute if per_minute is None else per_minute
-        key = (str(who), int(now // WINDOW))
+        key = self._key(who, now)
         if key not in self._known and not self.many:
             self._read(key)
         with self._lock:
             pending = self._pending.get(key, 0)
-            if self._known.get(key, 0) + self._sending.get(key, 0) + pending >= limit:
-                return max(1, math.ceil((key[1] + 1) * WINDOW - now))
+            if self._total(key) >= limit:
+                return max(1, math.ceil((key[1] + 1) * self.window - now))
             self._pending[key] = pending + 1
         return 0
+
+    def wait(self, who: int | str, limit: int) -> float:
+        """A budget's: the seconds until `who` has spent less than `limit` in a window (0.0: now).
+        It may read the store (call it off the event loop)."""
+        now = self._clock.time()
+        name, first = self._key(who, now)
+        for window in range(first, first + CARRIED):
+            key = (name, window)
+            if key not in self._known:
+                self._read(key)  # (what other processes carried into it counts too)
+            with self._lock:
+                if self._total(key) < limit:
+                    break
+        return 0.0 if window == first else window * self.window - now
+
+    def spend(self, who: int | str, amount: int, limit: int) -> None:
+        """A budget's: `amount` spent by `who` now, in this window up to `limit`, and what goes
+        past it in the windows after (so one who spends past the budget waits that much longer)."""
+        name, first = self._key(who, self._clock.time())
+        last = first + CARRIED - 1
+        with self._lock:
+            for window in range(first, last + 1):
+                key = (name, window)
+                part = amount if window == last else min(amount, max(0, limit - self._total(key)))
+                if part:
+                    self._pending[key] = self._pending.get(key, 0) + part
+                    amount -= part
+                if not amount:
+                    return
+
+    def _key(self, who: int | str, now: float) -> tuple[str, int]:
+        return (f"{self.prefix}{who}", int(now // self.window))
+
+    def _total(self, key: tuple[str, int]) -> int:
+        """(Under the lock.) The window's count: the store's, what is being sent, what is not yet."""
+        return self._known.get(key, 0) + self._sending.get(key, 0) + self._pending.get(key, 0)
 
     def _read(self, key: tuple[str, int]) -> None:
         try:
@@ -137,12 +181,12 @@ class SharedRateLimit:
             if now - last_forget > WINDOW:
                 last_forget = now
                 try:
-                    self.counts.forget(int(now // WINDOW) - 1)
+                    self.counts.forget(int(now // self.window) - 1, self.prefix)
                 except Exception:  # noqa: BLE001 - old rows are tried again later
                     log.exception("rate limit: old counts could not be removed")
 
     def _flush(self) -> None:
-        current = int(self._clock.time() // WINDOW)
+        current = int(self._clock.time() // self.window)
         with self._lock:
             pending, self._pending = self._pending, {}
             self._sending = pending
