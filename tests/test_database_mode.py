@@ -22,6 +22,7 @@ from ixserver.services.accounts import create_account
 from ixserver.services.modes import ModeMismatch
 from ixserver.store.db import Database, admin_engine
 from ixserver.store.migrate import upgrade
+from ixserver.writes.direct import DirectWrites
 from ixserver.writes.use_cases import of_no_account
 from tests.api.invoicing import issue
 from tests.support import TEST_SECRET_KEY, Api, free_port, fresh_database, live_server, resources_for_tests, write
@@ -113,11 +114,12 @@ def test_two_first_openers_of_different_modes_one_wins(backend: str, tmp_path: P
     with fresh_database(backend, tmp_path) as url:
         upgrade(url)
         db = Database(url)
+        run_sync = DirectWrites(db).run_sync
         try:
-            assert settle(db, sandbox=False) is None
-            assert settle(db, sandbox=False) is None, "the same mode again: nothing to say"
+            assert settle(db, sandbox=False, run_sync=run_sync) is None
+            assert settle(db, sandbox=False, run_sync=run_sync) is None, "the same mode again: nothing to say"
             with pytest.raises(ModeMismatch, match="made in production mode"):
-                settle(db, sandbox=True)
+                settle(db, sandbox=True, run_sync=run_sync)
             with db.transaction() as conn, pytest.raises(Exception, match="(?i)unique|primary|duplicate|check"):
                 conn.execute(
                     text(

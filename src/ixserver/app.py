@@ -72,6 +72,7 @@ from ixserver.web.requestlog import RequestLogMiddleware
 from ixserver.web.routing import IndexedRouter
 from ixserver.web.shares import AccountShares
 from ixserver.writes import writes_for
+from ixserver.writes.direct import DirectWrites
 
 log = logging.getLogger("ixserver")
 PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
@@ -206,7 +207,7 @@ async def start_context(ctx: AppContext) -> None:
     (recorded if it has none: services/modes.py), the writes opened, the signing key's public half
     registered, the limits' flushers, the job workers, the first PDF child."""
     require_current(ctx.db)
-    note = settle_mode(ctx.db, ctx.settings.sandbox)  # ModeMismatch: the server does not start
+    note = settle_mode(ctx.db, ctx.settings.sandbox, DirectWrites(ctx.db).run_sync)  # ModeMismatch: not started
     if note is not None:
         log.warning(note)
     await ctx.writes.open()

@@ -59,12 +59,13 @@ def _database(settings: Settings) -> Database:
     from ixserver.services.modes import ModeMismatch, settle
     from ixserver.services.seal import open_existing
     from ixserver.store.migrate import upgrade
+    from ixserver.writes.direct import DirectWrites
 
     key = _seal_key(settings)
     upgrade(settings.resolved_database_url, seal_start=lambda conn, account_id: open_existing(conn, key, account_id))
     db = Database(settings.resolved_database_url)
     try:
-        note = settle(db, settings.sandbox)
+        note = settle(db, settings.sandbox, DirectWrites(db).run_sync)
     except ModeMismatch as exc:
         db.dispose()
         _fail(str(exc))

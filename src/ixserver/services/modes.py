@@ -8,12 +8,14 @@ otherwise it takes the mode of the first server or command that opens it, which 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy.engine import Connection
 
 from ixserver import clock
 from ixserver.store import modes as store
 from ixserver.store.db import Database
-from ixserver.writes.direct import DirectWrites
 from ixserver.writes.use_cases import of_no_account
 
 SANDBOX, PRODUCTION = "sandbox", "production"
@@ -27,15 +29,16 @@ def mode_name(sandbox: bool) -> str:
     return SANDBOX if sandbox else PRODUCTION
 
 
-def settle(db: Database, sandbox: bool) -> str | None:
+def settle(db: Database, sandbox: bool, run_sync: Callable[..., Any]) -> str | None:
     """Checks that the database is of the mode `sandbox` says, recording it first when it has
-    none; raises ModeMismatch when it is of the other. Returns a line to say when the mode of
-    a database made before it was recorded was decided now, else None."""
+    none (`record`, run by `run_sync`: the caller's writes); raises ModeMismatch when it is of
+    the other. Returns a line to say when the mode of a database made before it was recorded was
+    decided now, else None."""
     with db.read() as conn:
         mode = store.recorded_mode(conn)
     note = None
     if mode is None:
-        mode, note = DirectWrites(db).run_sync(record, sandbox)
+        mode, note = run_sync(record, sandbox)
     if mode != mode_name(sandbox):
         raise ModeMismatch(refusal(mode))
     return note
