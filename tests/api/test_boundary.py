@@ -188,3 +188,23 @@ def _read_response(stream: BinaryIO) -> tuple[int, dict[str, str], bytes]:
         name, _, value = header.decode().partition(":")
         headers[name.strip().lower()] = value.strip()
     return status, headers, stream.read(int(headers["content-length"]))
+
+
+def test_answers_leave_whole_on_a_kept_connection_head_requests_and_pipelined_ones_included(
+    server: LiveServer, api: Api
+) -> None:
+    """protocol.py holds a response's head until its body (one write): a HEAD request's head
+    still leaves without a body, and requests sent together are each answered whole, in order."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        stream = conn.makefile("rb")
+        conn.sendall(b"HEAD /_ixserver/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        status = stream.readline()
+        assert status.startswith(b"HTTP/1.1 "), status
+        while stream.readline().strip() != b"":
+            pass  # its headers, and no body
+        asking = f"GET /sequences.json?api_key={api.key} HTTP/1.1\r\nHost: x\r\n\r\n"
+        conn.sendall((asking * 3).encode() + b"GET /_ixserver/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = [_read_response(stream) for _ in range(4)]
+        assert [status for status, _headers, _payload in answers] == [200, 200, 200, 200]
+        assert answers[0][2] == answers[2][2] and b"sequences" in answers[0][2]
+        assert answers[3][1].get("connection") == "close" and stream.read() == b""
