@@ -10,11 +10,14 @@ working tree as it is, uncommitted changes included. Both run on this venv's Pyt
 libraries, `serve --workers N` as in `make bench`, each from its own `src/` (PYTHONPATH).
 
 Scenarios (wrk, as bench/run.py defines them): documents (POST then finalize: documents/s and
-p99), get (GET /invoices/{id}.json: rps and p99), list (GET /invoices.json?per_page=25), and
-pdf (bench/run.py's: PDFs of documents never drawn before, one client's p50 and p99, 8 clients' PDFs/s).
+p99), accounts (the same over 4 accounts, one per wrk thread), get (GET /invoices/{id}.json: rps
+and p99), list (GET /invoices.json?per_page=25), and pdf (bench/run.py's: PDFs of documents never
+drawn before, one client's p50 and p99, 8 clients' PDFs/s). After each turn `ixserver verify`
+checks the database (numbers, chains, seal, journal): a turn that is not clean stops the run.
 Environment: COMPARE_PAIRS (default 3), BENCH_SECONDS (default 5 here), BENCH_CONNECTIONS,
-BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list; add pdf), and
-BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too.
+BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list; add accounts, pdf),
+BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too, and COMPARE_SQLITE=0 to compare
+on PostgreSQL only.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from pathlib import Path
 os.environ.setdefault("BENCH_SECONDS", "5")
 sys.path.insert(0, str(Path(__file__).parent))
 import run  # noqa: E402
-from run import DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, say, warm  # noqa: E402
+from run import (  # noqa: E402
+    ACCOUNTS, DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, say, warm,
+)  # fmt: skip
 
 HERE = Path(__file__).resolve().parent.parent
 PAIRS = int(os.environ.get("COMPARE_PAIRS", "3"))
@@ -48,6 +53,9 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
     with Server(data_dir, database_url, PYTHONPATH=str(tree / "src")) as server:
         key = server.cli("accounts", "create", f"compare{server.port}")
         figures["documents"] = load_documents("wrk", server.base, key)
+        if "accounts" in SCENARIOS:  # several tenants: one account's lock no longer holds all writes
+            others = tuple(server.cli("accounts", "create", f"compare{server.port}n{n}") for n in range(1, ACCOUNTS))
+            figures["accounts"] = load_documents("wrk", server.base, key, other_keys=others)
         document_id = a_document_id(server, key)
         urls = {
             "get": f"{server.base}/invoices/{document_id}.json?api_key={key}",
@@ -59,7 +67,18 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
                 figures[name] = load_get("wrk", name, url)
         if "pdf" in SCENARIOS:  # PDFs of the documents just made, never drawn before
             figures["pdf"] = run.pdf_scenario(server, key)
+        verified(server, tree)
     return {name: f for name, f in figures.items() if name in SCENARIOS}
+
+
+def verified(server: Server, tree: Path) -> None:
+    """`ixserver verify` of the turn's database, by the build that wrote it: gapless numbers, each
+    counter's chain, each account's seal and the seal journal. Not clean: the run stops."""
+    checked = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=server.env, capture_output=True,
+                             text=True, check=False)  # fmt: skip
+    if checked.returncode != 0:
+        raise SystemExit(f"ixserver verify of {tree}'s turn failed:\n{checked.stdout}{checked.stderr}")
+    say(f"    verify: {checked.stdout.strip().splitlines()[-1]}")
 
 
 def rate(f: Figures) -> float:
@@ -117,7 +136,7 @@ def main() -> None:
         )
         try:
             say(f"bench-compare: this tree ({HERE}) against REF {ref} ({commit}), {PAIRS} pairs")
-            lines = compare(ref_tree, work, "sqlite", None)
+            lines = compare(ref_tree, work, "sqlite", None) if os.environ.get("COMPARE_SQLITE") != "0" else []
             pg_url = os.environ.get("BENCH_DATABASE_URL")
             if pg_url:
                 lines += compare(ref_tree, work, "postgresql", pg_url)

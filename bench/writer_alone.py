@@ -13,7 +13,9 @@ use case (a create, a finalization: `time.thread_time()` of the writer thread ar
 and for the whole run of the writer thread (its batches, their answers, the folds of the counts
 between batches). BENCH_WRITER_STATEMENTS=1 also counts, per use case, the SQL statements SQLite
 runs (its trace callback: every statement, the triggers' included, BEGIN, SAVEPOINT and COMMIT),
-by their first words; it costs the writer a little, so its CPU figure is then not comparable.
+by their first words; on PostgreSQL the statements the writer thread sends (psycopg's, BEGIN and
+COMMIT included) and the round trips it waits for (each time psycopg blocks until the server's
+answer arrives: `waits`); it costs the writer a little, so its CPU figure is then not comparable.
 BENCH_WRITER_JSON=1 prints the figures as one JSON line at the end (bench/writer_pairs.py reads it).
 """
 
@@ -99,6 +101,69 @@ class _WriterCpu:
             self.statements.setdefault(self.kind, Counter())[shape] += 1
 
 
+def _count_postgres(cpu: _WriterCpu) -> None:
+    """psycopg's statements and waited round trips in the writer thread, counted by `cpu.trace`:
+    each statement by its first words, and each time the thread blocks until the server answers
+    as "(wait)" (a read that was not ready: one round trip waited for)."""
+    import select
+    import threading
+
+    import psycopg
+    from psycopg import waiting
+    from psycopg._connection_base import BaseConnection
+
+    def writer() -> bool:
+        return threading.current_thread().name == "ixserver-writer"
+
+    execute, executemany, command, wait = (
+        psycopg.Cursor.execute, psycopg.Cursor.executemany, BaseConnection._exec_command, waiting.wait
+    )  # fmt: skip
+
+    def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        if writer():
+            cpu.trace(query if isinstance(query, str) else query.decode())
+        return execute(self, query, params, **kw)
+
+    def counted_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+        rows = list(params_seq)
+        if writer():
+            for _ in rows:
+                cpu.trace(query if isinstance(query, str) else query.decode())
+        return executemany(self, query, rows, **kw)
+
+    def counted_command(self: Any, cmd: Any, *args: Any, **kw: Any) -> Any:
+        if writer():
+            cpu.trace(cmd if isinstance(cmd, str) else bytes(cmd).decode() if isinstance(cmd, bytes) else str(cmd))
+        return command(self, cmd, *args, **kw)
+
+    def counted_wait(gen: Any, fileno: int, interval: float = 0.0, timeout: float | None = None) -> Any:
+        if not writer():
+            return wait(gen, fileno, interval=interval, timeout=timeout)
+
+        def watched() -> Any:  # the generator, with each wait for a read that is not ready counted
+            try:
+                state = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            while True:
+                if state & waiting.Wait.R:  # blocks unless the answer is in (or, for RW, it can send)
+                    poller = select.poll()
+                    poller.register(fileno, select.POLLIN | (select.POLLOUT if state & waiting.Wait.W else 0))
+                    if not poller.poll(0):
+                        cpu.trace("(wait)")
+                try:
+                    state = gen.send((yield state))
+                except StopIteration as stop:
+                    return stop.value
+
+        return wait(watched(), fileno, interval=interval, timeout=timeout)
+
+    psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign,assignment]
+    psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign,assignment]
+    BaseConnection._exec_command = counted_command  # type: ignore[method-assign]
+    waiting.wait = counted_wait
+
+
 def _thread_clock(writes: Any) -> int | None:
     thread = getattr(writes, "_thread", None)
     return None if thread is None else time.pthread_getcpuclockid(thread.ident)
@@ -112,6 +177,8 @@ def measure(label: str, url: str, tmp: Path) -> dict[str, Any]:
     cpu = _WriterCpu(writes.runner)
     if STATEMENTS and ctx.db.is_sqlite:
         event.listen(ctx.db.write_engine, "connect", lambda raw, _record: raw.set_trace_callback(cpu.trace))
+    elif STATEMENTS:
+        _count_postgres(cpu)
     body: dict[str, Any] = {"invoice": {**DOCUMENT["invoice"], "date": date.today().strftime("%d/%m/%Y")}}
     kind = BY_KEY["invoice"]
 
@@ -155,10 +222,14 @@ def measure(label: str, url: str, tmp: Path) -> dict[str, Any]:
           + " in its batches")  # fmt: skip
     for name, shapes in sorted(cpu.statements.items()):
         n = cpu.cases[name] or cases
+        waits = shapes.pop("(wait)", 0) / n
         total = sum(shapes.values()) / n
-        print(f"  statements per {name}: {total:.2f}: "
+        print(f"  statements per {name}: {total:.2f}"
+              + (f" (round trips waited for: {waits:.2f})" if waits else "") + ": "
               + ", ".join(f"{shape} {count / n:.2f}" for shape, count in shapes.most_common()))  # fmt: skip
         figures[f"{name}_statements"] = total
+        if waits:
+            figures[f"{name}_waits"] = waits
     return figures
 
 
