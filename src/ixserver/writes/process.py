@@ -1,11 +1,14 @@
-"""The writer in a process of its own, for the server processes of one SQLite database.
+"""The writer in a process of its own, for the server processes of one `ixserver serve`.
 
 In a writer thread (thread.py), the one serial part of writing — the use cases that run while
 the database's write lock is held — shares the interpreter lock with the process's event loop:
 each SQL statement releases it, the loop takes it, and the writer waits. Under the documents
 benchmark a use case held the write lock 2.4 times as long as the same use case run alone. So
-`ixserver serve` on SQLite starts one writer process, and its server processes hand their write
-use cases to it over a Unix socket (remote.py):
+`ixserver serve` starts one writer process, and its server processes hand their write use cases
+to it over a Unix socket (remote.py). On PostgreSQL too (issue 27): with a writer thread in each
+server process, the two processes' writers took turns on one account's lock, each batch of each
+a transaction and a commit of its own; one writer process makes one batch of both processes'
+use cases, one commit per account (measured: bench/README.md).
 
 - `WriterProcess` (in `serve`) starts it, waits until it listens, starts it again if it dies,
   and stops it once the server processes are gone;
@@ -33,8 +36,6 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from ixserver.config import Settings
 from ixserver.journal import attach
 from ixserver.resources import Resources
@@ -52,9 +53,8 @@ PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 @contextlib.contextmanager
 def running_writer(settings: Settings) -> Iterator[str | None]:
     """The writer process of the servers of `settings`, while the block runs: its socket's path,
-    or None when each server process writes in a thread of its own (PostgreSQL, which takes
-    writers from several processes at once, or IXSERVER_WRITER_PROCESS=0)."""
-    if not settings.writer_process or make_url(settings.resolved_database_url).get_backend_name() != "sqlite":
+    or None when each server process writes in a thread of its own (IXSERVER_WRITER_PROCESS=0)."""
+    if not settings.writer_process:
         yield None
         return
     process = WriterProcess(settings)
