@@ -35,9 +35,7 @@ from pathlib import Path
 os.environ.setdefault("BENCH_SECONDS", "5")
 sys.path.insert(0, str(Path(__file__).parent))
 import run  # noqa: E402
-from run import (  # noqa: E402
-    ACCOUNTS, DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, say, warm,
-)  # fmt: skip
+from run import DOCUMENT, Figures, Server, a_document_id, empty_postgres, load_documents, load_get, say, warm  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
 PAIRS = int(os.environ.get("COMPARE_PAIRS", "3"))
@@ -54,7 +52,8 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
         key = server.cli("accounts", "create", f"compare{server.port}")
         figures["documents"] = load_documents("wrk", server.base, key)
         if "accounts" in SCENARIOS:  # several tenants: one account's lock no longer holds all writes
-            others = tuple(server.cli("accounts", "create", f"compare{server.port}n{n}") for n in range(1, ACCOUNTS))
+            names = [f"compare{server.port}n{n}" for n in range(1, run.ACCOUNTS)]
+            others = tuple(server.cli("accounts", "create", name) for name in names)
             figures["accounts"] = load_documents("wrk", server.base, key, other_keys=others)
         document_id = a_document_id(server, key)
         urls = {
