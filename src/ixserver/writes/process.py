@@ -8,7 +8,10 @@ benchmark a use case held the write lock 2.4 times as long as the same use case 
 to it over a Unix socket (remote.py). On PostgreSQL too (issue 27): with a writer thread in each
 server process, the two processes' writers took turns on one account's lock, each batch of each
 a transaction and a commit of its own; one writer process makes one batch of both processes'
-use cases, one commit per account (measured: bench/README.md).
+use cases, one commit per account. PostgreSQL takes writers from several processes at once:
+there `serve --workers N` starts N writer processes, and each account's use cases go to one of
+them (remote.py), so that the writes of several accounts use several cores, and one account's
+still share one writer's batches (measured: bench/README.md).
 
 - `WriterProcess` (in `serve`) starts it, waits until it listens, starts it again if it dies,
   and stops it once the server processes are gone;
@@ -36,6 +39,8 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from ixserver.config import Settings
 from ixserver.journal import attach
 from ixserver.resources import Resources
@@ -51,18 +56,24 @@ PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
 @contextlib.contextmanager
-def running_writer(settings: Settings) -> Iterator[str | None]:
+def running_writer(settings: Settings, writers: int = 1) -> Iterator[str | None]:
     """The writer process of the servers of `settings`, while the block runs: its socket's path,
-    or None when each server process writes in a thread of its own (IXSERVER_WRITER_PROCESS=0)."""
+    or None when each server process writes in a thread of its own (IXSERVER_WRITER_PROCESS=0).
+    On PostgreSQL, `writers` processes (`serve --workers N` asks for N), their sockets' paths
+    joined by os.pathsep: each writes a share of the accounts (remote.py); SQLite has one."""
     if not settings.writer_process:
         yield None
         return
-    process = WriterProcess(settings)
+    if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
+        writers = 1
+    processes = [WriterProcess(settings) for _ in range(max(1, writers))]
     try:
-        process.start()
-        yield process.path
+        for process in processes:
+            process.start()
+        yield os.pathsep.join(process.path for process in processes)
     finally:
-        process.stop()
+        for process in processes:
+            process.stop()
 
 
 def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
