@@ -42,7 +42,9 @@ from ixserver.domain.documents import (
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
 from ixserver.domain.euros import converted, gross_in_euros
+from ixserver.domain.items import Item
 from ixserver.domain.sequences import TRAINING
+from ixserver.domain.taxes import Tax
 from ixserver.domain.totals import DocumentTotals, GlobalDiscount, Line, compute
 from ixserver.domain.vat_moss import vat_moss_problems
 from ixserver.resources import Resources
@@ -54,6 +56,7 @@ from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as account_store
 from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
+from ixserver.store import items as item_store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
@@ -226,9 +229,13 @@ def _prepare(
     raise_if(problems)
     assert data.client is not None and data.lines
 
+    # the account's taxes and the lines' items, read in the round trip of the client's look-up
+    taxes = tax_store.list_taxes_later(conn, account_id)
+    names = sorted({(line.name or "").strip() for line in data.lines})
+    known = item_store.items_by_names_later(conn, account_id, names)
     client = client_service.resolve_for_document(conn, account_id, data.client)
     lines, totals = _priced_lines(
-        conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None
+        conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None, taxes(), known()
     )
     content = DocumentContent(
         date=doc_date,
@@ -293,12 +300,12 @@ def _draft_transport(
 
 def _priced_lines(
     conn: Connection, account_id: int, lines_in: list[LineInput], discount: GlobalDiscount | None,
-    retention: Decimal | None, rate: Decimal | None,
+    retention: Decimal | None, rate: Decimal | None, taxes: list[Tax], known: dict[str, Item],
 ) -> tuple[list[DocumentLine], DocumentTotals]:  # fmt: skip
     """The lines with their items (made or updated by name) and taxes resolved, and the
     document's totals; refused when a total, or its gross in euros by the rule AT reads
-    (domain/euros.py, `rate` for a document in another currency), is out of the limits."""
-    taxes = tax_store.list_taxes(conn, account_id)
+    (domain/euros.py, `rate` for a document in another currency), is out of the limits.
+    `taxes`: the account's; `known`: its items of the lines' names."""
     line_taxes = [tax_service.pick(taxes, line.tax_name, line.tax_value) for line in lines_in]
     items = item_service.upsert_for_lines(
         conn,
@@ -307,6 +314,7 @@ def _priced_lines(
             item_service.LineItem((line.name or "").strip(), line.description, line.unit_price, line.unit, tax.id)
             for line, tax in zip(lines_in, line_taxes, strict=True)
         ],
+        known,
     )
     priced = [
         Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)

@@ -51,12 +51,15 @@ def defer(conn: Connection, sql: str, params: Any = None) -> None:
     queue(conn, libpq.text(sql), None)
 
 
-def queue(conn: Connection, statement: libpq.Statement, values: Sequence[Any] | None) -> None:
+def queue(
+    conn: Connection, statement: libpq.Statement, values: Sequence[Any] | None, later: libpq.Later | None = None
+) -> None:
     """PostgreSQL: `statement` with `values` (its parameters in order), before the connection's
-    next waited statement."""
+    next waited statement; with `later`, its answer is kept there."""
     if not conn.in_transaction():
         conn.begin()  # what Connection.execute's autobegin would do
-    conn.connection.info.setdefault(_QUEUE, []).append((statement, values))
+    conn.connection.info.setdefault(_QUEUE, []).append((statement, values) if later is None else
+                                                       (statement, values, later))  # fmt: skip
 
 
 def taken(conn: Connection) -> list[libpq.Queued] | None:
@@ -83,7 +86,7 @@ def flush(conn: Connection) -> None:
         try:
             libpq.exchange(conn.connection.dbapi_connection, queued)
         except conn.dialect.loaded_dbapi.Error as exc:
-            raise driver_error(conn, exc, "; ".join(s.sql.decode() for s, _ in queued), None) from exc
+            raise driver_error(conn, exc, "; ".join(q[0].sql.decode() for q in queued), None) from exc
 
 
 def install(engine: Engine) -> None:

@@ -104,13 +104,24 @@ def _link(raw: Any) -> _Link:
     return link
 
 
-Queued = tuple[Statement, Sequence[Any] | None]
+class Later:
+    """Where a queued statement whose answer is read later finds it, once its pipeline is in."""
+
+    __slots__ = ("answer",)
+
+    def __init__(self) -> None:
+        self.answer: pq.abc.PGresult | None = None
+
+
+# (statement, its values in order, and for a statement whose answer is read later, where it goes)
+Queued = tuple[Statement, Sequence[Any] | None] | tuple[Statement, Sequence[Any] | None, Later]
 
 
 def exchange(raw: Any, queue: Sequence[Queued], waited: Queued | None = None) -> pq.abc.PGresult | None:
     """Send `queue` and then `waited` on the psycopg connection `raw`, in one pipeline (with the
-    BEGIN of a transaction not yet begun); the answer to `waited` (None without it). The
-    first error of any of them is raised, once every answer is in."""
+    BEGIN of a transaction not yet begun); the answer to `waited` (None without it), and to each
+    queued statement that has a `Later`, in it. The first error of any of them is raised, once
+    every answer is in."""
     link = _link(raw)
     pgconn = raw.pgconn
     begin = not raw.autocommit and pgconn.transaction_status == _IDLE
@@ -121,8 +132,11 @@ def exchange(raw: Any, queue: Sequence[Queued], waited: Queued | None = None) ->
         if begin:
             pgconn.send_query_params(_BEGIN, None)
             sent += 1
-        for statement, values in queue:
-            sent = _send(pgconn, link, statement, values, preparing, sent)
+        laters: list[tuple[int, Later]] = []
+        for queued in queue:
+            sent = _send(pgconn, link, queued[0], queued[1], preparing, sent)
+            if len(queued) == 3:
+                laters.append((sent - 1, queued[2]))
         if waited is not None:
             sent = _send(pgconn, link, waited[0], waited[1], preparing, sent)
         pgconn.pipeline_sync()
@@ -146,6 +160,8 @@ def exchange(raw: Any, queue: Sequence[Queued], waited: Queued | None = None) ->
         raise exc
     if len(answers) != sent:  # (libpq answers every command of a pipeline, if only "aborted")
         raise errors.InternalError(f"{sent} statements sent, {len(answers)} answers")
+    for index, later in laters:
+        later.answer = answers[index]
     return answers[-1] if waited is not None else None
 
 

@@ -214,6 +214,20 @@ class Prepared:
         cursor.close()
         return int(count)
 
+    def later(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Pending:
+        """The statement's rows, read later (`Pending.rows`): on PostgreSQL it is queued as a
+        deferred write is, and answered in the pipeline of the connection's next waited statement,
+        so that reads that do not depend on each other cost one round trip together. On SQLite,
+        run now."""
+        params = params or {}
+        plan = self._plan(conn, params)
+        if plan.pg is None:
+            return Pending(conn, plan, self.rows(conn, params))
+        assert plan.bind_pg is not None
+        pending = Pending(conn, plan, None)
+        deferred.queue(conn, plan.pg, plan.bind_pg(params), pending.later)
+        return pending
+
     def send(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
         """Execute, without waiting for it: on PostgreSQL it goes with the connection's next
         statement that is waited for (store/deferred.py). For writes whose answer (rows, count)
@@ -244,6 +258,35 @@ class Prepared:
             return
         plan = self._plan(conn, rows[0])
         self._cursor(conn, plan, [plan.bind(row) for row in rows], many=True).close()
+
+
+class Pending:
+    """A statement's rows that `Prepared.later` will have: `rows()` sends the connection's queue
+    if it has not gone yet."""
+
+    __slots__ = ("_conn", "_plan", "_rows", "later")
+
+    def __init__(self, conn: Connection, plan: _Plan, rows: list[tuple[Any, ...]] | None) -> None:
+        self._conn = conn
+        self._plan = plan
+        self._rows = rows
+        self.later = libpq.Later()
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            if self.later.answer is None:
+                deferred.flush(self._conn)
+            answer = self.later.answer
+            if answer is None:
+                raise RuntimeError("a pending statement's transaction ended before it was answered")
+            raws = libpq.rows(self._conn.connection.dbapi_connection, answer)
+            plan = self._plan
+            self._rows = (plan.convert or plan.converter(libpq.description(answer)))(raws) if raws else []
+        return self._rows
+
+    def first(self) -> tuple[Any, ...] | None:
+        found = self.rows()
+        return found[0] if found else None
 
 
 class PerLength:
