@@ -99,3 +99,18 @@ def test_positional_numbers_each_name_once_and_unescapes_percent() -> None:
     sql, names = libpq.positional("SELECT %(a)s, %(b)s::INT, %(a)s, 'x%%'")
     assert sql == b"SELECT $1, $2::INT, $1, 'x%'"
     assert names == ["a", "b"]
+
+
+def test_a_value_the_driver_cannot_send_fails_before_anything_is_sent(pg: Database) -> None:
+    with pg.write_engine.connect() as conn:
+        INSERT.send(conn, _row("a"))
+        with pytest.raises(DBAPIError, match="NUL"):
+            INSERT.run(conn, _row("b\x00"))
+        raw = conn.connection.dbapi_connection
+        assert raw is not None and raw.pgconn.pipeline_status == 0, "not left in a pipeline"
+        conn.rollback()
+        assert not conn.invalidated, "the connection goes on"
+        INSERT.run(conn, _row("c"))
+        conn.commit()
+    with pg.read() as conn:
+        assert LABELS.rows(conn) == [("c",)]

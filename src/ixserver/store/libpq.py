@@ -125,20 +125,22 @@ def exchange(raw: Any, queue: Sequence[Queued], waited: Queued | None = None) ->
     link = _link(raw)
     pgconn = raw.pgconn
     begin = not raw.autocommit and pgconn.transaction_status == _IDLE
+    # every value dumped first: one that cannot be (a NUL in a text) fails before anything is sent
+    commands = [(queued[0], _dumped(link, queued[1])) for queued in queue]
+    if waited is not None:
+        commands.append((waited[0], _dumped(link, waited[1])))
     preparing: dict[int, tuple[bytes, bytes]] = {}  # index of the answer -> (SQL, name)
+    laters: list[tuple[int, Later]] = []
     sent = 0
     pgconn.enter_pipeline_mode()
     try:
         if begin:
             pgconn.send_query_params(_BEGIN, None)
             sent += 1
-        laters: list[tuple[int, Later]] = []
-        for queued in queue:
-            sent = _send(pgconn, link, queued[0], queued[1], preparing, sent)
-            if len(queued) == 3:
-                laters.append((sent - 1, queued[2]))
-        if waited is not None:
-            sent = _send(pgconn, link, waited[0], waited[1], preparing, sent)
+        for index, (statement, params) in enumerate(commands):
+            sent = _send(pgconn, link, statement, params, preparing, sent)
+            if index < len(queue) and len(queue[index]) == 3:
+                laters.append((sent - 1, queue[index][2]))  # type: ignore[misc]
         pgconn.pipeline_sync()
         _flush(pgconn)
         answers = _answers(pgconn, sent)
@@ -165,16 +167,20 @@ def exchange(raw: Any, queue: Sequence[Queued], waited: Queued | None = None) ->
     return answers[-1] if waited is not None else None
 
 
+def _dumped(link: _Link, values: Sequence[Any] | None) -> Sequence[Any] | None:
+    """The values as psycopg sends them in its text format."""
+    if not values:
+        return None
+    formats = link.formats.get(len(values))
+    if formats is None:
+        formats = link.formats[len(values)] = [PyFormat.TEXT] * len(values)
+    return link.transformer.dump_sequence(values, formats)
+
+
 def _send(
-    pgconn: Any, link: _Link, statement: Statement, values: Sequence[Any] | None,
+    pgconn: Any, link: _Link, statement: Statement, params: Sequence[Any] | None,
     preparing: dict[int, tuple[bytes, bytes]], sent: int,
 ) -> int:  # fmt: skip
-    params = None
-    if values:
-        formats = link.formats.get(len(values))
-        if formats is None:
-            formats = link.formats[len(values)] = [PyFormat.TEXT] * len(values)
-        params = link.transformer.dump_sequence(values, formats)
     if not statement.prepared:
         pgconn.send_query_params(statement.sql, params)
         return sent + 1
