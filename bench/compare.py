@@ -15,8 +15,8 @@ and p99), list (GET /invoices.json?per_page=25), and pdf (bench/run.py's: PDFs o
 drawn before, one client's p50 and p99, 8 clients' PDFs/s). After each turn `ixserver verify`
 checks the database (numbers, chains, seal, journal): a turn that is not clean stops the run.
 For the documents and accounts scenarios it also prints the CPU time spent per document, read
-from /proc: ixserver's processes and the database's backends (`CpuUsed`), the figure that a
-machine loaded by other work changes least.
+from /proc: ixserver's server processes, its writer processes and the database's backends
+(`CpuUsed`), the figure that a machine loaded by other work changes least.
 Environment: COMPARE_PAIRS (default 3), BENCH_SECONDS (default 5 here), BENCH_CONNECTIONS,
 BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list; add accounts, pdf),
 BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too, and COMPARE_SQLITE=0 to compare
@@ -25,6 +25,7 @@ on PostgreSQL only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -81,8 +82,8 @@ class CpuUsed:
     """The CPU time the server spends on a scenario, read from /proc around it: its processes
     (`serve` and every process under it: server processes, writers, parser) and, on PostgreSQL,
     the database's backends. Per document it is what a loaded machine's share does not change
-    much, where documents/s follows the share the other work leaves (`cpu_ms` in the figures:
-    {"ixserver": ms, "postgres": ms} per document)."""
+    much, where documents/s follows the share the other work leaves (`CPU_MS`: ms per document
+    of the server processes, the writer processes and the database's backends)."""
 
     def __init__(self, server: Server, database_url: str | None) -> None:
         assert server.proc is not None
@@ -104,6 +105,7 @@ class CpuUsed:
                 continue
             parents[int(entry.name)] = int(fields[1])
             used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        names: dict[int, str] = {}
         mine = {self.root}
         grown = True
         while grown:
@@ -121,8 +123,13 @@ class CpuUsed:
                     "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (self.database,)
                 ).fetchall()
             backends = {int(row[0]) for row in rows}
+        for pid in mine:
+            with contextlib.suppress(OSError):
+                names[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+        writers = {pid for pid in mine if names.get(pid) == "ixserver-writer"}  # (writes/process.py names it)
         return {
-            "ixserver": {pid: used[pid] for pid in mine if pid in used},
+            "servers": {pid: used[pid] for pid in mine - writers if pid in used},
+            "writers": {pid: used[pid] for pid in writers if pid in used},
             "postgres": {pid: used[pid] for pid in backends if pid in used},
         }
 
@@ -189,20 +196,20 @@ def compare(ref_tree: Path, work: Path, label: str, database_url: str | None) ->
         )
     cpu_rows = [name for name in ("documents", "accounts") if name in SCENARIOS]
     if cpu_rows:
-        lines.append("CPU per document, ms (ixserver's processes + the database's backends; median of the pairs)")
+        lines.append("CPU per document, ms: server processes + writer processes + the database's backends"
+                     " (medians of the pairs; a writer thread's is its server process's)")  # fmt: skip
         for name in cpu_rows:
             cells = []
             for build in ("ref", "this"):
                 parts = [CPU_MS.get(id(r[name]), {}) for r in runs[build]]
-                mine = statistics.median(p.get("ixserver", 0.0) for p in parts)
-                pg = statistics.median(p.get("postgres", 0.0) for p in parts)
-                cells.append(f"{mine:.2f} + {pg:.2f}")
+                cells.append(" + ".join(f"{statistics.median(p.get(k, 0.0) for p in parts):.2f}"
+                                        for k in ("servers", "writers", "postgres")))  # fmt: skip
             ratios = [
                 sum(CPU_MS.get(id(t[name]), {}).values()) / sum(CPU_MS.get(id(r[name]), {}).values())
                 for t, r in zip(runs["this"], runs["ref"], strict=True)
                 if sum(CPU_MS.get(id(r[name]), {}).values())
             ]
-            lines.append(f"{name:<11}REF {cells[0]:<16} this {cells[1]:<16} ratio {statistics.median(ratios):.2f}"
+            lines.append(f"{name:<11}REF {cells[0]:<23} this {cells[1]:<23} ratio {statistics.median(ratios):.2f}"
                          f"   ({' '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
     return lines
 

@@ -176,6 +176,7 @@ def test_accounts_are_shared_between_writer_processes_by_their_number(settings: 
             return pids, first, stats
 
         pids, first, stats = asyncio.run(session())
+        assert Path(f"/proc/{writers[0].pid}/comm").read_text().strip() == "ixserver-writer", "named in ps and top"
     finally:
         for writer in writers:
             writer.stop()

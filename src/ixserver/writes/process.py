@@ -25,6 +25,7 @@ signer get the writer's.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import logging.config
 import multiprocessing
@@ -52,6 +53,7 @@ from ixserver.writes.use_cases import NotAUseCase
 log = logging.getLogger("ixserver.writer")
 
 WRITER_NICE = -10
+WRITER_NAME = b"ixserver-writer"  # its name in ps, top and /proc/<pid>/comm (Linux: 15 bytes at most)
 PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
@@ -84,6 +86,7 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
     # for the CPU, it should win. Allowed to root (or with CAP_SYS_NICE); else it stays even.
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICE)
+    _name_process(WRITER_NAME)
     from ixserver.logs import uvicorn_log_config
 
     # its records (a lost race, a failed housekeeping) as the server processes write theirs
@@ -198,6 +201,12 @@ class _Server:
         if self.buffers.pop(conn, None) is not None:
             self.selector.unregister(conn)
         conn.close()
+
+
+def _name_process(name: bytes) -> None:
+    """The process's name as the system shows it (Linux's prctl(PR_SET_NAME); elsewhere nothing)."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None, use_errno=True).prctl(15, name, 0, 0, 0)  # 15: PR_SET_NAME
 
 
 def _orphaned(control: Pipe) -> bool:
