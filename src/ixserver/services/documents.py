@@ -9,6 +9,7 @@ forward. Any refusal rolls the whole use case back, number included.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -403,12 +404,16 @@ def change_state(
 ) -> Document:
     """PUT /{type}/{id}/change-state.json (api-v2 §4.6). Run with the writer's resources: a
     finalization signs with its key."""
-    found = store.get_document_and_client(conn, account_id, document_id, lock=True)
+    kind = _type(doc_type)
+    event = kind.family.aliases.get(event, event)
+    read = store.document_and_client_later(conn, account_id, document_id, lock=True)
+    # a finalization's number comes in the same round trip, after the draft's lock
+    number = counters.take_number_later(conn, document_id, account_id=account_id, doc_type=kind.key) if (
+        event == "finalized") else None  # fmt: skip
+    found = read()
     if found is None or found[0].doc_type != doc_type:
         raise DocumentNotFound()
     document, client = found
-    kind = _type(doc_type)
-    event = kind.family.aliases.get(event, event)
     target = kind.family.next_status(doc_type, kind.type_name, document.status, event)
     reason = message.strip() if message and message.strip() else None
     if event == "canceled":
@@ -419,7 +424,7 @@ def change_state(
             raise ValidationFailed("The document has receipts: cancel its payments first")
         if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
-    issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
+    issued = _finalize(conn, resources, account_id, kind, document, client, number) if number is not None else None
     store.set_status(
         conn,
         document_id,
@@ -469,11 +474,13 @@ def _finalize(
     kind: DocType,
     document: Document,
     client: dict[str, Any] | None,
+    number: Callable[[], counters.Numbered],
 ) -> tuple[Numbering, str]:
-    """Number and sign a draft: what to store, and its series' name. The number is taken first,
-    so that every rule, the series' chronology included, is checked once; a refusal rolls the
-    whole use case back, number included."""
-    taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
+    """Number and sign a draft: what to store, and its series' name. The number is taken first
+    (`number`: `counters.take_number_later`'s, sent with the draft's read), so that every rule,
+    the series' chronology included, is checked once; a refusal rolls the whole use case back,
+    number included."""
+    taken = number()
     head = taken.head
     total_eur = gross_in_euros(document)  # what is signed: GrossTotal in euros (domain/euros.py)
     problems = finalization_problems(
