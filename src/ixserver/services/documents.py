@@ -58,6 +58,7 @@ from ixserver.store import accounts as account_store
 from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
 from ixserver.store import items as item_store
+from ixserver.store import seal as seal_store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
@@ -407,9 +408,12 @@ def change_state(
     kind = _type(doc_type)
     event = kind.family.aliases.get(event, event)
     read = store.document_and_client_later(conn, account_id, document_id, lock=True)
-    # a finalization's number comes in the same round trip, after the draft's lock
-    number = counters.take_number_later(conn, document_id, account_id=account_id, doc_type=kind.key) if (
-        event == "finalized") else None  # fmt: skip
+    # a finalization's number, and its account's seal head, come in the same round trip, after
+    # the draft's lock
+    number = None
+    if event == "finalized":
+        number = counters.take_number_later(conn, document_id, account_id=account_id, doc_type=kind.key)
+        seal_store.lock_head_later(conn, account_id)
     found = read()
     if found is None or found[0].doc_type != doc_type:
         raise DocumentNotFound()
