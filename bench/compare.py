@@ -10,15 +10,22 @@ working tree as it is, uncommitted changes included. Both run on this venv's Pyt
 libraries, `serve --workers N` as in `make bench`, each from its own `src/` (PYTHONPATH).
 
 Scenarios (wrk, as bench/run.py defines them): documents (POST then finalize: documents/s and
-p99), get (GET /invoices/{id}.json: rps and p99), list (GET /invoices.json?per_page=25), and
-pdf (bench/run.py's: PDFs of documents never drawn before, one client's p50 and p99, 8 clients' PDFs/s).
+p99), accounts (the same over 4 accounts, one per wrk thread), get (GET /invoices/{id}.json: rps
+and p99), list (GET /invoices.json?per_page=25), and pdf (bench/run.py's: PDFs of documents never
+drawn before, one client's p50 and p99, 8 clients' PDFs/s). After each turn `ixserver verify`
+checks the database (numbers, chains, seal, journal): a turn that is not clean stops the run.
+For the documents and accounts scenarios it also prints the CPU time spent per document, read
+from /proc: ixserver's server processes, its writer processes and the database's backends
+(`CpuUsed`), the figure that a machine loaded by other work changes least.
 Environment: COMPARE_PAIRS (default 3), BENCH_SECONDS (default 5 here), BENCH_CONNECTIONS,
-BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list; add pdf), and
-BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too.
+BENCH_WORKERS, COMPARE_SCENARIOS (comma-separated, default documents,get,list; add accounts, pdf),
+BENCH_DATABASE_URL=postgresql://… to compare on PostgreSQL too, and COMPARE_SQLITE=0 to compare
+on PostgreSQL only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -28,6 +35,8 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 os.environ.setdefault("BENCH_SECONDS", "5")
 sys.path.insert(0, str(Path(__file__).parent))
@@ -47,7 +56,13 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
     figures: dict[str, Figures] = {}
     with Server(data_dir, database_url, PYTHONPATH=str(tree / "src")) as server:
         key = server.cli("accounts", "create", f"compare{server.port}")
-        figures["documents"] = load_documents("wrk", server.base, key)
+        used = CpuUsed(server, database_url)
+        figures["documents"] = used.per_document(load_documents("wrk", server.base, key))
+        if "accounts" in SCENARIOS:  # several tenants: one account's lock no longer holds all writes
+            names = [f"compare{server.port}n{n}" for n in range(1, run.ACCOUNTS)]
+            others = tuple(server.cli("accounts", "create", name) for name in names)
+            used = CpuUsed(server, database_url)
+            figures["accounts"] = used.per_document(load_documents("wrk", server.base, key, other_keys=others))
         document_id = a_document_id(server, key)
         urls = {
             "get": f"{server.base}/invoices/{document_id}.json?api_key={key}",
@@ -59,7 +74,87 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
                 figures[name] = load_get("wrk", name, url)
         if "pdf" in SCENARIOS:  # PDFs of the documents just made, never drawn before
             figures["pdf"] = run.pdf_scenario(server, key)
+        verified(server, tree)
     return {name: f for name, f in figures.items() if name in SCENARIOS}
+
+
+class CpuUsed:
+    """The CPU time the server spends on a scenario, read from /proc around it: its processes
+    (`serve` and every process under it: server processes, writers, parser) and, on PostgreSQL,
+    the database's backends. Per document it is what a loaded machine's share does not change
+    much, where documents/s follows the share the other work leaves (`CPU_MS`: ms per document
+    of the server processes, the writer processes and the database's backends)."""
+
+    def __init__(self, server: Server, database_url: str | None) -> None:
+        assert server.proc is not None
+        self.root = server.proc.pid
+        self.database = make_url(database_url).database if database_url else None
+        self.url = database_url
+        self.before = self._read()
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        tick = os.sysconf("SC_CLK_TCK")
+        parents: dict[int, int] = {}
+        used: dict[int, float] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        names: dict[int, str] = {}
+        mine = {self.root}
+        grown = True
+        while grown:
+            grown = False
+            for pid, parent in parents.items():
+                if parent in mine and pid not in mine:
+                    mine.add(pid)
+                    grown = True
+        backends: set[int] = set()
+        if self.url:
+            import psycopg
+
+            with psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (self.database,)
+                ).fetchall()
+            backends = {int(row[0]) for row in rows}
+        for pid in mine:
+            with contextlib.suppress(OSError):
+                names[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+        writers = {pid for pid in mine if names.get(pid) == "ixserver-writer"}  # (writes/process.py names it)
+        return {
+            "servers": {pid: used[pid] for pid in mine - writers if pid in used},
+            "writers": {pid: used[pid] for pid in writers if pid in used},
+            "postgres": {pid: used[pid] for pid in backends if pid in used},
+        }
+
+    def per_document(self, figures: Figures) -> Figures:
+        after = self._read()
+        documents = (figures.documents_per_s or 0) * run.SECONDS
+        cpu = {}
+        for part, pids in after.items():
+            spent = sum(seconds - self.before[part].get(pid, 0.0) for pid, seconds in pids.items())
+            cpu[part] = spent * 1000 / documents if documents else 0.0
+        CPU_MS[id(figures)] = cpu
+        return figures
+
+
+CPU_MS: dict[int, dict[str, float]] = {}  # by id(Figures): CPU ms per document, by part
+
+
+def verified(server: Server, tree: Path) -> None:
+    """`ixserver verify` of the turn's database, by the build that wrote it: gapless numbers, each
+    counter's chain, each account's seal and the seal journal. Not clean: the run stops."""
+    checked = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=server.env, capture_output=True,
+                             text=True, check=False)  # fmt: skip
+    if checked.returncode != 0:
+        raise SystemExit(f"ixserver verify of {tree}'s turn failed:\n{checked.stdout}{checked.stderr}")
+    say(f"    verify: {checked.stdout.strip().splitlines()[-1]}")
 
 
 def rate(f: Figures) -> float:
@@ -77,7 +172,9 @@ def compare(ref_tree: Path, work: Path, label: str, database_url: str | None) ->
             say(
                 f"  {label} pair {pair + 1}/{PAIRS}: {build:<4} "
                 + " ".join(
-                    f"{n}={rate(f):.0f}/s p50={f.p50_ms:.1f}ms p99={f.p99_ms:.1f}ms" for n, f in runs[build][-1].items()
+                    f"{n}={rate(f):.0f}/s p50={f.p50_ms:.1f}ms p99={f.p99_ms:.1f}ms"
+                    + "".join(f" cpu_{part}={ms:.2f}ms" for part, ms in CPU_MS.get(id(f), {}).items())
+                    for n, f in runs[build][-1].items()
                 )
                 + f" ({time.monotonic() - started:.0f} s)"
             )
@@ -97,6 +194,23 @@ def compare(ref_tree: Path, work: Path, label: str, database_url: str | None) ->
             f"{statistics.median(ratios):>8.2f}   {' '.join(f'{x:.2f}' for x in ratios):<24}"
             f"{ref_p99:>8.1f}ms{this_p99:>8.1f}ms" + (f"  ({errors} non-2xx)" if errors else "")
         )
+    cpu_rows = [name for name in ("documents", "accounts") if name in SCENARIOS]
+    if cpu_rows:
+        lines.append("CPU per document, ms: server processes + writer processes + the database's backends"
+                     " (medians of the pairs; a writer thread's is its server process's)")  # fmt: skip
+        for name in cpu_rows:
+            cells = []
+            for build in ("ref", "this"):
+                parts = [CPU_MS.get(id(r[name]), {}) for r in runs[build]]
+                cells.append(" + ".join(f"{statistics.median(p.get(k, 0.0) for p in parts):.2f}"
+                                        for k in ("servers", "writers", "postgres")))  # fmt: skip
+            ratios = [
+                sum(CPU_MS.get(id(t[name]), {}).values()) / sum(CPU_MS.get(id(r[name]), {}).values())
+                for t, r in zip(runs["this"], runs["ref"], strict=True)
+                if sum(CPU_MS.get(id(r[name]), {}).values())
+            ]
+            lines.append(f"{name:<11}REF {cells[0]:<23} this {cells[1]:<23} ratio {statistics.median(ratios):.2f}"
+                         f"   ({' '.join(f'{x:.2f}' for x in ratios)})")  # fmt: skip
     return lines
 
 
@@ -117,7 +231,7 @@ def main() -> None:
         )
         try:
             say(f"bench-compare: this tree ({HERE}) against REF {ref} ({commit}), {PAIRS} pairs")
-            lines = compare(ref_tree, work, "sqlite", None)
+            lines = compare(ref_tree, work, "sqlite", None) if os.environ.get("COMPARE_SQLITE") != "0" else []
             pg_url = os.environ.get("BENCH_DATABASE_URL")
             if pg_url:
                 lines += compare(ref_tree, work, "postgresql", pg_url)

@@ -8,7 +8,8 @@ connections) for BENCH_SECONDS, first alone, then while a heavy account sends, w
 - from one more connection, documents of LARGEST_DOCUMENT lines (created, then finalized).
 It prints the quiet account's p50 and p99 in both runs and their ratio (target: p99 within 2× of
 its p99 alone), for BENCH_FAIRNESS_ROUNDS rounds (3) that alternate the two, then the medians'
-ratio, on SQLite and, with BENCH_DATABASE_URL=postgresql://…, on PostgreSQL.
+ratio, on SQLite and, with BENCH_DATABASE_URL=postgresql://…, on PostgreSQL (BENCH_FAIRNESS_ON=sqlite or
+postgresql: one of them only).
 Same server as `bench/run.py` (`serve --workers N`, one process per core). Needs wrk (it is
 skipped without). BENCH_HEAVY=bodies or BENCH_HEAVY=documents: one of the two heavy loads only.
 """
@@ -196,10 +197,11 @@ def main() -> None:
     if shutil.which("wrk") is None:
         print("bench/fairness.py: skipped, wrk is not installed (apt-get install wrk)")
         return
+    on = os.environ.get("BENCH_FAIRNESS_ON", "sqlite,postgresql").split(",")  # (one of the two alone)
     with tempfile.TemporaryDirectory(prefix="ixfair-") as tmp:
-        results = [scenario("sqlite", Path(tmp) / "sqlite", None)]
+        results = [scenario("sqlite", Path(tmp) / "sqlite", None)] if "sqlite" in on else []
         pg_url = os.environ.get("BENCH_DATABASE_URL")
-        if pg_url:
+        if pg_url and "postgresql" in on:
             empty_postgres(pg_url)
             results.append(scenario("postgresql", Path(tmp) / "pg", pg_url))
     print(f"\nixserver bench — fairness: a quiet account's documents ({QUIET_CONNECTIONS} connections, wrk) alone, then"

@@ -13,8 +13,11 @@ use case (a create, a finalization: `time.thread_time()` of the writer thread ar
 and for the whole run of the writer thread (its batches, their answers, the folds of the counts
 between batches). BENCH_WRITER_STATEMENTS=1 also counts, per use case, the SQL statements SQLite
 runs (its trace callback: every statement, the triggers' included, BEGIN, SAVEPOINT and COMMIT),
-by their first words; it costs the writer a little, so its CPU figure is then not comparable.
-BENCH_WRITER_JSON=1 prints the figures as one JSON line at the end (bench/writer_pairs.py reads it).
+by their first words; on PostgreSQL the statements the writer thread sends (BEGIN and COMMIT
+included) and the round trips it waits for (`_count_postgres`); it costs the writer a little, so
+its CPU figure is then not comparable. BENCH_WRITER_SQLITE=0 measures PostgreSQL alone.
+BENCH_WRITER_JSON=1 prints the figures as one JSON line at the end (bench/writer_pairs.py reads
+it).
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def main() -> None:
     pg_url = os.environ.get("BENCH_DATABASE_URL")
     figures = {}
     with tempfile.TemporaryDirectory(prefix="ixwriter-") as tmp:
-        figures["sqlite"] = measure("SQLite", f"sqlite:///{Path(tmp) / 'ix.db'}", Path(tmp))
+        if os.environ.get("BENCH_WRITER_SQLITE") != "0":
+            figures["sqlite"] = measure("SQLite", f"sqlite:///{Path(tmp) / 'ix.db'}", Path(tmp))
         if pg_url:
             empty_postgres(pg_url)
             figures["postgresql"] = measure("PostgreSQL", pg_url, Path(tmp))
@@ -99,6 +103,77 @@ class _WriterCpu:
             self.statements.setdefault(self.kind, Counter())[shape] += 1
 
 
+def _count_postgres(cpu: _WriterCpu) -> None:
+    """The statements the writer thread sends to PostgreSQL, counted by `cpu.trace` by their first
+    words, and the round trips it waits for, as "(wait)": each pipeline's Sync (store/libpq.py's,
+    or psycopg's, with the Sync psycopg sends after a pipeline's BEGIN), each statement or command
+    psycopg sends outside a pipeline (COMMIT …)."""
+    import threading
+
+    import psycopg
+    from psycopg._connection_base import BaseConnection
+
+    try:
+        from ixserver.store import libpq
+    except ImportError:  # a build before it (bench/writer_compare.py)
+        libpq = None  # type: ignore[assignment]
+
+    def writer() -> bool:
+        return threading.current_thread().name == "ixserver-writer"
+
+    def text(query: Any) -> str:
+        return query if isinstance(query, str) else bytes(query).decode() if isinstance(query, bytes) else str(query)
+
+    execute, executemany, command, wait = (
+        psycopg.Cursor.execute, psycopg.Cursor.executemany, BaseConnection._exec_command, psycopg.Connection.wait
+    )  # fmt: skip
+    send, answers = getattr(libpq, "_send", None), getattr(libpq, "_answers", None)
+
+    def counted_execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        if writer():
+            cpu.trace(text(query))
+        return execute(self, query, params, **kw)
+
+    def counted_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+        rows = list(params_seq)
+        if writer():
+            for _ in rows:
+                cpu.trace(text(query))
+        return executemany(self, query, rows, **kw)
+
+    def counted_command(self: Any, cmd: Any, *args: Any, **kw: Any) -> Any:
+        if writer():
+            cpu.trace(text(cmd))
+        return command(self, cmd, *args, **kw)
+
+    waited = {"_execute_gen", "_sync_gen", "_exit_gen", "_commit_gen", "_rollback_gen", "_exec_command"}
+
+    def counted_wait(self: Any, gen: Any, *args: Any, **kw: Any) -> Any:
+        name = getattr(getattr(gen, "gi_code", None), "co_name", "")
+        if writer() and name in waited and not (name == "_execute_gen" and self._pipeline):
+            cpu.trace("(wait)")
+        return wait(self, gen, *args, **kw)
+
+    psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign,assignment]
+    psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign,assignment]
+    BaseConnection._exec_command = counted_command  # type: ignore[method-assign]
+    psycopg.Connection.wait = counted_wait  # type: ignore[method-assign]
+    if send is not None and answers is not None:  # this build sends on libpq
+
+        def counted_send(pgconn: Any, link: Any, statement: Any, *args: Any) -> Any:
+            if writer():
+                cpu.trace(statement.sql.decode())
+            return send(pgconn, link, statement, *args)
+
+        def counted_answers(*args: Any) -> Any:
+            if writer():
+                cpu.trace("(wait)")
+            return answers(*args)
+
+        libpq._send = counted_send
+        libpq._answers = counted_answers
+
+
 def _thread_clock(writes: Any) -> int | None:
     thread = getattr(writes, "_thread", None)
     return None if thread is None else time.pthread_getcpuclockid(thread.ident)
@@ -112,6 +187,8 @@ def measure(label: str, url: str, tmp: Path) -> dict[str, Any]:
     cpu = _WriterCpu(writes.runner)
     if STATEMENTS and ctx.db.is_sqlite:
         event.listen(ctx.db.write_engine, "connect", lambda raw, _record: raw.set_trace_callback(cpu.trace))
+    elif STATEMENTS:
+        _count_postgres(cpu)
     body: dict[str, Any] = {"invoice": {**DOCUMENT["invoice"], "date": date.today().strftime("%d/%m/%Y")}}
     kind = BY_KEY["invoice"]
 
@@ -155,10 +232,14 @@ def measure(label: str, url: str, tmp: Path) -> dict[str, Any]:
           + " in its batches")  # fmt: skip
     for name, shapes in sorted(cpu.statements.items()):
         n = cpu.cases[name] or cases
+        waits = shapes.pop("(wait)", 0) / n
         total = sum(shapes.values()) / n
-        print(f"  statements per {name}: {total:.2f}: "
+        print(f"  statements per {name}: {total:.2f}"
+              + (f" (round trips waited for: {waits:.2f})" if waits else "") + ": "
               + ", ".join(f"{shape} {count / n:.2f}" for shape, count in shapes.most_common()))  # fmt: skip
         figures[f"{name}_statements"] = total
+        if waits:
+            figures[f"{name}_waits"] = waits
     return figures
 
 

@@ -23,7 +23,7 @@ from ixserver.store.migrate import upgrade
 from ixserver.writes import crossing
 from ixserver.writes.process import WRITER_NICE, WriterProcess, running_writer
 from ixserver.writes.remote import RemoteWriter, WriterUnavailable
-from ixserver.writes.use_cases import NotAUseCase, of_no_account
+from ixserver.writes.use_cases import NotAUseCase, of_account, of_no_account
 from tests.api.invoicing import body, finalize
 from tests.store.conftest import invoice_counter
 from tests.support import LiveServer, next_number
@@ -42,6 +42,16 @@ def a_lock(_conn: Any) -> threading.Lock:
 @of_no_account
 def signer_version(_conn: Any, resources: Resources) -> int:
     return resources.signer.version
+
+
+@of_account
+def writer_of(_conn: Any, account_id: int) -> int:
+    return os.getpid()
+
+
+@of_no_account
+def writer_of_no_account(_conn: Any) -> int:
+    return os.getpid()
 
 
 def unmarked(_conn: Any) -> None:
@@ -150,10 +160,34 @@ def test_a_writer_that_dies_is_started_again_and_numbering_goes_on(settings: Set
         server.stop()
 
 
-def test_running_writer_is_for_sqlite_only(settings: Settings) -> None:
+def test_accounts_are_shared_between_writer_processes_by_their_number(settings: Settings) -> None:
+    """PostgreSQL's `serve --workers N` runs N writers (remote.py): each account's use cases all
+    go to one, the account's number modulo N; a use case of no account to the first."""
+    writers = [WriterProcess(settings).start() for _ in range(2)]
+    try:
+        remote = RemoteWriter(os.pathsep.join(w.path for w in writers))
+
+        async def session() -> tuple[list[int], int, dict[str, Any]]:
+            await remote.open()
+            pids = await asyncio.gather(*(remote.run(writer_of, account) for account in (2, 3, 4, 5, 2, 3)))
+            first = await remote.run(writer_of_no_account)
+            stats = await remote.stats()
+            remote.close()
+            return pids, first, stats
+
+        pids, first, stats = asyncio.run(session())
+        assert Path(f"/proc/{writers[0].pid}/comm").read_text().strip() == "ixserver-writer", "named in ps and top"
+    finally:
+        for writer in writers:
+            writer.stop()
+    even, odd = writers[0].pid, writers[1].pid
+    assert pids == [even, odd, even, odd, even, odd]
+    assert first == even
+    assert stats["use_cases"] == 7 and stats["writers"] == 2
+
+
+def test_running_writer_runs_unless_told_not_to(settings: Settings) -> None:
     with running_writer(settings.model_copy(update={"writer_process": False})) as path:
-        assert path is None
-    with running_writer(settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1/none"})) as path:
         assert path is None
     with running_writer(settings) as path:
         assert path is not None and Path(path).is_socket()

@@ -161,7 +161,7 @@ def build_context(
     settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None, clock: Clock = SYSTEM
 ) -> AppContext:
     """What the app of one server process owns (web/context.AppContext), nothing started yet.
-    `writer_socket`: the writer process's socket (`ixserver serve` on SQLite), else each
+    `writer_socket`: the writer process's socket (`ixserver serve`), else each
     process writes in a thread of its own. `parent_pid`: the `serve` process of this server
     process (`serve --workers N`), whose end it follows. `clock`: what the rate limits count by."""
     db = Database(settings.resolved_database_url)

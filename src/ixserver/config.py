@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     smtp_from: str = Field(default="ixserver@localhost", description="The From address of documents sent by e-mail.")
     smtp_timeout: float = Field(default=30.0, gt=0, description="Seconds an SMTP conversation may take.")
     writer_process: bool = Field(
-        default=True, description="`serve` on SQLite runs writes in one writer process (else a thread per process)."
+        default=True, description="`serve` runs writes in one writer process (else a thread per server process)."
     )
 
     @model_validator(mode="after")

@@ -73,7 +73,7 @@ def _serve(host: str, port: int, workers: int, demo: bool, database: Callable[[S
     # uvicorn answers SIGTERM by shutting down, then raises it again for the handler it found:
     # make that handler an exception, so that the writer process is stopped as on Ctrl-C.
     signal.signal(signal.SIGTERM, exit_on_signal)
-    with running_writer(settings) as writer_socket:
+    with running_writer(settings, workers) as writer_socket:
         _run_servers(settings, writer_socket, host, port, workers)
 
 

@@ -95,3 +95,21 @@ def test_the_faults_of_sqlite_are_read_from_its_errors(tmp_path: Path) -> None:
     conn.close()
     assert (fault_of(full.value), fault_of(read_only.value), fault_of(no_table.value)) == (FULL, READ_ONLY, None)
     assert fault_of(ValueError("no database's")) is None
+
+
+@pytest.mark.postgres
+def test_a_pooled_write_connection_ended_while_idle_is_replaced_as_it_is_checked_out(database_url: str) -> None:
+    """No pre-ping's round trip before each write transaction: a look at the idle connection's
+    socket finds that its server ended it, and the transaction gets a new one."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's connections")
+    db = Database(database_url)
+    try:
+        with db.transaction() as conn:
+            idle = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        _end(database_url, idle)
+        time.sleep(0.2)
+        with db.transaction() as conn:
+            assert int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) != idle
+    finally:
+        db.dispose()

@@ -9,6 +9,7 @@ forward. Any refusal rolls the whole use case back, number included.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -42,7 +43,9 @@ from ixserver.domain.documents import (
 )
 from ixserver.domain.errors import DocumentNotFound, MissingElement, ProprietaryUidTaken, ValidationFailed, raise_if
 from ixserver.domain.euros import converted, gross_in_euros
+from ixserver.domain.items import Item
 from ixserver.domain.sequences import TRAINING
+from ixserver.domain.taxes import Tax
 from ixserver.domain.totals import DocumentTotals, GlobalDiscount, Line, compute
 from ixserver.domain.vat_moss import vat_moss_problems
 from ixserver.resources import Resources
@@ -54,6 +57,8 @@ from ixserver.services import taxes as tax_service
 from ixserver.store import accounts as account_store
 from ixserver.store import counters, document_lists
 from ixserver.store import documents as store
+from ixserver.store import items as item_store
+from ixserver.store import seal as seal_store
 from ixserver.store import sequences as sequence_store
 from ixserver.store import taxes as tax_store
 from ixserver.store.documents import CLIENT_FIELDS, Numbering
@@ -226,9 +231,13 @@ def _prepare(
     raise_if(problems)
     assert data.client is not None and data.lines
 
+    # the account's taxes and the lines' items, read in the round trip of the client's look-up
+    taxes = tax_store.list_taxes_later(conn, account_id)
+    names = sorted({(line.name or "").strip() for line in data.lines})
+    known = item_store.items_by_names_later(conn, account_id, names)
     client = client_service.resolve_for_document(conn, account_id, data.client)
     lines, totals = _priced_lines(
-        conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None
+        conn, account_id, data.lines, discount, retention, rate if currency != "EUR" else None, taxes(), known()
     )
     content = DocumentContent(
         date=doc_date,
@@ -293,12 +302,12 @@ def _draft_transport(
 
 def _priced_lines(
     conn: Connection, account_id: int, lines_in: list[LineInput], discount: GlobalDiscount | None,
-    retention: Decimal | None, rate: Decimal | None,
+    retention: Decimal | None, rate: Decimal | None, taxes: list[Tax], known: dict[str, Item],
 ) -> tuple[list[DocumentLine], DocumentTotals]:  # fmt: skip
     """The lines with their items (made or updated by name) and taxes resolved, and the
     document's totals; refused when a total, or its gross in euros by the rule AT reads
-    (domain/euros.py, `rate` for a document in another currency), is out of the limits."""
-    taxes = tax_store.list_taxes(conn, account_id)
+    (domain/euros.py, `rate` for a document in another currency), is out of the limits.
+    `taxes`: the account's; `known`: its items of the lines' names."""
     line_taxes = [tax_service.pick(taxes, line.tax_name, line.tax_value) for line in lines_in]
     items = item_service.upsert_for_lines(
         conn,
@@ -307,6 +316,7 @@ def _priced_lines(
             item_service.LineItem((line.name or "").strip(), line.description, line.unit_price, line.unit, tax.id)
             for line, tax in zip(lines_in, line_taxes, strict=True)
         ],
+        known,
     )
     priced = [
         Line(item.unit_price, _quantity(line), line.discount or Decimal(0), tax.value)
@@ -395,12 +405,19 @@ def change_state(
 ) -> Document:
     """PUT /{type}/{id}/change-state.json (api-v2 §4.6). Run with the writer's resources: a
     finalization signs with its key."""
-    found = store.get_document_and_client(conn, account_id, document_id, lock=True)
+    kind = _type(doc_type)
+    event = kind.family.aliases.get(event, event)
+    read = store.document_and_client_later(conn, account_id, document_id, lock=True)
+    # a finalization's number, and its account's seal head, come in the same round trip, after
+    # the draft's lock
+    number = None
+    if event == "finalized":
+        number = counters.take_number_later(conn, document_id, account_id=account_id, doc_type=kind.key)
+        seal_store.lock_head_later(conn, account_id)
+    found = read()
     if found is None or found[0].doc_type != doc_type:
         raise DocumentNotFound()
     document, client = found
-    kind = _type(doc_type)
-    event = kind.family.aliases.get(event, event)
     target = kind.family.next_status(doc_type, kind.type_name, document.status, event)
     reason = message.strip() if message and message.strip() else None
     if event == "canceled":
@@ -411,7 +428,7 @@ def change_state(
             raise ValidationFailed("The document has receipts: cancel its payments first")
         if dependents:
             raise ValidationFailed("The document has credit or debit notes: cancel them first")
-    issued = _finalize(conn, resources, account_id, kind, document, client) if event == "finalized" else None
+    issued = _finalize(conn, resources, account_id, kind, document, client, number) if number is not None else None
     store.set_status(
         conn,
         document_id,
@@ -461,11 +478,13 @@ def _finalize(
     kind: DocType,
     document: Document,
     client: dict[str, Any] | None,
+    number: Callable[[], counters.Numbered],
 ) -> tuple[Numbering, str]:
-    """Number and sign a draft: what to store, and its series' name. The number is taken first,
-    so that every rule, the series' chronology included, is checked once; a refusal rolls the
-    whole use case back, number included."""
-    taken = counters.take_number(conn, document.sub_sequence_id, account_id=account_id, doc_type=kind.key)
+    """Number and sign a draft: what to store, and its series' name. The number is taken first
+    (`number`: `counters.take_number_later`'s, sent with the draft's read), so that every rule,
+    the series' chronology included, is checked once; a refusal rolls the whole use case back,
+    number included."""
+    taken = number()
     head = taken.head
     total_eur = gross_in_euros(document)  # what is signed: GrossTotal in euros (domain/euros.py)
     problems = finalization_problems(

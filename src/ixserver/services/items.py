@@ -112,10 +112,14 @@ class LineItem:
     tax_id: int
 
 
-def upsert_for_lines(conn: Connection, account_id: int, lines: list[LineItem]) -> list[Item]:
+def upsert_for_lines(
+    conn: Connection, account_id: int, lines: list[LineItem], known: dict[str, Item] | None = None
+) -> list[Item]:
     """The catalogue items document lines name (api-v2 §4.3): created when no item has that
-    name, else updated with the values the line carries. One query finds them all."""
-    known = store.items_by_names(conn, account_id, sorted({line.name for line in lines}))
+    name, else updated with the values the line carries. One query finds them all (or `known`:
+    the account's items of these lines' names, as the caller read them)."""
+    if known is None:
+        known = store.items_by_names(conn, account_id, sorted({line.name for line in lines}))
     result = []
     for line in lines:
         item = known.get(line.name)

@@ -19,6 +19,7 @@ The unique index on (sub-sequence, number) of the numbered rows is the backstop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy.engine import Connection
 from ixserver.store.db import at_commit, remembered
 from ixserver.store.prepared import Prepared
 from ixserver.store.sequences import SERIES_TYPE
-from ixserver.store.tables import accounts, sequences, sub_sequences
+from ixserver.store.tables import accounts, documents, sequences, sub_sequences
 
 _c = sub_sequences.c
 
@@ -93,6 +94,15 @@ def _next(where: Any) -> Prepared:
 
 _NEXT = _next(_c.id == bindparam("sub_id"))
 _NEXT_DEFAULT = _next(_c.id == _DEFAULT_ID)
+# A draft's counter, read from the draft in the same statement: its series', else the default
+# series' for its type (`take_number_later`).
+_OF_DRAFT = func.coalesce(
+    select(documents.c.sub_sequence_id)
+    .where(documents.c.id == bindparam("b_document_id"), documents.c.account_id == bindparam("b_account_id"))
+    .scalar_subquery(),
+    _DEFAULT_ID,
+)
+_NEXT_OF_DRAFT = _next(_c.id == _OF_DRAFT)
 
 
 def take_number(
@@ -105,8 +115,25 @@ def take_number(
         raise RuntimeError("take_number must run inside the caller's write transaction")
     params = {"sub_id": sub_sequence_id, "b_account_id": account_id, "b_doc_type": doc_type}
     row = (_NEXT if sub_sequence_id is not None else _NEXT_DEFAULT).first(conn, params)
+    return _numbered(conn, row, sub_sequence_id or doc_type)
+
+
+def take_number_later(conn: Connection, document_id: int, *, account_id: int, doc_type: str) -> Callable[[], Numbered]:
+    """`take_number` of the counter the draft `document_id` is to be numbered in (its series', else
+    the default series' for `doc_type`), queued on the connection (`Prepared.later`): sent with
+    its next waited statement (the draft's own read, after its lock), read when called. Taken
+    before the draft's checks, as `take_number` is: a use case that refuses gives it back."""
+    if not conn.in_transaction():
+        raise RuntimeError("take_number must run inside the caller's write transaction")
+    params = {"b_document_id": document_id, "b_account_id": account_id, "b_doc_type": doc_type}
+    pending = _NEXT_OF_DRAFT.later(conn, params)
+    return lambda: _numbered(conn, pending.first(), f"of document {document_id}")
+
+
+def _numbered(conn: Connection, row: Any, what: object) -> Numbered:
+    """The number `row` took (of `_next`), with the chain as the transaction advanced it."""
     if row is None:
-        raise LookupError(f"no counter {sub_sequence_id or doc_type}")
+        raise LookupError(f"no counter {what}")
     counter, owner = int(row[0]), int(row[9])
     last_date, last_entry, last_hash, latest = row[4], row[5], row[6], row[7]
     memo = remembered(conn)

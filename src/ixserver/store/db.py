@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from ixserver.domain.errors import CommitUnknown, DatabaseUnavailable
@@ -103,6 +103,19 @@ def _socket_closed(raw: Any) -> bool:
         return True
 
 
+def _checked_out_alive(engine: Engine) -> None:
+    """A pooled PostgreSQL connection whose server closed it while it was idle (a terminated
+    backend, a restart) is replaced as it is checked out: what SQLAlchemy's pre-ping does, but
+    by a look at its socket (`_socket_closed`) where the pre-ping's SELECT 1 was a round trip
+    before every write transaction. One that breaks later is the writer's to handle (a use case
+    it stopped runs once more on a new connection: writes/batches.py)."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if _socket_closed(dbapi_conn):
+            raise DisconnectionError("the server closed this connection")
+
+
 def normalize_url(url: str) -> str:
     """`postgresql://…` means psycopg 3 here (SQLAlchemy would pick psycopg2)."""
     for prefix in ("postgresql://", "postgres://"):
@@ -153,9 +166,10 @@ class Database:
             # Writes make no large sorts; reads keep their temporary files on disk.
             _sqlite_setup(self.write_engine, begin="BEGIN IMMEDIATE", temp_store="MEMORY")
         elif self.dialect == "postgresql":
-            self.read_engine = create_engine(self.url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+            self.read_engine = create_engine(self.url, pool_size=8, max_overflow=16)
             self.write_engine = self.read_engine
             deferred.install(self.write_engine)
+            _checked_out_alive(self.write_engine)
         else:
             raise ValueError(f"unsupported database: {self.dialect} (use sqlite:/// or postgresql://)")
         # Each thread that reads keeps one connection in driver-level autocommit: a read costs

@@ -6,9 +6,9 @@ trips, not the server's work, are most of a use case's time. Many statements of 
 writes whose answer the use case does not read: the account's lock, the savepoints around each
 use case of a batch, the chain's advance and the new status of a finalization, the seal's event.
 `defer` queues such a statement on the connection; the next statement that is waited for
-(`Prepared`) sends the queue and itself in one pipeline (psycopg's pipeline mode), one round trip
-for all. The queue is also sent before any other statement of the connection (SQLAlchemy's
-`before_cursor_execute`) and before the commit; a rollback drops it.
+(`Prepared`) sends the queue and itself in one pipeline (store/libpq.py: straight on libpq, one
+write and one wait for all of them). The queue is also sent before any other statement of the
+connection (SQLAlchemy's `before_cursor_execute`) and before the commit; a rollback drops it.
 
 So the server runs every statement in the order the use case issued it, as before; only the
 waiting changed. A deferred statement that fails makes the statement it was sent with fail, or
@@ -20,18 +20,21 @@ On SQLite (in the process, no round trips) a deferred statement runs at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-_QUEUE = "ixserver_deferred"  # in the pooled connection's `info`: [(sql, params), …]
+from ixserver.store import libpq
+
+_QUEUE = "ixserver_deferred"  # in the pooled connection's `info`: [(libpq.Statement, values), …]
 
 
 def defer(conn: Connection, sql: str, params: Any = None) -> None:
-    """Run `sql` (a write whose answer is not read) before the connection's next waited statement."""
+    """Run `sql` (a write whose answer is not read) before the connection's next waited statement.
+    On PostgreSQL, `sql` has no parameters (a savepoint): a prepared statement is `queue`d."""
     raw = conn.connection.dbapi_connection
     assert raw is not None
     if conn.dialect.name != "postgresql":
@@ -43,27 +46,25 @@ def defer(conn: Connection, sql: str, params: Any = None) -> None:
         finally:
             cursor.close()
         return
+    if params:
+        raise ValueError("a statement with parameters is deferred as a prepared statement (Prepared.send)")
+    queue(conn, libpq.text(sql), None)
+
+
+def queue(
+    conn: Connection, statement: libpq.Statement, values: Sequence[Any] | None, later: libpq.Later | None = None
+) -> None:
+    """PostgreSQL: `statement` with `values` (its parameters in order), before the connection's
+    next waited statement; with `later`, its answer is kept there."""
     if not conn.in_transaction():
         conn.begin()  # what Connection.execute's autobegin would do
-    conn.connection.info.setdefault(_QUEUE, []).append((sql, params))
+    conn.connection.info.setdefault(_QUEUE, []).append((statement, values) if later is None else
+                                                       (statement, values, later))  # fmt: skip
 
 
-def taken(conn: Connection) -> list[tuple[str, Any]] | None:
+def taken(conn: Connection) -> list[libpq.Queued] | None:
     """The connection's queue, emptied (None when there is none)."""
     return conn.connection.info.pop(_QUEUE, None)
-
-
-def send_with(raw: Any, queue: list[tuple[str, Any]], waited: Callable[[], None]) -> None:
-    """The queue, then `waited()` (the statement whose answer is read), in one pipeline: when it
-    returns, every answer is in, and an error of any of them has been raised."""
-    with raw.pipeline():
-        sink = raw.cursor()
-        try:
-            for sql, params in queue:
-                sink.execute(sql, params)
-            waited()
-        finally:
-            sink.close()
 
 
 def driver_error(conn: Connection, exc: Exception, sql: str, params: Any, cursor: Any = None) -> DBAPIError:
@@ -80,18 +81,23 @@ def driver_error(conn: Connection, exc: Exception, sql: str, params: Any, cursor
 
 def flush(conn: Connection) -> None:
     """Send the connection's queue now (nothing when there is none)."""
-    queue = conn.connection.info.pop(_QUEUE, None) if not conn.invalidated else None
-    if queue:
+    queued = conn.connection.info.pop(_QUEUE, None) if not conn.invalidated else None
+    if queued:
         try:
-            send_with(conn.connection.dbapi_connection, queue, lambda: None)
+            libpq.exchange(conn.connection.dbapi_connection, queued)
         except conn.dialect.loaded_dbapi.Error as exc:
-            raise driver_error(conn, exc, "; ".join(sql for sql, _ in queue), None) from exc
+            raise driver_error(conn, exc, "; ".join(q[0].sql.decode() for q in queued), None) from exc
 
 
 def install(engine: Engine) -> None:
     """Send the queue before any other statement or the commit of a connection of `engine`;
-    drop it at a rollback (PostgreSQL engines). `Database.transaction` sends it before it
+    drop it at a rollback; its prepared statements are this package's alone (PostgreSQL engines:
+    `libpq.own_preparation`). `Database.transaction` sends it before it
     commits, so that a failure of the queue is told apart from a failure of the COMMIT."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        libpq.own_preparation(dbapi_conn)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn: Connection, *_args: Any) -> None:

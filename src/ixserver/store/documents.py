@@ -9,7 +9,7 @@ only. Rows become `Document`s by position, without a dict per row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -118,24 +118,39 @@ def get_document_and_client(
 ) -> tuple[Document, dict[str, Any] | None] | None:
     """A document, and its client's current fields (None if the client is gone); `lock`: and
     the document's row locked until the transaction ends, as `lock_document` does."""
-    row = (_DOC_AND_CLIENT_LOCKED if lock else _DOC_AND_CLIENT).first(
+    return document_and_client_later(conn, account_id, document_id, lock=lock)()
+
+
+def document_and_client_later(
+    conn: Connection, account_id: int, document_id: int, *, lock: bool = False
+) -> Callable[[], tuple[Document, dict[str, Any] | None] | None]:
+    """`get_document_and_client`, its statements queued (`Prepared.later`): read when called,
+    with whatever the caller queued after them in the same round trip."""
+    found = (_DOC_AND_CLIENT_LOCKED if lock else _DOC_AND_CLIENT).later(
         conn, {"account_id": account_id, "id": document_id}
     )
-    if row is None:
-        return None
-    lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
-    client_values = row[len(_DOC_KEYS) :]
-    client = dict(zip(CLIENT_FIELDS, client_values, strict=True)) if client_values[0] is not None else None
-    return _document(row, lines), client
+    of_one = _LINES_OF_ONE.later(conn, {"id": document_id})  # the same round trip, after the lock
+
+    def read() -> tuple[Document, dict[str, Any] | None] | None:
+        row = found.first()
+        if row is None:
+            return None
+        lines = [DocumentLine(*line[1:]) for line in of_one.rows()]
+        client_values = row[len(_DOC_KEYS) :]
+        client = dict(zip(CLIENT_FIELDS, client_values, strict=True)) if client_values[0] is not None else None
+        return _document(row, lines), client
+
+    return read
 
 
 def get_document(conn: Connection, account_id: int, document_id: int) -> Document | None:
     """One document (plain `=` lookups: cheaper than the expanding IN of `fetch_documents`)."""
-    row = _DOC.first(conn, {"account_id": account_id, "id": document_id})
+    found = _DOC.later(conn, {"account_id": account_id, "id": document_id})
+    of_one = _LINES_OF_ONE.later(conn, {"id": document_id})  # the same round trip
+    row = found.first()
     if row is None:
         return None
-    lines = [DocumentLine(*line[1:]) for line in _LINES_OF_ONE.rows(conn, {"id": document_id})]
-    return _document(row, lines)
+    return _document(row, [DocumentLine(*line[1:]) for line in of_one.rows()])
 
 
 _LOCK = Prepared(

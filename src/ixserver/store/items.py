@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +41,14 @@ def item_by_name(conn: Connection, account_id: int, name: str) -> Item | None:
 
 
 def items_by_names(conn: Connection, account_id: int, names: list[str]) -> dict[str, Item]:
+    return items_by_names_later(conn, account_id, names)()
+
+
+def items_by_names_later(conn: Connection, account_id: int, names: list[str]) -> Callable[[], dict[str, Item]]:
+    """`items_by_names`, read with the connection's next waited statement (`Prepared.later`)."""
     params: dict[str, Any] = {"account_id": account_id, **{f"n{k}": name for k, name in enumerate(names)}}
-    rows = _BY_NAMES(len(names)).rows(conn, params)
-    return {row[1]: Item(*row) for row in rows}
+    pending = _BY_NAMES(len(names)).later(conn, params)
+    return lambda: {row[1]: Item(*row) for row in pending.rows()}
 
 
 def list_items(conn: Connection, account_id: int, page_number: int, per_page: int) -> tuple[list[Item], int]:

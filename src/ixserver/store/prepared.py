@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 
-from ixserver.store import deferred
+from ixserver.store import deferred, libpq
 
 _MISSING = object()
 
 
 class _Plan:
-    __slots__ = ("sql", "params", "convert", "positional", "bind", "_types", "_dialect")
+    __slots__ = ("sql", "params", "convert", "positional", "bind", "pg", "bind_pg", "_types", "_dialect")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str]) -> None:
         compiled: Any = statement.compile(
@@ -45,6 +45,15 @@ class _Plan:
             fixed = bind.effective_value if not bind.required and bind.key not in column_keys else _MISSING
             self.params.append((name, bind.key, fixed, bind.type.dialect_impl(dialect).bind_processor(dialect)))
         self.bind = self._binder()
+        # PostgreSQL: the statement as libpq takes it (store/libpq.py), and its values in order
+        self.pg: libpq.Statement | None = None
+        self.bind_pg: Callable[[Mapping[str, Any]], list[Any]] | None = None
+        if dialect.name == "postgresql":
+            sql, names = libpq.positional(self.sql)
+            escaped = getattr(compiled, "escaped_bind_names", None) or {}
+            by_name = {escaped.get(param[0], param[0]): param for param in self.params}
+            self.pg = libpq.Statement(sql)
+            self.bind_pg = self._binder([by_name[name] for name in names], positional=True)
         columns = getattr(compiled, "_result_columns", None) or []
         self._types = [c[3] for c in columns]
         self._dialect = dialect
@@ -72,13 +81,15 @@ class _Plan:
                 self.convert = _as_tuples
         return self.convert
 
-    def _binder(self) -> Callable[[Mapping[str, Any]], Any]:
-        """A function from the caller's values to the driver's parameters, generated for this
-        statement (`[p0(v["a"]), v.get("b", f1), …]`): no loop, no test per value. A value
-        missing (and not fixed by the statement) is a KeyError naming it."""
+    def _binder(self, params: list[Any] | None = None, *, positional: bool | None = None) -> Callable[..., Any]:
+        """A function from the caller's values to the driver's parameters (`params`, by default
+        the statement's), generated for this statement (`[p0(v["a"]), v.get("b", f1), …]`): no
+        loop, no test per value. A value missing (and not fixed by the statement) is a KeyError
+        naming it."""
+        positional = self.positional if positional is None else positional
         namespace: dict[str, Any] = {}
         items = []
-        for index, (name, key, fixed, processor) in enumerate(self.params):
+        for index, (name, key, fixed, processor) in enumerate(self.params if params is None else params):
             if fixed is _MISSING:
                 value = f"v[{key!r}]"
             else:
@@ -87,8 +98,8 @@ class _Plan:
             if processor is not None:
                 namespace[f"p{index}"] = processor
                 value = f"p{index}({value})"
-            items.append(value if self.positional else f"{name!r}: {value}")
-        body = f"[{', '.join(items)}]" if self.positional else f"{{{', '.join(items)}}}"
+            items.append(value if positional else f"{name!r}: {value}")
+        body = f"[{', '.join(items)}]" if positional else f"{{{', '.join(items)}}}"
         exec(f"def bind(v):\n    return {body}", namespace)  # noqa: S102
         bind: Callable[[Mapping[str, Any]], Any] = namespace["bind"]
         return bind
@@ -122,42 +133,52 @@ class Prepared:
         key = (dialect.name, frozenset(keys))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _Plan(self.statement, dialect, sorted(key[1]))
+            plan = _Plan(self.statement, dialect, sorted(key[1]))
+            if plan.pg is not None and self.planned_per_values:
+                plan.pg = libpq.Statement(plan.pg.sql, prepared=False)
+            self._plans[key] = plan
         return plan
 
     def _cursor(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Any:
+        """SQLite: the statement run on the driver's cursor."""
         if not conn.in_transaction():
             conn.begin()  # what Connection.execute's autobegin would do
         raw = conn.connection.dbapi_connection
         assert raw is not None
         cursor = raw.cursor()
         try:
-            if conn.dialect.name != "postgresql":  # SQLite: nothing deferred, nothing else to say
-                (cursor.executemany if many else cursor.execute)(plan.sql, params)
-            else:
-                queue = deferred.taken(conn)
-
-                def execute() -> None:
-                    if many:
-                        cursor.executemany(plan.sql, params)
-                    elif self.planned_per_values:
-                        cursor.execute(plan.sql, params, prepare=False)  # type: ignore[call-arg]  # psycopg: never a prepared statement
-                    else:
-                        cursor.execute(plan.sql, params)
-
-                if queue:  # the writes deferred before it go with it
-                    deferred.send_with(raw, queue, execute)
-                else:
-                    execute()
+            (cursor.executemany if many else cursor.execute)(plan.sql, params)
         except conn.dialect.loaded_dbapi.Error as exc:
             error = deferred.driver_error(conn, exc, plan.sql, params, cursor)
             cursor.close()
             raise error from exc
         return cursor
 
+    def _answer(self, conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> Any:
+        """PostgreSQL: the statement's answer (libpq's result), sent with the writes deferred
+        before it in one pipeline (store/libpq.py)."""
+        if not conn.in_transaction():
+            conn.begin()  # what Connection.execute's autobegin would do
+        raw = conn.connection.dbapi_connection
+        assert raw is not None and plan.pg is not None and plan.bind_pg is not None
+        values = plan.bind_pg(params)
+        try:
+            return libpq.exchange(raw, deferred.taken(conn) or (), (plan.pg, values))
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise deferred.driver_error(conn, exc, plan.sql, values) from exc
+
+    def _pg_rows(self, conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        answer = self._answer(conn, plan, params)
+        raws = libpq.rows(conn.connection.dbapi_connection, answer)
+        if not raws:
+            return []
+        return (plan.convert or plan.converter(libpq.description(answer)))(raws)
+
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         params = params or {}
         plan = self._plan(conn, params)
+        if plan.pg is not None:
+            return self._pg_rows(conn, plan, params)
         cursor = self._cursor(conn, plan, plan.bind(params))
         try:
             return plan.rows(cursor, cursor.fetchall())
@@ -167,6 +188,9 @@ class Prepared:
     def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         params = params or {}
         plan = self._plan(conn, params)
+        if plan.pg is not None:
+            found = self._pg_rows(conn, plan, params)
+            return found[0] if found else None
         cursor = self._cursor(conn, plan, plan.bind(params))
         try:
             raw = cursor.fetchone()
@@ -182,10 +206,27 @@ class Prepared:
         """Execute; the number of rows it changed."""
         params = params or {}
         plan = self._plan(conn, params)
+        if plan.pg is not None:
+            count = self._answer(conn, plan, params).command_tuples
+            return -1 if count is None else int(count)
         cursor = self._cursor(conn, plan, plan.bind(params))
         count = cursor.rowcount
         cursor.close()
         return int(count)
+
+    def later(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Pending:
+        """The statement's rows, read later (`Pending.rows`): on PostgreSQL it is queued as a
+        deferred write is, and answered in the pipeline of the connection's next waited statement,
+        so that reads that do not depend on each other cost one round trip together. On SQLite,
+        run now."""
+        params = params or {}
+        plan = self._plan(conn, params)
+        if plan.pg is None:
+            return Pending(conn, plan, self.rows(conn, params))
+        assert plan.bind_pg is not None
+        pending = Pending(conn, plan, None)
+        deferred.queue(conn, plan.pg, plan.bind_pg(params), pending.later)
+        return pending
 
     def send(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
         """Execute, without waiting for it: on PostgreSQL it goes with the connection's next
@@ -193,7 +234,11 @@ class Prepared:
         is not read."""
         params = params or {}
         plan = self._plan(conn, params)
-        deferred.defer(conn, plan.sql, plan.bind(params))
+        if plan.pg is not None:
+            assert plan.bind_pg is not None
+            deferred.queue(conn, plan.pg, plan.bind_pg(params))
+        else:
+            deferred.defer(conn, plan.sql, plan.bind(params))
 
     def send_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """`send` for each row (on SQLite, one `run_many`)."""
@@ -207,8 +252,41 @@ class Prepared:
         """Execute once per row; every row has the same keys."""
         if not rows:
             return
+        if conn.dialect.name == "postgresql":  # one pipeline for all
+            self.send_many(conn, rows)
+            deferred.flush(conn)
+            return
         plan = self._plan(conn, rows[0])
         self._cursor(conn, plan, [plan.bind(row) for row in rows], many=True).close()
+
+
+class Pending:
+    """A statement's rows that `Prepared.later` will have: `rows()` sends the connection's queue
+    if it has not gone yet."""
+
+    __slots__ = ("_conn", "_plan", "_rows", "later")
+
+    def __init__(self, conn: Connection, plan: _Plan, rows: list[tuple[Any, ...]] | None) -> None:
+        self._conn = conn
+        self._plan = plan
+        self._rows = rows
+        self.later = libpq.Later()
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            if self.later.answer is None:
+                deferred.flush(self._conn)
+            answer = self.later.answer
+            if answer is None:
+                raise RuntimeError("a pending statement's transaction ended before it was answered")
+            raws = libpq.rows(self._conn.connection.dbapi_connection, answer)
+            plan = self._plan
+            self._rows = (plan.convert or plan.converter(libpq.description(answer)))(raws) if raws else []
+        return self._rows
+
+    def first(self) -> tuple[Any, ...] | None:
+        found = self.rows()
+        return found[0] if found else None
 
 
 class PerLength:

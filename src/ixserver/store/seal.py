@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ixserver.store.db import SEALED, SealedHead, at_commit
+from ixserver.store.db import SEALED, SealedHead, at_commit, remembered
 from ixserver.store.prepared import Prepared
 from ixserver.store.tables import seal_events, seal_heads
 
@@ -45,6 +45,25 @@ _SET_HEAD = Prepared(
 )
 
 
+# The head's row locked and read (`lock_head_later`): in a write transaction the head is written
+# once, before the commit (`_write_heads`), so the first event needs its place, not a write.
+_LOCK_HEAD = Prepared(select(_h.seq, _h.mac).where(_h.account_id == bindparam("of_account")).with_for_update())
+# In what a write transaction remembers (store/db.remembered): (_PLACE, account) -> the pending
+# read of its head, queued by `lock_head_later` (a savepoint undone forgets it with its lock).
+_PLACE = "seal_place"
+
+
+def lock_head_later(conn: Connection, account_id: int) -> None:
+    """Lock and read the account's head with the connection's next waited statement
+    (`Prepared.later`), for this write transaction's first event of the account (`next_place`):
+    a finalization queues it with its draft's read, so that its event costs no round trip of its
+    own. Nothing outside a write transaction of `Database.transaction`, or once the head moved."""
+    memo = remembered(conn)
+    if memo is None or (_PLACE, account_id) in memo or _moved(conn, account_id) is not None:
+        return
+    memo[(_PLACE, account_id)] = _LOCK_HEAD.later(conn, {"of_account": account_id})
+
+
 def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
     """The next event's number and the MAC it chains to. In a transaction that moved the
     account's head already, from the head it noted (store/db.py's SEALED: a use case undone by
@@ -53,6 +72,13 @@ def next_place(conn: Connection, account_id: int) -> tuple[int, str]:
     moved = _moved(conn, account_id)
     if moved is not None:
         return moved[0] + 1, moved[1]
+    memo = remembered(conn)
+    pending = memo.pop((_PLACE, account_id), None) if memo else None
+    if pending is not None:
+        locked = pending.first()
+        if locked is None:
+            raise RuntimeError(f"account {account_id} has no seal head")
+        return int(locked[0]) + 1, str(locked[1])
     row = _ADVANCE.first(conn, {"of_account": account_id})
     if row is None:
         raise RuntimeError(f"account {account_id} has no seal head")

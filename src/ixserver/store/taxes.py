@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,12 @@ _BY_NAME = _LIST.where(_t.name == bindparam("name"))
 
 def list_taxes(conn: Connection, account_id: int) -> list[Tax]:
     return [_row(r) for r in _ALL.rows(conn, {"account_id": account_id})]
+
+
+def list_taxes_later(conn: Connection, account_id: int) -> Callable[[], list[Tax]]:
+    """`list_taxes`, read with the connection's next waited statement (`Prepared.later`)."""
+    pending = _ALL.later(conn, {"account_id": account_id})
+    return lambda: [_row(r) for r in pending.rows()]
 
 
 def get_tax(conn: Connection, account_id: int, tax_id: int) -> Tax | None:

@@ -6,10 +6,10 @@ once that transaction is committed.
 - `batches.py`: the rules every writer follows: use cases run in batches (group commit), a
   batch that fails is run again one use case at a time, races lost to another PostgreSQL
   instance are retried, and the document counts are folded between batches (housekeeping).
-- `thread.py`: a writer thread in this process (PostgreSQL; or SQLite with
-  IXSERVER_WRITER_PROCESS=0).
-- `process.py` and `remote.py`: on SQLite, the one writer process of a server's processes,
-  and each server process's connection to it; `crossing.py` is what crosses between them.
+- `thread.py`: a writer thread in this process (IXSERVER_WRITER_PROCESS=0, or an app made
+  without `serve`'s writer process).
+- `process.py` and `remote.py`: the one writer process of a server's processes, and each
+  server process's connection to it; `crossing.py` is what crosses between them.
 - `direct.py`: a transaction per use case, in the calling thread (the CLI, tests).
 - `use_cases.py`: a use case as a writer holds it (`UseCase`), the marks, and the account's lock
   every writer takes before an account's use case.

@@ -1,11 +1,17 @@
-"""The writer in a process of its own, for the server processes of one SQLite database.
+"""The writer in a process of its own, for the server processes of one `ixserver serve`.
 
 In a writer thread (thread.py), the one serial part of writing — the use cases that run while
 the database's write lock is held — shares the interpreter lock with the process's event loop:
 each SQL statement releases it, the loop takes it, and the writer waits. Under the documents
 benchmark a use case held the write lock 2.4 times as long as the same use case run alone. So
-`ixserver serve` on SQLite starts one writer process, and its server processes hand their write
-use cases to it over a Unix socket (remote.py):
+`ixserver serve` starts one writer process, and its server processes hand their write use cases
+to it over a Unix socket (remote.py). On PostgreSQL too (issue 27): with a writer thread in each
+server process, the two processes' writers took turns on one account's lock, each batch of each
+a transaction and a commit of its own; one writer process makes one batch of both processes'
+use cases, one commit per account. PostgreSQL takes writers from several processes at once:
+there `serve --workers N` starts N writer processes, and each account's use cases go to one of
+them (remote.py), so that the writes of several accounts use several cores, and one account's
+still share one writer's batches (measured: bench/README.md).
 
 - `WriterProcess` (in `serve`) starts it, waits until it listens, starts it again if it dies,
   and stops it once the server processes are gone;
@@ -19,6 +25,8 @@ signer get the writer's.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import logging
 import logging.config
 import multiprocessing
@@ -46,23 +54,29 @@ from ixserver.writes.use_cases import NotAUseCase
 log = logging.getLogger("ixserver.writer")
 
 WRITER_NICE = -10
+WRITER_NAME = b"ixserver-writer"  # its name in ps, top and /proc/<pid>/comm (Linux: 15 bytes at most)
 PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
 @contextlib.contextmanager
-def running_writer(settings: Settings) -> Iterator[str | None]:
+def running_writer(settings: Settings, writers: int = 1) -> Iterator[str | None]:
     """The writer process of the servers of `settings`, while the block runs: its socket's path,
-    or None when each server process writes in a thread of its own (PostgreSQL, which takes
-    writers from several processes at once, or IXSERVER_WRITER_PROCESS=0)."""
-    if not settings.writer_process or make_url(settings.resolved_database_url).get_backend_name() != "sqlite":
+    or None when each server process writes in a thread of its own (IXSERVER_WRITER_PROCESS=0).
+    On PostgreSQL, `writers` processes (`serve --workers N` asks for N), their sockets' paths
+    joined by os.pathsep: each writes a share of the accounts (remote.py); SQLite has one."""
+    if not settings.writer_process:
         yield None
         return
-    process = WriterProcess(settings)
+    if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
+        writers = 1
+    processes = [WriterProcess(settings) for _ in range(max(1, writers))]
     try:
-        process.start()
-        yield process.path
+        for process in processes:
+            process.start()
+        yield os.pathsep.join(process.path for process in processes)
     finally:
-        process.stop()
+        for process in processes:
+            process.stop()
 
 
 def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
@@ -73,6 +87,12 @@ def serve_writes(settings: Settings, path: str, control: Pipe) -> None:
     # for the CPU, it should win. Allowed to root (or with CAP_SYS_NICE); else it stays even.
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICE)
+    _name_process(WRITER_NAME)
+    # What the server processes do (app.tune_garbage_collector): the writer allocates as many
+    # short-lived objects per use case, and the cyclic collector's default thresholds took ~6 %
+    # of its samples under the documents benchmark.
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     from ixserver.logs import uvicorn_log_config
 
     # its records (a lost race, a failed housekeeping) as the server processes write theirs
@@ -187,6 +207,12 @@ class _Server:
         if self.buffers.pop(conn, None) is not None:
             self.selector.unregister(conn)
         conn.close()
+
+
+def _name_process(name: bytes) -> None:
+    """The process's name as the system shows it (Linux's prctl(PR_SET_NAME); elsewhere nothing)."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None, use_errno=True).prctl(15, name, 0, 0, 0)  # 15: PR_SET_NAME
 
 
 def _orphaned(control: Pipe) -> bool:

@@ -1,4 +1,7 @@
 """A server process's connection to the writer process (process.py): `Writes` answered there.
+With several writer processes (PostgreSQL: `serve --workers N` starts N), each account's use cases
+go to one of them, the account's number modulo N (a use case of no account to the first): an
+account's writes still share its writer's batches, and different accounts' run on several cores.
 
 If the connection is lost before an outcome arrives, the request fails with `WriterUnavailable`
 (503): its use case may or may not have been committed, and a repeat with the same
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -29,18 +33,21 @@ class WriterUnavailable(Unavailable):
 
 class RemoteWriter:
     def __init__(self, path: str) -> None:
-        self.path = path
+        """`path`: the writer process's socket, or the sockets of several (os.pathsep between)."""
+        self.paths = path.split(os.pathsep)
         self._ids = itertools.count(1)
-        self._link: _Link | None = None
+        self._links: list[_Link | None] = [None] * len(self.paths)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Lock | None = None
 
     async def open(self) -> None:
-        await self._connected()
+        for index in range(len(self.paths)):
+            await self._connected(index)
 
     def close(self) -> None:
-        if self._link is not None:
-            self._link.transport.close()
+        for link in self._links:
+            if link is not None:
+                link.transport.close()
 
     # Each use case is built here (UseCase): one the write path cannot take (NotAUseCase) is
     # refused in this process, at the call, before it crosses.
@@ -64,55 +71,77 @@ class RemoteWriter:
         return asyncio.run_coroutine_threadsafe(self._send_case(case), self._loop).result()
 
     async def ready(self) -> bool:
-        """Connected, or able to connect now."""
-        link = self._link
-        if link is not None and not link.lost:
-            return True
-        try:
-            await self._connected()
-        except WriterUnavailable:
-            return False
+        """Connected to every writer process, or able to connect now."""
+        for index, link in enumerate(self._links):
+            if link is not None and not link.lost:
+                continue
+            try:
+                await self._connected(index)
+            except WriterUnavailable:
+                return False
         return True
 
     async def stats(self) -> dict[str, Any]:
-        return await self._call(crossing.STATS, (), False)
+        """The writer processes' figures, added up."""
+        each = [await self._call(crossing.STATS, (), False, index) for index in range(len(self.paths))]
+        if len(each) == 1:
+            return each[0]
+        races: dict[str, int] = {}
+        for stats in each:
+            for state, count in stats["races"].items():
+                races[state] = races.get(state, 0) + count
+        return {
+            "batches": sum(stats["batches"] for stats in each),
+            "use_cases": sum(stats["use_cases"] for stats in each),
+            "seconds": round(sum(stats["seconds"] for stats in each), 6),
+            "races": races,
+            "fault": next((stats["fault"] for stats in each if stats["fault"] is not None), None),
+            "writers": len(each),
+        }
 
     async def fault(self) -> str | None:
-        """Why the writer process would not carry a use case out now, or None."""
+        """Why a writer process would not carry a use case out now, or None."""
         try:
             if await self.ready():
-                return await self._call(crossing.FAULT, (), False)
+                for index in range(len(self.paths)):
+                    fault = await self._call(crossing.FAULT, (), False, index)
+                    if fault is not None:
+                        return str(fault)
+                return None
         except WriterUnavailable:
             pass
         return "the writer process is being started again"
 
     async def _send_case(self, case: UseCase) -> Any:
-        return await self._call(case.fn, case.args, case.with_resources)
+        index = 0 if case.account is None else case.account % len(self.paths)
+        return await self._call(case.fn, case.args, case.with_resources, index)
 
-    async def _call(self, fn: Any, args: tuple[Any, ...], with_resources: bool) -> Any:
+    async def _call(self, fn: Any, args: tuple[Any, ...], with_resources: bool, index: int = 0) -> Any:
         call_id = next(self._ids)
         frame = crossing.request(call_id, fn, args, with_resources)
-        link = await self._connected()
+        link = await self._connected(index)
         future = link.loop.create_future()
         link.pending[call_id] = future
         link.send(frame)
         return await future
 
-    async def _connected(self) -> _Link:
-        link = self._link
+    async def _connected(self, index: int) -> _Link:
+        link = self._links[index]
         if link is not None and not link.lost:
             return link
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
-            if self._link is None or self._link.lost:
+            link = self._links[index]
+            if link is None or link.lost:
                 loop = asyncio.get_running_loop()
                 try:
-                    _transport, self._link = await loop.create_unix_connection(lambda: _Link(loop), self.path)
+                    _transport, link = await loop.create_unix_connection(lambda: _Link(loop), self.paths[index])
                 except OSError as exc:
                     raise WriterUnavailable() from exc
+                self._links[index] = link
                 self._loop = loop
-            return self._link
+            return link
 
 
 class _Link(asyncio.Protocol):

@@ -1,5 +1,6 @@
-"""A writer thread in this process: the writer of each server process on PostgreSQL (which takes
-writers from several processes at once), and on SQLite when IXSERVER_WRITER_PROCESS=0."""
+"""A writer thread in this process: the writer of each server process when
+IXSERVER_WRITER_PROCESS=0 (PostgreSQL takes writers from several processes at once; SQLite's queue
+on its write lock), and of an app made without `serve`'s writer process."""
 
 from __future__ import annotations
 
