@@ -72,7 +72,6 @@ def test_a_render_past_its_bounds_is_a_503_and_the_next_render_works(bounded: Li
     assert api.get(f"/invoices/{small['id']}.json").status_code == 200  # the server process went on
 
 
-@pytest.mark.slow
 def test_the_server_does_not_grow_with_the_pdfs_it_serves(tmp_path: Path) -> None:
     """`ixserver serve` alone (its server process is the one measured: a test server shares the
     test's process with everything else the session runs), 60 downloads of the PDF of a document
