@@ -200,14 +200,24 @@ def admin_query(url: str, sql: str) -> Any:
 
 class LiveServer:
     """The real app, served by uvicorn over TCP on 127.0.0.1, in a background thread; `clock`,
-    the time its rate limits count by, is the test's to move."""
+    the time its rate limits count by, is the test's to move. Unlike `serve`'s, its first PDF
+    child and its parser process are started by the first PDF and the first large body
+    (`prestart=True`: as it starts, as `serve`'s are): most tests need neither, and each costs an
+    interpreter's start, some seconds on a loaded machine, at its start and at its stop."""
 
-    def __init__(self, settings: Settings, writer_socket: str | None = None, clock: MovedClock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        writer_socket: str | None = None,
+        clock: MovedClock | None = None,
+        *,
+        prestart: bool = False,
+    ) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.clock = clock if clock is not None else MovedClock()
-        self.app = create_app(settings, writer_socket, clock=self.clock)
+        self.app = create_app(settings, writer_socket, clock=self.clock, prestart=prestart)
         config = server_config(settings, self.app, host="127.0.0.1", port=self.port, log_level="warning")  # as `serve`
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -263,9 +273,12 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(url: str, data_dir: Path, clock: MovedClock | None = None, **overrides: Any) -> Iterator[LiveServer]:
+def live_server(
+    url: str, data_dir: Path, clock: MovedClock | None = None, *, prestart: bool = False, **overrides: Any
+) -> Iterator[LiveServer]:
     """A LiveServer of these settings (`overrides`); `clock`: one that another server has too
-    (instances of one server share its minutes)."""
+    (instances of one server share its minutes); `prestart`: its PDF child and parser process
+    started with it, as `serve` starts them."""
     upgrade(url)
     options: dict[str, Any] = {
         "public_url": "http://127.0.0.1",
@@ -283,7 +296,7 @@ def live_server(url: str, data_dir: Path, clock: MovedClock | None = None, **ove
     settings = Settings(database_url=url, data_dir=data_dir, **options)
     # As `ixserver serve` does: on SQLite, writes go to a writer process.
     with running_writer(settings) as writer_socket:
-        server = LiveServer(settings, writer_socket, clock).start()
+        server = LiveServer(settings, writer_socket, clock, prestart=prestart).start()
         try:
             yield server
         finally:

@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.support import free_port, wait_ready
 
 ROOT = Path(__file__).parent.parent
@@ -25,7 +23,6 @@ def readme_block(heading: str) -> str:
     return section.split("```sh\n", 1)[1].split("\n```", 1)[0]
 
 
-@pytest.mark.slow
 def test_the_first_invoice_runs_as_written(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}

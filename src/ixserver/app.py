@@ -79,12 +79,20 @@ PARENT_CHECK = 1.0  # seconds between looks at whether `serve` is still there
 
 
 def create_app(
-    settings: Settings, writer_socket: str | None = None, parent_pid: int | None = None, clock: Clock = SYSTEM
+    settings: Settings,
+    writer_socket: str | None = None,
+    parent_pid: int | None = None,
+    clock: Clock = SYSTEM,
+    *,
+    prestart: bool = True,
 ) -> FastAPI:
     """The app of one server process; `writer_socket`: the writer process's socket, if any;
     `parent_pid`: the `serve` process it stops with, if it is one of several; `clock`: what its
-    rate limits count by."""
+    rate limits count by; `prestart`: whether it starts its first PDF child and its parser
+    process as it starts (`serve`'s do; a test's server, most of whose tests draw no PDF and send
+    no large body, starts them when the first needs one)."""
     ctx = build_context(settings, writer_socket, parent_pid, clock)
+    ctx.prestart = prestart
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -205,7 +213,8 @@ def build_context(
 async def start_context(ctx: AppContext) -> None:
     """The app's start: the schema checked, the database's mode checked against the settings'
     (recorded if it has none: services/modes.py), the writes opened, the signing key's public half
-    registered, the limits' flushers, the job workers, the first PDF child."""
+    registered, the limits' flushers, the job workers, the first PDF child and the parser process
+    (unless `ctx.prestart` is off: then the first PDF and the first large body start them)."""
     require_current(ctx.db)
     note = settle_mode(ctx.db, ctx.settings.sandbox, DirectWrites(ctx.db).run_sync)  # ModeMismatch: not started
     if note is not None:
@@ -222,8 +231,9 @@ async def start_context(ctx: AppContext) -> None:
         threading.Thread(target=_follow, args=(ctx.parent_pid,), name="ixserver-parent", daemon=True).start()
     if ctx.recorder is not None:
         ctx.recorder.start()
-    ctx.renderers.prestart()
-    ctx.parser.prestart()
+    if ctx.prestart:
+        ctx.renderers.prestart()
+        ctx.parser.prestart()
     ctx.ready = True
 
 

@@ -15,12 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.invoicing import body
 from tests.support import Api, LiveServer
-
-pytestmark = pytest.mark.slow
 
 RAW = "\u0000raw:"  # a string value that stands for raw JSON text, spliced into the body
 

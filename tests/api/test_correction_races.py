@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +21,11 @@ REPEATS = 100
 LINE = {"name": "Chair", "description": "Oak chair", "unit_price": "100", "quantity": "1", "tax": {"name": "IVA23"}}
 
 
-@pytest.fixture
-def second(server: LiveServer, tmp_path: Path) -> Iterator[LiveServer]:
-    """Another instance on the same database (its own writer, its own connections)."""
-    with live_server(server.settings.resolved_database_url, tmp_path, sandbox=True) as other:
+@pytest.fixture(scope="module")
+def second(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Another instance on the same database (its own writer, its own connections), for the
+    module's tests: each races in an account of its own."""
+    with live_server(server.settings.resolved_database_url, tmp_path_factory.mktemp("second"), sandbox=True) as other:
         yield other
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from ixserver.domain.limits import MAX_LINES
 from ixserver.render.children import TEMPLATE
 from ixserver.services import pdfs
 from tests.api.invoicing import issue
-from tests.support import Api, LiveServer, free_port, live_server, wait_ready
+from tests.support import Api, LiveServer, free_port, live_server, wait_for, wait_ready
 
 # The largest document a request body carries: the most lines, each with as much text as fits.
 LONGEST = [{"name": f"Artigo {n}", "description": f"Artigo {n} " + "palavra " * 475, "unit_price": "12.34",
@@ -44,7 +43,7 @@ def rss_kb(pid: int) -> int:
 
 @pytest.fixture
 def bounded(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(database_url, tmp_path, sandbox=True, render_workers=1, **request.param) as server:
+    with live_server(database_url, tmp_path, sandbox=True, render_workers=1, prestart=True, **request.param) as server:
         yield server
 
 
@@ -60,9 +59,9 @@ def bounded(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -
 def test_a_render_past_its_bounds_is_a_503_and_the_next_render_works(bounded: LiveServer, reason: str) -> None:
     api = bounded.account()
     largest, small = issue(api, items=LONGEST), issue(api)
-    started = time.monotonic() + 60  # the child the server starts at once (typst, pyHanko): not this render's time
-    while not bounded.ctx.renderers.pids() and time.monotonic() < started:
-        time.sleep(0.1)
+    # the child a server started as `serve`'s are starts at once (typst, pyHanko): not this render's time
+    wait_for(bounded.ctx.renderers.pids, 60, "the PDF child started with the server")
+    assert bounded.ctx.parser._pool is not None, "the parser process started with the server"
     answer = pdf(api, largest)
     assert (answer.status_code, answer.headers.get("retry-after")) == (503, "5"), answer.text[:300]
     assert answer.json() == {
@@ -73,7 +72,6 @@ def test_a_render_past_its_bounds_is_a_503_and_the_next_render_works(bounded: Li
     assert api.get(f"/invoices/{small['id']}.json").status_code == 200  # the server process went on
 
 
-@pytest.mark.slow
 def test_the_server_does_not_grow_with_the_pdfs_it_serves(tmp_path: Path) -> None:
     """`ixserver serve` alone (its server process is the one measured: a test server shares the
     test's process with everything else the session runs), 60 downloads of the PDF of a document

@@ -56,6 +56,7 @@ class AppContext:
     # (account id, proprietary_uid) of document creations under way in this process
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     ready: bool = field(default=False)
+    prestart: bool = True  # the first PDF child and the parser process started with the app (app.start_context)
     parent_pid: int | None = None
     jobs: JobsRunning | None = None  # the job outbox's workers of this process (IXSERVER_JOB_WORKERS)
     sandbox: SandboxState | None = None  # sandbox: the accounts' faults and recorded requests, shared
