@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -355,12 +356,19 @@ def test_a_use_case_that_keeps_losing_its_connection_or_its_commit_is_a_503(db: 
 
 
 RUN_ORDER: list[tuple[int, int]] = []
+HOLD = threading.Event()
 
 
 @of_account
 def noted(_conn, account_id: int, n: int) -> int:  # type: ignore[no-untyped-def]
     RUN_ORDER.append((account_id, n))
     return n
+
+
+@of_no_account
+def held(_conn) -> None:  # type: ignore[no-untyped-def]
+    """Keeps the writer busy until HOLD is set: what is handed over meanwhile is queued whole."""
+    assert HOLD.wait(30)
 
 
 def test_accounts_share_the_batches(db: Database, resources: Resources) -> None:
@@ -376,8 +384,15 @@ def test_accounts_share_the_batches(db: Database, resources: Resources) -> None:
 
     async def burst() -> list[object]:
         await writer.open()
+        HOLD.clear()
+        holding = asyncio.ensure_future(writer.run(held))
         jobs = [writer.run(noted, busy.id, n) for n in range(60)] + [writer.run(noted, quiet.id, n) for n in range(4)]
-        return await asyncio.gather(*jobs)
+        handed = [asyncio.ensure_future(job) for job in jobs]
+        # every use case handed over before the writer takes its next batch: on a loaded machine it
+        # took batches of the busy account while the quiet one's were still being handed over
+        await asyncio.sleep(0)
+        HOLD.set()
+        return await asyncio.gather(holding, *handed)
 
     try:
         asyncio.run(burst())
