@@ -9,8 +9,9 @@ behind HAProxy (Debian's `haproxy`), the topology of deploy/compose.yaml with lo
   made here once before any instance starts.
 - Migrations run once, here, before the instances start (each instance's own start then finds
   nothing to do; migrations take an advisory lock, so instances started together never race).
-- HAProxy balances round robin, checks each instance's `/_ixserver/health` every second, and
-  sends a request whose connection an instance refuses (it died, or is restarting) to another
+- HAProxy sends each account's requests to one instance (by the `api_key` parameter, consistent
+  hashing: docs/operations.md, "A cluster you can start"), checks each instance's
+  `/_ixserver/health` every second, and sends a request whose connection an instance refuses (it died, or is restarting) to another
   (`retries` + `option redispatch`: the request never reached the dead one, so this is safe for a
   POST). A request an instance was answering when it died is a 502 for that client: not
   acknowledged, so nothing is lost; its transaction either committed or rolled back whole.
@@ -56,7 +57,12 @@ frontend ixserver
     default_backend instances
 
 backend instances
-    balance roundrobin
+    # an account's requests to one instance, chosen by its key (the API's `api_key` parameter;
+    # a request without one: round robin), so that one writer batches the account's writes and
+    # instances do not take turns on its lock; consistent hashing: when an instance leaves, only
+    # its accounts move, to the others
+    balance url_param api_key
+    hash-type consistent
     option httpchk GET /_ixserver/health
     http-check expect status 200
     default-server inter 1s fall 2 rise 1
