@@ -11,10 +11,11 @@ behind HAProxy (Debian's `haproxy`), the topology of deploy/compose.yaml with lo
   nothing to do; migrations take an advisory lock, so instances started together never race).
 - HAProxy sends each account's requests to one instance (by the `api_key` parameter, consistent
   hashing: docs/operations.md, "A cluster you can start"), checks each instance's
-  `/_ixserver/health` every second, and sends a request whose connection an instance refuses (it died, or is restarting) to another
-  (`retries` + `option redispatch`: the request never reached the dead one, so this is safe for a
-  POST). A request an instance was answering when it died is a 502 for that client: not
-  acknowledged, so nothing is lost; its transaction either committed or rolled back whole.
+  `/_ixserver/health` every second, and sends a request whose connection an instance refuses (it
+  died, or is restarting) to another (`retries` + `option redispatch`: the request never reached
+  the dead one, so this is safe for a POST). A request an instance was answering when it died is
+  a 502 for that client: not acknowledged, so nothing is lost; its transaction either committed
+  or rolled back whole.
 - `<data dir>/cluster.json` names each instance's port and pid (a test kills one).
 - SIGTERM or Ctrl-C stops HAProxy, then each instance gracefully (uvicorn finishes the requests
   under way).
