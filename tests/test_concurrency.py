@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,30 +39,51 @@ def _env(url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def servers(url: str, data_dir: Path) -> Iterator[tuple[list[str], str]]:
-    env = _env(url, data_dir)
-    key = subprocess.run(
-        [sys.executable, "-m", "ixserver", "accounts", "create", "race"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    ports = [free_port() for _ in range(SERVERS)]
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env) for port in ports
-    ]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for base in bases:
-            wait_ready(base)
-        yield bases, key
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(20)
+class Four:
+    """Four `ixserver serve` processes on one fresh database, shared by this module's tests of a
+    backend (each test an account of its own): starting four servers costs more than a test."""
+
+    def __init__(self, url: str, data_dir: Path) -> None:
+        self.url = url
+        self.env = _env(url, data_dir)
+        self.bases: list[str] = []
+
+    def account(self, name: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "ixserver", "accounts", "create", name],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    def verify(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ixserver", "verify"], env=self.env, capture_output=True, text=True
+        )
+
+
+@pytest.fixture(scope="module")
+def four(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Four]:
+    data_dir = tmp_path_factory.mktemp(f"four-{backend}")
+    with fresh_database(backend, data_dir) as url:
+        servers = Four(url, data_dir)
+        servers.account("first")  # migrations and keys made before the four start at once
+        ports = [free_port() for _ in range(SERVERS)]
+        procs = [
+            subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=servers.env)
+            for port in ports
+        ]
+        servers.bases = [f"http://127.0.0.1:{port}" for port in ports]
+        try:
+            for base in servers.bases:
+                wait_ready(base)
+            yield servers
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(20)
 
 
 async def _run(bases: list[str], key: str) -> list[httpx.Response]:
@@ -91,21 +111,19 @@ async def _run(bases: list[str], key: str) -> list[httpx.Response]:
 
 
 @pytest.mark.slow
-def test_four_servers_finalize_six_hundred_documents(backend: str, tmp_path: Path) -> None:
-    with fresh_database(backend, tmp_path) as url, servers(url, tmp_path) as (bases, key):
-        started = time.monotonic()
-        finalized = asyncio.run(_run(bases, key))
-        elapsed = time.monotonic() - started
-        assert all(r.status_code == 200 for r in finalized), {
-            r.status_code: r.text for r in finalized if r.status_code != 200
-        }
-        numbers = sorted(int(r.json()["invoice"]["sequence_number"].split("/")[0]) for r in finalized)
-        assert numbers == list(range(1, DOCUMENTS + 1))
-        verified = subprocess.run(
-            [sys.executable, "-m", "ixserver", "verify"], env=_env(url, tmp_path), capture_output=True, text=True
-        )
-        assert verified.returncode == 0, verified.stdout
-        print(f"\n{SERVERS} servers, {DOCUMENTS} documents created and finalized on {backend}: {elapsed:.1f}s")
+def test_four_servers_finalize_six_hundred_documents(backend: str, four: Four) -> None:
+    key = four.account("race")
+    started = time.monotonic()
+    finalized = asyncio.run(_run(four.bases, key))
+    elapsed = time.monotonic() - started
+    assert all(r.status_code == 200 for r in finalized), {
+        r.status_code: r.text for r in finalized if r.status_code != 200
+    }
+    numbers = sorted(int(r.json()["invoice"]["sequence_number"].split("/")[0]) for r in finalized)
+    assert numbers == list(range(1, DOCUMENTS + 1))
+    verified = four.verify()
+    assert verified.returncode == 0, verified.stdout
+    print(f"\n{SERVERS} servers, {DOCUMENTS} documents created and finalized on {backend}: {elapsed:.1f}s")
 
 
 # -- issue 15: mixed series and types, credit notes and payments, racing over four instances ----
@@ -189,29 +207,26 @@ async def _mixed(bases: list[str], key: str) -> dict[str, list[httpx.Response]]:
 
 
 @pytest.mark.slow
-def test_four_servers_race_series_types_credits_and_payments_without_deadlocks(backend: str, tmp_path: Path) -> None:
-    with fresh_database(backend, tmp_path) as url:
-        with servers(url, tmp_path) as (bases, key):
-            started = time.monotonic()
-            results = asyncio.run(_mixed(bases, key))
-        for name, answers in results.items():
-            assert {r.status_code for r in answers} <= {200, 201, 422}, (
-                name,
-                {r.text[:200] for r in answers if r.status_code >= 500},
-            )
-        numbers: dict[str, list[int]] = {}
-        for answer in results["issued"]:
-            document = next(iter(answer.json().values()))
-            number, serie = document["sequence_number"].split("/")
-            numbers.setdefault(f"{document['type']} {serie}", []).append(int(number))
-        assert {k: sorted(v) for k, v in numbers.items()} == {k: list(range(1, len(v) + 1)) for k, v in numbers.items()}
-        assert len(numbers) == 4
-        verified = subprocess.run(
-            [sys.executable, "-m", "ixserver", "verify"], env=_env(url, tmp_path), capture_output=True, text=True
+def test_four_servers_race_series_types_credits_and_payments_without_deadlocks(backend: str, four: Four) -> None:
+    key = four.account("mixed")
+    started = time.monotonic()
+    results = asyncio.run(_mixed(four.bases, key))
+    for name, answers in results.items():
+        assert {r.status_code for r in answers} <= {200, 201, 422}, (
+            name,
+            {r.text[:200] for r in answers if r.status_code >= 500},
         )
-        # receipts and credit notes gapless, nothing over-paid or over-credited
-        assert verified.returncode == 0, verified.stdout
-        if backend == "postgresql":
-            assert _deadlocks(url) == 0, "the instances' batches deadlocked"
-        took = time.monotonic() - started
-        print(f"\n{SERVERS} servers, mixed series, types, credit notes and payments on {backend}: {took:.1f}s")
+    numbers: dict[str, list[int]] = {}
+    for answer in results["issued"]:
+        document = next(iter(answer.json().values()))
+        number, serie = document["sequence_number"].split("/")
+        numbers.setdefault(f"{document['type']} {serie}", []).append(int(number))
+    assert {k: sorted(v) for k, v in numbers.items()} == {k: list(range(1, len(v) + 1)) for k, v in numbers.items()}
+    assert len(numbers) == 4
+    verified = four.verify()
+    # receipts and credit notes gapless, nothing over-paid or over-credited
+    assert verified.returncode == 0, verified.stdout
+    if backend == "postgresql":
+        assert _deadlocks(four.url) == 0, "the instances' batches deadlocked"
+    took = time.monotonic() - started
+    print(f"\n{SERVERS} servers, mixed series, types, credit notes and payments on {backend}: {took:.1f}s")
