@@ -37,6 +37,9 @@ pytestmark = pytest.mark.slow
 # Found by its pid, a dead claimer's job is taken within a poll; by its heartbeat it would take
 # at least this long after the kill (the claimer beat just before it): the rescue must be sooner.
 BY_HEARTBEAT = (STALE_AFTER.total_seconds() - HEARTBEAT_EVERY) - 1.0
+RESCUER_POLL = 0.1  # seconds: the rescuer's job_poll_seconds
+# Long enough for ten polls of the rescuer: a job it would take (or run again) is taken by then.
+TEN_POLLS = 10 * RESCUER_POLL
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338"}
 
 # A process that claims the next due job with the real claim, keeps its heartbeat, and holds it.
@@ -88,8 +91,8 @@ def victim(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[st
 @contextmanager
 def rescuer(server: LiveServer, **settings: Any) -> Iterator[JobWorkers]:
     """Another worker on the server's database: a job worker of the server's process."""
-    workers = JobWorkers(server.settings.model_copy(update={"job_poll_seconds": 0.1, **settings}), server.ctx.db,
-                         server.ctx.writes, HANDLERS)  # fmt: skip
+    polling = server.settings.model_copy(update={"job_poll_seconds": RESCUER_POLL, **settings})
+    workers = JobWorkers(polling, server.ctx.db, server.ctx.writes, HANDLERS)
     workers.start(1)
     try:
         yield workers
@@ -124,7 +127,7 @@ def test_a_saft_export_whose_worker_is_killed_is_made_elsewhere_within_seconds(b
             assert holder.stdout is not None
             job_id = int(holder.stdout.readline())
             with rescuer(server):
-                time.sleep(2 * HEARTBEAT_EVERY)  # its claimer lives: the rescuer leaves the job alone
+                time.sleep(TEN_POLLS)  # its claimer lives: the rescuer leaves the job alone
                 [job] = jobs(api)
                 assert (job["id"], job["status"], job["claimed_by"]["pid"]) == (job_id, "running", holder.pid)
                 assert api.get("/api/export_saft.json", params=period).status_code == 202
@@ -197,7 +200,7 @@ def test_an_email_whose_worker_hung_in_the_envelope_and_was_killed_is_sent_elsew
             with victim(["-m", "ixserver", "worker"], env) as worker, ExitStack() as later:
                 assert stalled.rcpt.wait(60), "the victim reached the envelope"
                 later.enter_context(rescuer(server))  # once the victim holds the job
-                time.sleep(2 * HEARTBEAT_EVERY)
+                time.sleep(TEN_POLLS)
                 [job] = jobs(api)
                 assert (job["status"], job["claimed_by"]["pid"], inbox.received) == ("running", worker.pid, [])
                 killed = kill(worker)
@@ -235,7 +238,7 @@ def test_a_worker_killed_between_the_smtp_servers_acceptance_and_the_jobs_record
             took = time.monotonic() - killed
             assert took < BY_HEARTBEAT, f"settled {took:.1f} s after the kill: found by the heartbeat, not the pid"
             assert "may or may not have taken effect" in failed[0]["last_error"] and failed[0]["attempts"] == 1
-            time.sleep(2 * HEARTBEAT_EVERY)
+            time.sleep(TEN_POLLS)
             assert len(inbox.received) == 1, "not sent again"
             email(api, invoice)  # the sender, told it is in doubt, asks again
             wait_for(lambda: len(inbox.received) == 2, 30, "the second e-mail")
