@@ -57,7 +57,7 @@ test: install
 	$(BIN)/ruff check src tests bench deploy
 	$(BIN)/ruff format --check src tests bench deploy
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder -m "not slow"
 	$(BIN)/python -m pytest -m slow
 
 # The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);

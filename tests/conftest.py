@@ -39,9 +39,11 @@ def one_tls_context_for_every_client() -> None:
 
 
 # The files that take longest in `make test`'s parallel part, longest first (test-seconds over
-# both databases, measured on the project machine): they run first. xdist's `--dist loadfile`
-# hands files to its processes in the order collected, so a long file collected late kept one
-# process busy for a minute or two after the others had finished.
+# both databases, measured on the project machine): they run first, and the many short ones
+# fill the processes' ends. With `--no-loadscope-reorder` (Makefile) xdist's `--dist loadfile`
+# hands files to its processes in the order collected; by default it orders them by their
+# number of tests, which put the files of few long tests (servers and CLIs started) last, one
+# process busy with them for minutes after the others had finished.
 LONGEST_FIRST = (
     "tests/api/test_fuzz.py",
     "tests/test_cli.py",
@@ -57,6 +59,19 @@ LONGEST_FIRST = (
     "tests/api/test_invoices.py",
     "tests/test_testing_plugin.py",
     "tests/api/test_sandbox_seed.py",
+    "tests/api/test_auth_and_errors.py",
+    "tests/api/test_pages_in_chromium.py",
+    "tests/test_verify_saft.py",
+    "tests/api/test_saft.py",
+    "tests/api/test_sandbox.py",
+    "tests/api/test_lifecycle_machine.py",
+    "tests/api/test_pdf_signatures.py",
+    "tests/test_console_browser.py",
+    "tests/test_writer_process.py",
+    "tests/api/test_console.py",
+    "tests/api/test_sandbox_recorder.py",
+    "tests/api/test_large_lists.py",
+    "tests/test_backup.py",
 )
 
 
