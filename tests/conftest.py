@@ -45,6 +45,7 @@ def one_tls_context_for_every_client() -> None:
 # number of tests, which put the files of few long tests (servers and CLIs started) last, one
 # process busy with them for minutes after the others had finished.
 LONGEST_FIRST = (
+    "tests/test_job_claims.py",  # ~60 s, mostly waiting: beside the others' CPU
     "tests/api/test_fuzz.py",
     "tests/test_cli.py",
     "tests/test_database_mode.py",

@@ -32,7 +32,9 @@ from ixserver.jobs.worker import HEARTBEAT_EVERY, STALE_AFTER, JobWorkers
 from tests.api.invoicing import issue
 from tests.support import TEST_SECRET_KEY, Api, LiveServer, fresh_database, live_server, smtp_server, wait_for
 
-pytestmark = pytest.mark.slow
+# Not among the slow proofs that run alone: these tests mostly wait (for a claim, a kill, an
+# e-mail), so in make test's parallel part the others use the CPU meanwhile; what they time (a
+# rescue within BY_HEARTBEAT of the kill) has seconds to spare on a loaded machine.
 
 # Found by its pid, a dead claimer's job is taken within a poll; by its heartbeat it would take
 # at least this long after the kill (the claimer beat just before it): the rescue must be sooner.
