@@ -47,6 +47,7 @@ def one_tls_context_for_every_client() -> None:
 LONGEST_FIRST = (
     "tests/test_job_claims.py",  # ~60 s, mostly waiting: beside the others' CPU
     "tests/api/test_fuzz.py",
+    "tests/api/test_correction_races.py",
     "tests/test_cli.py",
     "tests/test_database_mode.py",
     "tests/api/test_adversarial.py",
