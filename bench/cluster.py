@@ -2,7 +2,7 @@
 (wrk, 32 connections, create then finalize) through HAProxy in front of one, then two
 `ixserver serve` instances on one PostgreSQL database (deploy/cluster.py, each instance one
 process), and the deadlocks PostgreSQL counted meanwhile (`pg_stat_database`); first with the
-documents of one account, then of BENCH_CLUSTER_ACCOUNTS (4).
+documents of one account, then of BENCH_CLUSTER_ACCOUNTS (4); `ixserver verify` after each.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def documents_through(url: str, instances: int, data_dir: Path, accounts: int) -
         figures = run.load_documents(
             "wrk", base, keys[0], lambda: run.raw_gapless_rate_pg(url), other_keys=tuple(keys[1:])
         )
-        return figures, deadlocks(url) - before
+        found = deadlocks(url) - before
+        run.verified(env, f"{instances} instance{'s' if instances > 1 else ''}, {accounts} account(s)")
+        return figures, found
     finally:
         cluster.terminate()
         cluster.wait(60)

@@ -74,7 +74,7 @@ def measure(tree: Path, data_dir: Path, database_url: str | None) -> dict[str, F
                 figures[name] = load_get("wrk", name, url)
         if "pdf" in SCENARIOS:  # PDFs of the documents just made, never drawn before
             figures["pdf"] = run.pdf_scenario(server, key)
-        verified(server, tree)
+        server.verified(f"{tree}'s turn")
     return {name: f for name, f in figures.items() if name in SCENARIOS}
 
 
@@ -145,16 +145,6 @@ class CpuUsed:
 
 
 CPU_MS: dict[int, dict[str, float]] = {}  # by id(Figures): CPU ms per document, by part
-
-
-def verified(server: Server, tree: Path) -> None:
-    """`ixserver verify` of the turn's database, by the build that wrote it: gapless numbers, each
-    counter's chain, each account's seal and the seal journal. Not clean: the run stops."""
-    checked = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=server.env, capture_output=True,
-                             text=True, check=False)  # fmt: skip
-    if checked.returncode != 0:
-        raise SystemExit(f"ixserver verify of {tree}'s turn failed:\n{checked.stdout}{checked.stderr}")
-    say(f"    verify: {checked.stdout.strip().splitlines()[-1]}")
 
 
 def rate(f: Figures) -> float:

@@ -218,6 +218,17 @@ def raw_gapless_rate_pg(url: str, seconds: float = 3.0) -> float:
     return rate
 
 
+def verified(env: dict[str, str], what: str) -> None:
+    """`ixserver verify` of the database a scenario wrote (`env` names it, and the build, by its
+    PYTHONPATH): gapless numbers, each counter's chain, each account's seal and the seal journal
+    (issue 27 item 4: after every benchmark run). Not clean: the run stops, saying why."""
+    checked = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=env, capture_output=True,
+                             text=True, check=False)  # fmt: skip
+    if checked.returncode != 0:
+        raise SystemExit(f"ixserver verify after {what} failed:\n{checked.stdout}{checked.stderr}")
+    say(f"    verify after {what}: {checked.stdout.strip().splitlines()[-1]}")
+
+
 class Server:
     def __init__(self, data_dir: Path, database_url: str | None, **env: str) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
@@ -234,6 +245,9 @@ class Server:
     def cli(self, *args: str) -> str:
         return subprocess.run([sys.executable, "-m", "ixserver", *args], env=self.env, capture_output=True,
                               text=True, check=True).stdout.strip()  # fmt: skip
+
+    def verified(self, what: str) -> None:
+        verified(self.env, what)
 
     def __enter__(self) -> Server:
         self.proc = subprocess.Popen(
@@ -366,6 +380,7 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
             others = tuple(server.cli("accounts", "create", f"bench{server.port}n{n}") for n in range(1, ACCOUNTS))
             several = load_documents(tool, server.base, key, None, other_keys=others)
             more_writes["accounts"] = replace(several, name=f"{ACCOUNTS} accounts")
+        server.verified(f"{label}'s documents")
         if database_url and database_url.startswith("postgres"):
             analyze(database_url)
         results[f"{label}, read cache on"] = {
@@ -384,6 +399,7 @@ def run_backend(tool: str, label: str, data_dir: Path, database_url: str | None)
             results[f"{label}, writer threads instead of the writer process"] = {
                 "documents": load_documents(tool, server.base, key, raw)
             }
+            server.verified(f"{label}'s documents with writer threads")
     return results
 
 
