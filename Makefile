@@ -1,5 +1,10 @@
 # ixserver — two commands on a fresh machine: `make run` and `make test`.
 PYTHON ?= python3
+# Python keeps the bytecode it compiles (__pycache__/, ignored by git), even where the environment
+# says not to (PYTHONDONTWRITEBYTECODE, set on the project machine): without it every process
+# compiled ixserver's modules from source again, ~0.5 s of CPU for each server, writer, CLI
+# command and test process started, and pytest rewrote the test modules in each of its processes.
+unexport PYTHONDONTWRITEBYTECODE
 VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
