@@ -9,18 +9,13 @@ requests get the same statuses on SQLite and PostgreSQL (compared when both run)
 
 from __future__ import annotations
 
-import http.client
 import json
-import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from tests.api.invoicing import body
-from tests.support import Api, LiveServer
+from tests.support import Answer, Api, LiveServer, Wire
 
 RAW = "\u0000raw:"  # a string value that stands for raw JSON text, spliced into the body
 
@@ -82,62 +77,12 @@ def _encode(document: Any) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    content: bytes
-    elapsed: float
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
-
-
-class Wire:
-    """Sends a request exactly as httpx would put it on the wire (its request line, headers and
-    body, from the client's `build_request`) on one kept-alive connection: httpx's own transport
-    costs four times the CPU per request, which over a sweep's thousands of requests is a large
-    part of the file's."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-        self.connection = http.client.HTTPConnection(client.base_url.host, client.base_url.port, timeout=30)
-
-    def send(self, method: str, path: str, content: bytes | None, params: dict[str, Any] | None) -> Answer:
-        request = self.client.build_request(method, path, content=content, params=params)
-        target = request.url.raw_path.decode("ascii")
-        for attempt in (1, 2):
-            started = time.monotonic()
-            try:
-                self.connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-                for name, value in request.headers.raw:
-                    self.connection.putheader(name, value)
-                self.connection.endheaders(request.content or None)
-                response = self.connection.getresponse()
-                body = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # the server closed the kept-alive connection before reading the request: once more, on a new one
-                self.connection.close()
-                if attempt == 2:
-                    raise
-                continue
-            assert response.getheader("content-encoding") is None, "an answer encoded: Answer does not decode it"
-            return Answer(response.status, body, time.monotonic() - started)
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self.connection.close()
-
-
 class Sweep:
     """Sends requests as one account and records what came back."""
 
     def __init__(self, api: Api) -> None:
         self.api = api
-        self.wire = Wire(api.http)
+        self.wire = Wire(api)
         self.statuses: list[tuple[str, int]] = []
         self.failures: list[str] = []
         self.created: dict[str, set[int]] = {}
@@ -151,8 +96,7 @@ class Sweep:
         params: dict[str, Any] | None = None,
         key: bool = True,
     ) -> Answer:
-        # as `Api.request` sends it (its API key last), or as given (`key=False`)
-        response = self.wire.send(method, path, content, {**(params or {}), "api_key": self.api.key} if key else params)
+        response = self.wire.request(method, path, content=content, params=params, key=key)
         label = f"{method} {path} {params or ''} {(content or b'')[:120]!r}"
         self.statuses.append((label, response.status_code))
         self.slowest = max(self.slowest, (response.elapsed, label))
