@@ -13,8 +13,10 @@ tax, a sequence, the account itself), and half of the bodies are the description
 (repaired where it fails on its own, `example_repairs`) with a few fields left out and a few
 taken from the generated body.
 
-    make test    IXSERVER_FUZZ_EXAMPLES (default 10) examples per operation, valid and invalid
-    make fuzz    the same with 300 (IXSERVER_FUZZ_EXAMPLES=2000 make fuzz for more)
+    make test    IXSERVER_FUZZ_EXAMPLES (default 10) examples per operation, valid and invalid,
+                 the same on every run, drawn once and sent to each backend
+    make fuzz    the same with 300 (IXSERVER_FUZZ_EXAMPLES=2000 make fuzz for more), new ones
+                 on every run and for each backend
 
 IXSERVER_FUZZ_STATS=FILE appends one line per request (operation, mode, status, seconds, the
 start of the answer): what the fuzzing reached.
