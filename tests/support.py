@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import http.client
+import json
 import os
 import secrets
 import socket
@@ -11,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +175,64 @@ class Api:
 
     def delete(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("DELETE", path, **kw)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer read by `Wire`: what the tests read of httpx's `Response`."""
+
+    status_code: int
+    content: bytes
+    elapsed: float  # seconds
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class Wire:
+    """An account's requests for a test that sends thousands: each built by its `Api`'s httpx
+    client (`build_request`: the request line, query encoding, headers and body httpx sends;
+    the API key last, as `Api.request` adds it, unless `key=False`) and written as is on one
+    kept-alive connection of http.client, whose answer costs a quarter of the CPU of httpx's
+    transport (0.3 ms against 1.4 ms a request)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        url = api.http.base_url
+        self.connection = http.client.HTTPConnection(url.host, url.port, timeout=30)
+
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, key: bool = True, **kw: Any
+    ) -> Answer:
+        if key:
+            params = {**(params or {}), "api_key": self.api.key}
+        request = self.api.http.build_request(method, path, params=params, **kw)
+        target = request.url.raw_path.decode("ascii")
+        for attempt in (1, 2):
+            started = time.monotonic()
+            try:
+                self.connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                for name, value in request.headers.raw:
+                    self.connection.putheader(name, value)
+                self.connection.endheaders(request.content or None)
+                response = self.connection.getresponse()
+                body = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # the server closed the kept-alive connection (after a 500) before reading the request: on a new one
+                self.connection.close()
+                if attempt == 2:
+                    raise
+                continue
+            assert response.getheader("content-encoding") is None, "an encoded answer: Answer does not decode it"
+            return Answer(response.status, body, time.monotonic() - started)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def wait_ready(base: str, seconds: float = 60) -> None:

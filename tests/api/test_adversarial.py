@@ -14,10 +14,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-
 from tests.api.invoicing import body
-from tests.support import Api, LiveServer
+from tests.support import Answer, Api, LiveServer, Wire
 
 RAW = "\u0000raw:"  # a string value that stands for raw JSON text, spliced into the body
 
@@ -84,6 +82,7 @@ class Sweep:
 
     def __init__(self, api: Api) -> None:
         self.api = api
+        self.wire = Wire(api)
         self.statuses: list[tuple[str, int]] = []
         self.failures: list[str] = []
         self.created: dict[str, set[int]] = {}
@@ -96,14 +95,11 @@ class Sweep:
         content: bytes | None = None,
         params: dict[str, Any] | None = None,
         key: bool = True,
-    ) -> httpx.Response:
-        if key:
-            response = self.api.request(method, path, content=content, params=params)
-        else:
-            response = self.api.http.request(method, path, content=content, params=params)
+    ) -> Answer:
+        response = self.wire.request(method, path, content=content, params=params, key=key)
         label = f"{method} {path} {params or ''} {(content or b'')[:120]!r}"
         self.statuses.append((label, response.status_code))
-        self.slowest = max(self.slowest, (response.elapsed.total_seconds(), label))
+        self.slowest = max(self.slowest, (response.elapsed, label))
         if response.status_code >= 500:
             self.failures.append(f"{response.status_code} {label}: {response.text[:200]}")
         elif response.status_code >= 400 and response.status_code != 401:
@@ -275,6 +271,7 @@ STATUSES: dict[str, list[tuple[str, int]]] = {}
 
 def test_an_adversarial_sweep_gets_no_5xx_and_only_the_error_shape(server: LiveServer, api: Api) -> None:
     sweep = _sweep(api)
+    sweep.wire.close()
     assert len(sweep.statuses) > 3000
     assert sweep.failures == [], f"{len(sweep.failures)} of {len(sweep.statuses)}:\n" + "\n".join(sweep.failures[:40])
     STATUSES["sqlite" if server.db.is_sqlite else "postgresql"] = sweep.statuses

@@ -13,8 +13,10 @@ tax, a sequence, the account itself), and half of the bodies are the description
 (repaired where it fails on its own, `example_repairs`) with a few fields left out and a few
 taken from the generated body.
 
-    make test    IXSERVER_FUZZ_EXAMPLES (default 10) examples per operation, valid and invalid
-    make fuzz    the same with 300 (IXSERVER_FUZZ_EXAMPLES=2000 make fuzz for more)
+    make test    IXSERVER_FUZZ_EXAMPLES (default 10) examples per operation, valid and invalid,
+                 the same on every run, drawn once and sent to each backend
+    make fuzz    the same with 300 (IXSERVER_FUZZ_EXAMPLES=2000 make fuzz for more), new ones
+                 on every run and for each backend
 
 IXSERVER_FUZZ_STATS=FILE appends one line per request (operation, mode, status, seconds, the
 start of the answer): what the fuzzing reached.
@@ -22,6 +24,7 @@ start of the answer): what the fuzzing reached.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -37,6 +40,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi._hypothesis import _draw_negated_locations
 
 from ixserver import clock, coverage
 from ixserver.services.accounts import create_account
@@ -116,31 +121,77 @@ def status_allowed(status: int, documented: set[str]) -> bool:
     return status in ALLOWED
 
 
+# The strategies are made once for both backends (making and validating them is much of a run's
+# CPU): they carry these names where a request has the account's API key and the ids of its real
+# resources, and each request is given the backend's (`Fuzzed.bind`).
+KEY = "fuzzkey"
+BINDINGS: list[dict[str, str]] = [
+    {"account-id": "fuzzaccount"},
+    *(
+        {"invoices-type": path, "document-id": f"fuzz{name}"}
+        for path, name in [
+            ("invoices", "draft"),
+            ("invoices", "final"),
+            ("credit_notes", "credit"),
+            ("invoice_receipts", "receipt"),
+            ("simplified_invoices", "simplified"),
+            ("debit_notes", "debit"),
+        ]  # fmt: skip
+    ),
+    {"client_id": "fuzzclient"},
+    {"item_id": "fuzzitem"},
+    {"taxes_id": "fuzztax"},
+    {"sequence_id": "fuzzsequence"},
+    {"sequence_id": "fuzzdefault"},
+]
+
+
+def real_paths(path_parameters: set[str], fixed: dict[str, str]) -> list[dict[str, str]]:
+    """Path parameters naming real resources (by their names in BINDINGS), for an operation with
+    these parameters."""
+    found = []
+    for binding in BINDINGS:
+        if path_parameters <= set(binding) and all(binding[name] == value for name, value in fixed.items()):
+            choice = {name: binding[name] for name in path_parameters}
+            if choice not in found:
+                found.append(choice)
+    return found
+
+
 @dataclass
 class Fuzzed:
-    """One account per backend, its real resources by path parameter, and a session."""
+    """One account per backend, its real resources' ids by their names in BINDINGS, and a session."""
 
     api: Api
-    bindings: list[dict[str, Any]]
+    ids: dict[str, int]
     repairs: dict[str, Any]  # body field -> the value that makes the description's examples acceptable
     session: requests.Session
 
-    def real_paths(self, path_parameters: set[str], fixed: dict[str, str]) -> list[dict[str, Any]]:
-        """Path parameters naming real resources, for an operation with these parameters."""
-        found = []
-        for binding in self.bindings:
-            if path_parameters <= set(binding) and all(binding[name] == value for name, value in fixed.items()):
-                choice = {name: binding[name] for name in path_parameters}
-                if choice not in found:
-                    found.append(choice)
-        return found
+    def bind(self, case: Any) -> None:
+        """The case's API key and real resources (in its path, and in a body the repairs gave
+        them to), this backend's."""
+        if case.query and case.query.get("api_key") == KEY:
+            case.query = {**case.query, "api_key": self.api.key}
+        if case.path_parameters:
+            case.path_parameters = {
+                name: self.ids.get(value, value) if isinstance(value, str) else value
+                for name, value in case.path_parameters.items()
+            }
+        if isinstance(case.body, dict | list):
+            case.body = self.bound(case.body)
+
+    def bound(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: self.bound(inner) for name, inner in value.items()}
+        if isinstance(value, list):
+            return [self.bound(inner) for inner in value]
+        return self.ids.get(value, value) if isinstance(value, str) else value
 
 
 @pytest.fixture(scope="module")
 def fuzzed(server: LiveServer) -> Iterator[Fuzzed]:
     account, key = write(server.db, create_account, f"fuzz{secrets.token_hex(4)}", server.resources)
     api = Api(server.url, key, account.name)
-    bindings: list[dict[str, Any]] = [{"account-id": account.id}]
 
     def made(response: Any, root: str) -> int:
         assert response.status_code == 201, response.text
@@ -152,10 +203,6 @@ def fuzzed(server: LiveServer) -> Iterator[Fuzzed]:
     receipt = made(api.post("/invoice_receipts.json", json={"invoice_receipt": body()}), "invoice_receipt")
     simplified = made(api.post("/simplified_invoices.json", json={"simplified_invoice": body()}), "simplified_invoice")
     debit = made(api.post("/debit_notes.json", json={"debit_note": body()}), "debit_note")
-    for path, document_id in [("invoices", draft), ("invoices", final["id"]), ("credit_notes", credit["id"]),
-                              ("invoice_receipts", receipt), ("simplified_invoices", simplified),
-                              ("debit_notes", debit)]:  # fmt: skip
-        bindings.append({"invoices-type": path, "document-id": document_id})
     client = made(api.post("/clients.json", json={"client": {"name": "Fuzz Lda", "code": "FZ"}}), "client")
     item = made(
         api.post("/items.json", json={"item": {"name": "Pen", "description": "A pen", "unit_price": 1}}), "item"
@@ -163,16 +210,18 @@ def fuzzed(server: LiveServer) -> Iterator[Fuzzed]:
     tax = made(api.post("/taxes.json", json={"tax": {"name": "FUZZ5", "value": 5, "region": "PT"}}), "tax")
     sequence = made(api.post("/sequences.json", json={"sequence": {"serie": "FUZZ"}}), "sequence")
     default = api.get("/sequences.json").json()["sequences"][0]["id"]
-    bindings += [{"client_id": client}, {"item_id": item}, {"taxes_id": tax}]
-    bindings += [{"sequence_id": sequence}, {"sequence_id": default}]
+    ids = {"fuzzaccount": account.id, "fuzzdraft": draft, "fuzzfinal": final["id"], "fuzzcredit": credit["id"],
+           "fuzzreceipt": receipt, "fuzzsimplified": simplified, "fuzzdebit": debit, "fuzzclient": client,
+           "fuzzitem": item, "fuzztax": tax, "fuzzsequence": sequence, "fuzzdefault": default}  # fmt: skip
+    assert set(ids) == {value for binding in BINDINGS for value in binding.values() if value.startswith("fuzz")}
     with requests.Session() as session:
-        yield Fuzzed(api, bindings, example_repairs(default, final["id"]), session)
+        yield Fuzzed(api, ids, example_repairs("fuzzdefault", "fuzzfinal"), session)
 
 
 DROP = object()
 
 
-def example_repairs(sequence_id: int, invoice_id: int) -> dict[str, Any]:
+def example_repairs(sequence_id: str, invoice_id: str) -> dict[str, Any]:
     """What makes the description's example bodies acceptable: each fails in ixserver as it
     would at InvoiceXpress, and a request refused for its example's fault tests nothing."""
     return {
@@ -205,19 +254,41 @@ class Strategies:
     examples: st.SearchStrategy[Any] | None  # the description's example requests, when it has some with a body
 
 
-def strategies(target: Target, mode: GenerationMode, fuzzed: Fuzzed) -> Strategies:
-    """Cases of every served variant, half of them with the path naming a real resource."""
+@functools.cache
+def strategies(target: Target, mode: GenerationMode, every: bool = False) -> Strategies | None:
+    """Cases of every served variant, half of them with the path naming a real resource; of the
+    variants that have something to make invalid when the mode is negative (`every`: all of them),
+    None when none has."""
     operation = SCHEMA[target.path][target.method]
     names = set(_PATH_PARAMETER.findall(target.path))
-    query = {"api_key": fuzzed.api.key}
+    query = {"api_key": KEY}
     generated, real = [], []
     for fixed in map(dict, target.fixed):
-        generated.append(operation.as_strategy(generation_mode=mode, query=query, path_parameters=fixed or None))
-        for path_parameters in fuzzed.real_paths(names, fixed) if names else []:
-            real.append(operation.as_strategy(generation_mode=mode, query=query, path_parameters=path_parameters))
-    cases = st.one_of(st.one_of(generated), st.one_of(real)) if real else st.one_of(generated)
+        if every or negatable(operation, mode, fixed or None, query):
+            generated.append(operation.as_strategy(generation_mode=mode, query=query, path_parameters=fixed or None))
+        for path_parameters in real_paths(names, fixed) if names else []:
+            if every or negatable(operation, mode, path_parameters, query):
+                real.append(operation.as_strategy(generation_mode=mode, query=query, path_parameters=path_parameters))
+    if not generated and not real:
+        return None
+    cases = st.one_of(st.one_of(generated), st.one_of(real)) if generated and real else st.one_of(generated or real)
     examples = operation.get_strategies_from_examples(query=query) if operation.body else []
     return Strategies(cases, st.one_of(examples) if examples else None)
+
+
+def negatable(operation: Any, mode: GenerationMode, path_parameters: Any, query: dict[str, str]) -> bool:
+    """Whether a case of this mode can be drawn with these parameters fixed: always for a valid
+    one; for an invalid one, when some location has something to make invalid (Schemathesis's
+    own choice of the locations a negative case breaks; with none, it rejects every case it
+    draws, a thousand before Hypothesis gives up)."""
+    if mode is not GenerationMode.NEGATIVE:
+        return True
+    explicit = {ParameterLocation.PATH: path_parameters, ParameterLocation.HEADER: None,
+                ParameterLocation.COOKIE: None, ParameterLocation.QUERY: query}  # fmt: skip
+    # With every draw True, the locations are all the candidates, or None when there are none.
+    return (
+        _draw_negated_locations(lambda _: True, operation, mode, explicit=explicit, body_is_generated=True) is not None
+    )
 
 
 def blend(draw: Any, example: Any, generated: Any, repairs: dict[str, Any]) -> Any:
@@ -244,8 +315,29 @@ def blend(draw: Any, example: Any, generated: Any, repairs: dict[str, Any]) -> A
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 @pytest.mark.parametrize("target", TARGETS, ids=[f"{t.operation_id}" for t in TARGETS])
 def test_no_server_error_and_a_documented_status(fuzzed: Fuzzed, target: Target, mode: GenerationMode) -> None:
-    documented = target.documented
-    drawn = strategies(target, mode, fuzzed)
+    drawn = strategies(target, mode)
+    if drawn is None:
+        if not DERANDOMIZE:  # `make fuzz`: Schemathesis agrees, rejecting every case it draws
+            every = strategies(target, mode, every=True)
+            assert every is not None
+            with pytest.raises(Unsatisfiable):
+                fuzz(fuzzed, target, mode, every)
+        pytest.skip("nothing of this request can be made invalid: its parameters are fixed or any string")
+    fuzz(fuzzed, target, mode, drawn)
+
+
+# `make test`'s cases of each operation and mode, as drawn for the first backend: the same
+# requests go to the other (Hypothesis, derandomized, would draw them again at the same cost).
+DRAWN: dict[tuple[Target, GenerationMode], list[Any]] = {}
+
+
+def fuzz(fuzzed: Fuzzed, target: Target, mode: GenerationMode, drawn: Strategies) -> None:
+    """EXAMPLES cases drawn and sent: no 5xx, and a status documented or ALLOWED."""
+    if DERANDOMIZE and (target, mode) in DRAWN:
+        for case in DRAWN[target, mode]:
+            send(fuzzed, target, mode, case.derive())
+        return
+    cases: list[Any] = []
 
     @settings(
         max_examples=EXAMPLES,
@@ -258,22 +350,24 @@ def test_no_server_error_and_a_documented_status(fuzzed: Fuzzed, target: Target,
     def check(case: Any, data: st.DataObject) -> None:
         if drawn.examples is not None and isinstance(case.body, dict) and data.draw(st.booleans(), label="blend"):
             case.body = blend(data.draw, data.draw(drawn.examples, label="example").body, case.body, fuzzed.repairs)
-        response = case.call(base_url=fuzzed.api.base_url, session=fuzzed.session, timeout=30)
-        status = response.status_code
-        if STATS:
-            with open(STATS, "a") as log:
-                log.write(
-                    f"{target.operation_id} {mode.value} {status} {response.elapsed:.3f} {response.text[:120]!r}\n"
-                )
-        where = f"{case.method} {case.formatted_path} -> {status} {response.text[:500]!r}\n{case.as_curl_command()}"
-        assert status < 500, f"server error: {where}"
-        assert status_allowed(status, documented), (
-            f"{status} is not documented for {target.operation_id} ({sorted(documented)}): {where}"
-        )
+        cases.append(case.derive())
+        send(fuzzed, target, mode, case)
 
-    try:
-        check()
-    except Unsatisfiable:
-        if mode is GenerationMode.NEGATIVE:
-            pytest.skip("nothing of this request can be made invalid: its parameters are fixed or any string")
-        raise
+    check()
+    DRAWN[target, mode] = cases
+
+
+def send(fuzzed: Fuzzed, target: Target, mode: GenerationMode, case: Any) -> None:
+    """The case, with this backend's key and ids: no 5xx, and a status documented or ALLOWED."""
+    fuzzed.bind(case)
+    response = case.call(base_url=fuzzed.api.base_url, session=fuzzed.session, timeout=30)
+    status = response.status_code
+    if STATS:
+        with open(STATS, "a") as log:
+            log.write(f"{target.operation_id} {mode.value} {status} {response.elapsed:.3f} {response.text[:120]!r}\n")
+    where = f"{case.method} {case.formatted_path} -> {status} {response.text[:500]!r}\n{case.as_curl_command()}"
+    assert status < 500, f"server error: {where}"
+    documented = target.documented
+    assert status_allowed(status, documented), (
+        f"{status} is not documented for {target.operation_id} ({sorted(documented)}): {where}"
+    )
