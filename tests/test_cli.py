@@ -14,12 +14,11 @@ from pathlib import Path
 
 import httpx
 
+from tests import commands
 from tests.support import TEST_SECRET_KEY, free_port, fresh_database, wait_ready
 
 
-def ixserver(
-    *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
-) -> subprocess.CompletedProcess[str]:
+def environment(data_dir: Path, url: str | None = None, sandbox: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env["IXSERVER_DATA_DIR"] = str(data_dir)
     env["IXSERVER_SECRET_KEY"] = TEST_SECRET_KEY  # the test servers' (the seal's key comes from it)
@@ -27,13 +26,21 @@ def ixserver(
         env["IXSERVER_DATABASE_URL"] = url
     if sandbox:
         env["IXSERVER_SANDBOX"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "ixserver", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return env
+
+
+def ixserver(
+    *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The command, in a process of its own, forked from one that imported its modules once
+    (tests/commands.py); `python -m ixserver` itself is run by the tests that say so."""
+    return commands.run(list(args), environment(data_dir, url, sandbox))
 
 
 def test_accounts_create_prints_only_the_key(tmp_path: Path) -> None:
-    result = ixserver("accounts", "create", "acme", data_dir=tmp_path)
+    """As scripts run it: `python -m ixserver` (the other tests fork the command's process)."""
+    result = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "acme"],
+                            env=environment(tmp_path), capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"[0-9a-f]{40}\n", result.stdout)
     assert (tmp_path / "ixserver.db").exists(), "default database is a SQLite file in the data directory"
