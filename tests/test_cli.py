@@ -14,12 +14,11 @@ from pathlib import Path
 
 import httpx
 
+from tests import commands
 from tests.support import TEST_SECRET_KEY, free_port, fresh_database, wait_ready
 
 
-def ixserver(
-    *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
-) -> subprocess.CompletedProcess[str]:
+def environment(data_dir: Path, url: str | None = None, sandbox: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env["IXSERVER_DATA_DIR"] = str(data_dir)
     env["IXSERVER_SECRET_KEY"] = TEST_SECRET_KEY  # the test servers' (the seal's key comes from it)
@@ -27,13 +26,21 @@ def ixserver(
         env["IXSERVER_DATABASE_URL"] = url
     if sandbox:
         env["IXSERVER_SANDBOX"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "ixserver", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return env
+
+
+def ixserver(
+    *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The command, in a process of its own, forked from one that imported its modules once
+    (tests/commands.py); `python -m ixserver` itself is run by the tests that say so."""
+    return commands.run(list(args), environment(data_dir, url, sandbox))
 
 
 def test_accounts_create_prints_only_the_key(tmp_path: Path) -> None:
-    result = ixserver("accounts", "create", "acme", data_dir=tmp_path)
+    """As scripts run it: `python -m ixserver` (the other tests fork the command's process)."""
+    result = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "acme"],
+                            env=environment(tmp_path), capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"[0-9a-f]{40}\n", result.stdout)
     assert (tmp_path / "ixserver.db").exists(), "default database is a SQLite file in the data directory"
@@ -277,7 +284,32 @@ def test_serve_logs_json_lines_when_asked(tmp_path: Path) -> None:
     assert key not in output
 
 
-def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -> None:
+def test_serve_of_two_processes_exposes_their_metrics_and_finishes_the_requests_under_way_when_stopped(
+    tmp_path: Path,
+) -> None:
+    """`serve --workers 2` (one server started for both checks: some 7 s of CPU each): its
+    metrics, every process's added up; then SIGTERM while clients write, and what was under way
+    is answered."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
+               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
+    made = ixserver("accounts", "create", "served", data_dir=tmp_path, sandbox=True)  # sandbox: it may issue at once
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base)
+        exposes_prometheus_metrics_of_all_its_processes(base, key)
+        finishes_the_requests_under_way_when_stopped(proc, base, key, tmp_path / "ixserver.db")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(20)
+
+
+def exposes_prometheus_metrics_of_all_its_processes(base: str, key: str) -> None:
     """GET /metrics (no key): requests by route template and status, latency, the writer's batches
     (counted in the writer process: the samples of every process of the server add up), documents
     issued, read-cache hits, the jobs' depth."""
@@ -285,40 +317,16 @@ def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -
 
     from tests.api.invoicing import body
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(
-        IXSERVER_DATA_DIR=str(tmp_path),
-        IXSERVER_ACCESS_LOG="0",
-        IXSERVER_SANDBOX="1",
-        IXSERVER_SECRET_KEY=TEST_SECRET_KEY,
-    )
-    key = subprocess.run(
-        [sys.executable, "-m", "ixserver", "accounts", "create", "metrics"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()  # fmt: skip  (sandbox: its series may issue at once)
-    proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base)
-        with httpx.Client(base_url=base, params={"api_key": key}) as http:
-            draft = http.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
-            assert (
-                http.put(
-                    f"/invoices/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized"}}
-                ).status_code
-                == 200
-            )
-            for _ in range(4):
-                assert http.get(f"/invoices/{draft['id']}.json").status_code == 200
-            assert http.get("/invoices/999999.json").status_code == 404
-        answer = httpx.get(base + "/metrics")
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with httpx.Client(base_url=base, params={"api_key": key}) as http:
+        draft = http.post("/invoices.json", json={"invoice": body()}).json()["invoice"]
+        assert (
+            http.put(f"/invoices/{draft['id']}/change-state.json", json={"invoice": {"state": "finalized"}}).status_code
+            == 200
+        )
+        for _ in range(4):
+            assert http.get(f"/invoices/{draft['id']}.json").status_code == 200
+        assert http.get("/invoices/999999.json").status_code == 404
+    answer = httpx.get(base + "/metrics")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -339,12 +347,12 @@ def test_serve_exposes_prometheus_metrics_of_all_its_processes(tmp_path: Path) -
     assert value("ixserver_writer_batch_use_cases_count") >= 2  # in the writer process: a creation, a finalization
     assert value("ixserver_writer_queue_seconds_count") >= 2
     assert value("ixserver_jobs", status="queued") == 0
-    assert key not in answer.text and "metrics" not in {v for (_n, labels) in samples for _k, v in labels}, (
+    assert key not in answer.text and "served" not in {v for (_n, labels) in samples for _k, v in labels}, (
         "no account in a label"
     )
 
 
-def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> None:
+def finishes_the_requests_under_way_when_stopped(proc: subprocess.Popen[bytes], base: str, key: str, db: Path) -> None:
     """SIGTERM to `serve --workers 2` while twelve clients create and finalize invoices: the
     requests under way are answered before it exits (exit status 0), none with a 5xx, and every
     creation and finalization that was answered is in the database as answered."""
@@ -353,14 +361,6 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
 
     from tests.api.invoicing import body
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(IXSERVER_DATA_DIR=str(tmp_path), IXSERVER_ACCESS_LOG="0", IXSERVER_SANDBOX="1", IXSERVER_RATE_LIMIT="0",
-               IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "drained"], env=env,
-                         capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port), "--workers", "2"], env=env)
-    base = f"http://127.0.0.1:{port}"
     answered: list[tuple[float, float, str, int, int | None]] = []  # (sent, answered, what, status, id)
     stop = threading.Event()
 
@@ -382,9 +382,8 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
                 except httpx.TransportError:
                     return  # refused or closed by the server going away: never answered
 
+    clients = [threading.Thread(target=client) for _ in range(12)]
     try:
-        wait_ready(base)
-        clients = [threading.Thread(target=client) for _ in range(12)]
         for thread in clients:
             thread.start()
         time.sleep(1.5)
@@ -393,15 +392,13 @@ def test_serve_finishes_the_requests_under_way_when_stopped(tmp_path: Path) -> N
         assert proc.wait(30) == 0
     finally:
         stop.set()
-        if proc.poll() is None:
-            proc.kill()
     for thread in clients:
         thread.join(30)
     assert answered and all(status < 500 for _s, _a, _w, status, _i in answered), answered
     drained = [a for a in answered if a[0] < stopped_at < a[1] and a[3] in (200, 201)]
     assert drained, "requests under way at SIGTERM were answered"
-    with sqlite3.connect(tmp_path / "ixserver.db") as db:
-        status = dict(db.execute("SELECT id, status FROM documents").fetchall())
+    with sqlite3.connect(db) as conn:
+        status = dict(conn.execute("SELECT id, status FROM documents").fetchall())
     for _sent, _at, what, code, document_id in answered:
         if what == "created" and code == 201:
             assert document_id in status

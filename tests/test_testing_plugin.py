@@ -31,16 +31,15 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return pytester
 
 
-def test_the_documented_examples_pass(suite: pytest.Pytester) -> None:
+def test_the_documented_examples_pass_and_each_test_has_the_account_reset_in_one_server(
+    suite: pytest.Pytester,
+) -> None:
+    """docs/testing.md's and the README's examples pass, and each test finds its account reset,
+    one server serving the session: one integrator's suite of three files, in one session (a
+    session starts a server: some 6 s of CPU each)."""
     suite.makepyfile(
-        test_example=example("docs/testing.md"), test_readme=example("README.md", "\n## In a pytest suite\n")
-    )
-    result = suite.runpytest_subprocess("-q", "-p", "no:cacheprovider", timeout=240)
-    result.assert_outcomes(passed=3)
-
-
-def test_each_test_has_the_account_reset_and_one_server_serves_the_session(suite: pytest.Pytester) -> None:
-    suite.makepyfile(
+        test_example=example("docs/testing.md"),
+        test_readme=example("README.md", "\n## In a pytest suite\n"),
         test_isolation="""
         import json
         import urllib.request
@@ -66,10 +65,10 @@ def test_each_test_has_the_account_reset_and_one_server_serves_the_session(suite
             assert call(ixserver_account, "GET", "/clients.json")["clients"] == [], "reset"
             assert ixserver_account.base_url == ixserver_server.url and len(ixserver_account.api_key) == 40
             assert SEEN[0] == SEEN[1], "one server for the session"
-        """
+        """,
     )
     result = suite.runpytest_subprocess("-q", "-p", "no:cacheprovider", timeout=240)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=5)
 
 
 def test_a_server_that_cannot_start_says_why(suite: pytest.Pytester) -> None:

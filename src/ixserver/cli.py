@@ -10,16 +10,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ixserver.config import Settings
 from ixserver.domain.errors import DomainError
-from ixserver.resources import Resources
-from ixserver.store.db import Database
-from ixserver.vault import Vault
-from ixserver.writes.direct import DirectWrites
+
+if TYPE_CHECKING:
+    from ixserver.config import Settings
+    from ixserver.store.db import Database
+
+# Each command imports what it uses, when it runs: the settings, the database's and the use
+# cases' modules take some 0.5 s of CPU to import, which `--version`, `verify --saft` and a
+# command given wrongly have no use for.
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="InvoiceXpress API v2 server.")
 accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their API keys.")
@@ -58,6 +61,7 @@ def _database(settings: Settings) -> Database:
     from ixserver.journal import attach
     from ixserver.services.modes import ModeMismatch, settle
     from ixserver.services.seal import open_existing
+    from ixserver.store.db import Database
     from ixserver.store.migrate import upgrade
     from ixserver.writes.direct import DirectWrites
 
@@ -76,6 +80,8 @@ def _database(settings: Settings) -> Database:
 
 
 def _seal_key(settings: Settings) -> bytes:
+    from ixserver.vault import Vault
+
     return Vault.from_settings(settings).derive("seal")
 
 
@@ -101,6 +107,9 @@ def serve(
 def encrypt() -> None:
     """Encrypt a secret read on standard input (its first line) with the secret key, as the vault
     keeps secrets: what IXSERVER_PDF_SIGNING_PASSWORD holds, the P12's password encrypted."""
+    from ixserver.config import Settings
+    from ixserver.vault import Vault
+
     lines = sys.stdin.read().splitlines()
     if not lines or not lines[0]:
         _fail("nothing to encrypt: give the secret on standard input")
@@ -110,6 +119,7 @@ def encrypt() -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
+    from ixserver.config import Settings
     from ixserver.journal import SealJournal
     from ixserver.store.migrate import current_revision
 
@@ -123,7 +133,10 @@ def migrate() -> None:
 @accounts_app.command("create")
 def accounts_create(name: str) -> None:
     """Create an account; prints only its API key."""
+    from ixserver.config import Settings
+    from ixserver.resources import Resources
     from ixserver.services.accounts import create_account
+    from ixserver.writes.direct import DirectWrites
 
     settings = Settings()
     db = _database(settings)
@@ -139,7 +152,9 @@ def accounts_create(name: str) -> None:
 @accounts_app.command("key")
 def accounts_key(name: str) -> None:
     """Issue another API key for an account; prints only the key."""
+    from ixserver.config import Settings
     from ixserver.services.accounts import get_account, issue_key
+    from ixserver.writes.direct import DirectWrites
 
     db = _database(Settings())
     try:
@@ -155,6 +170,7 @@ def accounts_key(name: str) -> None:
 @accounts_app.command("list")
 def accounts_list() -> None:
     """List accounts."""
+    from ixserver.config import Settings
     from ixserver.services.accounts import list_accounts
 
     db = _database(Settings())
@@ -172,9 +188,12 @@ def series_register(
     code: list[str] = typer.Option(..., help="TYPE=CODE, a validation code AT's portal gave: FT=AAAA1111."),
 ) -> None:
     """Enter the validation codes AT gave for a series (created when the account has none of that name)."""
+    from ixserver.config import Settings
     from ixserver.domain.doctypes import DOC_TYPES
+    from ixserver.resources import Resources
     from ixserver.services.accounts import get_account
     from ixserver.services.sequences import enter_validation_codes
+    from ixserver.writes.direct import DirectWrites
 
     codes: dict[str, str] = {}
     for given in code:
@@ -201,8 +220,11 @@ def series_register(
 @guides_app.command("code")
 def guides_code(account: str, guide_id: int, code: str) -> None:
     """Enter the code AT's portal gave an issued guide's transport (production)."""
+    from ixserver.config import Settings
+    from ixserver.resources import Resources
     from ixserver.services.accounts import get_account
     from ixserver.services.documents import enter_transport_code
+    from ixserver.writes.direct import DirectWrites
 
     settings = Settings()
     db = _database(settings)
@@ -230,7 +252,10 @@ def seed(
     import orjson
 
     from ixserver.api.sandbox_seed import seed as fill
+    from ixserver.config import Settings
+    from ixserver.resources import Resources
     from ixserver.services.accounts import get_account
+    from ixserver.writes.direct import DirectWrites
 
     settings = Settings()
     if not settings.sandbox:
@@ -294,6 +319,7 @@ def verify(
         _verify_saft(saft, public_key, as_json, jobs or None)
         return
     from ixserver import journal as seal_journal
+    from ixserver.config import Settings
     from ixserver.services.verify import verify as run_verify
 
     settings = Settings()
@@ -390,8 +416,11 @@ def seal(account: str = typer.Option(None, help="Only this account.")) -> None:
     """Seal, as they now are, issued documents that predate the seal and have no event yet.
     Run `ixserver verify` first: what is sealed is taken as right. Refused (exit 1) for an
     account where a document issued after the seal began has none: its events were deleted."""
+    from ixserver.config import Settings
+    from ixserver.resources import Resources
     from ixserver.services.accounts import list_accounts
     from ixserver.services.seal import seal_unsealed
+    from ixserver.writes.direct import DirectWrites
 
     settings = Settings()
     db = _database(settings)
@@ -425,6 +454,7 @@ def saft_export(
     """The account's SAF-T (PT) 1.04_01 file of a period (every issued document dated in it)."""
     from datetime import date
 
+    from ixserver.config import Settings
     from ixserver.services.saft import export
 
     try:
@@ -455,6 +485,7 @@ def jobs_list(
     limit: int = typer.Option(50, min=1, max=10_000, help="The latest this many."),
 ) -> None:
     """The latest jobs, newest first: id, kind, state, attempts, last error, account."""
+    from ixserver.config import Settings
     from ixserver.services.jobs import STATES, list_jobs
 
     if state is not None and state not in STATES:
@@ -481,7 +512,9 @@ def jobs_list(
 def jobs_retry(job_id: int) -> None:
     """Queue a failed job again, due now, with all its attempts ahead: a server's job workers (or
     `ixserver worker`) run it."""
+    from ixserver.config import Settings
     from ixserver.services.jobs import job_of, retry_job
+    from ixserver.writes.direct import DirectWrites
 
     db = _database(Settings())
     try:
@@ -501,8 +534,11 @@ def jobs_retry(job_id: int) -> None:
 def worker(threads: int = typer.Option(1, min=1, max=32, help="Job worker threads.")) -> None:
     """Run the job outbox's workers (e-mails) in this process until stopped (SIGTERM, Ctrl-C),
     beside servers started with IXSERVER_JOB_WORKERS=0, or as more of them."""
+    from ixserver.config import Settings
     from ixserver.jobs.handlers import HANDLERS
     from ixserver.jobs.worker import JobWorkers
+    from ixserver.resources import Resources
+    from ixserver.writes.direct import DirectWrites
 
     settings = Settings()
     db = _database(settings)
@@ -541,6 +577,8 @@ def _database_problem(exc: BaseException) -> str | None:
     """One line (and a hint) for a database the command could not use, instead of the traceback
     (about 430 lines through typer's): None when `exc` is not the database's."""
     from sqlalchemy.exc import DBAPIError
+
+    from ixserver.config import Settings
 
     if not isinstance(exc, DBAPIError):
         return None

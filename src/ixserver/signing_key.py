@@ -10,13 +10,16 @@ each version is kept in the database so that `ixserver verify` checks old docume
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ixserver.config import Settings
 from ixserver.domain import signing
 from ixserver.files import create_once
+
+if TYPE_CHECKING:  # the settings' module is not imported to check a SAF-T file (`ixserver verify --saft`)
+    from ixserver.config import Settings
 
 
 @dataclass(frozen=True)

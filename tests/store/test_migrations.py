@@ -10,10 +10,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from ixserver.store.db import Database, admin_engine
-from ixserver.store.migrate import SchemaNotCurrent, head_revision, require_current, upgrade
+from ixserver.store.migrate import MIGRATIONS, SchemaNotCurrent, head_revision, require_current, upgrade
 from ixserver.store.tables import metadata
 from tests.conftest import BACKENDS
 from tests.support import fresh_database
+
+
+def alembic_head() -> str | None:
+    """The head as Alembic finds it (store/migrate.py reads it from the files without Alembic)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -33,7 +43,7 @@ def test_upgrade_from_empty_matches_the_declared_tables(backend: str, tmp_path: 
                 return not (kind == "table" and name is not None and name.startswith("document_search"))
 
             context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": declared})
-            assert context.get_current_revision() == head_revision()
+            assert context.get_current_revision() == head_revision() == alembic_head()
             assert compare_metadata(context, metadata) == []
         engine.dispose()
         db.dispose()

@@ -20,11 +20,12 @@ once that transaction is committed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ixserver.config import Settings
-from ixserver.resources import Resources
-from ixserver.store.db import Database
+if TYPE_CHECKING:  # not imported with the package: a parser process imports `crossing` alone
+    from ixserver.config import Settings
+    from ixserver.resources import Resources
+    from ixserver.store.db import Database
 
 T = TypeVar("T")
 
