@@ -106,6 +106,15 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield srv
 
 
+@pytest.fixture(scope="session")
+def production(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One production server per backend for the whole session, of a database of its own (a
+    database keeps the mode it was made in); tests isolate by account."""
+    tmp = tmp_path_factory.mktemp("production")
+    with fresh_database(backend, tmp) as url, live_server(url, tmp, sandbox=False) as srv:
+        yield srv
+
+
 @pytest.fixture
 def api(server: LiveServer) -> Api:
     """A brand-new account on the shared server."""
