@@ -124,12 +124,12 @@ def ixserver_command(env: dict[str, str], *args: str) -> subprocess.CompletedPro
 
 
 @contextmanager
-def smtp_server(handler: Any) -> Iterator[int]:
-    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, answering with `handler`'s
-    hooks, while the block runs: its port."""
+def smtp_server(handler: Any, port: int | None = None) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) on `port` (else a free one) of 127.0.0.1, answering with
+    `handler`'s hooks, while the block runs: its port."""
     from aiosmtpd.controller import Controller
 
-    port = free_port()
+    port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
