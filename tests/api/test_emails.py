@@ -112,7 +112,16 @@ def test_a_header_value_with_a_line_break_is_refused_and_nothing_is_sent(
     refused = send(api, invoice, **message)
     assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": error}]})
     assert api.get("/_ixserver/jobs").json()["jobs"] == []
+
+
+def test_a_tab_accents_and_a_dash_are_a_subject(api: Api) -> None:
+    """What the line breaks' refusal leaves alone (once: each send is a job, a PDF drawn)."""
+    invoice = issue(api)
+    assert send(api, invoice, subject="Fatura\r\nBcc: spy@example.com").status_code == 422
     assert send(api, invoice, subject="Fatura\tFT 1 — ação").status_code == 200, "a tab, accents, a dash are a subject"
+    jobs = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "done"])
+    assert len(jobs) == 1
+    assert api.get("/_ixserver/emails").json()["emails"][0]["subject"] == "Fatura\tFT 1 — ação"
 
 
 def test_a_rolled_back_transaction_leaves_no_job(server: LiveServer, api: Api) -> None:
