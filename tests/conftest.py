@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pytest
 
 from tests.support import PG_ENV, Api, LiveServer, fresh_database, live_server
 
+T = TypeVar("T")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -93,16 +95,59 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with fresh_database(backend, tmp_path_factory.mktemp(f"db-{backend}")) as url:
-        yield url
+class Kept:
+    """What the session keeps of each backend (its database, its servers), made at its first use
+    and stopped at the session's end. A session fixture parametrized by the backend is made again
+    each time the backend changes, and `--dist loadfile` runs each file's SQLite tests, then its
+    PostgreSQL ones: the session's databases and servers were made twice per file (a server's
+    writer process alone ~2 s of CPU)."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.stack = stack
+        self.made: dict[tuple[str, str], Any] = {}
+
+    def get(self, what: str, backend: str, make: Callable[[], AbstractContextManager[T]]) -> T:
+        if (what, backend) not in self.made:
+            self.made[what, backend] = self.stack.enter_context(make())
+        return cast(T, self.made[what, backend])
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def kept_per_backend() -> Iterator[Kept]:
+    with ExitStack() as stack:  # at the end: the servers, then their databases
+        yield Kept(stack)
+
+
+@pytest.fixture(scope="module")
+def database_url(backend: str, kept_per_backend: Kept, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's sandbox database of this backend."""
+    return kept_per_backend.get(
+        "database", backend, lambda: fresh_database(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+    )
+
+
+@pytest.fixture(scope="module")
+def server(
+    backend: str, database_url: str, kept_per_backend: Kept, tmp_path_factory: pytest.TempPathFactory
+) -> LiveServer:
     """One sandbox server per backend for the whole session; tests isolate by account."""
-    with live_server(database_url, tmp_path_factory.mktemp("data"), sandbox=True) as srv:
+    return kept_per_backend.get(
+        "server", backend, lambda: live_server(database_url, tmp_path_factory.mktemp("data"), sandbox=True)
+    )
+
+
+@pytest.fixture(scope="module")
+def production(backend: str, kept_per_backend: Kept, tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+    """One production server per backend for the whole session, of a database of its own (a
+    database keeps the mode it was made in); tests isolate by account."""
+    return kept_per_backend.get(
+        "production", backend, lambda: _production(backend, tmp_path_factory.mktemp("production"))
+    )
+
+
+@contextmanager
+def _production(backend: str, tmp: Path) -> Iterator[LiveServer]:
+    with fresh_database(backend, tmp) as url, live_server(url, tmp, sandbox=False) as srv:
         yield srv
 
 

@@ -8,9 +8,11 @@ import json
 import os
 import secrets
 import socket
+import subprocess
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,13 +107,32 @@ def wait_for(found: Any, seconds: float = 30.0, what: str = "") -> Any:
     raise AssertionError(f"not in time{': ' + what if what else ''}")
 
 
+def ixserver_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`ixserver *args` with the settings of `env` (its IXSERVER_ variables replace this process's),
+    run in this process by typer's runner: the command's own code, its exit code, stdout and
+    stderr, without an interpreter's start and the CLI's imports (some 1.5 s of CPU a command).
+    A test runs a command as a process (`python -m ixserver`) where the process is what it proves
+    (the entry point, tests/test_cli.py; a command beside a running server's processes, once)."""
+    from typer.testing import CliRunner
+
+    from ixserver.cli import app
+
+    settings: dict[str, str | None] = {k: None for k in os.environ if k.startswith("IXSERVER_")}
+    settings.update((k, v) for k, v in env.items() if k.startswith("IXSERVER_"))
+    result = CliRunner().invoke(app, list(args), env=settings)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))  # as the process would print it
+    return subprocess.CompletedProcess(["ixserver", *args], result.exit_code, result.stdout, stderr)
+
+
 @contextmanager
-def smtp_server(handler: Any) -> Iterator[int]:
-    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, answering with `handler`'s
-    hooks, while the block runs: its port."""
+def smtp_server(handler: Any, port: int | None = None) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) on `port` (else a free one) of 127.0.0.1, answering with
+    `handler`'s hooks, while the block runs: its port."""
     from aiosmtpd.controller import Controller
 
-    port = free_port()
+    port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import Api, LiveServer, fresh_database, live_server
+from tests.support import Api, LiveServer, live_server
 
 ACCOUNT = {
     "first_name": "John",
@@ -208,6 +208,17 @@ def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveSe
     assert response.json() == {"errors": [{"error": "Invalid Tax Authority credentials.", "code": "002"}]}
 
 
+@pytest.fixture(scope="module")
+def slow(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A sandbox server of the session's database whose AT takes 1.5 s to answer, and whose daily
+    cap of accounts created (production's, not a sandbox's) is 2."""
+    with live_server(
+        server.settings.resolved_database_url, tmp_path_factory.mktemp("slow"), sandbox=True,
+        at_simulator_delay=1.5, account_creations_per_day=2,
+    ) as srv:  # fmt: skip
+        yield srv
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -218,31 +229,30 @@ def test_register_with_credentials_of_another_nif_is_422_code_002(server: LiveSe
     ],
     ids=["at_communication", "update"],
 )  # fmt: skip
-def test_at_answers_while_no_transaction_is_open(server: LiveServer, tmp_path: Path, path: str, body: dict) -> None:
+def test_at_answers_while_no_transaction_is_open(slow: LiveServer, path: str, body: dict) -> None:
     """AT takes 1.5 s to check the credentials: the server's other writes go on meanwhile."""
-    with live_server(server.settings.resolved_database_url, tmp_path, at_simulator_delay=1.5, sandbox=True) as slow:
-        api, other = slow.account(fiscal_id="508025338"), slow.account()
-        account_id = _account_id(slow, api)
-        results: list[httpx.Response] = []
-        method = api.post if "at_communication" in path else api.put
-        checking = threading.Thread(target=lambda: results.append(method(path.format(id=account_id), json=body)))
-        started = time.monotonic()
-        checking.start()
-        durations: list[float] = []
-        while checking.is_alive() and len(durations) < 200:
-            before = time.monotonic()
-            created = other.post(
-                "/clients.json", json={"client": {"name": f"C{len(durations)}", "code": f"C{len(durations)}"}}
-            )
-            durations.append(time.monotonic() - before)
-            assert created.status_code == 201, created.text
-        checking.join()
-        assert results[0].status_code == 200, results[0].text
-        assert time.monotonic() - started >= 1.5, "AT answered as slowly as it was told to"
-        assert len(durations) >= 3 and max(durations) < 1.0, f"a write waited for AT: {max(durations):.2f} s"
-        with slow.db.read() as conn:
-            stored = conn.execute(text("SELECT at_subuser FROM accounts WHERE name = :n"), {"n": api.name}).scalar()
-        assert stored == ("508025338/1" if "at_communication" in body else "508025338/2")
+    api, other = slow.account(fiscal_id="508025338"), slow.account()
+    account_id = _account_id(slow, api)
+    results: list[httpx.Response] = []
+    method = api.post if "at_communication" in path else api.put
+    checking = threading.Thread(target=lambda: results.append(method(path.format(id=account_id), json=body)))
+    started = time.monotonic()
+    checking.start()
+    durations: list[float] = []
+    while checking.is_alive() and len(durations) < 200:
+        before = time.monotonic()
+        created = other.post(
+            "/clients.json", json={"client": {"name": f"C{len(durations)}", "code": f"C{len(durations)}"}}
+        )
+        durations.append(time.monotonic() - before)
+        assert created.status_code == 201, created.text
+    checking.join()
+    assert results[0].status_code == 200, results[0].text
+    assert time.monotonic() - started >= 1.5, "AT answered as slowly as it was told to"
+    assert len(durations) >= 3 and max(durations) < 1.0, f"a write waited for AT: {max(durations):.2f} s"
+    with slow.db.read() as conn:
+        stored = conn.execute(text("SELECT at_subuser FROM accounts WHERE name = :n"), {"n": api.name}).scalar()
+    assert stored == ("508025338/1" if "at_communication" in body else "508025338/2")
 
 
 def _account_id(server: LiveServer, api: Api) -> int:
@@ -252,46 +262,48 @@ def _account_id(server: LiveServer, api: Api) -> int:
         return get_account(conn, api.name).id
 
 
-def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(backend: str, tmp_path: Path) -> None:
-    with fresh_database(backend, tmp_path) as url:
-        with live_server(url, tmp_path / "a", sandbox=False) as prod:
-            api = prod.account()
-            response = open_account(api)
-            assert response.status_code == 403
-            assert response.json() == {
-                "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
-            }
-            partner = prod.account()
-        with live_server(url, tmp_path / "b", sandbox=False, account_creators=[partner.name]) as prod:
-            listed = Api(prod.url, partner.key, partner.name)
-            assert open_account(listed).status_code == 201
-            assert open_account(prod.account()).status_code == 403, "only the listed ones"
+PARTNER, CREATORS = "partner", ["creator-a", "creator-b"]
 
 
-def test_in_production_an_account_creates_a_limited_number_of_accounts_a_day(backend: str, tmp_path: Path) -> None:
-    creators = ["creator-a", "creator-b"]
-    with (
-        fresh_database(backend, tmp_path) as url,
-        live_server(url, tmp_path, sandbox=False, account_creations_per_day=2, account_creators=creators) as limited,
-    ):
-        api, other = limited.account(creators[0]), limited.account(creators[1])
-        created = [
-            open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)
-        ]
-        assert [response.status_code for response in created] == [201, 201], created[-1].text
-        refused = open_account(api, organization_name="Org 3")
-        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
-        assert refused.json() == {"errors": [{"error": "Too many accounts created: at most 2 a day"}]}
-        assert open_account(other, organization_name="Org 4").status_code == 201, "counted per creating account"
-
-
-def test_in_sandbox_accounts_are_created_without_a_daily_cap(server: LiveServer, tmp_path: Path) -> None:
-    """A test suite makes as many accounts as it needs: the daily cap is production's."""
+@pytest.fixture(scope="module")
+def creating(production: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A production server of the session's production database that lists the accounts whose
+    keys create accounts (IXSERVER_ACCOUNT_CREATORS), each at most 2 a day."""
     with live_server(
-        server.settings.resolved_database_url, tmp_path, sandbox=True, account_creations_per_day=2
-    ) as sandbox:
-        api = sandbox.account()
-        created = [
-            open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(5)
-        ]
-        assert [response.status_code for response in created] == [201] * 5, created[-1].text
+        production.settings.resolved_database_url, tmp_path_factory.mktemp("creating"), sandbox=False,
+        account_creators=[PARTNER, *CREATORS], account_creations_per_day=2,
+    ) as srv:  # fmt: skip
+        yield srv
+
+
+def test_outside_sandbox_mode_only_the_listed_accounts_create_accounts(
+    production: LiveServer, creating: LiveServer
+) -> None:
+    api = production.account()  # none listed (the default)
+    response = open_account(api)
+    assert response.status_code == 403
+    assert response.json() == {
+        "errors": [{"error": "This API key may not create accounts (IXSERVER_ACCOUNT_CREATORS)"}]
+    }
+    partner = production.account(PARTNER)
+    assert open_account(partner).status_code == 403
+    listed = Api(creating.url, partner.key, partner.name)
+    assert open_account(listed).status_code == 201
+    assert open_account(creating.account()).status_code == 403, "only the listed ones"
+
+
+def test_in_production_an_account_creates_a_limited_number_of_accounts_a_day(creating: LiveServer) -> None:
+    api, other = creating.account(CREATORS[0]), creating.account(CREATORS[1])
+    created = [open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(2)]
+    assert [response.status_code for response in created] == [201, 201], created[-1].text
+    refused = open_account(api, organization_name="Org 3")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    assert refused.json() == {"errors": [{"error": "Too many accounts created: at most 2 a day"}]}
+    assert open_account(other, organization_name="Org 4").status_code == 201, "counted per creating account"
+
+
+def test_in_sandbox_accounts_are_created_without_a_daily_cap(slow: LiveServer) -> None:
+    """A test suite makes as many accounts as it needs: the daily cap is production's."""
+    api = slow.account()
+    created = [open_account(api, organization_name=f"Org {n}", email=f"{n}.{api.name}@example.com") for n in range(5)]
+    assert [response.status_code for response in created] == [201] * 5, created[-1].text

@@ -112,7 +112,16 @@ def test_a_header_value_with_a_line_break_is_refused_and_nothing_is_sent(
     refused = send(api, invoice, **message)
     assert (refused.status_code, refused.json()) == (422, {"errors": [{"error": error}]})
     assert api.get("/_ixserver/jobs").json()["jobs"] == []
+
+
+def test_a_tab_accents_and_a_dash_are_a_subject(api: Api) -> None:
+    """What the line breaks' refusal leaves alone (once: each send is a job, a PDF drawn)."""
+    invoice = issue(api)
+    assert send(api, invoice, subject="Fatura\r\nBcc: spy@example.com").status_code == 422
     assert send(api, invoice, subject="Fatura\tFT 1 — ação").status_code == 200, "a tab, accents, a dash are a subject"
+    jobs = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "done"])
+    assert len(jobs) == 1
+    assert api.get("/_ixserver/emails").json()["emails"][0]["subject"] == "Fatura\tFT 1 — ação"
 
 
 def test_a_rolled_back_transaction_leaves_no_job(server: LiveServer, api: Api) -> None:
@@ -148,13 +157,6 @@ class Inbox:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with smtp_server(inbox) as port:
-        yield inbox, port
-
-
 @contextmanager
 def mailing_server(backend: str, tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
     """A server of its own database: the workers of every instance on a database share its
@@ -163,37 +165,52 @@ def mailing_server(backend: str, tmp_path: Path, **settings: Any) -> Iterator[Li
         yield mailing
 
 
-def test_an_email_leaves_through_a_real_smtp_server(backend: str, smtp: tuple[Inbox, int], tmp_path: Path) -> None:
-    inbox, port = smtp
-    with mailing_server(
-        backend, tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_from="faturas@example.com"
-    ) as mailing:
-        api = mailing.account()
-        invoice = issue(api, client=CLIENT)
-        assert send(api, invoice, cc="cc@example.com", bcc="hidden@example.com").status_code == 200
-        recipients, message = wait_for(lambda: inbox.received)[0]
-        assert sorted(recipients) == ["cc@example.com", "dest@example.com", "hidden@example.com"]
-        assert (message["From"], message["To"], message["Cc"], message["Bcc"]) == (
-            "faturas@example.com",
-            "dest@example.com",
-            "cc@example.com",
-            None,
-        )
-        assert message["Subject"] == "A sua fatura"
-        [attachment] = list(message.iter_attachments())
-        assert attachment.get_content_type() == "application/pdf" and attachment.get_content().startswith(b"%PDF-")
-        assert api.get("/_ixserver/emails").json()["emails"] == [], "with an SMTP server, the sink keeps nothing"
+@pytest.fixture(scope="module")
+def smtp_port() -> int:
+    """The port the mailing server sends through: a real SMTP server listens there while a test
+    runs one (`smtp`), else nothing does."""
+    return free_port()
 
 
-def test_a_failing_job_is_retried_and_its_error_shown(backend: str, tmp_path: Path) -> None:
-    closed = free_port()  # nothing listens there
-    with mailing_server(
-        backend, tmp_path, smtp_host="127.0.0.1", smtp_port=closed, job_attempts=2, smtp_timeout=2
-    ) as mailing:
-        api = mailing.account()
-        assert send(api, issue(api)).status_code == 200
-        job = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)[0]
-        assert job["attempts"] == 2 and "Connection refused" in job["last_error"], job
+@pytest.fixture(scope="module")
+def mailing(backend: str, smtp_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The server whose workers send through an SMTP server, its job tried twice, each conversation
+    at most 2 s."""
+    with mailing_server(backend, tmp_path_factory.mktemp("mailing"), smtp_host="127.0.0.1", smtp_port=smtp_port,
+                        smtp_from="faturas@example.com", job_attempts=2, smtp_timeout=2) as server:  # fmt: skip
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[Inbox]:
+    inbox = Inbox()
+    with smtp_server(inbox, smtp_port):
+        yield inbox
+
+
+def test_an_email_leaves_through_a_real_smtp_server(mailing: LiveServer, smtp: Inbox) -> None:
+    api = mailing.account()
+    invoice = issue(api, client=CLIENT)
+    assert send(api, invoice, cc="cc@example.com", bcc="hidden@example.com").status_code == 200
+    recipients, message = wait_for(lambda: smtp.received)[0]
+    assert sorted(recipients) == ["cc@example.com", "dest@example.com", "hidden@example.com"]
+    assert (message["From"], message["To"], message["Cc"], message["Bcc"]) == (
+        "faturas@example.com",
+        "dest@example.com",
+        "cc@example.com",
+        None,
+    )
+    assert message["Subject"] == "A sua fatura"
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf" and attachment.get_content().startswith(b"%PDF-")
+    assert api.get("/_ixserver/emails").json()["emails"] == [], "with an SMTP server, the sink keeps nothing"
+
+
+def test_a_failing_job_is_retried_and_its_error_shown(mailing: LiveServer) -> None:
+    api = mailing.account()  # nothing listens on its SMTP port now
+    assert send(api, issue(api)).status_code == 200
+    job = wait_for(lambda: [j for j in api.get("/_ixserver/jobs").json()["jobs"] if j["status"] == "failed"], 20)[0]
+    assert job["attempts"] == 2 and "Connection refused" in job["last_error"], job
 
 
 def test_ixserver_worker_sends_what_servers_without_workers_enqueue(backend: str, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
@@ -17,7 +16,7 @@ from stdnum.pt import nif
 
 from ixserver.config import Settings
 from tests.api.invoicing import IDENTITY, body, change, create, issue
-from tests.support import TEST_SECRET_KEY, Api, LiveServer, fresh_database, live_server
+from tests.support import TEST_SECRET_KEY, Api, LiveServer, ixserver_command
 
 
 def a_nif() -> str:
@@ -26,26 +25,26 @@ def a_nif() -> str:
     return base + nif.calc_check_digit(base)
 
 
-@pytest.fixture(scope="module")
-def production(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A production server of its own database (a database keeps the mode it was made in)."""
-    tmp = tmp_path_factory.mktemp("production")
-    with fresh_database(backend, tmp) as url, live_server(url, tmp, sandbox=False) as srv:
-        yield srv
-
-
-def series_register(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+def command_env(server: LiveServer) -> dict[str, str]:
+    """The commands' environment: the server's database and data, and its key (what a command
+    seals, the servers verify)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    # the servers' key: what the command seals, they verify
     env.update(IXSERVER_DATABASE_URL=server.settings.resolved_database_url,
                IXSERVER_DATA_DIR=str(server.settings.data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "ixserver", "series", "register", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return env
+
+
+def ixserver(server: LiveServer, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """`ixserver *args` on the server's database: in this process (tests.support.ixserver_command),
+    or, `process`, as the operator runs it, an interpreter of its own beside the server's."""
+    if process:
+        command = [sys.executable, "-m", "ixserver", *args]
+        return subprocess.run(command, env=command_env(server), capture_output=True, text=True, timeout=60)
+    return ixserver_command(command_env(server), *args)
+
+
+def series_register(server: LiveServer, *args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    return ixserver(server, "series", "register", *args, process=process)
 
 
 def page_of(api: Api, document: dict) -> str:
@@ -76,7 +75,9 @@ def test_production_issues_only_in_series_registered_by_the_operator(production:
     )
     assert first_series(api)["current_invoice_number"] == 0
     # the operator enters the codes AT's portal gave
-    entered = series_register(production, api.name, serie, "--code", "FT=AAAA1111", "--code", "nc=BBBB2222")
+    entered = series_register(
+        production, api.name, serie, "--code", "FT=AAAA1111", "--code", "nc=BBBB2222", process=True
+    )
     assert entered.returncode == 0, entered.stderr
     assert f"FT {serie}\tAAAA1111" in entered.stdout and f"NC {serie}\tBBBB2222" in entered.stdout
     assert f"FR {serie}\tN/D" in entered.stdout
@@ -203,22 +204,13 @@ def test_the_operator_enters_the_code_at_gave_a_guides_transport(production: Liv
         api.put(f"/_ixserver/guides/{create(api)['id']}/at_doc_code.json", json={"at_doc_code_id": "X1"}).status_code
         == 404
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
-    env.update(IXSERVER_DATABASE_URL=production.settings.resolved_database_url,
-               IXSERVER_DATA_DIR=str(production.settings.data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY)  # fmt: skip
-    same = subprocess.run(
-        [sys.executable, "-m", "ixserver", "guides", "code", api.name, str(issued["id"]), "ABC123456789"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    same = ixserver(production, "guides", "code", api.name, str(issued["id"]), "ABC123456789")
     assert same.returncode == 0 and same.stdout.strip().endswith("ABC123456789"), same.stderr
     other = finalize(
         api, "transport", create(api, "transport", loaded_at=start, address_from=address, address_to=address)["id"]
     )
     assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] is None  # (cached now)
-    by_command = subprocess.run(
-        [sys.executable, "-m", "ixserver", "guides", "code", api.name, str(other["id"]), "XYZ987"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    by_command = ixserver(production, "guides", "code", api.name, str(other["id"]), "XYZ987", process=True)
     assert by_command.returncode == 0, by_command.stderr
     assert api.get(f"/transports/{other['id']}.json").json()["transport"]["at_doc_code_id"] == "XYZ987", (
         "not a stale read"

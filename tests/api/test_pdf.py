@@ -26,7 +26,7 @@ from tests.api.test_euros import LINES as PRICED
 from tests.api.test_euros import USD
 from tests.api.test_guides import guide
 from tests.api.test_qr_codes import qr_fields
-from tests.support import Api
+from tests.support import Api, LiveServer
 
 CLIENT = {"name": "Mercearia Sol, Lda", "code": "SOL", "fiscal_id": "508025338", "address": "Rua do Sol 1",
           "city": "Lisboa", "postal_code": "1000-001", "country": "Portugal"}  # fmt: skip
@@ -240,16 +240,22 @@ def test_every_family_has_its_layout(api: Api, tmp_path: Path) -> None:
     assert "Nota de Encomenda" in text_of(download(api, order["id"]), tmp_path)
 
 
-def test_every_document_of_a_training_series_says_so(api: Api, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def each_type(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """A document of every type issued to FOREIGN_CONSUMER (one_of_each_type), and the text of its
+    PDF: the original's and the second copy's."""
+    api, tmp = server.account(), tmp_path_factory.mktemp("each-type")
+    return {
+        doc_type: (text_of(download(api, made["id"]), tmp), text_of(download(api, made["id"], second_copy=True), tmp))
+        for doc_type, made in one_of_each_type(api).items()
+    }
+
+
+def test_every_document_of_a_training_series_says_so(each_type: dict[str, tuple[str, str]]) -> None:
     """Despacho 8632/2014 §1.5: whatever its type, a document of the sandbox's training series
     (VAT MOSS documents, fees notes and purchase orders included: their counters are not
     registered with AT, but they are the series')."""
-    made = one_of_each_type(api)
-    unmarked = [
-        doc_type
-        for doc_type, document in made.items()
-        if TRAINING_MENTION not in text_of(download(api, document["id"]), tmp_path)
-    ]
+    unmarked = [doc_type for doc_type, (original, _) in each_type.items() if TRAINING_MENTION not in original]
     assert unmarked == []
 
 
@@ -357,14 +363,13 @@ def test_the_qr_symbol_is_30_mm_in_its_quiet_zone_with_the_atcud_right_above_it(
     assert 0 < top - above.bottom <= quiet + 1 and above.left < right and above.right > left, "immediately above"
 
 
-def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(api: Api, tmp_path: Path) -> None:
+def test_legal_mentions_are_in_portuguese_whatever_the_clients_language(each_type: dict[str, tuple[str, str]]) -> None:
     """Original/Duplicado, the program's mention, "Este documento não serve de fatura", the
     exemption reasons, "Consumidor final" and the training mention are the law's words: in
     Portuguese on a document for a client who reads English; its labels and titles are English."""
     missing = []
-    for doc_type, document in one_of_each_type(api).items():
-        first = words(text_of(download(api, document["id"]), tmp_path))
-        second = words(text_of(download(api, document["id"], second_copy=True), tmp_path))
+    for doc_type, (original, second_copy) in each_type.items():
+        first, second = words(original), words(second_copy)
         expected = [title(doc_type, "en"), "Page 1 of 1", "Original",
                     "por ixserver (programa não certificado pela AT)", "Consumidor final",
                     TRAINING_MENTION]  # fmt: skip

@@ -20,7 +20,7 @@ from ixserver.domain.limits import MAX_LINES
 from ixserver.render.children import TEMPLATE
 from ixserver.services import pdfs
 from tests.api.invoicing import issue
-from tests.support import Api, LiveServer, free_port, live_server, wait_for, wait_ready
+from tests.support import Api, LiveServer, free_port, ixserver_command, live_server, wait_for, wait_ready
 
 # The largest document a request body carries: the most lines, each with as much text as fits.
 LONGEST = [{"name": f"Artigo {n}", "description": f"Artigo {n} " + "palavra " * 475, "unit_price": "12.34",
@@ -82,8 +82,9 @@ def test_the_server_does_not_grow_with_the_pdfs_it_serves(tmp_path: Path) -> Non
                IXSERVER_RATE_LIMIT="0", IXSERVER_PUBLIC_RATE_LIMIT="0",
                IXSERVER_PUBLIC_ADDRESS_RATE_LIMIT="0")  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "renders"], env=env,
-                         capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    made = ixserver_command(env, "accounts", "create", "renders")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
     server = subprocess.Popen([sys.executable, "-m", "ixserver", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:

@@ -8,7 +8,7 @@ import sys
 
 import orjson
 
-from tests.support import TEST_SECRET_KEY, Api, LiveServer
+from tests.support import TEST_SECRET_KEY, Api, LiveServer, ixserver_command
 
 FAMILIES = {  # the family's list, and states its documents must show after a seed of 50
     "invoices": {"draft", "final", "settled", "canceled"},
@@ -32,8 +32,7 @@ def environment(server: LiveServer) -> dict[str, str]:
 
 
 def verify(server: LiveServer, account: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "ixserver", "verify", "--account", account]
-    return subprocess.run(command, env=environment(server), capture_output=True, text=True, timeout=300)
+    return ixserver_command(environment(server), "verify", "--account", account)
 
 
 def test_a_seeded_account_has_every_family_in_several_states_and_verifies(server: LiveServer, api: Api) -> None:
@@ -71,5 +70,5 @@ def test_the_command_seeds_an_account(server: LiveServer) -> None:
     for family, expected in FAMILIES.items():
         assert expected <= states_of(api, family), family
     env.pop("IXSERVER_SANDBOX")
-    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    refused = ixserver_command(env, *command[3:])
     assert refused.returncode == 1 and "only in sandbox mode" in refused.stderr
