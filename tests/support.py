@@ -12,7 +12,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,21 +108,16 @@ def wait_for(found: Any, seconds: float = 30.0, what: str = "") -> Any:
 
 def ixserver_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """`ixserver *args` with the settings of `env` (its IXSERVER_ variables replace this process's),
-    run in this process by typer's runner: the command's own code, its exit code, stdout and
-    stderr, without an interpreter's start and the CLI's imports (some 1.5 s of CPU a command).
-    A test runs a command as a process (`python -m ixserver`) where the process is what it proves
-    (the entry point, tests/test_cli.py; a command beside a running server's processes, once)."""
-    from typer.testing import CliRunner
+    as a process forked from one that imported the commands once (tests/commands.py): the
+    command's own code, its exit code, stdout and stderr, without an interpreter's start and the
+    CLI's imports (some 1.5 s of CPU a command). A test runs a command as `python -m ixserver`
+    where the process's start is what it proves (the entry point, tests/test_cli.py; a command
+    beside a running server's processes, once)."""
+    from tests import commands
 
-    from ixserver.cli import app
-
-    settings: dict[str, str | None] = {k: None for k in os.environ if k.startswith("IXSERVER_")}
+    settings = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     settings.update((k, v) for k, v in env.items() if k.startswith("IXSERVER_"))
-    result = CliRunner().invoke(app, list(args), env=settings)
-    stderr = result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        stderr += "".join(traceback.format_exception(result.exception))  # as the process would print it
-    return subprocess.CompletedProcess(["ixserver", *args], result.exit_code, result.stdout, stderr)
+    return commands.run(list(args), settings)
 
 
 @contextmanager
