@@ -85,6 +85,11 @@ class BodyParser:
         """Start the parser process in the background, so that the first large body need not."""
         self._started()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the parser process has started (until then large bodies are read in a thread)."""
+        return self._ready
+
     async def parse(self, parsed: Callable[..., T], *args: Any, account: int | None = None) -> T:
         """`parsed(*args)` in the parser process (its function and arguments picklable); in a
         thread while the parser process is starting (the first large bodies do not wait for it).
