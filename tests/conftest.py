@@ -48,6 +48,7 @@ def one_tls_context_for_every_client() -> None:
 # process busy with them for minutes after the others had finished.
 LONGEST_FIRST = (
     "tests/test_job_claims.py",  # ~60 s, mostly waiting: beside the others' CPU
+    "tests/test_faults.py",  # the same, ~25 s
     "tests/api/test_fuzz.py",
     "tests/api/test_correction_races.py",
     "tests/test_cli.py",

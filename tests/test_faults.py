@@ -34,7 +34,9 @@ from ixserver.writes.use_cases import of_no_account
 from tests.api.invoicing import body, issue
 from tests.support import Api, LiveServer, admin_engine, fresh_database, live_server, wait_for
 
-pytestmark = pytest.mark.slow
+# In make test's parallel part, not among the slow proofs run alone: each test has a database and
+# a server of its own (a fault is made on that database only), and mostly waits for the fault to
+# show and to end, with seconds to spare on a loaded machine.
 
 POSTGRES = [pytest.param("postgresql", marks=pytest.mark.postgres)]
 
