@@ -148,7 +148,9 @@ def test_malformed_requests_are_a_quick_4xx(
         errors = response.json()["errors"]
         assert len(errors) >= 1 and all(set(e) <= {"error", "code"} for e in errors)
         assert any(message in e["error"] for e in errors), errors
-    assert elapsed < 2.0, f"took {elapsed:.2f} s"  # the stalls it guards against took 12-20 s
+    # The stalls it guards against took 12-20 s; a 100,000-deep body, read by the parser process,
+    # took up to 4 s beside make test's other processes on 2 cores (2.6 s with 3 of them).
+    assert elapsed < 6.0, f"took {elapsed:.2f} s"
     # nothing changed, and the same connection serves the next request
     assert api.get("/invoices.json").json()["pagination"]["total_entries"] == before
     assert api.get(f"/invoices/{draft['id']}.json").status_code == 200
