@@ -27,7 +27,7 @@ def one_tls_context_for_every_client() -> None:
     import httpx._transports.default as transports  # where httpx's transports make their context
 
     made = transports.create_ssl_context
-    if getattr(made, "shared", False):
+    if getattr(made, "one_for_every_client", False):
         return
     default = made()
 
@@ -36,7 +36,7 @@ def one_tls_context_for_every_client() -> None:
             return default
         return made(verify=verify, cert=cert, trust_env=trust_env)
 
-    create_ssl_context.shared = True  # type: ignore[attr-defined]
+    create_ssl_context.one_for_every_client = True  # type: ignore[attr-defined]
     transports.create_ssl_context = create_ssl_context
 
 

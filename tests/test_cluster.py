@@ -20,6 +20,7 @@ import pytest
 from invoicexpress_api import invoices as ix_invoices
 from invoicexpress_api.core import Client as IXClient
 from invoicexpress_api.invoices import States, Types
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.invoicing import today
 from tests.support import PG_ENV, free_port, fresh_postgres_database, wait_ready
@@ -93,7 +94,11 @@ def _issuer(instances: list[dict[str, int]]) -> int:
     for instance in instances:
         text = httpx.get(f"http://127.0.0.1:{instance['port']}/metrics", timeout=10).text
         issued[instance["pid"]] = sum(
-            float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("ixserver_documents_issued")
+            sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "ixserver_documents_issued"
+            for sample in family.samples
+            if sample.name == "ixserver_documents_issued_total"
         )
     assert sorted(issued.values())[0] == 0, f"one account's documents on one instance: {issued}"
     return max(issued, key=issued.__getitem__)

@@ -17,7 +17,15 @@ import httpx
 import pytest
 
 from tests.api.invoicing import body
-from tests.support import TEST_SECRET_KEY, admin_query, data_file, free_port, fresh_database, wait_ready
+from tests.support import (
+    TEST_SECRET_KEY,
+    admin_query,
+    data_file,
+    free_port,
+    fresh_database,
+    ixserver_command,
+    wait_ready,
+)
 
 SERVERS = 4
 DOCUMENTS = 600  # 32 at once over four servers: every batch of every writer races the others
@@ -49,18 +57,12 @@ class Four:
         self.bases: list[str] = []
 
     def account(self, name: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "ixserver", "accounts", "create", name],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        made = ixserver_command(self.env, "accounts", "create", name)
+        assert made.returncode == 0, made.stderr
+        return made.stdout.strip()
 
     def verify(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ixserver", "verify"], env=self.env, capture_output=True, text=True
-        )
+        return ixserver_command(self.env, "verify")
 
 
 @pytest.fixture(scope="module")
