@@ -68,12 +68,16 @@ def verify(
                 f"{account.name}: {kept} {status} {doc_type} documents{dated} counted "
                 f"({'' if archived else 'not '}archived), but {actual} stored"
             )
+        # every numbered document read once, for its counter's chain and for the seal
+        issued = document_store.fetch_documents(conn, account.id, document_store.numbered_ids(conn, account.id))
+        chains: dict[int | None, list[Document]] = {}
+        for document in issued:
+            chains.setdefault(document.sub_sequence_id, []).append(document)
         for counter in counter_store.account_counters(conn, account.id):
-            chain = document_store.chain(conn, counter.id)
+            chain = sorted(chains.get(counter.id, []), key=lambda d: d.number or 0)
             if chain or counter.current_number:
                 problems += _chain_problems(account.name, counter, chain, keys)
         problems += _correction_problems(conn, account.id, account.name)
-        issued = document_store.fetch_documents(conn, account.id, document_store.numbered_ids(conn, account.id))
         names = {d.id: f"{account.name}: {seal_service.label(d)}" for d in issued}
         problems += [
             line if line.startswith(f"{account.name}: ") else f"{account.name}: {line}"

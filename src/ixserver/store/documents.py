@@ -382,18 +382,6 @@ def issued_between(conn: Connection, account_id: int, first: date, last: date, d
     return [int(i) for i in conn.scalars(query)]
 
 
-def chain(conn: Connection, sub_sequence_id: int) -> list[Document]:
-    """Every numbered document of one counter, in number order (for `ixserver verify`)."""
-    rows = conn.execute(
-        select(_d.id, _d.account_id)
-        .where(_d.sub_sequence_id == sub_sequence_id, _d.number.is_not(None))
-        .order_by(_d.number)
-    ).all()
-    if not rows:
-        return []
-    return fetch_documents(conn, rows[0][1], [r[0] for r in rows])
-
-
 def delete_account_documents(conn: Connection, account_id: int) -> None:
     owned = select(_d.id).where(_d.account_id == account_id)
     document_search.forget_account(conn, account_id)
