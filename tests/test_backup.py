@@ -8,13 +8,12 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.api.invoicing import credit_note_for, finalize, issue
-from tests.support import TEST_SECRET_KEY, Api, admin_query, fresh_postgres_database, live_server
+from tests.support import TEST_SECRET_KEY, Api, admin_query, fresh_postgres_database, ixserver_command, live_server
 
 
 def _activity(server) -> tuple[Api, int]:  # type: ignore[no-untyped-def]
@@ -38,8 +37,7 @@ def _verify(url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if not k.startswith("IXSERVER_")}
     env.update(IXSERVER_DATABASE_URL=url, IXSERVER_DATA_DIR=str(data_dir), IXSERVER_SECRET_KEY=TEST_SECRET_KEY,
                IXSERVER_SANDBOX="1")  # the database's mode  # fmt: skip
-    command = [sys.executable, "-m", "ixserver", "verify", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    return ixserver_command(env, "verify", *args)
 
 
 def _behind_the_live_journal(url: str, restored: Path, live: Path) -> None:

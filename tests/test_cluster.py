@@ -23,7 +23,7 @@ from invoicexpress_api.invoices import States, Types
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.invoicing import today
-from tests.support import PG_ENV, free_port, fresh_postgres_database, wait_ready
+from tests.support import PG_ENV, free_port, fresh_postgres_database, ixserver_command, wait_ready
 
 CLUSTER = Path(__file__).parents[1] / "deploy" / "cluster.py"
 DOCUMENTS = 120
@@ -60,8 +60,9 @@ def test_the_cluster_serves_a_real_client_and_survives_the_kill_of_an_instance(t
             ready = cluster.stdout.readline()
             assert ready.startswith(f"cluster: http://127.0.0.1:{port} -> 2 instances"), ready
             described = json.loads((tmp_path / "cluster.json").read_text())
-            key = subprocess.run([sys.executable, "-m", "ixserver", "accounts", "create", "shop"], env=env,
-                                 capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+            made = ixserver_command(env, "accounts", "create", "shop")
+            assert made.returncode == 0, made.stderr
+            key = made.stdout.strip()
             client = IXClient("shop", key)
             client.base_url = described["url"] + "/"
             acknowledged, failures = _load(client, described["instances"])
@@ -79,7 +80,7 @@ def test_the_cluster_serves_a_real_client_and_survives_the_kill_of_an_instance(t
                 issued = ix_invoices.get(reader, document_id, type=Types.INVOICE)["invoice"]
                 assert (issued["status"], issued["sequence_number"]) == ("final", number)
         assert len(set(acknowledged.values())) == len(acknowledged)
-        verified = subprocess.run([sys.executable, "-m", "ixserver", "verify"], env=env, capture_output=True, text=True)
+        verified = ixserver_command(env, "verify")
         assert verified.returncode == 0, verified.stdout  # numbers 1..n: nothing half-issued by the killed instance
         print(
             f"\ncluster: {len(acknowledged)} invoices issued through HAProxy,"

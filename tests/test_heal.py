@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.api.invoicing import body
-from tests.support import free_port
+from tests.support import free_port, ixserver_command
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +34,7 @@ def _env(tmp_path: Path, rate_limit: int = 0) -> dict[str, str]:
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ixserver", *args], env=_env(tmp_path), capture_output=True, text=True, timeout=60
-    )
+    return ixserver_command(_env(tmp_path), *args)
 
 
 def _healthy(port: int, deadline: float) -> bool:
