@@ -57,12 +57,17 @@ run: install
 # The suite in two parts: most of it in TEST_PROCESSES processes (its tests wait on servers,
 # subprocesses and fsync more than on the CPU), then the slow proofs (races, kills, thousands of
 # connections, a saturated CPU) one after another with the machine to themselves.
+# mypy checks the types beside the parallel part (without its cache, ~11 s of one core while the
+# other would wait): what it says is printed after that part, and its errors fail make test.
 TEST_PROCESSES ?= 3
 test: install
 	$(BIN)/ruff check src tests bench deploy
 	$(BIN)/ruff format --check src tests bench deploy
-	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder -m "not slow"
+	@echo "$(BIN)/mypy (beside the tests; its report follows them)"
+	@types=$$(mktemp); $(BIN)/mypy > $$types 2>&1 & mypy=$$!; \
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder -m "not slow"; tested=$$?; \
+	wait $$mypy; typed=$$?; echo "$(BIN)/mypy:"; cat $$types; rm -f $$types; \
+	[ $$tested -eq 0 ] && [ $$typed -eq 0 ]
 	$(BIN)/python -m pytest -m slow
 
 # The fuzz test of `make test` with many more examples per operation (IXSERVER_FUZZ_EXAMPLES);
