@@ -83,6 +83,33 @@ def test_every_edit_of_the_table_is_found(server: LiveServer, api: Api) -> None:
     assert missed == [], findings
 
 
+def test_numbers_with_a_gap_and_a_document_moved_to_another_counter_are_found(server: LiveServer, api: Api) -> None:
+    """Each counter's chain is its own documents, 1..n in number order (the database refuses a
+    number twice in one counter): a number edited past a gap, and a document moved into another
+    type's counter, are each found in the counters they concern (verify groups an account's
+    documents by their counter)."""
+    for _ in range(3):
+        issue(api)
+    for _ in range(2):
+        issue(api, "invoice_receipt")
+    for _ in range(2):
+        issue(api, "simplified_invoice")
+    _clean(server, api)
+    year, name = clock.today().year, api.name
+    findings = _edited(server, api, [
+        f"UPDATE documents SET number = 5 WHERE id = {invoice(3)}",
+        f"UPDATE documents SET number = 3 WHERE id = {DOC.format('simplified_invoice', 2)}",
+        f"UPDATE documents SET number = 4, sub_sequence_id = (SELECT sub_sequence_id FROM documents"
+        f" WHERE id = {invoice(1)}) WHERE id = {DOC.format('invoice_receipt', 2)}",
+    ])  # fmt: skip
+    found = "\n".join(findings)
+    assert f"{name}: FT {year}: numbers are 1, 2, 4, 5, not 1..4 without gaps or duplicates" in found, found
+    assert f"{name}: FT {year}: the counter is at 3 but 4 documents are numbered" in found, found
+    assert f"{name}: FS {year}: numbers are 1, 3, not 1..2 without gaps or duplicates" in found, found
+    assert f"{name}: FR {year}: the counter is at 2 but 1 documents are numbered" in found, found
+    assert f"{name}: FR {year}: numbers are" not in found, "the one left is number 1"
+
+
 def test_an_edit_of_the_seal_head_is_found(server: LiveServer, api: Api) -> None:
     issue(api)
     findings = _edited(server, api, ["UPDATE seal_heads SET seq = seq + 1 WHERE account_id = :a"])
