@@ -110,7 +110,7 @@ def ixserver_command(env: dict[str, str], *args: str) -> subprocess.CompletedPro
     """`ixserver *args` with the settings of `env` (its IXSERVER_ variables replace this process's),
     as a process forked from one that imported the commands once (tests/commands.py): the
     command's own code, its exit code, stdout and stderr, without an interpreter's start and the
-    CLI's imports (some 1.5 s of CPU a command). A test runs a command as `python -m ixserver`
+    CLI's imports (about 1 s of CPU a command). A test runs a command as `python -m ixserver`
     where the process's start is what it proves (the entry point, tests/test_cli.py; a command
     beside a running server's processes, once)."""
     from tests import commands

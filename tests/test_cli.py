@@ -14,8 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests import commands
-from tests.support import TEST_SECRET_KEY, free_port, fresh_database, wait_ready
+from tests.support import TEST_SECRET_KEY, free_port, fresh_database, ixserver_command, wait_ready
 
 
 def environment(data_dir: Path, url: str | None = None, sandbox: bool = False) -> dict[str, str]:
@@ -33,8 +32,8 @@ def ixserver(
     *args: str, data_dir: Path, url: str | None = None, sandbox: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """The command, in a process of its own, forked from one that imported its modules once
-    (tests/commands.py); `python -m ixserver` itself is run by the tests that say so."""
-    return commands.run(list(args), environment(data_dir, url, sandbox))
+    (tests.support.ixserver_command); `python -m ixserver` itself is run by the tests that say so."""
+    return ixserver_command(environment(data_dir, url, sandbox), *args)
 
 
 def test_accounts_create_prints_only_the_key(tmp_path: Path) -> None:

@@ -62,13 +62,14 @@ def test_seed_refuses_what_it_cannot_do(api: Api) -> None:
 def test_the_command_seeds_an_account(server: LiveServer) -> None:
     api = server.account()
     env = environment(server)
-    command = [sys.executable, "-m", "ixserver", "seed", api.name, "--documents", "22"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    seed = ["seed", api.name, "--documents", "22"]
+    result = subprocess.run([sys.executable, "-m", "ixserver", *seed], env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     made = orjson.loads(result.stdout)["seed"]["documents"]
     assert made["invoice"]["final"] >= 1 and made["shipping"]["canceled"] == 1
     for family, expected in FAMILIES.items():
         assert expected <= states_of(api, family), family
     env.pop("IXSERVER_SANDBOX")
-    refused = ixserver_command(env, *command[3:])
+    refused = ixserver_command(env, *seed)
     assert refused.returncode == 1 and "only in sandbox mode" in refused.stderr
